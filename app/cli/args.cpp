@@ -1,0 +1,104 @@
+#include "cli/args.h"
+
+#include "core/util/error.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace tunebench::cli {
+
+namespace {
+
+size_t editDistance(const std::string &a, const std::string &b)
+{
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+} // namespace
+
+std::string closestMatch(const std::string &word, const std::vector<std::string> &candidates)
+{
+  std::string best;
+  size_t bestDistance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const std::string &candidate : candidates) {
+    const size_t d = editDistance(word, candidate);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+Args::Args(const std::vector<std::string> &argv, const std::vector<Option> &options)
+{
+  std::vector<std::string> names;
+  for (const Option &o : options)
+    names.push_back(o.name);
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string &arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg == "--") {
+      m_positionals.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> inlineValue;
+    if (const auto eq = name.find('='); eq != std::string::npos) {
+      inlineValue = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    const auto option = std::find_if(options.begin(), options.end(),
+                                      [&](const Option &o) { return o.name == name; });
+    if (option == options.end()) {
+      const std::string suggestion = closestMatch(name, names);
+      throw Error("unknown option --" + name +
+                  (suggestion.empty() ? std::string() : " (did you mean --" + suggestion + "?)"));
+    }
+    if (!option->takesValue) {
+      if (inlineValue)
+        throw Error("option --" + name + " takes no value");
+      m_values[name] = "";
+      continue;
+    }
+    if (!inlineValue) {
+      if (i + 1 >= argv.size())
+        throw Error("option --" + name + " needs a value");
+      inlineValue = argv[++i];
+    }
+    m_values[name] = *inlineValue;
+  }
+}
+
+std::optional<std::string> Args::value(const std::string &name) const
+{
+  const auto it = m_values.find(name);
+  if (it == m_values.end())
+    return std::nullopt;
+  return it->second;
+}
+
+std::optional<int> Args::intValue(const std::string &name) const
+{
+  const auto text = value(name);
+  if (!text)
+    return std::nullopt;
+  char *end = nullptr;
+  const long n = std::strtol(text->c_str(), &end, 10);
+  if (text->empty() || *end != '\0' || n < 1 || n > 1 << 20)
+    throw Error("option --" + name + ": expected a positive integer, got \"" + *text + "\"");
+  return static_cast<int>(n);
+}
+
+} // namespace tunebench::cli

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tunebench::cli {
+
+// Command-line arguments after the sub-command: `--name value`, `--name=value`, `--flag`, and
+// positionals. Options are declared up front so that a typo is an error with a suggestion.
+class Args final
+{
+public:
+  struct Option
+  {
+    std::string name;      // without the leading "--"
+    bool takesValue = false;
+    std::string help;
+  };
+
+  // Throws tunebench::Error for unknown options or a missing value.
+  Args(const std::vector<std::string> &argv, const std::vector<Option> &options);
+
+  bool has(const std::string &name) const { return m_values.count(name) > 0; }
+  std::optional<std::string> value(const std::string &name) const;
+  // Parses a positive integer option; throws tunebench::Error naming the option otherwise.
+  std::optional<int> intValue(const std::string &name) const;
+  const std::vector<std::string> &positionals() const { return m_positionals; }
+
+private:
+  std::map<std::string, std::string> m_values;
+  std::vector<std::string> m_positionals;
+};
+
+// Closest candidate by edit distance, for "did you mean" messages; empty when nothing is close.
+std::string closestMatch(const std::string &word, const std::vector<std::string> &candidates);
+
+} // namespace tunebench::cli

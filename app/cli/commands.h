@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tunebench::cli {
+
+// Exit codes scripts can rely on.
+enum ExitCode : int {
+  ExitOk = 0,
+  ExitFailure = 1,   // the command ran and failed (a check failed, training diverged, ...)
+  ExitUsage = 2,     // bad command line
+  ExitBadInput = 3,  // a file, config or model folder could not be used (message says which)
+  ExitInterrupted = 130,
+};
+
+// Each sub-command gets the arguments after its name.
+int runVersion(const std::vector<std::string> &args);
+int runDoctor(const std::vector<std::string> &args);
+
+} // namespace tunebench::cli

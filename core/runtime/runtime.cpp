@@ -1,0 +1,148 @@
+#include "core/runtime/runtime.h"
+
+#include "core/tokenize/sentencepiecemodel.h"
+#include "core/util/error.h"
+
+#include <sqlite3.h>
+#include <torch/version.h>
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+
+#include <dlfcn.h>
+#include <sched.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace tunebench {
+
+namespace {
+
+// cgroup v2 "cpu.max" holds "<quota> <period>" or "max <period>".
+int cgroupCpuLimit()
+{
+  std::ifstream in("/sys/fs/cgroup/cpu.max");
+  std::string quota;
+  long period = 0;
+  if (!(in >> quota >> period) || quota == "max" || period <= 0)
+    return 0;
+  const long q = std::strtol(quota.c_str(), nullptr, 10);
+  if (q <= 0)
+    return 0;
+  return std::max(1, static_cast<int>(std::ceil(static_cast<double>(q) / static_cast<double>(period))));
+}
+
+} // namespace
+
+int usableCores()
+{
+  int cores = 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    cores = CPU_COUNT(&set);
+  if (cores <= 0)
+    cores = std::max(1u, std::thread::hardware_concurrency());
+  if (const int limit = cgroupCpuLimit(); limit > 0)
+    cores = std::min(cores, limit);
+  return cores;
+}
+
+RuntimeOptions runtimeOptionsFromEnvironment()
+{
+  RuntimeOptions options;
+  if (const char *env = std::getenv("TUNEBENCH_THREADS"); env && *env) {
+    char *end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (*end != '\0' || n < 1 || n > 4096)
+      throw Error(std::string("TUNEBENCH_THREADS: expected a positive integer, got \"") + env + "\"");
+    options.threads = static_cast<int>(n);
+  }
+  return options;
+}
+
+int configureRuntime(const RuntimeOptions &options)
+{
+  const int threads = options.threads > 0 ? options.threads : usableCores();
+  at::set_num_threads(threads);
+  // OpenBLAS (pthread build) keeps a pool of its own; LibTorch calls into it from its own threads,
+  // so match it rather than oversubscribe.
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set(threads);
+  return at::get_num_threads();
+}
+
+bool cpuSupportsBf16()
+{
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0)
+      continue;
+    std::istringstream words(line);
+    std::string flag;
+    while (words >> flag)
+      if (flag == "avx512_bf16" || flag == "amx_bf16")
+        return true;
+    return false;
+  }
+  return false;
+}
+
+RuntimeInfo runtimeInfo()
+{
+  RuntimeInfo info;
+  info.tunebenchVersion = TUNEBENCH_VERSION;
+  info.torchVersion = TORCH_VERSION;
+  info.yamlCppVersion = TUNEBENCH_YAMLCPP_VERSION;
+  info.sqliteVersion = sqlite3_libversion();
+  try {
+    info.sentencepieceVersion = SentencePieceModel::libraryVersion();
+  } catch (const Error &e) {
+    info.sentencepieceVersion = std::string("unavailable (") + e.what() + ")";
+  }
+  info.blas = detectBlas();
+  info.usableCores = usableCores();
+  info.intraOpThreads = at::get_num_threads();
+  info.interOpThreads = at::get_num_interop_threads();
+  info.cpuBf16 = cpuSupportsBf16();
+  info.cudaAvailable = torch::cuda::is_available();
+  info.cudaDevices = info.cudaAvailable ? static_cast<int>(torch::cuda::device_count()) : 0;
+  return info;
+}
+
+std::string formatRuntimeInfo(const RuntimeInfo &info)
+{
+  std::ostringstream out;
+  out << "LibTorch:      " << info.torchVersion << '\n'
+      << "yaml-cpp:      " << info.yamlCppVersion << '\n'
+      << "SQLite:        " << info.sqliteVersion << '\n'
+      << "sentencepiece: " << info.sentencepieceVersion << '\n'
+      << "BLAS:          " << info.blas.name;
+  if (!info.blas.details.empty())
+    out << " (" << info.blas.details << ")";
+  if (const char *forced = std::getenv("OPENBLAS_CORETYPE"); forced && *forced)
+    out << (std::getenv("TUNEBENCH_BLAS_REEXEC") ? " [core chosen by tunebench: OPENBLAS_CORETYPE="
+                                                 : " [core forced by OPENBLAS_CORETYPE=")
+        << forced << "]";
+  out << '\n' << "BLAS library:  " << (info.blas.path.empty() ? "not found" : info.blas.path) << '\n';
+  if (info.blas.slow)
+    out << "WARNING:       the reference BLAS is ~40x slower; install libopenblas0-pthread\n";
+  out << "threads:       " << info.intraOpThreads << " intra-op (" << info.usableCores
+      << " usable cores), " << info.interOpThreads << " inter-op";
+  if (info.blas.threads > 0)
+    out << ", BLAS " << info.blas.threads;
+  out << '\n'
+      << "bf16 on CPU:   " << (info.cpuBf16 ? "yes (AVX512-BF16/AMX)" : "no") << '\n'
+      << "CUDA:          "
+      << (info.cudaAvailable ? "yes, " + std::to_string(info.cudaDevices) + " device(s)" : std::string("no"))
+      << '\n';
+  return out.str();
+}
+
+} // namespace tunebench

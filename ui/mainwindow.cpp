@@ -1,0 +1,132 @@
+#include "ui/mainwindow.h"
+
+#include "core/runtime/runtime.h"
+#include "ui/environmentview.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QFileDialog>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QVBoxLayout>
+
+namespace tunebench {
+
+namespace {
+constexpr auto kGeometryKey = "mainwindow/geometry";
+constexpr auto kStateKey = "mainwindow/state";
+constexpr auto kTabKey = "mainwindow/tab";
+} // namespace
+
+MainWindow::MainWindow(const QString &workspaceDir, QWidget *parent)
+  : QMainWindow(parent), m_tabs(new QTabWidget(this))
+{
+  setObjectName(QStringLiteral("MainWindow"));
+  setWindowTitle(tr("tunebench"));
+  m_tabs->setDocumentMode(true);
+  setCentralWidget(m_tabs);
+  createStartPage();
+  createMenus();
+
+  m_statusRuntime = new QLabel(this);
+  statusBar()->addPermanentWidget(m_statusRuntime);
+  const RuntimeInfo info = runtimeInfo();
+  m_environment->setInfo(info, QString::fromLatin1(qVersion()));
+  m_statusRuntime->setText(tr("%1 threads · %2%3")
+                               .arg(info.intraOpThreads)
+                               .arg(QString::fromStdString(info.blas.name))
+                               .arg(info.cpuBf16 ? tr(" · bf16") : QString()));
+  openWorkspace(workspaceDir);
+  restoreLayout();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createStartPage()
+{
+  auto *page = new QWidget(m_tabs);
+  page->setObjectName(QStringLiteral("StartPage"));
+  auto *layout = new QVBoxLayout(page);
+  auto *title = new QLabel(tr("<h2>tunebench</h2><p>Fine-tune pre-trained NLP models on this "
+                              "workstation, watch over-fitting as it happens, and compare runs.</p>"),
+                           page);
+  title->setWordWrap(true);
+  m_workspaceLabel = new QLabel(page);
+  m_workspaceLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  auto *envTitle = new QLabel(tr("<b>This machine</b>"), page);
+  m_environment = new EnvironmentView(page);
+  layout->addWidget(title);
+  layout->addWidget(m_workspaceLabel);
+  layout->addSpacing(8);
+  layout->addWidget(envTitle);
+  layout->addWidget(m_environment, 1);
+  m_tabs->addTab(page, tr("Start"));
+}
+
+void MainWindow::createMenus()
+{
+  QMenu *file = menuBar()->addMenu(tr("&File"));
+  QAction *open = file->addAction(tr("&Open Workspace…"), this, [this] {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Workspace"), m_workspaceDir);
+    if (!dir.isEmpty())
+      openWorkspace(dir);
+  });
+  open->setShortcut(QKeySequence::Open);
+  file->addSeparator();
+  QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+  quit->setShortcut(QKeySequence::Quit);
+
+  QMenu *help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&About tunebench"), this, &MainWindow::showAbout);
+  help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+}
+
+bool MainWindow::openWorkspace(const QString &dir)
+{
+  QDir workspace(dir);
+  if (!workspace.exists() && !QDir().mkpath(dir)) {
+    statusBar()->showMessage(tr("Cannot create the workspace folder %1").arg(dir));
+    return false;
+  }
+  m_workspaceDir = workspace.absolutePath();
+  m_workspaceLabel->setText(tr("Workspace: <code>%1</code>").arg(m_workspaceDir.toHtmlEscaped()));
+  setWindowTitle(tr("tunebench — %1").arg(QDir(m_workspaceDir).dirName()));
+  QSettings().setValue(QStringLiteral("workspace/last"), m_workspaceDir);
+  return true;
+}
+
+void MainWindow::restoreLayout()
+{
+  QSettings settings;
+  if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
+    resize(1100, 720);
+  restoreState(settings.value(kStateKey).toByteArray());
+  m_tabs->setCurrentIndex(settings.value(kTabKey, 0).toInt());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+  QSettings settings;
+  settings.setValue(kGeometryKey, saveGeometry());
+  settings.setValue(kStateKey, saveState());
+  settings.setValue(kTabKey, m_tabs->currentIndex());
+  event->accept();
+}
+
+void MainWindow::showAbout()
+{
+  const RuntimeInfo info = runtimeInfo();
+  QMessageBox::about(this, tr("About tunebench"),
+                     tr("<h3>tunebench %1</h3><p>A workbench for fine-tuning pre-trained NLP models.</p>"
+                        "<p>Qt %2 · LibTorch %3</p>")
+                         .arg(QString::fromStdString(info.tunebenchVersion), QString::fromLatin1(qVersion()),
+                              QString::fromStdString(info.torchVersion)));
+}
+
+} // namespace tunebench

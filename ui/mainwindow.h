@@ -1,0 +1,46 @@
+#pragma once
+
+#include <QMainWindow>
+#include <QString>
+
+class QLabel;
+class QTabWidget;
+
+namespace tunebench {
+
+class EnvironmentView;
+
+// The workbench window: menus, the view tabs, the status bar. It owns its views; the layout
+// (geometry and dock/tab state) is remembered between sessions through QSettings.
+class MainWindow final : public QMainWindow
+{
+  Q_OBJECT
+
+public:
+  explicit MainWindow(const QString &workspaceDir, QWidget *parent = nullptr);
+  ~MainWindow() override;
+
+  QString workspaceDir() const { return m_workspaceDir; }
+  QTabWidget *tabs() const { return m_tabs; }
+
+  // Opens another workspace folder (creates it when missing). Returns false with a message shown
+  // in the status bar when the folder cannot be used.
+  bool openWorkspace(const QString &dir);
+
+protected:
+  void closeEvent(QCloseEvent *event) override;
+
+private:
+  void createMenus();
+  void createStartPage();
+  void restoreLayout();
+  void showAbout();
+
+  QString m_workspaceDir;
+  QTabWidget *m_tabs = nullptr;
+  QLabel *m_workspaceLabel = nullptr;
+  QLabel *m_statusRuntime = nullptr;
+  EnvironmentView *m_environment = nullptr;
+};
+
+} // namespace tunebench
