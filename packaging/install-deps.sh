@@ -15,6 +15,8 @@ build_pkgs=(
   # LibTorch; OpenBLAS because Debian's LibTorch otherwise calls the reference BLAS (~40x slower).
   libtorch-dev libopenblas0-pthread
   libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
+  # ICU: Unicode categories, normalisation (NFC/NFD/NFKC) and case mapping for the tokenizers.
+  libicu-dev
   # sentencepiece: the library (for our dlopen shim only) and spm_train/spm_encode (reference tools).
   libsentencepiece-dev sentencepiece
   # Qt 6: Charts needs libqt6opengl6-dev and libxkbcommon-dev besides base and charts.

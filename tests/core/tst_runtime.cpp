@@ -3,6 +3,7 @@
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
 
+#include <torch/torch.h>
 #include <ATen/Parallel.h>
 
 #include <QtTest/QtTest>
