@@ -29,6 +29,8 @@ function(_tunebench_test_settings target layer)
   endif()
   tunebench_qt_target(${target})
   tunebench_set_warnings(${target})
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${target} PRIVATE nlohmann_json::nlohmann_json)
   target_compile_definitions(${target} PRIVATE
     TUNEBENCH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     TUNEBENCH_FIXTURES_DIR="${PROJECT_SOURCE_DIR}/tests/fixtures")

