@@ -17,5 +17,6 @@ enum ExitCode : int {
 // Each sub-command gets the arguments after its name.
 int runVersion(const std::vector<std::string> &args);
 int runDoctor(const std::vector<std::string> &args);
+int runTokenize(const std::vector<std::string> &args);
 
 } // namespace tunebench::cli

@@ -54,16 +54,37 @@ bool isUseVocabulary(const fs::path &vocabJson)
   return first == '[';
 }
 
+std::unique_ptr<Tokenizer> parseTokenizerJson(const fs::path &path);
+
+// Any JSON value of the wrong type becomes an error naming the file.
 std::unique_ptr<Tokenizer> fromTokenizerJson(const fs::path &path)
+{
+  try {
+    return parseTokenizerJson(path);
+  } catch (const json::exception &e) {
+    throw Error(path.string() + ": unexpected content: " + e.what());
+  }
+}
+
+std::unique_ptr<Tokenizer> parseTokenizerJson(const fs::path &path)
 {
   const json root = readJson(path);
   const json &model = root.value("model", json::object());
   const std::string type = model.value("type", std::string());
   std::unique_ptr<Tokenizer> tokenizer;
-  if (type == "WordPiece") {
+  // items() of a temporary would dangle: keep the vocabulary object alive.
+  const json vocab = model.value("vocab", json::object());
+  auto vocabPairs = [&] {
     std::vector<std::pair<std::string, int>> pairs;
-    for (const auto &[token, id] : model.value("vocab", json::object()).items())
+    for (const auto &[token, id] : vocab.items()) {
+      if (!id.is_number_integer())
+        throw Error(path.string() + ": model.vocab[\"" + token + "\"] is not an integer id");
       pairs.emplace_back(token, id.get<int>());
+    }
+    return pairs;
+  };
+  if (type == "WordPiece") {
+    const auto pairs = vocabPairs();
     WordPieceOptions options;
     options.unkToken = model.value("unk_token", std::string("[UNK]"));
     options.continuingPrefix = model.value("continuing_subword_prefix", std::string("##"));
@@ -80,9 +101,7 @@ std::unique_ptr<Tokenizer> fromTokenizerJson(const fs::path &path)
     }
     tokenizer = std::make_unique<WordPieceTokenizer>(Vocabulary::fromPairs(pairs), options);
   } else if (type == "BPE") {
-    std::vector<std::pair<std::string, int>> pairs;
-    for (const auto &[token, id] : model.value("vocab", json::object()).items())
-      pairs.emplace_back(token, id.get<int>());
+    const auto pairs = vocabPairs();
     std::vector<std::pair<std::string, std::string>> merges;
     for (const json &m : model.value("merges", json::array())) {
       if (m.is_string()) {
@@ -233,7 +252,11 @@ std::unique_ptr<Tokenizer> loadTokenizer(const fs::path &dir)
   if (!tokenizer)
     throw Error(dir.string() + ": no tokenizer found (looked for tokenizer.json, vocab.txt, vocab.json + "
                                "merges.txt, spiece.model, sentencepiece.bpe.model, tokenizer.model)");
-  configureFromFolder(*tokenizer, dir);
+  try {
+    configureFromFolder(*tokenizer, dir);
+  } catch (const json::exception &e) {
+    throw Error(dir.string() + ": unexpected content in its config.json or tokenizer files: " + e.what());
+  }
   return tokenizer;
 }
 

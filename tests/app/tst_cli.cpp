@@ -1,6 +1,8 @@
 // tunebench-cli as a script sees it: output, exit codes, one-line errors.
 #include "core/runtime/runtime.h"
 
+#include "support/golden.h"
+
 #include <QtTest/QtTest>
 
 class TestCli : public QObject
@@ -69,6 +71,27 @@ private Q_SLOTS:
     env.insert(QStringLiteral("TUNEBENCH_NO_BLAS_TUNING"), QStringLiteral("1"));
     const Result untuned = run({QStringLiteral("--version")}, env);
     QVERIFY2(!untuned.out.contains(QLatin1String("chosen by tunebench")), qPrintable(untuned.out));
+  }
+
+  // `tokenize` end to end: stdin lines in, the reference's ids out (tests/golden/tokenizers).
+  void tokenizeMatchesGolden()
+  {
+    const QString vocab = tunebench::testing::assetPath(QStringLiteral("tokenizers/bert-base-uncased/vocab.txt"));
+    const auto lines = tunebench::testing::readLines(tunebench::testing::goldenDir(QStringLiteral("tokenizers/stress.txt")), 200);
+    const auto expected = tunebench::testing::readIntRows(tunebench::testing::goldenDir(QStringLiteral("tokenizers/wordpiece.ids")));
+    QProcess process;
+    process.start(m_cli, {QStringLiteral("tokenize"), QStringLiteral("--tokenizer"), vocab,
+                          QStringLiteral("--no-special-tokens")});
+    QVERIFY(process.waitForStarted());
+    for (const std::string &line : lines)
+      process.write(QByteArray::fromStdString(line + "\n"));
+    process.closeWriteChannel();
+    QVERIFY(process.waitForFinished(60000));
+    QCOMPARE(process.exitCode(), 0);
+    const QList<QByteArray> out = process.readAllStandardOutput().split('\n');
+    QVERIFY(out.size() >= static_cast<qsizetype>(lines.size()));
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      QCOMPARE(out[static_cast<qsizetype>(i)].toStdString(), tunebench::testing::joinInts(expected[i]));
   }
 
   void threadsOption()
