@@ -80,14 +80,28 @@ std::vector<std::vector<int>> kFold(const Dataset &dataset, int k, bool stratifi
 
 std::string exampleKey(const Example &e)
 {
-  std::string key = e.text + '\x1f' + e.textPair + '\x1f' + e.instruction + '\x1f' + e.input;
+  // Each part trimmed, inner whitespace collapsed, lower-cased: "  Good  film" == "good film".
+  std::string key;
+  auto add = [&key](const std::string &part) {
+    bool space = false;
+    for (char c : part) {
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        space = true;
+        continue;
+      }
+      if (space && !key.empty() && key.back() != '\x1f')
+        key.push_back(' ');
+      space = false;
+      key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    key.push_back('\x1f');
+  };
+  for (const std::string *part : {&e.text, &e.textPair, &e.instruction, &e.input})
+    add(*part);
   for (const std::string &t : e.tokens)
-    key += t + ' ';
+    add(t);
   for (const ChatTurn &t : e.messages)
-    key += t.content + '\x1f';
-  const auto a = key.find_first_not_of(" \t\r\n"), b = key.find_last_not_of(" \t\r\n");
-  key = a == std::string::npos ? std::string() : key.substr(a, b - a + 1);
-  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+    add(t.content);
   return key;
 }
 
