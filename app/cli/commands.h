@@ -18,5 +18,6 @@ enum ExitCode : int {
 int runVersion(const std::vector<std::string> &args);
 int runDoctor(const std::vector<std::string> &args);
 int runTokenize(const std::vector<std::string> &args);
+int runData(const std::vector<std::string> &args);
 
 } // namespace tunebench::cli

@@ -31,6 +31,7 @@ const std::vector<Command> &commands()
     {"version", "print versions of tunebench and every library, the BLAS in use, threads, bf16/CUDA",
      runVersion},
     {"doctor", "check this machine: libraries, BLAS, sentencepiece shim, GEMM throughput", runDoctor},
+    {"data", "prepare-assets | check FILE [--task K] [--model DIR]: data files and their reports", runData},
     {"tokenize", "ids for every stdin line (--model DIR | --tokenizer FILE) [--json]", runTokenize},
   };
   return list;

@@ -150,6 +150,17 @@ Dataset toDataset(const Table &table, const MappingOptions &options, DataReport 
     return dataset;
 
   const std::set<std::string> allowed(options.allowedLabels.begin(), options.allowedLabels.end());
+  TagScheme scheme = options.scheme.value_or(TagScheme::IOB2);
+  if (options.kind == TaskKind::TokenTagging && !options.scheme) {
+    std::vector<std::vector<std::string>> sample;
+    const int c = table.columnIndex(m.tags);
+    std::string ignored;
+    for (std::size_t r = 0; r < table.rows.size() && r < 2000; ++r) {
+      sample.emplace_back();
+      parseList(table.rows[r][static_cast<std::size_t>(c)], "", sample.back(), ignored);
+    }
+    scheme = detectTagScheme(sample);
+  }
   std::set<std::string> labelSet;
   std::unordered_map<std::string, std::pair<int, std::string>> seen; // key → (line, label)
 
@@ -217,15 +228,15 @@ Dataset toDataset(const Table &table, const MappingOptions &options, DataReport 
       if (rowOk && e.tokens.size() != e.tags.size())
         fail(m.tags, std::to_string(e.tokens.size()) + " tokens but " + std::to_string(e.tags.size()) + " tags");
       if (rowOk) {
-        for (const TagProblem &p : validateTags(e.tags, options.scheme)) {
+        for (const TagProblem &p : validateTags(e.tags, scheme)) {
           const std::string message = "token " + std::to_string(p.token + 1) + " (\"" +
                                       e.tokens[static_cast<std::size_t>(p.token)] + "\"): " + p.message;
           if (p.syntax)
-            fail(m.tags, message + " in " + tagSchemeName(options.scheme));
+            fail(m.tags, message + " in " + tagSchemeName(scheme));
           else
             report.warning(file, line, columnAt(m.tags), m.tags, message, row);
         }
-        for (const EntitySpan &s : extractEntities(e.tags))
+        for (const EntitySpan &s : scheme == TagScheme::Plain ? std::vector<EntitySpan>{} : extractEntities(e.tags))
           if (!allowed.empty() && !allowed.count(s.type))
             fail(m.tags, "unknown entity type \"" + s.type + "\" (expected one of: " +
                              joinList(options.allowedLabels) + ")");

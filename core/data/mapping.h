@@ -31,7 +31,7 @@ struct MappingOptions
   TaskKind kind = TaskKind::SingleLabel;
   ColumnMapping columns;
   std::vector<std::string> allowedLabels; // empty: any label (or tag type) is accepted
-  TagScheme scheme = TagScheme::IOB2;
+  std::optional<TagScheme> scheme; // unset: detected from the tags (see detectTagScheme)
   bool reportDuplicates = true;
 };
 

@@ -411,7 +411,9 @@ Table readConll(const fs::path &path, const ConllOptions &options, DataReport &r
       flush();
       continue;
     }
-    if (text.rfind("-DOCSTART-", 0) == 0 || text[0] == '#') {
+    // CoNLL-U metadata ("# sent_id = 3") is a comment; a token "#" ("#\t#", "# #") is not.
+    const bool comment = text[0] == '#' && text.find('\t') == std::string::npos && text.find('=') != std::string::npos;
+    if (text.rfind("-DOCSTART-", 0) == 0 || comment) {
       flush();
       continue;
     }

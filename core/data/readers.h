@@ -32,7 +32,7 @@ Table readJsonLines(const std::filesystem::path &path, DataReport &report);
 // JSON: an array of objects (or {"data": [...]}).
 Table readJson(const std::filesystem::path &path, DataReport &report);
 // CoNLL: token and tag columns separated by tabs or spaces, a blank line between sentences,
-// -DOCSTART- and # comment lines ignored. Columns "tokens" and "tags" hold JSON arrays.
+// -DOCSTART- and CoNLL-U comment lines ("# key = value") ignored. Columns "tokens" and "tags" hold JSON arrays.
 Table readConll(const std::filesystem::path &path, const ConllOptions &options, DataReport &report);
 // Plain text: one example per non-blank line, in the column "text".
 Table readPlainText(const std::filesystem::path &path, DataReport &report);

