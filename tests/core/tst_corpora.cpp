@@ -3,6 +3,7 @@
 #include "core/data/mapping.h"
 #include "core/data/readers.h"
 #include "core/data/statistics.h"
+#include "core/data/wordnet.h"
 
 #include "support/golden.h"
 
@@ -86,6 +87,40 @@ private Q_SLOTS:
       n += static_cast<int>(e.tokens.size());
     QCOMPARE(n, tokens);
     QCOMPARE(QString::fromStdString(d.examples[0].tokens[0] + "/" + d.examples[0].tags[0]), first);
+  }
+
+  // WordNet 3.0 as Debian ships it: 117,659 synsets; 32,930 glosses hold a quote, and 3 of those
+  // only a stray closing quote at the end ("...are available\""), so 32,927 have example sentences.
+  void wordNet()
+  {
+    const WordNet wn = WordNet::load(tunebench::testing::assetPath(QStringLiteral("debs/root/usr/share/wordnet")).toStdString());
+    QCOMPARE(static_cast<int>(wn.synsets().size()), 117659);
+    int withExamples = 0, withDefinition = 0;
+    for (const auto &s : wn.synsets()) {
+      withExamples += s.examples.empty() ? 0 : 1;
+      withDefinition += s.definition.empty() ? 0 : 1;
+    }
+    QCOMPARE(withExamples, 32927);
+    const auto car = wn.synonyms("car");
+    QVERIFY(std::find(car.begin(), car.end(), "automobile") != car.end());
+    QVERIFY(wn.synonyms("zzzqx").empty());
+
+    // The instruction set made from it: one "Define" per defined synset, one "Use" per example.
+    DataReport report;
+    const Dataset d = load(QStringLiteral("data/instructions/wordnet.jsonl"), TaskKind::Instruction, report);
+    QVERIFY2(!report.hasErrors(), report.toString().substr(0, 2000).c_str());
+    QCOMPARE(static_cast<int>(d.size()), withDefinition + withExamples);
+    QCOMPARE(d.examples[0].instruction, std::string("Define the noun \"entity\"."));
+  }
+
+  void quizInstructions()
+  {
+    DataReport report;
+    const Dataset d = load(QStringLiteral("data/instructions/quiz.jsonl"), TaskKind::Instruction, report);
+    QVERIFY2(!report.hasErrors(), report.toString().substr(0, 2000).c_str());
+    QVERIFY(d.size() >= 2000);
+    QCOMPARE(d.examples[0].instruction, std::string("What is the capital for the African \"Algeria\"?"));
+    QCOMPARE(d.examples[0].output, std::string("Algiers"));
   }
 };
 
