@@ -267,4 +267,17 @@ void Tokenizer::pad(std::vector<Encoding> &batch, const EncodeOptions &options) 
   }
 }
 
+std::vector<int> alignWordLabels(const Encoding &encoding, const std::vector<int> &wordLabels, int ignore)
+{
+  std::vector<int> labels(encoding.size(), ignore);
+  int previous = -1;
+  for (std::size_t i = 0; i < encoding.size(); ++i) {
+    const int word = encoding.wordIds[i];
+    if (word >= 0 && word != previous && static_cast<std::size_t>(word) < wordLabels.size())
+      labels[i] = wordLabels[static_cast<std::size_t>(word)];
+    previous = word;
+  }
+  return labels;
+}
+
 } // namespace tunebench

@@ -128,4 +128,9 @@ private:
   int m_modelMaxLength = 0;
 };
 
+// Word-level labels (NER/POS tags as label ids) onto tokens: the first token of each word gets its
+// word's label, every other token (later sub-words, specials, padding) gets `ignore`, which the loss
+// skips.
+std::vector<int> alignWordLabels(const Encoding &encoding, const std::vector<int> &wordLabels, int ignore = -100);
+
 } // namespace tunebench

@@ -54,21 +54,20 @@ bool isUseVocabulary(const fs::path &vocabJson)
   return first == '[';
 }
 
-std::unique_ptr<Tokenizer> parseTokenizerJson(const fs::path &path);
+std::unique_ptr<Tokenizer> parseTokenizerJson(const json &root, const fs::path &path);
 
 // Any JSON value of the wrong type becomes an error naming the file.
-std::unique_ptr<Tokenizer> fromTokenizerJson(const fs::path &path)
+std::unique_ptr<Tokenizer> fromTokenizerJson(const json &root, const fs::path &path)
 {
   try {
-    return parseTokenizerJson(path);
+    return parseTokenizerJson(root, path);
   } catch (const json::exception &e) {
     throw Error(path.string() + ": unexpected content: " + e.what());
   }
 }
 
-std::unique_ptr<Tokenizer> parseTokenizerJson(const fs::path &path)
+std::unique_ptr<Tokenizer> parseTokenizerJson(const json &root, const fs::path &path)
 {
-  const json root = readJson(path);
   const json &model = root.value("model", json::object());
   const std::string type = model.value("type", std::string());
   std::unique_ptr<Tokenizer> tokenizer;
@@ -204,7 +203,7 @@ std::unique_ptr<Tokenizer> loadTokenizerFile(const fs::path &file)
     throw Error(file.string() + ": no such file");
   const std::string name = file.filename().string();
   if (name == "tokenizer.json")
-    return fromTokenizerJson(file);
+    return fromTokenizerJson(readJson(file), file);
   if (file.extension() == ".txt")
     return WordPieceTokenizer::fromVocabFile(file);
   if (file.extension() == ".model")
@@ -228,8 +227,13 @@ std::unique_ptr<Tokenizer> loadTokenizer(const fs::path &dir)
     throw Error(dir.string() + ": not a folder");
   const json tokConfig = readJsonIfPresent(dir / "tokenizer_config.json");
   std::unique_ptr<Tokenizer> tokenizer;
-  if (fileExists(dir / "tokenizer.json")) {
-    tokenizer = fromTokenizerJson(dir / "tokenizer.json");
+  // tokenizer.json first; a Unigram one (T5, ALBERT) defers to the SentencePiece model beside it.
+  const bool hasSentencePiece = fileExists(dir / "spiece.model") || fileExists(dir / "sentencepiece.bpe.model") ||
+                                fileExists(dir / "tokenizer.model") || fileExists(dir / "sentencepiece.model");
+  const json tokenizerJson = readJsonIfPresent(dir / "tokenizer.json");
+  const bool unigramJson = tokenizerJson.value("model", json::object()).value("type", "") == "Unigram";
+  if (!tokenizerJson.empty() && !(unigramJson && hasSentencePiece)) {
+    tokenizer = fromTokenizerJson(tokenizerJson, dir / "tokenizer.json");
   } else if (fileExists(dir / "vocab.txt")) {
     WordPieceOptions options;
     options.lowercase = tokConfig.value("do_lower_case", true);

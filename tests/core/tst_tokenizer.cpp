@@ -155,6 +155,9 @@ private Q_SLOTS:
     o.truncationSide = Side::Left;
     e = t->encodeWords({"the", "unaffable", "movie"}, o);
     QCOMPARE(e.wordIds, ids({-1, 1, 1, 2, -1}));
+    // NER labels: the first sub-token of a word carries its label, the rest are ignored.
+    e = t->encodeWords({"the", "unaffable", "movie"}, EncodeOptions{});
+    QCOMPARE(alignWordLabels(e, {7, 8, 9}), ids({-100, 7, 8, -100, -100, 9, -100}));
   }
 
   // Hand-made GPT-2-style BPE: merges apply by rank; decoding restores the exact text.
