@@ -2,6 +2,7 @@
 
 #include "core/data/wordnet.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -28,31 +29,9 @@ const std::set<std::string> &stopWords()
   return words;
 }
 
-std::vector<std::string> words(const std::string &text)
-{
-  std::vector<std::string> out;
-  std::size_t p = 0;
-  while ((p = text.find_first_not_of(" \t\r\n", p)) != std::string::npos) {
-    const std::size_t q = std::min(text.find_first_of(" \t\r\n", p), text.size());
-    out.push_back(text.substr(p, q - p));
-    p = q;
-  }
-  return out;
-}
-
-std::string join(const std::vector<std::string> &w)
-{
-  std::string out;
-  for (const std::string &x : w)
-    out += (out.empty() ? "" : " ") + x;
-  return out;
-}
-
-std::string lower(std::string s)
-{
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
+std::vector<std::string> words(const std::string &s) { return text::splitWhitespace(s); }
+std::string join(const std::vector<std::string> &w) { return text::join(w, " "); }
+using text::lower;
 
 class Augmenter
 {

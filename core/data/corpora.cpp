@@ -4,6 +4,7 @@
 #include "core/data/wordnet.h"
 #include "core/data/writers.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,11 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string trim(const std::string &s)
-{
-  const auto a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
-  return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
-}
+using text::trim;
 
 // python3-pattern's "label","text" files (no header, label 1/-1, BOM, embedded newlines, CRLF).
 int prepareLabelled(const fs::path &raw, const fs::path &out, const std::string &positive,

@@ -1,5 +1,7 @@
 #include "core/data/mapping.h"
 
+#include "core/util/text.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -11,11 +13,7 @@ namespace tunebench {
 
 namespace {
 
-std::string lower(std::string s)
-{
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
+using text::lower;
 
 std::string findColumn(const Table &table, std::initializer_list<const char *> candidates)
 {
@@ -50,32 +48,19 @@ bool parseList(const std::string &cell, const std::string &separator, std::vecto
     }
   }
   if (separator.empty()) {
-    std::size_t p = 0;
-    while ((p = cell.find_first_not_of(" \t", p)) != std::string::npos) {
-      const std::size_t q = std::min(cell.find_first_of(" \t", p), cell.size());
-      out.push_back(cell.substr(p, q - p));
-      p = q;
-    }
+    out = text::splitWhitespace(cell);
     return true;
   }
   for (std::size_t p = 0; p <= cell.size();) {
     const std::size_t q = std::min(cell.find(separator, p), cell.size());
-    std::string item = cell.substr(p, q - p);
-    const auto a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
-    if (a != std::string::npos)
-      out.push_back(item.substr(a, b - a + 1));
+    if (std::string item = text::trim(std::string_view(cell).substr(p, q - p)); !item.empty())
+      out.push_back(std::move(item));
     p = q + separator.size();
   }
   return true;
 }
 
-std::string joinList(const std::vector<std::string> &items)
-{
-  std::string out;
-  for (const std::string &i : items)
-    out += (out.empty() ? "" : ", ") + i;
-  return out;
-}
+std::string joinList(const std::vector<std::string> &items) { return text::join(items, ", "); }
 
 } // namespace
 
@@ -201,11 +186,11 @@ Dataset toDataset(const Table &table, const MappingOptions &options, DataReport 
         fail(m.text, "the text is empty");
       const std::string &labelCell = cell(m.label);
       if (options.kind == TaskKind::SingleLabel) {
-        const auto a = labelCell.find_first_not_of(" \t"), b = labelCell.find_last_not_of(" \t");
-        if (absent(m.label) || a == std::string::npos)
+        std::string label = text::trim(labelCell);
+        if (absent(m.label) || label.empty())
           fail(m.label, "the label is missing");
         else
-          e.labels = {labelCell.substr(a, b - a + 1)};
+          e.labels = {std::move(label)};
       } else {
         std::string error;
         if (!parseList(labelCell, m.labelSeparator, e.labels, error))

@@ -2,6 +2,7 @@
 
 #include "core/tokenize/unicode.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -314,30 +315,21 @@ Table readJsonLines(const fs::path &path, DataReport &report)
   Table table;
   table.source = file;
   std::map<std::string, int> index;
-  std::size_t start = 0;
-  for (int line = 1; start <= data.size(); ++line) {
-    std::size_t end = data.find('\n', start);
-    if (end == std::string::npos)
-      end = data.size();
-    std::string_view text(data.data() + start, end - start);
-    if (!text.empty() && text.back() == '\r')
-      text.remove_suffix(1);
-    const std::size_t lineStart = start;
-    start = end + 1;
+  text::forEachLine(data, [&](int line, std::string_view text, std::size_t lineStart) {
     if (text.find_first_not_of(" \t") == std::string_view::npos || badLines.count(line))
-      continue;
+      return;
     try {
       const json object = json::parse(text);
       if (!object.is_object()) {
         report.error(file, line, 1, "", "expected a JSON object, found " + std::string(object.type_name()));
-        continue;
+        return;
       }
       addObject(table, index, object, line);
     } catch (const json::parse_error &e) {
       const auto [l, c] = locate(data, lineStart + jsonErrorOffset(text, e));
       report.error(file, l, c, "", "invalid JSON: " + jsonErrorText(e));
     }
-  }
+  });
   if (table.rows.empty() && !report.hasErrors())
     report.error(file, 0, 0, "", "the file holds no JSON objects");
   return table;
@@ -398,28 +390,21 @@ Table readConll(const fs::path &path, const ConllOptions &options, DataReport &r
     tags = json::array();
     sentenceBad = false;
   };
-  std::size_t start = 0;
-  for (int line = 1; start < data.size(); ++line) {
-    std::size_t end = data.find('\n', start);
-    if (end == std::string::npos)
-      end = data.size();
-    std::string text = data.substr(start, end - start);
-    start = end + 1;
-    if (!text.empty() && text.back() == '\r')
-      text.pop_back();
+  text::forEachLine(data, [&](int line, std::string_view view, std::size_t) {
+    const std::string text(view);
     if (text.find_first_not_of(" \t") == std::string::npos) {
       flush();
-      continue;
+      return;
     }
     // CoNLL-U metadata ("# sent_id = 3") is a comment; a token "#" ("#\t#", "# #") is not.
     const bool comment = text[0] == '#' && text.find('\t') == std::string::npos && text.find('=') != std::string::npos;
     if (text.rfind("-DOCSTART-", 0) == 0 || comment) {
       flush();
-      continue;
+      return;
     }
     if (badLines.count(line)) {
       sentenceBad = true;
-      continue;
+      return;
     }
     std::vector<std::string> cols;
     const char *sep = text.find('\t') != std::string::npos ? "\t" : " ";
@@ -434,13 +419,13 @@ Table readConll(const fs::path &path, const ConllOptions &options, DataReport &r
       report.error(file, line, 1, "tags", "expected a token and a tag column, found " + std::to_string(cols.size()) +
                                               " column(s): \"" + text + "\"");
       sentenceBad = true;
-      continue;
+      return;
     }
     if (tokens.empty())
       sentenceLine = line;
     tokens.push_back(cols[static_cast<std::size_t>(options.tokenColumn)]);
     tags.push_back(cols[static_cast<std::size_t>(tagColumn)]);
-  }
+  });
   flush();
   if (table.rows.empty() && !report.hasErrors())
     report.error(file, 0, 0, "", "the file holds no sentences");
@@ -454,20 +439,12 @@ Table readPlainText(const fs::path &path, DataReport &report)
   Table table;
   table.source = path.string();
   table.columns = {"text"};
-  std::size_t start = 0;
-  for (int line = 1; start < data.size(); ++line) {
-    std::size_t end = data.find('\n', start);
-    if (end == std::string::npos)
-      end = data.size();
-    std::string text = data.substr(start, end - start);
-    start = end + 1;
-    if (!text.empty() && text.back() == '\r')
-      text.pop_back();
-    if (text.find_first_not_of(" \t") == std::string::npos || badLines.count(line))
-      continue;
-    table.rows.push_back({text});
+  text::forEachLine(data, [&](int line, std::string_view text, std::size_t) {
+    if (text.find_first_not_of(" \t") == std::string_view::npos || badLines.count(line))
+      return;
+    table.rows.push_back({std::string(text)});
     table.lines.push_back(line);
-  }
+  });
   return table;
 }
 

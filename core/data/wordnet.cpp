@@ -1,6 +1,7 @@
 #include "core/data/wordnet.h"
 
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 #include <algorithm>
 #include <fstream>
@@ -11,11 +12,7 @@ namespace tunebench {
 
 namespace {
 
-std::string lower(std::string s)
-{
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
+using text::lower;
 
 // "that which is perceived; \"an example\"" → definition and examples. Quoted text is an example
 // wherever it stands (after "; ", ": " or a plain space); an unclosed quote runs to the end.

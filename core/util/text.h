@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+// Small ASCII text helpers shared by the data code (Unicode-aware work lives in tokenize/unicode.h).
+namespace tunebench::text {
+
+// Without leading and trailing spaces, tabs, CR and LF.
+std::string trim(std::string_view s);
+// ASCII lower-case.
+std::string lower(std::string s);
+// Words separated by runs of spaces, tabs, CR or LF.
+std::vector<std::string> splitWhitespace(std::string_view s);
+std::string join(const std::vector<std::string> &parts, std::string_view separator);
+
+// Calls f(lineNumber, line, byteOffsetOfLine) for every line split on "\n" (a final "\r" removed).
+template <typename F>
+void forEachLine(std::string_view data, F &&f)
+{
+  std::size_t start = 0;
+  for (int line = 1; start < data.size(); ++line) {
+    std::size_t end = data.find('\n', start);
+    if (end == std::string_view::npos)
+      end = data.size();
+    std::string_view text = data.substr(start, end - start);
+    if (!text.empty() && text.back() == '\r')
+      text.remove_suffix(1);
+    f(line, text, start);
+    start = end + 1;
+  }
+}
+
+} // namespace tunebench::text
