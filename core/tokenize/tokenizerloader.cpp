@@ -5,6 +5,7 @@
 #include "core/tokenize/useunigram.h"
 #include "core/tokenize/wordpiece.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
 
 #include <nlohmann/json.hpp>
 
@@ -187,12 +188,6 @@ void configureFromFolder(Tokenizer &tokenizer, const fs::path &dir)
   if (modelType == "roberta" && maxLength > 2)
     maxLength = std::min(maxLength, config.value("max_position_embeddings", maxLength) - 2);
   tokenizer.setModelMaxLength(maxLength);
-}
-
-bool fileExists(const fs::path &p)
-{
-  std::error_code ec;
-  return fs::exists(p, ec);
 }
 
 } // namespace

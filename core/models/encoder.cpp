@@ -1,0 +1,168 @@
+#include "core/models/encoder.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+
+namespace tunebench {
+
+namespace {
+
+// Registers `child` under a dotted path ("attention.self.query"), creating plain container
+// modules on the way, so that parameter names are exactly the checkpoint's keys.
+template <typename ModuleHolder>
+ModuleHolder registerAt(torch::nn::Module &root, const std::string &path, ModuleHolder child)
+{
+  torch::nn::Module *parent = &root;
+  std::size_t start = 0;
+  for (std::size_t dot = path.find('.'); dot != std::string::npos; dot = path.find('.', start)) {
+    const std::string name = path.substr(start, dot - start);
+    std::shared_ptr<torch::nn::Module> next;
+    for (const auto &item : parent->named_children())
+      if (item.key() == name)
+        next = item.value();
+    if (!next)
+      next = parent->register_module(name, std::make_shared<torch::nn::Module>());
+    parent = next.get();
+    start = dot + 1;
+  }
+  return parent->register_module(path.substr(start), child);
+}
+
+torch::Tensor activate(const torch::Tensor &x, const std::string &activation)
+{
+  if (activation == "relu")
+    return torch::relu(x);
+  if (activation == "gelu_new" || activation == "gelu_pytorch_tanh")
+    return torch::gelu(x, "tanh");
+  return torch::gelu(x);
+}
+
+torch::nn::Linear linear(int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out)); }
+
+torch::nn::LayerNorm layerNorm(const EncoderConfig &c)
+{
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hiddenSize}).eps(c.layerNormEps));
+}
+
+} // namespace
+
+EncoderLayerImpl::EncoderLayerImpl(const EncoderConfig &c) : m_heads(c.numHeads), m_activation(c.activation)
+{
+  const bool distil = c.modelType == "distilbert";
+  query = registerAt(*this, distil ? "attention.q_lin" : "attention.self.query", linear(c.hiddenSize, c.hiddenSize));
+  key = registerAt(*this, distil ? "attention.k_lin" : "attention.self.key", linear(c.hiddenSize, c.hiddenSize));
+  value = registerAt(*this, distil ? "attention.v_lin" : "attention.self.value", linear(c.hiddenSize, c.hiddenSize));
+  attentionOut = registerAt(*this, distil ? "attention.out_lin" : "attention.output.dense", linear(c.hiddenSize, c.hiddenSize));
+  attentionNorm = registerAt(*this, distil ? "sa_layer_norm" : "attention.output.LayerNorm", layerNorm(c));
+  feedForwardIn = registerAt(*this, distil ? "ffn.lin1" : "intermediate.dense", linear(c.hiddenSize, c.intermediateSize));
+  feedForwardOut = registerAt(*this, distil ? "ffn.lin2" : "output.dense", linear(c.intermediateSize, c.hiddenSize));
+  outputNorm = registerAt(*this, distil ? "output_layer_norm" : "output.LayerNorm", layerNorm(c));
+  // Dropouts hold no parameters (no state-dict keys); registered so that train()/eval() reach them.
+  m_dropout = register_module("dropout", torch::nn::Dropout(c.hiddenDropout));
+  m_attentionDropout = register_module("attention_dropout", torch::nn::Dropout(c.attentionDropout));
+}
+
+torch::Tensor EncoderLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &additiveMask)
+{
+  const auto batch = x.size(0), time = x.size(1), hidden = x.size(2);
+  const auto headSize = hidden / m_heads;
+  auto split = [&](const torch::Tensor &t) { return t.view({batch, time, m_heads, headSize}).transpose(1, 2); };
+  const torch::Tensor q = split(query(x)), k = split(key(x)), v = split(value(x));
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
+  scores = scores + additiveMask.to(scores.scalar_type());
+  const torch::Tensor probs = m_attentionDropout(torch::softmax(scores, -1));
+  const torch::Tensor context = torch::matmul(probs, v).transpose(1, 2).reshape({batch, time, hidden});
+  const torch::Tensor attended = attentionNorm(x + m_dropout(attentionOut(context)));
+  return outputNorm(attended + m_dropout(feedForwardOut(activate(feedForwardIn(attended), m_activation))));
+}
+
+EmbeddingsImpl::EmbeddingsImpl(const EncoderConfig &c) : m_roberta(c.modelType == "roberta"), m_pad(c.padTokenId)
+{
+  words = register_module("word_embeddings", torch::nn::Embedding(c.vocabSize, c.hiddenSize));
+  positions = register_module("position_embeddings", torch::nn::Embedding(c.maxPositions, c.hiddenSize));
+  if (c.typeVocabSize > 0)
+    tokenTypes = register_module("token_type_embeddings", torch::nn::Embedding(c.typeVocabSize, c.hiddenSize));
+  norm = register_module("LayerNorm", layerNorm(c));
+  m_dropout = register_module("dropout", torch::nn::Dropout(c.hiddenDropout));
+}
+
+torch::Tensor EmbeddingsImpl::forward(const torch::Tensor &ids, const torch::Tensor &typeIds)
+{
+  torch::Tensor positionIds;
+  if (m_roberta) {
+    const torch::Tensor real = ids.ne(m_pad).to(torch::kLong);
+    positionIds = torch::cumsum(real, 1) * real + m_pad;
+  } else {
+    positionIds = torch::arange(ids.size(1), ids.options()).unsqueeze(0).expand_as(ids);
+  }
+  torch::Tensor x = words(ids) + positions(positionIds);
+  if (tokenTypes)
+    x = x + tokenTypes(typeIds.defined() ? typeIds : torch::zeros_like(ids));
+  return m_dropout(norm(x));
+}
+
+TransformerEncoderImpl::TransformerEncoderImpl(const EncoderConfig &c, bool withPooler) : m_config(c)
+{
+  embeddings = register_module("embeddings", Embeddings(c));
+  layers = torch::nn::ModuleList();
+  for (int i = 0; i < c.numLayers; ++i)
+    layers->push_back(EncoderLayer(c));
+  registerAt(*this, c.modelType == "distilbert" ? "transformer.layer" : "encoder.layer", layers);
+  if (withPooler && c.modelType == "bert")
+    pooler = registerAt(*this, "pooler.dense", linear(c.hiddenSize, c.hiddenSize));
+}
+
+EncoderOutput TransformerEncoderImpl::forward(const torch::Tensor &ids, const torch::Tensor &mask,
+                                              const torch::Tensor &typeIds, bool allHidden)
+{
+  EncoderOutput out;
+  torch::Tensor x = embeddings(ids, typeIds);
+  // 0 where attended, the lowest float where masked: softmax gives those keys exactly 0.
+  const torch::Tensor additive =
+      (1.0 - mask.to(torch::kFloat32)).mul(std::numeric_limits<float>::lowest()).view({mask.size(0), 1, 1, mask.size(1)});
+  if (allHidden)
+    out.hidden.push_back(x);
+  for (const auto &layer : *layers) {
+    x = layer->as<EncoderLayerImpl>()->forward(x, additive);
+    if (allHidden)
+      out.hidden.push_back(x);
+  }
+  out.lastHidden = x;
+  const torch::Tensor first = x.select(1, 0);
+  out.pooled = pooler ? torch::tanh(pooler(first)) : first;
+  return out;
+}
+
+SequenceClassifierImpl::SequenceClassifierImpl(const EncoderConfig &c, int numLabels) : m_config(c)
+{
+  encoder = register_module(c.modelType, TransformerEncoder(c));
+  m_dropout = register_module("dropout", torch::nn::Dropout(c.classifierDropout));
+  if (c.modelType == "roberta") {
+    m_dense = registerAt(*this, "classifier.dense", linear(c.hiddenSize, c.hiddenSize));
+    m_out = registerAt(*this, "classifier.out_proj", linear(c.hiddenSize, numLabels));
+  } else if (c.modelType == "distilbert") {
+    m_dense = register_module("pre_classifier", linear(c.hiddenSize, c.hiddenSize));
+    m_out = register_module("classifier", linear(c.hiddenSize, numLabels));
+  } else {
+    m_out = register_module("classifier", linear(c.hiddenSize, numLabels));
+  }
+}
+
+ClassifierOutput SequenceClassifierImpl::forward(const torch::Tensor &ids, const torch::Tensor &mask,
+                                                 const torch::Tensor &typeIds, bool allHidden)
+{
+  ClassifierOutput out;
+  out.encoder = encoder(ids, mask, typeIds, allHidden);
+  const torch::Tensor &pooled = out.encoder.pooled;
+  if (m_config.modelType == "roberta")
+    out.logits = m_out(m_dropout(torch::tanh(m_dense(m_dropout(pooled)))));
+  else if (m_config.modelType == "distilbert")
+    out.logits = m_out(m_dropout(torch::relu(m_dense(pooled))));
+  else
+    out.logits = m_out(m_dropout(pooled));
+  return out;
+}
+
+} // namespace tunebench

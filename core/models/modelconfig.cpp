@@ -1,0 +1,110 @@
+#include "core/models/modelconfig.h"
+
+#include "core/util/error.h"
+
+#include <fstream>
+
+namespace tunebench {
+
+namespace {
+
+nlohmann::json readJsonFile(const std::filesystem::path &path)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error(path.string() + ": cannot open");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(path.string() + ": not valid JSON: " + e.what());
+  }
+}
+
+// Reads the first of several names an integer field goes by.
+int intField(const nlohmann::json &j, const std::string &source, std::initializer_list<const char *> names,
+             std::optional<int> fallback = std::nullopt)
+{
+  for (const char *name : names)
+    if (j.contains(name)) {
+      if (!j[name].is_number_integer() || j[name].get<long long>() < 0)
+        throw Error(source + ": field \"" + name + "\" must be a non-negative integer, got " + j[name].dump());
+      return j[name].get<int>();
+    }
+  if (fallback)
+    return *fallback;
+  throw Error(source + ": field \"" + *names.begin() + "\" is missing");
+}
+
+} // namespace
+
+EncoderConfig EncoderConfig::fromJson(const nlohmann::json &j, const std::string &source)
+{
+  if (!j.is_object())
+    throw Error(source + ": expected a JSON object");
+  EncoderConfig c;
+  c.raw = j;
+  c.modelType = j.value("model_type", std::string());
+  if (c.modelType != "bert" && c.modelType != "roberta" && c.modelType != "distilbert")
+    throw Error(source + ": field \"model_type\": \"" + c.modelType +
+                "\" is not an encoder tunebench knows (bert, roberta, distilbert)");
+  const bool distil = c.modelType == "distilbert";
+  c.vocabSize = intField(j, source, {"vocab_size"});
+  c.hiddenSize = intField(j, source, distil ? std::initializer_list<const char *>{"dim"} : std::initializer_list<const char *>{"hidden_size"});
+  c.numLayers = intField(j, source, distil ? std::initializer_list<const char *>{"n_layers"} : std::initializer_list<const char *>{"num_hidden_layers"});
+  c.numHeads = intField(j, source, distil ? std::initializer_list<const char *>{"n_heads"} : std::initializer_list<const char *>{"num_attention_heads"});
+  c.intermediateSize = intField(j, source, distil ? std::initializer_list<const char *>{"hidden_dim"} : std::initializer_list<const char *>{"intermediate_size"});
+  c.maxPositions = intField(j, source, {"max_position_embeddings"}, 512);
+  c.typeVocabSize = distil ? 0 : intField(j, source, {"type_vocab_size"}, 2);
+  c.padTokenId = intField(j, source, {"pad_token_id"}, c.modelType == "roberta" ? 1 : 0);
+  c.layerNormEps = j.value("layer_norm_eps", 1e-12);
+  c.activation = j.value(distil ? "activation" : "hidden_act", std::string("gelu"));
+  if (c.activation != "gelu" && c.activation != "gelu_new" && c.activation != "gelu_pytorch_tanh" && c.activation != "relu")
+    throw Error(source + ": field \"" + std::string(distil ? "activation" : "hidden_act") + "\": \"" + c.activation +
+                "\" is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)");
+  c.hiddenDropout = j.value(distil ? "dropout" : "hidden_dropout_prob", 0.1);
+  c.attentionDropout = j.value(distil ? "attention_dropout" : "attention_probs_dropout_prob", 0.1);
+  c.classifierDropout = j.contains("classifier_dropout") && j["classifier_dropout"].is_number()
+                            ? j["classifier_dropout"].get<double>()
+                            : (distil ? j.value("seq_classif_dropout", 0.2) : c.hiddenDropout);
+  if (c.hiddenSize == 0 || c.numHeads == 0 || c.hiddenSize % c.numHeads != 0)
+    throw Error(source + ": the hidden size " + std::to_string(c.hiddenSize) + " is not a multiple of the " +
+                std::to_string(c.numHeads) + " attention heads");
+  if (j.contains("id2label") && j["id2label"].is_object()) {
+    c.labels.resize(j["id2label"].size());
+    for (const auto &[id, name] : j["id2label"].items()) {
+      const int index = std::atoi(id.c_str());
+      if (index < 0 || index >= static_cast<int>(c.labels.size()) || !name.is_string())
+        throw Error(source + ": field \"id2label\": entry \"" + id + "\" is not an id below " +
+                    std::to_string(c.labels.size()) + " with a name");
+      c.labels[static_cast<std::size_t>(index)] = name.get<std::string>();
+    }
+  }
+  return c;
+}
+
+EncoderConfig EncoderConfig::fromFile(const std::filesystem::path &path)
+{
+  return fromJson(readJsonFile(path), path.string());
+}
+
+nlohmann::json EncoderConfig::toJson() const
+{
+  nlohmann::json j = raw;
+  if (!labels.empty()) {
+    nlohmann::json id2label = nlohmann::json::object(), label2id = nlohmann::json::object();
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      id2label[std::to_string(i)] = labels[i];
+      label2id[labels[i]] = i;
+    }
+    j["id2label"] = id2label;
+    j["label2id"] = label2id;
+  }
+  return j;
+}
+
+std::string readModelType(const std::filesystem::path &configJson)
+{
+  return readJsonFile(configJson).value("model_type", std::string());
+}
+
+} // namespace tunebench

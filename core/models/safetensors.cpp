@@ -1,0 +1,142 @@
+#include "core/models/safetensors.h"
+
+#include "core/util/files.h"
+#include "core/util/error.h"
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <fstream>
+
+namespace tunebench {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct DtypeInfo
+{
+  const char *name;
+  torch::Dtype dtype;
+  int bytes;
+};
+
+const DtypeInfo kDtypes[] = {
+  {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2}, {"BF16", torch::kBFloat16, 2},
+  {"F64", torch::kFloat64, 8}, {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4},
+  {"I16", torch::kInt16, 2},   {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
+  {"BOOL", torch::kBool, 1},
+};
+
+const DtypeInfo *byName(const std::string &name)
+{
+  for (const DtypeInfo &d : kDtypes)
+    if (name == d.name)
+      return &d;
+  return nullptr;
+}
+
+const DtypeInfo *byDtype(torch::Dtype dtype)
+{
+  for (const DtypeInfo &d : kDtypes)
+    if (dtype == d.dtype)
+      return &d;
+  return nullptr;
+}
+
+} // namespace
+
+TensorMap readSafetensors(const fs::path &path, std::map<std::string, std::string> *metadata)
+{
+  const std::string file = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error(file + ": cannot open");
+  std::string data(std::istreambuf_iterator<char>(in), {});
+  if (data.size() < 8)
+    throw Error(file + ": truncated: " + std::to_string(data.size()) + " bytes, not even the 8-byte header length");
+  std::uint64_t headerSize = 0;
+  for (int i = 7; i >= 0; --i)
+    headerSize = (headerSize << 8) | static_cast<unsigned char>(data[static_cast<std::size_t>(i)]);
+  if (headerSize > data.size() - 8)
+    throw Error(file + ": truncated: the header says " + std::to_string(headerSize) + " bytes but the file has " +
+                std::to_string(data.size() - 8) + " after the length");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(data.substr(8, headerSize));
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(file + ": the safetensors header is not valid JSON: " + e.what());
+  }
+  if (!header.is_object())
+    throw Error(file + ": the safetensors header is not a JSON object");
+  const std::size_t base = 8 + headerSize;
+  const std::size_t dataSize = data.size() - base;
+  TensorMap tensors;
+  for (const auto &[name, info] : header.items()) {
+    if (name == "__metadata__") {
+      if (metadata && info.is_object())
+        for (const auto &[k, v] : info.items())
+          if (v.is_string())
+            (*metadata)[k] = v.get<std::string>();
+      continue;
+    }
+    const std::string where = file + ": tensor \"" + name + "\"";
+    if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") || !info.contains("data_offsets"))
+      throw Error(where + ": needs dtype, shape and data_offsets");
+    const DtypeInfo *dtype = info["dtype"].is_string() ? byName(info["dtype"].get<std::string>()) : nullptr;
+    if (!dtype)
+      throw Error(where + ": unsupported dtype " + info["dtype"].dump());
+    std::vector<std::int64_t> shape;
+    std::int64_t elements = 1;
+    for (const auto &d : info["shape"]) {
+      if (!d.is_number_integer() || d.get<std::int64_t>() < 0)
+        throw Error(where + ": bad shape " + info["shape"].dump());
+      shape.push_back(d.get<std::int64_t>());
+      elements *= shape.back();
+    }
+    const auto &offsets = info["data_offsets"];
+    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
+      throw Error(where + ": bad data_offsets " + offsets.dump());
+    const std::uint64_t begin = offsets[0].get<std::uint64_t>(), end = offsets[1].get<std::uint64_t>();
+    if (begin > end || end > dataSize)
+      throw Error(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+                  ") lie outside the " + std::to_string(dataSize) + " bytes of data (truncated file?)");
+    if (end - begin != static_cast<std::uint64_t>(elements) * static_cast<std::uint64_t>(dtype->bytes))
+      throw Error(where + ": " + std::to_string(end - begin) + " bytes do not hold shape " + info["shape"].dump() +
+                  " of " + dtype->name);
+    torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype->dtype));
+    if (end > begin)
+      std::memcpy(t.data_ptr(), data.data() + base + begin, end - begin);
+    tensors.emplace(name, std::move(t));
+  }
+  return tensors;
+}
+
+void writeSafetensors(const fs::path &path, const TensorMap &tensors, const std::map<std::string, std::string> &metadata)
+{
+  nlohmann::ordered_json header;
+  if (!metadata.empty())
+    header["__metadata__"] = metadata;
+  std::string blob;
+  for (const auto &[name, tensor] : tensors) {
+    const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+    const DtypeInfo *dtype = byDtype(t.scalar_type());
+    if (!dtype)
+      throw Error(path.string() + ": tensor \"" + name + "\" has a dtype safetensors cannot hold");
+    const std::size_t bytes = static_cast<std::size_t>(t.numel()) * static_cast<std::size_t>(dtype->bytes);
+    header[name] = {{"dtype", dtype->name}, {"shape", t.sizes().vec()}, {"data_offsets", {blob.size(), blob.size() + bytes}}};
+    blob.append(static_cast<const char *>(t.data_ptr()), bytes);
+  }
+  std::string json = header.dump();
+  json.append((8 - json.size() % 8) % 8, ' ');
+  std::string out(8, '\0');
+  std::uint64_t size = json.size();
+  for (int i = 0; i < 8; ++i, size >>= 8)
+    out[static_cast<std::size_t>(i)] = static_cast<char>(size & 0xFF);
+  out += json;
+  out += blob;
+  writeFileAtomically(path, out);
+}
+
+} // namespace tunebench

@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""Golden fixtures for tunebench's model zoo, made with Debian's python3-torch (1.13, the same
+LibTorch as tunebench). Each family is built here from reference building blocks, not from
+tunebench's code:
+  - BERT: torch.nn.TransformerEncoderLayer(norm_first=False, gelu, eps 1e-12) blocks, plus the
+    embeddings (word + position + token type, LayerNorm) and pooler written out below;
+  - RoBERTa: the same blocks, position ids counted from padding_idx + 1;
+  - DistilBERT: the same blocks, no token types, no pooler, its own key names.
+Weights are random (seeded), saved under Hugging Face state-dict names in model.safetensors (and
+pytorch_model.bin for one family) with config.json; a padded batch and the expected hidden states,
+pooled output and classification logits go beside them in expected.safetensors.
+Run: /usr/bin/python3 tests/golden/models/make_golden.py
+"""
+import json
+import os
+import struct
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+torch.manual_seed(1234)
+
+
+def save_safetensors(path, tensors, metadata=None):
+    """The safetensors layout: u64 header length, JSON header, raw little-endian data."""
+    header, blobs, offset = {}, [], 0
+    dtypes = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
+    for name, t in sorted(tensors.items()):
+        t = t.detach().contiguous().cpu()
+        data = t.view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes()
+        header[name] = {"dtype": dtypes[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    if metadata:
+        header["__metadata__"] = metadata
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * ((8 - len(raw) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for b in blobs:
+            f.write(b)
+
+
+class Encoder(torch.nn.Module):
+    """Embeddings + post-LN blocks + pooler + classifier, the BERT family's computation."""
+
+    def __init__(self, kind, vocab, hidden, layers, heads, inner, max_pos, type_vocab, labels, pad):
+        super().__init__()
+        self.kind, self.pad = kind, pad
+        self.word = torch.nn.Embedding(vocab, hidden, padding_idx=pad if kind != "bert" else None)
+        self.pos = torch.nn.Embedding(max_pos, hidden)
+        self.types = torch.nn.Embedding(type_vocab, hidden) if kind != "distilbert" else None
+        self.norm = torch.nn.LayerNorm(hidden, eps=1e-12)
+        self.blocks = torch.nn.ModuleList([
+            torch.nn.TransformerEncoderLayer(hidden, heads, inner, dropout=0.0, activation="gelu",
+                                             layer_norm_eps=1e-12, batch_first=True, norm_first=False)
+            for _ in range(layers)])
+        self.pooler = torch.nn.Linear(hidden, hidden) if kind == "bert" else None
+        if kind == "roberta":
+            self.head_dense, self.head_out = torch.nn.Linear(hidden, hidden), torch.nn.Linear(hidden, labels)
+        elif kind == "distilbert":
+            self.pre, self.cls = torch.nn.Linear(hidden, hidden), torch.nn.Linear(hidden, labels)
+        else:
+            self.cls = torch.nn.Linear(hidden, labels)
+        for p in self.parameters():  # larger than default init so that differences show
+            torch.nn.init.normal_(p, std=0.2)
+        for m in self.modules():  # LayerNorm scales near 1, or every layer squashes the signal
+            if isinstance(m, torch.nn.LayerNorm):
+                torch.nn.init.normal_(m.weight, mean=1.0, std=0.1)
+
+    def forward(self, ids, mask, types):
+        if self.kind == "roberta":  # positions count real tokens from padding_idx + 1
+            positions = torch.cumsum(mask, dim=1) * mask + self.pad
+        else:
+            positions = torch.arange(ids.shape[1]).unsqueeze(0).expand_as(ids)
+        x = self.word(ids) + self.pos(positions)
+        if self.types is not None:
+            x = x + self.types(types)
+        x = self.norm(x)
+        hidden = [x]
+        for block in self.blocks:
+            x = block(x, src_key_padding_mask=(mask == 0))
+            hidden.append(x)
+        first = x[:, 0]
+        if self.kind == "bert":
+            pooled = torch.tanh(self.pooler(first))
+            logits = self.cls(pooled)
+        elif self.kind == "roberta":
+            pooled = first
+            logits = self.head_out(torch.tanh(self.head_dense(first)))
+        else:
+            pooled = first
+            logits = self.cls(torch.relu(self.pre(first)))
+        return hidden, pooled, logits
+
+    def hf_state_dict(self):
+        """The weights under Hugging Face's names for *ForSequenceClassification."""
+        sd, kind = {}, self.kind
+        prefix = {"bert": "bert.", "roberta": "roberta.", "distilbert": "distilbert."}[kind]
+        emb = prefix + "embeddings."
+        sd[emb + "word_embeddings.weight"] = self.word.weight
+        sd[emb + "position_embeddings.weight"] = self.pos.weight
+        if self.types is not None:
+            sd[emb + "token_type_embeddings.weight"] = self.types.weight
+        sd[emb + "LayerNorm.weight"], sd[emb + "LayerNorm.bias"] = self.norm.weight, self.norm.bias
+        for i, b in enumerate(self.blocks):
+            q, k, v = b.self_attn.in_proj_weight.chunk(3)
+            qb, kb, vb = b.self_attn.in_proj_bias.chunk(3)
+            if kind == "distilbert":
+                L = f"{prefix}transformer.layer.{i}."
+                names = {"q": "attention.q_lin", "k": "attention.k_lin", "v": "attention.v_lin",
+                         "o": "attention.out_lin", "n1": "sa_layer_norm", "f1": "ffn.lin1", "f2": "ffn.lin2",
+                         "n2": "output_layer_norm"}
+            else:
+                L = f"{prefix}encoder.layer.{i}."
+                names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+                         "o": "attention.output.dense", "n1": "attention.output.LayerNorm",
+                         "f1": "intermediate.dense", "f2": "output.dense", "n2": "output.LayerNorm"}
+            for key, w, bias in (("q", q, qb), ("k", k, kb), ("v", v, vb),
+                                 ("o", b.self_attn.out_proj.weight, b.self_attn.out_proj.bias),
+                                 ("n1", b.norm1.weight, b.norm1.bias), ("f1", b.linear1.weight, b.linear1.bias),
+                                 ("f2", b.linear2.weight, b.linear2.bias), ("n2", b.norm2.weight, b.norm2.bias)):
+                sd[L + names[key] + ".weight"], sd[L + names[key] + ".bias"] = w, bias
+        if kind == "bert":
+            sd["bert.pooler.dense.weight"], sd["bert.pooler.dense.bias"] = self.pooler.weight, self.pooler.bias
+            sd["classifier.weight"], sd["classifier.bias"] = self.cls.weight, self.cls.bias
+        elif kind == "roberta":
+            sd["classifier.dense.weight"], sd["classifier.dense.bias"] = self.head_dense.weight, self.head_dense.bias
+            sd["classifier.out_proj.weight"], sd["classifier.out_proj.bias"] = self.head_out.weight, self.head_out.bias
+        else:
+            sd["pre_classifier.weight"], sd["pre_classifier.bias"] = self.pre.weight, self.pre.bias
+            sd["classifier.weight"], sd["classifier.bias"] = self.cls.weight, self.cls.bias
+        return {k: v.detach().clone() for k, v in sd.items()}
+
+
+def config_for(kind, vocab, hidden, layers, heads, inner, max_pos, type_vocab, labels, pad):
+    if kind == "distilbert":
+        return {"model_type": "distilbert", "architectures": ["DistilBertForSequenceClassification"],
+                "vocab_size": vocab, "dim": hidden, "n_layers": layers, "n_heads": heads, "hidden_dim": inner,
+                "max_position_embeddings": max_pos, "activation": "gelu", "pad_token_id": pad,
+                "id2label": {str(i): f"LABEL_{i}" for i in range(labels)}}
+    arch = {"bert": "BertForSequenceClassification", "roberta": "RobertaForSequenceClassification"}[kind]
+    return {"model_type": kind, "architectures": [arch], "vocab_size": vocab, "hidden_size": hidden,
+            "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": inner,
+            "hidden_act": "gelu", "max_position_embeddings": max_pos, "type_vocab_size": type_vocab,
+            "layer_norm_eps": 1e-12, "pad_token_id": pad,
+            "id2label": {str(i): f"LABEL_{i}" for i in range(labels)}}
+
+
+def make(kind, bin_too=False):
+    vocab, hidden, layers, heads, inner, labels = 97, 32, 2, 4, 64, 3
+    pad = 1 if kind == "roberta" else 0
+    max_pos, type_vocab = (40, 1) if kind == "roberta" else (32, 2)
+    model = Encoder(kind, vocab, hidden, layers, heads, inner, max_pos, type_vocab, labels, pad)
+    model.eval()  # dropout off; autograd stays on so the fast path (which zeroes padding) is not taken
+    # A padded batch: lengths 9, 5 and 1, right padding.
+    lengths = [9, 5, 1]
+    ids = torch.full((3, 9), pad, dtype=torch.long)
+    mask = torch.zeros((3, 9), dtype=torch.long)
+    types = torch.zeros((3, 9), dtype=torch.long)
+    for row, n in enumerate(lengths):
+        ids[row, :n] = torch.randint(3, vocab, (n,))
+        mask[row, :n] = 1
+        if kind == "bert" and n > 3:
+            types[row, n // 2:n] = 1
+    hidden, pooled, logits = model(ids, mask, types if kind != "distilbert" else None)
+    folder = os.path.join(HERE, kind)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config_for(kind, vocab, model.norm.normalized_shape[0], layers, heads, inner, max_pos,
+                             type_vocab, labels, pad), f, indent=2)
+    sd = model.hf_state_dict()
+    save_safetensors(os.path.join(folder, "model.safetensors"), sd, {"format": "pt"})
+    if bin_too:
+        torch.save(sd, os.path.join(folder, "pytorch_model.bin"))
+    expected = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "pooled": pooled,
+                "logits": logits, "last_hidden_state": hidden[-1]}
+    for i, h in enumerate(hidden):
+        expected[f"hidden_states.{i}"] = h
+    save_safetensors(os.path.join(folder, "expected.safetensors"), {k: v.detach() for k, v in expected.items()})
+    with open(os.path.join(folder, "keys.txt"), "w") as f:
+        f.write("\n".join(sorted(sd)) + "\n")
+    print(kind, "logits", logits.detach().numpy().round(4).tolist())
+
+
+make("bert", bin_too=True)
+make("roberta")
+make("distilbert")
