@@ -187,3 +187,85 @@ def make(kind, bin_too=False):
 make("bert", bin_too=True)
 make("roberta")
 make("distilbert")
+
+
+class Gpt2(torch.nn.Module):
+    """GPT-2 from reference blocks: TransformerEncoderLayer(norm_first=True, tanh GELU) with a
+    causal mask, learned positions, a final LayerNorm and an LM head tied to the embeddings."""
+
+    def __init__(self, vocab=101, hidden=32, layers=2, heads=4, positions=48):
+        super().__init__()
+        gelu = lambda x: torch.nn.functional.gelu(x, approximate="tanh")
+        self.wte, self.wpe = torch.nn.Embedding(vocab, hidden), torch.nn.Embedding(positions, hidden)
+        self.blocks = torch.nn.ModuleList([
+            torch.nn.TransformerEncoderLayer(hidden, heads, 4 * hidden, dropout=0.0, activation=gelu,
+                                             layer_norm_eps=1e-5, batch_first=True, norm_first=True)
+            for _ in range(layers)])
+        self.ln_f = torch.nn.LayerNorm(hidden, eps=1e-5)
+        for p in self.parameters():
+            torch.nn.init.normal_(p, std=0.2)
+        for m in self.modules():
+            if isinstance(m, torch.nn.LayerNorm):
+                torch.nn.init.normal_(m.weight, mean=1.0, std=0.1)
+        self.config = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": vocab,
+                       "n_embd": hidden, "n_layer": layers, "n_head": heads, "n_positions": positions,
+                       "n_inner": None, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5,
+                       "bos_token_id": vocab - 1, "eos_token_id": vocab - 1, "tie_word_embeddings": True}
+
+    def forward(self, ids, mask):
+        t = ids.shape[1]
+        causal = torch.triu(torch.full((t, t), float("-inf")), diagonal=1)
+        x = self.wte(ids) + self.wpe(torch.arange(t).unsqueeze(0))
+        hidden = [x]
+        for block in self.blocks:
+            x = block(x, src_mask=causal, src_key_padding_mask=(mask == 0))
+            hidden.append(x)
+        x = self.ln_f(x)
+        return hidden, x, x @ self.wte.weight.t()
+
+    def hf_state_dict(self):
+        sd = {"transformer.wte.weight": self.wte.weight, "transformer.wpe.weight": self.wpe.weight,
+              "transformer.ln_f.weight": self.ln_f.weight, "transformer.ln_f.bias": self.ln_f.bias}
+        for i, b in enumerate(self.blocks):
+            h = f"transformer.h.{i}."
+            # GPT-2's Conv1D stores weights [in, out]: the transpose of nn.Linear's.
+            sd[h + "ln_1.weight"], sd[h + "ln_1.bias"] = b.norm1.weight, b.norm1.bias
+            sd[h + "attn.c_attn.weight"], sd[h + "attn.c_attn.bias"] = b.self_attn.in_proj_weight.t(), b.self_attn.in_proj_bias
+            sd[h + "attn.c_proj.weight"], sd[h + "attn.c_proj.bias"] = b.self_attn.out_proj.weight.t(), b.self_attn.out_proj.bias
+            sd[h + "ln_2.weight"], sd[h + "ln_2.bias"] = b.norm2.weight, b.norm2.bias
+            sd[h + "mlp.c_fc.weight"], sd[h + "mlp.c_fc.bias"] = b.linear1.weight.t(), b.linear1.bias
+            sd[h + "mlp.c_proj.weight"], sd[h + "mlp.c_proj.bias"] = b.linear2.weight.t(), b.linear2.bias
+        return {k: v.detach().clone().contiguous() for k, v in sd.items()}
+
+
+def make_gpt2():
+    model = Gpt2()
+    model.eval()
+    lengths = [7, 4, 1]
+    ids = torch.zeros((3, 7), dtype=torch.long)
+    mask = torch.zeros((3, 7), dtype=torch.long)
+    for row, n in enumerate(lengths):
+        ids[row, :n] = torch.randint(0, 100, (n,))
+        mask[row, :n] = 1
+    hidden, final, logits = model(ids, mask)
+    folder = os.path.join(HERE, "gpt2")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(model.config, f, indent=2)
+    sd = model.hf_state_dict()
+    save_safetensors(os.path.join(folder, "model.safetensors"), sd, {"format": "pt"})
+    expected = {"input_ids": ids, "attention_mask": mask, "logits": logits, "final_hidden": final}
+    for i, h in enumerate(hidden):
+        expected[f"hidden_states.{i}"] = h
+    # Greedy continuation of the first prompt, 12 tokens, without cache (the reference recomputes all).
+    prompt = ids[:1, :7]
+    generated = prompt
+    for _ in range(12):
+        _, _, step = model(generated, torch.ones_like(generated))
+        generated = torch.cat([generated, step[:, -1].argmax(-1, keepdim=True)], dim=1)
+    expected["greedy"] = generated[0, 7:]
+    save_safetensors(os.path.join(folder, "expected.safetensors"), {k: v.detach() for k, v in expected.items()})
+    print("gpt2 greedy", generated[0, 7:].tolist())
+
+
+make_gpt2()

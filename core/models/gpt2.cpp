@@ -1,0 +1,171 @@
+#include "core/models/gpt2.h"
+
+#include "core/util/error.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+namespace tunebench {
+
+Gpt2Config Gpt2Config::fromJson(const nlohmann::json &j, const std::string &source)
+{
+  if (j.value("model_type", std::string()) != "gpt2")
+    throw Error(source + ": field \"model_type\": \"" + j.value("model_type", std::string()) + "\" is not gpt2");
+  Gpt2Config c;
+  c.raw = j;
+  auto integer = [&](const char *name, int fallback) {
+    if (!j.contains(name) || j[name].is_null())
+      return fallback;
+    if (!j[name].is_number_integer() || j[name].get<long long>() <= 0)
+      throw Error(source + ": field \"" + name + "\" must be a positive integer, got " + j[name].dump());
+    return j[name].get<int>();
+  };
+  c.vocabSize = integer("vocab_size", c.vocabSize);
+  c.hiddenSize = integer("n_embd", c.hiddenSize);
+  c.numLayers = integer("n_layer", c.numLayers);
+  c.numHeads = integer("n_head", c.numHeads);
+  c.maxPositions = integer("n_positions", c.maxPositions);
+  c.innerSize = integer("n_inner", 4 * c.hiddenSize);
+  c.layerNormEps = j.value("layer_norm_epsilon", c.layerNormEps);
+  c.activation = j.value("activation_function", c.activation);
+  c.residDropout = j.value("resid_pdrop", c.residDropout);
+  c.embdDropout = j.value("embd_pdrop", c.embdDropout);
+  c.attnDropout = j.value("attn_pdrop", c.attnDropout);
+  c.bosTokenId = integer("bos_token_id", c.bosTokenId);
+  c.eosTokenId = integer("eos_token_id", c.eosTokenId);
+  if (c.hiddenSize % c.numHeads != 0)
+    throw Error(source + ": n_embd " + std::to_string(c.hiddenSize) + " is not a multiple of n_head " +
+                std::to_string(c.numHeads));
+  return c;
+}
+
+Gpt2Config Gpt2Config::fromFile(const std::filesystem::path &path)
+{
+  std::ifstream in(path);
+  if (!in)
+    throw Error(path.string() + ": cannot open");
+  try {
+    return fromJson(nlohmann::json::parse(in), path.string());
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(path.string() + ": not valid JSON: " + e.what());
+  }
+}
+
+Conv1DImpl::Conv1DImpl(int in, int out)
+{
+  weight = register_parameter("weight", torch::randn({in, out}) * 0.02);
+  bias = register_parameter("bias", torch::zeros({out}));
+}
+
+torch::Tensor Conv1DImpl::forward(const torch::Tensor &x)
+{
+  auto shape = x.sizes().vec();
+  shape.back() = weight.size(1);
+  return torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(shape);
+}
+
+namespace {
+
+torch::nn::LayerNorm layerNorm(const Gpt2Config &c)
+{
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hiddenSize}).eps(c.layerNormEps));
+}
+
+} // namespace
+
+Gpt2BlockImpl::Gpt2BlockImpl(const Gpt2Config &c) : m_heads(c.numHeads), m_activation(c.activation)
+{
+  ln1 = register_module("ln_1", layerNorm(c));
+  auto attn = register_module("attn", std::make_shared<torch::nn::Module>());
+  attention = attn->register_module("c_attn", Conv1D(c.hiddenSize, 3 * c.hiddenSize));
+  attentionProjection = attn->register_module("c_proj", Conv1D(c.hiddenSize, c.hiddenSize));
+  ln2 = register_module("ln_2", layerNorm(c));
+  auto mlp = register_module("mlp", std::make_shared<torch::nn::Module>());
+  feedForwardIn = mlp->register_module("c_fc", Conv1D(c.hiddenSize, c.innerSize));
+  feedForwardOut = mlp->register_module("c_proj", Conv1D(c.innerSize, c.hiddenSize));
+  m_residDropout = register_module("resid_dropout", torch::nn::Dropout(c.residDropout));
+  m_attnDropout = register_module("attn_dropout", torch::nn::Dropout(c.attnDropout));
+}
+
+torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor &additiveMask, torch::Tensor *pastKey,
+                                     torch::Tensor *pastValue)
+{
+  const auto batch = x.size(0), time = x.size(1), hidden = x.size(2), headSize = hidden / m_heads;
+  const std::vector<torch::Tensor> qkv = attention(ln1(x)).split(hidden, -1);
+  auto heads = [&](const torch::Tensor &t) { return t.view({batch, time, m_heads, headSize}).transpose(1, 2); };
+  torch::Tensor q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
+  if (pastKey) {
+    if (pastKey->defined()) {
+      k = torch::cat({*pastKey, k}, 2);
+      v = torch::cat({*pastValue, v}, 2);
+    }
+    *pastKey = k;
+    *pastValue = v;
+  }
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
+  scores = scores + additiveMask.to(scores.scalar_type());
+  const torch::Tensor context =
+      torch::matmul(m_attnDropout(torch::softmax(scores, -1)), v).transpose(1, 2).reshape({batch, time, hidden});
+  const torch::Tensor h = x + m_residDropout(attentionProjection(context));
+  const torch::Tensor inner = feedForwardIn(ln2(h));
+  const torch::Tensor activated = m_activation == "relu" ? torch::relu(inner)
+                                  : m_activation == "gelu" ? torch::gelu(inner)
+                                                           : torch::gelu(inner, "tanh");
+  return h + m_residDropout(feedForwardOut(activated));
+}
+
+Gpt2LMHeadModelImpl::Gpt2LMHeadModelImpl(const Gpt2Config &c) : m_config(c)
+{
+  auto transformer = register_module("transformer", std::make_shared<torch::nn::Module>());
+  wte = transformer->register_module("wte", torch::nn::Embedding(c.vocabSize, c.hiddenSize));
+  wpe = transformer->register_module("wpe", torch::nn::Embedding(c.maxPositions, c.hiddenSize));
+  blocks = torch::nn::ModuleList();
+  for (int i = 0; i < c.numLayers; ++i)
+    blocks->push_back(Gpt2Block(c));
+  transformer->register_module("h", blocks);
+  lnF = transformer->register_module("ln_f", layerNorm(c));
+  m_dropout = register_module("dropout", torch::nn::Dropout(c.embdDropout));
+}
+
+torch::Tensor Gpt2LMHeadModelImpl::forward(const torch::Tensor &ids, const torch::Tensor &mask, KVCache *cache,
+                                           std::vector<torch::Tensor> *hidden)
+{
+  const std::int64_t past = cache ? cache->length() : 0;
+  const std::int64_t time = ids.size(1), total = past + time;
+  if (total > m_config.maxPositions)
+    throw Error("GPT-2 takes at most " + std::to_string(m_config.maxPositions) + " positions, asked for " +
+                std::to_string(total));
+  const torch::Tensor positions = torch::arange(past, total, ids.options()).unsqueeze(0);
+  torch::Tensor x = m_dropout(wte(ids) + wpe(positions));
+  // Causal over absolute positions, and padded keys masked.
+  const float lowest = std::numeric_limits<float>::lowest();
+  const torch::Tensor causal =
+      torch::ones({time, total}, torch::kBool).triu(past + 1).to(torch::kFloat32).mul(lowest).view({1, 1, time, total});
+  const torch::Tensor keyMask = mask.defined() ? mask : torch::ones({ids.size(0), total}, ids.options());
+  const torch::Tensor padding =
+      (1.0 - keyMask.to(torch::kFloat32)).mul(lowest).view({keyMask.size(0), 1, 1, total});
+  const torch::Tensor additive = torch::clamp_min(causal + padding, lowest);
+  if (cache && cache->keys.empty()) {
+    cache->keys.resize(static_cast<std::size_t>(m_config.numLayers));
+    cache->values.resize(static_cast<std::size_t>(m_config.numLayers));
+  }
+  if (hidden)
+    hidden->push_back(x);
+  std::size_t layer = 0;
+  for (const auto &block : *blocks) {
+    x = block->as<Gpt2BlockImpl>()->forward(x, additive, cache ? &cache->keys[layer] : nullptr,
+                                             cache ? &cache->values[layer] : nullptr);
+    ++layer;
+    if (hidden)
+      hidden->push_back(x);
+  }
+  x = lnF(x);
+  if (hidden)
+    hidden->push_back(x);
+  return torch::matmul(x, wte->weight.t()); // the LM head is tied to the embeddings
+}
+
+} // namespace tunebench

@@ -1,0 +1,91 @@
+#pragma once
+
+#include "core/models/generation.h"
+
+#include <nlohmann/json.hpp>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <filesystem>
+
+namespace tunebench {
+
+struct Gpt2Config
+{
+  int vocabSize = 50257;
+  int hiddenSize = 768;  // n_embd
+  int numLayers = 12;    // n_layer
+  int numHeads = 12;     // n_head
+  int maxPositions = 1024; // n_positions
+  int innerSize = 0;     // n_inner; 0 = 4 × hidden
+  double layerNormEps = 1e-5;
+  std::string activation = "gelu_new";
+  double residDropout = 0.1, embdDropout = 0.1, attnDropout = 0.1;
+  int bosTokenId = 50256, eosTokenId = 50256;
+  nlohmann::json raw;
+
+  static Gpt2Config fromJson(const nlohmann::json &json, const std::string &source);
+  static Gpt2Config fromFile(const std::filesystem::path &configJson);
+};
+
+// GPT-2's Conv1D: y = x·W + b with W stored [in, out], as the checkpoints store it.
+class Conv1DImpl : public torch::nn::Module
+{
+public:
+  Conv1DImpl(int in, int out);
+  torch::Tensor forward(const torch::Tensor &x);
+  torch::Tensor weight, bias;
+};
+TORCH_MODULE(Conv1D);
+
+// One pre-LN block: ln_1, attn.{c_attn, c_proj}, ln_2, mlp.{c_fc, c_proj}.
+class Gpt2BlockImpl : public torch::nn::Module
+{
+public:
+  explicit Gpt2BlockImpl(const Gpt2Config &config);
+  // additiveMask: [batch, 1, time, pastAndTime]. cache, when given, holds this layer's past keys
+  // and values and receives the new ones.
+  torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &additiveMask, torch::Tensor *pastKey,
+                        torch::Tensor *pastValue);
+
+  torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
+  Conv1D attention{nullptr}, attentionProjection{nullptr}, feedForwardIn{nullptr}, feedForwardOut{nullptr};
+
+private:
+  torch::nn::Dropout m_residDropout{nullptr}, m_attnDropout{nullptr};
+  int m_heads = 1;
+  std::string m_activation;
+};
+TORCH_MODULE(Gpt2Block);
+
+// GPT2LMHeadModel: transformer.{wte, wpe, h.N, ln_f}; the LM head is tied to wte.
+class Gpt2LMHeadModelImpl : public torch::nn::Module, public CausalLanguageModel
+{
+public:
+  explicit Gpt2LMHeadModelImpl(const Gpt2Config &config);
+  // ids, mask: [batch, time]; mask covers past + new positions when a cache is given. Returns
+  // logits [batch, time, vocab]; the cache (if any) grows by `time`.
+  torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask, KVCache *cache = nullptr,
+                        std::vector<torch::Tensor> *hidden = nullptr);
+  torch::Tensor logits(const torch::Tensor &ids, const torch::Tensor &mask, KVCache *cache) override
+  {
+    return forward(ids, mask, cache);
+  }
+  int layerCount() const override { return m_config.numLayers; }
+  const Gpt2Config &config() const { return m_config; }
+
+  torch::nn::Embedding wte{nullptr}, wpe{nullptr};
+  torch::nn::ModuleList blocks{nullptr};
+  torch::nn::LayerNorm lnF{nullptr};
+
+private:
+  Gpt2Config m_config;
+  torch::nn::Dropout m_dropout{nullptr};
+};
+TORCH_MODULE(Gpt2LMHeadModel);
+
+} // namespace tunebench
