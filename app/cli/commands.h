@@ -19,5 +19,7 @@ int runVersion(const std::vector<std::string> &args);
 int runDoctor(const std::vector<std::string> &args);
 int runTokenize(const std::vector<std::string> &args);
 int runData(const std::vector<std::string> &args);
+int runInspect(const std::vector<std::string> &args);
+int runEmbed(const std::vector<std::string> &args);
 
 } // namespace tunebench::cli

@@ -32,6 +32,8 @@ const std::vector<Command> &commands()
      runVersion},
     {"doctor", "check this machine: libraries, BLAS, sentencepiece shim, GEMM throughput", runDoctor},
     {"data", "prepare-assets | check FILE [--task K] [--model DIR]: data files and their reports", runData},
+    {"inspect", "a model folder: architecture, sizes, tokenizer, heads, training estimate", runInspect},
+    {"embed", "one JSON vector per stdin line from a model folder", runEmbed},
     {"tokenize", "ids for every stdin line (--model DIR | --tokenizer FILE) [--json]", runTokenize},
   };
   return list;

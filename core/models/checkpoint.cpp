@@ -120,13 +120,16 @@ TensorMap stateDict(const torch::nn::Module &module)
 }
 
 LoadReport loadStateDict(torch::nn::Module &module, const TensorMap &checkpoint, const std::string &source,
-                         const std::string &encoderPrefix, const std::vector<std::string> &headPrefixes)
+                         const std::string &encoderPrefix, const std::vector<std::string> &headPrefixes,
+                         const std::string &stripPrefix)
 {
   // Index the checkpoint under the model's naming: legacy names fixed, the encoder prefix added
   // where a base-model checkpoint has none.
   std::map<std::string, std::string> byModelName; // model name → checkpoint key
   for (const auto &[key, tensor] : checkpoint) {
     std::string name = legacyName(key);
+    if (!stripPrefix.empty() && name.rfind(stripPrefix, 0) == 0)
+      name.erase(0, stripPrefix.size());
     const bool isHead = std::any_of(headPrefixes.begin(), headPrefixes.end(),
                                     [&](const std::string &h) { return name.rfind(h, 0) == 0; });
     if (!encoderPrefix.empty() && name.rfind(encoderPrefix, 0) != 0 && !isHead)

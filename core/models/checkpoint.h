@@ -30,8 +30,10 @@ struct LoadReport
 // accepted. Floating tensors are converted to the parameter's dtype. A shape mismatch outside the
 // task head, or a non-floating tensor for a floating parameter, throws tunebench::Error naming the
 // source and the tensor; in the head it is re-initialised and reported (`headPrefixes`).
+// stripPrefix: removed from checkpoint keys first (loading "bert.*" weights into a bare encoder).
 LoadReport loadStateDict(torch::nn::Module &module, const TensorMap &checkpoint, const std::string &source,
-                         const std::string &encoderPrefix, const std::vector<std::string> &headPrefixes);
+                         const std::string &encoderPrefix, const std::vector<std::string> &headPrefixes,
+                         const std::string &stripPrefix = {});
 
 // The module's parameters and persistent buffers by name (what a checkpoint holds).
 TensorMap stateDict(const torch::nn::Module &module);

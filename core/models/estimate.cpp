@@ -1,0 +1,73 @@
+#include "core/models/estimate.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace tunebench {
+
+std::int64_t countParameters(const TransformerShape &s)
+{
+  const std::int64_t h = s.hiddenSize, i = s.intermediateSize, v = s.vocabSize;
+  const std::int64_t layerNorm = 2 * h;
+  if (s.family == "use-lite") {
+    // Embeddings of width e; layer 0 attends at width e and projects its residual to h.
+    const std::int64_t e = s.embeddingSize;
+    auto layer = [&](std::int64_t in) {
+      return 2 * in + (in * 3 * in + 3 * in) + (in * h + h) + (in != h ? in * h + h : 0) + layerNorm + (h * i + i) +
+             (i * h + h);
+    };
+    std::int64_t total = v * e + h * h + h;
+    for (int l = 0; l < s.numLayers; ++l)
+      total += layer(l == 0 ? e : h);
+    return total;
+  }
+  std::int64_t embeddings = v * h + static_cast<std::int64_t>(s.maxPositions) * h + s.typeVocabSize * h;
+  if (s.family != "gpt2")
+    embeddings += layerNorm; // BERT-style embeddings LayerNorm
+  // Attention (q, k, v, out with biases), FFN (two linears with biases), two LayerNorms.
+  const std::int64_t layer = 4 * (h * h + h) + (h * i + i) + (i * h + h) + 2 * layerNorm;
+  std::int64_t total = embeddings + s.numLayers * layer;
+  if (s.family == "gpt2")
+    total += layerNorm; // ln_f; the LM head is tied
+  if (s.pooler)
+    total += h * h + h;
+  return total;
+}
+
+TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t trainable, int batch, int sequenceLength,
+                                  Precision precision, int optimizerStates)
+{
+  TrainingEstimate e;
+  e.parameters = countParameters(s);
+  e.trainable = trainable;
+  e.weightBytes = 4.0 * static_cast<double>(e.parameters);
+  e.gradientBytes = 4.0 * static_cast<double>(trainable);
+  e.optimizerBytes = 4.0 * optimizerStates * static_cast<double>(trainable);
+  const double b = batch, t = sequenceLength, h = s.hiddenSize, a = std::max(1, s.numHeads);
+  const double perLayer16 = t * b * h * (34.0 + 5.0 * a * t / h);
+  const double scale = precision == Precision::Float32 ? 2.0 : 1.0;
+  e.activationBytes = scale * perLayer16 * s.numLayers;
+  e.totalBytes = e.weightBytes + e.gradientBytes + e.optimizerBytes + e.activationBytes;
+  const double tokens = b * t;
+  const double nonEmbedding = static_cast<double>(e.parameters) - static_cast<double>(s.vocabSize) * h;
+  const double forward = 2.0 * nonEmbedding * tokens + 4.0 * s.numLayers * t * t * h * b;
+  const double trainableShare = e.parameters ? static_cast<double>(trainable) / static_cast<double>(e.parameters) : 0;
+  // Backward: gradients w.r.t. activations (≈ forward) always, w.r.t. weights (≈ forward) for what trains.
+  e.flopsPerStep = forward * (2.0 + trainableShare);
+  return e;
+}
+
+std::string formatBytes(double bytes)
+{
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024.0 && u < 4) {
+    bytes /= 1024.0;
+    ++u;
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buffer;
+}
+
+} // namespace tunebench

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tunebench {
+
+// The shape of a transformer, enough to count parameters and estimate a training step.
+struct TransformerShape
+{
+  std::string family;  // "bert", "roberta", "distilbert", "gpt2", "use-lite"
+  int vocabSize = 0;
+  int hiddenSize = 0;
+  int numLayers = 0;
+  int numHeads = 0;
+  int intermediateSize = 0;
+  int maxPositions = 0;
+  int typeVocabSize = 0;
+  bool pooler = false;
+  int embeddingSize = 0; // USE-Lite: token embeddings narrower than the hidden size
+};
+
+enum class Precision { Float32, BFloat16, Float16 };
+
+struct TrainingEstimate
+{
+  std::int64_t parameters = 0;
+  std::int64_t trainable = 0;
+  double weightBytes = 0;     // all weights (float32 master copy)
+  double gradientBytes = 0;   // trainable only
+  double optimizerBytes = 0;  // AdamW: two float32 moments per trainable weight
+  double activationBytes = 0; // kept for the backward pass
+  double totalBytes = 0;
+  double flopsPerStep = 0;    // forward + backward
+};
+
+// Parameters of the encoder/decoder (no task head), counted from the shape.
+std::int64_t countParameters(const TransformerShape &shape);
+
+// Memory and FLOPs of one optimizer step. trainable: parameters that get gradients (the strategy
+// decides; pass countParameters() for full fine-tuning). Activations follow Korthikanti et al.
+// (2022): per layer s·b·h·(34 + 5·a·s/h) bytes at 16 bits, doubled at 32 bits; FLOPs are
+// 2·N per token forward plus attention's 4·s²·h per layer and sequence, and a backward pass of
+// twice the forward for what trains (once for what only passes gradients on).
+TrainingEstimate estimateTraining(const TransformerShape &shape, std::int64_t trainable, int batch, int sequenceLength,
+                                  Precision precision, int optimizerStatesPerWeight = 2);
+
+std::string formatBytes(double bytes);
+
+} // namespace tunebench

@@ -1,0 +1,173 @@
+#include "core/models/modelfolder.h"
+
+#include "core/models/checkpoint.h"
+#include "core/models/encoder.h"
+#include "core/models/gpt2.h"
+#include "core/models/modelconfig.h"
+#include "core/models/uselite.h"
+#include "core/tokenize/tokenizerloader.h"
+#include "core/util/error.h"
+#include "core/util/files.h"
+
+#include <torch/torch.h>
+
+namespace tunebench {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool isTfjs(const fs::path &folder) { return fileExists(folder / "model.json") && !fileExists(folder / "config.json"); }
+
+// Token ids and mask of a batch, right-padded.
+std::pair<torch::Tensor, torch::Tensor> batchOf(const Tokenizer &tokenizer, const std::vector<std::string> &texts,
+                                                bool specials, int maxLength)
+{
+  EncodeOptions o;
+  o.addSpecialTokens = specials;
+  o.padding = PaddingStrategy::Longest;
+  o.maxLength = maxLength;
+  const std::vector<Encoding> batch = tokenizer.encodeBatch(texts, o);
+  std::vector<std::int64_t> ids, mask;
+  for (const Encoding &e : batch) {
+    ids.insert(ids.end(), e.ids.begin(), e.ids.end());
+    mask.insert(mask.end(), e.attentionMask.begin(), e.attentionMask.end());
+  }
+  const auto rows = static_cast<std::int64_t>(texts.size());
+  return {torch::tensor(ids).view({rows, -1}), torch::tensor(mask).view({rows, -1})};
+}
+
+class EncoderEmbedder final : public TextEmbedder
+{
+public:
+  explicit EncoderEmbedder(const fs::path &folder)
+    : m_config(EncoderConfig::fromFile(folder / "config.json")), m_tokenizer(loadTokenizer(folder)),
+      m_model(m_config)
+  {
+    loadStateDict(*m_model, readCheckpoint(folder), folder.string(), "", {}, m_config.modelType + ".");
+    m_model->eval();
+  }
+  torch::Tensor embed(const std::vector<std::string> &texts) override
+  {
+    torch::NoGradGuard noGrad;
+    const auto [ids, mask] = batchOf(*m_tokenizer, texts, true, m_config.maxPositions - (m_config.modelType == "roberta" ? 2 : 0));
+    return m_model(ids, mask).pooled;
+  }
+
+private:
+  EncoderConfig m_config;
+  std::unique_ptr<Tokenizer> m_tokenizer;
+  TransformerEncoder m_model;
+};
+
+class Gpt2Embedder final : public TextEmbedder
+{
+public:
+  explicit Gpt2Embedder(const fs::path &folder)
+    : m_tokenizer(loadTokenizer(folder)), m_model(Gpt2Config::fromFile(folder / "config.json"))
+  {
+    loadStateDict(*m_model, readCheckpoint(folder), folder.string(), "", {});
+    m_model->eval();
+  }
+  torch::Tensor embed(const std::vector<std::string> &texts) override
+  {
+    torch::NoGradGuard noGrad;
+    const auto [ids, mask] = batchOf(*m_tokenizer, texts, false, m_model->config().maxPositions);
+    std::vector<torch::Tensor> hidden;
+    m_model(ids, mask, nullptr, &hidden);
+    const torch::Tensor m = mask.to(torch::kFloat32).unsqueeze(-1);
+    return (hidden.back() * m).sum(1) / m.sum(1).clamp_min(1.0);
+  }
+
+private:
+  std::unique_ptr<Tokenizer> m_tokenizer;
+  Gpt2LMHeadModel m_model;
+};
+
+class UseLiteEmbedder final : public TextEmbedder
+{
+public:
+  explicit UseLiteEmbedder(const fs::path &folder)
+    : m_tokenizer(loadTokenizer(folder)), m_model(UseLiteEncoderImpl::fromTfjs(folder))
+  {
+    m_model->eval();
+  }
+  torch::Tensor embed(const std::vector<std::string> &texts) override
+  {
+    torch::NoGradGuard noGrad;
+    const auto [ids, mask] = batchOf(*m_tokenizer, texts, false, 0);
+    return m_model(ids, mask).embedding;
+  }
+
+private:
+  std::unique_ptr<Tokenizer> m_tokenizer;
+  UseLiteEncoder m_model;
+};
+
+} // namespace
+
+ModelFolderInfo inspectModelFolder(const fs::path &folder)
+{
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec))
+    throw Error(folder.string() + ": not a folder");
+  ModelFolderInfo info;
+  if (isTfjs(folder)) {
+    const auto model = UseLiteEncoderImpl::fromTfjs(folder);
+    const UseLiteConfig &c = model->config();
+    info.family = "use-lite";
+    info.architectures = {"UseLiteEncoder"};
+    info.shape = {"use-lite", c.vocabSize, c.hiddenSize, c.numLayers, c.numHeads, c.ffnSize, c.maxLength, 0, false,
+                  c.embeddingSize};
+    info.weightsFile = "model.json";
+    for (const auto &p : model->parameters())
+      info.checkpointNumbers += p.numel();
+  } else {
+    const fs::path config = folder / "config.json";
+    if (!fileExists(config))
+      throw Error(folder.string() + ": no config.json (a Hugging Face model folder needs one)");
+    const std::string type = readModelType(config);
+    if (type == "gpt2") {
+      const Gpt2Config c = Gpt2Config::fromFile(config);
+      info.shape = {"gpt2", c.vocabSize, c.hiddenSize, c.numLayers, c.numHeads, c.innerSize, c.maxPositions, 0, false};
+      info.architectures = c.raw.value("architectures", std::vector<std::string>{});
+    } else {
+      const EncoderConfig c = EncoderConfig::fromFile(config);
+      info.shape = {c.modelType, c.vocabSize, c.hiddenSize, c.numLayers, c.numHeads, c.intermediateSize,
+                    c.maxPositions, c.typeVocabSize, c.modelType == "bert"};
+      info.architectures = c.raw.value("architectures", std::vector<std::string>{});
+      info.labels = c.labels;
+    }
+    info.family = type;
+    for (const char *name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"})
+      if (fileExists(folder / name)) {
+        info.weightsFile = name;
+        break;
+      }
+    if (info.weightsFile.empty())
+      throw Error(folder.string() + ": no weights (model.safetensors, model.safetensors.index.json, pytorch_model.bin)");
+    for (const auto &[name, t] : readCheckpoint(folder))
+      info.checkpointNumbers += t.numel();
+  }
+  try {
+    const auto tokenizer = loadTokenizer(folder);
+    info.tokenizerFamily = tokenizer->family();
+    info.tokenizerVocabulary = tokenizer->vocabSize();
+  } catch (const Error &e) {
+    info.tokenizerFamily = std::string("none (") + e.what() + ")";
+  }
+  return info;
+}
+
+std::unique_ptr<TextEmbedder> TextEmbedder::load(const fs::path &folder)
+{
+  if (isTfjs(folder))
+    return std::make_unique<UseLiteEmbedder>(folder);
+  const fs::path config = folder / "config.json";
+  if (!fileExists(config))
+    throw Error(folder.string() + ": no config.json and no TF.js model.json: not a model folder");
+  if (readModelType(config) == "gpt2")
+    return std::make_unique<Gpt2Embedder>(folder);
+  return std::make_unique<EncoderEmbedder>(folder);
+}
+
+} // namespace tunebench

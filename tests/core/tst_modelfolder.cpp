@@ -1,0 +1,118 @@
+// Parameter counts and training estimates against published figures and real modules; inspecting
+// model folders; sentence embeddings.
+#include "core/models/encoder.h"
+#include "core/models/estimate.h"
+#include "core/models/gpt2.h"
+#include "core/models/modelfolder.h"
+#include "core/util/error.h"
+
+#include "support/golden.h"
+
+#include <torch/torch.h>
+
+#include <QtTest/QtTest>
+
+using namespace tunebench;
+
+namespace {
+
+std::int64_t count(const torch::nn::Module &m)
+{
+  std::int64_t n = 0;
+  for (const auto &p : m.parameters())
+    n += p.numel();
+  return n;
+}
+
+} // namespace
+
+class TestModelFolder : public QObject
+{
+  Q_OBJECT
+
+private Q_SLOTS:
+  // Published sizes: bert-base-uncased 109,482,240 (with pooler), GPT-2 small 124,439,808.
+  void publishedParameterCounts()
+  {
+    const TransformerShape bertBase{"bert", 30522, 768, 12, 12, 3072, 512, 2, true};
+    QCOMPARE(countParameters(bertBase), std::int64_t(109482240));
+    const TransformerShape gpt2Small{"gpt2", 50257, 768, 12, 12, 3072, 1024, 0, false};
+    QCOMPARE(countParameters(gpt2Small), std::int64_t(124439808));
+    // The formula agrees with the modules themselves.
+    EncoderConfig c = EncoderConfig::fromJson({{"model_type", "bert"}, {"vocab_size", 30522}, {"hidden_size", 768},
+                                               {"num_hidden_layers", 12}, {"num_attention_heads", 12},
+                                               {"intermediate_size", 3072}}, "bert-base");
+    QCOMPARE(count(*TransformerEncoder(c)), std::int64_t(109482240));
+    Gpt2Config g = Gpt2Config::fromJson({{"model_type", "gpt2"}, {"n_embd", 768}, {"n_layer", 12}, {"n_head", 12}}, "gpt2");
+    QCOMPARE(count(*Gpt2LMHeadModel(g)), std::int64_t(124439808));
+    c.modelType = "distilbert";
+    c.numLayers = 6;
+    c.typeVocabSize = 0;
+    QCOMPARE(count(*TransformerEncoder(c)), countParameters({"distilbert", 30522, 768, 6, 12, 3072, 512, 0, false}));
+  }
+
+  void trainingEstimate()
+  {
+    const TransformerShape bertBase{"bert", 30522, 768, 12, 12, 3072, 512, 2, true};
+    const std::int64_t n = countParameters(bertBase);
+    const TrainingEstimate bf16 = estimateTraining(bertBase, n, 16, 128, Precision::BFloat16);
+    // s·b·h·(34 + 5·a·s/h) per layer: 128·16·768·(34 + 10) = 69,206,016 bytes, 12 layers.
+    QCOMPARE(bf16.activationBytes, 12.0 * 69206016.0);
+    QCOMPARE(bf16.weightBytes, 4.0 * n);
+    QCOMPARE(bf16.optimizerBytes, 8.0 * n);
+    const TrainingEstimate f32 = estimateTraining(bertBase, n, 16, 128, Precision::Float32);
+    QCOMPARE(f32.activationBytes, 2.0 * bf16.activationBytes);
+    // A LoRA-sized trainable set needs no gradients or moments for the frozen weights.
+    const TrainingEstimate lora = estimateTraining(bertBase, 294912, 16, 128, Precision::BFloat16);
+    QCOMPARE(lora.gradientBytes, 4.0 * 294912);
+    QVERIFY(lora.flopsPerStep < bf16.flopsPerStep);
+    QVERIFY(bf16.flopsPerStep > 6.0 * (n - 30522.0 * 768) * 16 * 128 * 0.9); // ≈ 6·N·tokens
+    QCOMPARE(QString::fromStdString(formatBytes(1536.0)), QStringLiteral("1.5 KiB"));
+  }
+
+  void inspectsFolders_data()
+  {
+    QTest::addColumn<QString>("folder");
+    QTest::addColumn<QString>("family");
+    QTest::addColumn<int>("head"); // numbers in the checkpoint beyond the encoder/decoder
+    QTest::newRow("bert") << tunebench::testing::goldenDir(QStringLiteral("models/bert")) << "bert" << 32 * 3 + 3;
+    QTest::newRow("roberta") << tunebench::testing::goldenDir(QStringLiteral("models/roberta")) << "roberta"
+                             << (32 * 32 + 32) + (32 * 3 + 3);
+    QTest::newRow("gpt2") << tunebench::testing::goldenDir(QStringLiteral("models/gpt2")) << "gpt2" << 0;
+    QTest::newRow("use-lite") << tunebench::testing::assetPath(QStringLiteral("models/use-lite")) << "use-lite" << 0;
+  }
+
+  void inspectsFolders()
+  {
+    QFETCH(QString, folder);
+    QFETCH(QString, family);
+    QFETCH(int, head);
+    const ModelFolderInfo info = inspectModelFolder(folder.toStdString());
+    QCOMPARE(QString::fromStdString(info.family), family);
+    QCOMPARE(info.checkpointNumbers, countParameters(info.shape) + head);
+  }
+
+  void notAModelFolder()
+  {
+    QTemporaryDir dir;
+    try {
+      inspectModelFolder(dir.path().toStdString());
+      QFAIL("an empty folder was taken for a model");
+    } catch (const Error &e) {
+      QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("no config.json")), e.what());
+    }
+  }
+
+  void embeddingsAreUnitVectorsForUseLite()
+  {
+    const auto embedder = TextEmbedder::load(tunebench::testing::assetPath(QStringLiteral("models/use-lite")).toStdString());
+    const torch::Tensor e = embedder->embed({"How old are you?", "What is your age?", "The cat sat on the mat."});
+    QCOMPARE(e.size(1), std::int64_t(512));
+    QVERIFY((e.norm(2, 1) - 1.0).abs().max().item<double>() < 1e-5);
+    // Paraphrases are closer than unrelated sentences.
+    QVERIFY(torch::dot(e[0], e[1]).item<double>() > torch::dot(e[0], e[2]).item<double>());
+  }
+};
+
+QTEST_GUILESS_MAIN(TestModelFolder)
+#include "tst_modelfolder.moc"
