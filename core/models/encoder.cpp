@@ -1,5 +1,7 @@
 #include "core/models/encoder.h"
 
+#include "core/models/moduletree.h"
+
 #include <torch/torch.h>
 
 #include <cmath>
@@ -8,27 +10,6 @@
 namespace tunebench {
 
 namespace {
-
-// Registers `child` under a dotted path ("attention.self.query"), creating plain container
-// modules on the way, so that parameter names are exactly the checkpoint's keys.
-template <typename ModuleHolder>
-ModuleHolder registerAt(torch::nn::Module &root, const std::string &path, ModuleHolder child)
-{
-  torch::nn::Module *parent = &root;
-  std::size_t start = 0;
-  for (std::size_t dot = path.find('.'); dot != std::string::npos; dot = path.find('.', start)) {
-    const std::string name = path.substr(start, dot - start);
-    std::shared_ptr<torch::nn::Module> next;
-    for (const auto &item : parent->named_children())
-      if (item.key() == name)
-        next = item.value();
-    if (!next)
-      next = parent->register_module(name, std::make_shared<torch::nn::Module>());
-    parent = next.get();
-    start = dot + 1;
-  }
-  return parent->register_module(path.substr(start), child);
-}
 
 torch::Tensor activate(const torch::Tensor &x, const std::string &activation)
 {

@@ -269,3 +269,108 @@ def make_gpt2():
 
 
 make_gpt2()
+
+
+def load_torchtext_t5():
+    """torchtext 0.14's T5 (Debian python3-torchtext): its package __init__ fails to import (a broken
+    C extension), but the model files need only torch, so they are loaded by path."""
+    import importlib.util
+    import sys
+    import types
+    folder = "/usr/lib/python3/dist-packages/torchtext/prototype/models/t5"
+    pkg = types.ModuleType("t5ref")
+    pkg.__path__ = [folder]
+    sys.modules["t5ref"] = pkg
+    for name in ("modules", "model"):
+        spec = importlib.util.spec_from_file_location(f"t5ref.{name}", f"{folder}/{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[f"t5ref.{name}"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["t5ref.model"]
+
+
+def make_t5(version):
+    ref = load_torchtext_t5()
+    gated = version == "v1_1"
+    conf = ref.T5Conf(encoder_only=False, linear_head=not gated, embedding_dim=32, qkv_dim=8, num_attention_heads=4,
+                      num_encoder_layers=2, num_decoder_layers=2, ffn_dimension=64, dropout=0.0,
+                      relative_attention_num_buckets=8, relative_attention_max_distance=20, vocab_size=60,
+                      padding_idx=0, training=False)
+    model = ref.T5Model(conf)
+    # torchtext 0.14 builds the decoder's self-attention with is_decoder=False (T5EncoderLayer's
+    # constructor hard-codes it), so its relative-position buckets are bidirectional there. T5 (Mesh
+    # TensorFlow, Hugging Face) buckets the decoder causally; the flag only chooses the buckets.
+    for layer in model.decoder.layers:
+        layer.self_attn.is_decoder = True
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    for m in model.modules():
+        if type(m).__name__ == "T5LayerNorm":
+            torch.nn.init.normal_(m.weight, mean=1.0, std=0.1)
+    untied = None
+    if gated:  # T5 v1.1: gated GELU (tanh) feed-forward, untied LM head without rescaling
+        gelu = lambda x: torch.nn.functional.gelu(x, approximate="tanh")
+        for layer in list(model.encoder.layers) + list(model.decoder.layers):
+            layer.wi_1 = torch.nn.Linear(32, 64, bias=False)
+            torch.nn.init.normal_(layer.wi_1.weight, std=0.3)
+            layer._ff_block = (lambda l: lambda x: l.linear2(gelu(l.linear1(x)) * l.wi_1(x)))(layer)
+        untied = torch.randn(60, 32) * 0.3
+    else:
+        model.lm_head.weight = model.token_embeddings.weight  # tied, as t5-small
+    model.eval()
+    enc = torch.zeros((2, 7), dtype=torch.long)
+    enc[0, :7] = torch.randint(1, 60, (7,))
+    enc[1, :4] = torch.randint(1, 60, (4,))
+    dec = torch.cat([torch.zeros((2, 1), dtype=torch.long), torch.randint(1, 60, (2, 4))], dim=1)
+    with torch.no_grad():
+        out = model(enc, dec)
+        logits = out["decoder_output"] if not gated else out["decoder_output"] @ untied.t()
+        # Greedy decoding of the first input, 10 tokens, recomputing everything each step.
+        generated = torch.zeros((1, 1), dtype=torch.long)
+        for _ in range(10):
+            step = model(enc[:1], generated)["decoder_output"]
+            step = step if not gated else step @ untied.t()
+            generated = torch.cat([generated, step[:, -1].argmax(-1, keepdim=True)], dim=1)
+    sd = {"shared.weight": model.token_embeddings.weight,
+          "encoder.final_layer_norm.weight": model.norm1.weight, "decoder.final_layer_norm.weight": model.norm2.weight}
+    if gated:
+        sd["lm_head.weight"] = untied
+    for side, layers in (("encoder", model.encoder.layers), ("decoder", model.decoder.layers)):
+        for i, l in enumerate(layers):
+            b = f"{side}.block.{i}.layer."
+            a = l.self_attn
+            sd[b + "0.SelfAttention.q.weight"], sd[b + "0.SelfAttention.k.weight"] = a.q_proj_weight, a.k_proj_weight
+            sd[b + "0.SelfAttention.v.weight"], sd[b + "0.SelfAttention.o.weight"] = a.v_proj_weight, a.out_proj.weight
+            if a.relative_attention_bias is not None:
+                sd[b + "0.SelfAttention.relative_attention_bias.weight"] = a.relative_attention_bias.weight
+            sd[b + "0.layer_norm.weight"] = l.norm1.weight
+            ff = "2" if side == "decoder" else "1"
+            if side == "decoder":
+                c = l.cross_attn
+                sd[b + "1.EncDecAttention.q.weight"], sd[b + "1.EncDecAttention.k.weight"] = c.q_proj_weight, c.k_proj_weight
+                sd[b + "1.EncDecAttention.v.weight"], sd[b + "1.EncDecAttention.o.weight"] = c.v_proj_weight, c.out_proj.weight
+                sd[b + "1.layer_norm.weight"] = l.norm3.weight
+            if gated:
+                sd[b + ff + ".DenseReluDense.wi_0.weight"], sd[b + ff + ".DenseReluDense.wi_1.weight"] = l.linear1.weight, l.wi_1.weight
+            else:
+                sd[b + ff + ".DenseReluDense.wi.weight"] = l.linear1.weight
+            sd[b + ff + ".DenseReluDense.wo.weight"] = l.linear2.weight
+            sd[b + ff + ".layer_norm.weight"] = l.norm2.weight
+    folder = os.path.join(HERE, f"t5_{version}")
+    os.makedirs(folder, exist_ok=True)
+    config = {"model_type": "t5", "architectures": ["T5ForConditionalGeneration"], "vocab_size": 60, "d_model": 32,
+              "d_kv": 8, "d_ff": 64, "num_layers": 2, "num_decoder_layers": 2, "num_heads": 4,
+              "relative_attention_num_buckets": 8, "relative_attention_max_distance": 20,
+              "layer_norm_epsilon": 1e-6, "feed_forward_proj": "gated-gelu" if gated else "relu",
+              "tie_word_embeddings": not gated, "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0}
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    save_safetensors(os.path.join(folder, "model.safetensors"), {k: v.detach().clone().contiguous() for k, v in sd.items()})
+    save_safetensors(os.path.join(folder, "expected.safetensors"),
+                     {"encoder_ids": enc, "decoder_ids": dec, "encoder_output": out["encoder_output"],
+                      "logits": logits, "greedy": generated[0, 1:]})
+    print(f"t5 {version} greedy", generated[0, 1:].tolist())
+
+
+make_t5("v1_0")
+make_t5("v1_1")

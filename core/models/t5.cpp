@@ -1,0 +1,267 @@
+#include "core/models/t5.h"
+
+#include "core/models/moduletree.h"
+#include "core/util/error.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+namespace tunebench {
+
+T5Config T5Config::fromJson(const nlohmann::json &j, const std::string &source)
+{
+  if (j.value("model_type", std::string()) != "t5" && j.value("model_type", std::string()) != "mt5")
+    throw Error(source + ": field \"model_type\": \"" + j.value("model_type", std::string()) + "\" is not t5");
+  T5Config c;
+  c.raw = j;
+  auto integer = [&](const char *name, int fallback) {
+    if (!j.contains(name) || j[name].is_null())
+      return fallback;
+    if (!j[name].is_number_integer() || j[name].get<long long>() < 0)
+      throw Error(source + ": field \"" + name + "\" must be a non-negative integer, got " + j[name].dump());
+    return j[name].get<int>();
+  };
+  c.vocabSize = integer("vocab_size", c.vocabSize);
+  c.dModel = integer("d_model", c.dModel);
+  c.dKv = integer("d_kv", c.dKv);
+  c.dFf = integer("d_ff", c.dFf);
+  c.numLayers = integer("num_layers", c.numLayers);
+  c.numDecoderLayers = integer("num_decoder_layers", c.numLayers);
+  c.numHeads = integer("num_heads", c.numHeads);
+  c.buckets = integer("relative_attention_num_buckets", c.buckets);
+  c.maxDistance = integer("relative_attention_max_distance", c.maxDistance);
+  c.layerNormEps = j.value("layer_norm_epsilon", c.layerNormEps);
+  c.dropout = j.value("dropout_rate", c.dropout);
+  const std::string proj = j.value("feed_forward_proj", std::string("relu"));
+  c.gated = proj.rfind("gated-", 0) == 0;
+  c.activation = c.gated ? proj.substr(6) : proj;
+  if (c.activation == "gelu" && c.gated)
+    c.activation = "gelu_new"; // Hugging Face maps gated-gelu to the tanh approximation
+  if (c.activation != "relu" && c.activation != "gelu" && c.activation != "gelu_new")
+    throw Error(source + ": field \"feed_forward_proj\": \"" + proj + "\" is not supported (relu, gated-gelu, gated-relu)");
+  c.tieEmbeddings = j.value("tie_word_embeddings", !c.gated);
+  c.padTokenId = integer("pad_token_id", 0);
+  c.eosTokenId = integer("eos_token_id", 1);
+  c.decoderStartTokenId = integer("decoder_start_token_id", 0);
+  return c;
+}
+
+T5Config T5Config::fromFile(const std::filesystem::path &path)
+{
+  std::ifstream in(path);
+  if (!in)
+    throw Error(path.string() + ": cannot open");
+  try {
+    return fromJson(nlohmann::json::parse(in), path.string());
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(path.string() + ": not valid JSON: " + e.what());
+  }
+}
+
+T5LayerNormImpl::T5LayerNormImpl(int size, double eps) : m_eps(eps)
+{
+  weight = register_parameter("weight", torch::ones({size}));
+}
+
+torch::Tensor T5LayerNormImpl::forward(const torch::Tensor &x)
+{
+  const torch::Tensor variance = x.to(torch::kFloat32).pow(2).mean(-1, true);
+  return weight * (x * torch::rsqrt(variance + m_eps)).to(weight.scalar_type());
+}
+
+namespace {
+
+torch::nn::Linear noBias(int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); }
+
+// Mesh TensorFlow's buckets: exact for small distances, logarithmic up to maxDistance.
+torch::Tensor relativeBucket(const torch::Tensor &relative, bool bidirectional, int buckets, int maxDistance)
+{
+  torch::Tensor result = torch::zeros_like(relative);
+  torch::Tensor distance = relative;
+  if (bidirectional) {
+    buckets /= 2;
+    result = result + (relative > 0).to(torch::kLong) * buckets;
+    distance = relative.abs();
+  } else {
+    distance = -torch::min(relative, torch::zeros_like(relative));
+  }
+  const int maxExact = buckets / 2;
+  const torch::Tensor small = distance < maxExact;
+  torch::Tensor large = maxExact + (torch::log(distance.to(torch::kFloat32) / maxExact) /
+                                    std::log(static_cast<double>(maxDistance) / maxExact) * (buckets - maxExact))
+                                       .to(torch::kLong);
+  large = torch::min(large, torch::full_like(large, buckets - 1));
+  return result + torch::where(small, distance, large);
+}
+
+} // namespace
+
+T5AttentionImpl::T5AttentionImpl(const T5Config &c, bool relativeBias, bool causal)
+  : m_heads(c.numHeads), m_dKv(c.dKv), m_buckets(c.buckets), m_maxDistance(c.maxDistance), m_causal(causal)
+{
+  const int inner = c.numHeads * c.dKv;
+  q = register_module("q", noBias(c.dModel, inner));
+  k = register_module("k", noBias(c.dModel, inner));
+  v = register_module("v", noBias(c.dModel, inner));
+  o = register_module("o", noBias(inner, c.dModel));
+  if (relativeBias)
+    relativeAttentionBias = register_module("relative_attention_bias", torch::nn::Embedding(c.buckets, c.numHeads));
+}
+
+torch::Tensor T5AttentionImpl::computeBias(std::int64_t queryLength, std::int64_t keyLength, std::int64_t offset) const
+{
+  const torch::Tensor context = torch::arange(offset, offset + queryLength, torch::kLong).unsqueeze(1);
+  const torch::Tensor memory = torch::arange(keyLength, torch::kLong).unsqueeze(0);
+  const torch::Tensor buckets = relativeBucket(memory - context, !m_causal, m_buckets, m_maxDistance);
+  return torch::embedding(relativeAttentionBias->weight, buckets).permute({2, 0, 1}).unsqueeze(0); // [1, heads, q, k]
+}
+
+torch::Tensor T5AttentionImpl::forward(const torch::Tensor &x, const torch::Tensor &keyValues, const torch::Tensor &mask,
+                                       torch::Tensor &positionBias, std::int64_t queryOffset, torch::Tensor *pastKey,
+                                       torch::Tensor *pastValue)
+{
+  const auto batch = x.size(0), time = x.size(1);
+  auto heads = [&](const torch::Tensor &t) { return t.view({t.size(0), t.size(1), m_heads, m_dKv}).transpose(1, 2); };
+  const torch::Tensor query = heads(q(x));
+  torch::Tensor key = heads(k(keyValues)), value = heads(v(keyValues));
+  if (pastKey) {
+    if (pastKey->defined()) {
+      key = torch::cat({*pastKey, key}, 2);
+      value = torch::cat({*pastValue, value}, 2);
+    }
+    *pastKey = key;
+    *pastValue = value;
+  }
+  if (!positionBias.defined())
+    positionBias = relativeAttentionBias ? computeBias(time, key.size(2), queryOffset)
+                                         : torch::zeros({1, m_heads, time, key.size(2)});
+  // T5 does not scale the scores: the scaling is folded into the initialisation.
+  const torch::Tensor scores = torch::matmul(query, key.transpose(-1, -2)) + positionBias + mask;
+  const torch::Tensor context = torch::matmul(torch::softmax(scores.to(torch::kFloat32), -1).to(query.scalar_type()), value);
+  return o(context.transpose(1, 2).reshape({batch, time, m_heads * m_dKv}));
+}
+
+T5ModelImpl::T5ModelImpl(const T5Config &c) : m_config(c)
+{
+  shared = register_module("shared", torch::nn::Embedding(c.vocabSize, c.dModel));
+  auto encoderBlocks = registerAt(*this, "encoder.block", torch::nn::ModuleList());
+  for (int i = 0; i < c.numLayers; ++i)
+    m_encoder.push_back(makeBlock(encoderBlocks, false, i == 0));
+  m_encoderNorm = registerAt(*this, "encoder.final_layer_norm", T5LayerNorm(c.dModel, c.layerNormEps));
+  auto decoderBlocks = registerAt(*this, "decoder.block", torch::nn::ModuleList());
+  for (int i = 0; i < c.numDecoderLayers; ++i)
+    m_decoder.push_back(makeBlock(decoderBlocks, true, i == 0));
+  m_decoderNorm = registerAt(*this, "decoder.final_layer_norm", T5LayerNorm(c.dModel, c.layerNormEps));
+  if (!c.tieEmbeddings)
+    m_lmHead = register_module("lm_head", noBias(c.dModel, c.vocabSize));
+  m_dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
+}
+
+T5ModelImpl::Block T5ModelImpl::makeBlock(torch::nn::ModuleList &list, bool decoder, bool first)
+{
+  const T5Config &c = m_config;
+  Block b;
+  b.root = std::make_shared<torch::nn::Module>();
+  auto layers = b.root->register_module("layer", torch::nn::ModuleList());
+  auto self = std::make_shared<torch::nn::Module>();
+  b.selfAttention = self->register_module("SelfAttention", T5Attention(c, first, decoder));
+  b.selfNorm = self->register_module("layer_norm", T5LayerNorm(c.dModel, c.layerNormEps));
+  layers->push_back(self);
+  if (decoder) {
+    auto cross = std::make_shared<torch::nn::Module>();
+    b.crossAttention = cross->register_module("EncDecAttention", T5Attention(c, false, false));
+    b.crossNorm = cross->register_module("layer_norm", T5LayerNorm(c.dModel, c.layerNormEps));
+    layers->push_back(cross);
+  }
+  auto ff = std::make_shared<torch::nn::Module>();
+  if (c.gated) {
+    b.wi = registerAt(*ff, "DenseReluDense.wi_0", noBias(c.dModel, c.dFf));
+    b.wi1 = registerAt(*ff, "DenseReluDense.wi_1", noBias(c.dModel, c.dFf));
+  } else {
+    b.wi = registerAt(*ff, "DenseReluDense.wi", noBias(c.dModel, c.dFf));
+  }
+  b.wo = registerAt(*ff, "DenseReluDense.wo", noBias(c.dFf, c.dModel));
+  b.ffnNorm = ff->register_module("layer_norm", T5LayerNorm(c.dModel, c.layerNormEps));
+  layers->push_back(ff);
+  list->push_back(b.root);
+  return b;
+}
+
+torch::Tensor T5ModelImpl::feedForward(Block &b, const torch::Tensor &x)
+{
+  const torch::Tensor h = b.ffnNorm(x);
+  torch::Tensor inner = b.wi(h);
+  const std::string &a = m_config.activation;
+  inner = a == "relu" ? torch::relu(inner) : a == "gelu" ? torch::gelu(inner) : torch::gelu(inner, "tanh");
+  if (b.wi1)
+    inner = inner * b.wi1(h);
+  return x + m_dropout(b.wo(m_dropout(inner)));
+}
+
+namespace {
+
+torch::Tensor additivePadding(const torch::Tensor &mask)
+{
+  return (1.0 - mask.to(torch::kFloat32)).mul(std::numeric_limits<float>::lowest()).view({mask.size(0), 1, 1, mask.size(1)});
+}
+
+} // namespace
+
+torch::Tensor T5ModelImpl::encode(const torch::Tensor &ids, const torch::Tensor &mask)
+{
+  torch::Tensor x = m_dropout(shared(ids));
+  const torch::Tensor additive = additivePadding(mask);
+  torch::Tensor bias;
+  for (Block &b : m_encoder) {
+    x = x + m_dropout(b.selfAttention(b.selfNorm(x), b.selfNorm(x), additive, bias, 0, nullptr, nullptr));
+    x = feedForward(b, x);
+  }
+  return m_dropout(m_encoderNorm(x));
+}
+
+torch::Tensor T5ModelImpl::decode(const torch::Tensor &ids, const torch::Tensor &decoderMask, const torch::Tensor &memory,
+                                  const torch::Tensor &encoderMask, KVCache *cache)
+{
+  const std::int64_t past = cache ? cache->length() : 0, time = ids.size(1), total = past + time;
+  if (cache && cache->keys.empty()) {
+    cache->keys.resize(m_decoder.size());
+    cache->values.resize(m_decoder.size());
+  }
+  const float lowest = std::numeric_limits<float>::lowest();
+  const torch::Tensor causal =
+      torch::ones({time, total}, torch::kBool).triu(past + 1).to(torch::kFloat32).mul(lowest).view({1, 1, time, total});
+  const torch::Tensor selfMask = torch::clamp_min(causal + additivePadding(decoderMask), lowest);
+  const torch::Tensor crossMask = additivePadding(encoderMask);
+  torch::Tensor x = m_dropout(shared(ids));
+  torch::Tensor selfBias, crossBias;
+  std::size_t layer = 0;
+  for (Block &b : m_decoder) {
+    const torch::Tensor h = b.selfNorm(x);
+    x = x + m_dropout(b.selfAttention(h, h, selfMask, selfBias, past, cache ? &cache->keys[layer] : nullptr,
+                                      cache ? &cache->values[layer] : nullptr));
+    x = x + m_dropout(b.crossAttention(b.crossNorm(x), memory, crossMask, crossBias, 0, nullptr, nullptr));
+    x = feedForward(b, x);
+    ++layer;
+  }
+  x = m_dropout(m_decoderNorm(x));
+  if (m_lmHead)
+    return m_lmHead(x);
+  return torch::matmul(x * std::pow(m_config.dModel, -0.5), shared->weight.t()); // tied, rescaled
+}
+
+T5Decoding::T5Decoding(T5Model model, const torch::Tensor &ids, const torch::Tensor &mask)
+  : m_model(std::move(model)), m_encoderMask(mask)
+{
+  torch::NoGradGuard noGrad;
+  m_encoderOutput = m_model->encode(ids, mask);
+}
+
+torch::Tensor T5Decoding::logits(const torch::Tensor &ids, const torch::Tensor &mask, KVCache *cache)
+{
+  return m_model->decode(ids, mask, m_encoderOutput, m_encoderMask, cache);
+}
+
+} // namespace tunebench

@@ -1,0 +1,124 @@
+#pragma once
+
+#include "core/models/generation.h"
+
+#include <nlohmann/json.hpp>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+#include <filesystem>
+
+namespace tunebench {
+
+// T5 v1.0 (ReLU FFN, LM head tied to the shared embeddings with d_model^-0.5 rescaling) and v1.1
+// (gated GELU, untied head), from config.json's names.
+struct T5Config
+{
+  int vocabSize = 32128;
+  int dModel = 512;
+  int dKv = 64;
+  int dFf = 2048;
+  int numLayers = 6;
+  int numDecoderLayers = 6;
+  int numHeads = 8;
+  int buckets = 32;
+  int maxDistance = 128;
+  double layerNormEps = 1e-6;
+  double dropout = 0.1;
+  bool gated = false;            // feed_forward_proj "gated-gelu"/"gated-relu"
+  std::string activation = "relu";
+  bool tieEmbeddings = true;
+  int padTokenId = 0, eosTokenId = 1, decoderStartTokenId = 0;
+  nlohmann::json raw;
+
+  static T5Config fromJson(const nlohmann::json &json, const std::string &source);
+  static T5Config fromFile(const std::filesystem::path &configJson);
+};
+
+// RMS LayerNorm: scale only, no mean subtraction, no bias.
+class T5LayerNormImpl : public torch::nn::Module
+{
+public:
+  T5LayerNormImpl(int size, double eps);
+  torch::Tensor forward(const torch::Tensor &x);
+  torch::Tensor weight;
+
+private:
+  double m_eps;
+};
+TORCH_MODULE(T5LayerNorm);
+
+// Multi-head attention without score scaling; layer 0 of each stack owns the relative position
+// bias (bidirectional buckets in the encoder, causal in the decoder).
+class T5AttentionImpl : public torch::nn::Module
+{
+public:
+  T5AttentionImpl(const T5Config &config, bool relativeBias, bool causal);
+  // keyValues: the sequence attended to (x itself for self-attention); mask: additive
+  // [batch, 1, queries|1, keys]; positionBias: computed here when undefined and this layer owns the
+  // table, reused otherwise. pastKey/pastValue: self-attention cache (may be null).
+  torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &keyValues, const torch::Tensor &mask,
+                        torch::Tensor &positionBias, std::int64_t queryOffset, torch::Tensor *pastKey,
+                        torch::Tensor *pastValue);
+  torch::Tensor computeBias(std::int64_t queryLength, std::int64_t keyLength, std::int64_t queryOffset) const;
+
+  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  torch::nn::Embedding relativeAttentionBias{nullptr};
+
+private:
+  int m_heads, m_dKv, m_buckets, m_maxDistance;
+  bool m_causal;
+};
+TORCH_MODULE(T5Attention);
+
+// T5ForConditionalGeneration with Hugging Face's names (shared, encoder.block.N.layer.M...,
+// decoder..., lm_head for v1.1).
+class T5ModelImpl : public torch::nn::Module
+{
+public:
+  explicit T5ModelImpl(const T5Config &config);
+  torch::Tensor encode(const torch::Tensor &ids, const torch::Tensor &mask);
+  // Decoder logits [batch, new, vocab]; decoderMask covers past + new positions.
+  torch::Tensor decode(const torch::Tensor &decoderIds, const torch::Tensor &decoderMask,
+                       const torch::Tensor &encoderOutput, const torch::Tensor &encoderMask, KVCache *cache = nullptr);
+  const T5Config &config() const { return m_config; }
+
+  torch::nn::Embedding shared{nullptr};
+
+private:
+  struct Block
+  {
+    std::shared_ptr<torch::nn::Module> root;
+    T5Attention selfAttention{nullptr}, crossAttention{nullptr};
+    T5LayerNorm selfNorm{nullptr}, crossNorm{nullptr}, ffnNorm{nullptr};
+    torch::nn::Linear wi{nullptr}, wi1{nullptr}, wo{nullptr};
+  };
+  Block makeBlock(torch::nn::ModuleList &list, bool decoder, bool first);
+  torch::Tensor feedForward(Block &b, const torch::Tensor &x);
+
+  T5Config m_config;
+  std::vector<Block> m_encoder, m_decoder;
+  T5LayerNorm m_encoderNorm{nullptr}, m_decoderNorm{nullptr};
+  torch::nn::Linear m_lmHead{nullptr};
+  torch::nn::Dropout m_dropout{nullptr};
+};
+TORCH_MODULE(T5Model);
+
+// The decoder of a T5 model bound to one encoded input, for generate().
+class T5Decoding final : public CausalLanguageModel
+{
+public:
+  T5Decoding(T5Model model, const torch::Tensor &encoderIds, const torch::Tensor &encoderMask);
+  torch::Tensor logits(const torch::Tensor &ids, const torch::Tensor &mask, KVCache *cache) override;
+  int layerCount() const override { return m_model->config().numDecoderLayers; }
+
+private:
+  T5Model m_model;
+  torch::Tensor m_encoderOutput, m_encoderMask;
+};
+
+} // namespace tunebench
