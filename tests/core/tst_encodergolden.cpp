@@ -13,6 +13,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 using namespace tunebench;
 
 namespace {
@@ -93,6 +95,49 @@ private Q_SLOTS:
     QCOMPARE(fromBin.size(), fromSafetensors.size());
     for (const auto &[name, t] : fromSafetensors)
       QVERIFY2(torch::equal(fromBin.at(name), t), name.c_str());
+  }
+
+  // Sharded safetensors (model.safetensors.index.json) and f16/bf16 weights.
+  void shardsAndHalfPrecision_data()
+  {
+    QTest::addColumn<int>("dtype"); // 0: f32 in two shards, 1: f16, 2: bf16
+    QTest::newRow("two shards") << 0;
+    QTest::newRow("float16") << 1;
+    QTest::newRow("bfloat16") << 2;
+  }
+
+  void shardsAndHalfPrecision()
+  {
+    QFETCH(int, dtype);
+    const QString source = folderOf(QStringLiteral("bert"));
+    QTemporaryDir dir;
+    copyFile(source + "/config.json", dir.filePath(QStringLiteral("config.json")));
+    const TensorMap all = readCheckpoint(source.toStdString());
+    const torch::Dtype type = dtype == 1 ? torch::kFloat16 : dtype == 2 ? torch::kBFloat16 : torch::kFloat32;
+    TensorMap shard[2];
+    nlohmann::json index;
+    int i = 0;
+    for (const auto &[name, t] : all) {
+      const int which = i++ % 2;
+      shard[which].emplace(name, t.to(type));
+      index["weight_map"][name] = "model-0000" + std::to_string(which + 1) + "-of-00002.safetensors";
+    }
+    for (int k = 0; k < 2; ++k)
+      writeSafetensors(dir.filePath(QStringLiteral("model-0000%1-of-00002.safetensors").arg(k + 1)).toStdString(), shard[k]);
+    QFile indexFile(dir.filePath(QStringLiteral("model.safetensors.index.json")));
+    QVERIFY(indexFile.open(QIODevice::WriteOnly));
+    indexFile.write(QByteArray::fromStdString(index.dump()));
+    indexFile.close();
+    SequenceClassifier model = loadModel(dir.path().toStdString());
+    // Each weight is exactly the float32 value of the stored one.
+    const TensorMap loaded = stateDict(*model);
+    for (const auto &[name, t] : all)
+      QVERIFY2(torch::equal(loaded.at(name), t.to(type).to(torch::kFloat32)), name.c_str());
+    const TensorMap expected = readSafetensors(source.toStdString() + "/expected.safetensors");
+    torch::NoGradGuard noGrad;
+    const torch::Tensor logits = model(expected.at("input_ids"), expected.at("attention_mask"), expected.at("token_type_ids")).logits;
+    const double tolerance = dtype == 0 ? 1e-4 : dtype == 1 ? 2e-2 : 1e-1;
+    QVERIFY2(maxDiff(logits, expected.at("logits")) <= tolerance, qPrintable(QString::number(maxDiff(logits, expected.at("logits")))));
   }
 
   // Save → load is bit-exact, and the saved keys are exactly BertForSequenceClassification's.

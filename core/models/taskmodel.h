@@ -1,0 +1,91 @@
+#pragma once
+
+#include "core/models/encoder.h"
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace tunebench {
+
+// What an encoder gives its task heads.
+struct BackboneOutput
+{
+  torch::Tensor hidden; // [batch, time, hidden]
+  torch::Tensor pooled; // [batch, hidden]: the family's own sentence vector
+  torch::Tensor mask;   // [batch, time] 1 for real tokens (as seen by the backbone)
+};
+
+// A pre-trained network that turns token ids into vectors: BERT/RoBERTa/DistilBERT, USE-Lite, GPT-2
+// or T5's encoder. Owns its torch module; heads sit on top.
+class Backbone
+{
+public:
+  virtual ~Backbone() = default;
+  virtual std::string family() const = 0;
+  virtual int hiddenSize() const = 0;
+  virtual std::shared_ptr<torch::nn::Module> module() = 0;
+  virtual BackboneOutput forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &typeIds) = 0;
+};
+
+// Loads the backbone of any supported model folder (its task heads, if any, are not loaded;
+// loadReport says what was left out). Throws tunebench::Error naming the folder.
+std::unique_ptr<Backbone> loadBackbone(const std::filesystem::path &folder, std::string *loadReport = nullptr);
+// A randomly initialised backbone of the same architecture (for "does pre-training pay" runs).
+std::unique_ptr<Backbone> randomBackbone(const std::filesystem::path &folder);
+
+enum class HeadKind { Classification, MultiLabel, Regression, TokenClassification };
+enum class Pooling { Native, First, Mean }; // Native: the backbone's pooled vector
+
+struct HeadSpec
+{
+  std::string name = "classifier";
+  HeadKind kind = HeadKind::Classification;
+  int outputs = 2;        // classes, labels, tags, or regression targets
+  Pooling pooling = Pooling::Native;
+  double dropout = 0.1;
+};
+
+// A linear head (with dropout) on pooled vectors or on every token.
+class TaskHeadImpl : public torch::nn::Module
+{
+public:
+  TaskHeadImpl(const HeadSpec &spec, int hiddenSize);
+  // [batch, outputs] for sequence heads, [batch, time, outputs] for token classification.
+  torch::Tensor forward(const BackboneOutput &x);
+  const HeadSpec &spec() const { return m_spec; }
+
+  torch::nn::Linear linear{nullptr};
+
+private:
+  HeadSpec m_spec;
+  torch::nn::Dropout m_dropout{nullptr};
+};
+TORCH_MODULE(TaskHead);
+
+// One backbone and any number of named heads (multi-task learning shares the backbone). Module
+// names: "backbone.*" and "heads.<name>.*".
+class TaskModelImpl : public torch::nn::Module
+{
+public:
+  explicit TaskModelImpl(std::unique_ptr<Backbone> backbone);
+  TaskHead addHead(const HeadSpec &spec);
+  BackboneOutput encode(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &typeIds = {});
+  torch::Tensor forward(const std::string &head, const torch::Tensor &ids, const torch::Tensor &mask,
+                        const torch::Tensor &typeIds = {});
+  TaskHead head(const std::string &name) const;
+  Backbone &backbone() { return *m_backbone; }
+
+private:
+  std::unique_ptr<Backbone> m_backbone;
+  std::shared_ptr<torch::nn::Module> m_heads;
+  std::map<std::string, TaskHead> m_byName;
+};
+TORCH_MODULE(TaskModel);
+
+} // namespace tunebench
