@@ -9,6 +9,15 @@ std::int64_t countParameters(const TransformerShape &s)
 {
   const std::int64_t h = s.hiddenSize, i = s.intermediateSize, v = s.vocabSize;
   const std::int64_t layerNorm = 2 * h;
+  if (s.family == "t5") {
+    const std::int64_t inner = static_cast<std::int64_t>(s.numHeads) * s.headSize;
+    const std::int64_t attention = 4 * h * inner, ffn = (s.gated ? 3 : 2) * h * i;
+    const std::int64_t bias = static_cast<std::int64_t>(s.buckets) * s.numHeads;
+    std::int64_t total = v * h + (s.tied ? 0 : v * h) + 2 * h;          // shared, lm_head, final norms
+    total += s.numLayers * (attention + ffn + 2 * h) + (s.numLayers ? bias : 0);
+    total += s.decoderLayers * (2 * attention + ffn + 3 * h) + (s.decoderLayers ? bias : 0);
+    return total;
+  }
   if (s.family == "use-lite") {
     // Embeddings of width e; layer 0 attends at width e and projects its residual to h.
     const std::int64_t e = s.embeddingSize;

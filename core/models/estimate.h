@@ -18,6 +18,12 @@ struct TransformerShape
   int typeVocabSize = 0;
   bool pooler = false;
   int embeddingSize = 0; // USE-Lite: token embeddings narrower than the hidden size
+  // T5 only:
+  int decoderLayers = 0;
+  int headSize = 0;       // d_kv
+  int buckets = 0;        // relative attention buckets
+  bool gated = false;     // gated feed-forward (v1.1)
+  bool tied = true;       // LM head tied to the shared embeddings
 };
 
 enum class Precision { Float32, BFloat16, Float16 };

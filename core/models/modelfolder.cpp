@@ -4,6 +4,8 @@
 #include "core/models/encoder.h"
 #include "core/models/gpt2.h"
 #include "core/models/modelconfig.h"
+#include "core/models/t5.h"
+#include "core/models/taskmodel.h"
 #include "core/models/uselite.h"
 #include "core/tokenize/tokenizerloader.h"
 #include "core/util/error.h"
@@ -36,51 +38,29 @@ std::pair<torch::Tensor, torch::Tensor> batchOf(const Tokenizer &tokenizer, cons
   return {torch::tensor(ids).view({rows, -1}), torch::tensor(mask).view({rows, -1})};
 }
 
-class EncoderEmbedder final : public TextEmbedder
+// Any Hugging Face folder: the backbone's pooled vector, or the mean of a decoder's hidden states.
+class BackboneEmbedder final : public TextEmbedder
 {
 public:
-  explicit EncoderEmbedder(const fs::path &folder)
-    : m_config(EncoderConfig::fromFile(folder / "config.json")), m_tokenizer(loadTokenizer(folder)),
-      m_model(m_config)
+  explicit BackboneEmbedder(const fs::path &folder) : m_tokenizer(loadTokenizer(folder)), m_backbone(loadBackbone(folder))
   {
-    loadStateDict(*m_model, readCheckpoint(folder), folder.string(), "", {}, m_config.modelType + ".");
-    m_model->eval();
+    m_backbone->module()->eval();
   }
   torch::Tensor embed(const std::vector<std::string> &texts) override
   {
     torch::NoGradGuard noGrad;
-    const auto [ids, mask] = batchOf(*m_tokenizer, texts, true, m_config.maxPositions - (m_config.modelType == "roberta" ? 2 : 0));
-    return m_model(ids, mask).pooled;
-  }
-
-private:
-  EncoderConfig m_config;
-  std::unique_ptr<Tokenizer> m_tokenizer;
-  TransformerEncoder m_model;
-};
-
-class Gpt2Embedder final : public TextEmbedder
-{
-public:
-  explicit Gpt2Embedder(const fs::path &folder)
-    : m_tokenizer(loadTokenizer(folder)), m_model(Gpt2Config::fromFile(folder / "config.json"))
-  {
-    loadStateDict(*m_model, readCheckpoint(folder), folder.string(), "", {});
-    m_model->eval();
-  }
-  torch::Tensor embed(const std::vector<std::string> &texts) override
-  {
-    torch::NoGradGuard noGrad;
-    const auto [ids, mask] = batchOf(*m_tokenizer, texts, false, m_model->config().maxPositions);
-    std::vector<torch::Tensor> hidden;
-    m_model(ids, mask, nullptr, &hidden);
+    const bool decoder = m_backbone->family() == "gpt2";
+    const auto [ids, mask] = batchOf(*m_tokenizer, texts, !decoder, m_tokenizer->modelMaxLength());
+    const BackboneOutput out = m_backbone->forward(ids, mask, {});
+    if (!decoder)
+      return out.pooled;
     const torch::Tensor m = mask.to(torch::kFloat32).unsqueeze(-1);
-    return (hidden.back() * m).sum(1) / m.sum(1).clamp_min(1.0);
+    return (out.hidden * m).sum(1) / m.sum(1).clamp_min(1.0);
   }
 
 private:
   std::unique_ptr<Tokenizer> m_tokenizer;
-  Gpt2LMHeadModel m_model;
+  std::unique_ptr<Backbone> m_backbone;
 };
 
 class UseLiteEmbedder final : public TextEmbedder
@@ -126,7 +106,12 @@ ModelFolderInfo inspectModelFolder(const fs::path &folder)
     if (!fileExists(config))
       throw Error(folder.string() + ": no config.json (a Hugging Face model folder needs one)");
     const std::string type = readModelType(config);
-    if (type == "gpt2") {
+    if (type == "t5" || type == "mt5") {
+      const T5Config c = T5Config::fromFile(config);
+      info.shape = {"t5", c.vocabSize, c.dModel, c.numLayers, c.numHeads, c.dFf, 0, 0, false, 0,
+                    c.numDecoderLayers, c.dKv, c.buckets, c.gated, c.tieEmbeddings};
+      info.architectures = c.raw.value("architectures", std::vector<std::string>{});
+    } else if (type == "gpt2") {
       const Gpt2Config c = Gpt2Config::fromFile(config);
       info.shape = {"gpt2", c.vocabSize, c.hiddenSize, c.numLayers, c.numHeads, c.innerSize, c.maxPositions, 0, false};
       info.architectures = c.raw.value("architectures", std::vector<std::string>{});
@@ -165,9 +150,7 @@ std::unique_ptr<TextEmbedder> TextEmbedder::load(const fs::path &folder)
   const fs::path config = folder / "config.json";
   if (!fileExists(config))
     throw Error(folder.string() + ": no config.json and no TF.js model.json: not a model folder");
-  if (readModelType(config) == "gpt2")
-    return std::make_unique<Gpt2Embedder>(folder);
-  return std::make_unique<EncoderEmbedder>(folder);
+  return std::make_unique<BackboneEmbedder>(folder);
 }
 
 } // namespace tunebench

@@ -5,6 +5,10 @@
 
 #include <QtTest/QtTest>
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
 class TestCli : public QObject
 {
   Q_OBJECT
@@ -92,6 +96,36 @@ private Q_SLOTS:
     QVERIFY(out.size() >= static_cast<qsizetype>(lines.size()));
     for (std::size_t i = 0; i < lines.size(); ++i)
       QCOMPARE(out[static_cast<qsizetype>(i)].toStdString(), tunebench::testing::joinInts(expected[i]));
+  }
+
+  // `embed` end to end on USE-Lite: the TF.js reference's embeddings, one JSON vector per line.
+  void embedMatchesTfjs()
+  {
+    QFile file(tunebench::testing::goldenDir(QStringLiteral("models/use-lite/embeddings.json")));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QJsonObject golden = QJsonDocument::fromJson(file.readAll()).object();
+    QProcess process;
+    process.start(m_cli, {QStringLiteral("embed"), tunebench::testing::assetPath(QStringLiteral("models/use-lite"))});
+    QVERIFY(process.waitForStarted());
+    for (int i = 0; i < 5; ++i)
+      process.write(golden[QStringLiteral("sentences")].toArray()[i].toString().toUtf8() + "\n");
+    process.closeWriteChannel();
+    QVERIFY(process.waitForFinished(60000));
+    QCOMPARE(process.exitCode(), 0);
+    const QList<QByteArray> lines = process.readAllStandardOutput().trimmed().split('\n');
+    QCOMPARE(lines.size(), 5);
+    for (int i = 0; i < 5; ++i) {
+      const QJsonArray got = QJsonDocument::fromJson(lines[i]).array();
+      const QJsonArray want = golden[QStringLiteral("embeddings")].toArray()[i].toArray();
+      QCOMPARE(got.size(), 512);
+      double dot = 0, a = 0, b = 0;
+      for (int k = 0; k < 512; ++k) {
+        dot += got[k].toDouble() * want[k].toDouble();
+        a += got[k].toDouble() * got[k].toDouble();
+        b += want[k].toDouble() * want[k].toDouble();
+      }
+      QVERIFY(dot / std::sqrt(a * b) >= 0.9999);
+    }
   }
 
   void threadsOption()

@@ -79,6 +79,8 @@ private Q_SLOTS:
     QTest::newRow("roberta") << tunebench::testing::goldenDir(QStringLiteral("models/roberta")) << "roberta"
                              << (32 * 32 + 32) + (32 * 3 + 3);
     QTest::newRow("gpt2") << tunebench::testing::goldenDir(QStringLiteral("models/gpt2")) << "gpt2" << 0;
+    QTest::newRow("t5 v1.0") << tunebench::testing::goldenDir(QStringLiteral("models/t5_v1_0")) << "t5" << 0;
+    QTest::newRow("t5 v1.1") << tunebench::testing::goldenDir(QStringLiteral("models/t5_v1_1")) << "t5" << 0;
     QTest::newRow("use-lite") << tunebench::testing::assetPath(QStringLiteral("models/use-lite")) << "use-lite" << 0;
   }
 
