@@ -20,7 +20,7 @@ torch::Tensor activate(const torch::Tensor &x, const std::string &activation)
   return torch::gelu(x);
 }
 
-torch::nn::Linear linear(int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out)); }
+Linear linear(int in, int out) { return Linear(in, out); }
 
 torch::nn::LayerNorm layerNorm(const EncoderConfig &c)
 {

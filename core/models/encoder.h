@@ -1,12 +1,12 @@
 #pragma once
 
+#include "core/models/linear.h"
 #include "core/models/modelconfig.h"
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <vector>
@@ -26,8 +26,8 @@ public:
   // x: [batch, time, hidden]; additiveMask: [batch, 1, 1, time] (0 keep, very negative drop).
   torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &additiveMask);
 
-  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, attentionOut{nullptr};
-  torch::nn::Linear feedForwardIn{nullptr}, feedForwardOut{nullptr};
+  Linear query{nullptr}, key{nullptr}, value{nullptr}, attentionOut{nullptr};
+  Linear feedForwardIn{nullptr}, feedForwardOut{nullptr};
   torch::nn::LayerNorm attentionNorm{nullptr}, outputNorm{nullptr};
 
 private:
@@ -75,7 +75,7 @@ public:
 
   Embeddings embeddings{nullptr};
   torch::nn::ModuleList layers{nullptr};
-  torch::nn::Linear pooler{nullptr}; // BERT only
+  Linear pooler{nullptr}; // BERT only
 
 private:
   EncoderConfig m_config;
@@ -105,7 +105,7 @@ public:
 
 private:
   EncoderConfig m_config;
-  torch::nn::Linear m_dense{nullptr}, m_out{nullptr};
+  Linear m_dense{nullptr}, m_out{nullptr};
   torch::nn::Dropout m_dropout{nullptr};
 };
 TORCH_MODULE(SequenceClassifier);

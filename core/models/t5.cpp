@@ -74,7 +74,7 @@ torch::Tensor T5LayerNormImpl::forward(const torch::Tensor &x)
 
 namespace {
 
-torch::nn::Linear noBias(int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); }
+Linear noBias(int in, int out) { return Linear(in, out, false); }
 
 // Mesh TensorFlow's buckets: exact for small distances, logarithmic up to maxDistance.
 torch::Tensor relativeBucket(const torch::Tensor &relative, bool bidirectional, int buckets, int maxDistance)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/models/generation.h"
+#include "core/models/linear.h"
 
 #include <nlohmann/json.hpp>
 
@@ -8,7 +9,6 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 
 #include <filesystem>
 
@@ -66,7 +66,7 @@ public:
                         torch::Tensor *pastValue);
   torch::Tensor computeBias(std::int64_t queryLength, std::int64_t keyLength, std::int64_t queryOffset) const;
 
-  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   torch::nn::Embedding relativeAttentionBias{nullptr};
 
 private:
@@ -95,7 +95,7 @@ private:
     std::shared_ptr<torch::nn::Module> root;
     T5Attention selfAttention{nullptr}, crossAttention{nullptr};
     T5LayerNorm selfNorm{nullptr}, crossNorm{nullptr}, ffnNorm{nullptr};
-    torch::nn::Linear wi{nullptr}, wi1{nullptr}, wo{nullptr};
+    Linear wi{nullptr}, wi1{nullptr}, wo{nullptr};
   };
   Block makeBlock(torch::nn::ModuleList &list, bool decoder, bool first);
   torch::Tensor feedForward(Block &b, const torch::Tensor &x);
@@ -103,7 +103,7 @@ private:
   T5Config m_config;
   std::vector<Block> m_encoder, m_decoder;
   T5LayerNorm m_encoderNorm{nullptr}, m_decoderNorm{nullptr};
-  torch::nn::Linear m_lmHead{nullptr};
+  Linear m_lmHead{nullptr};
   torch::nn::Dropout m_dropout{nullptr};
 };
 TORCH_MODULE(T5Model);

@@ -4,7 +4,6 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/dropout.h>
-#include <torch/nn/modules/linear.h>
 
 #include <filesystem>
 #include <map>
@@ -60,7 +59,7 @@ public:
   torch::Tensor forward(const BackboneOutput &x);
   const HeadSpec &spec() const { return m_spec; }
 
-  torch::nn::Linear linear{nullptr};
+  Linear linear{nullptr};
 
 private:
   HeadSpec m_spec;

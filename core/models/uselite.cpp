@@ -11,7 +11,7 @@ namespace tunebench {
 
 namespace {
 
-torch::nn::Linear linear(int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out)); }
+Linear linear(int in, int out) { return Linear(in, out); }
 
 // The one weight whose TF name ends with `suffix`.
 const torch::Tensor &weightEndingWith(const TfjsModel &model, const std::string &suffix, const std::string &source)
@@ -131,7 +131,7 @@ std::shared_ptr<UseLiteEncoderImpl> UseLiteEncoderImpl::fromTfjs(const std::file
   auto model = std::make_shared<UseLiteEncoderImpl>(c);
   torch::NoGradGuard noGrad;
   // TF kernels are [in, out] (1×1 convolutions [1, 1, in, out]); torch's Linear holds [out, in].
-  auto set = [&](torch::nn::Linear &l, const torch::Tensor &kernel, const torch::Tensor &bias) {
+  auto set = [&](Linear &l, const torch::Tensor &kernel, const torch::Tensor &bias) {
     const torch::Tensor k = kernel.reshape({kernel.size(-2), kernel.size(-1)}).t();
     if (k.sizes() != l->weight.sizes())
       throw Error(source + ": a kernel of shape " + std::to_string(kernel.size(-2)) + "×" +

@@ -1,12 +1,12 @@
 #pragma once
 
+#include "core/models/linear.h"
 #include "core/models/tfjs.h"
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <filesystem>
@@ -38,7 +38,7 @@ public:
   torch::Tensor forward(const torch::Tensor &x, const torch::Tensor &additiveMask);
 
   torch::nn::LayerNorm norm{nullptr}, ffnNorm{nullptr};
-  torch::nn::Linear qkv{nullptr}, out{nullptr}, residual{nullptr}, fc1{nullptr}, fc2{nullptr};
+  Linear qkv{nullptr}, out{nullptr}, residual{nullptr}, fc1{nullptr}, fc2{nullptr};
 
 private:
   torch::nn::Dropout m_dropout{nullptr};
@@ -69,7 +69,7 @@ public:
 
   torch::nn::Embedding embeddings{nullptr};
   torch::nn::ModuleList layers{nullptr};
-  torch::nn::Linear pooler{nullptr};
+  Linear pooler{nullptr};
   torch::Tensor invTimescales;
 
 private:
