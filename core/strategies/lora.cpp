@@ -1,0 +1,229 @@
+#include "core/strategies/lora.h"
+
+#include "core/models/linear.h"
+#include "core/models/safetensors.h"
+#include "core/util/error.h"
+#include "core/util/files.h"
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+
+namespace tunebench {
+
+namespace {
+
+const std::string kPrefix = "base_model.model.";
+
+class LoraHook final : public OutputHook
+{
+public:
+  LoraHook(Linear a, Linear b, double dropout, double scale) : m_a(std::move(a)), m_b(std::move(b)), m_dropout(dropout), m_scale(scale) {}
+  torch::Tensor apply(const torch::Tensor &x, const torch::Tensor &y) override
+  {
+    if (merged)
+      return y;
+    torch::Tensor input = x;
+    if (m_dropout > 0 && m_a->is_training())
+      input = torch::dropout(input, m_dropout, true);
+    return y + m_b(m_a(input)) * m_scale;
+  }
+  torch::Tensor delta() const { return torch::matmul(m_b->weight, m_a->weight) * m_scale; }
+  bool merged = false;
+
+private:
+  Linear m_a, m_b;
+  double m_dropout, m_scale;
+};
+
+bool endsWith(const std::string &s, const std::string &suffix)
+{
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The head module of a head parameter name ("classifier.weight" → "classifier", "heads.a.linear.bias" → "heads.a.linear").
+std::pair<std::string, std::string> splitLeaf(const std::string &name)
+{
+  const auto dot = name.rfind('.');
+  return {name.substr(0, dot), name.substr(dot + 1)};
+}
+
+template <typename F>
+void forEachLora(torch::nn::Module &model, F &&f)
+{
+  for (const auto &item : model.named_modules()) {
+    auto *linear = item.value()->as<LinearImpl>();
+    if (!linear)
+      continue;
+    for (const auto &hook : linear->hooks())
+      if (auto *lora = dynamic_cast<LoraHook *>(hook.get()))
+        f(*linear, *lora);
+  }
+}
+
+} // namespace
+
+LoraStrategy::LoraStrategy(LoraOptions options) : m_options(std::move(options))
+{
+  if (m_options.r < 1)
+    throw Error("lora.r must be at least 1, got " + std::to_string(m_options.r));
+  if (m_options.bias != "none" && m_options.bias != "all" && m_options.bias != "lora_only")
+    throw Error("lora.bias must be none, all or lora_only, got \"" + m_options.bias + "\"");
+}
+
+double LoraStrategy::scaling() const
+{
+  return m_options.rsLora ? m_options.alpha / std::sqrt(static_cast<double>(m_options.r)) : m_options.alpha / m_options.r;
+}
+
+bool LoraStrategy::targeted(const std::string &name) const
+{
+  if (isHeadParameter(name + "."))
+    return false;
+  for (const std::string &t : m_options.targets)
+    if (t == "all-linear" || name == t || endsWith(name, "." + t))
+      return true;
+  return false;
+}
+
+void LoraStrategy::apply(torch::nn::Module &model)
+{
+  torch::manual_seed(m_options.seed);
+  for (auto &p : model.parameters())
+    p.set_requires_grad(false);
+  m_adapted.clear();
+  for (const auto &item : model.named_modules()) {
+    auto *linear = item.value()->as<LinearImpl>();
+    if (!linear || !targeted(item.key()))
+      continue;
+    Linear a(linear->inFeatures(), m_options.r, false), b(m_options.r, linear->outFeatures(), false);
+    torch::NoGradGuard noGrad;
+    b->weight.zero_();
+    linear->register_module("lora_A", a);
+    linear->register_module("lora_B", b);
+    linear->addHook(std::make_shared<LoraHook>(a, b, m_options.dropout, scaling()));
+    m_adapted.push_back(item.key());
+    if (m_options.bias == "lora_only" && linear->bias.defined())
+      linear->bias.set_requires_grad(true);
+  }
+  if (m_adapted.empty())
+    throw Error("lora.target_modules matched no linear layer (targets: " + [this] {
+      std::string s;
+      for (const auto &t : m_options.targets)
+        s += (s.empty() ? "" : ", ") + t;
+      return s;
+    }() + ")");
+  for (auto &p : model.named_parameters()) {
+    const std::string &n = p.key();
+    bool trains = n.find(".lora_A.") != std::string::npos || n.find(".lora_B.") != std::string::npos ||
+                  isHeadParameter(n) || (m_options.bias == "all" && endsWith(n, ".bias"));
+    for (const std::string &m : m_options.modulesToSave)
+      trains = trains || n.rfind(m + ".", 0) == 0 || n.find("." + m + ".") != std::string::npos;
+    if (trains)
+      p.value().set_requires_grad(true);
+  }
+}
+
+void LoraStrategy::merge(torch::nn::Module &model)
+{
+  torch::NoGradGuard noGrad;
+  forEachLora(model, [](LinearImpl &linear, LoraHook &lora) {
+    if (!lora.merged) {
+      linear.weight.add_(lora.delta());
+      lora.merged = true;
+    }
+  });
+}
+
+void LoraStrategy::unmerge(torch::nn::Module &model)
+{
+  torch::NoGradGuard noGrad;
+  forEachLora(model, [](LinearImpl &linear, LoraHook &lora) {
+    if (lora.merged) {
+      linear.weight.sub_(lora.delta());
+      lora.merged = false;
+    }
+  });
+}
+
+void LoraStrategy::save(const torch::nn::Module &model, const std::filesystem::path &folder) const
+{
+  TensorMap tensors;
+  std::set<std::string> headModules;
+  for (const auto &p : model.named_parameters()) {
+    const std::string &n = p.key();
+    if (n.find(".lora_A.") != std::string::npos || n.find(".lora_B.") != std::string::npos) {
+      tensors.emplace(kPrefix + n, p.value());
+    } else if (p.value().requires_grad() && isHeadParameter(n)) {
+      const auto [module, leaf] = splitLeaf(n);
+      headModules.insert(module);
+      tensors.emplace(kPrefix + module + ".modules_to_save." + leaf, p.value());
+    } else if (p.value().requires_grad()) {
+      tensors.emplace(kPrefix + n, p.value()); // trained biases (bias = all / lora_only)
+    }
+  }
+  nlohmann::json config = {{"peft_type", "LORA"}, {"r", m_options.r}, {"lora_alpha", m_options.alpha},
+                           {"lora_dropout", m_options.dropout}, {"target_modules", m_options.targets},
+                           {"bias", m_options.bias}, {"use_rslora", m_options.rsLora},
+                           {"modules_to_save", std::vector<std::string>(headModules.begin(), headModules.end())},
+                           {"fan_in_fan_out", false}, {"inference_mode", true}, {"task_type", nullptr},
+                           {"base_model_name_or_path", nullptr}, {"init_lora_weights", true}};
+  writeSafetensors(folder / "adapter_model.safetensors", tensors);
+  writeFileAtomically(folder / "adapter_config.json", config.dump(2) + "\n");
+}
+
+LoraOptions LoraStrategy::readConfig(const std::filesystem::path &folder)
+{
+  const auto path = folder / "adapter_config.json";
+  std::ifstream in(path);
+  if (!in)
+    throw Error(path.string() + ": cannot open (a PEFT LoRA folder holds adapter_config.json)");
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    if (j.value("peft_type", std::string()) != "LORA")
+      throw Error(path.string() + ": field \"peft_type\" is \"" + j.value("peft_type", std::string()) + "\", not LORA");
+    LoraOptions o;
+    o.r = j.value("r", 8);
+    o.alpha = j.value("lora_alpha", 8.0);
+    o.dropout = j.value("lora_dropout", 0.0);
+    if (j.contains("target_modules") && j["target_modules"].is_string())
+      o.targets = {j["target_modules"].get<std::string>()};
+    else
+      o.targets = j.value("target_modules", o.targets);
+    o.rsLora = j.value("use_rslora", false);
+    o.bias = j.value("bias", std::string("none"));
+    if (j.contains("modules_to_save") && j["modules_to_save"].is_array())
+      o.modulesToSave = j["modules_to_save"].get<std::vector<std::string>>();
+    return o;
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(path.string() + ": " + e.what());
+  }
+}
+
+void LoraStrategy::load(torch::nn::Module &model, const std::filesystem::path &folder) const
+{
+  const auto file = folder / "adapter_model.safetensors";
+  const TensorMap tensors = readSafetensors(file);
+  auto params = model.named_parameters();
+  torch::NoGradGuard noGrad;
+  for (const auto &[key, tensor] : tensors) {
+    if (key.rfind(kPrefix, 0) != 0)
+      throw Error(file.string() + ": tensor \"" + key + "\" does not start with " + kPrefix);
+    std::string name = key.substr(kPrefix.size());
+    if (const auto at = name.find(".modules_to_save."); at != std::string::npos)
+      name.erase(at, std::string(".modules_to_save").size());
+    torch::Tensor *target = params.find(name);
+    if (!target)
+      throw Error(file.string() + ": tensor \"" + key + "\" has no place in this model (is it the same base model "
+                                  "and are the LoRA targets the same?)");
+    if (target->sizes() != tensor.sizes())
+      throw Error(file.string() + ": tensor \"" + key + "\" has another shape than the model's \"" + name + "\"");
+    target->copy_(tensor);
+  }
+}
+
+} // namespace tunebench

@@ -1,0 +1,215 @@
+// Fine-tuning strategies: what trains, what stays bit-identical, LoRA's published parameter count,
+// merge/unmerge, PEFT save/load.
+#include "core/models/checkpoint.h"
+#include "core/models/encoder.h"
+#include "core/strategies/basicstrategies.h"
+#include "core/strategies/lora.h"
+#include "core/util/error.h"
+
+#include "support/golden.h"
+
+#include <torch/torch.h>
+
+#include <QtTest/QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+using namespace tunebench;
+
+namespace {
+
+const std::filesystem::path kBert = tunebench::testing::goldenDir(QStringLiteral("models/bert")).toStdString();
+
+SequenceClassifier goldenBert()
+{
+  const EncoderConfig c = EncoderConfig::fromFile(kBert / "config.json");
+  SequenceClassifier model(c, 3);
+  loadStateDict(*model, readCheckpoint(kBert), kBert.string(), model->encoderPrefix(), {"classifier."});
+  return model;
+}
+
+// A few AdamW steps (weight decay on) on a made-up objective over the golden batch.
+void train(SequenceClassifier &model, Strategy &strategy, int steps)
+{
+  const TensorMap x = readSafetensors(kBert / "expected.safetensors");
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  for (const ParameterGroup &g : strategy.parameterGroups(*model))
+    groups.emplace_back(g.parameters, std::make_unique<torch::optim::AdamWOptions>(1e-2 * g.learningRateScale));
+  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(1e-2).weight_decay(0.1));
+  model->train();
+  for (int s = 0; s < steps; ++s) {
+    optimizer.zero_grad();
+    const torch::Tensor logits = model(x.at("input_ids"), x.at("attention_mask"), x.at("token_type_ids")).logits;
+    torch::nn::functional::cross_entropy(logits, torch::tensor({0, 1, 2})).backward();
+    optimizer.step();
+  }
+  model->eval();
+}
+
+TensorMap snapshot(const torch::nn::Module &m)
+{
+  TensorMap out;
+  for (const auto &p : m.named_parameters())
+    out.emplace(p.key(), p.value().detach().clone());
+  return out;
+}
+
+torch::Tensor logitsOf(SequenceClassifier &model)
+{
+  torch::NoGradGuard noGrad;
+  model->eval();
+  const TensorMap x = readSafetensors(kBert / "expected.safetensors");
+  return model(x.at("input_ids"), x.at("attention_mask"), x.at("token_type_ids")).logits;
+}
+
+} // namespace
+
+class TestStrategies : public QObject
+{
+  Q_OBJECT
+
+private Q_SLOTS:
+  void initTestCase() { torch::set_num_threads(2); }
+
+  // Frozen parameters are bit-identical after optimizer steps; trained ones moved.
+  void frozenStaysFrozen_data()
+  {
+    QTest::addColumn<QString>("strategy");
+    QTest::newRow("partial") << "partial";
+    QTest::newRow("bitfit") << "bitfit";
+    QTest::newRow("lora") << "lora";
+  }
+
+  void frozenStaysFrozen()
+  {
+    QFETCH(QString, strategy);
+    SequenceClassifier model = goldenBert();
+    std::unique_ptr<Strategy> s;
+    if (strategy == QLatin1String("partial"))
+      s = std::make_unique<PartialFineTuning>(PartialOptions{true, 1, {}, 0.8, 2.0});
+    else if (strategy == QLatin1String("bitfit"))
+      s = std::make_unique<BitFit>();
+    else
+      s = std::make_unique<LoraStrategy>(LoraOptions{});
+    s->apply(*model);
+    const TensorMap before = snapshot(*model);
+    train(model, *s, 3);
+    int frozen = 0, moved = 0;
+    for (const auto &p : model->named_parameters()) {
+      if (!before.count(p.key()))
+        continue;
+      if (!p.value().requires_grad()) {
+        QVERIFY2(torch::equal(p.value(), before.at(p.key())), p.key().c_str());
+        ++frozen;
+      } else if (!torch::equal(p.value(), before.at(p.key()))) {
+        ++moved;
+      }
+    }
+    QVERIFY(frozen > 0);
+    QVERIFY(moved > 0);
+  }
+
+  void partialFreezesWhatItSays()
+  {
+    SequenceClassifier model = goldenBert();
+    PartialFineTuning s({true, 1, {}, 0.5, 3.0});
+    s.apply(*model);
+    for (const auto &p : model->named_parameters()) {
+      const bool expectFrozen = p.key().find("embeddings") != std::string::npos || p.key().find("layer.0.") != std::string::npos;
+      QCOMPARE(!p.value().requires_grad(), expectFrozen);
+    }
+    // Layer-wise decay: layer 1 (the top of 2) gets 0.5, the head its own 3.0.
+    for (const ParameterGroup &g : s.parameterGroups(*model)) {
+      if (g.name == "layer 1")
+        QCOMPARE(g.learningRateScale, 0.5);
+      if (g.name == "head")
+        QCOMPARE(g.learningRateScale, 3.0);
+      QVERIFY(g.name != "layer 0" && g.name != "embeddings");
+    }
+  }
+
+  // Published count: BERT-base, LoRA r=8 on query and value: 294,912 (+ the 2-label classifier).
+  void loraParameterCount()
+  {
+    const EncoderConfig c = EncoderConfig::fromJson({{"model_type", "bert"}, {"vocab_size", 30522}, {"hidden_size", 768},
+                                                     {"num_hidden_layers", 12}, {"num_attention_heads", 12},
+                                                     {"intermediate_size", 3072}}, "bert-base");
+    SequenceClassifier model(c, 2);
+    LoraStrategy lora({8, 8, 0.0, {"query", "value"}});
+    lora.apply(*model);
+    const TrainableReport report = trainableReport(*model);
+    QCOMPARE(report.trainable, std::int64_t(294912 + 768 * 2 + 2));
+    QCOMPARE(report.total, std::int64_t(109482240 + 294912 + 768 * 2 + 2));
+    QCOMPARE(lora.adapted().size(), std::size_t(24));
+    QVERIFY(QString::fromStdString(report.summary()).startsWith(QLatin1String("trainable params: 296,450 || all params: 109,778,690")));
+    bool layerRow = false;
+    for (const auto &row : report.modules)
+      if (row.module == "layer 0") {
+        QCOMPARE(row.trainable, std::int64_t(294912 / 12));
+        layerRow = true;
+      }
+    QVERIFY(layerRow);
+  }
+
+  void loraStartsUnchangedAndMerges()
+  {
+    SequenceClassifier model = goldenBert();
+    model->eval();
+    const torch::Tensor base = logitsOf(model);
+    LoraStrategy lora({4, 16, 0.0, {"all-linear"}});
+    lora.apply(*model);
+    QVERIFY((logitsOf(model) - base).abs().max().item<double>() <= 1e-6); // B = 0 at the start
+    train(model, lora, 5);
+    const torch::Tensor tuned = logitsOf(model);
+    QVERIFY((tuned - base).abs().max().item<double>() > 1e-3);
+    lora.merge(*model);
+    QVERIFY((logitsOf(model) - tuned).abs().max().item<double>() <= 1e-5);
+    lora.unmerge(*model);
+    QVERIFY((logitsOf(model) - tuned).abs().max().item<double>() <= 1e-5);
+  }
+
+  // PEFT's layout: adapter_config.json + adapter_model.safetensors with base_model.model.* keys.
+  void peftSaveAndLoad()
+  {
+    SequenceClassifier model = goldenBert();
+    LoraStrategy lora({8, 16, 0.0, {"query", "value"}, true});
+    lora.apply(*model);
+    train(model, lora, 3);
+    QTemporaryDir dir;
+    lora.save(*model, dir.path().toStdString());
+    const TensorMap saved = readSafetensors(dir.filePath(QStringLiteral("adapter_model.safetensors")).toStdString());
+    QVERIFY(saved.count("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight"));
+    QVERIFY(saved.count("base_model.model.bert.encoder.layer.1.attention.self.value.lora_B.weight"));
+    QVERIFY(saved.count("base_model.model.classifier.modules_to_save.weight"));
+    QCOMPARE(saved.size(), std::size_t(2 * 2 * 2 + 2));
+    const LoraOptions read = LoraStrategy::readConfig(dir.path().toStdString());
+    QCOMPARE(read.r, 8);
+    QCOMPARE(read.alpha, 16.0);
+    QVERIFY(read.rsLora);
+    QCOMPARE(read.modulesToSave, std::vector<std::string>{"classifier"});
+    // A fresh base model with the adapter loaded computes the same.
+    SequenceClassifier again = goldenBert();
+    LoraStrategy loader(read);
+    loader.apply(*again);
+    loader.load(*again, dir.path().toStdString());
+    QVERIFY((logitsOf(again) - logitsOf(model)).abs().max().item<double>() <= 1e-6);
+  }
+
+  void badLoraOptions()
+  {
+    QVERIFY_THROWS_EXCEPTION(Error, LoraStrategy(LoraOptions{0}));
+    SequenceClassifier model = goldenBert();
+    LoraStrategy lora({8, 8, 0.0, {"no_such_module"}});
+    try {
+      lora.apply(*model);
+      QFAIL("targets that match nothing were accepted");
+    } catch (const Error &e) {
+      QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("no_such_module")), e.what());
+    }
+  }
+};
+
+QTEST_GUILESS_MAIN(TestStrategies)
+#include "tst_strategies.moc"
