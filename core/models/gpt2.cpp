@@ -64,7 +64,10 @@ torch::Tensor Conv1DImpl::forward(const torch::Tensor &x)
 {
   auto shape = x.sizes().vec();
   shape.back() = weight.size(1);
-  return torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(shape);
+  torch::Tensor y = torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(shape);
+  for (const auto &hook : m_hooks)
+    y = hook->apply(x, y);
+  return y;
 }
 
 namespace {

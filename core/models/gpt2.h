@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/models/generation.h"
+#include "core/models/linear.h"
 
 #include <nlohmann/json.hpp>
 
@@ -32,13 +33,21 @@ struct Gpt2Config
   static Gpt2Config fromFile(const std::filesystem::path &configJson);
 };
 
-// GPT-2's Conv1D: y = x·W + b with W stored [in, out], as the checkpoints store it.
+// GPT-2's Conv1D: y = x·W + b with W stored [in, out], as the checkpoints store it. Strategies
+// attach output hooks as on tunebench::Linear.
 class Conv1DImpl : public torch::nn::Module
 {
 public:
   Conv1DImpl(int in, int out);
   torch::Tensor forward(const torch::Tensor &x);
+  void addHook(std::shared_ptr<OutputHook> hook) { m_hooks.push_back(std::move(hook)); }
+  const std::vector<std::shared_ptr<OutputHook>> &hooks() const { return m_hooks; }
+  int inFeatures() const { return static_cast<int>(weight.size(0)); }
+  int outFeatures() const { return static_cast<int>(weight.size(1)); }
   torch::Tensor weight, bias;
+
+private:
+  std::vector<std::shared_ptr<OutputHook>> m_hooks;
 };
 TORCH_MODULE(Conv1D);
 

@@ -1,5 +1,6 @@
 #include "core/strategies/lora.h"
 
+#include "core/models/gpt2.h"
 #include "core/models/linear.h"
 #include "core/models/safetensors.h"
 #include "core/util/error.h"
@@ -11,6 +12,8 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <set>
 
 namespace tunebench {
@@ -22,7 +25,10 @@ const std::string kPrefix = "base_model.model.";
 class LoraHook final : public OutputHook
 {
 public:
-  LoraHook(Linear a, Linear b, double dropout, double scale) : m_a(std::move(a)), m_b(std::move(b)), m_dropout(dropout), m_scale(scale) {}
+  LoraHook(Linear a, Linear b, double dropout, double scale, bool transposed)
+    : m_a(std::move(a)), m_b(std::move(b)), m_dropout(dropout), m_scale(scale), m_transposed(transposed)
+  {
+  }
   torch::Tensor apply(const torch::Tensor &x, const torch::Tensor &y) override
   {
     if (merged)
@@ -32,13 +38,42 @@ public:
       input = torch::dropout(input, m_dropout, true);
     return y + m_b(m_a(input)) * m_scale;
   }
-  torch::Tensor delta() const { return torch::matmul(m_b->weight, m_a->weight) * m_scale; }
+  // The update in the base weight's own layout ([in, out] for GPT-2's Conv1D).
+  torch::Tensor delta() const
+  {
+    const torch::Tensor d = torch::matmul(m_b->weight, m_a->weight) * m_scale;
+    return m_transposed ? d.t() : d;
+  }
   bool merged = false;
 
 private:
   Linear m_a, m_b;
   double m_dropout, m_scale;
+  bool m_transposed;
 };
+
+// A linear map a strategy can hook: tunebench::Linear or GPT-2's Conv1D.
+struct Hookable
+{
+  torch::nn::Module *module = nullptr;
+  torch::Tensor weight;
+  int in = 0, out = 0;
+  bool transposed = false;
+  const std::vector<std::shared_ptr<OutputHook>> *hooks = nullptr;
+  std::function<void(std::shared_ptr<OutputHook>)> add;
+  torch::Tensor bias;
+};
+
+std::optional<Hookable> hookable(const std::shared_ptr<torch::nn::Module> &m)
+{
+  if (auto *l = m->as<LinearImpl>())
+    return Hookable{l, l->weight, l->inFeatures(), l->outFeatures(), false, &l->hooks(),
+                    [l](std::shared_ptr<OutputHook> h) { l->addHook(std::move(h)); }, l->bias};
+  if (auto *c = m->as<Conv1DImpl>())
+    return Hookable{c, c->weight, c->inFeatures(), c->outFeatures(), true, &c->hooks(),
+                    [c](std::shared_ptr<OutputHook> h) { c->addHook(std::move(h)); }, c->bias};
+  return std::nullopt;
+}
 
 bool endsWith(const std::string &s, const std::string &suffix)
 {
@@ -56,12 +91,12 @@ template <typename F>
 void forEachLora(torch::nn::Module &model, F &&f)
 {
   for (const auto &item : model.named_modules()) {
-    auto *linear = item.value()->as<LinearImpl>();
-    if (!linear)
+    const auto target = hookable(item.value());
+    if (!target)
       continue;
-    for (const auto &hook : linear->hooks())
+    for (const auto &hook : *target->hooks)
       if (auto *lora = dynamic_cast<LoraHook *>(hook.get()))
-        f(*linear, *lora);
+        f(target->weight, *lora);
   }
 }
 
@@ -97,18 +132,19 @@ void LoraStrategy::apply(torch::nn::Module &model)
     p.set_requires_grad(false);
   m_adapted.clear();
   for (const auto &item : model.named_modules()) {
-    auto *linear = item.value()->as<LinearImpl>();
-    if (!linear || !targeted(item.key()))
+    const auto target = hookable(item.value());
+    if (!target || !targeted(item.key()))
       continue;
-    Linear a(linear->inFeatures(), m_options.r, false), b(m_options.r, linear->outFeatures(), false);
+    Linear a(target->in, m_options.r, false), b(m_options.r, target->out, false);
     torch::NoGradGuard noGrad;
     b->weight.zero_();
-    linear->register_module("lora_A", a);
-    linear->register_module("lora_B", b);
-    linear->addHook(std::make_shared<LoraHook>(a, b, m_options.dropout, scaling()));
+    target->module->register_module("lora_A", a);
+    target->module->register_module("lora_B", b);
+    target->add(std::make_shared<LoraHook>(a, b, m_options.dropout, scaling(), target->transposed));
     m_adapted.push_back(item.key());
-    if (m_options.bias == "lora_only" && linear->bias.defined())
-      linear->bias.set_requires_grad(true);
+    m_fanInFanOut = m_fanInFanOut || target->transposed;
+    if (m_options.bias == "lora_only" && target->bias.defined())
+      target->bias.set_requires_grad(true);
   }
   if (m_adapted.empty())
     throw Error("lora.target_modules matched no linear layer (targets: " + [this] {
@@ -131,9 +167,9 @@ void LoraStrategy::apply(torch::nn::Module &model)
 void LoraStrategy::merge(torch::nn::Module &model)
 {
   torch::NoGradGuard noGrad;
-  forEachLora(model, [](LinearImpl &linear, LoraHook &lora) {
+  forEachLora(model, [](const torch::Tensor &weight, LoraHook &lora) {
     if (!lora.merged) {
-      linear.weight.add_(lora.delta());
+      weight.add_(lora.delta());
       lora.merged = true;
     }
   });
@@ -142,9 +178,9 @@ void LoraStrategy::merge(torch::nn::Module &model)
 void LoraStrategy::unmerge(torch::nn::Module &model)
 {
   torch::NoGradGuard noGrad;
-  forEachLora(model, [](LinearImpl &linear, LoraHook &lora) {
+  forEachLora(model, [](const torch::Tensor &weight, LoraHook &lora) {
     if (lora.merged) {
-      linear.weight.sub_(lora.delta());
+      weight.sub_(lora.delta());
       lora.merged = false;
     }
   });
@@ -170,7 +206,7 @@ void LoraStrategy::save(const torch::nn::Module &model, const std::filesystem::p
                            {"lora_dropout", m_options.dropout}, {"target_modules", m_options.targets},
                            {"bias", m_options.bias}, {"use_rslora", m_options.rsLora},
                            {"modules_to_save", std::vector<std::string>(headModules.begin(), headModules.end())},
-                           {"fan_in_fan_out", false}, {"inference_mode", true}, {"task_type", nullptr},
+                           {"fan_in_fan_out", m_fanInFanOut}, {"inference_mode", true}, {"task_type", nullptr},
                            {"base_model_name_or_path", nullptr}, {"init_lora_weights", true}};
   writeSafetensors(folder / "adapter_model.safetensors", tensors);
   writeFileAtomically(folder / "adapter_config.json", config.dump(2) + "\n");

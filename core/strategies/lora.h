@@ -50,6 +50,7 @@ private:
   bool targeted(const std::string &moduleName) const;
   LoraOptions m_options;
   std::vector<std::string> m_adapted;
+  bool m_fanInFanOut = false; // GPT-2's Conv1D stores [in, out] (PEFT's fan_in_fan_out)
 };
 
 } // namespace tunebench

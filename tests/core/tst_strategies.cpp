@@ -2,6 +2,7 @@
 // merge/unmerge, PEFT save/load.
 #include "core/models/checkpoint.h"
 #include "core/models/encoder.h"
+#include "core/models/gpt2.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
 #include "core/util/error.h"
@@ -195,6 +196,36 @@ private Q_SLOTS:
     loader.apply(*again);
     loader.load(*again, dir.path().toStdString());
     QVERIFY((logitsOf(again) - logitsOf(model)).abs().max().item<double>() <= 1e-6);
+  }
+
+  // GPT-2's Conv1D stores [in, out]: LoRA merges in that layout and PEFT's config says fan_in_fan_out.
+  void loraOnGpt2()
+  {
+    const std::filesystem::path folder = tunebench::testing::goldenDir(QStringLiteral("models/gpt2")).toStdString();
+    Gpt2LMHeadModel model(Gpt2Config::fromFile(folder / "config.json"));
+    loadStateDict(*model, readCheckpoint(folder), folder.string(), "", {});
+    LoraStrategy lora({4, 8, 0.0, {"c_attn", "c_fc"}});
+    lora.apply(*model);
+    QCOMPARE(lora.adapted().size(), std::size_t(4));
+    const TensorMap x = readSafetensors(folder / "expected.safetensors");
+    const torch::Tensor ids = x.at("input_ids"), mask = x.at("attention_mask");
+    torch::optim::AdamW optimizer(lora.parameterGroups(*model)[0].parameters, torch::optim::AdamWOptions(1e-2));
+    for (int step = 0; step < 3; ++step) {
+      optimizer.zero_grad();
+      model(ids, mask).pow(2).mean().backward();
+      optimizer.step();
+    }
+    model->eval();
+    torch::NoGradGuard noGrad;
+    const torch::Tensor tuned = model(ids, mask);
+    lora.merge(*model);
+    QVERIFY((model(ids, mask) - tuned).abs().max().item<double>() <= 1e-4);
+    lora.unmerge(*model);
+    QVERIFY((model(ids, mask) - tuned).abs().max().item<double>() <= 1e-4);
+    QTemporaryDir dir;
+    lora.save(*model, dir.path().toStdString());
+    std::ifstream in(dir.filePath(QStringLiteral("adapter_config.json")).toStdString());
+    QVERIFY(nlohmann::json::parse(in)["fan_in_fan_out"].get<bool>());
   }
 
   void badLoraOptions()
