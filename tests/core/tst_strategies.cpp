@@ -3,6 +3,7 @@
 #include "core/models/checkpoint.h"
 #include "core/models/encoder.h"
 #include "core/models/gpt2.h"
+#include "core/strategies/adapters.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
 #include "core/util/error.h"
@@ -81,6 +82,8 @@ private Q_SLOTS:
     QTest::newRow("partial") << "partial";
     QTest::newRow("bitfit") << "bitfit";
     QTest::newRow("lora") << "lora";
+    QTest::newRow("adapters") << "adapters";
+    QTest::newRow("ia3") << "ia3";
   }
 
   void frozenStaysFrozen()
@@ -92,6 +95,10 @@ private Q_SLOTS:
       s = std::make_unique<PartialFineTuning>(PartialOptions{true, 1, {}, 0.8, 2.0});
     else if (strategy == QLatin1String("bitfit"))
       s = std::make_unique<BitFit>();
+    else if (strategy == QLatin1String("adapters"))
+      s = std::make_unique<AdapterStrategy>(AdapterOptions{});
+    else if (strategy == QLatin1String("ia3"))
+      s = std::make_unique<Ia3Strategy>();
     else
       s = std::make_unique<LoraStrategy>(LoraOptions{});
     s->apply(*model);
@@ -196,6 +203,49 @@ private Q_SLOTS:
     loader.apply(*again);
     loader.load(*again, dir.path().toStdString());
     QVERIFY((logitsOf(again) - logitsOf(model)).abs().max().item<double>() <= 1e-6);
+  }
+
+  // Adapters and IA3 leave the outputs unchanged at initialisation; IA3 merges and unmerges.
+  void adaptersAndIa3StartAsIdentity()
+  {
+    for (const char *kind : {"houlsby", "pfeiffer", "ia3"}) {
+      SequenceClassifier model = goldenBert();
+      const torch::Tensor base = logitsOf(model);
+      std::unique_ptr<Strategy> s;
+      if (std::string(kind) == "ia3")
+        s = std::make_unique<Ia3Strategy>();
+      else
+        s = std::make_unique<AdapterStrategy>(AdapterOptions{kind, 4, "gelu"});
+      s->apply(*model);
+      QVERIFY2((logitsOf(model) - base).abs().max().item<double>() <= 1e-6, kind);
+      if (s->canMerge()) {
+        train(model, *s, 3);
+        const torch::Tensor tuned = logitsOf(model);
+        s->merge(*model);
+        QVERIFY((logitsOf(model) - tuned).abs().max().item<double>() <= 1e-5);
+        s->unmerge(*model);
+        QVERIFY((logitsOf(model) - tuned).abs().max().item<double>() <= 1e-5);
+      }
+    }
+  }
+
+  // Parameter counts for BERT-base: Houlsby (reduction 16) 2 × (768·48 + 48 + 48·768 + 768) per layer;
+  // IA3 768 (keys) + 768 (values) + 3072 (FFN input) per layer.
+  void adapterAndIa3Counts()
+  {
+    const EncoderConfig c = EncoderConfig::fromJson({{"model_type", "bert"}, {"vocab_size", 30522}, {"hidden_size", 768},
+                                                     {"num_hidden_layers", 12}, {"num_attention_heads", 12},
+                                                     {"intermediate_size", 3072}}, "bert-base");
+    const std::int64_t head = 768 * 2 + 2;
+    SequenceClassifier houlsby(c, 2);
+    AdapterStrategy({"houlsby", 16, "relu"}).apply(*houlsby);
+    QCOMPARE(trainableReport(*houlsby).trainable, 12 * 2 * std::int64_t(768 * 48 + 48 + 48 * 768 + 768) + head);
+    SequenceClassifier pfeiffer(c, 2);
+    AdapterStrategy({"pfeiffer", 16, "relu"}).apply(*pfeiffer);
+    QCOMPARE(trainableReport(*pfeiffer).trainable, 12 * std::int64_t(768 * 48 + 48 + 48 * 768 + 768) + head);
+    SequenceClassifier ia3(c, 2);
+    Ia3Strategy().apply(*ia3);
+    QCOMPARE(trainableReport(*ia3).trainable, 12 * std::int64_t(768 + 768 + 3072) + head);
   }
 
   // GPT-2's Conv1D stores [in, out]: LoRA merges in that layout and PEFT's config says fan_in_fan_out.
