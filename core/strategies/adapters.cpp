@@ -1,7 +1,6 @@
 #include "core/strategies/adapters.h"
 
-#include "core/models/gpt2.h"
-#include "core/models/linear.h"
+#include "core/strategies/hookable.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
@@ -15,28 +14,6 @@ namespace {
 bool matches(const std::string &name, const char *pattern)
 {
   return std::regex_search(name, std::regex(pattern));
-}
-
-// The output width, input width and hook list of a hookable linear map.
-struct Target
-{
-  torch::nn::Module *module = nullptr;
-  torch::Tensor weight;
-  int in = 0, out = 0;
-  bool transposed = false;
-  std::function<void(std::shared_ptr<OutputHook>)> add;
-  const std::vector<std::shared_ptr<OutputHook>> *hooks = nullptr;
-};
-
-std::optional<Target> targetOf(const std::shared_ptr<torch::nn::Module> &m)
-{
-  if (auto *l = m->as<LinearImpl>())
-    return Target{l, l->weight, l->inFeatures(), l->outFeatures(), false,
-                  [l](std::shared_ptr<OutputHook> h) { l->addHook(std::move(h)); }, &l->hooks()};
-  if (auto *c = m->as<Conv1DImpl>())
-    return Target{c, c->weight, c->inFeatures(), c->outFeatures(), true,
-                  [c](std::shared_ptr<OutputHook> h) { c->addHook(std::move(h)); }, &c->hooks()};
-  return std::nullopt;
 }
 
 class AdapterHook final : public OutputHook
@@ -130,7 +107,7 @@ void AdapterStrategy::apply(torch::nn::Module &model)
   for (const auto &item : model.named_modules()) {
     const std::string &name = item.key();
     const bool wanted = isFeedForwardOutput(name) || (m_options.kind == "houlsby" && isAttentionOutput(name));
-    const auto target = targetOf(item.value());
+    const auto target = hookable(item.value());
     if (!wanted || !target || isHeadParameter(name + "."))
       continue;
     const int bottleneck = std::max(1, target->out / m_options.reductionFactor);
@@ -160,7 +137,7 @@ void Ia3Strategy::apply(torch::nn::Module &model)
   for (const auto &item : model.named_modules()) {
     const std::string &name = item.key();
     const bool onInput = isFeedForwardOutput(name);
-    const auto target = targetOf(item.value());
+    const auto target = hookable(item.value());
     if (!target || !(onInput || isKeyOrValue(name)) || isHeadParameter(name + "."))
       continue;
     torch::Tensor vector = target->module->register_parameter("ia3_l", torch::ones({onInput ? target->in : target->out}));
@@ -183,7 +160,7 @@ namespace {
 void foldAll(torch::nn::Module &model, bool in)
 {
   for (const auto &item : model.named_modules())
-    if (const auto target = targetOf(item.value()))
+    if (const auto target = hookable(item.value()))
       for (const auto &hook : *target->hooks)
         if (auto *ia3 = dynamic_cast<Ia3Hook *>(hook.get()); ia3 && ia3->merged != in)
           ia3->fold(in);

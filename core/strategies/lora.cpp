@@ -1,7 +1,6 @@
 #include "core/strategies/lora.h"
 
-#include "core/models/gpt2.h"
-#include "core/models/linear.h"
+#include "core/strategies/hookable.h"
 #include "core/models/safetensors.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
@@ -52,35 +51,12 @@ private:
   bool m_transposed;
 };
 
-// A linear map a strategy can hook: tunebench::Linear or GPT-2's Conv1D.
-struct Hookable
-{
-  torch::nn::Module *module = nullptr;
-  torch::Tensor weight;
-  int in = 0, out = 0;
-  bool transposed = false;
-  const std::vector<std::shared_ptr<OutputHook>> *hooks = nullptr;
-  std::function<void(std::shared_ptr<OutputHook>)> add;
-  torch::Tensor bias;
-};
-
-std::optional<Hookable> hookable(const std::shared_ptr<torch::nn::Module> &m)
-{
-  if (auto *l = m->as<LinearImpl>())
-    return Hookable{l, l->weight, l->inFeatures(), l->outFeatures(), false, &l->hooks(),
-                    [l](std::shared_ptr<OutputHook> h) { l->addHook(std::move(h)); }, l->bias};
-  if (auto *c = m->as<Conv1DImpl>())
-    return Hookable{c, c->weight, c->inFeatures(), c->outFeatures(), true, &c->hooks(),
-                    [c](std::shared_ptr<OutputHook> h) { c->addHook(std::move(h)); }, c->bias};
-  return std::nullopt;
-}
-
 bool endsWith(const std::string &s, const std::string &suffix)
 {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The head module of a head parameter name ("classifier.weight" → "classifier", "heads.a.linear.bias" → "heads.a.linear").
+// A parameter name split into its module and leaf ("classifier.weight" → "classifier", "weight").
 std::pair<std::string, std::string> splitLeaf(const std::string &name)
 {
   const auto dot = name.rfind('.');
