@@ -1,6 +1,7 @@
 #include "core/models/gpt2.h"
 
 #include "core/util/error.h"
+#include "core/util/jsonfile.h"
 
 #include <torch/torch.h>
 
@@ -16,13 +17,7 @@ Gpt2Config Gpt2Config::fromJson(const nlohmann::json &j, const std::string &sour
     throw Error(source + ": field \"model_type\": \"" + j.value("model_type", std::string()) + "\" is not gpt2");
   Gpt2Config c;
   c.raw = j;
-  auto integer = [&](const char *name, int fallback) {
-    if (!j.contains(name) || j[name].is_null())
-      return fallback;
-    if (!j[name].is_number_integer() || j[name].get<long long>() <= 0)
-      throw Error(source + ": field \"" + name + "\" must be a positive integer, got " + j[name].dump());
-    return j[name].get<int>();
-  };
+  auto integer = [&](const char *name, int fallback) { return intField(j, source, name, fallback, 1); };
   c.vocabSize = integer("vocab_size", c.vocabSize);
   c.hiddenSize = integer("n_embd", c.hiddenSize);
   c.numLayers = integer("n_layer", c.numLayers);
@@ -44,14 +39,7 @@ Gpt2Config Gpt2Config::fromJson(const nlohmann::json &j, const std::string &sour
 
 Gpt2Config Gpt2Config::fromFile(const std::filesystem::path &path)
 {
-  std::ifstream in(path);
-  if (!in)
-    throw Error(path.string() + ": cannot open");
-  try {
-    return fromJson(nlohmann::json::parse(in), path.string());
-  } catch (const nlohmann::json::exception &e) {
-    throw Error(path.string() + ": not valid JSON: " + e.what());
-  }
+  return fromJson(readJsonFile(path), path.string());
 }
 
 Conv1DImpl::Conv1DImpl(int in, int out)

@@ -1,24 +1,13 @@
 #include "core/models/modelconfig.h"
 
 #include "core/util/error.h"
+#include "core/util/jsonfile.h"
 
 #include <fstream>
 
 namespace tunebench {
 
 namespace {
-
-nlohmann::json readJsonFile(const std::filesystem::path &path)
-{
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(path.string() + ": cannot open");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception &e) {
-    throw Error(path.string() + ": not valid JSON: " + e.what());
-  }
-}
 
 // Reads the first of several names an integer field goes by.
 int intField(const nlohmann::json &j, const std::string &source, std::initializer_list<const char *> names,

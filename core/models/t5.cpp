@@ -2,6 +2,7 @@
 
 #include "core/models/moduletree.h"
 #include "core/util/error.h"
+#include "core/util/jsonfile.h"
 
 #include <torch/torch.h>
 
@@ -17,13 +18,7 @@ T5Config T5Config::fromJson(const nlohmann::json &j, const std::string &source)
     throw Error(source + ": field \"model_type\": \"" + j.value("model_type", std::string()) + "\" is not t5");
   T5Config c;
   c.raw = j;
-  auto integer = [&](const char *name, int fallback) {
-    if (!j.contains(name) || j[name].is_null())
-      return fallback;
-    if (!j[name].is_number_integer() || j[name].get<long long>() < 0)
-      throw Error(source + ": field \"" + name + "\" must be a non-negative integer, got " + j[name].dump());
-    return j[name].get<int>();
-  };
+  auto integer = [&](const char *name, int fallback) { return intField(j, source, name, fallback); };
   c.vocabSize = integer("vocab_size", c.vocabSize);
   c.dModel = integer("d_model", c.dModel);
   c.dKv = integer("d_kv", c.dKv);
@@ -51,14 +46,7 @@ T5Config T5Config::fromJson(const nlohmann::json &j, const std::string &source)
 
 T5Config T5Config::fromFile(const std::filesystem::path &path)
 {
-  std::ifstream in(path);
-  if (!in)
-    throw Error(path.string() + ": cannot open");
-  try {
-    return fromJson(nlohmann::json::parse(in), path.string());
-  } catch (const nlohmann::json::exception &e) {
-    throw Error(path.string() + ": not valid JSON: " + e.what());
-  }
+  return fromJson(readJsonFile(path), path.string());
 }
 
 T5LayerNormImpl::T5LayerNormImpl(int size, double eps) : m_eps(eps)

@@ -6,6 +6,7 @@
 #include "core/tokenize/wordpiece.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
+#include "core/util/jsonfile.h"
 
 #include <nlohmann/json.hpp>
 
@@ -17,22 +18,10 @@ using nlohmann::json;
 
 namespace {
 
-json readJson(const fs::path &path)
-{
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(path.string() + ": cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::exception &e) {
-    throw Error(path.string() + ": not valid JSON: " + e.what());
-  }
-}
-
 json readJsonIfPresent(const fs::path &path)
 {
   std::error_code ec;
-  return fs::exists(path, ec) ? readJson(path) : json::object();
+  return fs::exists(path, ec) ? readJsonFile(path) : json::object();
 }
 
 // A special token as special_tokens_map.json / tokenizer_config.json write it: a string or
@@ -198,7 +187,7 @@ std::unique_ptr<Tokenizer> loadTokenizerFile(const fs::path &file)
     throw Error(file.string() + ": no such file");
   const std::string name = file.filename().string();
   if (name == "tokenizer.json")
-    return fromTokenizerJson(readJson(file), file);
+    return fromTokenizerJson(readJsonFile(file), file);
   if (file.extension() == ".txt")
     return WordPieceTokenizer::fromVocabFile(file);
   if (file.extension() == ".model")

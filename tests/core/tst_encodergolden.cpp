@@ -6,6 +6,7 @@
 #include "core/util/error.h"
 
 #include "support/golden.h"
+#include "support/tensors.h"
 
 #include <torch/torch.h>
 
@@ -16,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 using namespace tunebench;
+using tunebench::testing::maxDiff;
+using tunebench::testing::toIntVector;
 
 namespace {
 
@@ -37,11 +40,6 @@ SequenceClassifier loadModel(const std::filesystem::path &folder, LoadReport *re
     *report = r;
   model->eval();
   return model;
-}
-
-double maxDiff(const torch::Tensor &a, const torch::Tensor &b)
-{
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 void copyFile(const QString &from, const QString &to) { QVERIFY(QFile::copy(from, to)); }

@@ -4,27 +4,17 @@
 #include "core/models/gpt2.h"
 
 #include "support/golden.h"
+#include "support/tensors.h"
 
 #include <torch/torch.h>
 
 #include <QtTest/QtTest>
 
 using namespace tunebench;
+using tunebench::testing::maxDiff;
+using tunebench::testing::toIntVector;
 
 namespace {
-
-double maxDiff(const torch::Tensor &a, const torch::Tensor &b)
-{
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
-}
-
-std::vector<int> toVector(const torch::Tensor &t)
-{
-  std::vector<int> out;
-  for (std::int64_t i = 0; i < t.numel(); ++i)
-    out.push_back(static_cast<int>(t[i].item<std::int64_t>()));
-  return out;
-}
 
 } // namespace
 
@@ -46,7 +36,7 @@ private Q_SLOTS:
     QVERIFY2(report.missing.empty() && report.unexpected.empty(), report.summary().c_str());
     m_model->eval();
     m_expected = readSafetensors(folder / "expected.safetensors");
-    m_prompt = toVector(m_expected.at("input_ids")[0]);
+    m_prompt = toIntVector(m_expected.at("input_ids")[0]);
   }
 
   void matchesReference()
@@ -68,7 +58,7 @@ private Q_SLOTS:
   {
     GenerationOptions o;
     o.maxNewTokens = 12;
-    QCOMPARE(generate(*m_model, m_prompt, o), toVector(m_expected.at("greedy")));
+    QCOMPARE(generate(*m_model, m_prompt, o), toIntVector(m_expected.at("greedy")));
   }
 
   // With and without the KV cache, token for token: greedy, beam search, sampling with a seed.

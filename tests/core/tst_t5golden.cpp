@@ -4,27 +4,17 @@
 #include "core/models/t5.h"
 
 #include "support/golden.h"
+#include "support/tensors.h"
 
 #include <torch/torch.h>
 
 #include <QtTest/QtTest>
 
 using namespace tunebench;
+using tunebench::testing::maxDiff;
+using tunebench::testing::toIntVector;
 
 namespace {
-
-double maxDiff(const torch::Tensor &a, const torch::Tensor &b)
-{
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
-}
-
-std::vector<int> toVector(const torch::Tensor &t)
-{
-  std::vector<int> out;
-  for (std::int64_t i = 0; i < t.numel(); ++i)
-    out.push_back(static_cast<int>(t[i].item<std::int64_t>()));
-  return out;
-}
 
 T5Model load(const QString &version, TensorMap &expected)
 {
@@ -75,7 +65,7 @@ private Q_SLOTS:
     T5Decoding decoding(model, encoderIds.narrow(0, 0, 1), encoderMask.narrow(0, 0, 1));
     GenerationOptions greedy;
     greedy.maxNewTokens = 10;
-    QCOMPARE(generate(decoding, {model->config().decoderStartTokenId}, greedy), toVector(expected.at("greedy")));
+    QCOMPARE(generate(decoding, {model->config().decoderStartTokenId}, greedy), toIntVector(expected.at("greedy")));
   }
 
   void cacheChangesNothing()
