@@ -145,7 +145,7 @@ private Q_SLOTS:
                                                      {"num_hidden_layers", 12}, {"num_attention_heads", 12},
                                                      {"intermediate_size", 3072}}, "bert-base");
     SequenceClassifier model(c, 2);
-    LoraStrategy lora({8, 8, 0.0, {"query", "value"}});
+    LoraStrategy lora({.r = 8, .alpha = 8, .targets = {"query", "value"}});
     lora.apply(*model);
     const TrainableReport report = trainableReport(*model);
     QCOMPARE(report.trainable, std::int64_t(294912 + 768 * 2 + 2));
@@ -166,7 +166,7 @@ private Q_SLOTS:
     SequenceClassifier model = goldenBert();
     model->eval();
     const torch::Tensor base = logitsOf(model);
-    LoraStrategy lora({4, 16, 0.0, {"all-linear"}});
+    LoraStrategy lora({.r = 4, .alpha = 16, .targets = {"all-linear"}});
     lora.apply(*model);
     QVERIFY((logitsOf(model) - base).abs().max().item<double>() <= 1e-6); // B = 0 at the start
     train(model, lora, 5);
@@ -182,7 +182,7 @@ private Q_SLOTS:
   void peftSaveAndLoad()
   {
     SequenceClassifier model = goldenBert();
-    LoraStrategy lora({8, 16, 0.0, {"query", "value"}, true});
+    LoraStrategy lora({.r = 8, .alpha = 16, .targets = {"query", "value"}, .rsLora = true});
     lora.apply(*model);
     train(model, lora, 3);
     QTemporaryDir dir;
@@ -254,7 +254,7 @@ private Q_SLOTS:
     const std::filesystem::path folder = tunebench::testing::goldenDir(QStringLiteral("models/gpt2")).toStdString();
     Gpt2LMHeadModel model(Gpt2Config::fromFile(folder / "config.json"));
     loadStateDict(*model, readCheckpoint(folder), folder.string(), "", {});
-    LoraStrategy lora({4, 8, 0.0, {"c_attn", "c_fc"}});
+    LoraStrategy lora({.r = 4, .alpha = 8, .targets = {"c_attn", "c_fc"}});
     lora.apply(*model);
     QCOMPARE(lora.adapted().size(), std::size_t(4));
     const TensorMap x = readSafetensors(folder / "expected.safetensors");
@@ -280,9 +280,9 @@ private Q_SLOTS:
 
   void badLoraOptions()
   {
-    QVERIFY_THROWS_EXCEPTION(Error, LoraStrategy(LoraOptions{0}));
+    QVERIFY_THROWS_EXCEPTION(Error, LoraStrategy(LoraOptions{.r = 0}));
     SequenceClassifier model = goldenBert();
-    LoraStrategy lora({8, 8, 0.0, {"no_such_module"}});
+    LoraStrategy lora({.r = 8, .alpha = 8, .targets = {"no_such_module"}});
     try {
       lora.apply(*model);
       QFAIL("targets that match nothing were accepted");
