@@ -18,7 +18,7 @@ struct LoraOptions
   std::vector<std::string> targets = {"query", "value"};
   bool rsLora = false;          // scale alpha/sqrt(r) instead of alpha/r
   std::string bias = "none";    // none, all, lora_only
-  std::vector<std::string> modulesToSave; // trained in full and saved (default: the task head)
+  std::vector<std::string> modulesToSave = {}; // trained in full and saved (default: the task head)
   std::uint64_t seed = 0;
 };
 
