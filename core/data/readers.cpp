@@ -27,19 +27,23 @@ std::string readAll(const fs::path &path, DataReport &report, std::set<int> &bad
   std::string data(std::istreambuf_iterator<char>(in), {});
   if (data.rfind("\xEF\xBB\xBF", 0) == 0)
     data.erase(0, 3);
-  std::size_t from = 0;
-  std::size_t bad = 0;
+  // Walk the bad bytes in order, counting lines as we go (not from the start for each one).
+  std::size_t from = 0, bad = 0, counted = 0;
+  int line = 1;
   while (!unicode::isValidUtf8(std::string_view(data).substr(from), &bad)) {
     const std::size_t at = from + bad;
-    const std::size_t lineStart = data.rfind('\n', at == 0 ? 0 : at - 1);
-    const std::size_t begin = lineStart == std::string::npos || at == 0 ? 0 : lineStart + 1;
-    const int line = static_cast<int>(std::count(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(begin), '\n')) + 1;
-    const int column = static_cast<int>(unicode::decode(std::string_view(data).substr(begin, at - begin)).size()) + 1;
-    if (badLines.size() < 50)
+    line += static_cast<int>(std::count(data.begin() + static_cast<std::ptrdiff_t>(counted),
+                                        data.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+    counted = at;
+    if (badLines.size() < 50) {
+      const std::size_t lineStart = at == 0 ? std::string::npos : data.rfind('\n', at - 1);
+      const std::size_t begin = lineStart == std::string::npos ? 0 : lineStart + 1;
+      const int column = static_cast<int>(unicode::decode(std::string_view(data).substr(begin, at - begin)).size()) + 1;
       report.error(path.string(), line, column, "",
                    "invalid UTF-8 byte 0x" + std::string(1, "0123456789abcdef"[(static_cast<unsigned char>(data[at]) >> 4)]) +
                        std::string(1, "0123456789abcdef"[static_cast<unsigned char>(data[at]) & 15]) +
                        " (save the file as UTF-8)");
+    }
     badLines.insert(line);
     from = at + 1;
   }
@@ -111,7 +115,7 @@ public:
     bool ok = true;
     while (true) {
       std::string field;
-      m_columns.push_back(locate(m_data, m_pos).second);
+      m_columns.push_back(columnAt(m_pos));
       if (m_pos < m_data.size() && m_data[m_pos] == '"')
         ok = quoted(field) && ok;
       else
@@ -138,7 +142,28 @@ private:
     if (m_pos < m_data.size() && m_data[m_pos] == '\n') {
       ++m_pos;
       ++m_line;
+      m_lineStart = m_pos;
     }
+  }
+
+  // Character column of a byte on the current line (counted from the line's start, not the file's:
+  // fields are located once each, so this must not rescan the file).
+  int columnAt(std::size_t pos) const
+  {
+    int column = 1;
+    for (std::size_t i = m_lineStart; i < pos; ++i)
+      column += (static_cast<unsigned char>(m_data[i]) & 0xC0) != 0x80 ? 1 : 0;
+    return column;
+  }
+
+  // Counts the newlines in [from, to) into the line number and line start.
+  void passNewlines(std::size_t from, std::size_t to)
+  {
+    for (std::size_t i = from; i < to; ++i)
+      if (m_data[i] == '\n') {
+        ++m_line;
+        m_lineStart = i + 1;
+      }
   }
 
   bool isEnd(std::size_t p) const
@@ -168,14 +193,13 @@ private:
       if (q == std::string::npos) {
         const auto [l, c] = locate(m_data, open);
         m_report.error(m_file, l, c, "", "quoted field never closed: the quote opened here has no closing quote");
-        m_line += static_cast<int>(std::count(m_data.begin() + static_cast<std::ptrdiff_t>(m_pos), m_data.end(), '\n'));
+        passNewlines(m_pos, m_data.size());
         m_pos = m_data.size();
         m_fatal = true;
         return false;
       }
       field.append(m_data, m_pos, q - m_pos);
-      m_line += static_cast<int>(std::count(m_data.begin() + static_cast<std::ptrdiff_t>(m_pos),
-                                            m_data.begin() + static_cast<std::ptrdiff_t>(q), '\n'));
+      passNewlines(m_pos, q);
       m_pos = q + 1;
       if (m_pos < m_data.size() && m_data[m_pos] == '"') {
         field.push_back('"');
@@ -198,6 +222,7 @@ private:
   char m_delimiter;
   DataReport &m_report;
   std::size_t m_pos = 0;
+  std::size_t m_lineStart = 0;
   int m_line = 1;
   bool m_fatal = false;
   std::vector<int> m_columns;
