@@ -94,7 +94,7 @@ std::string UseUnigramTokenizer::idToToken(int id) const
 
 int UseUnigramTokenizer::tokenToId(std::string_view token) const
 {
-  const auto it = m_lookup.find(std::string(token));
+  const auto it = m_lookup.find(token);
   return it == m_lookup.end() ? -1 : it->second;
 }
 
@@ -128,7 +128,7 @@ std::vector<Token> UseUnigramTokenizer::tokenizeSegment(std::string_view text) c
     bool any = false;
     const std::size_t longest = std::min(n - i, static_cast<std::size_t>(m_maxCodePoints));
     for (std::size_t len = 1; len <= longest; ++len) {
-      const auto it = m_lookup.find(utf8.substr(at[i], at[i + len] - at[i]));
+      const auto it = m_lookup.find(std::string_view(utf8).substr(at[i], at[i + len] - at[i]));
       if (it != m_lookup.end()) {
         endingAt[i + len].emplace_back(i, it->second);
         any = true;
