@@ -10,6 +10,9 @@
 #include "core/tokenize/tokenizerloader.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
+#include "core/util/jsonfile.h"
+
+#include <set>
 
 #include <torch/torch.h>
 
@@ -130,8 +133,19 @@ ModelFolderInfo inspectModelFolder(const fs::path &folder)
       }
     if (info.weightsFile.empty())
       throw Error(folder.string() + ": no weights (model.safetensors, model.safetensors.index.json, pytorch_model.bin)");
-    for (const auto &[name, t] : readCheckpoint(folder))
-      info.checkpointNumbers += t.numel();
+    if (info.weightsFile == "model.safetensors") {
+      info.checkpointNumbers = countSafetensorsValues(folder / info.weightsFile);
+    } else if (info.weightsFile == "model.safetensors.index.json") {
+      std::set<std::string> shards;
+      const nlohmann::json index = readJsonFile(folder / info.weightsFile);
+      for (const auto &[tensor, shard] : index.at("weight_map").items())
+        shards.insert(shard.get<std::string>());
+      for (const std::string &shard : shards)
+        info.checkpointNumbers += countSafetensorsValues(folder / shard);
+    } else {
+      for (const auto &[name, t] : readCheckpoint(folder)) // pytorch_model.bin has no header to read
+        info.checkpointNumbers += t.numel();
+    }
   }
   try {
     const auto tokenizer = loadTokenizer(folder);

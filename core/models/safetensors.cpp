@@ -113,6 +113,35 @@ TensorMap readSafetensors(const fs::path &path, std::map<std::string, std::strin
   return tensors;
 }
 
+std::int64_t countSafetensorsValues(const fs::path &path)
+{
+  std::ifstream in(path, std::ios::binary);
+  unsigned char size[8] = {};
+  if (!in || !in.read(reinterpret_cast<char *>(size), 8))
+    throw Error(path.string() + ": cannot read the safetensors header length");
+  std::uint64_t headerSize = 0;
+  for (int i = 7; i >= 0; --i)
+    headerSize = (headerSize << 8) | size[i];
+  std::string header(headerSize, '\0');
+  if (headerSize > (1u << 30) || !in.read(header.data(), static_cast<std::streamsize>(headerSize)))
+    throw Error(path.string() + ": truncated safetensors header");
+  std::int64_t total = 0;
+  try {
+    const nlohmann::json parsed = nlohmann::json::parse(header); // items() must not outlive it
+    for (const auto &[name, info] : parsed.items()) {
+      if (name == "__metadata__")
+        continue;
+      std::int64_t n = 1;
+      for (const auto &d : info.at("shape"))
+        n *= d.get<std::int64_t>();
+      total += n;
+    }
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(path.string() + ": bad safetensors header: " + e.what());
+  }
+  return total;
+}
+
 void writeSafetensors(const fs::path &path, const TensorMap &tensors, const std::map<std::string, std::string> &metadata)
 {
   nlohmann::ordered_json header;

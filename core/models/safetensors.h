@@ -16,6 +16,9 @@ using TensorMap = std::map<std::string, torch::Tensor>;
 // throws tunebench::Error naming the file and the tensor.
 TensorMap readSafetensors(const std::filesystem::path &path, std::map<std::string, std::string> *metadata = nullptr);
 
+// The number of values stored in a .safetensors file, from its header alone (no tensor data read).
+std::int64_t countSafetensorsValues(const std::filesystem::path &path);
+
 // Writes tensors (contiguous, CPU) through a temporary file and a rename.
 void writeSafetensors(const std::filesystem::path &path, const TensorMap &tensors,
                       const std::map<std::string, std::string> &metadata = {{"format", "pt"}});
