@@ -42,6 +42,7 @@ int main(int argc, char **argv)
     {"gpt2", assets + "/tokenizers/gpt2/vocab.json"},
     {"use", assets + "/models/use-lite/vocab.json"},
     {"spm_unigram", golden + "/spm_unigram.model"},
+    {"unigram_json", golden + "/unigram_t5.tokenizer.json"},
   };
   tunebench::EncodeOptions plain;
   plain.addSpecialTokens = false;

@@ -43,3 +43,5 @@ await measure('gpt2', 'js-tiktoken 1.0.21 (JS)', (l) => tiktoken.encode(l, [], [
 const { EmbeddingsModel } = require('@energetic-ai/embeddings');
 const use = new EmbeddingsModel({ vocabulary: JSON.parse(readFileSync(join(assets, 'models/use-lite/vocab.json'), 'utf8')), model: null }).tokenizer;
 await measure('use', '@energetic-ai/embeddings 0.2.0 (JS)', (l) => use.encode(l));
+const unigram = tk.Tokenizer.fromFile(join(golden, 'unigram_t5.tokenizer.json'));
+await measure('unigram_json', 'HF tokenizers 0.23.2 (Rust, node binding)', async (l) => (await unigram.encode(l, null, { addSpecialTokens: false })).getIds());

@@ -2,6 +2,7 @@
 
 #include "core/tokenize/bytelevelbpe.h"
 #include "core/tokenize/sentencepiecetokenizer.h"
+#include "core/tokenize/unigram.h"
 #include "core/tokenize/useunigram.h"
 #include "core/tokenize/wordpiece.h"
 #include "core/util/error.h"
@@ -45,6 +46,40 @@ bool isUseVocabulary(const fs::path &vocabJson)
 }
 
 std::unique_ptr<Tokenizer> parseTokenizerJson(const json &root, const fs::path &path);
+
+// A TemplateProcessing post-processor's "single" template: "[CLS] $A [SEP]" (BERT-like),
+// "$A </s>" (T5) or "$A" (nothing); the special tokens' ids come from its special_tokens map.
+void applyTemplateProcessing(Tokenizer &tokenizer, const json &post)
+{
+  std::vector<std::string> items; // "$" for the sequence, else the special token's name
+  for (const json &item : post.value("single", json::array())) {
+    if (item.contains("Sequence"))
+      items.emplace_back("$");
+    else if (item.contains("SpecialToken") && item["SpecialToken"].is_object())
+      items.push_back(item["SpecialToken"].value("id", std::string()));
+  }
+  const json specials = post.value("special_tokens", json::object());
+  auto idOf = [&](const std::string &name) {
+    if (specials.is_object() && specials.contains(name)) {
+      const json ids = specials[name].value("ids", json::array());
+      if (ids.is_array() && ids.size() == 1 && ids[0].is_number_integer())
+        return ids[0].get<int>();
+    }
+    return tokenizer.tokenToId(name);
+  };
+  SpecialTokens s = tokenizer.specialTokens();
+  if (items.size() == 3 && items[1] == "$" && items[0] != "$" && items[2] != "$") {
+    s.cls = idOf(items[0]);
+    s.sep = idOf(items[2]);
+    tokenizer.setSpecialTemplate(SpecialTemplate::Bert);
+  } else if (items.size() == 2 && items[0] == "$") {
+    s.eos = idOf(items[1]);
+    tokenizer.setSpecialTemplate(SpecialTemplate::EosSuffix);
+  } else {
+    tokenizer.setSpecialTemplate(SpecialTemplate::None);
+  }
+  tokenizer.setSpecialTokens(s);
+}
 
 // Any JSON value of the wrong type becomes an error naming the file.
 std::unique_ptr<Tokenizer> fromTokenizerJson(const json &root, const fs::path &path)
@@ -106,16 +141,18 @@ std::unique_ptr<Tokenizer> parseTokenizerJson(const json &root, const fs::path &
     const json &pre = root.value("pre_tokenizer", json::object());
     const bool prefixSpace = pre.is_object() && pre.value("add_prefix_space", false);
     tokenizer = std::make_unique<ByteLevelBpeTokenizer>(Vocabulary::fromPairs(pairs), std::move(merges), prefixSpace);
+  } else if (type == "Unigram") {
+    tokenizer = std::make_unique<UnigramTokenizer>(root, path.string());
   } else {
-    throw Error(path.string() + ": model.type \"" + type +
-                "\" is not supported (WordPiece and BPE are); for a Unigram model use the folder's "
-                "SentencePiece .model file");
+    throw Error(path.string() + ": model.type \"" + type + "\" is not supported (WordPiece, BPE and Unigram are)");
   }
   for (const json &added : root.value("added_tokens", json::array()))
     tokenizer->addToken(added.value("content", std::string()), added.value("id", -1), added.value("special", false));
   const json &post = root.value("post_processor", json::object());
   const std::string postType = post.is_object() ? post.value("type", std::string()) : std::string();
-  if (postType == "BertProcessing" || postType == "TemplateProcessing")
+  if (postType == "TemplateProcessing")
+    applyTemplateProcessing(*tokenizer, post);
+  else if (postType == "BertProcessing")
     tokenizer->setSpecialTemplate(SpecialTemplate::Bert);
   else if (postType == "RobertaProcessing")
     tokenizer->setSpecialTemplate(SpecialTemplate::Roberta);
@@ -186,7 +223,7 @@ std::unique_ptr<Tokenizer> loadTokenizerFile(const fs::path &file)
   if (!fileExists(file))
     throw Error(file.string() + ": no such file");
   const std::string name = file.filename().string();
-  if (name == "tokenizer.json")
+  if (name == "tokenizer.json" || name.ends_with(".tokenizer.json"))
     return fromTokenizerJson(readJsonFile(file), file);
   if (file.extension() == ".txt")
     return WordPieceTokenizer::fromVocabFile(file);
@@ -211,12 +248,10 @@ std::unique_ptr<Tokenizer> loadTokenizer(const fs::path &dir)
     throw Error(dir.string() + ": not a folder");
   const json tokConfig = readJsonIfPresent(dir / "tokenizer_config.json");
   std::unique_ptr<Tokenizer> tokenizer;
-  // tokenizer.json first; a Unigram one (T5, ALBERT) defers to the SentencePiece model beside it.
-  const bool hasSentencePiece = fileExists(dir / "spiece.model") || fileExists(dir / "sentencepiece.bpe.model") ||
-                                fileExists(dir / "tokenizer.model") || fileExists(dir / "sentencepiece.model");
+  // tokenizer.json first, as transformers' fast tokenizers (its default) read it; a SentencePiece
+  // .model is used when there is none (ids as the slow tokenizers give them).
   const json tokenizerJson = readJsonIfPresent(dir / "tokenizer.json");
-  const bool unigramJson = tokenizerJson.value("model", json::object()).value("type", "") == "Unigram";
-  if (!tokenizerJson.empty() && !(unigramJson && hasSentencePiece)) {
+  if (!tokenizerJson.empty()) {
     tokenizer = fromTokenizerJson(tokenizerJson, dir / "tokenizer.json");
   } else if (fileExists(dir / "vocab.txt")) {
     WordPieceOptions options;

@@ -2,11 +2,15 @@
 
 #include "core/util/error.h"
 
+#include <unicode/brkiter.h>
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
+#include <unicode/regex.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/ustring.h>
+
+#include <memory>
 
 namespace tunebench::unicode {
 
@@ -202,6 +206,89 @@ bool nfkcBoundaryBefore(char32_t cp)
 std::string nfc(std::string_view text) { return normalize(text, normalizer(UNORM2_COMPOSE, "nfc")); }
 std::string nfkc(std::string_view text) { return normalize(text, normalizer(UNORM2_COMPOSE, "nfkc")); }
 std::string nfd(std::string_view text) { return normalize(text, normalizer(UNORM2_DECOMPOSE, "nfc")); }
+
+namespace {
+
+const icu::Normalizer2 &formNormalizer(NormalForm form)
+{
+  switch (form) {
+  case NormalForm::NFC: return normalizer(UNORM2_COMPOSE, "nfc");
+  case NormalForm::NFD: return normalizer(UNORM2_DECOMPOSE, "nfc");
+  case NormalForm::NFKC: return normalizer(UNORM2_COMPOSE, "nfkc");
+  case NormalForm::NFKD: return normalizer(UNORM2_DECOMPOSE, "nfkc");
+  }
+  return normalizer(UNORM2_COMPOSE, "nfc");
+}
+
+// UTF-16 copy of text and, for each UTF-16 unit, the index of its code point.
+icu::UnicodeString toUnicodeString(const std::u32string &text, std::vector<std::size_t> *unitToIndex = nullptr)
+{
+  icu::UnicodeString s;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    s.append(static_cast<UChar32>(text[i]));
+    if (unitToIndex)
+      unitToIndex->resize(static_cast<std::size_t>(s.length()), i);
+  }
+  if (unitToIndex)
+    unitToIndex->push_back(text.size());
+  return s;
+}
+
+} // namespace
+
+std::u32string normalize(const std::u32string &text, NormalForm form)
+{
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::UnicodeString out = formNormalizer(form).normalize(toUnicodeString(text), status);
+  if (U_FAILURE(status))
+    throw Error("ICU: normalisation failed");
+  return fromUnicodeString(out);
+}
+
+bool boundaryBefore(char32_t cp, NormalForm form)
+{
+  return formNormalizer(form).hasBoundaryBefore(static_cast<UChar32>(cp));
+}
+
+std::vector<std::size_t> graphemeBoundaries(const std::u32string &text)
+{
+  std::vector<std::size_t> unitToIndex;
+  const icu::UnicodeString s = toUnicodeString(text, &unitToIndex);
+  UErrorCode status = U_ZERO_ERROR;
+  std::unique_ptr<icu::BreakIterator> it(icu::BreakIterator::createCharacterInstance(icu::Locale::getRoot(), status));
+  if (U_FAILURE(status) || !it)
+    throw Error("ICU: cannot create a grapheme break iterator");
+  it->setText(s);
+  std::vector<std::size_t> out;
+  for (int32_t p = it->first(); p != icu::BreakIterator::DONE; p = it->next())
+    out.push_back(unitToIndex[static_cast<std::size_t>(p)]);
+  if (out.empty() || out.back() != text.size())
+    out.push_back(text.size());
+  return out;
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> regexMatches(const std::u32string &text, const std::string &pattern)
+{
+  UErrorCode status = U_ZERO_ERROR;
+  UParseError parseError{};
+  std::unique_ptr<icu::RegexPattern> compiled(icu::RegexPattern::compile(
+      icu::UnicodeString::fromUTF8(icu::StringPiece(pattern.data(), pattern.size())), 0, parseError, status));
+  if (U_FAILURE(status) || !compiled)
+    throw Error("regular expression \"" + pattern + "\" does not compile (" + u_errorName(status) + ")");
+  std::vector<std::size_t> unitToIndex;
+  const icu::UnicodeString s = toUnicodeString(text, &unitToIndex);
+  std::unique_ptr<icu::RegexMatcher> matcher(compiled->matcher(s, status));
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  while (U_SUCCESS(status) && matcher->find(status)) {
+    const int32_t b = matcher->start(status);
+    const int32_t e = matcher->end(status);
+    if (U_FAILURE(status))
+      break;
+    if (e > b)
+      out.emplace_back(unitToIndex[static_cast<std::size_t>(b)], unitToIndex[static_cast<std::size_t>(e)]);
+  }
+  return out;
+}
 
 std::string lowerFull(std::string_view text)
 {

@@ -48,4 +48,17 @@ std::string nfkc(std::string_view text);
 std::string nfd(std::string_view text);
 std::string lowerFull(std::string_view text);
 
+enum class NormalForm { NFC, NFD, NFKC, NFKD };
+std::u32string normalize(const std::u32string &text, NormalForm form);
+// True when `form` never combines cp with what precedes it: text split just before such code points
+// normalises piece by piece to the same result as whole.
+bool boundaryBefore(char32_t cp, NormalForm form);
+
+// Start indices of the extended grapheme clusters of text (UAX #29), followed by text.size().
+std::vector<std::size_t> graphemeBoundaries(const std::u32string &text);
+
+// Non-overlapping matches [begin, end) (code-point indices) of an ICU regular expression, left to
+// right. Throws tunebench::Error when the pattern does not compile.
+std::vector<std::pair<std::size_t, std::size_t>> regexMatches(const std::u32string &text, const std::string &pattern);
+
 } // namespace tunebench::unicode

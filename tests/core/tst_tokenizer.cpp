@@ -224,6 +224,14 @@ private Q_SLOTS:
     t = loadTokenizer(json.toStdString());
     QCOMPARE(t->encode("The [MASK] movie").ids, ids({2, 5, 4, 6, 3}));
 
+    // A Unigram tokenizer.json is preferred to the SentencePiece model beside it (as transformers'
+    // fast tokenizers do).
+    QVERIFY(QFile::copy(tunebench::testing::goldenDir(QStringLiteral("tokenizers/unigram_t5.tokenizer.json")),
+                        t5 + "/tokenizer.json"));
+    t = loadTokenizer(t5.toStdString());
+    QCOMPARE(QString::fromStdString(t->family()), QStringLiteral("unigram"));
+    QCOMPARE(t->encode("the movie").ids.back(), t->tokenToId("</s>"));
+
     const QString empty = dir.filePath(QStringLiteral("empty"));
     QDir().mkpath(empty);
     try {
@@ -253,6 +261,31 @@ private Q_SLOTS:
     } catch (const Error &e) {
       QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("vocab.json: not valid JSON")), e.what());
     }
+    // Unigram tokenizer.json: a bad vocabulary entry, an unknown normalizer, a broken charsmap.
+    const QString uni = dir.filePath(QStringLiteral("tokenizer.json"));
+    const auto expectError = [&](const QByteArray &content, const char *needle) {
+      writeFile(uni, content);
+      try {
+        loadTokenizerFile(uni.toStdString());
+        QFAIL(qPrintable(QStringLiteral("accepted: ") + QString::fromUtf8(content)));
+      } catch (const Error &e) {
+        const QString what = QString::fromUtf8(e.what());
+        QVERIFY2(what.contains(uni) && what.contains(QLatin1String(needle)), e.what());
+      }
+    };
+    expectError(R"({"model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["a"]]}})", "model.vocab[1]");
+    expectError(R"({"model": {"type": "Unigram", "unk_id": 5, "vocab": [["<unk>", 0.0]]}})", "unk_id 5");
+    expectError(R"({"normalizer": {"type": "Sequence", "normalizers": [{"type": "Frobnicate"}]},
+                    "model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]]}})",
+                "normalizer type \"Frobnicate\"");
+    expectError(R"({"normalizer": {"type": "Precompiled", "precompiled_charsmap": "AAAA"},
+                    "model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]]}})",
+                "precompiled_charsmap is too short");
+    expectError(R"({"normalizer": {"type": "Replace", "pattern": {"Regex": "a{2,1}"}, "content": ""},
+                    "model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]]}})",
+                "does not compile");
+    expectError(R"({"model": {"type": "WordLevel", "vocab": {}}})", "model.type \"WordLevel\"");
+
     QTemporaryDir bad;
     writeFile(bad.filePath(QStringLiteral("vocab.txt")), "[PAD]\n[UNK]\nok\n\xff\xfe\n");
     try {

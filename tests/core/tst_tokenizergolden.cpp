@@ -1,5 +1,6 @@
 // Every tokenizer family against the ids its reference engine wrote (tests/golden/tokenizers/,
-// made by make_golden.mjs over ~11,800 lines: stress.txt plus two fetched corpora).
+// made by make_golden.mjs and make_unigram_json.mjs over ~11,800 lines: stress.txt plus two fetched
+// corpora).
 #include "core/tokenize/tokenizerloader.h"
 #include "core/tokenize/unicode.h"
 
@@ -52,8 +53,34 @@ class TestTokenizerGolden : public QObject
       return loadTokenizerFile(assetPath(QStringLiteral("tokenizers/gpt2/vocab.json")).toStdString());
     if (name == QLatin1String("use"))
       return loadTokenizerFile(assetPath(QStringLiteral("models/use-lite/vocab.json")).toStdString());
+    if (name == QLatin1String("unigram_t5"))
+      return loadTokenizerFile(goldenDir(QStringLiteral("tokenizers/unigram_t5.tokenizer.json")).toStdString());
+    if (name == QLatin1String("unigram_albert"))
+      return loadAlbertVariant();
     return loadTokenizerFile(goldenDir(QStringLiteral("tokenizers/%1.model").arg(name)).toStdString());
   }
+
+  // unigram_t5.tokenizer.json with ALBERT's normalizer sequence, derived as make_unigram_json.mjs
+  // derives it.
+  std::unique_ptr<Tokenizer> loadAlbertVariant()
+  {
+    std::ifstream in(goldenDir(QStringLiteral("tokenizers/unigram_t5.tokenizer.json")).toStdString());
+    nlohmann::json root = nlohmann::json::parse(in);
+    const nlohmann::json precompiled = root["normalizer"]["normalizers"][0];
+    root["normalizer"] = {{"type", "Sequence"},
+                          {"normalizers",
+                           {{{"type", "Replace"}, {"pattern", {{"String", "``"}}}, {"content", "\""}},
+                            {{"type", "Replace"}, {"pattern", {{"String", "''"}}}, {"content", "\""}},
+                            {{"type", "NFKD"}},
+                            {{"type", "StripAccents"}},
+                            {{"type", "Lowercase"}},
+                            precompiled}}};
+    const QString file = m_tmp.filePath(QStringLiteral("tokenizer.json"));
+    std::ofstream(file.toStdString()) << root.dump();
+    return loadTokenizerFile(file.toStdString());
+  }
+
+  QTemporaryDir m_tmp;
 
 private Q_SLOTS:
   void initTestCase()
@@ -79,7 +106,7 @@ private Q_SLOTS:
   void ids_data()
   {
     QTest::addColumn<QString>("name");
-    for (const char *name : {"wordpiece", "gpt2", "use", "spm_unigram", "spm_bpe"})
+    for (const char *name : {"wordpiece", "gpt2", "use", "spm_unigram", "spm_bpe", "unigram_t5", "unigram_albert"})
       QTest::newRow(name) << QString::fromLatin1(name);
   }
 
@@ -112,6 +139,7 @@ private Q_SLOTS:
     QTest::addColumn<QString>("name");
     QTest::newRow("wordpiece") << QStringLiteral("wordpiece");
     QTest::newRow("gpt2") << QStringLiteral("gpt2");
+    QTest::newRow("unigram_t5") << QStringLiteral("unigram_t5");
   }
 
   void offsets()
@@ -130,6 +158,27 @@ private Q_SLOTS:
                  joinInts(got).c_str(), joinInts(expected[i]).c_str());
     }
     QCOMPARE(mismatches, 0);
+  }
+
+  // The T5 template from the file's TemplateProcessing: "$A </s>", pairs "$A </s> $B </s>".
+  void unigramTemplate()
+  {
+    const auto tokenizer = load(QStringLiteral("unigram_t5"));
+    const int eos = tokenizer->tokenToId("</s>");
+    QVERIFY(eos >= 0);
+    EncodeOptions plain;
+    plain.addSpecialTokens = false;
+    const std::vector<int> a = tokenizer->encode(m_lines[0], plain).ids;
+    const std::vector<int> b = tokenizer->encode(m_lines[1], plain).ids;
+    std::vector<int> single = a;
+    single.push_back(eos);
+    QCOMPARE(tokenizer->encode(m_lines[0]).ids, single);
+    std::vector<int> pair = single;
+    pair.insert(pair.end(), b.begin(), b.end());
+    pair.push_back(eos);
+    QCOMPARE(tokenizer->encodePair(m_lines[0], m_lines[1]).ids, pair);
+    // Decoding undoes the Metaspace pre-tokenizer.
+    QCOMPARE(tokenizer->decode(tokenizer->encode("Hello brave new world").ids), std::string("Hello brave new world"));
   }
 
   // [CLS] a [SEP] b [SEP] with token type ids, for consecutive stress lines.

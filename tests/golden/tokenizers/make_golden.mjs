@@ -5,39 +5,18 @@
 //   GPT-2      npm gpt-3-encoder 1.1.4 and js-tiktoken 1.0.21 (gpt2), cross-checked with HF tokenizers
 //   USE-Lite   the tokenizer inside @energetic-ai/embeddings 0.2.0 over the model's vocab.json
 //   SentencePiece  Debian spm_encode over unigram/BPE models spm_train makes from stress.txt
-// The golden text: stress.txt (made by make_stress_text.mjs), then the lines of two fetched corpora.
+// The golden text: see golden_lines.mjs.
 // Run (after packaging/fetch-assets.sh and `npm install` in tests/golden):
 //   TUNEBENCH_ASSETS=../../../assets node make_golden.mjs
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { here, assets, sha256, goldenLines } from './golden_lines.mjs';
 
 const require = createRequire(import.meta.url);
-const here = dirname(fileURLToPath(import.meta.url));
-const assets = process.env.TUNEBENCH_ASSETS || join(here, '../../../assets');
-
-// --- the golden text ---------------------------------------------------------------------------
-// Lines are split on "\n" only; a "\r" stays part of its line. maxLines bounds a source.
-const sources = [
-  { name: 'stress.txt', path: join(here, 'stress.txt') },
-  { name: '$ASSETS/raw/pattern/polarity-en-pang&lee2.csv', path: join(assets, 'raw/pattern/polarity-en-pang&lee2.csv') },
-  { name: '$ASSETS/raw/pattern/spam-apache.csv', path: join(assets, 'raw/pattern/spam-apache.csv'), maxLines: 3000 },
-];
-const sha256 = (data) => createHash('sha256').update(data).digest('hex');
-const lines = [];
-for (const s of sources) {
-  const bytes = readFileSync(s.path);
-  s.sha256 = sha256(bytes);
-  let l = bytes.toString('utf8').split('\n');
-  if (l[l.length - 1] === '') l.pop();
-  if (s.maxLines) l = l.slice(0, s.maxLines);
-  s.lines = l.length;
-  lines.push(...l);
-}
+const { sources, lines } = goldenLines();
 const stressLines = sources[0].lines;
 const write = (file, rows) => writeFileSync(join(here, file), rows.map((r) => r.join(' ')).join('\n') + '\n');
 const report = [];
