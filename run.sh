@@ -23,9 +23,8 @@ packaging/fetch-assets.sh
 
 bin=build/release/bin
 if [ "$headless" = 1 ]; then
-  # The default experiment lands with the training engine; until then the headless run checks
-  # the machine and the engine end to end.
-  exec "$bin/tunebench-cli" doctor
+  # The default experiment: USE-Lite on Pang & Lee's sentences (resources/presets).
+  exec "$bin/tunebench-cli" train resources/presets/sentiment-use-lite.yaml
 fi
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
   echo "run.sh: no display (DISPLAY/WAYLAND_DISPLAY unset); starting under Xvfb" >&2

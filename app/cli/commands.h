@@ -21,5 +21,9 @@ int runTokenize(const std::vector<std::string> &args);
 int runData(const std::vector<std::string> &args);
 int runInspect(const std::vector<std::string> &args);
 int runEmbed(const std::vector<std::string> &args);
+int runTrain(const std::vector<std::string> &args);
+int runResume(const std::vector<std::string> &args);
+int runEval(const std::vector<std::string> &args);
+int runPredict(const std::vector<std::string> &args);
 
 } // namespace tunebench::cli

@@ -5,6 +5,8 @@
 
 #include "core/runtime/blascore.h"
 #include "core/runtime/runtime.h"
+
+#include <c10/util/Exception.h>
 #include "core/util/error.h"
 
 #include <cstdio>
@@ -35,6 +37,10 @@ const std::vector<Command> &commands()
     {"inspect", "a model folder: architecture, sizes, tokenizer, heads, training estimate", runInspect},
     {"embed", "one JSON vector per stdin line from a model folder", runEmbed},
     {"tokenize", "ids for every stdin line (--model DIR | --tokenizer FILE) [--json]", runTokenize},
+    {"train", "CONFIG.yaml [--set key=value]... [--json] [--sanity] [--check]: train an experiment", runTrain},
+    {"resume", "RUN: continue a stopped or crashed run exactly where its state was saved", runResume},
+    {"eval", "RUN [--split test|validation|train] [--json]: metrics of a run's best model", runEval},
+    {"predict", "RUN --text T | --file F (or stdin) [--json]: labels from a run's best model", runPredict},
   };
   return list;
 }
@@ -101,6 +107,10 @@ int main(int argc, char **argv)
   } catch (const tunebench::Error &e) {
     std::cerr << "tunebench-cli: " << e.what() << '\n';
     return ExitBadInput;
+  } catch (const c10::Error &e) {
+    // LibTorch's own errors: one line, without its C++ backtrace.
+    std::cerr << "tunebench-cli: " << e.what_without_backtrace() << '\n';
+    return ExitFailure;
   } catch (const std::exception &e) {
     // Anything else is a bug in tunebench, not in the user's input: still one line, no trace.
     std::cerr << "tunebench-cli: internal error: " << e.what() << '\n';

@@ -83,8 +83,10 @@ torch::Tensor UseLiteLayerImpl::forward(const torch::Tensor &x, const torch::Ten
   torch::Tensor scores = torch::matmul(q, heads(parts[1]).transpose(-1, -2)) + additiveMask.to(q.scalar_type());
   const torch::Tensor context =
       torch::matmul(torch::softmax(scores, -1), heads(parts[2])).transpose(1, 2).reshape({batch, time, width});
-  const torch::Tensor y = m_dropout(out(context)) + (residual ? residual(x) : x);
-  return y + m_dropout(fc2(torch::relu(fc1(ffnNorm(y)))));
+  // The residual stream stays in x's dtype (fp32) under bf16 autocast: LayerNorm needs its input in
+  // its weights' dtype.
+  const torch::Tensor y = (m_dropout(out(context)) + (residual ? residual(x) : x)).to(x.scalar_type());
+  return (y + m_dropout(fc2(torch::relu(fc1(ffnNorm(y)))))).to(x.scalar_type());
 }
 
 UseLiteEncoderImpl::UseLiteEncoderImpl(const UseLiteConfig &c) : m_config(c)

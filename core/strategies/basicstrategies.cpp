@@ -13,6 +13,12 @@ void FullFineTuning::apply(torch::nn::Module &model)
     p.set_requires_grad(true);
 }
 
+void LinearProbe::apply(torch::nn::Module &model)
+{
+  for (auto &p : model.named_parameters())
+    p.value().set_requires_grad(isHeadParameter(p.key()));
+}
+
 void PartialFineTuning::apply(torch::nn::Module &model)
 {
   for (auto &p : model.named_parameters()) {

@@ -37,6 +37,14 @@ private:
   PartialOptions m_options;
 };
 
+// Linear probe: the pre-trained network frozen, only the task head trains.
+class LinearProbe final : public Strategy
+{
+public:
+  std::string name() const override { return "linear_probe"; }
+  void apply(torch::nn::Module &model) override;
+};
+
 // BitFit: only the bias terms (and the task head) train.
 class BitFit final : public Strategy
 {

@@ -1,0 +1,543 @@
+#include "core/config/experiment.h"
+
+#include "core/runtime/paths.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace tunebench {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Config = ExperimentConfig;
+
+// One field of the schema: its dotted path, how to read it (an error message or "") and how to
+// write it back.
+struct Field
+{
+  std::string path;
+  std::function<std::string(const YAML::Node &, Config &)> read;
+  std::function<YAML::Node(const Config &)> write;
+};
+
+template <typename T> using Access = std::function<T &(Config &)>;
+
+std::string fmt(double v)
+{
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+Field number(std::string path, Access<double> at, double lo, double hi)
+{
+  return {path,
+          [=](const YAML::Node &n, Config &c) -> std::string {
+            double v = 0;
+            if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v))
+              return "expected a number";
+            if (v < lo || v > hi)
+              return "must be between " + fmt(lo) + " and " + fmt(hi) + " (got " + n.Scalar() + ")";
+            at(c) = v;
+            return {};
+          },
+          [=](const Config &c) { return YAML::Node(at(const_cast<Config &>(c))); }};
+}
+
+Field integer(std::string path, Access<int> at, int lo, int hi)
+{
+  return {path,
+          [=](const YAML::Node &n, Config &c) -> std::string {
+            long long v = 0;
+            if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v))
+              return "expected a whole number";
+            if (v < lo || v > hi)
+              return "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " (got " + n.Scalar() + ")";
+            at(c) = static_cast<int>(v);
+            return {};
+          },
+          [=](const Config &c) { return YAML::Node(at(const_cast<Config &>(c))); }};
+}
+
+Field boolean(std::string path, Access<bool> at)
+{
+  return {path,
+          [=](const YAML::Node &n, Config &c) -> std::string {
+            bool v = false;
+            if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
+              return "expected true or false";
+            at(c) = v;
+            return {};
+          },
+          [=](const Config &c) { return YAML::Node(at(const_cast<Config &>(c))); }};
+}
+
+Field text(std::string path, Access<std::string> at)
+{
+  return {path,
+          [=](const YAML::Node &n, Config &c) -> std::string {
+            if (!n.IsScalar())
+              return "expected a string";
+            at(c) = n.Scalar();
+            return {};
+          },
+          [=](const Config &c) { return YAML::Node(at(const_cast<Config &>(c))); }};
+}
+
+std::string joinChoices(const std::vector<std::string> &choices)
+{
+  std::string out;
+  for (std::size_t i = 0; i < choices.size(); ++i)
+    out += (i ? ", " : "") + choices[i];
+  return out;
+}
+
+Field choice(std::string path, Access<std::string> at, std::vector<std::string> choices)
+{
+  return {path,
+          [=](const YAML::Node &n, Config &c) -> std::string {
+            if (!n.IsScalar())
+              return "expected one of " + joinChoices(choices);
+            if (std::find(choices.begin(), choices.end(), n.Scalar()) == choices.end()) {
+              const std::string near = closestMatch(n.Scalar(), choices);
+              return "\"" + n.Scalar() + "\" is not one of " + joinChoices(choices) +
+                     (near.empty() ? "" : " (did you mean \"" + near + "\"?)");
+            }
+            at(c) = n.Scalar();
+            return {};
+          },
+          [=](const Config &c) { return YAML::Node(at(const_cast<Config &>(c))); }};
+}
+
+template <typename T> Field list(std::string path, Access<std::vector<T>> at)
+{
+  return {path,
+          [=](const YAML::Node &n, Config &c) -> std::string {
+            std::vector<T> out;
+            if (n.IsScalar() && !n.Scalar().empty()) { // one value for a one-element list
+              T v{};
+              if (!YAML::convert<T>::decode(n, v))
+                return "expected a list";
+              out.push_back(v);
+            } else if (n.IsSequence()) {
+              for (const YAML::Node &item : n) {
+                T v{};
+                if (!item.IsScalar() || !YAML::convert<T>::decode(item, v))
+                  return "list item \"" + (item.IsScalar() ? item.Scalar() : std::string("?")) + "\" has the wrong type";
+                out.push_back(v);
+              }
+            } else if (!n.IsNull()) {
+              return "expected a list";
+            }
+            at(c) = out;
+            return {};
+          },
+          [=](const Config &c) {
+            YAML::Node node(YAML::NodeType::Sequence);
+            for (const T &v : at(const_cast<Config &>(c)))
+              node.push_back(v);
+            node.SetStyle(YAML::EmitterStyle::Flow);
+            return node;
+          }};
+}
+
+Field columns(std::string path)
+{
+  static const std::vector<std::string> roles = {"text", "text_pair", "label", "tokens", "tags", "split"};
+  return {path,
+          [=](const YAML::Node &n, Config &c) -> std::string {
+            if (!n.IsMap())
+              return "expected a map of role: column (roles: " + joinChoices(roles) + ")";
+            for (const auto &kv : n) {
+              const std::string role = kv.first.Scalar();
+              if (std::find(roles.begin(), roles.end(), role) == roles.end()) {
+                const std::string near = closestMatch(role, roles);
+                return "unknown role \"" + role + "\"" + (near.empty() ? "" : " (did you mean \"" + near + "\"?)");
+              }
+              if (!kv.second.IsScalar())
+                return role + ": expected a column name";
+              c.data.columns[role] = kv.second.Scalar();
+            }
+            return {};
+          },
+          [](const Config &c) {
+            YAML::Node node(YAML::NodeType::Map);
+            for (const auto &[k, v] : c.data.columns)
+              node[k] = v;
+            return node;
+          }};
+}
+
+#define AT(T, member) Access<T>([](Config &c) -> T & { return c.member; })
+
+const std::vector<Field> &schema()
+{
+  static const std::vector<Field> fields = {
+    text("name", AT(std::string, name)),
+    {"seed",
+     [](const YAML::Node &n, Config &c) -> std::string {
+       unsigned long long v = 0;
+       if (!n.IsScalar() || !YAML::convert<unsigned long long>::decode(n, v))
+         return "expected a non-negative whole number";
+       c.seed = v;
+       return {};
+     },
+     [](const Config &c) { return YAML::Node(static_cast<unsigned long long>(c.seed)); }},
+    text("model.path", AT(std::string, model.path)),
+    choice("model.init", AT(std::string, model.init), {"pretrained", "random"}),
+    integer("model.max_length", AT(int, model.maxLength), 2, 8192),
+    choice("task.kind", AT(std::string, task.kind), {"single_label", "multi_label", "token_tagging"}),
+    choice("task.pooling", AT(std::string, task.pooling), {"native", "first", "mean"}),
+    number("task.head_dropout", AT(double, task.headDropout), 0.0, 0.9),
+    text("data.path", AT(std::string, data.path)),
+    columns("data.columns"),
+    choice("data.tag_scheme", AT(std::string, data.tagScheme), {"", "bio", "iob2", "iob1", "iobes", "plain"}),
+    integer("data.subset_rows", AT(int, data.subsetRows), 0, 100000000),
+    number("data.subset_fraction", AT(double, data.subsetFraction), 0.001, 1.0),
+    number("data.split.train", AT(double, data.train), 0.01, 1.0),
+    number("data.split.validation", AT(double, data.validation), 0.0, 0.9),
+    number("data.split.test", AT(double, data.test), 0.0, 0.9),
+    boolean("data.split.stratified", AT(bool, data.stratified)),
+    boolean("data.cleaning.whitespace", AT(bool, data.cleanWhitespace)),
+    boolean("data.cleaning.html", AT(bool, data.cleanHtml)),
+    boolean("data.cleaning.lowercase", AT(bool, data.cleanLowercase)),
+    boolean("data.cleaning.mask_urls", AT(bool, data.maskUrls)),
+    boolean("data.cleaning.mask_emails", AT(bool, data.maskEmails)),
+    boolean("data.cleaning.deduplicate", AT(bool, data.deduplicate)),
+    choice("data.cleaning.unicode", AT(std::string, data.unicodeForm), {"", "nfc", "nfkc"}),
+    integer("data.augmentation.per_row", AT(int, data.augmentPerRow), 0, 16),
+    number("data.augmentation.synonym", AT(double, data.synonymRate), 0.0, 0.5),
+    number("data.augmentation.insert", AT(double, data.insertRate), 0.0, 0.5),
+    number("data.augmentation.swap", AT(double, data.swapRate), 0.0, 0.5),
+    number("data.augmentation.delete", AT(double, data.deleteRate), 0.0, 0.5),
+    choice("strategy.name", AT(std::string, strategy.name),
+           {"full", "partial", "linear_probe", "bitfit", "lora", "adapters", "ia3"}),
+    boolean("strategy.freeze_embeddings", AT(bool, strategy.freezeEmbeddings)),
+    integer("strategy.freeze_bottom_layers", AT(int, strategy.freezeBottomLayers), 0, 1000),
+    list<int>("strategy.freeze_layers", AT(std::vector<int>, strategy.freezeLayers)),
+    number("strategy.layer_decay", AT(double, strategy.layerDecay), 0.1, 1.0),
+    number("strategy.head_lr_scale", AT(double, strategy.headLrScale), 0.0, 1000.0),
+    integer("strategy.lora.r", AT(int, strategy.loraR), 1, 1024),
+    number("strategy.lora.alpha", AT(double, strategy.loraAlpha), 0.0, 4096.0),
+    number("strategy.lora.dropout", AT(double, strategy.loraDropout), 0.0, 0.9),
+    list<std::string>("strategy.lora.targets", AT(std::vector<std::string>, strategy.loraTargets)),
+    boolean("strategy.lora.rslora", AT(bool, strategy.rsLora)),
+    choice("strategy.lora.bias", AT(std::string, strategy.loraBias), {"none", "all", "lora_only"}),
+    choice("strategy.adapters.kind", AT(std::string, strategy.adapterKind), {"houlsby", "pfeiffer"}),
+    integer("strategy.adapters.reduction", AT(int, strategy.adapterReduction), 1, 1024),
+    choice("strategy.adapters.activation", AT(std::string, strategy.adapterActivation), {"relu", "gelu", "tanh"}),
+    integer("training.epochs", AT(int, training.epochs), 1, 1000),
+    integer("training.batch_size", AT(int, training.batchSize), 1, 4096),
+    number("training.learning_rate", AT(double, training.learningRate), 1e-8, 1.0),
+    choice("training.optimizer.name", AT(std::string, training.optimizer), {"adamw", "adam", "sgd"}),
+    number("training.optimizer.beta1", AT(double, training.beta1), 0.0, 0.9999),
+    number("training.optimizer.beta2", AT(double, training.beta2), 0.0, 0.99999),
+    number("training.optimizer.eps", AT(double, training.eps), 1e-12, 1e-3),
+    number("training.optimizer.momentum", AT(double, training.momentum), 0.0, 0.999),
+    boolean("training.optimizer.nesterov", AT(bool, training.nesterov)),
+    number("training.weight_decay", AT(double, training.weightDecay), 0.0, 1.0),
+    choice("training.scheduler.name", AT(std::string, training.scheduler),
+           {"constant", "constant_warmup", "linear", "cosine", "cosine_restarts", "polynomial", "inverse_sqrt",
+            "plateau"}),
+    integer("training.scheduler.warmup_steps", AT(int, training.warmupSteps), 0, 10000000),
+    number("training.scheduler.warmup_ratio", AT(double, training.warmupRatio), 0.0, 0.5),
+    integer("training.scheduler.cycles", AT(int, training.cycles), 1, 100),
+    number("training.scheduler.power", AT(double, training.power), 0.1, 10.0),
+    number("training.scheduler.plateau_factor", AT(double, training.plateauFactor), 0.01, 0.99),
+    integer("training.scheduler.plateau_patience", AT(int, training.plateauPatience), 0, 100),
+    integer("training.gradient_accumulation", AT(int, training.gradientAccumulation), 1, 1024),
+    number("training.max_grad_norm", AT(double, training.maxGradNorm), 0.0, 1000.0),
+    number("training.label_smoothing", AT(double, training.labelSmoothing), 0.0, 0.5),
+    number("training.dropout", AT(double, training.dropout), -1.0, 0.9),
+    choice("training.precision", AT(std::string, training.precision), {"auto", "fp32", "bf16", "fp16"}),
+    choice("training.device", AT(std::string, training.device), {"auto", "cpu", "cuda"}),
+    boolean("training.scale_lr_with_batch", AT(bool, training.scaleLrWithBatch)),
+    boolean("training.bucket_by_length", AT(bool, training.bucketByLength)),
+    integer("training.max_steps", AT(int, training.maxSteps), 0, 100000000),
+    integer("training.threads", AT(int, training.threads), 0, 1024),
+    integer("evaluation.every_steps", AT(int, evaluation.everySteps), 0, 100000000),
+    choice("evaluation.metric", AT(std::string, evaluation.metric),
+           {"auto", "accuracy", "macro_f1", "micro_f1", "weighted_f1", "entity_f1", "loss"}),
+    choice("evaluation.mode", AT(std::string, evaluation.mode), {"auto", "max", "min"}),
+    integer("evaluation.early_stopping.patience", AT(int, evaluation.patience), 0, 1000),
+    number("evaluation.early_stopping.threshold", AT(double, evaluation.threshold), 0.0, 1.0),
+    text("output.runs", AT(std::string, output.runs)),
+    boolean("output.save_best", AT(bool, output.saveBest)),
+    boolean("output.save_last", AT(bool, output.saveLast)),
+  };
+  return fields;
+}
+
+#undef AT
+
+const Field *findField(const std::string &path)
+{
+  for (const Field &f : schema())
+    if (f.path == path)
+      return &f;
+  return nullptr;
+}
+
+bool isSection(const std::string &path)
+{
+  for (const Field &f : schema())
+    if (f.path.size() > path.size() && f.path.compare(0, path.size(), path) == 0 && f.path[path.size()] == '.')
+      return true;
+  return false;
+}
+
+// Key names allowed directly under a section ("" = top level).
+std::vector<std::string> childNames(const std::string &section)
+{
+  std::set<std::string> out;
+  const std::string prefix = section.empty() ? "" : section + ".";
+  for (const Field &f : schema()) {
+    if (f.path.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    const std::string rest = f.path.substr(prefix.size());
+    out.insert(rest.substr(0, rest.find('.')));
+  }
+  return {out.begin(), out.end()};
+}
+
+struct Parser
+{
+  Config config;
+  std::vector<ConfigProblem> problems;
+  std::map<std::string, YAML::Mark> marks;
+
+  void problem(const YAML::Mark &mark, const std::string &field, const std::string &message)
+  {
+    problems.push_back({mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, field, message});
+  }
+
+  void walk(const YAML::Node &node, const std::string &section)
+  {
+    if (!node.IsMap()) {
+      problem(node.Mark(), section.empty() ? "(top level)" : section, "expected a map of settings");
+      return;
+    }
+    for (const auto &kv : node) {
+      const std::string key = kv.first.Scalar();
+      const std::string path = section.empty() ? key : section + "." + key;
+      marks[path] = kv.second.Mark().is_null() ? kv.first.Mark() : kv.second.Mark();
+      if (const Field *f = findField(path)) {
+        if (std::string err = f->read(kv.second, config); !err.empty())
+          problem(marks[path], path, err);
+      } else if (isSection(path)) {
+        walk(kv.second, path);
+      } else {
+        const std::string near = closestMatch(key, childNames(section));
+        problem(kv.first.Mark(), path,
+                "unknown key" + (near.empty() ? std::string() : " (did you mean \"" + near + "\"?)"));
+      }
+    }
+  }
+
+  YAML::Mark markOf(const std::string &path) const
+  {
+    const auto it = marks.find(path);
+    return it == marks.end() ? YAML::Mark::null_mark() : it->second;
+  }
+
+  void check(bool ok, const std::string &path, const std::string &message)
+  {
+    if (!ok)
+      problem(markOf(path), path, message);
+  }
+
+  void crossCheck()
+  {
+    const Config &c = config;
+    check(!c.model.path.empty(), "model.path", "is required (a model folder)");
+    check(!c.data.path.empty(), "data.path", "is required (a data file)");
+    std::error_code ec;
+    if (!c.model.path.empty())
+      check(fs::is_directory(c.resolve(c.model.path), ec), "model.path",
+            "no such folder: " + c.resolve(c.model.path).string());
+    if (!c.data.path.empty())
+      check(fs::exists(c.resolve(c.data.path), ec), "data.path", "no such file: " + c.resolve(c.data.path).string());
+    const double sum = c.data.train + c.data.validation + c.data.test;
+    check(std::abs(sum - 1.0) < 1e-6, "data.split.train",
+          "train + validation + test must add up to 1 (they add up to " + fmt(sum) + ")");
+    check(c.data.validation > 0, "data.split.validation", "must be above 0 (evaluation and early stopping need it)");
+    if (c.task.kind != "token_tagging")
+      check(c.evaluation.metric != "entity_f1", "evaluation.metric", "entity_f1 needs task.kind token_tagging");
+    check(c.evaluation.mode == "auto" || c.evaluation.metric != "auto", "evaluation.mode",
+          "set evaluation.metric when you set the mode");
+    check(!(c.training.precision == "fp16" && c.training.device == "cpu"), "training.precision",
+          "fp16 needs a CUDA device (use bf16 on the CPU)");
+    if (c.strategy.name == "partial")
+      for (int layer : c.strategy.freezeLayers)
+        check(layer >= 0, "strategy.freeze_layers", "layer indices start at 0 (got " + std::to_string(layer) + ")");
+  }
+};
+
+int editDistance(const std::string &a, const std::string &b)
+{
+  std::vector<int> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    prev[j] = static_cast<int>(j);
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = static_cast<int>(i);
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// Sets root[dotted.path] = value (parsed as YAML), creating maps on the way.
+void applyOverride(YAML::Node &root, const std::string &path, const std::string &value)
+{
+  std::vector<std::string> parts;
+  std::stringstream in(path);
+  for (std::string p; std::getline(in, p, '.');)
+    parts.push_back(p);
+  YAML::Node cur = root;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = cur[parts[i]];
+    if (!next.IsMap())
+      next = YAML::Node(YAML::NodeType::Map);
+    cur[parts[i]] = next;
+    cur.reset(next);
+  }
+  cur[parts.back()] = YAML::Load(value);
+}
+
+} // namespace
+
+fs::path ExperimentConfig::resolve(const std::string &path) const
+{
+  // $ASSETS/... and $WORKSPACE/... name the fetched assets and the workspace wherever they are.
+  for (const auto &[prefix, dir] : {std::pair<std::string, fs::path (*)()>{"$ASSETS", &assetsDir},
+                                    {"$WORKSPACE", &defaultWorkspaceDir}})
+    if (path == prefix || path.rfind(prefix + "/", 0) == 0)
+      return (dir() / path.substr(std::min(path.size(), prefix.size() + 1))).lexically_normal();
+  const fs::path p(path);
+  return p.is_absolute() || baseDir.empty() ? p : (baseDir / p).lexically_normal();
+}
+
+std::string ExperimentConfig::selectionMetric() const
+{
+  if (evaluation.metric != "auto")
+    return evaluation.metric;
+  return task.kind == "token_tagging" ? "entity_f1" : "macro_f1";
+}
+
+bool ExperimentConfig::higherIsBetter() const
+{
+  if (evaluation.mode != "auto")
+    return evaluation.mode == "max";
+  return selectionMetric() != "loss";
+}
+
+std::string ExperimentConfig::toYaml() const
+{
+  YAML::Node root(YAML::NodeType::Map);
+  for (const Field &f : schema()) {
+    std::vector<std::string> parts;
+    std::stringstream in(f.path);
+    for (std::string p; std::getline(in, p, '.');)
+      parts.push_back(p);
+    YAML::Node cur = root;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+      YAML::Node next = cur[parts[i]];
+      if (!next.IsMap()) {
+        next = YAML::Node(YAML::NodeType::Map);
+        cur[parts[i]] = next;
+      }
+      cur.reset(next);
+    }
+    cur[parts.back()] = f.write(*this);
+  }
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string ConfigProblem::str(const std::string &file) const
+{
+  std::string where = file;
+  if (line > 0)
+    where += ":" + std::to_string(line) + ":" + std::to_string(column);
+  return where + ": " + field + ": " + message;
+}
+
+std::string closestMatch(const std::string &word, const std::vector<std::string> &candidates)
+{
+  std::string best;
+  int bestDistance = 1 << 30;
+  for (const std::string &c : candidates) {
+    const int d = editDistance(word, c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  const int limit = std::max(2, static_cast<int>(word.size()) / 3);
+  return bestDistance <= limit ? best : std::string();
+}
+
+ConfigResult parseExperimentConfig(const std::string &yaml, const fs::path &baseDir,
+                                   const std::vector<std::string> &overrides)
+{
+  Parser parser;
+  parser.config.baseDir = baseDir;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException &e) {
+    parser.problem(e.mark, "(syntax)", e.msg);
+    return {parser.config, parser.problems};
+  }
+  if (root.IsNull())
+    root = YAML::Node(YAML::NodeType::Map);
+  for (const std::string &o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      parser.problem(YAML::Mark::null_mark(), o, "an override is key.path=value");
+      continue;
+    }
+    const std::string key = o.substr(0, eq);
+    if (!findField(key)) {
+      std::vector<std::string> all;
+      for (const Field &f : schema())
+        all.push_back(f.path);
+      const std::string near = closestMatch(key, all);
+      parser.problem(YAML::Mark::null_mark(), key,
+                     "unknown key" + (near.empty() ? std::string() : " (did you mean \"" + near + "\"?)"));
+      continue;
+    }
+    try {
+      applyOverride(root, key, o.substr(eq + 1));
+    } catch (const YAML::Exception &e) {
+      parser.problem(YAML::Mark::null_mark(), key, std::string("bad value: ") + e.what());
+    }
+  }
+  parser.walk(root, "");
+  parser.crossCheck();
+  return {parser.config, parser.problems};
+}
+
+ConfigResult loadExperimentConfig(const fs::path &file, const std::vector<std::string> &overrides)
+{
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    ConfigResult r;
+    r.problems.push_back({0, 0, "(file)", "cannot be read"});
+    return r;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parseExperimentConfig(buffer.str(), fs::absolute(file).parent_path(), overrides);
+}
+
+} // namespace tunebench

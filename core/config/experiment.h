@@ -1,0 +1,158 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tunebench {
+
+// One experiment, as its YAML file describes it (see resources/presets/*.yaml). Every field has
+// a default in the usual range; paths are resolved against the config file's folder.
+struct ExperimentConfig
+{
+  std::string name = "experiment";
+  std::uint64_t seed = 42;
+
+  struct Model
+  {
+    std::string path;              // a model folder (Hugging Face or USE-Lite TF.js)
+    std::string init = "pretrained"; // pretrained | random
+    int maxLength = 128;           // tokens per example (longer ones are truncated)
+  } model;
+
+  struct Task
+  {
+    std::string kind = "single_label"; // single_label | multi_label | token_tagging
+    std::string pooling = "native";    // native | first | mean
+    double headDropout = 0.1;
+  } task;
+
+  struct Data
+  {
+    std::string path;
+    std::map<std::string, std::string> columns; // role -> column (text, text_pair, label, tokens, tags, split)
+    std::string tagScheme;                      // token tagging: bio | iob1 | iobes | plain ("" = detect)
+    int subsetRows = 0;                         // 0: all rows
+    double subsetFraction = 1.0;
+    double train = 0.8, validation = 0.1, test = 0.1;
+    bool stratified = true;
+    // Cleaning steps (each optional).
+    bool cleanWhitespace = true, cleanHtml = false, cleanLowercase = false, maskUrls = false, maskEmails = false,
+         deduplicate = false;
+    std::string unicodeForm; // "", nfc, nfkc
+    // Augmentation of the training split (0 = off).
+    int augmentPerRow = 0;
+    double synonymRate = 0.1, insertRate = 0.1, swapRate = 0.1, deleteRate = 0.1;
+  } data;
+
+  struct Strategy
+  {
+    std::string name = "full"; // full | partial | linear_probe | bitfit | lora | adapters | ia3
+    // partial
+    bool freezeEmbeddings = true;
+    int freezeBottomLayers = 0;
+    std::vector<int> freezeLayers;
+    double layerDecay = 1.0;
+    double headLrScale = 0.0; // 0: same as the base LR
+    // lora
+    int loraR = 8;
+    double loraAlpha = 16;
+    double loraDropout = 0.1;
+    std::vector<std::string> loraTargets; // empty: the family's query/value maps
+    bool rsLora = false;
+    std::string loraBias = "none";
+    // adapters
+    std::string adapterKind = "houlsby";
+    int adapterReduction = 16;
+    std::string adapterActivation = "relu";
+  } strategy;
+
+  struct Training
+  {
+    int epochs = 5;
+    int batchSize = 32;
+    double learningRate = 5e-5;
+    std::string optimizer = "adamw"; // adamw | adam | sgd
+    double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+    double momentum = 0.9;
+    bool nesterov = false;
+    double weightDecay = 0.01;
+    std::string scheduler = "linear"; // constant | constant_warmup | linear | cosine | cosine_restarts |
+                                      // polynomial | inverse_sqrt | plateau
+    int warmupSteps = 0;
+    double warmupRatio = 0.06;
+    int cycles = 1;          // cosine_restarts
+    double power = 1.0;      // polynomial
+    double plateauFactor = 0.5;
+    int plateauPatience = 1;
+    int gradientAccumulation = 1;
+    double maxGradNorm = 1.0; // 0: no clipping
+    double labelSmoothing = 0.0;
+    double dropout = -1;      // >= 0 overrides the model's dropout
+    std::string precision = "auto"; // auto | fp32 | bf16 | fp16
+    std::string device = "auto";    // auto | cpu | cuda
+    bool scaleLrWithBatch = false;  // linear scaling rule: LR × effective batch / 32
+    bool bucketByLength = true;
+    int maxSteps = 0;               // 0: epochs decide
+    int threads = 0;                // 0: every usable core
+  } training;
+
+  struct Evaluation
+  {
+    int everySteps = 0; // 0: at the end of every epoch only
+    std::string metric = "auto"; // auto | accuracy | macro_f1 | micro_f1 | entity_f1 | loss
+    std::string mode = "auto";   // auto | max | min
+    int patience = 3;            // early stopping (0: off)
+    double threshold = 0.0;      // minimum improvement
+  } evaluation;
+
+  struct Output
+  {
+    std::string runs = "runs"; // where run folders go
+    bool saveBest = true;
+    bool saveLast = true;
+  } output;
+
+  // The folder the config came from (relative paths are resolved against it). Paths may also
+  // start with $ASSETS/ (the fetched assets) or $WORKSPACE/ (the workspace).
+  std::filesystem::path baseDir;
+
+  std::filesystem::path resolve(const std::string &path) const;
+  // The metric early stopping and "best" use, and whether higher is better.
+  std::string selectionMetric() const;
+  bool higherIsBetter() const;
+
+  // The resolved config as YAML (every field, defaults included).
+  std::string toYaml() const;
+};
+
+// One problem in a config file: where it is, which field, what is wrong.
+struct ConfigProblem
+{
+  int line = 0;   // 1-based; 0 when unknown
+  int column = 0; // 1-based
+  std::string field; // dotted path, e.g. training.learning_rate
+  std::string message;
+  std::string str(const std::string &file) const; // "FILE:LINE:COL: FIELD: MESSAGE"
+};
+
+struct ConfigResult
+{
+  ExperimentConfig config;
+  std::vector<ConfigProblem> problems; // every problem at once; empty when valid
+  bool ok() const { return problems.empty(); }
+};
+
+// Parses and validates a YAML experiment. `overrides` are "dotted.key=value" pairs applied on top
+// (the CLI's --set). Never throws for bad content: every problem is in the result.
+ConfigResult loadExperimentConfig(const std::filesystem::path &file, const std::vector<std::string> &overrides = {});
+ConfigResult parseExperimentConfig(const std::string &yaml, const std::filesystem::path &baseDir,
+                                   const std::vector<std::string> &overrides = {});
+
+// The closest of candidates to word (edit distance), or "" when nothing is close.
+std::string closestMatch(const std::string &word, const std::vector<std::string> &candidates);
+
+} // namespace tunebench

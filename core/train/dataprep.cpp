@@ -1,0 +1,206 @@
+#include "core/train/dataprep.h"
+
+#include "core/data/augment.h"
+#include "core/data/cleaning.h"
+#include "core/data/mapping.h"
+#include "core/data/readers.h"
+#include "core/data/wordnet.h"
+#include "core/runtime/paths.h"
+#include "core/tokenize/tokenizer.h"
+#include "core/util/error.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+namespace tunebench {
+
+namespace {
+
+TaskKind taskKindOf(const ExperimentConfig &config)
+{
+  if (config.task.kind == "multi_label")
+    return TaskKind::MultiLabel;
+  if (config.task.kind == "token_tagging")
+    return TaskKind::TokenTagging;
+  return TaskKind::SingleLabel;
+}
+
+EncodeOptions encodeOptions(const ExperimentConfig &config)
+{
+  EncodeOptions o;
+  o.maxLength = config.model.maxLength;
+  o.truncation = TruncationStrategy::LongestFirst;
+  return o;
+}
+
+} // namespace
+
+EncodedExample encodeText(const ExperimentConfig &config, const Tokenizer &tokenizer, const std::string &text,
+                          const std::string &pair)
+{
+  const Encoding enc = pair.empty() ? tokenizer.encode(text, encodeOptions(config))
+                                    : tokenizer.encodePair(text, pair, encodeOptions(config));
+  EncodedExample e;
+  e.ids = enc.ids;
+  e.typeIds = enc.typeIds;
+  if (e.ids.empty()) { // an empty text still needs one position
+    e.ids.push_back(std::max(0, tokenizer.specialTokens().unk));
+    e.typeIds.push_back(0);
+  }
+  return e;
+}
+
+PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokenizer, DataReport &report)
+{
+  PreparedData out;
+  const std::filesystem::path path = config.resolve(config.data.path);
+  const Table table = readTable(path, report);
+  if (report.hasErrors() && table.rows.empty())
+    throw Error(report.issues().front().toString());
+
+  MappingOptions mapping;
+  mapping.kind = taskKindOf(config);
+  mapping.columns = guessMapping(table, mapping.kind);
+  for (const auto &[role, column] : config.data.columns) {
+    if (role == "text") mapping.columns.text = column;
+    else if (role == "text_pair") mapping.columns.textPair = column;
+    else if (role == "label") mapping.columns.label = column;
+    else if (role == "tokens") mapping.columns.tokens = column;
+    else if (role == "tags") mapping.columns.tags = column;
+    else if (role == "split") mapping.columns.split = column;
+  }
+  if (!config.data.tagScheme.empty())
+    mapping.scheme = parseTagScheme(config.data.tagScheme);
+  mapping.reportDuplicates = false;
+  out.dataset = toDataset(table, mapping, report);
+  if (out.dataset.examples.empty()) {
+    for (const DataIssue &issue : report.issues())
+      if (issue.severity == DataIssue::Severity::Error)
+        throw Error(issue.toString());
+    throw Error(path.string() + ": no usable rows");
+  }
+  if (const int errors = report.errorCount(); errors > 0)
+    out.log.push_back(std::to_string(errors) + " rows with errors were left out (see the data report)");
+
+  CleaningOptions cleaning;
+  cleaning.whitespace = config.data.cleanWhitespace;
+  cleaning.stripHtml = config.data.cleanHtml;
+  cleaning.lowercase = config.data.cleanLowercase;
+  cleaning.maskUrls = config.data.maskUrls;
+  cleaning.maskEmails = config.data.maskEmails;
+  cleaning.deduplicate = config.data.deduplicate;
+  cleaning.unicode = config.data.unicodeForm == "nfc"    ? UnicodeForm::NFC
+                     : config.data.unicodeForm == "nfkc" ? UnicodeForm::NFKC
+                                                         : UnicodeForm::None;
+  for (const CleaningStep &step : cleanDataset(out.dataset, cleaning))
+    if (step.rowsChanged || step.rowsRemoved)
+      out.log.push_back("cleaning " + step.name + ": " + std::to_string(step.rowsChanged) + " rows changed, " +
+                        std::to_string(step.rowsRemoved) + " removed");
+
+  // A subset: the first rows of a seeded shuffle (stratification is kept by the split below).
+  int keep = static_cast<int>(out.dataset.size());
+  if (config.data.subsetRows > 0)
+    keep = std::min(keep, config.data.subsetRows);
+  if (config.data.subsetFraction < 1.0)
+    keep = std::min(keep, std::max(1, static_cast<int>(config.data.subsetFraction * static_cast<double>(out.dataset.size()))));
+  if (keep < static_cast<int>(out.dataset.size())) {
+    std::vector<int> order = shuffledIndices(static_cast<int>(out.dataset.size()), config.seed ^ 0x5eedULL);
+    order.resize(static_cast<std::size_t>(keep));
+    std::sort(order.begin(), order.end());
+    std::vector<Example> kept;
+    for (int i : order)
+      kept.push_back(out.dataset.examples[static_cast<std::size_t>(i)]);
+    out.dataset.examples = std::move(kept);
+    out.log.push_back("subset: " + std::to_string(keep) + " rows");
+  }
+
+  // Splits: the file's own split column when it has one, else by ratio.
+  bool fileSplits = false;
+  for (const Example &e : out.dataset.examples)
+    fileSplits = fileSplits || !e.split.empty();
+  if (fileSplits) {
+    for (std::size_t i = 0; i < out.dataset.size(); ++i) {
+      const std::string &s = out.dataset.examples[i].split;
+      (s == "test" ? out.split.test : s == "validation" || s == "dev" || s == "valid" ? out.split.validation
+                                                                                      : out.split.train)
+          .push_back(static_cast<int>(i));
+    }
+  } else {
+    SplitRatios ratios{config.data.train, config.data.validation, config.data.test};
+    out.split = splitDataset(out.dataset, ratios,
+                             config.data.stratified && out.dataset.kind == TaskKind::SingleLabel, config.seed);
+  }
+  if (out.split.train.empty() || out.split.validation.empty())
+    throw Error(path.string() + ": too few rows for a training and a validation split (" +
+                std::to_string(out.dataset.size()) + " rows)");
+
+  if (config.data.augmentPerRow > 0) {
+    const std::filesystem::path dict = assetsDir() / "debs" / "root" / "usr" / "share" / "wordnet";
+    const WordNet wordnet = WordNet::load(dict);
+    AugmentOptions a;
+    a.synonymAlpha = config.data.synonymRate;
+    a.insertionAlpha = config.data.insertRate;
+    a.swapAlpha = config.data.swapRate;
+    a.deletionAlpha = config.data.deleteRate;
+    a.perExample = config.data.augmentPerRow;
+    a.seed = config.seed;
+    std::vector<Example> added = augment(out.dataset, out.split.train, a, &wordnet);
+    out.log.push_back("augmentation: " + std::to_string(added.size()) + " new training rows");
+    for (Example &e : added) {
+      out.split.train.push_back(static_cast<int>(out.dataset.size()));
+      out.dataset.examples.push_back(std::move(e));
+    }
+  }
+
+  out.labels = out.dataset.labels;
+  std::map<std::string, int> index;
+  for (std::size_t i = 0; i < out.labels.size(); ++i)
+    index[out.labels[i]] = static_cast<int>(i);
+  const EncodeOptions options = encodeOptions(config);
+  out.encoded.reserve(out.dataset.size());
+  for (std::size_t r = 0; r < out.dataset.size(); ++r) {
+    const Example &x = out.dataset.examples[r];
+    EncodedExample e;
+    if (out.dataset.kind == TaskKind::TokenTagging) {
+      const Encoding enc = tokenizer.encodeWords(x.tokens, options);
+      std::vector<int> tags;
+      for (const std::string &t : x.tags)
+        tags.push_back(index.count(t) ? index[t] : -100);
+      e.ids = enc.ids;
+      e.typeIds = enc.typeIds;
+      e.tokenLabels = alignWordLabels(enc, tags);
+      e.wordIds = enc.wordIds;
+      out.truncated += enc.truncated > 0;
+    } else {
+      e = encodeText(config, tokenizer, x.text, x.textPair);
+      out.truncated += static_cast<int>(e.ids.size()) >= config.model.maxLength;
+      if (out.dataset.kind == TaskKind::MultiLabel) {
+        e.multiLabel.assign(out.labels.size(), 0.0f);
+        for (const std::string &l : x.labels)
+          if (index.count(l))
+            e.multiLabel[static_cast<std::size_t>(index[l])] = 1.0f;
+      } else {
+        const std::string &l = Dataset::primaryLabel(x);
+        e.label = index.count(l) ? index[l] : -1;
+      }
+    }
+    if (e.ids.empty()) {
+      e.ids.push_back(std::max(0, tokenizer.specialTokens().unk));
+      e.typeIds.push_back(0);
+      if (!e.tokenLabels.empty() || out.dataset.kind == TaskKind::TokenTagging) {
+        e.tokenLabels.assign(1, -100);
+        e.wordIds.assign(1, -1);
+      }
+    }
+    e.row = static_cast<int>(r);
+    out.encoded.push_back(std::move(e));
+  }
+  out.log.push_back("splits: " + std::to_string(out.split.train.size()) + " train, " +
+                    std::to_string(out.split.validation.size()) + " validation, " +
+                    std::to_string(out.split.test.size()) + " test; " + std::to_string(out.labels.size()) +
+                    (out.dataset.kind == TaskKind::TokenTagging ? " tags" : " labels"));
+  return out;
+}
+
+} // namespace tunebench

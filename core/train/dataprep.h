@@ -1,0 +1,48 @@
+#pragma once
+
+#include "core/config/experiment.h"
+#include "core/data/datareport.h"
+#include "core/data/dataset.h"
+#include "core/data/splits.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tunebench {
+
+class Tokenizer;
+
+// One example ready for the model: token ids and its target(s).
+struct EncodedExample
+{
+  std::vector<int> ids;
+  std::vector<int> typeIds;
+  int label = -1;                 // single-label: class index
+  std::vector<float> multiLabel;  // multi-label: 0/1 per class
+  std::vector<int> tokenLabels;   // token tagging: tag index per token, -100 where ignored
+  std::vector<int> wordIds;       // token tagging: source word per token, -1 for specials
+  int row = -1;                   // row in PreparedData::dataset
+};
+
+// The data side of an experiment: read, mapped, cleaned, sub-sampled, split (stratified, seeded),
+// the training split augmented, and everything tokenized once.
+struct PreparedData
+{
+  Dataset dataset;         // every row (augmented rows appended at the end)
+  SplitIndices split;      // rows of dataset per split (augmented rows only in train)
+  std::vector<std::string> labels; // class or tag names; their order is the head's output order
+  std::vector<EncodedExample> encoded; // one per dataset row
+  std::vector<std::string> log;        // what was done, in words (cleaning counts, split sizes ...)
+  int truncated = 0;                   // examples cut at model.max_length
+};
+
+// Throws tunebench::Error with a file:line:column message for unusable data (the report holds
+// every issue found; rows with errors are left out when others remain).
+PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokenizer, DataReport &report);
+
+// Encodes one text for prediction the way prepareData does.
+EncodedExample encodeText(const ExperimentConfig &config, const Tokenizer &tokenizer, const std::string &text,
+                          const std::string &pair = {});
+
+} // namespace tunebench

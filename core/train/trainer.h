@@ -1,0 +1,133 @@
+#pragma once
+
+#include "core/config/experiment.h"
+#include "core/train/diagnosis.h"
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tunebench {
+
+// One optimizer step, as the live charts show it.
+struct StepEvent
+{
+  long step = 0;        // optimizer steps done
+  long totalSteps = 0;
+  int epoch = 0;        // 0-based
+  double loss = 0;      // mean over the accumulated micro-batches
+  double learningRate = 0; // the base group's LR used for this step
+  double gradNorm = 0;  // before clipping
+  double tokensPerSecond = 0;
+  double elapsedSeconds = 0;
+};
+
+// One evaluation (validation during training, test at the end).
+struct EvalEvent
+{
+  long step = 0;
+  int epoch = 0;
+  std::string split;
+  double loss = 0;
+  std::map<std::string, double> metrics; // accuracy, macro_f1, micro_f1, weighted_f1, entity_f1, token_accuracy
+  bool best = false;                     // the best so far (validation)
+};
+
+// Where a run ended and with what.
+struct RunResult
+{
+  std::string status;      // finished, early_stopped, stopped (resumable), failed
+  std::string reason;      // in words
+  long steps = 0;
+  long bestStep = -1;
+  double bestMetric = 0;   // selection metric of the best checkpoint on validation
+  std::string metric;      // its name
+  EvalEvent test;          // the best checkpoint on the test split (split empty if none)
+  EvalEvent validation;    // the best checkpoint on validation
+  std::vector<Diagnosis> diagnoses;
+  double seconds = 0;
+  double peakMemoryMiB = 0; // peak resident memory of the process
+  std::int64_t trainableParameters = 0;
+  std::int64_t totalParameters = 0;
+  double majorityBaseline = 0; // test accuracy of always answering the most frequent training label
+};
+
+// Receives a run's events (the CLI's progress bar, the GUI's charts, the run store).
+class TrainingObserver
+{
+public:
+  virtual ~TrainingObserver() = default;
+  virtual void onLog(const std::string &) {}
+  virtual void onStep(const StepEvent &) {}
+  virtual void onEvaluation(const EvalEvent &) {}
+  virtual void onCheckpoint(const std::string & /*kind: best|last*/, const std::filesystem::path &) {}
+  virtual void onDiagnosis(const Diagnosis &) {}
+  virtual void onFinished(const RunResult &) {}
+};
+
+// Trains one experiment into a run folder:
+//   config.yaml   the resolved config        labels.json   the head's output names
+//   split.json    row indices per split      events.jsonl  every step and evaluation
+//   state/        resumable state (model, optimizer, scheduler, RNG, data position)
+//   best/         the best model (model.pt)  results.json  the final result
+// A run folder that already has state/ is resumed exactly where that state was saved.
+class Trainer
+{
+public:
+  Trainer(ExperimentConfig config, std::filesystem::path runDir);
+  ~Trainer();
+  Trainer(const Trainer &) = delete;
+  Trainer &operator=(const Trainer &) = delete;
+
+  void setObserver(TrainingObserver *observer);
+  // Trains (or resumes) to the end. Problems with the data or model throw tunebench::Error before
+  // any step; problems during training end the run with status "failed" and a reason.
+  RunResult run();
+
+  // Thread-safe controls (GUI buttons, Ctrl-C): stop saves resumable state first.
+  void requestStop();
+  void setPaused(bool paused);
+  bool paused() const;
+
+  // The sanity check: trains on one small batch without dropout for up to `steps` steps; the loss
+  // must approach zero. Returns "" when it does, else what looks broken.
+  std::string overfitOneBatch(int steps = 100);
+
+  const std::filesystem::path &runDir() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> d;
+};
+
+// A run's folder opened again for evaluation and prediction with its best model.
+class TrainedRun
+{
+public:
+  static std::unique_ptr<TrainedRun> open(const std::filesystem::path &runDir);
+  ~TrainedRun();
+  const ExperimentConfig &config() const;
+  const std::vector<std::string> &labels() const;
+  EvalEvent evaluate(const std::string &split); // train, validation or test (the run's own split)
+
+  struct Prediction
+  {
+    std::string text;
+    std::vector<std::string> labels;   // predicted label(s), or one tag per word for tagging
+    std::vector<double> probabilities; // per label (classification)
+  };
+  std::vector<Prediction> predict(const std::vector<std::string> &texts);
+
+private:
+  TrainedRun();
+  struct Impl;
+  std::unique_ptr<Impl> d;
+};
+
+// A new run folder name under the config's runs folder: NAME-YYYYMMDD-HHMMSS (unique).
+std::filesystem::path newRunDir(const ExperimentConfig &config);
+
+} // namespace tunebench

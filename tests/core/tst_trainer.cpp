@@ -1,0 +1,183 @@
+// The training engine on the real default task (USE-Lite, Pang & Lee sentences), kept small:
+// stop + resume ends exactly where an uninterrupted run ends, the same seed repeats a run bit for
+// bit, one batch over-fits, and a run forced to over-fit is diagnosed as such.
+#include "core/config/experiment.h"
+#include "core/train/trainer.h"
+
+#include "support/golden.h"
+
+#include <QtTest/QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <torch/serialize.h>
+
+#include <fstream>
+
+using namespace tunebench;
+using tunebench::testing::assetPath;
+
+namespace {
+
+class StopAt final : public TrainingObserver
+{
+public:
+  StopAt(Trainer &t, long step) : m_trainer(t), m_step(step) {}
+  void onStep(const StepEvent &e) override
+  {
+    if (e.step == m_step)
+      m_trainer.requestStop();
+  }
+
+private:
+  Trainer &m_trainer;
+  long m_step;
+};
+
+std::vector<double> stepLosses(const std::filesystem::path &run)
+{
+  std::vector<double> out;
+  std::ifstream in(run / "events.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.value("type", "") == "step")
+      out.push_back(j["loss"].get<double>());
+  }
+  return out;
+}
+
+std::map<std::string, torch::Tensor> readModel(const std::filesystem::path &file, const std::vector<std::string> &keys)
+{
+  torch::serialize::InputArchive a;
+  a.load_from(file.string());
+  std::map<std::string, torch::Tensor> out;
+  for (const std::string &k : keys) {
+    torch::Tensor t;
+    a.read(k, t);
+    out[k] = t;
+  }
+  return out;
+}
+
+} // namespace
+
+class TestTrainer : public QObject
+{
+  Q_OBJECT
+
+  QTemporaryDir m_dir;
+
+  ExperimentConfig config(const std::vector<std::string> &extra = {})
+  {
+    std::vector<std::string> overrides = {
+      "model.path=" + assetPath(QStringLiteral("models/use-lite")).toStdString(),
+      "data.path=" + assetPath(QStringLiteral("data/sentiment/pang-lee-sentences.csv")).toStdString(),
+      "data.subset_rows=480", "training.epochs=2", "training.batch_size=16", "training.learning_rate=1e-4",
+      "evaluation.every_steps=8", "evaluation.metric=accuracy",
+      "evaluation.early_stopping.patience=0"};
+    overrides.insert(overrides.end(), extra.begin(), extra.end());
+    const ConfigResult r = parseExperimentConfig("name: t\n", m_dir.path().toStdString(), overrides);
+    if (!r.ok())
+      qFatal("config: %s", r.problems.front().str("t").c_str());
+    return r.config;
+  }
+
+  std::filesystem::path dir(const char *name) const { return m_dir.filePath(QString::fromLatin1(name)).toStdString(); }
+
+private Q_SLOTS:
+  void initTestCase()
+  {
+    QVERIFY2(QFile::exists(assetPath(QStringLiteral("models/use-lite/model.json"))),
+             "USE-Lite is missing: run packaging/fetch-assets.sh");
+  }
+
+  void stopAndResumeIsExact()
+  {
+    const ExperimentConfig c = config();
+    Trainer whole(c, dir("whole"));
+    const RunResult a = whole.run();
+    QCOMPARE(QString::fromStdString(a.status), QStringLiteral("finished"));
+    QCOMPARE(a.steps, 48L); // 384 training rows / 16 × 2 epochs
+    QVERIFY(a.test.metrics.at("accuracy") > 0.5);
+
+    {
+      Trainer first(c, dir("resumed"));
+      StopAt stop(first, 13); // between two saved states (every 8 steps): the stop saves its own
+      first.setObserver(&stop);
+      const RunResult stopped = first.run();
+      QCOMPARE(QString::fromStdString(stopped.status), QStringLiteral("stopped"));
+      QCOMPARE(stopped.steps, 13L);
+    }
+    Trainer second(c, dir("resumed"));
+    const RunResult b = second.run();
+    QCOMPARE(QString::fromStdString(b.status), QStringLiteral("finished"));
+    QCOMPARE(b.steps, a.steps);
+    QCOMPARE(b.bestStep, a.bestStep);
+    QCOMPARE(b.test.metrics, a.test.metrics);
+    QCOMPARE(b.validation.loss, a.validation.loss);
+    QCOMPARE(stepLosses(dir("resumed")), stepLosses(dir("whole")));
+
+    // The last weights are identical, tensor for tensor.
+    std::vector<std::string> keys = {"heads.main.linear.weight", "backbone.layers.0.qkv.weight",
+                                     "backbone.embeddings.weight"};
+    const auto wa = readModel(dir("whole") / "state" / "model.pt", keys);
+    const auto wb = readModel(dir("resumed") / "state" / "model.pt", keys);
+    for (const std::string &k : keys)
+      QVERIFY2(torch::equal(wa.at(k), wb.at(k)), k.c_str());
+  }
+
+  void sameSeedSameRunOtherSeedNot()
+  {
+    Trainer again(config(), dir("again"));
+    const RunResult r = again.run();
+    QCOMPARE(stepLosses(dir("again")), stepLosses(dir("whole")));
+    const auto saved = nlohmann::json::parse(std::ifstream(dir("whole") / "results.json"));
+    const auto metrics = saved["test"]["metrics"].get<std::map<std::string, double>>();
+    QCOMPARE(r.test.metrics, metrics);
+    Trainer other(config({"seed=7"}), dir("seed7"));
+    other.run();
+    QVERIFY(stepLosses(dir("seed7")) != stepLosses(dir("whole")));
+  }
+
+  void oneBatchOverfits()
+  {
+    Trainer t(config(), dir("sanity"));
+    const std::string problem = t.overfitOneBatch();
+    QVERIFY2(problem.empty(), problem.c_str());
+  }
+
+  void trainedRunPredicts()
+  {
+    auto run = TrainedRun::open(dir("whole"));
+    const auto p = run->predict({"a wonderful , moving and funny film", "a dull , tedious mess"});
+    QCOMPARE(p.size(), std::size_t(2));
+    QCOMPARE(p[0].probabilities.size(), std::size_t(2));
+    QVERIFY(std::abs(p[0].probabilities[0] + p[0].probabilities[1] - 1.0) < 1e-5);
+    const EvalEvent test = run->evaluate("test");
+    const auto saved = nlohmann::json::parse(std::ifstream(dir("whole") / "results.json"));
+    QVERIFY(std::abs(test.metrics.at("accuracy") - saved["test"]["metrics"]["accuracy"].get<double>()) < 1e-9);
+  }
+
+  // A tiny training split, a high learning rate and many epochs: validation loss turns up while
+  // training loss keeps falling.
+  void forcedOverfittingIsDiagnosed()
+  {
+    Trainer t(config({"data.subset_rows=120", "training.epochs=25", "training.learning_rate=5e-4",
+                      "evaluation.every_steps=0", "evaluation.early_stopping.patience=0",
+                      "training.scheduler.name=constant"}),
+              dir("overfit"));
+    const RunResult r = t.run();
+    bool found = false;
+    for (const Diagnosis &d : r.diagnoses)
+      found = found || d.kind == Diagnosis::Kind::Overfitting;
+    QVERIFY2(found, "no over-fitting diagnosis");
+    const auto results = nlohmann::json::parse(std::ifstream(dir("overfit") / "results.json"));
+    bool saved = false;
+    for (const auto &d : results["diagnoses"])
+      saved = saved || d["kind"] == "overfitting";
+    QVERIFY(saved);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestTrainer)
+#include "tst_trainer.moc"
