@@ -24,6 +24,8 @@ int runEmbed(const std::vector<std::string> &args);
 int runTrain(const std::vector<std::string> &args);
 int runResume(const std::vector<std::string> &args);
 int runEval(const std::vector<std::string> &args);
+int runCrossValidate(const std::vector<std::string> &args);
+int runExport(const std::vector<std::string> &args);
 int runPredict(const std::vector<std::string> &args);
 
 } // namespace tunebench::cli

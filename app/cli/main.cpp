@@ -39,7 +39,10 @@ const std::vector<Command> &commands()
     {"tokenize", "ids for every stdin line (--model DIR | --tokenizer FILE) [--json]", runTokenize},
     {"train", "CONFIG.yaml [--set key=value]... [--json] [--sanity] [--check]: train an experiment", runTrain},
     {"resume", "RUN: continue a stopped or crashed run exactly where its state was saved", runResume},
+    {"cv", "CONFIG.yaml [--folds 5] [--set key=value]... [--json]: stratified k-fold cross-validation (mean ± std)",
+     runCrossValidate},
     {"eval", "RUN [--split test|validation|train] [--json]: metrics of a run's best model", runEval},
+    {"export", "RUN [--out DIR]: the trained model as a folder (Hugging Face layout for language models)", runExport},
     {"predict", "RUN --text T | --file F (or stdin) [--json]: labels from a run's best model", runPredict},
   };
   return list;

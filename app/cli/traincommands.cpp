@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <cmath>
+#include <map>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -263,6 +265,85 @@ int runResume(const std::vector<std::string> &argv)
   return trainInto(config, runDir, args.has("json"), args.has("quiet"), false);
 }
 
+int runCrossValidate(const std::vector<std::string> &argvIn)
+{
+  std::vector<std::string> argv = argvIn;
+  std::vector<std::string> overrides = takeOverrides(argv);
+  Args args(argv, {{"folds", true, "number of folds (default 5)"},
+                   {"run-dir", true, "the folder for the fold runs (default: <output.runs>/<name>-cv-<time>)"},
+                   {"json", false, "end with one JSON line: per-fold and mean/std test metrics"},
+                   {"quiet", false, "no progress output"}});
+  if (args.positionals().size() != 1)
+    throw Error("cv needs one CONFIG.yaml");
+  const int folds = args.intValue("folds").value_or(5);
+  if (folds < 2)
+    throw Error("--folds must be at least 2");
+  overrides.push_back("data.split.folds=" + std::to_string(folds));
+  const ExperimentConfig base = loadOrExplain(args.positionals().front(), overrides);
+  fs::path root = args.value("run-dir") ? fs::path(*args.value("run-dir")) : newRunDir(base);
+  if (!args.value("run-dir"))
+    root = root.parent_path() / (base.name + "-cv-" + root.filename().string().substr(base.name.size() + 1));
+  std::map<std::string, std::vector<double>> values;
+  json perFold = json::array();
+  for (int k = 0; k < folds; ++k) {
+    ExperimentConfig c = base;
+    c.data.fold = k;
+    const fs::path dir = root / ("fold-" + std::to_string(k + 1));
+    if (!args.has("quiet"))
+      std::fprintf(stderr, "fold %d/%d: %s\n", k + 1, folds, dir.string().c_str());
+    Trainer trainer(c, dir);
+    ConsoleObserver console(c, true);
+    trainer.setObserver(&console);
+    g_trainer = &trainer;
+    std::signal(SIGINT, onSigint);
+    const RunResult r = trainer.run();
+    g_trainer = nullptr;
+    std::signal(SIGINT, SIG_DFL);
+    if (r.status == "stopped")
+      return ExitInterrupted;
+    if (r.status == "failed")
+      throw Error("fold " + std::to_string(k + 1) + " failed: " + r.reason);
+    for (const auto &[name, v] : r.test.metrics)
+      values[name].push_back(v);
+    perFold.push_back({{"fold", k + 1}, {"run", dir.string()}, {"test", r.test.metrics}});
+    if (!args.has("quiet")) {
+      std::fprintf(stderr, "  test:");
+      for (const auto &[name, v] : r.test.metrics)
+        std::fprintf(stderr, " %s %.4f", name.c_str(), v);
+      std::fprintf(stderr, "\n");
+    }
+  }
+  json summary = json::object();
+  for (const auto &[name, v] : values) {
+    double mean = 0, var = 0;
+    for (double x : v)
+      mean += x / static_cast<double>(v.size());
+    for (double x : v)
+      var += (x - mean) * (x - mean) / static_cast<double>(v.size() > 1 ? v.size() - 1 : 1);
+    summary[name] = {{"mean", mean}, {"std", std::sqrt(var)}};
+    if (!args.has("quiet"))
+      std::fprintf(stderr, "%s: %.4f ± %.4f over %d folds\n", name.c_str(), mean, std::sqrt(var), folds);
+  }
+  const json result = {{"folds", folds}, {"runs", perFold}, {"test", summary}, {"root", root.string()}};
+  fs::create_directories(root);
+  std::ofstream(root / "cv.json") << result.dump(2) << "\n";
+  if (args.has("json"))
+    std::cout << result.dump() << std::endl;
+  return ExitOk;
+}
+
+int runExport(const std::vector<std::string> &argv)
+{
+  Args args(argv, {{"out", true, "the folder to write (default: RUN/export)"}});
+  if (args.positionals().size() != 1)
+    throw Error("export needs one run folder");
+  const fs::path runDir = args.positionals().front();
+  const fs::path out = args.value("out") ? fs::path(*args.value("out")) : runDir / "export";
+  TrainedRun::open(runDir)->exportTo(out);
+  std::printf("%s\n", out.string().c_str());
+  return ExitOk;
+}
+
 int runEval(const std::vector<std::string> &argv)
 {
   Args args(argv, {{"split", true, "train, validation or test (default test)"}, {"json", false, "one JSON line"}});
@@ -315,7 +396,9 @@ int runPredict(const std::vector<std::string> &argv)
       double top = 0;
       for (double v : p.probabilities)
         top = std::max(top, v);
-      if (p.probabilities.empty())
+      if (run->config().isLanguageModelling())
+        std::printf("%s\n", p.labels.empty() ? "" : p.labels.front().c_str());
+      else if (p.probabilities.empty())
         std::printf("%s\n", labels.c_str());
       else
         std::printf("%s\t%.3f\t%s\n", labels.c_str(), top, p.text.c_str());

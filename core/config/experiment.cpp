@@ -193,7 +193,12 @@ const std::vector<Field> &schema()
     text("model.path", AT(std::string, model.path)),
     choice("model.init", AT(std::string, model.init), {"pretrained", "random"}),
     integer("model.max_length", AT(int, model.maxLength), 2, 8192),
-    choice("task.kind", AT(std::string, task.kind), {"single_label", "multi_label", "token_tagging"}),
+    integer("model.scratch.layers", AT(int, model.scratchLayers), 1, 48),
+    integer("model.scratch.hidden", AT(int, model.scratchHidden), 16, 8192),
+    integer("model.scratch.heads", AT(int, model.scratchHeads), 1, 128),
+    choice("task.kind", AT(std::string, task.kind),
+           {"single_label", "multi_label", "token_tagging", "causal_lm", "instruction"}),
+    choice("task.template", AT(std::string, task.promptTemplate), {"alpaca", "chat"}),
     choice("task.pooling", AT(std::string, task.pooling), {"native", "first", "mean"}),
     number("task.head_dropout", AT(double, task.headDropout), 0.0, 0.9),
     text("data.path", AT(std::string, data.path)),
@@ -205,6 +210,8 @@ const std::vector<Field> &schema()
     number("data.split.validation", AT(double, data.validation), 0.0, 0.9),
     number("data.split.test", AT(double, data.test), 0.0, 0.9),
     boolean("data.split.stratified", AT(bool, data.stratified)),
+    integer("data.split.folds", AT(int, data.folds), 0, 100),
+    integer("data.split.fold", AT(int, data.fold), 0, 99),
     boolean("data.cleaning.whitespace", AT(bool, data.cleanWhitespace)),
     boolean("data.cleaning.html", AT(bool, data.cleanHtml)),
     boolean("data.cleaning.lowercase", AT(bool, data.cleanLowercase)),
@@ -264,10 +271,12 @@ const std::vector<Field> &schema()
     integer("training.threads", AT(int, training.threads), 0, 1024),
     integer("evaluation.every_steps", AT(int, evaluation.everySteps), 0, 100000000),
     choice("evaluation.metric", AT(std::string, evaluation.metric),
-           {"auto", "accuracy", "macro_f1", "micro_f1", "weighted_f1", "entity_f1", "loss"}),
+           {"auto", "accuracy", "macro_f1", "micro_f1", "weighted_f1", "entity_f1", "loss", "perplexity"}),
     choice("evaluation.mode", AT(std::string, evaluation.mode), {"auto", "max", "min"}),
     integer("evaluation.early_stopping.patience", AT(int, evaluation.patience), 0, 1000),
     number("evaluation.early_stopping.threshold", AT(double, evaluation.threshold), 0.0, 1.0),
+    integer("evaluation.generate", AT(int, evaluation.generate), 0, 100000),
+    integer("evaluation.max_new_tokens", AT(int, evaluation.maxNewTokens), 1, 4096),
     text("output.runs", AT(std::string, output.runs)),
     boolean("output.save_best", AT(bool, output.saveBest)),
     boolean("output.save_last", AT(bool, output.saveLast)),
@@ -364,12 +373,24 @@ struct Parser
             "no such folder: " + c.resolve(c.model.path).string());
     if (!c.data.path.empty())
       check(fs::exists(c.resolve(c.data.path), ec), "data.path", "no such file: " + c.resolve(c.data.path).string());
+    if (c.data.folds > 0) {
+      check(c.data.folds >= 2, "data.split.folds", "k-fold needs at least 2 folds");
+      check(c.data.fold < c.data.folds, "data.split.fold",
+            "must be below data.split.folds (" + std::to_string(c.data.folds) + ")");
+    }
     const double sum = c.data.train + c.data.validation + c.data.test;
     check(std::abs(sum - 1.0) < 1e-6, "data.split.train",
           "train + validation + test must add up to 1 (they add up to " + fmt(sum) + ")");
     check(c.data.validation > 0, "data.split.validation", "must be above 0 (evaluation and early stopping need it)");
     if (c.task.kind != "token_tagging")
       check(c.evaluation.metric != "entity_f1", "evaluation.metric", "entity_f1 needs task.kind token_tagging");
+    if (c.isLanguageModelling())
+      for (const char *m : {"accuracy", "macro_f1", "micro_f1", "weighted_f1", "entity_f1"})
+        check(c.evaluation.metric != m, "evaluation.metric",
+              std::string(m) + " does not apply to language modelling (loss or perplexity do)");
+    if (c.model.init == "random" && c.isLanguageModelling())
+      check(c.model.scratchHidden % c.model.scratchHeads == 0, "model.scratch.hidden",
+            "must be a multiple of model.scratch.heads");
     check(c.evaluation.mode == "auto" || c.evaluation.metric != "auto", "evaluation.mode",
           "set evaluation.metric when you set the mode");
     check(!(c.training.precision == "fp16" && c.training.device == "cpu"), "training.precision",
@@ -429,6 +450,8 @@ std::string ExperimentConfig::selectionMetric() const
 {
   if (evaluation.metric != "auto")
     return evaluation.metric;
+  if (isLanguageModelling())
+    return "loss";
   return task.kind == "token_tagging" ? "entity_f1" : "macro_f1";
 }
 
@@ -436,7 +459,7 @@ bool ExperimentConfig::higherIsBetter() const
 {
   if (evaluation.mode != "auto")
     return evaluation.mode == "max";
-  return selectionMetric() != "loss";
+  return selectionMetric() != "loss" && selectionMetric() != "perplexity";
 }
 
 std::string ExperimentConfig::toYaml() const

@@ -20,12 +20,15 @@ struct ExperimentConfig
   {
     std::string path;              // a model folder (Hugging Face or USE-Lite TF.js)
     std::string init = "pretrained"; // pretrained | random
-    int maxLength = 128;           // tokens per example (longer ones are truncated)
+    int maxLength = 128;           // tokens per example (longer ones are truncated); LM block size
+    // A GPT-2 made from scratch (language modelling with init: random and a tokenizer-only folder).
+    int scratchLayers = 4, scratchHidden = 256, scratchHeads = 4;
   } model;
 
   struct Task
   {
-    std::string kind = "single_label"; // single_label | multi_label | token_tagging
+    std::string kind = "single_label"; // single_label | multi_label | token_tagging | causal_lm | instruction
+    std::string promptTemplate = "alpaca"; // instruction: alpaca | chat
     std::string pooling = "native";    // native | first | mean
     double headDropout = 0.1;
   } task;
@@ -39,6 +42,8 @@ struct ExperimentConfig
     double subsetFraction = 1.0;
     double train = 0.8, validation = 0.1, test = 0.1;
     bool stratified = true;
+    int folds = 0; // k-fold cross-validation: fold `fold` of `folds` is the test split (0 = off)
+    int fold = 0;
     // Cleaning steps (each optional).
     bool cleanWhitespace = true, cleanHtml = false, cleanLowercase = false, maskUrls = false, maskEmails = false,
          deduplicate = false;
@@ -103,10 +108,12 @@ struct ExperimentConfig
   struct Evaluation
   {
     int everySteps = 0; // 0: at the end of every epoch only
-    std::string metric = "auto"; // auto | accuracy | macro_f1 | micro_f1 | entity_f1 | loss
+    std::string metric = "auto"; // auto | accuracy | macro_f1 | micro_f1 | entity_f1 | loss | perplexity
     std::string mode = "auto";   // auto | max | min
     int patience = 3;            // early stopping (0: off)
     double threshold = 0.0;      // minimum improvement
+    int generate = 16;           // instruction: validation examples answered by greedy generation
+    int maxNewTokens = 48;
   } evaluation;
 
   struct Output
@@ -124,6 +131,7 @@ struct ExperimentConfig
   // The metric early stopping and "best" use, and whether higher is better.
   std::string selectionMetric() const;
   bool higherIsBetter() const;
+  bool isLanguageModelling() const { return task.kind == "causal_lm" || task.kind == "instruction"; }
 
   // The resolved config as YAML (every field, defaults included).
   std::string toYaml() const;

@@ -121,6 +121,27 @@ Gpt2LMHeadModelImpl::Gpt2LMHeadModelImpl(const Gpt2Config &c) : m_config(c)
   m_dropout = register_module("dropout", torch::nn::Dropout(c.embdDropout));
 }
 
+void Gpt2LMHeadModelImpl::initialiseWeights()
+{
+  torch::NoGradGuard noGrad;
+  const double std = 0.02;
+  const double residualStd = std / std::sqrt(2.0 * m_config.numLayers);
+  for (auto &p : named_parameters()) {
+    const std::string &name = p.key();
+    torch::Tensor &t = p.value();
+    const bool isBias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
+    if (name.find("ln_") != std::string::npos) {
+      isBias ? t.zero_() : t.fill_(1.0);
+    } else if (isBias) {
+      t.zero_();
+    } else if (name.find("c_proj.weight") != std::string::npos) {
+      t.normal_(0.0, residualStd);
+    } else {
+      t.normal_(0.0, std);
+    }
+  }
+}
+
 torch::Tensor Gpt2LMHeadModelImpl::forward(const torch::Tensor &ids, const torch::Tensor &mask, KVCache *cache,
                                            std::vector<torch::Tensor> *hidden)
 {

@@ -86,6 +86,10 @@ public:
   }
   int layerCount() const override { return m_config.numLayers; }
   const Gpt2Config &config() const { return m_config; }
+  // GPT-2's own initialisation for training from scratch (torch's defaults start the tied head at
+  // a loss far above ln(vocabulary)): weights N(0, 0.02), the residual projections (attn.c_proj,
+  // mlp.c_proj) N(0, 0.02 / sqrt(2 · layers)), biases 0, layer norms 1 and 0. Uses torch's RNG.
+  void initialiseWeights();
 
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
   torch::nn::ModuleList blocks{nullptr};

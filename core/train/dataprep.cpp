@@ -2,6 +2,7 @@
 
 #include "core/data/augment.h"
 #include "core/data/cleaning.h"
+#include "core/data/instruction.h"
 #include "core/data/mapping.h"
 #include "core/data/readers.h"
 #include "core/data/wordnet.h"
@@ -10,6 +11,7 @@
 #include "core/util/error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -23,6 +25,10 @@ TaskKind taskKindOf(const ExperimentConfig &config)
     return TaskKind::MultiLabel;
   if (config.task.kind == "token_tagging")
     return TaskKind::TokenTagging;
+  if (config.task.kind == "causal_lm")
+    return TaskKind::LanguageModel;
+  if (config.task.kind == "instruction")
+    return TaskKind::Instruction;
   return TaskKind::SingleLabel;
 }
 
@@ -35,6 +41,86 @@ EncodeOptions encodeOptions(const ExperimentConfig &config)
 }
 
 } // namespace
+
+int endOfTextId(const Tokenizer &tokenizer)
+{
+  if (tokenizer.specialTokens().eos >= 0)
+    return tokenizer.specialTokens().eos;
+  for (const char *name : {"<|endoftext|>", "</s>", "[SEP]"})
+    if (const int id = tokenizer.tokenToId(name); id >= 0)
+      return id;
+  return -1;
+}
+
+void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer &tokenizer, PreparedData &out)
+{
+  const int eos = endOfTextId(tokenizer);
+  const auto block = static_cast<std::size_t>(config.model.maxLength);
+  out.labels.clear();
+  std::vector<EncodedExample> encoded;
+  SplitIndices split;
+  if (out.dataset.kind == TaskKind::LanguageModel) {
+    // Each split's texts, joined with the end-of-text token and cut into blocks (labels = ids).
+    auto pack = [&](const std::vector<int> &rows, std::vector<int> &indices) {
+      std::vector<int> stream;
+      for (int r : rows) {
+        const std::vector<Token> tokens = tokenizer.tokenize(out.dataset.examples[static_cast<std::size_t>(r)].text);
+        for (const Token &t : tokens)
+          stream.push_back(t.id);
+        if (eos >= 0)
+          stream.push_back(eos);
+      }
+      for (std::size_t at = 0; at + 2 <= stream.size(); at += block) {
+        EncodedExample e;
+        e.ids.assign(stream.begin() + static_cast<std::ptrdiff_t>(at),
+                     stream.begin() + static_cast<std::ptrdiff_t>(std::min(stream.size(), at + block)));
+        e.tokenLabels = e.ids;
+        e.typeIds.assign(e.ids.size(), 0);
+        e.row = -1;
+        indices.push_back(static_cast<int>(encoded.size()));
+        encoded.push_back(std::move(e));
+      }
+    };
+    pack(out.split.train, split.train);
+    pack(out.split.validation, split.validation);
+    pack(out.split.test, split.test);
+    out.log.push_back("language modelling: blocks of " + std::to_string(block) + " tokens: " +
+                      std::to_string(split.train.size()) + " train, " + std::to_string(split.validation.size()) +
+                      " validation, " + std::to_string(split.test.size()) + " test");
+  } else {
+    // Instruction pairs: the prompt is context (no loss), the response and end-of-text train.
+    const auto templ = promptTemplate(config.task.promptTemplate);
+    if (!templ)
+      throw Error("unknown prompt template \"" + config.task.promptTemplate + "\"");
+    for (std::size_t r = 0; r < out.dataset.size(); ++r) {
+      EncodedExample e;
+      for (const PromptSegment &segment : renderExample(out.dataset.examples[r], *templ))
+        for (const Token &t : tokenizer.tokenize(segment.text)) {
+          e.ids.push_back(t.id);
+          e.tokenLabels.push_back(segment.trainable ? t.id : -100);
+        }
+      if (eos >= 0) {
+        e.ids.push_back(eos);
+        e.tokenLabels.push_back(eos);
+      }
+      if (e.ids.size() > block) {
+        e.ids.resize(block);
+        e.tokenLabels.resize(block);
+        ++out.truncated;
+      }
+      e.typeIds.assign(e.ids.size(), 0);
+      e.row = static_cast<int>(r);
+      encoded.push_back(std::move(e));
+    }
+    split = out.split;
+    out.log.push_back("instruction tuning (" + templ->name + " template): " + std::to_string(out.truncated) +
+                      " examples cut at " + std::to_string(block) + " tokens");
+  }
+  out.encoded = std::move(encoded);
+  out.split = std::move(split);
+  if (out.split.train.empty() || out.split.validation.empty())
+    throw Error(config.resolve(config.data.path).string() + ": too little text for a training and a validation block");
+}
 
 EncodedExample encodeText(const ExperimentConfig &config, const Tokenizer &tokenizer, const std::string &text,
                           const std::string &pair)
@@ -126,6 +212,30 @@ PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokeni
                                                                                       : out.split.train)
           .push_back(static_cast<int>(i));
     }
+  } else if (config.data.folds > 0) {
+    // k-fold: this fold is the test split; the rest is split into training and validation in the
+    // ratio train : validation, per class when stratified.
+    const bool stratified = config.data.stratified && out.dataset.kind == TaskKind::SingleLabel;
+    const auto folds = kFold(out.dataset, config.data.folds, stratified, config.seed);
+    out.split.test = folds[static_cast<std::size_t>(config.data.fold)];
+    std::vector<char> inTest(out.dataset.size(), 0);
+    for (int r : out.split.test)
+      inTest[static_cast<std::size_t>(r)] = 1;
+    const double share = config.data.validation / std::max(1e-9, config.data.train + config.data.validation);
+    std::map<std::string, std::vector<int>> groups;
+    for (int r : shuffledIndices(static_cast<int>(out.dataset.size()), config.seed ^ 0xf01dULL))
+      if (!inTest[static_cast<std::size_t>(r)])
+        groups[stratified ? Dataset::primaryLabel(out.dataset.examples[static_cast<std::size_t>(r)]) : std::string()]
+            .push_back(r);
+    for (const auto &[label, rows] : groups) {
+      const auto nVal = static_cast<std::size_t>(std::lround(share * static_cast<double>(rows.size())));
+      for (std::size_t i = 0; i < rows.size(); ++i)
+        (i < nVal ? out.split.validation : out.split.train).push_back(rows[i]);
+    }
+    std::sort(out.split.train.begin(), out.split.train.end());
+    std::sort(out.split.validation.begin(), out.split.validation.end());
+    out.log.push_back("fold " + std::to_string(config.data.fold + 1) + " of " + std::to_string(config.data.folds) +
+                      " is the test split");
   } else {
     SplitRatios ratios{config.data.train, config.data.validation, config.data.test};
     out.split = splitDataset(out.dataset, ratios,
@@ -151,6 +261,11 @@ PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokeni
       out.split.train.push_back(static_cast<int>(out.dataset.size()));
       out.dataset.examples.push_back(std::move(e));
     }
+  }
+
+  if (out.dataset.kind == TaskKind::LanguageModel || out.dataset.kind == TaskKind::Instruction) {
+    encodeForLanguageModelling(config, tokenizer, out);
+    return out;
   }
 
   out.labels = out.dataset.labels;

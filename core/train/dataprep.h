@@ -41,6 +41,13 @@ struct PreparedData
 // every issue found; rows with errors are left out when others remain).
 PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokenizer, DataReport &report);
 
+// The id that ends a text (eos, <|endoftext|>, </s>), or -1.
+int endOfTextId(const Tokenizer &tokenizer);
+
+// Language modelling: causal-LM text packed into blocks of model.max_length tokens (split indices
+// then index blocks), or instruction examples rendered with their template (loss on responses only).
+void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer &tokenizer, PreparedData &out);
+
 // Encodes one text for prediction the way prepareData does.
 EncodedExample encodeText(const ExperimentConfig &config, const Tokenizer &tokenizer, const std::string &text,
                           const std::string &pair = {});

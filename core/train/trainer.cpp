@@ -2,7 +2,12 @@
 
 #include "core/data/splits.h"
 #include "core/eval/metrics.h"
+#include "core/models/checkpoint.h"
+#include "core/models/generation.h"
+#include "core/models/gpt2.h"
+#include "core/models/modelconfig.h"
 #include "core/models/taskmodel.h"
+#include "core/data/instruction.h"
 #include "core/strategies/adapters.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
@@ -144,29 +149,78 @@ HeadKind headKind(const ExperimentConfig &c)
   return HeadKind::Classification;
 }
 
-// The model of an experiment: backbone (pre-trained or random), one head, the strategy applied.
+// The model of an experiment: a backbone (pre-trained or random) with one task head, or a causal
+// language model (GPT-2, loaded or made from scratch); the strategy applied to it.
 struct BuiltModel
 {
-  TaskModel model{nullptr};
+  std::shared_ptr<torch::nn::Module> model; // what strategies, the optimizer and checkpoints see
+  TaskModel task{nullptr};
+  Gpt2LMHeadModel lm{nullptr};
   std::unique_ptr<Strategy> strategy;
   std::string loadReport;
+  std::string configJson; // language models: config.json for export
+
+  torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &types)
+  {
+    return lm ? lm->forward(ids, mask) : task->forward(kHead, ids, mask, types);
+  }
 };
 
-BuiltModel buildModel(const ExperimentConfig &c, int outputs)
+Gpt2Config languageModelConfig(const ExperimentConfig &c, const Tokenizer &tokenizer, const fs::path &folder)
+{
+  if (fileExists(folder / "config.json")) {
+    const std::string type = readModelType(folder / "config.json");
+    if (type != "gpt2")
+      throw Error((folder / "config.json").string() + ": model_type \"" + type +
+                  "\": causal language modelling runs on GPT-2 models here");
+    return Gpt2Config::fromFile(folder / "config.json");
+  }
+  if (c.model.init != "random")
+    throw Error(folder.string() + ": no config.json; set model.init: random to train a GPT-2 from scratch with the "
+                                  "tokenizer in this folder");
+  const int eos = endOfTextId(tokenizer);
+  const json config = {{"model_type", "gpt2"}, {"architectures", {"GPT2LMHeadModel"}},
+                       {"vocab_size", tokenizer.vocabSize()}, {"n_embd", c.model.scratchHidden},
+                       {"n_layer", c.model.scratchLayers}, {"n_head", c.model.scratchHeads},
+                       {"n_positions", std::max(c.model.maxLength, 512)}, {"n_ctx", std::max(c.model.maxLength, 512)},
+                       {"bos_token_id", eos}, {"eos_token_id", eos}, {"activation_function", "gelu_new"},
+                       {"layer_norm_epsilon", 1e-5}, {"resid_pdrop", 0.1}, {"embd_pdrop", 0.1}, {"attn_pdrop", 0.1}};
+  return Gpt2Config::fromJson(config, "model.scratch");
+}
+
+BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &tokenizer)
 {
   BuiltModel b;
   const fs::path folder = c.resolve(c.model.path);
-  std::unique_ptr<Backbone> backbone =
-      c.model.init == "random" ? randomBackbone(folder) : loadBackbone(folder, &b.loadReport);
-  const std::string family = backbone->family();
-  b.model = TaskModel(std::move(backbone));
-  HeadSpec spec;
-  spec.name = kHead;
-  spec.kind = headKind(c);
-  spec.outputs = outputs;
-  spec.pooling = c.task.pooling == "first" ? Pooling::First : c.task.pooling == "mean" ? Pooling::Mean : Pooling::Native;
-  spec.dropout = c.task.headDropout;
-  b.model->addHead(spec);
+  std::string family;
+  if (c.isLanguageModelling()) {
+    const Gpt2Config config = languageModelConfig(c, tokenizer, folder);
+    b.lm = Gpt2LMHeadModel(config);
+    if (c.model.init == "random")
+      b.lm->initialiseWeights();
+    else {
+      const LoadReport r = loadStateDict(*b.lm, readCheckpoint(folder), folder.string(), "", {});
+      b.loadReport = r.summary();
+    }
+    json raw = config.raw.is_object() ? config.raw : json::object();
+    b.configJson = raw.dump(2);
+    b.model = b.lm.ptr();
+    family = "gpt2";
+  } else {
+    std::unique_ptr<Backbone> backbone =
+        c.model.init == "random" ? randomBackbone(folder) : loadBackbone(folder, &b.loadReport);
+    family = backbone->family();
+    b.task = TaskModel(std::move(backbone));
+    HeadSpec spec;
+    spec.name = kHead;
+    spec.kind = headKind(c);
+    spec.outputs = outputs;
+    spec.pooling =
+        c.task.pooling == "first" ? Pooling::First : c.task.pooling == "mean" ? Pooling::Mean : Pooling::Native;
+    spec.dropout = c.task.headDropout;
+    b.task->addHead(spec);
+    b.model = b.task.ptr();
+  }
   if (c.training.dropout >= 0)
     for (const auto &m : b.model->modules(false))
       if (auto *d = dynamic_cast<torch::nn::DropoutImpl *>(m.get()))
@@ -177,20 +231,20 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs)
 }
 
 // Every parameter and buffer by name, written through a temporary file.
-void saveModel(TaskModel &model, const fs::path &file)
+void saveModel(torch::nn::Module &model, const fs::path &file)
 {
   torch::serialize::OutputArchive archive;
   torch::NoGradGuard noGrad;
-  for (const auto &p : model->named_parameters())
+  for (const auto &p : model.named_parameters())
     archive.write(p.key(), p.value());
-  for (const auto &b : model->named_buffers())
+  for (const auto &b : model.named_buffers())
     archive.write(b.key(), b.value(), true);
   fs::create_directories(file.parent_path());
   archive.save_to(file.string() + ".tmp");
   fs::rename(file.string() + ".tmp", file);
 }
 
-void loadModel(TaskModel &model, const fs::path &file)
+void loadModel(torch::nn::Module &model, const fs::path &file)
 {
   torch::serialize::InputArchive archive;
   try {
@@ -199,13 +253,13 @@ void loadModel(TaskModel &model, const fs::path &file)
     throw Error(file.string() + ": cannot be read (" + std::string(e.what_without_backtrace()) + ")");
   }
   torch::NoGradGuard noGrad;
-  for (auto &p : model->named_parameters()) {
+  for (auto &p : model.named_parameters()) {
     torch::Tensor t;
     if (!archive.try_read(p.key(), t))
       throw Error(file.string() + ": has no tensor \"" + p.key() + "\" (was the config changed?)");
     p.value().copy_(t);
   }
-  for (auto &b : model->named_buffers()) {
+  for (auto &b : model.named_buffers()) {
     torch::Tensor t;
     if (archive.try_read(b.key(), t, true))
       b.value().copy_(t);
@@ -236,7 +290,8 @@ Batch collate(const std::vector<EncodedExample> &encoded, const std::vector<int>
   auto ids = b.ids.accessor<long, 2>();
   auto mask = b.mask.accessor<long, 2>();
   auto types = b.types.accessor<long, 2>();
-  if (task == "token_tagging")
+  const bool perToken = task == "token_tagging" || task == "causal_lm" || task == "instruction";
+  if (perToken)
     b.labels = torch::full({n, w}, -100, torch::kLong);
   else if (task == "multi_label")
     b.labels = torch::zeros({n, labelCount}, torch::kFloat);
@@ -250,7 +305,7 @@ Batch collate(const std::vector<EncodedExample> &encoded, const std::vector<int>
       types[i][static_cast<long>(t)] = t < e.typeIds.size() ? e.typeIds[t] : 0;
     }
     b.tokens += static_cast<long>(e.ids.size());
-    if (task == "token_tagging") {
+    if (perToken) {
       auto labels = b.labels.accessor<long, 2>();
       for (std::size_t t = 0; t < e.tokenLabels.size(); ++t)
         labels[i][static_cast<long>(t)] = e.tokenLabels[t];
@@ -304,6 +359,9 @@ torch::Tensor lossOf(const torch::Tensor &logits, const Batch &b, const std::str
   if (task == "multi_label")
     return F::binary_cross_entropy_with_logits(x, b.labels);
   auto options = F::CrossEntropyFuncOptions().label_smoothing(smoothing).ignore_index(-100);
+  if (task == "causal_lm" || task == "instruction") // position t predicts token t + 1
+    return F::cross_entropy(x.narrow(1, 0, x.size(1) - 1).reshape({-1, x.size(-1)}),
+                            b.labels.narrow(1, 1, b.labels.size(1) - 1).reshape({-1}), options);
   if (task == "token_tagging")
     return F::cross_entropy(x.reshape({-1, x.size(-1)}), b.labels.reshape({-1}), options);
   return F::cross_entropy(x, b.labels, options);
@@ -338,14 +396,92 @@ json diagnosisJson(const Diagnosis &d)
 struct Evaluation
 {
   EvalEvent event;
+  struct Sample
+  {
+    std::string prompt, generated, reference;
+  };
+  std::vector<Sample> samples; // instruction tuning: a few generated answers
   std::vector<std::vector<double>> probabilities; // classification: per row, per label
   std::vector<std::vector<std::string>> predictedTags;
 };
 
-Evaluation evaluateRows(TaskModel &model, const PreparedData &data, const std::vector<int> &rows,
-                        const ExperimentConfig &c, int padId, bool bf16)
+// Language models: token-weighted loss, perplexity, next-token accuracy; for instruction tuning
+// also greedy answers to the first `evaluation.generate` rows scored with BLEU, ROUGE-L and exact
+// match against the reference outputs.
+Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, const std::vector<int> &rows,
+                                 const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer)
 {
   Evaluation out;
+  model.model->eval();
+  torch::NoGradGuard noGrad;
+  double nll = 0;
+  long count = 0, right = 0;
+  {
+    AutocastScope autocast(bf16);
+    const std::size_t bs = static_cast<std::size_t>(std::max(c.training.batchSize, 8));
+    for (std::size_t at = 0; at < rows.size(); at += bs) {
+      const std::vector<int> chunk(rows.begin() + static_cast<std::ptrdiff_t>(at),
+                                   rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), at + bs)));
+      const Batch b = collate(data.encoded, chunk, padId, c.task.kind, 0);
+      const torch::Tensor logits = model.forward(b.ids, b.mask, b.types).to(torch::kFloat);
+      const torch::Tensor x = logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, logits.size(-1)});
+      const torch::Tensor y = b.labels.narrow(1, 1, b.labels.size(1) - 1).reshape({-1});
+      const torch::Tensor valid = y.ne(-100);
+      nll += F::cross_entropy(x, y, F::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum)).item<double>();
+      count += valid.sum().item<long>();
+      right += (x.argmax(-1).eq(y) & valid).sum().item<long>();
+    }
+  }
+  EvalEvent &e = out.event;
+  e.loss = count ? nll / static_cast<double>(count) : 0.0;
+  e.metrics["loss"] = e.loss;
+  e.metrics["perplexity"] = perplexity(e.loss);
+  e.metrics["token_accuracy"] = count ? static_cast<double>(right) / static_cast<double>(count) : 0.0;
+  if (c.task.kind == "instruction" && tokenizer && c.evaluation.generate > 0) {
+    const auto templ = promptTemplate(c.task.promptTemplate);
+    GenerationOptions g;
+    g.maxNewTokens = c.evaluation.maxNewTokens;
+    if (const int eos = endOfTextId(*tokenizer); eos >= 0)
+      g.stopTokens = {eos};
+    std::vector<std::vector<std::string>> hyps;
+    std::vector<std::vector<std::vector<std::string>>> refs;
+    std::vector<std::string> hypText, refText;
+    double rouge = 0;
+    const std::size_t n = std::min(rows.size(), static_cast<std::size_t>(c.evaluation.generate));
+    for (std::size_t i = 0; i < n; ++i) {
+      const Example &x = data.dataset.examples[static_cast<std::size_t>(data.encoded[static_cast<std::size_t>(rows[i])].row)];
+      std::vector<int> prompt;
+      for (const Token &t : tokenizer->tokenize(renderPrompt(x, *templ)))
+        prompt.push_back(t.id);
+      std::vector<int> answer = generate(*model.lm, prompt, g);
+      if (!answer.empty() && !g.stopTokens.empty() && answer.back() == g.stopTokens.front())
+        answer.pop_back();
+      const std::string text = tokenizer->decode(answer);
+      hypText.push_back(text);
+      refText.push_back(x.output);
+      hyps.push_back(splitWords(text));
+      refs.push_back({splitWords(x.output)});
+      rouge += rougeL(hyps.back(), refs.back().front()) / static_cast<double>(n);
+      if (i < 3)
+        out.samples.push_back({renderPrompt(x, *templ), text, x.output});
+    }
+    if (n > 0) {
+      e.metrics["bleu"] = corpusBleu(hyps, refs);
+      e.metrics["rouge_l"] = rouge;
+      e.metrics["exact_match"] = exactMatch(hypText, refText);
+    }
+  }
+  model.model->train();
+  return out;
+}
+
+Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::vector<int> &rows,
+                        const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer = nullptr)
+{
+  if (c.isLanguageModelling())
+    return evaluateLanguageModel(built, data, rows, c, padId, bf16, tokenizer);
+  Evaluation out;
+  torch::nn::Module *model = built.model.get();
   model->eval();
   torch::NoGradGuard noGrad;
   AutocastScope autocast(bf16);
@@ -376,7 +512,7 @@ Evaluation evaluateRows(TaskModel &model, const PreparedData &data, const std::v
     const std::vector<int> chunk(order.begin() + static_cast<std::ptrdiff_t>(at),
                                  order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + bs)));
     const Batch b = collate(data.encoded, chunk, padId, task, labelCount);
-    const torch::Tensor logits = model->forward(kHead, b.ids, b.mask, b.types).to(torch::kFloat);
+    const torch::Tensor logits = built.forward(b.ids, b.mask, b.types).to(torch::kFloat);
     const torch::Tensor loss = lossOf(logits, b, task, 0.0);
     lossSum += loss.item<double>() * static_cast<double>(chunk.size());
     lossCount += static_cast<long>(chunk.size());
@@ -551,12 +687,13 @@ struct Trainer::Impl
     data = prepareData(config, *tokenizer, report);
     for (const std::string &line : data.log)
       log(line);
-    if (static_cast<int>(data.labels.size()) < (config.task.kind == "single_label" ? 2 : 1))
+    if (!config.isLanguageModelling() &&
+        static_cast<int>(data.labels.size()) < (config.task.kind == "single_label" ? 2 : 1))
       throw Error(config.resolve(config.data.path).string() + ": the training data has " +
                   std::to_string(data.labels.size()) + " label(s); classification needs at least 2");
     padId = std::max(0, tokenizer->specialTokens().pad);
     torch::manual_seed(config.seed);
-    built = buildModel(config, static_cast<int>(data.labels.size()));
+    built = buildModel(config, static_cast<int>(data.labels.size()), *tokenizer);
     if (!built.loadReport.empty())
       log(built.loadReport);
     const TrainableReport tr = trainableReport(*built.model);
@@ -638,7 +775,7 @@ struct Trainer::Impl
     const fs::path tmp = runDir / "state.tmp";
     fs::remove_all(tmp);
     fs::create_directories(tmp);
-    saveModel(built.model, tmp / "model.pt");
+    saveModel(*built.model, tmp / "model.pt");
     torch::serialize::OutputArchive opt;
     optimizer->save(opt);
     opt.write("rng", torch::globalContext().defaultGenerator(at::kCPU).get_state(), true);
@@ -669,7 +806,7 @@ struct Trainer::Impl
     elapsedBefore = s.value("elapsed_s", 0.0);
     for (const std::string &r : s.value("raised", std::vector<std::string>()))
       raised.insert(r);
-    loadModel(built.model, stateDir() / "model.pt");
+    loadModel(*built.model, stateDir() / "model.pt");
     torch::serialize::InputArchive opt;
     opt.load_from((stateDir() / "optimizer.pt").string());
     optimizer->load(opt);
@@ -735,7 +872,7 @@ struct Trainer::Impl
   // Returns true when training should stop (early stopping or a critical diagnosis).
   bool validate(std::string &why)
   {
-    Evaluation ev = evaluateRows(built.model, data, data.split.validation, config, padId, bf16);
+    Evaluation ev = evaluateRows(built, data, data.split.validation, config, padId, bf16, tokenizer.get());
     EvalEvent &e = ev.event;
     e.step = step;
     e.epoch = epoch;
@@ -747,7 +884,7 @@ struct Trainer::Impl
       bestStep = step;
       badEvals = 0;
       if (config.output.saveBest) {
-        saveModel(built.model, runDir / "best" / "model.pt");
+        saveModel(*built.model, runDir / "best" / "model.pt");
         observer->onCheckpoint("best", runDir / "best");
       }
     } else {
@@ -765,6 +902,8 @@ struct Trainer::Impl
     }
     record(eventJson(e));
     observer->onEvaluation(e);
+    for (const Evaluation::Sample &sample : ev.samples)
+      log("sample: " + sample.prompt + sample.generated + "\n  (reference: " + sample.reference + ")");
     for (const Diagnosis &d : diagnose(curves, std::max(2, std::min(3, config.evaluation.patience)))) {
       const std::string kind = diagnosisKindName(d.kind);
       if (raised.count(kind))
@@ -811,13 +950,13 @@ struct Trainer::Impl
     r.diagnoses = diagnoses;
     if (status != "stopped") {
       if (fileExists(runDir / "best" / "model.pt"))
-        loadModel(built.model, runDir / "best" / "model.pt");
-      Evaluation v = evaluateRows(built.model, data, data.split.validation, config, padId, bf16);
+        loadModel(*built.model, runDir / "best" / "model.pt");
+      Evaluation v = evaluateRows(built, data, data.split.validation, config, padId, bf16, tokenizer.get());
       r.validation = v.event;
       r.validation.split = "validation";
       r.validation.step = bestStep;
       if (!data.split.test.empty()) {
-        Evaluation t = evaluateRows(built.model, data, data.split.test, config, padId, bf16);
+        Evaluation t = evaluateRows(built, data, data.split.test, config, padId, bf16, tokenizer.get());
         r.test = t.event;
         r.test.split = "test";
         r.test.step = bestStep;
@@ -899,7 +1038,7 @@ struct Trainer::Impl
           torch::Tensor loss;
           {
             AutocastScope autocast(bf16);
-            const torch::Tensor logits = built.model->forward(kHead, b.ids, b.mask, b.types);
+            const torch::Tensor logits = built.forward(b.ids, b.mask, b.types);
             loss = lossOf(logits, b, config.task.kind, t.labelSmoothing);
           }
           (loss / static_cast<double>(micro)).backward();
@@ -1016,7 +1155,7 @@ std::string Trainer::overfitOneBatch(int steps)
   double first = 0, last = 0, firstGrad = 0;
   for (int s = 0; s < steps; ++s) {
     opt.zero_grad();
-    const torch::Tensor loss = lossOf(d->built.model->forward(kHead, b.ids, b.mask, b.types), b, c.task.kind, 0.0);
+    const torch::Tensor loss = lossOf(d->built.forward(b.ids, b.mask, b.types), b, c.task.kind, 0.0);
     loss.backward();
     double g = 0;
     for (const auto &p : params)
@@ -1076,11 +1215,11 @@ std::unique_ptr<TrainedRun> TrainedRun::open(const fs::path &runDir)
     d.labels.push_back(l.get<std::string>());
   d.tokenizer = loadTokenizer(d.config.resolve(d.config.model.path));
   d.padId = std::max(0, d.tokenizer->specialTokens().pad);
-  d.built = buildModel(d.config, static_cast<int>(d.labels.size()));
+  d.built = buildModel(d.config, static_cast<int>(d.labels.size()), *d.tokenizer);
   const fs::path weights = fileExists(runDir / "best" / "model.pt") ? runDir / "best" / "model.pt" : runDir / "state" / "model.pt";
   if (!fileExists(weights))
     throw Error(runDir.string() + ": no trained model (best/model.pt or state/model.pt)");
-  loadModel(d.built.model, weights);
+  loadModel(*d.built.model, weights);
   d.built.model->eval();
   return run;
 }
@@ -1102,9 +1241,27 @@ EvalEvent TrainedRun::evaluate(const std::string &split)
   const std::vector<int> rows = saved[split].get<std::vector<int>>();
   if (rows.empty())
     throw Error("the run's " + split + " split is empty");
-  Evaluation ev = evaluateRows(d->built.model, d->data, rows, d->config, d->padId, false);
+  Evaluation ev = evaluateRows(d->built, d->data, rows, d->config, d->padId, false, d->tokenizer.get());
   ev.event.split = split;
   return ev.event;
+}
+
+void TrainedRun::exportTo(const fs::path &folder) const
+{
+  if (d->config.isLanguageModelling()) {
+    // A Hugging Face GPT-2 folder: config.json, model.safetensors and the tokenizer's files.
+    saveHuggingFaceFolder(folder, *d->built.lm, d->built.configJson);
+    const fs::path from = d->config.resolve(d->config.model.path);
+    for (const char *name : {"vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+      if (fileExists(from / name))
+        fs::copy_file(from / name, folder / name, fs::copy_options::overwrite_existing);
+    return;
+  }
+  // Classifiers and taggers: the task model's tensors under tunebench's names, its labels and config.
+  fs::create_directories(folder);
+  writeSafetensors(folder / "model.safetensors", stateDict(*d->built.model));
+  writeJson(folder / "labels.json", d->labels);
+  fs::copy_file(d->runDir / "config.yaml", folder / "tunebench.yaml", fs::copy_options::overwrite_existing);
 }
 
 std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::string> &texts)
@@ -1114,13 +1271,32 @@ std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::s
   for (const std::string &text : texts) {
     Prediction p;
     p.text = text;
-    if (d->config.task.kind == "token_tagging") {
+    if (d->config.isLanguageModelling()) {
+      // A continuation (causal LM) or an answer (instruction: the text is the instruction).
+      std::string prompt = text;
+      if (d->config.task.kind == "instruction") {
+        Example x;
+        x.instruction = text;
+        prompt = renderPrompt(x, *promptTemplate(d->config.task.promptTemplate));
+      }
+      std::vector<int> ids;
+      for (const Token &t : d->tokenizer->tokenize(prompt))
+        ids.push_back(t.id);
+      GenerationOptions g;
+      g.maxNewTokens = d->config.evaluation.maxNewTokens;
+      if (const int eos = endOfTextId(*d->tokenizer); eos >= 0)
+        g.stopTokens = {eos};
+      std::vector<int> answer = generate(*d->built.lm, ids, g);
+      if (!answer.empty() && !g.stopTokens.empty() && answer.back() == g.stopTokens.front())
+        answer.pop_back();
+      p.labels.push_back(d->tokenizer->decode(answer));
+    } else if (d->config.task.kind == "token_tagging") {
       std::vector<std::string> words = splitWords(text);
       EncodeOptions o;
       o.maxLength = d->config.model.maxLength;
       const Encoding enc = d->tokenizer->encodeWords(words, o);
       const torch::Tensor ids = torch::tensor(std::vector<long>(enc.ids.begin(), enc.ids.end())).unsqueeze(0);
-      const torch::Tensor logits = d->built.model->forward(kHead, ids, torch::ones_like(ids), torch::zeros_like(ids));
+      const torch::Tensor logits = d->built.forward(ids, torch::ones_like(ids), torch::zeros_like(ids));
       const torch::Tensor am = logits.argmax(-1)[0];
       std::vector<std::string> tags(words.size(), "O");
       std::vector<bool> seen(words.size(), false);
@@ -1136,7 +1312,7 @@ std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::s
       const EncodedExample e = encodeText(d->config, *d->tokenizer, text);
       const torch::Tensor ids = torch::tensor(std::vector<long>(e.ids.begin(), e.ids.end())).unsqueeze(0);
       const torch::Tensor logits =
-          d->built.model->forward(kHead, ids, torch::ones_like(ids), torch::zeros_like(ids)).to(torch::kFloat)[0];
+          d->built.forward(ids, torch::ones_like(ids), torch::zeros_like(ids)).to(torch::kFloat)[0];
       const bool multi = d->config.task.kind == "multi_label";
       const torch::Tensor probs = multi ? torch::sigmoid(logits) : torch::softmax(logits, -1);
       int best = 0;

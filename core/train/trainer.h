@@ -119,7 +119,13 @@ public:
     std::vector<std::string> labels;   // predicted label(s), or one tag per word for tagging
     std::vector<double> probabilities; // per label (classification)
   };
+  // Classification: the label(s) and probabilities; tagging: a tag per whitespace-separated word;
+  // language models: the generated continuation (causal LM) or answer (instruction) as labels[0].
   std::vector<Prediction> predict(const std::vector<std::string> &texts);
+  // Writes the trained model: a Hugging Face folder for language models (config.json,
+  // model.safetensors, tokenizer files: usable as model.path of a next run), else
+  // model.safetensors + labels.json + tunebench.yaml.
+  void exportTo(const std::filesystem::path &folder) const;
 
 private:
   TrainedRun();

@@ -1,0 +1,218 @@
+// Training from the command line as a script drives it: kill -9 in the middle and `resume` ends
+// with the same metrics as an uninterrupted run; SIGTERM/Ctrl-C leaves a resumable run (exit 130);
+// config errors are listed at once with line:column (exit 3); eval and predict on a finished run.
+#include "support/golden.h"
+
+#include <QtTest/QtTest>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <csignal>
+
+using tunebench::testing::assetPath;
+
+class TestTrainingCli : public QObject
+{
+  Q_OBJECT
+
+  struct Result
+  {
+    int exitCode = -1;
+    QString out;
+    QString err;
+    QJsonObject json() const
+    {
+      const QStringList lines = out.trimmed().split(QLatin1Char('\n'));
+      return QJsonDocument::fromJson(lines.last().toUtf8()).object();
+    }
+  };
+
+  QString m_cli;
+  QTemporaryDir m_dir;
+  QString m_config;
+
+  QProcessEnvironment env() const
+  {
+    QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
+    e.insert(QStringLiteral("TUNEBENCH_ASSETS"), tunebench::testing::assetsDir());
+    return e;
+  }
+
+  Result run(const QStringList &args, int timeoutMs = 300000)
+  {
+    QProcess p;
+    p.setProcessEnvironment(env());
+    p.start(m_cli, args);
+    if (!p.waitForFinished(timeoutMs))
+      return {};
+    return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+  }
+
+  QString path(const QString &name) const { return m_dir.filePath(name); }
+
+  static int stepsLogged(const QString &run)
+  {
+    QFile f(run + QStringLiteral("/events.jsonl"));
+    if (!f.open(QIODevice::ReadOnly))
+      return 0;
+    return static_cast<int>(f.readAll().count("\"type\":\"step\""));
+  }
+
+  // Starts a training run and interrupts it once `steps` steps are logged.
+  void startAndInterrupt(const QString &runDir, int steps, bool hard)
+  {
+    QProcess p;
+    p.setProcessEnvironment(env());
+    p.start(m_cli, {QStringLiteral("train"), m_config, QStringLiteral("--run-dir"), runDir, QStringLiteral("--quiet")});
+    QVERIFY(p.waitForStarted());
+    QElapsedTimer timer;
+    timer.start();
+    while (stepsLogged(runDir) < steps && p.state() == QProcess::Running && timer.elapsed() < 240000)
+      QTest::qWait(10);
+    QVERIFY2(p.state() == QProcess::Running, "the run ended before it could be interrupted");
+    if (hard)
+      p.kill(); // SIGKILL: no chance to save anything
+    else
+      ::kill(static_cast<pid_t>(p.processId()), SIGINT);
+    QVERIFY(p.waitForFinished(120000));
+    if (hard) {
+      QCOMPARE(p.exitStatus(), QProcess::CrashExit);
+    } else {
+      QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+      QCOMPARE(p.exitCode(), 130);
+    }
+  }
+
+private Q_SLOTS:
+  void initTestCase()
+  {
+    m_cli = qEnvironmentVariable("TUNEBENCH_BIN_DIR") + QStringLiteral("/tunebench-cli");
+    QVERIFY2(QFileInfo::exists(m_cli), qPrintable(m_cli));
+    QVERIFY2(QFile::exists(assetPath(QStringLiteral("models/use-lite/model.json"))),
+             "USE-Lite is missing: run packaging/fetch-assets.sh");
+    m_config = path(QStringLiteral("small.yaml"));
+    QFile f(m_config);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("name: small\nseed: 42\n"
+            "model: {path: $ASSETS/models/use-lite}\n"
+            "data:\n  path: $ASSETS/data/sentiment/pang-lee-sentences.csv\n  subset_rows: 480\n"
+            "training: {epochs: 2, batch_size: 16, learning_rate: 1.0e-4}\n"
+            "evaluation: {every_steps: 6, metric: accuracy, early_stopping: {patience: 0}}\n");
+  }
+
+  void killNineThenResume()
+  {
+    const Result whole = run({QStringLiteral("train"), m_config, QStringLiteral("--run-dir"), path(QStringLiteral("whole")),
+                              QStringLiteral("--quiet"), QStringLiteral("--json")});
+    QVERIFY2(whole.exitCode == 0, qPrintable(whole.err));
+    const QJsonObject a = whole.json();
+    QCOMPARE(a.value(QLatin1String("status")).toString(), QStringLiteral("finished"));
+
+    const QString crashed = path(QStringLiteral("crashed"));
+    startAndInterrupt(crashed, 16, true);
+    QVERIFY(QFile::exists(crashed + QStringLiteral("/state/trainer.json")));
+    QVERIFY(!QFile::exists(crashed + QStringLiteral("/results.json")));
+    const Result resumed = run({QStringLiteral("resume"), crashed, QStringLiteral("--quiet"), QStringLiteral("--json")});
+    QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
+    const QJsonObject b = resumed.json();
+    QCOMPARE(b.value(QLatin1String("steps")).toInt(), a.value(QLatin1String("steps")).toInt());
+    QCOMPARE(b.value(QLatin1String("best_step")).toInt(), a.value(QLatin1String("best_step")).toInt());
+    QCOMPARE(b.value(QLatin1String("test")).toObject().value(QLatin1String("metrics")),
+             a.value(QLatin1String("test")).toObject().value(QLatin1String("metrics")));
+    QCOMPARE(b.value(QLatin1String("validation")).toObject().value(QLatin1String("loss")).toDouble(),
+             a.value(QLatin1String("validation")).toObject().value(QLatin1String("loss")).toDouble());
+  }
+
+  void interruptLeavesAResumableRun()
+  {
+    const QString stopped = path(QStringLiteral("stopped"));
+    startAndInterrupt(stopped, 9, false);
+    QVERIFY(QFile::exists(stopped + QStringLiteral("/state/trainer.json")));
+    const Result resumed = run({QStringLiteral("resume"), stopped, QStringLiteral("--quiet"), QStringLiteral("--json")});
+    QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
+    const Result whole = run({QStringLiteral("eval"), path(QStringLiteral("whole")), QStringLiteral("--json")});
+    const Result again = run({QStringLiteral("eval"), stopped, QStringLiteral("--json")});
+    QCOMPARE(again.json(), whole.json());
+    // A finished run cannot be resumed, and says so in one line.
+    const Result done = run({QStringLiteral("resume"), stopped});
+    QCOMPARE(done.exitCode, 3);
+    QVERIFY2(done.err.contains(QLatin1String("this run has finished")), qPrintable(done.err));
+  }
+
+  void evalAndPredict()
+  {
+    const QString whole = path(QStringLiteral("whole"));
+    const Result e = run({QStringLiteral("eval"), whole, QStringLiteral("--split"), QStringLiteral("test"), QStringLiteral("--json")});
+    QCOMPARE(e.exitCode, 0);
+    QFile results(whole + QStringLiteral("/results.json"));
+    QVERIFY(results.open(QIODevice::ReadOnly));
+    const QJsonObject saved = QJsonDocument::fromJson(results.readAll()).object();
+    QCOMPARE(e.json().value(QLatin1String("metrics")).toObject().value(QLatin1String("accuracy")).toDouble(),
+             saved.value(QLatin1String("test")).toObject().value(QLatin1String("metrics")).toObject().value(QLatin1String("accuracy")).toDouble());
+    const Result p = run({QStringLiteral("predict"), whole, QStringLiteral("--text"),
+                          QStringLiteral("a warm , funny and moving film"), QStringLiteral("--json")});
+    QCOMPARE(p.exitCode, 0);
+    const QJsonObject j = p.json();
+    QCOMPARE(j.value(QLatin1String("labels")).toArray().size(), 1);
+    QCOMPARE(j.value(QLatin1String("probabilities")).toObject().size(), 2);
+  }
+
+  // k-fold: every fold a run; the test splits are disjoint and cover every row; mean ± std reported.
+  void crossValidation()
+  {
+    const QString root = path(QStringLiteral("cv"));
+    const Result r = run({QStringLiteral("cv"), m_config, QStringLiteral("--folds"), QStringLiteral("3"), QStringLiteral("--run-dir"),
+                          root, QStringLiteral("--quiet"), QStringLiteral("--json"), QStringLiteral("--set"),
+                          QStringLiteral("data.subset_rows=150"), QStringLiteral("--set"), QStringLiteral("training.epochs=1")});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonObject j = r.json();
+    QCOMPARE(j.value(QLatin1String("runs")).toArray().size(), 3);
+    const QJsonObject acc = j.value(QLatin1String("test")).toObject().value(QLatin1String("accuracy")).toObject();
+    QVERIFY(acc.value(QLatin1String("mean")).toDouble() > 0.3);
+    QVERIFY(acc.contains(QLatin1String("std")));
+    QSet<int> seen;
+    int total = 0;
+    for (int k = 1; k <= 3; ++k) {
+      QFile split(root + QStringLiteral("/fold-%1/split.json").arg(k));
+      QVERIFY(split.open(QIODevice::ReadOnly));
+      const QJsonObject s = QJsonDocument::fromJson(split.readAll()).object();
+      for (const QJsonValue &v : s.value(QLatin1String("test")).toArray()) {
+        QVERIFY2(!seen.contains(v.toInt()), "a row is in two test folds");
+        seen.insert(v.toInt());
+        ++total;
+      }
+      // Training and validation never hold a test row of the same fold.
+      QSet<int> test;
+      for (const QJsonValue &v : s.value(QLatin1String("test")).toArray())
+        test.insert(v.toInt());
+      for (const char *other : {"train", "validation"})
+        for (const QJsonValue &v : s.value(QLatin1String(other)).toArray())
+          QVERIFY(!test.contains(v.toInt()));
+    }
+    QCOMPARE(total, 150);
+    QVERIFY(QFile::exists(root + QStringLiteral("/cv.json")));
+  }
+
+  void configErrorsAreListed()
+  {
+    const QString bad = path(QStringLiteral("bad.yaml"));
+    QFile f(bad);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("model: {path: $ASSETS/models/use-lite}\ndata: {path: $ASSETS/data/sentiment/pang-lee-sentences.csv}\n"
+            "training:\n  epoch: 3\n  learning_rate: -1\n");
+    f.close();
+    const Result r = run({QStringLiteral("train"), bad});
+    QCOMPARE(r.exitCode, 3);
+    QVERIFY2(r.err.contains(QLatin1String("2 problem(s)")), qPrintable(r.err));
+    QVERIFY2(r.err.contains(bad + QStringLiteral(":4:3: training.epoch: unknown key (did you mean \"epochs\"?)")), qPrintable(r.err));
+    QVERIFY2(r.err.contains(bad + QStringLiteral(":5:18: training.learning_rate: must be between")), qPrintable(r.err));
+    QVERIFY2(!r.err.contains(QLatin1String("frame #")), qPrintable(r.err));
+    const Result s = run({QStringLiteral("train"), bad, QStringLiteral("--set"), QStringLiteral("training.epochs=0")});
+    QVERIFY2(s.err.contains(QLatin1String("training.epochs: must be between 1 and 1000 (got 0)")), qPrintable(s.err));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestTrainingCli)
+#include "tst_trainingcli.moc"
