@@ -255,13 +255,9 @@ int runResume(const std::vector<std::string> &argv)
   if (args.positionals().size() != 1)
     throw Error("resume needs one run folder");
   const fs::path runDir = args.positionals().front();
-  if (!fs::exists(runDir / "state" / "trainer.json")) {
-    if (fs::exists(runDir / "results.json"))
-      throw Error(runDir.string() + ": this run has finished; nothing to resume");
+  if (!fs::exists(runDir / "state" / "trainer.json") && !fs::exists(runDir / "results.json"))
     throw Error(runDir.string() + ": no resumable state (state/trainer.json)");
-  }
   const ExperimentConfig config = loadOrExplain(runDir / "config.yaml", {});
-  fs::remove(runDir / "results.json"); // a stopped run's interim result
   return trainInto(config, runDir, args.has("json"), args.has("quiet"), false);
 }
 

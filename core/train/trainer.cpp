@@ -998,8 +998,12 @@ struct Trainer::Impl
   {
     fs::create_directories(runDir);
     const bool resuming = fileExists(stateDir() / "trainer.json");
-    if (!resuming && fileExists(runDir / "results.json"))
-      throw Error(runDir.string() + ": this run has already finished (results.json)");
+    if (fileExists(runDir / "results.json")) {
+      // A stopped run's interim result is replaced; a finished run is never trained again.
+      if (!resuming || readJson(runDir / "results.json").value("status", "") != "stopped")
+        throw Error(runDir.string() + ": this run has finished; nothing to resume (results.json)");
+      fs::remove(runDir / "results.json");
+    }
     prepare();
     if (resuming) {
       loadState();
