@@ -26,6 +26,9 @@ int runResume(const std::vector<std::string> &args);
 int runEval(const std::vector<std::string> &args);
 int runCrossValidate(const std::vector<std::string> &args);
 int runExport(const std::vector<std::string> &args);
+int runEnsemble(const std::vector<std::string> &args);
+int runSweep(const std::vector<std::string> &args);
+int runRuns(const std::vector<std::string> &args);
 int runPredict(const std::vector<std::string> &args);
 
 } // namespace tunebench::cli

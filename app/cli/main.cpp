@@ -41,7 +41,13 @@ const std::vector<Command> &commands()
     {"resume", "RUN: continue a stopped or crashed run exactly where its state was saved", runResume},
     {"cv", "CONFIG.yaml [--folds 5] [--set key=value]... [--json]: stratified k-fold cross-validation (mean ± std)",
      runCrossValidate},
-    {"eval", "RUN [--split test|validation|train] [--json]: metrics of a run's best model", runEval},
+    {"eval", "RUN [--split S] [--errors N] [--calibrate] [--tune-threshold] [--json]: a run's best model on a split",
+     runEval},
+    {"ensemble", "RUN RUN... [--split test]: average the class probabilities of runs", runEnsemble},
+    {"sweep", "CONFIG.yaml --grid key=a,b... | --random N --range key=lo:hi [--seeds N]: one run per point", runSweep},
+    {"runs", "list | show ID | compare A B... | best METRIC | export | bundle | import | index | delete | archive | "
+             "notes | tag | prune | du: the run history (runs.sqlite in the workspace)",
+     runRuns},
     {"export", "RUN [--out DIR]: the trained model as a folder (Hugging Face layout for language models)", runExport},
     {"predict", "RUN --text T | --file F (or stdin) [--json]: labels from a run's best model", runPredict},
   };

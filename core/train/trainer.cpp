@@ -1231,7 +1231,9 @@ std::unique_ptr<TrainedRun> TrainedRun::open(const fs::path &runDir)
 const ExperimentConfig &TrainedRun::config() const { return d->config; }
 const std::vector<std::string> &TrainedRun::labels() const { return d->labels; }
 
-EvalEvent TrainedRun::evaluate(const std::string &split)
+EvalEvent TrainedRun::evaluate(const std::string &split) { return evaluateDetailed(split).event; }
+
+TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
 {
   if (!d->dataLoaded) {
     DataReport report;
@@ -1247,7 +1249,17 @@ EvalEvent TrainedRun::evaluate(const std::string &split)
     throw Error("the run's " + split + " split is empty");
   Evaluation ev = evaluateRows(d->built, d->data, rows, d->config, d->padId, false, d->tokenizer.get());
   ev.event.split = split;
-  return ev.event;
+  Detailed out;
+  out.event = ev.event;
+  out.rows = rows;
+  out.probabilities = ev.probabilities;
+  for (int r : rows) {
+    const auto row = static_cast<std::size_t>(r);
+    const int datasetRow = d->data.encoded[row].row;
+    out.texts.push_back(datasetRow >= 0 ? d->data.dataset.examples[static_cast<std::size_t>(datasetRow)].text : std::string());
+    out.truth.push_back(d->data.encoded[row].label);
+  }
+  return out;
 }
 
 void TrainedRun::exportTo(const fs::path &folder) const

@@ -113,6 +113,18 @@ public:
   const std::vector<std::string> &labels() const;
   EvalEvent evaluate(const std::string &split); // train, validation or test (the run's own split)
 
+  // Per-example results of a classification run on one split (error analysis, calibration,
+  // threshold tuning, ensembles).
+  struct Detailed
+  {
+    EvalEvent event;
+    std::vector<int> rows;     // dataset rows of the split, in split order
+    std::vector<std::string> texts;
+    std::vector<int> truth;    // single-label class index (-1 when unknown)
+    std::vector<std::vector<double>> probabilities; // per row, per label
+  };
+  Detailed evaluateDetailed(const std::string &split);
+
   struct Prediction
   {
     std::string text;

@@ -37,6 +37,7 @@ class TestTrainingCli : public QObject
   {
     QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
     e.insert(QStringLiteral("TUNEBENCH_ASSETS"), tunebench::testing::assetsDir());
+    e.insert(QStringLiteral("TUNEBENCH_WORKSPACE"), m_dir.filePath(QStringLiteral("workspace")));
     return e;
   }
 
@@ -114,6 +115,9 @@ private Q_SLOTS:
     startAndInterrupt(crashed, 16, true);
     QVERIFY(QFile::exists(crashed + QStringLiteral("/state/trainer.json")));
     QVERIFY(!QFile::exists(crashed + QStringLiteral("/results.json")));
+    // The history shows the killed run as interrupted (its process is gone).
+    const Result listed = run({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json")});
+    QVERIFY2(listed.out.contains(QLatin1String("\"status\":\"interrupted\"")), qPrintable(listed.out));
     const Result resumed = run({QStringLiteral("resume"), crashed, QStringLiteral("--quiet"), QStringLiteral("--json")});
     QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
     const QJsonObject b = resumed.json();
@@ -123,6 +127,18 @@ private Q_SLOTS:
              a.value(QLatin1String("test")).toObject().value(QLatin1String("metrics")));
     QCOMPARE(b.value(QLatin1String("validation")).toObject().value(QLatin1String("loss")).toDouble(),
              a.value(QLatin1String("validation")).toObject().value(QLatin1String("loss")).toDouble());
+
+    // Both runs are in the history, finished; `runs compare` shows no config difference and the
+    // same test metrics.
+    const Result listed = run({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json")});
+    const QJsonArray runs = QJsonDocument::fromJson(listed.out.toUtf8()).array();
+    QCOMPARE(runs.size(), 2);
+    for (const QJsonValue &r : runs)
+      QCOMPARE(r.toObject().value(QLatin1String("status")).toString(), QStringLiteral("finished"));
+    const Result cmp = run({QStringLiteral("runs"), QStringLiteral("compare"), QStringLiteral("1"), QStringLiteral("2")});
+    QCOMPARE(cmp.exitCode, 0);
+    QVERIFY2(cmp.out.contains(QLatin1String("(the configs are the same)")), qPrintable(cmp.out));
+    QVERIFY2(cmp.out.contains(QRegularExpression(QStringLiteral("test.accuracy\\s+(\\S+)\\s+\\1"))), qPrintable(cmp.out));
   }
 
   void interruptLeavesAResumableRun()

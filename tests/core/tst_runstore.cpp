@@ -1,0 +1,229 @@
+// The run history: schema and migrations, batched writes, queries (filters on config keys and
+// summary metrics, sorting), comparison (config diff, summaries, series), exports, bundles with
+// unsafe paths refused, housekeeping, and a writer killed mid-transaction.
+#include "core/runs/runstore.h"
+#include "core/util/error.h"
+#include "core/util/sha256.h"
+
+#include <QtTest/QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <sqlite3.h>
+
+#include <fstream>
+
+using namespace tunebench;
+
+namespace {
+
+std::string configYaml(const std::string &strategy, double lr)
+{
+  return "name: r\nstrategy:\n  name: " + strategy + "\ntraining:\n  learning_rate: " + std::to_string(lr) +
+         "\n  epochs: 3\n";
+}
+
+} // namespace
+
+class TestRunStore : public QObject
+{
+  Q_OBJECT
+
+  QTemporaryDir m_dir;
+  std::filesystem::path ws() const { return m_dir.filePath(QStringLiteral("ws")).toStdString(); }
+
+private Q_SLOTS:
+  void sha256KnownAnswers()
+  {
+    QCOMPARE(QString::fromStdString(sha256Hex("")),
+             QStringLiteral("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+    QCOMPARE(QString::fromStdString(sha256Hex("abc")),
+             QStringLiteral("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    QCOMPARE(QString::fromStdString(sha256Hex(std::string(1000000, 'a'))),
+             QStringLiteral("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
+  }
+
+  void schemaAndPragmas()
+  {
+    RunStore store(ws());
+    QCOMPARE(store.schemaVersion(), RunStore::kSchemaVersion);
+    QCOMPARE(QString::fromStdString(store.integrityCheck()), QStringLiteral("ok"));
+    sqlite3 *db = nullptr;
+    QCOMPARE(sqlite3_open(store.databasePath().string().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt *s = nullptr;
+    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, nullptr);
+    QCOMPARE(sqlite3_step(s), SQLITE_ROW);
+    QCOMPARE(QString::fromLatin1(reinterpret_cast<const char *>(sqlite3_column_text(s, 0))), QStringLiteral("wal"));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+  }
+
+  void newerSchemaIsRefused()
+  {
+    const std::filesystem::path other = m_dir.filePath(QStringLiteral("newer")).toStdString();
+    std::filesystem::create_directories(other);
+    sqlite3 *db = nullptr;
+    sqlite3_open((other / "runs.sqlite").string().c_str(), &db);
+    sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    try {
+      RunStore store(other);
+      QFAIL("a newer schema was opened");
+    } catch (const Error &e) {
+      QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("newer tunebench")), e.what());
+    }
+  }
+
+  void writeQueryCompare()
+  {
+    RunStore store(ws());
+    const std::int64_t a = store.createRun("lora-run", ws() / "a", configYaml("lora", 1e-4));
+    const std::int64_t b = store.createRun("full-run", ws() / "b", configYaml("full", 3e-5));
+    const std::int64_t c = store.createRun("full-run-2", ws() / "c", configYaml("full", 5e-5), b, {"seed"});
+    for (long step = 1; step <= 100; ++step) {
+      store.addMetric(a, "train", "loss", step, 0, step * 0.1, 1.0 / static_cast<double>(step));
+      store.addMetric(b, "train", "loss", step, 0, step * 0.1, 2.0 / static_cast<double>(step));
+    }
+    QCOMPARE(store.pending(), std::size_t(200));
+    // Nothing is visible to another reader until the batch commits.
+    {
+      RunStore reader(ws());
+      QCOMPARE(reader.series(a, "train", "loss").size(), std::size_t(0));
+    }
+    store.flush();
+    {
+      RunStore reader(ws());
+      QCOMPARE(reader.series(a, "train", "loss").size(), std::size_t(100));
+    }
+    store.setSummary(a, "test", "accuracy", 0.81);
+    store.setSummary(b, "test", "accuracy", 0.85);
+    store.setSummary(c, "test", "accuracy", 0.79);
+    store.setStatus(a, "finished", "done", 12.5);
+    store.setStatus(b, "finished", "done", 20);
+    store.setStatus(c, "failed", "NaN loss", 3);
+    store.flush();
+
+    RunQuery q;
+    q.filters = {RunFilter::parse("strategy.name=full")};
+    QCOMPARE(store.list(q).size(), std::size_t(2));
+    q.filters = {RunFilter::parse("training.learning_rate>=5e-5")};
+    QCOMPARE(store.list(q).size(), std::size_t(2)); // 1e-4 and 5e-5, numerically
+    q.filters = {RunFilter::parse("test.accuracy>0.8"), RunFilter::parse("status=finished")};
+    q.sortBy = "test.accuracy";
+    const auto top = store.list(q);
+    QCOMPARE(top.size(), std::size_t(2));
+    QCOMPARE(top.front().id, b);
+    QCOMPARE(top.front().summary.at("test.accuracy"), 0.85);
+    q.filters = {RunFilter::parse("name~run-2")};
+    QCOMPARE(store.list(q).front().parent, b);
+    QCOMPARE(*store.best("test.accuracy"), b);
+    QCOMPARE(*store.best("test.accuracy", false), c);
+
+    const RunComparison cmp = store.compare({a, b});
+    std::map<std::string, std::vector<std::string>> diff(cmp.configDiff.begin(), cmp.configDiff.end());
+    QCOMPARE(diff.size(), std::size_t(2)); // strategy.name and training.learning_rate only
+    QCOMPARE(diff.at("strategy.name"), (std::vector<std::string>{"lora", "full"}));
+    QVERIFY(!diff.count("training.epochs"));
+    QCOMPARE(cmp.series.at("train/loss").size(), std::size_t(2));
+    QCOMPARE(cmp.series.at("train/loss")[1][9].value, 0.2);
+
+    const std::string csv = store.exportCsv({a, b});
+    QVERIFY(csv.rfind("id,name,created,status,duration,test.accuracy", 0) == 0);
+    QVERIFY(csv.find("lora-run") != std::string::npos);
+    const auto js = nlohmann::json::parse(store.exportJson({a}));
+    QCOMPARE(js[0]["series"]["train/loss"].size(), std::size_t(100));
+    QCOMPARE(js[0]["config"]["strategy.name"].get<std::string>(), std::string("lora"));
+
+    store.setArchived(c, true);
+    QCOMPARE(store.list({}).size(), std::size_t(2));
+    RunQuery all;
+    all.includeArchived = true;
+    QCOMPARE(store.list(all).size(), std::size_t(3));
+    store.remove(c, false);
+    QCOMPARE(store.list(all).size(), std::size_t(2));
+    QVERIFY(store.series(c, "train", "loss").empty());
+  }
+
+  void bundlesRefuseUnsafePaths()
+  {
+    const std::filesystem::path run = m_dir.filePath(QStringLiteral("run-x")).toStdString();
+    std::filesystem::create_directories(run / "best");
+    std::ofstream(run / "config.yaml") << "name: x\n";
+    std::ofstream(run / "results.json") << R"({"status": "finished", "test": {"metrics": {"accuracy": 0.7}}})";
+    std::ofstream(run / "best" / "model.pt") << "weights";
+    const std::filesystem::path bundle = m_dir.filePath(QStringLiteral("x.tbrun")).toStdString();
+    writeRunBundle(run, bundle);
+    const std::filesystem::path target = m_dir.filePath(QStringLiteral("imported")).toStdString();
+    std::filesystem::create_directories(target);
+    const auto placed = readRunBundle(bundle, target);
+    QCOMPARE(QString::fromStdString(placed.filename().string()), QStringLiteral("run-x"));
+    QVERIFY(std::filesystem::exists(placed / "best" / "model.pt"));
+    RunStore store(m_dir.filePath(QStringLiteral("ws-import")).toStdString());
+    const std::int64_t id = store.importFolder(placed);
+    QCOMPARE(store.run(id).summary.at("test.accuracy"), 0.7);
+    QCOMPARE(QString::fromStdString(store.run(id).status), QStringLiteral("finished"));
+    QVERIFY(!store.artifacts(id).empty());
+
+    // A hand-made bundle whose manifest points outside the target.
+    for (const char *evil : {"../evil.txt", "/tmp/evil.txt", "best/../../evil.txt"}) {
+      const std::string data = "pwned";
+      const nlohmann::json manifest = {{"name", "run-y"},
+                                       {"files", {{{"path", evil}, {"size", data.size()}, {"sha256", sha256Hex(data)}}}}};
+      const std::filesystem::path bad = m_dir.filePath(QStringLiteral("bad.tbrun")).toStdString();
+      std::ofstream(bad, std::ios::binary) << "TUNEBENCH-BUNDLE 1\n" << manifest.dump() << "\n" << data;
+      try {
+        readRunBundle(bad, target);
+        QFAIL(evil);
+      } catch (const Error &e) {
+        QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("unsafe path")), e.what());
+      }
+      QVERIFY(!std::filesystem::exists(target.parent_path() / "evil.txt"));
+      QVERIFY(!std::filesystem::exists(target / "run-y"));
+    }
+    // A damaged file is refused by its checksum.
+    std::string text;
+    {
+      std::ifstream in(bundle, std::ios::binary);
+      text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    text[text.size() - 2] ^= 0x20;
+    std::ofstream(bundle, std::ios::binary) << text;
+    QVERIFY_THROWS_EXCEPTION(Error, readRunBundle(bundle, target));
+  }
+
+  // A writer killed with SIGKILL in the middle of its transactions: the database stays sound and
+  // holds whole batches only.
+  void killedWriterLosesAtMostOneBatch()
+  {
+    const QString cli = qEnvironmentVariable("TUNEBENCH_BIN_DIR") + QStringLiteral("/tunebench-cli");
+    const QString workspace = m_dir.filePath(QStringLiteral("crash"));
+    QProcess p;
+    p.start(cli, {QStringLiteral("runs"), QStringLiteral("stress-write"), QStringLiteral("--workspace"), workspace,
+                  QStringLiteral("--rows"), QStringLiteral("2000")});
+    QVERIFY(p.waitForStarted());
+    int committed = 0;
+    QElapsedTimer t;
+    t.start();
+    while (committed < 5 && t.elapsed() < 60000) {
+      p.waitForReadyRead(100);
+      while (p.canReadLine())
+        committed = QString::fromLatin1(p.readLine()).trimmed().toInt();
+    }
+    QVERIFY(committed >= 5);
+    p.kill();
+    p.waitForFinished();
+    RunStore store(workspace.toStdString());
+    QCOMPARE(QString::fromStdString(store.integrityCheck()), QStringLiteral("ok"));
+    RunQuery all;
+    all.includeArchived = true;
+    const auto runs = store.list(all);
+    QCOMPARE(runs.size(), std::size_t(1));
+    QCOMPARE(QString::fromStdString(runs.front().status), QStringLiteral("interrupted"));
+    const std::size_t rows = store.series(runs.front().id, "train", "loss").size();
+    QVERIFY2(rows % 2000 == 0, qPrintable(QString::number(rows)));
+    QVERIFY(rows >= static_cast<std::size_t>(committed) * 2000);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestRunStore)
+#include "tst_runstore.moc"
