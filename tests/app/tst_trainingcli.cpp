@@ -130,8 +130,8 @@ private Q_SLOTS:
 
     // Both runs are in the history, finished; `runs compare` shows no config difference and the
     // same test metrics.
-    const Result listed = run({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json")});
-    const QJsonArray runs = QJsonDocument::fromJson(listed.out.toUtf8()).array();
+    const Result history = run({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json")});
+    const QJsonArray runs = QJsonDocument::fromJson(history.out.toUtf8()).array();
     QCOMPARE(runs.size(), 2);
     for (const QJsonValue &r : runs)
       QCOMPARE(r.toObject().value(QLatin1String("status")).toString(), QStringLiteral("finished"));
