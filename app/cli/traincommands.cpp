@@ -187,6 +187,33 @@ std::int64_t historyRow(RunStore &store, const ExperimentConfig &config, const f
   return store.createRun(config.name, runDir, config.toYaml(), parent);
 }
 
+// One run of a cv fold or sweep point: recorded in the history under its parent, quiet, Ctrl-C
+// stops it (resumable).
+RunResult runChild(RunStore &store, const ExperimentConfig &config, const fs::path &dir, std::int64_t parent)
+{
+  Trainer trainer(config, dir);
+  ConsoleObserver console(config, true);
+  RunRecorder recorder(store, historyRow(store, config, dir, parent), &console);
+  trainer.setObserver(&recorder);
+  g_trainer = &trainer;
+  std::signal(SIGINT, onSigint);
+  const RunResult r = trainer.run();
+  g_trainer = nullptr;
+  std::signal(SIGINT, SIG_DFL);
+  return r;
+}
+
+// Mean and sample standard deviation.
+json meanStd(const std::vector<double> &v)
+{
+  double mean = 0, var = 0;
+  for (double x : v)
+    mean += x / static_cast<double>(v.size());
+  for (double x : v)
+    var += (x - mean) * (x - mean) / static_cast<double>(v.size() > 1 ? v.size() - 1 : 1);
+  return {{"mean", mean}, {"std", std::sqrt(var)}};
+}
+
 int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonOut, bool quiet, bool sanity,
               std::int64_t parent = 0)
 {
@@ -318,15 +345,7 @@ int runCrossValidate(const std::vector<std::string> &argvIn)
     const fs::path dir = root / ("fold-" + std::to_string(k + 1));
     if (!args.has("quiet"))
       std::fprintf(stderr, "fold %d/%d: %s\n", k + 1, folds, dir.string().c_str());
-    Trainer trainer(c, dir);
-    ConsoleObserver console(c, true);
-    RunRecorder recorder(store, historyRow(store, c, dir, parent), &console);
-    trainer.setObserver(&recorder);
-    g_trainer = &trainer;
-    std::signal(SIGINT, onSigint);
-    const RunResult r = trainer.run();
-    g_trainer = nullptr;
-    std::signal(SIGINT, SIG_DFL);
+    const RunResult r = runChild(store, c, dir, parent);
     if (r.status == "stopped")
       return ExitInterrupted;
     if (r.status == "failed")
@@ -343,14 +362,10 @@ int runCrossValidate(const std::vector<std::string> &argvIn)
   }
   json summary = json::object();
   for (const auto &[name, v] : values) {
-    double mean = 0, var = 0;
-    for (double x : v)
-      mean += x / static_cast<double>(v.size());
-    for (double x : v)
-      var += (x - mean) * (x - mean) / static_cast<double>(v.size() > 1 ? v.size() - 1 : 1);
-    summary[name] = {{"mean", mean}, {"std", std::sqrt(var)}};
+    summary[name] = meanStd(v);
     if (!args.has("quiet"))
-      std::fprintf(stderr, "%s: %.4f ± %.4f over %d folds\n", name.c_str(), mean, std::sqrt(var), folds);
+      std::fprintf(stderr, "%s: %.4f ± %.4f over %d folds\n", name.c_str(), summary[name]["mean"].get<double>(),
+                   summary[name]["std"].get<double>(), folds);
   }
   for (const auto &[name, stats] : summary.items()) {
     store.setSummary(parent, "test", name, stats["mean"].get<double>());
@@ -666,15 +681,7 @@ int runSweep(const std::vector<std::string> &argvIn)
         label += (label.empty() ? "" : " ") + o;
       std::fprintf(stderr, "[%zu/%zu%s] %s\n", i + 1, points.size(),
                    seeds > 1 ? (" seed " + std::to_string(s + 1)).c_str() : "", label.c_str());
-      Trainer trainer(c, dir);
-      ConsoleObserver console(c, true);
-      RunRecorder recorder(store, historyRow(store, c, dir, parent), &console);
-      trainer.setObserver(&recorder);
-      g_trainer = &trainer;
-      std::signal(SIGINT, onSigint);
-      const RunResult r = trainer.run();
-      g_trainer = nullptr;
-      std::signal(SIGINT, SIG_DFL);
+      const RunResult r = runChild(store, c, dir, parent);
       if (r.status == "stopped")
         return ExitInterrupted;
       selection.push_back(r.bestMetric);
@@ -682,18 +689,10 @@ int runSweep(const std::vector<std::string> &argvIn)
         values[k].push_back(v);
     }
     json row = {{"point", i + 1}, {"overrides", points[i]}};
-    auto stats = [](const std::vector<double> &v) {
-      double mean = 0, var = 0;
-      for (double x : v)
-        mean += x / static_cast<double>(v.size());
-      for (double x : v)
-        var += (x - mean) * (x - mean) / static_cast<double>(v.size() > 1 ? v.size() - 1 : 1);
-      return json{{"mean", mean}, {"std", std::sqrt(var)}};
-    };
-    row["validation_" + first.selectionMetric()] = stats(selection);
+    row["validation_" + first.selectionMetric()] = meanStd(selection);
     json test = json::object();
     for (const auto &[k, v] : values)
-      test[k] = stats(v);
+      test[k] = meanStd(v);
     row["test"] = test;
     table.push_back(row);
   }

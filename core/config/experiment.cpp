@@ -382,8 +382,9 @@ struct Parser
     check(std::abs(sum - 1.0) < 1e-6, "data.split.train",
           "train + validation + test must add up to 1 (they add up to " + fmt(sum) + ")");
     check(c.data.validation > 0, "data.split.validation", "must be above 0 (evaluation and early stopping need it)");
-    if (c.task.kind != "token_tagging")
-      check(c.evaluation.metric != "entity_f1", "evaluation.metric", "entity_f1 needs task.kind token_tagging");
+    if (c.task.kind != "token_tagging" || c.data.tagScheme == "plain")
+      check(c.evaluation.metric != "entity_f1", "evaluation.metric",
+            "entity_f1 needs task.kind token_tagging with an entity tag scheme (not plain)");
     if (c.isLanguageModelling())
       for (const char *m : {"accuracy", "macro_f1", "micro_f1", "weighted_f1", "entity_f1"})
         check(c.evaluation.metric != m, "evaluation.metric",
@@ -452,7 +453,9 @@ std::string ExperimentConfig::selectionMetric() const
     return evaluation.metric;
   if (isLanguageModelling())
     return "loss";
-  return task.kind == "token_tagging" ? "entity_f1" : "macro_f1";
+  if (task.kind == "token_tagging")
+    return data.tagScheme == "plain" ? "accuracy" : "entity_f1";
+  return "macro_f1";
 }
 
 bool ExperimentConfig::higherIsBetter() const

@@ -20,6 +20,7 @@
 
 #include <ATen/autocast_mode.h>
 #include <nlohmann/json.hpp>
+#include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -569,10 +570,12 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
   e.loss = lossCount ? lossSum / static_cast<double>(lossCount) : 0.0;
   e.metrics["loss"] = e.loss;
   if (task == "token_tagging") {
-    const EntityMetrics em = entityMetrics(truthTags, out.predictedTags);
-    e.metrics["entity_f1"] = em.micro.f1;
-    e.metrics["entity_precision"] = em.micro.precision;
-    e.metrics["entity_recall"] = em.micro.recall;
+    if (c.data.tagScheme != "plain" && detectTagScheme(truthTags) != TagScheme::Plain) { // POS tags have no entities
+      const EntityMetrics em = entityMetrics(truthTags, out.predictedTags);
+      e.metrics["entity_f1"] = em.micro.f1;
+      e.metrics["entity_precision"] = em.micro.precision;
+      e.metrics["entity_recall"] = em.micro.recall;
+    }
     e.metrics["token_accuracy"] = tokenAccuracy(truthTags, out.predictedTags);
     e.metrics["accuracy"] = e.metrics["token_accuracy"];
   } else {
@@ -700,6 +703,13 @@ struct Trainer::Impl
     log(tr.summary());
     if (tr.trainable == 0)
       throw Error("strategy \"" + config.strategy.name + "\" leaves no parameter to train");
+    // Devices: Debian's LibTorch is built without CUDA; a CUDA request says so instead of
+    // silently training on the CPU.
+    if (config.training.device == "cuda" && !torch::cuda::is_available())
+      throw Error("training.device is cuda, but this LibTorch build has no CUDA device available "
+                  "(`tunebench-cli --version` shows it); use cpu or auto");
+    if (config.training.precision == "fp16")
+      throw Error("training.precision fp16 needs CUDA (loss scaling on a GPU); on this CPU use bf16 or fp32");
     const std::string precision = config.training.precision;
     bf16 = precision == "bf16" || (precision == "auto" && cpuHasBf16());
     if (bf16)
@@ -877,7 +887,9 @@ struct Trainer::Impl
     e.step = step;
     e.epoch = epoch;
     e.split = "validation";
-    const double value = e.metrics[config.selectionMetric()];
+    // The selection metric (accuracy when the data has no such metric, e.g. entity F1 on POS tags).
+    const auto found = e.metrics.find(config.selectionMetric());
+    const double value = found != e.metrics.end() ? found->second : e.metrics["accuracy"];
     e.best = better(value, best);
     if (e.best) {
       best = value;
