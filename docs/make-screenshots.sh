@@ -1,29 +1,29 @@
 #!/usr/bin/env bash
-# Screenshots for the README: starts the GUI the way ./run.sh does, in a real X server (Xvfb), and
-# captures the screen with ImageMagick. Run after a build: docs/make-screenshots.sh
+# Screenshots for the README, made by the GUI itself (QT_QPA_PLATFORM=offscreen, window.grab()) on
+# a fresh workspace: the start page, the experiment form, the live monitor during a real run, and
+# the history comparing two runs. Run after a build and fetch-assets: docs/make-screenshots.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/build/release/bin
 out=$root/docs/screenshots
 mkdir -p "$out"
-workspace=$(mktemp -d)
-trap 'rm -rf "$workspace"' EXIT
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export QT_QPA_PLATFORM=offscreen XDG_CONFIG_HOME=$tmp/config
+export TUNEBENCH_ASSETS=${TUNEBENCH_ASSETS:-$root/assets}
+ws=$tmp/workspace
+export TUNEBENCH_WORKSPACE=$ws
+small=(--set data.subset_rows=1200 --set training.epochs=4 --set evaluation.every_steps=10
+       --set evaluation.early_stopping.patience=0)
 
-shoot() { # shoot NAME [tunebench args...]
-  local name=$1; shift
-  xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
-    "$0" --workspace "$1" "${@:3}" & app=$!
-    sleep 4
-    # The main window alone: its geometry, cut out of the root window.
-    geo=$(xwininfo -root -children | awk "/[(]\"tunebench\"/ {print \$1; exit}" |
-          xargs -r xwininfo -id | awk "/Absolute upper-left X/{x=\$NF} /Absolute upper-left Y/{y=\$NF}
-            /Width:/{w=\$NF} /Height:/{h=\$NF} END{if (w) print w \"x\" h \"+\" x \"+\" y}")
-    import -window root ${geo:+-crop "$geo"} +repage "$2"
-    kill $app; wait $app 2>/dev/null || true' \
-    "$bin/tunebench" "$workspace/default" "$out/$name.png" "$@"
-  echo "docs/screenshots/$name.png"
-}
-
-# Fresh settings, so the window opens as on a first start.
-export XDG_CONFIG_HOME=$workspace/config
-shoot main-window
+"$bin/tunebench" --workspace "$ws" --screenshot "$out/main-window.png"
+"$bin/tunebench" --workspace "$ws" --tab experiment --screenshot "$out/experiment.png"
+# A real run (full fine-tuning), captured while it trains, then left to finish.
+"$bin/tunebench" --workspace "$ws" "${small[@]}" --start --tab monitor --screenshot-after 45 \
+  --screenshot "$out/monitor.png"
+"$root/build/release/bin/tunebench-cli" train "$root/resources/presets/sentiment-use-lite.yaml" --quiet \
+  --run-dir "$ws/runs/full" "${small[@]}" >/dev/null
+"$root/build/release/bin/tunebench-cli" train "$root/resources/presets/sentiment-use-lite.yaml" --quiet \
+  --run-dir "$ws/runs/lora" "${small[@]}" --set strategy.name=lora --set training.learning_rate=1e-3 >/dev/null
+"$bin/tunebench" --workspace "$ws" --tab history --compare-last 2 --screenshot "$out/history.png"
+ls "$out"

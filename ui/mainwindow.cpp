@@ -1,7 +1,12 @@
 #include "ui/mainwindow.h"
 
 #include "core/runtime/runtime.h"
+#include "core/config/experiment.h"
 #include "ui/environmentview.h"
+#include "ui/experimentview.h"
+#include "ui/historyview.h"
+#include "ui/monitorview.h"
+#include "ui/trainingsession.h"
 
 #include <QAction>
 #include <QApplication>
@@ -32,8 +37,11 @@ MainWindow::MainWindow(const QString &workspaceDir, QWidget *parent)
   m_tabs->setDocumentMode(true);
   setCentralWidget(m_tabs);
   createStartPage();
+  createTrainingViews();
   createMenus();
 
+  m_statusRun = new QLabel(this);
+  statusBar()->addPermanentWidget(m_statusRun);
   m_statusRuntime = new QLabel(this);
   statusBar()->addPermanentWidget(m_statusRuntime);
   const RuntimeInfo info = runtimeInfo();
@@ -69,6 +77,66 @@ void MainWindow::createStartPage()
   m_tabs->addTab(page, tr("Start"));
 }
 
+void MainWindow::createTrainingViews()
+{
+  m_session = new TrainingSession(this);
+  m_experiment = new ExperimentView(m_tabs);
+  m_monitor = new MonitorView(m_tabs);
+  m_history = new HistoryView(m_tabs);
+  m_tabs->addTab(m_experiment, tr("Experiment"));
+  m_tabs->addTab(m_monitor, tr("Monitor"));
+  m_tabs->addTab(m_history, tr("History"));
+
+  connect(m_experiment, &ExperimentView::startRequested, this, [this] {
+    const QStringList problems = startExperiment();
+    if (!problems.isEmpty())
+      statusBar()->showMessage(tr("The experiment has %1 problem(s): see the list").arg(problems.size()), 8000);
+  });
+  connect(m_experiment, &ExperimentView::pauseRequested, m_session, &TrainingSession::setPaused);
+  connect(m_experiment, &ExperimentView::stopRequested, m_session, &TrainingSession::stop);
+  connect(m_session, &TrainingSession::steps, this, [this](const std::vector<StepEvent> &batch) {
+    m_monitor->addSteps(batch);
+    const StepEvent &last = batch.back();
+    m_statusRun->setText(tr("training: step %1 of %2").arg(last.step).arg(last.totalSteps));
+  });
+  connect(m_session, &TrainingSession::evaluation, m_monitor, &MonitorView::addEvaluation);
+  connect(m_session, &TrainingSession::diagnosis, m_monitor, &MonitorView::addDiagnosis);
+  connect(m_session, &TrainingSession::logLine, this, [this](const QString &line) { statusBar()->showMessage(line, 5000); });
+  connect(m_session, &TrainingSession::finished, this, [this](const QString &status, const QString &reason) {
+    m_monitor->setFinished(status, reason);
+    m_experiment->setRunning(false);
+    m_statusRun->setText(tr("last run: %1").arg(status));
+    m_history->refresh();
+  });
+  connect(m_history, &HistoryView::resumeRequested, this, [this](const QString &runDir) {
+    const QStringList problems = m_session->resume(runDir, m_workspaceDir);
+    if (!problems.isEmpty()) {
+      statusBar()->showMessage(problems.front(), 8000);
+      return;
+    }
+    m_monitor->reset(tr("<b>Resumed:</b> %1").arg(runDir.toHtmlEscaped()), QStringLiteral("accuracy"));
+    m_experiment->setRunning(true);
+    m_tabs->setCurrentWidget(m_monitor);
+  });
+}
+
+QStringList MainWindow::startExperiment()
+{
+  QStringList problems = m_experiment->validate(m_workspaceDir);
+  if (!problems.isEmpty())
+    return problems;
+  problems = m_session->start(m_experiment->yaml(), m_workspaceDir, m_workspaceDir);
+  if (!problems.isEmpty())
+    return problems;
+  const ConfigResult r = parseExperimentConfig(m_experiment->yaml().toStdString(), m_workspaceDir.toStdString());
+  m_monitor->reset(tr("<b>%1</b> — %2").arg(QString::fromStdString(r.config.name).toHtmlEscaped(),
+                                            m_session->runDir().toHtmlEscaped()),
+                   QString::fromStdString(r.config.selectionMetric()));
+  m_experiment->setRunning(true);
+  m_tabs->setCurrentWidget(m_monitor);
+  return {};
+}
+
 void MainWindow::createMenus()
 {
   QMenu *file = menuBar()->addMenu(tr("&File"));
@@ -96,6 +164,8 @@ bool MainWindow::openWorkspace(const QString &dir)
   }
   m_workspaceDir = workspace.absolutePath();
   m_workspaceLabel->setText(tr("Workspace: <code>%1</code>").arg(m_workspaceDir.toHtmlEscaped()));
+  if (m_history)
+    m_history->setWorkspace(m_workspaceDir);
   setWindowTitle(tr("tunebench — %1").arg(QDir(m_workspaceDir).dirName()));
   QSettings().setValue(QStringLiteral("workspace/last"), m_workspaceDir);
   return true;

@@ -9,6 +9,10 @@ class QTabWidget;
 namespace tunebench {
 
 class EnvironmentView;
+class ExperimentView;
+class HistoryView;
+class MonitorView;
+class TrainingSession;
 
 // The workbench window: menus, the view tabs, the status bar. It owns its views; the layout
 // (geometry and dock/tab state) is remembered between sessions through QSettings.
@@ -22,6 +26,14 @@ public:
 
   QString workspaceDir() const { return m_workspaceDir; }
   QTabWidget *tabs() const { return m_tabs; }
+  ExperimentView *experiment() const { return m_experiment; }
+  MonitorView *monitor() const { return m_monitor; }
+  HistoryView *history() const { return m_history; }
+  TrainingSession *session() const { return m_session; }
+
+  // Starts the experiment in the Experiment tab (what its Start button does). Returns the
+  // problems that kept it from starting.
+  QStringList startExperiment();
 
   // Opens another workspace folder (creates it when missing). Returns false with a message shown
   // in the status bar when the folder cannot be used.
@@ -33,6 +45,7 @@ protected:
 private:
   void createMenus();
   void createStartPage();
+  void createTrainingViews();
   void restoreLayout();
   void showAbout();
 
@@ -41,6 +54,11 @@ private:
   QLabel *m_workspaceLabel = nullptr;
   QLabel *m_statusRuntime = nullptr;
   EnvironmentView *m_environment = nullptr;
+  ExperimentView *m_experiment = nullptr;
+  MonitorView *m_monitor = nullptr;
+  HistoryView *m_history = nullptr;
+  TrainingSession *m_session = nullptr;
+  QLabel *m_statusRun = nullptr;
 };
 
 } // namespace tunebench

@@ -187,17 +187,31 @@ std::int64_t historyRow(RunStore &store, const ExperimentConfig &config, const f
   return store.createRun(config.name, runDir, config.toYaml(), parent);
 }
 
+// Trains; a run that cannot start (bad data, model) is marked failed in the history, then the
+// error goes on to the caller.
+RunResult runGuarded(Trainer &trainer, RunStore *store, std::int64_t id)
+{
+  try {
+    return trainer.run();
+  } catch (const std::exception &e) {
+    if (store)
+      store->setStatus(id, "failed", e.what(), 0);
+    throw;
+  }
+}
+
 // One run of a cv fold or sweep point: recorded in the history under its parent, quiet, Ctrl-C
 // stops it (resumable).
 RunResult runChild(RunStore &store, const ExperimentConfig &config, const fs::path &dir, std::int64_t parent)
 {
   Trainer trainer(config, dir);
   ConsoleObserver console(config, true);
-  RunRecorder recorder(store, historyRow(store, config, dir, parent), &console);
+  const std::int64_t id = historyRow(store, config, dir, parent);
+  RunRecorder recorder(store, id, &console);
   trainer.setObserver(&recorder);
   g_trainer = &trainer;
   std::signal(SIGINT, onSigint);
-  const RunResult r = trainer.run();
+  const RunResult r = runGuarded(trainer, &store, id);
   g_trainer = nullptr;
   std::signal(SIGINT, SIG_DFL);
   return r;
@@ -222,9 +236,11 @@ int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonO
   trainer.setObserver(&console);
   std::unique_ptr<RunStore> store;
   std::unique_ptr<RunRecorder> recorder;
+  std::int64_t id = 0;
   if (!sanity) {
     store = std::make_unique<RunStore>(defaultWorkspaceDir());
-    recorder = std::make_unique<RunRecorder>(*store, historyRow(*store, config, runDir, parent), &console);
+    id = historyRow(*store, config, runDir, parent);
+    recorder = std::make_unique<RunRecorder>(*store, id, &console);
     trainer.setObserver(recorder.get());
   }
   if (!quiet)
@@ -243,7 +259,7 @@ int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonO
   g_trainer = &trainer;
   std::signal(SIGINT, onSigint);
   std::signal(SIGTERM, onSigint);
-  const RunResult r = trainer.run();
+  const RunResult r = runGuarded(trainer, store.get(), id);
   g_trainer = nullptr;
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);

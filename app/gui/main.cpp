@@ -4,12 +4,16 @@
 #include "core/runtime/paths.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
+#include "core/runs/runstore.h"
+#include "ui/experimentview.h"
+#include "ui/historyview.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QPixmap>
+#include <QTabWidget>
 #include <QTimer>
 
 #include <cstdio>
@@ -46,7 +50,23 @@ int main(int argc, char **argv)
       QStringLiteral("screenshot"),
       QStringLiteral("Save a PNG of the main window once it is shown, then quit."),
       QStringLiteral("file"));
-  parser.addOptions({workspaceOption, threadsOption, screenshotOption});
+  const QCommandLineOption afterOption(QStringLiteral("screenshot-after"),
+                                      QStringLiteral("Seconds to wait before the screenshot (default 0.8)."),
+                                      QStringLiteral("seconds"));
+  const QCommandLineOption tabOption(QStringLiteral("tab"),
+                                     QStringLiteral("Open on a tab: start, experiment, monitor or history."),
+                                     QStringLiteral("name"));
+  const QCommandLineOption presetOption(QStringLiteral("preset"),
+                                        QStringLiteral("Load a preset into the Experiment tab."), QStringLiteral("name"));
+  const QCommandLineOption setOption(QStringLiteral("set"),
+                                     QStringLiteral("Override a key of the experiment (key=value; repeatable)."),
+                                     QStringLiteral("key=value"));
+  const QCommandLineOption startOption(QStringLiteral("start"), QStringLiteral("Start the experiment at once."));
+  const QCommandLineOption compareOption(QStringLiteral("compare-last"),
+                                         QStringLiteral("Compare the N most recent runs in the History tab."),
+                                         QStringLiteral("n"));
+  parser.addOptions({workspaceOption, threadsOption, screenshotOption, afterOption, tabOption, presetOption, setOption,
+                     startOption, compareOption});
   parser.process(app);
 
   try {
@@ -70,10 +90,39 @@ int main(int argc, char **argv)
                                 : QString::fromStdString(tunebench::defaultWorkspaceDir().string());
   tunebench::MainWindow window(workspace);
   window.show();
+  if (parser.isSet(presetOption))
+    window.experiment()->loadPreset(parser.value(presetOption));
+  for (const QString &kv : parser.values(setOption)) {
+    const qsizetype eq = kv.indexOf(QLatin1Char('='));
+    if (eq > 0)
+      window.experiment()->setOverride(kv.left(eq), kv.mid(eq + 1));
+  }
+  if (parser.isSet(startOption)) {
+    const QStringList problems = window.startExperiment();
+    for (const QString &p : problems)
+      std::fprintf(stderr, "tunebench: %s\n", qPrintable(p));
+  }
+  if (parser.isSet(compareOption)) {
+    tunebench::RunStore store(workspace.toStdString());
+    tunebench::RunQuery q;
+    q.limit = parser.value(compareOption).toInt();
+    std::vector<std::int64_t> ids;
+    for (const auto &r : store.list(q))
+      ids.insert(ids.begin(), r.id);
+    if (ids.size() >= 2)
+      window.history()->compare(ids);
+  }
+  if (parser.isSet(tabOption)) {
+    const QString tab = parser.value(tabOption).toLower();
+    for (int i = 0; i < window.tabs()->count(); ++i)
+      if (window.tabs()->tabText(i).remove(QLatin1Char('&')).toLower() == tab)
+        window.tabs()->setCurrentIndex(i);
+  }
 
   if (parser.isSet(screenshotOption)) {
     const QString file = parser.value(screenshotOption);
-    QTimer::singleShot(800, &window, [&window, file] {
+    const int delay = parser.isSet(afterOption) ? static_cast<int>(parser.value(afterOption).toDouble() * 1000) : 800;
+    QTimer::singleShot(delay, &window, [&window, file] {
       const bool saved = window.grab().save(file, "PNG");
       std::fprintf(saved ? stdout : stderr, "%s %s\n", saved ? "saved" : "cannot save",
                    qPrintable(file));

@@ -55,7 +55,7 @@ struct ExperimentConfig
 
   struct Strategy
   {
-    std::string name = "full"; // full | partial | linear_probe | bitfit | lora | adapters | ia3
+    std::string name = "full"; // full | partial | linear_probe | bitfit | lora | adapters | ia3 | prefix
     // partial
     bool freezeEmbeddings = true;
     int freezeBottomLayers = 0;
@@ -69,6 +69,10 @@ struct ExperimentConfig
     std::vector<std::string> loraTargets; // empty: the family's query/value maps
     bool rsLora = false;
     std::string loraBias = "none";
+    // prefix tuning
+    int prefixTokens = 20;
+    bool prefixReparameterize = false;
+    int prefixHidden = 512;
     // adapters
     std::string adapterKind = "houlsby";
     int adapterReduction = 16;

@@ -50,9 +50,16 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor &x, const torch::Ten
   const auto batch = x.size(0), time = x.size(1), hidden = x.size(2);
   const auto headSize = hidden / m_heads;
   auto split = [&](const torch::Tensor &t) { return t.view({batch, time, m_heads, headSize}).transpose(1, 2); };
-  const torch::Tensor q = split(query(x)), k = split(key(x)), v = split(value(x));
+  const torch::Tensor q = split(query(x));
+  torch::Tensor k = split(key(x)), v = split(value(x)), mask = additiveMask;
+  if (prefix) {
+    const auto [pk, pv] = prefix.source->keyValue(prefix.layer);
+    k = prependPrefix(pk, k);
+    v = prependPrefix(pv, v);
+    mask = maskWithPrefix(mask, pk.size(0));
+  }
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
-  scores = scores + additiveMask.to(scores.scalar_type());
+  scores = scores + mask.to(scores.scalar_type());
   const torch::Tensor probs = m_attentionDropout(torch::softmax(scores, -1));
   const torch::Tensor context = torch::matmul(probs, v).transpose(1, 2).reshape({batch, time, hidden});
   const torch::Tensor attended = attentionNorm(x + m_dropout(attentionOut(context)));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/models/linear.h"
+#include "core/models/prefix.h"
 #include "core/models/modelconfig.h"
 
 #include <torch/nn/module.h>
@@ -29,6 +30,7 @@ public:
   Linear query{nullptr}, key{nullptr}, value{nullptr}, attentionOut{nullptr};
   Linear feedForwardIn{nullptr}, feedForwardOut{nullptr};
   torch::nn::LayerNorm attentionNorm{nullptr}, outputNorm{nullptr};
+  PrefixSlot prefix; // prefix tuning
 
 private:
   torch::nn::Dropout m_dropout{nullptr}, m_attentionDropout{nullptr};

@@ -96,8 +96,15 @@ torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor
     *pastKey = k;
     *pastValue = v;
   }
+  torch::Tensor mask = additiveMask;
+  if (prefix) {
+    const auto [pk, pv] = prefix.source->keyValue(prefix.layer);
+    k = prependPrefix(pk, k);
+    v = prependPrefix(pv, v);
+    mask = maskWithPrefix(mask, pk.size(0));
+  }
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
-  scores = scores + additiveMask.to(scores.scalar_type());
+  scores = scores + mask.to(scores.scalar_type());
   const torch::Tensor context =
       torch::matmul(m_attnDropout(torch::softmax(scores, -1)), v).transpose(1, 2).reshape({batch, time, hidden});
   const torch::Tensor h = x + m_residDropout(attentionProjection(context));

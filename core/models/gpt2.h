@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/models/generation.h"
+#include "core/models/prefix.h"
 #include "core/models/linear.h"
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,7 @@ public:
 
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
   Conv1D attention{nullptr}, attentionProjection{nullptr}, feedForwardIn{nullptr}, feedForwardOut{nullptr};
+  PrefixSlot prefix; // prefix tuning: in front of the past and new keys, never stored in the cache
 
 private:
   torch::nn::Dropout m_residDropout{nullptr}, m_attnDropout{nullptr};

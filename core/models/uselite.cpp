@@ -80,9 +80,15 @@ torch::Tensor UseLiteLayerImpl::forward(const torch::Tensor &x, const torch::Ten
   const std::vector<torch::Tensor> parts = qkv(norm(x)).split(width, -1);
   auto heads = [&](const torch::Tensor &t) { return t.view({batch, time, m_heads, headSize}).transpose(1, 2); };
   const torch::Tensor q = heads(parts[0]) * (1.0 / std::sqrt(static_cast<double>(headSize)));
-  torch::Tensor scores = torch::matmul(q, heads(parts[1]).transpose(-1, -2)) + additiveMask.to(q.scalar_type());
-  const torch::Tensor context =
-      torch::matmul(torch::softmax(scores, -1), heads(parts[2])).transpose(1, 2).reshape({batch, time, width});
+  torch::Tensor k = heads(parts[1]), v = heads(parts[2]), mask = additiveMask;
+  if (prefix) {
+    const auto [pk, pv] = prefix.source->keyValue(prefix.layer);
+    k = prependPrefix(pk, k);
+    v = prependPrefix(pv, v);
+    mask = maskWithPrefix(mask, pk.size(0));
+  }
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) + mask.to(q.scalar_type());
+  const torch::Tensor context = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({batch, time, width});
   // The residual stream stays in x's dtype (fp32) under bf16 autocast: LayerNorm needs its input in
   // its weights' dtype.
   const torch::Tensor y = (m_dropout(out(context)) + (residual ? residual(x) : x)).to(x.scalar_type());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/models/linear.h"
+#include "core/models/prefix.h"
 #include "core/models/tfjs.h"
 
 #include <torch/nn/module.h>
@@ -39,6 +40,7 @@ public:
 
   torch::nn::LayerNorm norm{nullptr}, ffnNorm{nullptr};
   Linear qkv{nullptr}, out{nullptr}, residual{nullptr}, fc1{nullptr}, fc2{nullptr};
+  PrefixSlot prefix; // prefix tuning
 
 private:
   torch::nn::Dropout m_dropout{nullptr};

@@ -859,6 +859,7 @@ void RunRecorder::onLog(const std::string &message)
 
 void RunRecorder::onStep(const StepEvent &e)
 {
+  m_wall = e.elapsedSeconds;
   m_store.addMetric(m_run, "train", "loss", e.step, e.epoch, e.elapsedSeconds, e.loss);
   m_store.addMetric(m_run, "train", "lr", e.step, e.epoch, e.elapsedSeconds, e.learningRate);
   m_store.addMetric(m_run, "train", "grad_norm", e.step, e.epoch, e.elapsedSeconds, e.gradNorm);
@@ -872,7 +873,7 @@ void RunRecorder::onStep(const StepEvent &e)
 void RunRecorder::onEvaluation(const EvalEvent &e)
 {
   for (const auto &[k, v] : e.metrics)
-    m_store.addMetric(m_run, e.split, k, e.step, e.epoch, 0.0, v);
+    m_store.addMetric(m_run, e.split, k, e.step, e.epoch, m_wall, v);
   m_store.flush();
   if (m_next)
     m_next->onEvaluation(e);
@@ -908,6 +909,8 @@ void RunRecorder::onFinished(const RunResult &r)
   m_store.setSummary(m_run, "last", "steps", static_cast<double>(r.steps));
   m_store.setSummary(m_run, "last", "peak_memory_mib", r.peakMemoryMiB);
   m_store.setSummary(m_run, "last", "trainable_parameters", static_cast<double>(r.trainableParameters));
+  if (r.status == "failed")
+    m_store.addEvent(m_run, r.steps, "error", json{{"reason", r.reason}}.dump());
   m_store.setStatus(m_run, r.status, r.reason, r.seconds);
   m_store.recordArtifacts(m_run);
   if (m_next)

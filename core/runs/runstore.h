@@ -187,6 +187,7 @@ private:
   RunStore &m_store;
   std::int64_t m_run;
   TrainingObserver *m_next;
+  double m_wall = 0; // elapsed seconds at the last step (evaluations are stamped with it)
 };
 
 // Flattens YAML text into dotted keys ("training.learning_rate" -> "0.0001"); lists as flow text.

@@ -125,7 +125,15 @@ std::vector<Diagnosis> diagnose(const TrainingCurves &c, int patience)
                      {"lower the learning rate (÷3 to ÷10)", "add or lengthen warm-up", "clip gradients"},
                      end > start * 3.0});
     } else if (end > start * 0.9 &&
-               (c.finished || static_cast<long>(n) >= std::max<long>(20, 2 * c.stepsPerEpoch))) {
+               (c.finished || static_cast<long>(n) >= std::max<long>(20, 2 * c.stepsPerEpoch)) &&
+               !(c.validationMetric.size() >= 2 && [&] {
+                 // A validation metric that clearly improved means the model learns (a hard task's
+                 // loss can stay near chance level while accuracy rises).
+                 double best = c.validationMetric.front().value;
+                 for (const auto &p : c.validationMetric)
+                   best = std::max(best, p.value);
+                 return best - c.validationMetric.front().value > 0.05;
+               }())) {
       // Under-fitting: almost no progress on the training loss.
       const bool lowLr = !c.learningRate.empty() && c.learningRate.back().value < 1e-6;
       out.push_back({lowLr ? Diagnosis::Kind::LearningRateTooLow : Diagnosis::Kind::Underfitting, train.front().step,

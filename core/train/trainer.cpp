@@ -11,6 +11,7 @@
 #include "core/strategies/adapters.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
+#include "core/strategies/prefix.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/tokenize/tokenizerloader.h"
 #include "core/train/dataprep.h"
@@ -136,6 +137,8 @@ std::unique_ptr<Strategy> makeStrategy(const ExperimentConfig &c, const std::str
     o.seed = c.seed;
     return std::make_unique<LoraStrategy>(o);
   }
+  if (s.name == "prefix")
+    return std::make_unique<PrefixTuning>(PrefixOptions{s.prefixTokens, s.prefixReparameterize, s.prefixHidden});
   if (s.name == "adapters")
     return std::make_unique<AdapterStrategy>(AdapterOptions{s.adapterKind, s.adapterReduction, s.adapterActivation});
   throw Error("strategy \"" + s.name + "\" is not known");

@@ -95,6 +95,10 @@ private Q_SLOTS:
     c.stepsPerEpoch = 50;
     c.finished = true;
     QVERIFY(has(diagnose(c), Diagnosis::Kind::Underfitting));
+    // A flat loss with a validation metric that clearly rises is a hard task learning, not under-fitting.
+    c.validationMetric = {pt(50, 0.5), pt(100, 0.7), pt(150, 0.78)};
+    QVERIFY(!has(diagnose(c), Diagnosis::Kind::Underfitting));
+    c.validationMetric.clear();
     // Before two epochs of a run still going, it is too early to say.
     c.finished = false;
     c.trainLoss.resize(60);

@@ -6,6 +6,7 @@
 #include "core/strategies/adapters.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
+#include "core/strategies/prefix.h"
 #include "core/util/error.h"
 
 #include "support/golden.h"
@@ -84,6 +85,7 @@ private Q_SLOTS:
     QTest::newRow("lora") << "lora";
     QTest::newRow("adapters") << "adapters";
     QTest::newRow("ia3") << "ia3";
+    QTest::newRow("prefix") << "prefix";
   }
 
   void frozenStaysFrozen()
@@ -99,6 +101,8 @@ private Q_SLOTS:
       s = std::make_unique<AdapterStrategy>(AdapterOptions{});
     else if (strategy == QLatin1String("ia3"))
       s = std::make_unique<Ia3Strategy>();
+    else if (strategy == QLatin1String("prefix"))
+      s = std::make_unique<PrefixTuning>(PrefixOptions{5, true, 16});
     else
       s = std::make_unique<LoraStrategy>(LoraOptions{});
     s->apply(*model);
@@ -276,6 +280,70 @@ private Q_SLOTS:
     lora.save(*model, dir.path().toStdString());
     std::ifstream in(dir.filePath(QStringLiteral("adapter_config.json")).toStdString());
     QVERIFY(nlohmann::json::parse(in)["fan_in_fan_out"].get<bool>());
+  }
+
+  // P virtual tokens per layer: P × layers × 2 × hidden trainable numbers (no reparameterisation),
+  // and the head; the prefix changes the output.
+  void prefixCountsAndChangesTheOutput()
+  {
+    SequenceClassifier model = goldenBert();
+    const torch::Tensor plain = logitsOf(model);
+    PrefixTuning prefix({7, false, 0});
+    prefix.apply(*model);
+    const EncoderConfig c = EncoderConfig::fromFile(kBert / "config.json");
+    QCOMPARE(prefix.layerWidths().size(), static_cast<std::size_t>(c.numLayers));
+    std::int64_t inPrefix = 0, trainable = 0;
+    for (const auto &p : model->named_parameters()) {
+      if (p.key().rfind("prefix_encoder.", 0) == 0)
+        inPrefix += p.value().numel();
+      if (p.value().requires_grad())
+        trainable += p.value().numel();
+    }
+    QCOMPARE(inPrefix, std::int64_t(7) * c.numLayers * 2 * c.hiddenSize);
+    QCOMPARE(trainable, inPrefix + c.hiddenSize * 3 + 3); // + the classifier
+    QVERIFY((logitsOf(model) - plain).abs().max().item<double>() > 1e-3);
+  }
+
+  // Padding stays correct: a sentence alone and the same sentence padded in a batch with a longer
+  // one give the same outputs at its real positions (BERT and GPT-2 with prefixes).
+  void prefixKeepsPaddingCorrect()
+  {
+    SequenceClassifier model = goldenBert();
+    PrefixTuning prefix({4, true, 32});
+    prefix.apply(*model);
+    model->eval();
+    torch::NoGradGuard noGrad;
+    const torch::Tensor ids = torch::tensor({2, 5, 7, 3}, torch::kLong).unsqueeze(0);
+    const torch::Tensor alone = model(ids, torch::ones_like(ids), torch::zeros_like(ids)).logits;
+    const torch::Tensor batch = torch::tensor({2, 5, 7, 3, 0, 0, 2, 9, 11, 13, 15, 3}, torch::kLong).view({2, 6});
+    const torch::Tensor mask = batch.ne(0).to(torch::kLong);
+    mask[1].fill_(1);
+    const torch::Tensor padded = model(batch, mask, torch::zeros_like(batch)).logits;
+    QVERIFY((padded[0] - alone[0]).abs().max().item<double>() <= 1e-5);
+
+    const std::filesystem::path folder = tunebench::testing::goldenDir(QStringLiteral("models/gpt2")).toStdString();
+    Gpt2LMHeadModel gpt2(Gpt2Config::fromFile(folder / "config.json"));
+    loadStateDict(*gpt2, readCheckpoint(folder), folder.string(), "", {});
+    PrefixTuning gptPrefix({3, false, 0});
+    gptPrefix.apply(*gpt2);
+    gpt2->eval();
+    const torch::Tensor g = torch::tensor({4, 10, 20, 30}, torch::kLong).unsqueeze(0);
+    const torch::Tensor gAlone = gpt2(g, torch::ones_like(g));
+    const torch::Tensor gBatch = torch::cat({torch::cat({g, torch::zeros({1, 2}, torch::kLong)}, 1),
+                                             torch::tensor({4, 10, 20, 30, 40, 13}, torch::kLong).unsqueeze(0)});
+    torch::Tensor gMask = torch::ones_like(gBatch);
+    gMask[0][4] = 0;
+    gMask[0][5] = 0;
+    const torch::Tensor gPadded = gpt2(gBatch, gMask);
+    QVERIFY((gPadded[0].narrow(0, 0, 4) - gAlone[0]).abs().max().item<double>() <= 1e-4);
+
+    // Generation with the KV cache equals recomputation: the prefix is never stored in the cache.
+    GenerationOptions o;
+    o.maxNewTokens = 6;
+    const std::vector<int> prompt = {4, 10, 20};
+    const std::vector<int> cached = generate(*gpt2, prompt, o);
+    o.useCache = false;
+    QCOMPARE(generate(*gpt2, prompt, o), cached);
   }
 
   void badLoraOptions()

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <torch/types.h>
+
+#include <memory>
+#include <utility>
+
+namespace tunebench {
+
+// Prefix tuning's key/value prefixes (Li & Liang, 2021): for every attention layer, P trainable
+// keys and values that the layer prepends to its own; every query may attend to them.
+class KeyValuePrefix
+{
+public:
+  virtual ~KeyValuePrefix() = default;
+  virtual int length() const = 0;
+  // Layer `layer`'s prefix keys and values, each [P, width].
+  virtual std::pair<torch::Tensor, torch::Tensor> keyValue(int layer) = 0;
+};
+
+// Where an attention layer finds its prefix (unset: none).
+struct PrefixSlot
+{
+  std::shared_ptr<KeyValuePrefix> source;
+  int layer = -1;
+  explicit operator bool() const { return static_cast<bool>(source); }
+};
+
+// keys/values [B, heads, T, d] with a [P, heads·d] prefix in front: [B, heads, P + T, d].
+torch::Tensor prependPrefix(const torch::Tensor &prefix, const torch::Tensor &heads);
+// An additive attention mask [..., T] widened to [..., P + T]: the prefix is always attended.
+torch::Tensor maskWithPrefix(const torch::Tensor &additive, std::int64_t length);
+
+} // namespace tunebench

@@ -1,0 +1,84 @@
+#include "core/strategies/prefix.h"
+
+#include "core/models/encoder.h"
+#include "core/models/gpt2.h"
+#include "core/models/moduletree.h"
+#include "core/models/uselite.h"
+#include "core/util/error.h"
+
+#include <torch/torch.h>
+
+namespace tunebench {
+
+namespace {
+
+// The prefixes of every layer: a [P, Σ 2·width] table, or an MLP over P embeddings that makes it.
+class PrefixEncoderImpl final : public torch::nn::Module, public KeyValuePrefix
+{
+public:
+  PrefixEncoderImpl(std::vector<int> widths, const PrefixOptions &o) : m_widths(std::move(widths)), m_p(o.virtualTokens)
+  {
+    std::int64_t total = 0;
+    for (int w : m_widths) {
+      m_offsets.push_back(total);
+      total += 2 * w;
+    }
+    // PEFT's names: embedding.weight, transform.0 / transform.2 (the MLP around a tanh).
+    auto holder = register_module("embedding", std::make_shared<torch::nn::Module>());
+    if (o.reparameterize) {
+      embedding = holder->register_parameter("weight", torch::randn({m_p, m_widths.front()}));
+      down = registerAt(*this, "transform.0", torch::nn::Linear(m_widths.front(), o.projectionHidden));
+      up = registerAt(*this, "transform.2", torch::nn::Linear(o.projectionHidden, total));
+    } else {
+      embedding = holder->register_parameter("weight", torch::randn({m_p, total}));
+    }
+  }
+  int length() const override { return static_cast<int>(m_p); }
+  std::pair<torch::Tensor, torch::Tensor> keyValue(int layer) override
+  {
+    const torch::Tensor table = up ? up(torch::tanh(down(embedding))) : embedding;
+    const auto w = m_widths[static_cast<std::size_t>(layer)];
+    const auto at = m_offsets[static_cast<std::size_t>(layer)];
+    return {table.narrow(1, at, w), table.narrow(1, at + w, w)};
+  }
+  torch::Tensor embedding;
+  torch::nn::Linear down{nullptr}, up{nullptr};
+
+private:
+  std::vector<int> m_widths;
+  std::vector<std::int64_t> m_offsets;
+  std::int64_t m_p;
+};
+
+} // namespace
+
+void PrefixTuning::apply(torch::nn::Module &model)
+{
+  if (m_options.virtualTokens < 1)
+    throw Error("prefix tuning needs at least one virtual token");
+  std::vector<PrefixSlot *> slots;
+  m_widths.clear();
+  for (const auto &m : model.modules(false)) {
+    if (auto *l = dynamic_cast<EncoderLayerImpl *>(m.get())) {
+      slots.push_back(&l->prefix);
+      m_widths.push_back(static_cast<int>(l->key->weight.size(0)));
+    } else if (auto *u = dynamic_cast<UseLiteLayerImpl *>(m.get())) {
+      slots.push_back(&u->prefix);
+      m_widths.push_back(static_cast<int>(u->qkv->weight.size(0) / 3));
+    } else if (auto *g = dynamic_cast<Gpt2BlockImpl *>(m.get())) {
+      slots.push_back(&g->prefix);
+      m_widths.push_back(g->attention->outFeatures() / 3);
+    }
+  }
+  if (slots.empty())
+    throw Error("prefix tuning: the model has no attention layer it supports (BERT, RoBERTa, DistilBERT, GPT-2, "
+                "USE-Lite; T5 is not supported yet)");
+  auto encoder = std::make_shared<PrefixEncoderImpl>(m_widths, m_options);
+  for (auto &p : model.named_parameters())
+    p.value().set_requires_grad(isHeadParameter(p.key()));
+  model.register_module("prefix_encoder", encoder);
+  for (std::size_t i = 0; i < slots.size(); ++i)
+    *slots[i] = PrefixSlot{encoder, static_cast<int>(i)};
+}
+
+} // namespace tunebench

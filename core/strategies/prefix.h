@@ -1,0 +1,32 @@
+#pragma once
+
+#include "core/strategies/strategy.h"
+
+namespace tunebench {
+
+struct PrefixOptions
+{
+  int virtualTokens = 20;       // P: prefix keys/values per layer
+  bool reparameterize = false;  // an MLP (width → projection → all prefixes) over P embeddings, as PEFT's prefix_projection
+  int projectionHidden = 512;
+};
+
+// Prefix tuning (Li & Liang, 2021): trainable keys and values in front of every self-attention
+// layer's own (BERT, RoBERTa, DistilBERT, GPT-2, USE-Lite); the attention masks widen to match and
+// padding stays where it was. Parameters live in "prefix_encoder.*" on the model; everything else
+// but the task head is frozen. Layers of different widths (USE-Lite's first layer) get their own.
+class PrefixTuning final : public Strategy
+{
+public:
+  explicit PrefixTuning(PrefixOptions options) : m_options(options) {}
+  std::string name() const override { return "prefix"; }
+  void apply(torch::nn::Module &model) override;
+  // Attention layers found by apply() and the width of each.
+  const std::vector<int> &layerWidths() const { return m_widths; }
+
+private:
+  PrefixOptions m_options;
+  std::vector<int> m_widths;
+};
+
+} // namespace tunebench

@@ -1,0 +1,106 @@
+// The workbench driven through its real widgets (offscreen): load the default experiment, choose
+// LoRA and change r, start a short run, see points arrive on the charts, stop it, find it in the
+// history, run a second one, compare the two and read the config diff.
+#include "ui/experimentview.h"
+#include "ui/historyview.h"
+#include "ui/mainwindow.h"
+#include "ui/monitorview.h"
+#include "ui/trainingsession.h"
+
+#include "support/golden.h"
+
+#include <QtTest/QtTest>
+
+#include <QListWidget>
+#include <QPushButton>
+#include <QTabWidget>
+#include <QTableWidget>
+
+using namespace tunebench;
+
+class TestWorkbench : public QObject
+{
+  Q_OBJECT
+
+  QTemporaryDir m_root;
+
+  static void shrink(ExperimentView *e, const QString &r)
+  {
+    e->setOverride(QStringLiteral("data.subset_rows"), QStringLiteral("240"));
+    e->setOverride(QStringLiteral("training.epochs"), QStringLiteral("1"));
+    e->setOverride(QStringLiteral("training.batch_size"), QStringLiteral("16"));
+    e->setOverride(QStringLiteral("training.learning_rate"), QStringLiteral("1e-3"));
+    e->setOverride(QStringLiteral("evaluation.every_steps"), QStringLiteral("3"));
+    e->setOverride(QStringLiteral("strategy.name"), QStringLiteral("lora"));
+    e->setOverride(QStringLiteral("strategy.lora.r"), r);
+    e->setOverride(QStringLiteral("evaluation.early_stopping.patience"), QStringLiteral("0"));
+  }
+
+private Q_SLOTS:
+  void initTestCase()
+  {
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("tunebench-test"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_workbench"));
+    QSettings().clear();
+    qputenv("TUNEBENCH_ASSETS", tunebench::testing::assetsDir().toUtf8());
+    QVERIFY2(QFile::exists(tunebench::testing::assetPath(QStringLiteral("models/use-lite/model.json"))),
+             "USE-Lite is missing: run packaging/fetch-assets.sh");
+  }
+
+  void trainStopFindCompare()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("workspace")));
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    ExperimentView *e = window.experiment();
+    QVERIFY(e->yaml().contains(QLatin1String("sentiment-use-lite"))); // the default experiment
+
+    // A broken value is listed with its line and range, and nothing starts.
+    e->setOverride(QStringLiteral("training.batch_size"), QStringLiteral("0"));
+    QVERIFY(!window.startExperiment().isEmpty());
+    QVERIFY(e->problems()->count() >= 1);
+    QVERIFY(e->problems()->item(0)->text().contains(QLatin1String("training.batch_size: must be between 1 and 4096")));
+
+    shrink(e, QStringLiteral("4"));
+    QTest::mouseClick(e->startButton(), Qt::LeftButton);
+    QVERIFY2(window.session()->running(), qPrintable(e->problems()->item(0)->text()));
+    QCOMPARE(window.tabs()->currentWidget(), window.monitor());
+    QTRY_VERIFY_WITH_TIMEOUT(window.monitor()->trainPoints() >= 4, 120000);
+    QTRY_VERIFY_WITH_TIMEOUT(window.monitor()->validationPoints() >= 1, 120000);
+    QVERIFY(e->stopButton()->isEnabled());
+    QSignalSpy finished(window.session(), &TrainingSession::finished);
+    QTest::mouseClick(e->stopButton(), Qt::LeftButton);
+    QVERIFY(finished.wait(120000));
+    QCOMPARE(finished.front().at(0).toString(), QStringLiteral("stopped"));
+    QVERIFY(e->startButton()->isEnabled());
+
+    // The stopped run is in the history.
+    QTableWidget *runs = window.history()->runs();
+    QCOMPARE(runs->rowCount(), 1);
+    QCOMPARE(runs->item(0, 2)->text(), QStringLiteral("stopped"));
+    QCOMPARE(runs->item(0, 3)->text(), QStringLiteral("lora"));
+
+    // A second run with another rank, to the end.
+    shrink(e, QStringLiteral("8"));
+    QVERIFY(window.startExperiment().isEmpty());
+    QVERIFY(finished.wait(240000));
+    QCOMPARE(finished.back().at(0).toString(), QStringLiteral("finished"));
+    QCOMPARE(runs->rowCount(), 2);
+
+    window.history()->compare({1, 2});
+    QTableWidget *diff = window.history()->diff();
+    QStringList keys;
+    for (int r = 0; r < diff->rowCount(); ++r)
+      keys << diff->verticalHeaderItem(r)->text();
+    QVERIFY2(keys.contains(QStringLiteral("strategy.lora.r")), qPrintable(keys.join(QLatin1Char(','))));
+    QVERIFY(!keys.contains(QStringLiteral("training.epochs"))); // only what differs
+    const int row = static_cast<int>(keys.indexOf(QStringLiteral("strategy.lora.r")));
+    QCOMPARE(diff->item(row, 0)->text(), QStringLiteral("4"));
+    QCOMPARE(diff->item(row, 1)->text(), QStringLiteral("8"));
+    QVERIFY(window.history()->overlaySeries() >= 2);
+  }
+};
+
+QTEST_MAIN(TestWorkbench)
+#include "tst_workbench.moc"

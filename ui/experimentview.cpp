@@ -1,0 +1,153 @@
+#include "ui/experimentview.h"
+
+#include "core/config/experiment.h"
+
+#include <QComboBox>
+#include <QDir>
+#include <QFile>
+#include <QFileDialog>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QTextBlock>
+#include <QVBoxLayout>
+
+#include <yaml-cpp/yaml.h>
+
+namespace tunebench {
+
+ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
+{
+  setObjectName(QStringLiteral("ExperimentView"));
+  auto *layout = new QVBoxLayout(this);
+  auto *top = new QHBoxLayout;
+  m_presets = new QComboBox(this);
+  for (const QString &f : QDir(QStringLiteral(":/presets")).entryList({QStringLiteral("*.yaml")}))
+    m_presets->addItem(QFileInfo(f).completeBaseName());
+  auto *load = new QPushButton(tr("Open…"), this);
+  auto *save = new QPushButton(tr("Save As…"), this);
+  top->addWidget(new QLabel(tr("Preset:"), this));
+  top->addWidget(m_presets, 1);
+  top->addWidget(load);
+  top->addWidget(save);
+  layout->addLayout(top);
+  m_editor = new QPlainTextEdit(this);
+  m_editor->setObjectName(QStringLiteral("ExperimentYaml"));
+  m_editor->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  m_editor->setLineWrapMode(QPlainTextEdit::NoWrap);
+  layout->addWidget(m_editor, 3);
+  m_hint = new QLabel(tr("Problems (double-click to jump to the line):"), this);
+  layout->addWidget(m_hint);
+  m_problems = new QListWidget(this);
+  m_problems->setObjectName(QStringLiteral("ConfigProblems"));
+  m_problems->setMaximumHeight(110);
+  layout->addWidget(m_problems);
+  auto *buttons = new QHBoxLayout;
+  m_start = new QPushButton(tr("&Start"), this);
+  m_pause = new QPushButton(tr("&Pause"), this);
+  m_pause->setCheckable(true);
+  m_stop = new QPushButton(tr("S&top"), this);
+  m_start->setDefault(true);
+  buttons->addStretch(1);
+  buttons->addWidget(m_start);
+  buttons->addWidget(m_pause);
+  buttons->addWidget(m_stop);
+  layout->addLayout(buttons);
+  setRunning(false);
+
+  connect(m_presets, &QComboBox::currentTextChanged, this, &ExperimentView::loadPreset);
+  connect(m_start, &QPushButton::clicked, this, &ExperimentView::startRequested);
+  connect(m_pause, &QPushButton::toggled, this, [this](bool on) {
+    m_pause->setText(on ? tr("&Resume") : tr("&Pause"));
+    Q_EMIT pauseRequested(on);
+  });
+  connect(m_stop, &QPushButton::clicked, this, &ExperimentView::stopRequested);
+  connect(load, &QPushButton::clicked, this, [this] {
+    const QString file = QFileDialog::getOpenFileName(this, tr("Open Experiment"), QString(), tr("YAML (*.yaml *.yml)"));
+    QFile f(file);
+    if (!file.isEmpty() && f.open(QIODevice::ReadOnly))
+      setYaml(QString::fromUtf8(f.readAll()));
+  });
+  connect(save, &QPushButton::clicked, this, [this] {
+    const QString file = QFileDialog::getSaveFileName(this, tr("Save Experiment"), QString(), tr("YAML (*.yaml)"));
+    QFile f(file);
+    if (!file.isEmpty() && f.open(QIODevice::WriteOnly))
+      f.write(yaml().toUtf8());
+  });
+  connect(m_problems, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem *item) {
+    const int line = item->data(Qt::UserRole).toInt();
+    if (line <= 0)
+      return;
+    QTextCursor c(m_editor->document()->findBlockByNumber(line - 1));
+    m_editor->setTextCursor(c);
+    m_editor->setFocus();
+  });
+  if (m_presets->count() > 0)
+    loadPreset(m_presets->findText(QStringLiteral("sentiment-use-lite")) >= 0 ? QStringLiteral("sentiment-use-lite")
+                                                                               : m_presets->itemText(0));
+}
+
+QString ExperimentView::yaml() const { return m_editor->toPlainText(); }
+void ExperimentView::setYaml(const QString &yaml) { m_editor->setPlainText(yaml); }
+
+void ExperimentView::loadPreset(const QString &name)
+{
+  QFile f(QStringLiteral(":/presets/%1.yaml").arg(name));
+  if (f.open(QIODevice::ReadOnly))
+    setYaml(QString::fromUtf8(f.readAll()));
+  const int i = m_presets->findText(name);
+  if (i >= 0 && m_presets->currentIndex() != i)
+    m_presets->setCurrentIndex(i);
+}
+
+QStringList ExperimentView::validate(const QString &baseDir)
+{
+  const ConfigResult r = parseExperimentConfig(yaml().toStdString(), baseDir.toStdString());
+  m_problems->clear();
+  QStringList out;
+  for (const ConfigProblem &p : r.problems) {
+    const QString text = QString::fromStdString(p.str("line"));
+    auto *item = new QListWidgetItem(text, m_problems);
+    item->setData(Qt::UserRole, p.line);
+    out << text;
+  }
+  if (out.isEmpty())
+    m_problems->addItem(tr("No problems: ready to start."));
+  return out;
+}
+
+void ExperimentView::setRunning(bool running, bool paused)
+{
+  m_start->setEnabled(!running);
+  m_pause->setEnabled(running);
+  m_stop->setEnabled(running);
+  m_pause->blockSignals(true);
+  m_pause->setChecked(paused);
+  m_pause->setText(paused ? tr("&Resume") : tr("&Pause"));
+  m_pause->blockSignals(false);
+  m_editor->setReadOnly(running);
+}
+
+void ExperimentView::setOverride(const QString &dottedKey, const QString &value)
+{
+  YAML::Node root = YAML::Load(yaml().toStdString());
+  YAML::Node cur = root;
+  const QStringList parts = dottedKey.split(QLatin1Char('.'));
+  for (int i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = cur[parts[i].toStdString()];
+    if (!next.IsMap()) {
+      next = YAML::Node(YAML::NodeType::Map);
+      cur[parts[i].toStdString()] = next;
+    }
+    cur.reset(next);
+  }
+  cur[parts.back().toStdString()] = YAML::Load(value.toStdString());
+  YAML::Emitter out;
+  out << root;
+  setYaml(QString::fromUtf8(out.c_str()) + QLatin1Char('\n'));
+}
+
+} // namespace tunebench

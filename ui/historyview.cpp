@@ -1,0 +1,253 @@
+#include "ui/historyview.h"
+
+#include "core/runs/runstore.h"
+#include "core/util/error.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLineSeries>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QValueAxis>
+#include <QVBoxLayout>
+
+#include <cmath>
+#include <set>
+
+namespace tunebench {
+
+namespace {
+
+// Numbers sort as numbers.
+class NumberItem final : public QTableWidgetItem
+{
+public:
+  // decimals < 0: up to 6 significant digits (integers stay integers).
+  NumberItem(double v, int decimals)
+    : QTableWidgetItem(!std::isfinite(v) ? QStringLiteral("-")
+                       : decimals < 0    ? QString::number(v, 'g', 6)
+                                         : QString::number(v, 'f', decimals))
+  {
+    setData(Qt::UserRole, v);
+    setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+  }
+  bool operator<(const QTableWidgetItem &o) const override
+  {
+    return data(Qt::UserRole).toDouble() < o.data(Qt::UserRole).toDouble();
+  }
+};
+
+const QStringList kColumns = {QStringLiteral("id"),       QStringLiteral("name"),        QStringLiteral("status"),
+                              QStringLiteral("strategy"), QStringLiteral("LR"),          QStringLiteral("test accuracy"),
+                              QStringLiteral("test macro-F1"), QStringLiteral("duration (s)"), QStringLiteral("created")};
+
+} // namespace
+
+HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
+{
+  setObjectName(QStringLiteral("HistoryView"));
+  auto *layout = new QVBoxLayout(this);
+  auto *bar = new QHBoxLayout;
+  m_filter = new QLineEdit(this);
+  m_filter->setPlaceholderText(tr("Filter: strategy.name=lora  test.accuracy>0.8  status=finished (space-separated)"));
+  m_refresh = new QPushButton(tr("Refresh"), this);
+  m_compare = new QPushButton(tr("&Compare selected"), this);
+  m_resume = new QPushButton(tr("Resume"), this);
+  m_archive = new QPushButton(tr("Archive"), this);
+  bar->addWidget(m_filter, 1);
+  bar->addWidget(m_refresh);
+  bar->addWidget(m_compare);
+  bar->addWidget(m_resume);
+  bar->addWidget(m_archive);
+  layout->addLayout(bar);
+
+  auto *split = new QSplitter(Qt::Vertical, this);
+  m_runs = new QTableWidget(0, static_cast<int>(kColumns.size()), split);
+  m_runs->setObjectName(QStringLiteral("RunsTable"));
+  m_runs->setHorizontalHeaderLabels(kColumns);
+  m_runs->setSelectionBehavior(QAbstractItemView::SelectRows);
+  m_runs->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  m_runs->setSortingEnabled(true);
+  m_runs->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  m_runs->horizontalHeader()->setStretchLastSection(true);
+  m_runs->verticalHeader()->hide();
+  auto *lower = new QSplitter(Qt::Horizontal, split);
+  m_diff = new QTableWidget(0, 0, lower);
+  m_diff->setObjectName(QStringLiteral("ConfigDiff"));
+  m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  m_chart = new QChart;
+  m_chart->setTitle(tr("Select runs and press Compare: curves overlaid"));
+  m_chartView = new QChartView(m_chart, lower);
+  m_chartView->setRenderHint(QPainter::Antialiasing);
+  m_chartView->setMinimumWidth(420);
+  lower->setStretchFactor(0, 2);
+  lower->setStretchFactor(1, 3);
+  lower->setSizes({440, 640});
+  split->setStretchFactor(0, 2);
+  split->setStretchFactor(1, 3);
+  layout->addWidget(split, 1);
+
+  connect(m_refresh, &QPushButton::clicked, this, &HistoryView::refresh);
+  connect(m_filter, &QLineEdit::returnPressed, this, &HistoryView::refresh);
+  connect(m_compare, &QPushButton::clicked, this, [this] {
+    const auto ids = selectedIds();
+    if (ids.size() < 2) {
+      QMessageBox::information(this, tr("Compare runs"), tr("Select two or more runs."));
+      return;
+    }
+    compare(ids);
+  });
+  connect(m_resume, &QPushButton::clicked, this, [this] {
+    const auto ids = selectedIds();
+    if (ids.size() != 1)
+      return;
+    RunStore store(m_workspace.toStdString());
+    Q_EMIT resumeRequested(QString::fromStdString(store.run(ids.front()).folder));
+  });
+  connect(m_archive, &QPushButton::clicked, this, [this] {
+    RunStore store(m_workspace.toStdString());
+    for (std::int64_t id : selectedIds())
+      store.setArchived(id, true);
+    refresh();
+  });
+}
+
+void HistoryView::setWorkspace(const QString &workspace)
+{
+  m_workspace = workspace;
+  refresh();
+}
+
+std::vector<std::int64_t> HistoryView::selectedIds() const
+{
+  std::set<int> rows;
+  for (const QModelIndex &i : m_runs->selectionModel()->selectedRows())
+    rows.insert(i.row());
+  std::vector<std::int64_t> out;
+  for (int r : rows)
+    out.push_back(static_cast<std::int64_t>(m_runs->item(r, 0)->data(Qt::UserRole).toDouble()));
+  return out;
+}
+
+void HistoryView::refresh()
+{
+  if (m_workspace.isEmpty())
+    return;
+  try {
+    RunStore store(m_workspace.toStdString());
+    RunQuery q;
+    for (const QString &f : m_filter->text().split(QLatin1Char(' '), Qt::SkipEmptyParts))
+      q.filters.push_back(RunFilter::parse(f.toStdString()));
+    const auto list = store.list(q);
+    m_runs->setSortingEnabled(false);
+    m_runs->setRowCount(static_cast<int>(list.size()));
+    for (int row = 0; row < static_cast<int>(list.size()); ++row) {
+      const RunRecord &r = list[static_cast<std::size_t>(row)];
+      const auto config = store.config(r.id);
+      auto value = [&](const char *key) {
+        const auto it = config.find(key);
+        return it == config.end() ? QString() : QString::fromStdString(it->second);
+      };
+      auto summary = [&](const char *key) {
+        const auto it = r.summary.find(key);
+        return it == r.summary.end() ? std::nan("") : it->second;
+      };
+      m_runs->setItem(row, 0, new NumberItem(static_cast<double>(r.id), 0));
+      m_runs->setItem(row, 1, new QTableWidgetItem(QString::fromStdString(r.name)));
+      m_runs->setItem(row, 2, new QTableWidgetItem(QString::fromStdString(r.status)));
+      m_runs->item(row, 2)->setToolTip(QString::fromStdString(r.reason));
+      m_runs->setItem(row, 3, new QTableWidgetItem(value("strategy.name")));
+      m_runs->setItem(row, 4, new QTableWidgetItem(value("training.learning_rate")));
+      m_runs->setItem(row, 5, new NumberItem(summary("test.accuracy"), 4));
+      m_runs->setItem(row, 6, new NumberItem(summary("test.macro_f1"), 4));
+      m_runs->setItem(row, 7, new NumberItem(r.duration, 0));
+      m_runs->setItem(row, 8, new QTableWidgetItem(QString::fromStdString(r.created)));
+    }
+    m_runs->setSortingEnabled(true);
+  } catch (const Error &e) {
+    QMessageBox::warning(this, tr("Run history"), QString::fromUtf8(e.what()));
+  }
+}
+
+void HistoryView::compare(const std::vector<std::int64_t> &ids)
+{
+  RunStore store(m_workspace.toStdString());
+  const RunComparison c = store.compare(ids);
+  m_diff->clear();
+  m_diff->setColumnCount(static_cast<int>(ids.size()));
+  QStringList headers;
+  for (std::int64_t id : ids)
+    headers << tr("run %1").arg(id);
+  m_diff->setHorizontalHeaderLabels(headers);
+  QStringList rows;
+  int row = 0;
+  m_diff->setRowCount(static_cast<int>(c.configDiff.size() + c.summary.size()));
+  for (const auto &[key, values] : c.configDiff) {
+    rows << QString::fromStdString(key);
+    for (std::size_t i = 0; i < values.size(); ++i)
+      m_diff->setItem(row, static_cast<int>(i), new QTableWidgetItem(values[i].empty() ? tr("(unset)") : QString::fromStdString(values[i])));
+    ++row;
+  }
+  for (const auto &[key, values] : c.summary) {
+    rows << QString::fromStdString(key);
+    for (std::size_t i = 0; i < values.size(); ++i)
+      m_diff->setItem(row, static_cast<int>(i), new NumberItem(values[i], -1));
+    ++row;
+  }
+  m_diff->setVerticalHeaderLabels(rows);
+  m_diff->resizeColumnsToContents();
+
+  // Overlay: validation loss of every run (and training loss, thin).
+  m_chart->removeAllSeries();
+  for (QAbstractAxis *a : m_chart->axes())
+    m_chart->removeAxis(a);
+  auto *x = new QValueAxis;
+  x->setTitleText(tr("step"));
+  auto *y = new QValueAxis;
+  y->setTitleText(tr("loss"));
+  m_chart->addAxis(x, Qt::AlignBottom);
+  m_chart->addAxis(y, Qt::AlignLeft);
+  double x1 = 1, y0 = 1e300, y1 = -1e300;
+  for (const char *name : {"validation/loss", "train/loss"}) {
+    const auto it = c.series.find(name);
+    if (it == c.series.end())
+      continue;
+    for (std::size_t i = 0; i < it->second.size(); ++i) {
+      auto *s = new QLineSeries;
+      s->setName(tr("run %1 %2").arg(ids[i]).arg(QString::fromLatin1(name).section(QLatin1Char('/'), 0, 0)));
+      const auto &points = it->second[i];
+      const std::size_t stride = std::max<std::size_t>(1, points.size() / 2000);
+      for (std::size_t k = 0; k < points.size(); k += stride) {
+        if (!std::isfinite(points[k].value))
+          continue;
+        s->append(static_cast<double>(points[k].step), points[k].value);
+        x1 = std::max(x1, static_cast<double>(points[k].step));
+        y0 = std::min(y0, points[k].value);
+        y1 = std::max(y1, points[k].value);
+      }
+      static const QColor palette[] = {QColor(31, 119, 180), QColor(214, 39, 40), QColor(44, 160, 44),
+                                       QColor(148, 103, 189), QColor(255, 127, 14), QColor(140, 86, 75)};
+      QPen pen(palette[i % 6], std::string(name) == "train/loss" ? 0.8 : 2.2);
+      if (std::string(name) == "train/loss")
+        pen.setColor(palette[i % 6].lighter(150));
+      s->setPen(pen);
+      m_chart->addSeries(s);
+      s->attachAxis(x);
+      s->attachAxis(y);
+    }
+  }
+  x->setRange(0, x1);
+  if (y0 < y1)
+    y->setRange(y0, y1);
+  m_chart->setTitle(tr("Loss of runs %1").arg(headers.join(QStringLiteral(", "))));
+}
+
+int HistoryView::overlaySeries() const { return static_cast<int>(m_chart->series().size()); }
+
+} // namespace tunebench

@@ -1,0 +1,188 @@
+#include "ui/trainingsession.h"
+
+#include "core/config/experiment.h"
+#include "core/runs/runstore.h"
+#include "core/util/error.h"
+
+#include <QDir>
+
+namespace tunebench {
+namespace fs = std::filesystem;
+
+// Collects the trainer's events (worker thread) into the session's queues.
+class TrainingSession::Forwarder final : public TrainingObserver
+{
+public:
+  explicit Forwarder(TrainingSession &s) : m_s(s) {}
+  void onLog(const std::string &m) override
+  {
+    std::lock_guard lock(m_s.m_mutex);
+    m_s.m_logs.push_back(m);
+  }
+  void onStep(const StepEvent &e) override
+  {
+    std::lock_guard lock(m_s.m_mutex);
+    m_s.m_steps.push_back(e);
+  }
+  void onEvaluation(const EvalEvent &e) override
+  {
+    std::lock_guard lock(m_s.m_mutex);
+    m_s.m_evals.push_back(e);
+  }
+  void onDiagnosis(const Diagnosis &d) override
+  {
+    std::lock_guard lock(m_s.m_mutex);
+    m_s.m_diagnoses.push_back(d);
+  }
+
+private:
+  TrainingSession &m_s;
+};
+
+TrainingSession::TrainingSession(QObject *parent) : QObject(parent)
+{
+  qRegisterMetaType<std::vector<StepEvent>>();
+  qRegisterMetaType<EvalEvent>();
+  qRegisterMetaType<Diagnosis>();
+  m_timer.setInterval(100);
+  connect(&m_timer, &QTimer::timeout, this, &TrainingSession::drain);
+}
+
+TrainingSession::~TrainingSession()
+{
+  if (m_trainer)
+    m_trainer->requestStop();
+  if (m_worker.joinable())
+    m_worker.join();
+}
+
+QStringList TrainingSession::start(const QString &yaml, const QString &baseDir, const QString &workspace)
+{
+  if (running())
+    return {tr("a run is already training")};
+  const ConfigResult r = parseExperimentConfig(yaml.toStdString(), baseDir.toStdString());
+  QStringList problems;
+  for (const ConfigProblem &p : r.problems)
+    problems << QString::fromStdString(p.str("experiment"));
+  if (!problems.isEmpty())
+    return problems;
+  ExperimentConfig config = r.config;
+  config.output.runs = (fs::path(workspace.toStdString()) / "runs").string();
+  launch(config, QString::fromStdString(newRunDir(config).string()), workspace);
+  return {};
+}
+
+QStringList TrainingSession::resume(const QString &runDir, const QString &workspace)
+{
+  if (running())
+    return {tr("a run is already training")};
+  const fs::path dir = runDir.toStdString();
+  const ConfigResult r = loadExperimentConfig(dir / "config.yaml");
+  if (!r.ok())
+    return {QString::fromStdString(r.problems.front().str((dir / "config.yaml").string()))};
+  launch(r.config, runDir, workspace);
+  return {};
+}
+
+void TrainingSession::launch(const ExperimentConfig &config, const QString &runDir, const QString &workspace)
+{
+  if (m_worker.joinable())
+    m_worker.join();
+  m_runDir = runDir;
+  m_trainer = std::make_unique<Trainer>(config, runDir.toStdString());
+  m_forwarder = std::make_unique<Forwarder>(*this);
+  {
+    std::lock_guard lock(m_mutex);
+    m_finished = false;
+  }
+  m_done = false;
+  m_timer.start();
+  Q_EMIT started(runDir);
+  const std::string ws = workspace.toStdString();
+  m_worker = std::thread([this, config, ws] {
+    std::string status, reason;
+    std::unique_ptr<RunStore> history;
+    std::int64_t id = 0;
+    try {
+      history = std::make_unique<RunStore>(ws);
+      RunStore &store = *history;
+      if (const auto existing = store.findByFolder(m_trainer->runDir())) {
+        id = *existing;
+        store.setStatus(id, "running", "", 0);
+      } else {
+        id = store.createRun(config.name, m_trainer->runDir(), config.toYaml());
+      }
+      RunRecorder recorder(store, id, m_forwarder.get());
+      m_trainer->setObserver(&recorder);
+      const RunResult result = m_trainer->run();
+      status = result.status;
+      reason = result.reason;
+    } catch (const std::exception &e) {
+      status = "failed";
+      reason = e.what();
+      try {
+        if (history && id > 0)
+          history->setStatus(id, status, reason, 0);
+      } catch (const std::exception &) {
+      }
+    }
+    std::lock_guard lock(m_mutex);
+    m_finished = true;
+    m_status = status;
+    m_reason = reason;
+  });
+}
+
+void TrainingSession::setPaused(bool paused)
+{
+  if (m_trainer)
+    m_trainer->setPaused(paused);
+}
+
+bool TrainingSession::paused() const { return m_trainer && m_trainer->paused(); }
+
+void TrainingSession::stop()
+{
+  if (m_trainer)
+    m_trainer->requestStop();
+}
+
+void TrainingSession::drain()
+{
+  std::vector<StepEvent> steps;
+  std::vector<EvalEvent> evals;
+  std::vector<Diagnosis> diagnoses;
+  std::vector<std::string> logs;
+  bool finishedNow = false;
+  std::string status, reason;
+  {
+    std::lock_guard lock(m_mutex);
+    steps.swap(m_steps);
+    evals.swap(m_evals);
+    diagnoses.swap(m_diagnoses);
+    logs.swap(m_logs);
+    if (m_finished) {
+      finishedNow = true;
+      m_finished = false;
+      status = m_status;
+      reason = m_reason;
+    }
+  }
+  for (const std::string &l : logs)
+    Q_EMIT logLine(QString::fromStdString(l));
+  if (!steps.empty())
+    Q_EMIT this->steps(steps);
+  for (const EvalEvent &e : evals)
+    Q_EMIT evaluation(e);
+  for (const Diagnosis &d : diagnoses)
+    Q_EMIT diagnosis(d);
+  if (finishedNow) {
+    m_timer.stop();
+    if (m_worker.joinable())
+      m_worker.join();
+    m_done = true;
+    Q_EMIT finished(QString::fromStdString(status), QString::fromStdString(reason));
+  }
+}
+
+} // namespace tunebench

@@ -1,0 +1,72 @@
+#pragma once
+
+#include "core/train/trainer.h"
+
+#include <QObject>
+#include <QString>
+#include <QStringList>
+#include <QTimer>
+
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tunebench {
+
+// Runs one experiment in a worker thread and hands its events to the GUI thread in coalesced
+// batches (a timer drains a locked queue every 100 ms): the GUI never touches tensors and never
+// waits on training. The run is recorded in the workspace's run history like a CLI run.
+class TrainingSession final : public QObject
+{
+  Q_OBJECT
+
+public:
+  explicit TrainingSession(QObject *parent = nullptr);
+  ~TrainingSession() override; // stops a running run and waits for it
+
+  // Validates the YAML (paths relative to baseDir); on problems returns them ("line:col: field:
+  // message") and starts nothing. Otherwise starts the run in workspace/runs and returns {}.
+  QStringList start(const QString &yaml, const QString &baseDir, const QString &workspace);
+  // Continues a stopped or interrupted run folder.
+  QStringList resume(const QString &runDir, const QString &workspace);
+  bool running() const { return m_worker.joinable() && !m_done; }
+  void setPaused(bool paused);
+  bool paused() const;
+  void stop();
+  QString runDir() const { return m_runDir; }
+
+Q_SIGNALS:
+  void started(const QString &runDir);
+  void steps(const std::vector<tunebench::StepEvent> &batch);
+  void evaluation(const tunebench::EvalEvent &event);
+  void diagnosis(const tunebench::Diagnosis &diagnosis);
+  void logLine(const QString &line);
+  void finished(const QString &status, const QString &reason);
+
+private:
+  void launch(const ExperimentConfig &config, const QString &runDir, const QString &workspace);
+  void drain();
+
+  class Forwarder;
+  std::unique_ptr<Trainer> m_trainer;
+  std::unique_ptr<Forwarder> m_forwarder;
+  std::thread m_worker;
+  std::atomic<bool> m_done{true};
+  QTimer m_timer;
+  QString m_runDir;
+
+  std::mutex m_mutex; // guards the queues below
+  std::vector<StepEvent> m_steps;
+  std::vector<EvalEvent> m_evals;
+  std::vector<Diagnosis> m_diagnoses;
+  std::vector<std::string> m_logs;
+  bool m_finished = false;
+  std::string m_status, m_reason;
+};
+
+} // namespace tunebench
+
+Q_DECLARE_METATYPE(std::vector<tunebench::StepEvent>)
+Q_DECLARE_METATYPE(tunebench::EvalEvent)
+Q_DECLARE_METATYPE(tunebench::Diagnosis)
