@@ -27,12 +27,13 @@ lora|1e-3|strategy.lora.r=8 strategy.lora.alpha=16
 adapters|1e-3|strategy.adapters.reduction=16
 ia3|3e-3|
 prefix|1e-2|strategy.prefix.tokens=20
+prompt|1e-2|strategy.prompt.tokens=20
 LIST
 node -e '
 const fs = require("fs");
 const dir = process.argv[1];
 const rows = fs.readdirSync(dir).filter(f => f.endsWith(".json")).map(f => JSON.parse(fs.readFileSync(dir + "/" + f, "utf8")));
-const order = ["full", "partial", "linear_probe", "bitfit", "lora", "adapters", "ia3", "prefix"];
+const order = ["full", "partial", "linear_probe", "bitfit", "lora", "adapters", "ia3", "prefix", "prompt"];
 rows.sort((a, b) => order.indexOf(a.run.split("/").pop()) - order.indexOf(b.run.split("/").pop()));
 console.log("| strategy | trainable parameters | trainable % | test accuracy | test macro-F1 | wall time | peak memory |");
 console.log("|---|---|---|---|---|---|---|");

@@ -55,7 +55,7 @@ struct ExperimentConfig
 
   struct Strategy
   {
-    std::string name = "full"; // full | partial | linear_probe | bitfit | lora | adapters | ia3 | prefix
+    std::string name = "full"; // full | partial | linear_probe | bitfit | lora | adapters | ia3 | prefix | prompt
     // partial
     bool freezeEmbeddings = true;
     int freezeBottomLayers = 0;
@@ -73,6 +73,9 @@ struct ExperimentConfig
     int prefixTokens = 20;
     bool prefixReparameterize = false;
     int prefixHidden = 512;
+    // prompt tuning
+    int promptTokens = 20;
+    std::string promptInitText; // "": random initialisation
     // adapters
     std::string adapterKind = "houlsby";
     int adapterReduction = 16;

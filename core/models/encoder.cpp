@@ -78,16 +78,25 @@ EmbeddingsImpl::EmbeddingsImpl(const EncoderConfig &c) : m_roberta(c.modelType =
 
 torch::Tensor EmbeddingsImpl::forward(const torch::Tensor &ids, const torch::Tensor &typeIds)
 {
-  torch::Tensor positionIds;
-  if (m_roberta) {
-    const torch::Tensor real = ids.ne(m_pad).to(torch::kLong);
-    positionIds = torch::cumsum(real, 1) * real + m_pad;
-  } else {
-    positionIds = torch::arange(ids.size(1), ids.options()).unsqueeze(0).expand_as(ids);
+  torch::Tensor w = words(ids);
+  torch::Tensor types = typeIds.defined() ? typeIds : torch::zeros_like(ids);
+  torch::Tensor real = m_roberta ? ids.ne(m_pad).to(torch::kLong) : torch::ones_like(ids);
+  m_promptLength = 0;
+  if (prompt) { // soft prompt first: positions count it, its type is 0
+    const torch::Tensor p = prompt->embeddings();
+    m_promptLength = p.size(0);
+    w = torch::cat({p.to(w.scalar_type()).unsqueeze(0).expand({ids.size(0), p.size(0), p.size(1)}), w}, 1);
+    types = torch::cat({torch::zeros({ids.size(0), m_promptLength}, ids.options()), types}, 1);
+    real = torch::cat({torch::ones({ids.size(0), m_promptLength}, ids.options()), real}, 1);
   }
-  torch::Tensor x = words(ids) + positions(positionIds);
+  torch::Tensor positionIds;
+  if (m_roberta)
+    positionIds = torch::cumsum(real, 1) * real + m_pad;
+  else
+    positionIds = torch::arange(w.size(1), ids.options()).unsqueeze(0).expand({ids.size(0), w.size(1)});
+  torch::Tensor x = w + positions(positionIds);
   if (tokenTypes)
-    x = x + tokenTypes(typeIds.defined() ? typeIds : torch::zeros_like(ids));
+    x = x + tokenTypes(types);
   return m_dropout(norm(x));
 }
 
@@ -107,9 +116,12 @@ EncoderOutput TransformerEncoderImpl::forward(const torch::Tensor &ids, const to
 {
   EncoderOutput out;
   torch::Tensor x = embeddings(ids, typeIds);
+  // A soft prompt in front is always attended.
+  const std::int64_t p = embeddings->promptLength();
+  const torch::Tensor keys = p ? torch::cat({torch::ones({mask.size(0), p}, mask.options()), mask}, 1) : mask;
   // 0 where attended, the lowest float where masked: softmax gives those keys exactly 0.
   const torch::Tensor additive =
-      (1.0 - mask.to(torch::kFloat32)).mul(std::numeric_limits<float>::lowest()).view({mask.size(0), 1, 1, mask.size(1)});
+      (1.0 - keys.to(torch::kFloat32)).mul(std::numeric_limits<float>::lowest()).view({keys.size(0), 1, 1, keys.size(1)});
   if (allHidden)
     out.hidden.push_back(x);
   for (const auto &layer : *layers) {

@@ -49,17 +49,20 @@ public:
 
   torch::nn::Embedding words{nullptr}, positions{nullptr}, tokenTypes{nullptr};
   torch::nn::LayerNorm norm{nullptr};
+  std::shared_ptr<SoftPrompt> prompt; // prompt tuning: prepended to the word embeddings
+  std::int64_t promptLength() const { return m_promptLength; }
 
 private:
   torch::nn::Dropout m_dropout{nullptr};
   bool m_roberta = false;
   int m_pad = 0;
+  std::int64_t m_promptLength = 0;
 };
 TORCH_MODULE(Embeddings);
 
 struct EncoderOutput
 {
-  torch::Tensor lastHidden;          // [batch, time, hidden]
+  torch::Tensor lastHidden;          // [batch, time, hidden] (a soft prompt's positions first, when there is one)
   std::vector<torch::Tensor> hidden; // embeddings output, then every layer's (when asked for)
   torch::Tensor pooled;              // BERT: tanh(dense(h[CLS])); others: h[first token]
 };

@@ -60,7 +60,7 @@ torch::Tensor nextLogits(CausalLanguageModel &model, const std::vector<std::vect
 {
   const std::int64_t batch = static_cast<std::int64_t>(sequences.size());
   const std::int64_t length = static_cast<std::int64_t>(sequences.front().size());
-  const std::int64_t past = cache ? cache->length() : 0;
+  const std::int64_t past = cache ? cache->tokens() : 0;
   std::vector<std::int64_t> flat;
   for (const auto &s : sequences)
     flat.insert(flat.end(), s.begin() + past, s.end());

@@ -13,6 +13,9 @@ struct KVCache
   std::vector<torch::Tensor> keys;
   std::vector<torch::Tensor> values;
   std::int64_t length() const { return keys.empty() || !keys.front().defined() ? 0 : keys.front().size(2); }
+  // Soft-prompt positions at the front of the cache (prompt tuning): not tokens of the sequence.
+  std::int64_t virtualTokens = 0;
+  std::int64_t tokens() const { return length() - virtualTokens; }
   // Keeps the given batch rows, in that order (beam search).
   void select(const torch::Tensor &rows);
 };

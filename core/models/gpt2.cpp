@@ -153,17 +153,26 @@ torch::Tensor Gpt2LMHeadModelImpl::forward(const torch::Tensor &ids, const torch
                                            std::vector<torch::Tensor> *hidden)
 {
   const std::int64_t past = cache ? cache->length() : 0;
-  const std::int64_t time = ids.size(1), total = past + time;
+  // A soft prompt goes in front of the first call's tokens; later calls find it in the cache.
+  const torch::Tensor soft = prompt && past == 0 ? prompt->embeddings() : torch::Tensor();
+  const std::int64_t p = soft.defined() ? soft.size(0) : 0;
+  const std::int64_t virtualPast = prompt && cache ? cache->virtualTokens : 0;
+  const std::int64_t time = ids.size(1) + p, total = past + time;
   if (total > m_config.maxPositions)
     throw Error("GPT-2 takes at most " + std::to_string(m_config.maxPositions) + " positions, asked for " +
                 std::to_string(total));
   const torch::Tensor positions = torch::arange(past, total, ids.options()).unsqueeze(0);
-  torch::Tensor x = m_dropout(wte(ids) + wpe(positions));
-  // Causal over absolute positions, and padded keys masked.
+  torch::Tensor tokens = wte(ids);
+  if (p)
+    tokens = torch::cat({soft.to(tokens.scalar_type()).unsqueeze(0).expand({ids.size(0), p, soft.size(1)}), tokens}, 1);
+  torch::Tensor x = m_dropout(tokens + wpe(positions));
+  // Causal over absolute positions, and padded keys masked (the soft prompt is always attended).
   const float lowest = std::numeric_limits<float>::lowest();
   const torch::Tensor causal =
       torch::ones({time, total}, torch::kBool).triu(past + 1).to(torch::kFloat32).mul(lowest).view({1, 1, time, total});
-  const torch::Tensor keyMask = mask.defined() ? mask : torch::ones({ids.size(0), total}, ids.options());
+  torch::Tensor keyMask = mask.defined() ? mask : torch::ones({ids.size(0), total - p - virtualPast}, ids.options());
+  if (p + virtualPast > 0)
+    keyMask = torch::cat({torch::ones({ids.size(0), p + virtualPast}, keyMask.options()), keyMask}, 1);
   const torch::Tensor padding =
       (1.0 - keyMask.to(torch::kFloat32)).mul(lowest).view({keyMask.size(0), 1, 1, total});
   const torch::Tensor additive = torch::clamp_min(causal + padding, lowest);
@@ -171,17 +180,20 @@ torch::Tensor Gpt2LMHeadModelImpl::forward(const torch::Tensor &ids, const torch
     cache->keys.resize(static_cast<std::size_t>(m_config.numLayers));
     cache->values.resize(static_cast<std::size_t>(m_config.numLayers));
   }
+  if (cache && p)
+    cache->virtualTokens = p;
+  auto real = [&](const torch::Tensor &t) { return p ? t.narrow(1, p, time - p) : t; };
   if (hidden)
-    hidden->push_back(x);
+    hidden->push_back(real(x));
   std::size_t layer = 0;
   for (const auto &block : *blocks) {
     x = block->as<Gpt2BlockImpl>()->forward(x, additive, cache ? &cache->keys[layer] : nullptr,
                                              cache ? &cache->values[layer] : nullptr);
     ++layer;
     if (hidden)
-      hidden->push_back(x);
+      hidden->push_back(real(x));
   }
-  x = lnF(x);
+  x = real(lnF(x));
   if (hidden)
     hidden->push_back(x);
   return torch::matmul(x, wte->weight.t()); // the LM head is tied to the embeddings

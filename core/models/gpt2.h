@@ -94,6 +94,9 @@ public:
   void initialiseWeights();
 
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
+  // Prompt tuning: in front of the first call's tokens (and of the cache); logits and hidden states
+  // are returned for the real tokens only.
+  std::shared_ptr<SoftPrompt> prompt;
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm lnF{nullptr};
 

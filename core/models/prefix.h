@@ -18,6 +18,15 @@ public:
   virtual std::pair<torch::Tensor, torch::Tensor> keyValue(int layer) = 0;
 };
 
+// Prompt tuning's soft prompt (Lester et al., 2021): P trainable vectors in front of the input
+// embeddings; masks widen to match and the model's outputs keep only the real positions.
+class SoftPrompt
+{
+public:
+  virtual ~SoftPrompt() = default;
+  virtual torch::Tensor embeddings() = 0; // [P, width]
+};
+
 // Where an attention layer finds its prefix (unset: none).
 struct PrefixSlot
 {

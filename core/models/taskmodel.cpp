@@ -31,7 +31,9 @@ public:
   BackboneOutput forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &types) override
   {
     const EncoderOutput out = m_model(ids, mask, types);
-    return {out.lastHidden, out.pooled, mask};
+    // Token heads see the real positions only (a soft prompt's are dropped); pooled is the model's own.
+    const std::int64_t p = m_model->embeddings->promptLength();
+    return {p ? out.lastHidden.narrow(1, p, ids.size(1)) : out.lastHidden, out.pooled, mask};
   }
   TransformerEncoder m_model;
 };

@@ -174,17 +174,25 @@ UseLiteEncoderImpl::Output UseLiteEncoderImpl::forward(const torch::Tensor &idsI
 {
   const std::int64_t time = std::min<std::int64_t>(idsIn.size(1), m_config.maxLength);
   const torch::Tensor ids = idsIn.narrow(1, 0, time);
-  const torch::Tensor mask = maskIn.narrow(1, 0, time).to(torch::kFloat32).unsqueeze(-1);
+  torch::Tensor mask = maskIn.narrow(1, 0, time).to(torch::kFloat32).unsqueeze(-1);
+  torch::Tensor e = embeddings(ids.clamp_min(0));
+  std::int64_t p = 0;
+  if (prompt) { // soft prompt first: it gets timing positions and is always attended
+    const torch::Tensor soft = prompt->embeddings();
+    p = soft.size(0);
+    e = torch::cat({soft.to(e.scalar_type()).unsqueeze(0).expand({ids.size(0), p, soft.size(1)}), e}, 1);
+    mask = torch::cat({torch::ones({ids.size(0), p, 1}, mask.options()), mask}, 1);
+  }
+  const std::int64_t total = time + p;
   // As the graph computes it: the embedding plus (the embedding plus the timing signal).
-  const torch::Tensor angles = torch::arange(time, torch::kFloat32).unsqueeze(1) * invTimescales.unsqueeze(0);
+  const torch::Tensor angles = torch::arange(total, torch::kFloat32).unsqueeze(1) * invTimescales.unsqueeze(0);
   const torch::Tensor timing = torch::cat({torch::sin(angles), torch::cos(angles)}, 1).unsqueeze(0);
-  const torch::Tensor e = embeddings(ids.clamp_min(0));
   torch::Tensor x = (2.0 * e + timing) * mask;
-  const torch::Tensor additive = (1.0 - mask.squeeze(-1)).mul(-1e9).view({ids.size(0), 1, 1, time});
+  const torch::Tensor additive = (1.0 - mask.squeeze(-1)).mul(-1e9).view({ids.size(0), 1, 1, total});
   for (const auto &layer : *layers)
     x = layer->as<UseLiteLayerImpl>()->forward(x, additive);
   Output out;
-  out.hidden = x;
+  out.hidden = p ? x.narrow(1, p, time) : x; // the real positions
   out.pooled = (x * mask).sum(1) / mask.sum(1).clamp_min(1.0);
   const torch::Tensor t = torch::tanh(pooler(out.pooled));
   out.embedding = t * torch::rsqrt(t.pow(2).sum(-1, true).clamp_min(1e-12));

@@ -70,6 +70,7 @@ public:
   const UseLiteConfig &config() const { return m_config; }
 
   torch::nn::Embedding embeddings{nullptr};
+  std::shared_ptr<SoftPrompt> prompt; // prompt tuning: in front of the token embeddings
   torch::nn::ModuleList layers{nullptr};
   Linear pooler{nullptr};
   torch::Tensor invTimescales;

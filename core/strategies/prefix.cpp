@@ -50,7 +50,64 @@ private:
   std::int64_t m_p;
 };
 
+class PromptEncoderImpl final : public torch::nn::Module, public SoftPrompt
+{
+public:
+  explicit PromptEncoderImpl(torch::Tensor initial)
+  {
+    auto holder = register_module("embedding", std::make_shared<torch::nn::Module>());
+    weight = holder->register_parameter("weight", std::move(initial));
+  }
+  torch::Tensor embeddings() override { return weight; }
+  torch::Tensor weight;
+};
+
 } // namespace
+
+void PromptTuning::apply(torch::nn::Module &model)
+{
+  if (m_options.virtualTokens < 1)
+    throw Error("prompt tuning needs at least one virtual token");
+  std::shared_ptr<SoftPrompt> *slot = nullptr;
+  torch::Tensor vocabulary;
+  for (const auto &m : model.modules(/*include_self=*/true)) {
+    if (auto *e = dynamic_cast<EmbeddingsImpl *>(m.get())) {
+      slot = &e->prompt;
+      vocabulary = e->words->weight;
+    } else if (auto *u = dynamic_cast<UseLiteEncoderImpl *>(m.get())) {
+      slot = &u->prompt;
+      vocabulary = u->embeddings->weight;
+    } else if (auto *g = dynamic_cast<Gpt2LMHeadModelImpl *>(m.get())) {
+      slot = &g->prompt;
+      vocabulary = g->wte->weight;
+    }
+    if (slot)
+      break;
+  }
+  if (!slot)
+    throw Error("prompt tuning: the model has no input embeddings it supports (BERT, RoBERTa, DistilBERT, GPT-2, "
+                "USE-Lite; T5 is not supported yet)");
+  torch::NoGradGuard noGrad;
+  const auto p = static_cast<std::int64_t>(m_options.virtualTokens);
+  torch::Tensor initial;
+  if (!m_options.initIds.empty()) {
+    std::vector<std::int64_t> ids;
+    for (std::int64_t i = 0; i < p; ++i) {
+      const int id = m_options.initIds[static_cast<std::size_t>(i) % m_options.initIds.size()];
+      if (id < 0 || id >= vocabulary.size(0))
+        throw Error("prompt tuning: init token id " + std::to_string(id) + " is outside the vocabulary");
+      ids.push_back(id);
+    }
+    initial = vocabulary.index_select(0, torch::tensor(ids, torch::kLong)).detach().clone();
+  } else {
+    initial = torch::randn({p, vocabulary.size(1)}) * vocabulary.std().item<double>();
+  }
+  auto encoder = std::make_shared<PromptEncoderImpl>(initial.to(torch::kFloat32));
+  for (auto &param : model.named_parameters())
+    param.value().set_requires_grad(isHeadParameter(param.key()));
+  model.register_module("prompt_encoder", encoder);
+  *slot = encoder;
+}
 
 void PrefixTuning::apply(torch::nn::Module &model)
 {

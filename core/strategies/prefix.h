@@ -29,4 +29,27 @@ private:
   std::vector<int> m_widths;
 };
 
+struct PromptOptions
+{
+  int virtualTokens = 20;
+  // Text initialisation: the soft prompt starts as the embeddings of these token ids (repeated to
+  // fill P); empty: random, N(0, σ) with σ the spread of the vocabulary's embeddings.
+  std::vector<int> initIds;
+};
+
+// Prompt tuning (Lester et al., 2021): P trainable vectors in front of the input embeddings
+// (BERT/RoBERTa/DistilBERT, GPT-2 incl. generation with the KV cache, USE-Lite); masks widen, the
+// model returns its real positions only. Parameters in "prompt_encoder.*"; all else but the head is
+// frozen.
+class PromptTuning final : public Strategy
+{
+public:
+  explicit PromptTuning(PromptOptions options) : m_options(std::move(options)) {}
+  std::string name() const override { return "prompt"; }
+  void apply(torch::nn::Module &model) override;
+
+private:
+  PromptOptions m_options;
+};
+
 } // namespace tunebench

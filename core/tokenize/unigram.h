@@ -2,6 +2,7 @@
 
 #include "core/tokenize/hfpipeline.h"
 #include "core/tokenize/tokenizer.h"
+#include "core/util/text.h"
 
 #include <filesystem>
 #include <unordered_map>
@@ -32,13 +33,8 @@ protected:
 private:
   void encodeWord(const AlignedText &word, std::vector<Token> &out) const;
 
-  struct Hash
-  {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   std::vector<std::pair<std::string, double>> m_pieces;
-  std::unordered_map<std::string, int, Hash, std::equal_to<>> m_ids;
+  text::StringMap<int> m_ids;
   std::size_t m_maxPieceBytes = 1;
   double m_unkScore = -10.0;
   int m_unkId = -1;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/tokenize/tokenizer.h"
+#include "core/util/text.h"
 
 #include <filesystem>
 #include <unordered_map>
@@ -44,13 +45,8 @@ private:
     int utf16Length = 0;
   };
   std::vector<Piece> m_pieces;
-  struct Hash
-  {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   // Matchable pieces only; looked up by string_view so the lattice allocates nothing per lookup.
-  std::unordered_map<std::string, int, Hash, std::equal_to<>> m_lookup;
+  text::StringMap<int> m_lookup;
   int m_maxCodePoints = 1;
 };
 

@@ -105,7 +105,7 @@ std::vector<std::string> defaultLoraTargets(const std::string &family)
   return {"query", "value"};
 }
 
-std::unique_ptr<Strategy> makeStrategy(const ExperimentConfig &c, const std::string &family)
+std::unique_ptr<Strategy> makeStrategy(const ExperimentConfig &c, const std::string &family, const Tokenizer &tokenizer)
 {
   const auto &s = c.strategy;
   if (s.name == "full")
@@ -136,6 +136,13 @@ std::unique_ptr<Strategy> makeStrategy(const ExperimentConfig &c, const std::str
     o.bias = s.loraBias;
     o.seed = c.seed;
     return std::make_unique<LoraStrategy>(o);
+  }
+  if (s.name == "prompt") {
+    PromptOptions o;
+    o.virtualTokens = s.promptTokens;
+    for (const Token &t : tokenizer.tokenize(s.promptInitText))
+      o.initIds.push_back(t.id);
+    return std::make_unique<PromptTuning>(o);
   }
   if (s.name == "prefix")
     return std::make_unique<PrefixTuning>(PrefixOptions{s.prefixTokens, s.prefixReparameterize, s.prefixHidden});
@@ -229,7 +236,7 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
     for (const auto &m : b.model->modules(false))
       if (auto *d = dynamic_cast<torch::nn::DropoutImpl *>(m.get()))
         d->options.p(c.training.dropout);
-  b.strategy = makeStrategy(c, family);
+  b.strategy = makeStrategy(c, family, tokenizer);
   b.strategy->apply(*b.model);
   return b;
 }

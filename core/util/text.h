@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 // Small ASCII text helpers shared by the data code (Unicode-aware work lives in tokenize/unicode.h).
@@ -14,6 +15,14 @@ std::string lower(std::string s);
 // Words separated by runs of spaces, tabs, CR or LF.
 std::vector<std::string> splitWhitespace(std::string_view s);
 std::string join(const std::vector<std::string> &parts, std::string_view separator);
+
+// A string-keyed hash map that can be probed with a std::string_view (no allocation per lookup).
+struct StringViewHash
+{
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V> using StringMap = std::unordered_map<std::string, V, StringViewHash, std::equal_to<>>;
 
 // Calls f(lineNumber, line, byteOffsetOfLine) for every line split on "\n" (a final "\r" removed).
 template <typename F>

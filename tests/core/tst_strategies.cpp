@@ -86,6 +86,7 @@ private Q_SLOTS:
     QTest::newRow("adapters") << "adapters";
     QTest::newRow("ia3") << "ia3";
     QTest::newRow("prefix") << "prefix";
+    QTest::newRow("prompt") << "prompt";
   }
 
   void frozenStaysFrozen()
@@ -103,6 +104,8 @@ private Q_SLOTS:
       s = std::make_unique<Ia3Strategy>();
     else if (strategy == QLatin1String("prefix"))
       s = std::make_unique<PrefixTuning>(PrefixOptions{5, true, 16});
+    else if (strategy == QLatin1String("prompt"))
+      s = std::make_unique<PromptTuning>(PromptOptions{4, {5, 7}});
     else
       s = std::make_unique<LoraStrategy>(LoraOptions{});
     s->apply(*model);
@@ -344,6 +347,67 @@ private Q_SLOTS:
     const std::vector<int> cached = generate(*gpt2, prompt, o);
     o.useCache = false;
     QCOMPARE(generate(*gpt2, prompt, o), cached);
+  }
+
+  // Prompt tuning: P × width trainable numbers (+ the head); text initialisation copies the token
+  // embeddings; outputs keep the real positions; padding and the KV cache stay correct.
+  void promptTuning()
+  {
+    SequenceClassifier model = goldenBert();
+    const torch::Tensor plain = logitsOf(model);
+    PromptTuning prompt({6, {5, 7, 9}});
+    prompt.apply(*model);
+    const EncoderConfig c = EncoderConfig::fromFile(kBert / "config.json");
+    std::int64_t trainable = 0;
+    torch::Tensor soft;
+    for (const auto &p : model->named_parameters()) {
+      if (p.value().requires_grad())
+        trainable += p.value().numel();
+      if (p.key() == "prompt_encoder.embedding.weight")
+        soft = p.value();
+    }
+    QCOMPARE(trainable, std::int64_t(6) * c.hiddenSize + c.hiddenSize * 3 + 3);
+    QVERIFY(soft.defined());
+    QVERIFY(torch::equal(soft[4], model->encoder->embeddings->words->weight[7])); // ids repeat: 5 7 9 5 7 9
+    QVERIFY((logitsOf(model) - plain).abs().max().item<double>() > 1e-4);
+    model->eval();
+    torch::NoGradGuard noGrad;
+    const torch::Tensor ids = torch::tensor({2, 5, 7, 3}, torch::kLong).unsqueeze(0);
+    const EncoderOutput alone = model->encoder(ids, torch::ones_like(ids), torch::zeros_like(ids));
+    QCOMPARE(alone.lastHidden.size(1), 6 + 4); // the encoder itself sees P + T positions
+    const torch::Tensor batch = torch::tensor({2, 5, 7, 3, 0, 0, 2, 9, 11, 13, 15, 3}, torch::kLong).view({2, 6});
+    torch::Tensor mask = batch.ne(0).to(torch::kLong);
+    mask[1].fill_(1);
+    const torch::Tensor a = model(ids, torch::ones_like(ids), torch::zeros_like(ids)).logits;
+    const torch::Tensor b = model(batch, mask, torch::zeros_like(batch)).logits;
+    QVERIFY((b[0] - a[0]).abs().max().item<double>() <= 1e-5);
+
+    const std::filesystem::path folder = tunebench::testing::goldenDir(QStringLiteral("models/gpt2")).toStdString();
+    Gpt2LMHeadModel gpt2(Gpt2Config::fromFile(folder / "config.json"));
+    loadStateDict(*gpt2, readCheckpoint(folder), folder.string(), "", {});
+    PromptTuning gptPrompt({3, {}});
+    gptPrompt.apply(*gpt2);
+    gpt2->eval();
+    const torch::Tensor g = torch::tensor({4, 10, 20, 30}, torch::kLong).unsqueeze(0);
+    const torch::Tensor gAlone = gpt2(g, torch::ones_like(g));
+    QCOMPARE(gAlone.size(1), 4); // logits for the real tokens only
+    const torch::Tensor gBatch = torch::cat({torch::cat({g, torch::zeros({1, 2}, torch::kLong)}, 1),
+                                             torch::tensor({4, 10, 20, 30, 40, 13}, torch::kLong).unsqueeze(0)});
+    torch::Tensor gMask = torch::ones_like(gBatch);
+    gMask[0][4] = 0;
+    gMask[0][5] = 0;
+    QVERIFY((gpt2(gBatch, gMask)[0].narrow(0, 0, 4) - gAlone[0]).abs().max().item<double>() <= 1e-4);
+    GenerationOptions o;
+    o.maxNewTokens = 6;
+    const std::vector<int> start = {4, 10, 20};
+    const std::vector<int> cached = generate(*gpt2, start, o);
+    o.useCache = false;
+    QCOMPARE(generate(*gpt2, start, o), cached);
+    o.numBeams = 2;
+    o.useCache = true;
+    const std::vector<int> beamCached = generate(*gpt2, start, o);
+    o.useCache = false;
+    QCOMPARE(generate(*gpt2, start, o), beamCached);
   }
 
   void badLoraOptions()
