@@ -111,6 +111,8 @@ public:
   }
   void onDiagnosis(const Diagnosis &d) override
   {
+    if (m_quiet)
+      return;
     std::string text = "diagnosis: " + d.title + " from step " + std::to_string(d.step) + ": " + d.evidence;
     text += "\n  remedies: ";
     for (std::size_t i = 0; i < d.remedies.size(); ++i)
