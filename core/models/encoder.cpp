@@ -52,12 +52,7 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor &x, const torch::Ten
   auto split = [&](const torch::Tensor &t) { return t.view({batch, time, m_heads, headSize}).transpose(1, 2); };
   const torch::Tensor q = split(query(x));
   torch::Tensor k = split(key(x)), v = split(value(x)), mask = additiveMask;
-  if (prefix) {
-    const auto [pk, pv] = prefix.source->keyValue(prefix.layer);
-    k = prependPrefix(pk, k);
-    v = prependPrefix(pv, v);
-    mask = maskWithPrefix(mask, pk.size(0));
-  }
+  applyPrefix(prefix, k, v, mask);
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
   scores = scores + mask.to(scores.scalar_type());
   const torch::Tensor probs = m_attentionDropout(torch::softmax(scores, -1));

@@ -97,12 +97,7 @@ torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor
     *pastValue = v;
   }
   torch::Tensor mask = additiveMask;
-  if (prefix) {
-    const auto [pk, pv] = prefix.source->keyValue(prefix.layer);
-    k = prependPrefix(pk, k);
-    v = prependPrefix(pv, v);
-    mask = maskWithPrefix(mask, pk.size(0));
-  }
+  applyPrefix(prefix, k, v, mask);
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
   scores = scores + mask.to(scores.scalar_type());
   const torch::Tensor context =

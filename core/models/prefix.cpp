@@ -11,6 +11,16 @@ torch::Tensor prependPrefix(const torch::Tensor &prefix, const torch::Tensor &he
   return torch::cat({p.expand({batch, count, prefix.size(0), d}), heads}, 2);
 }
 
+void applyPrefix(const PrefixSlot &slot, torch::Tensor &keys, torch::Tensor &values, torch::Tensor &additiveMask)
+{
+  if (!slot)
+    return;
+  const auto [pk, pv] = slot.source->keyValue(slot.layer);
+  keys = prependPrefix(pk, keys);
+  values = prependPrefix(pv, values);
+  additiveMask = maskWithPrefix(additiveMask, pk.size(0));
+}
+
 torch::Tensor maskWithPrefix(const torch::Tensor &additive, std::int64_t length)
 {
   std::vector<std::int64_t> shape(additive.sizes().begin(), additive.sizes().end());

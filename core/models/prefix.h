@@ -35,6 +35,10 @@ struct PrefixSlot
   explicit operator bool() const { return static_cast<bool>(source); }
 };
 
+// When the slot is set: its layer's prefix in front of keys and values [B, heads, T, d], and the
+// additive mask widened to match. Does nothing otherwise.
+void applyPrefix(const PrefixSlot &slot, torch::Tensor &keys, torch::Tensor &values, torch::Tensor &additiveMask);
+
 // keys/values [B, heads, T, d] with a [P, heads·d] prefix in front: [B, heads, P + T, d].
 torch::Tensor prependPrefix(const torch::Tensor &prefix, const torch::Tensor &heads);
 // An additive attention mask [..., T] widened to [..., P + T]: the prefix is always attended.

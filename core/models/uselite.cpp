@@ -81,12 +81,7 @@ torch::Tensor UseLiteLayerImpl::forward(const torch::Tensor &x, const torch::Ten
   auto heads = [&](const torch::Tensor &t) { return t.view({batch, time, m_heads, headSize}).transpose(1, 2); };
   const torch::Tensor q = heads(parts[0]) * (1.0 / std::sqrt(static_cast<double>(headSize)));
   torch::Tensor k = heads(parts[1]), v = heads(parts[2]), mask = additiveMask;
-  if (prefix) {
-    const auto [pk, pv] = prefix.source->keyValue(prefix.layer);
-    k = prependPrefix(pk, k);
-    v = prependPrefix(pv, v);
-    mask = maskWithPrefix(mask, pk.size(0));
-  }
+  applyPrefix(prefix, k, v, mask);
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) + mask.to(q.scalar_type());
   const torch::Tensor context = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({batch, time, width});
   // The residual stream stays in x's dtype (fp32) under bf16 autocast: LayerNorm needs its input in
