@@ -15,7 +15,6 @@
 #include <QTextBlock>
 #include <QVBoxLayout>
 
-#include <yaml-cpp/yaml.h>
 
 namespace tunebench {
 
@@ -133,21 +132,7 @@ void ExperimentView::setRunning(bool running, bool paused)
 
 void ExperimentView::setOverride(const QString &dottedKey, const QString &value)
 {
-  YAML::Node root = YAML::Load(yaml().toStdString());
-  YAML::Node cur = root;
-  const QStringList parts = dottedKey.split(QLatin1Char('.'));
-  for (int i = 0; i + 1 < parts.size(); ++i) {
-    YAML::Node next = cur[parts[i].toStdString()];
-    if (!next.IsMap()) {
-      next = YAML::Node(YAML::NodeType::Map);
-      cur[parts[i].toStdString()] = next;
-    }
-    cur.reset(next);
-  }
-  cur[parts.back().toStdString()] = YAML::Load(value.toStdString());
-  YAML::Emitter out;
-  out << root;
-  setYaml(QString::fromUtf8(out.c_str()) + QLatin1Char('\n'));
+  setYaml(QString::fromStdString(withOverride(yaml().toStdString(), dottedKey.toStdString(), value.toStdString())));
 }
 
 } // namespace tunebench

@@ -106,12 +106,7 @@ void TrainingSession::launch(const ExperimentConfig &config, const QString &runD
     try {
       history = std::make_unique<RunStore>(ws);
       RunStore &store = *history;
-      if (const auto existing = store.findByFolder(m_trainer->runDir())) {
-        id = *existing;
-        store.setStatus(id, "running", "", 0);
-      } else {
-        id = store.createRun(config.name, m_trainer->runDir(), config.toYaml());
-      }
+      id = store.openRun(config.name, m_trainer->runDir(), config.toYaml());
       RunRecorder recorder(store, id, m_forwarder.get());
       m_trainer->setObserver(&recorder);
       const RunResult result = m_trainer->run();

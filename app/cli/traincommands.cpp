@@ -182,11 +182,7 @@ json evalJson(const EvalEvent &e)
 // The run's row in the workspace history: found by folder (resume) or created.
 std::int64_t historyRow(RunStore &store, const ExperimentConfig &config, const fs::path &runDir, std::int64_t parent)
 {
-  if (const auto existing = store.findByFolder(runDir)) {
-    store.setStatus(*existing, "running", "", 0);
-    return *existing;
-  }
-  return store.createRun(config.name, runDir, config.toYaml(), parent);
+  return store.openRun(config.name, runDir, config.toYaml(), parent);
 }
 
 // Trains; a run that cannot start (bad data, model) is marked failed in the history, then the

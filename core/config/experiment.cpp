@@ -421,8 +421,8 @@ int editDistance(const std::string &a, const std::string &b)
   return prev[b.size()];
 }
 
-// Sets root[dotted.path] = value (parsed as YAML), creating maps on the way.
-void applyOverride(YAML::Node &root, const std::string &path, const std::string &value)
+// Sets root[dotted.path] = value, creating maps on the way.
+void setDotted(YAML::Node &root, const std::string &path, const YAML::Node &value)
 {
   std::vector<std::string> parts;
   std::stringstream in(path);
@@ -431,12 +431,13 @@ void applyOverride(YAML::Node &root, const std::string &path, const std::string 
   YAML::Node cur = root;
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     YAML::Node next = cur[parts[i]];
-    if (!next.IsMap())
+    if (!next.IsMap()) {
       next = YAML::Node(YAML::NodeType::Map);
-    cur[parts[i]] = next;
+      cur[parts[i]] = next;
+    }
     cur.reset(next);
   }
-  cur[parts.back()] = YAML::Load(value);
+  cur[parts.back()] = value;
 }
 
 } // namespace
@@ -473,22 +474,8 @@ bool ExperimentConfig::higherIsBetter() const
 std::string ExperimentConfig::toYaml() const
 {
   YAML::Node root(YAML::NodeType::Map);
-  for (const Field &f : schema()) {
-    std::vector<std::string> parts;
-    std::stringstream in(f.path);
-    for (std::string p; std::getline(in, p, '.');)
-      parts.push_back(p);
-    YAML::Node cur = root;
-    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-      YAML::Node next = cur[parts[i]];
-      if (!next.IsMap()) {
-        next = YAML::Node(YAML::NodeType::Map);
-        cur[parts[i]] = next;
-      }
-      cur.reset(next);
-    }
-    cur[parts.back()] = f.write(*this);
-  }
+  for (const Field &f : schema())
+    setDotted(root, f.path, f.write(*this));
   YAML::Emitter out;
   out << root;
   return std::string(out.c_str()) + "\n";
@@ -500,6 +487,17 @@ std::string ConfigProblem::str(const std::string &file) const
   if (line > 0)
     where += ":" + std::to_string(line) + ":" + std::to_string(column);
   return where + ": " + field + ": " + message;
+}
+
+std::string withOverride(const std::string &yaml, const std::string &dottedKey, const std::string &value)
+{
+  YAML::Node root = YAML::Load(yaml);
+  if (!root.IsMap())
+    root = YAML::Node(YAML::NodeType::Map);
+  setDotted(root, dottedKey, YAML::Load(value));
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
 }
 
 std::string closestMatch(const std::string &word, const std::vector<std::string> &candidates)
@@ -548,7 +546,7 @@ ConfigResult parseExperimentConfig(const std::string &yaml, const fs::path &base
       continue;
     }
     try {
-      applyOverride(root, key, o.substr(eq + 1));
+      setDotted(root, key, YAML::Load(o.substr(eq + 1)));
     } catch (const YAML::Exception &e) {
       parser.problem(YAML::Mark::null_mark(), key, std::string("bad value: ") + e.what());
     }

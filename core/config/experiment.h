@@ -167,6 +167,10 @@ ConfigResult loadExperimentConfig(const std::filesystem::path &file, const std::
 ConfigResult parseExperimentConfig(const std::string &yaml, const std::filesystem::path &baseDir,
                                    const std::vector<std::string> &overrides = {});
 
+// The YAML text with dottedKey set to value (YAML), maps created as needed (comments are lost).
+// Throws YAML::Exception for text that is not YAML.
+std::string withOverride(const std::string &yaml, const std::string &dottedKey, const std::string &value);
+
 // The closest of candidates to word (edit distance), or "" when nothing is close.
 std::string closestMatch(const std::string &word, const std::vector<std::string> &candidates);
 

@@ -326,6 +326,16 @@ std::optional<std::int64_t> RunStore::findByFolder(const fs::path &folder) const
   return std::nullopt;
 }
 
+std::int64_t RunStore::openRun(const std::string &name, const fs::path &folder, const std::string &configYaml,
+                               std::int64_t parent)
+{
+  if (const auto existing = findByFolder(folder)) {
+    setStatus(*existing, "running", "", 0);
+    return *existing;
+  }
+  return createRun(name, folder, configYaml, parent);
+}
+
 void RunStore::setStatus(std::int64_t run, const std::string &status, const std::string &reason, double duration)
 {
   flush();

@@ -93,6 +93,9 @@ public:
   std::int64_t createRun(const std::string &name, const std::filesystem::path &folder, const std::string &configYaml,
                          std::int64_t parent = 0, const std::vector<std::string> &tags = {});
   std::optional<std::int64_t> findByFolder(const std::filesystem::path &folder) const;
+  // The run of `folder` set running again (a resume), or a new one.
+  std::int64_t openRun(const std::string &name, const std::filesystem::path &folder, const std::string &configYaml,
+                       std::int64_t parent = 0);
   void setStatus(std::int64_t run, const std::string &status, const std::string &reason, double duration);
   void setNotes(std::int64_t run, const std::string &notes);
   void setTags(std::int64_t run, const std::vector<std::string> &tags);

@@ -8,6 +8,7 @@
 #include "core/models/modelconfig.h"
 #include "core/models/taskmodel.h"
 #include "core/data/instruction.h"
+#include "core/runtime/runtime.h"
 #include "core/strategies/adapters.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
@@ -55,16 +56,6 @@ double peakMemoryMiB()
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
-}
-
-bool cpuHasBf16()
-{
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("flags", 0) == 0)
-      return line.find("avx512_bf16") != std::string::npos || line.find("amx_bf16") != std::string::npos;
-  return false;
 }
 
 // bf16 autocast on the CPU for the scope (nothing when off).
@@ -721,7 +712,7 @@ struct Trainer::Impl
     if (config.training.precision == "fp16")
       throw Error("training.precision fp16 needs CUDA (loss scaling on a GPU); on this CPU use bf16 or fp32");
     const std::string precision = config.training.precision;
-    bf16 = precision == "bf16" || (precision == "auto" && cpuHasBf16());
+    bf16 = precision == "bf16" || (precision == "auto" && cpuSupportsBf16());
     if (bf16)
       log("mixed precision: bf16 autocast on the CPU");
 
