@@ -126,8 +126,13 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor &x, const torch::Tens
   if (!positionBias.defined())
     positionBias = relativeAttentionBias ? computeBias(time, key.size(2), queryOffset)
                                          : torch::zeros({1, m_heads, time, key.size(2)});
+  torch::Tensor bias = positionBias, additive = mask;
+  if (prefix) {
+    applyPrefix(prefix, key, value, additive);
+    bias = maskWithPrefix(bias, key.size(2) - bias.size(-1));
+  }
   // T5 does not scale the scores: the scaling is folded into the initialisation.
-  const torch::Tensor scores = torch::matmul(query, key.transpose(-1, -2)) + positionBias + mask;
+  const torch::Tensor scores = torch::matmul(query, key.transpose(-1, -2)) + bias + additive;
   const torch::Tensor context = torch::matmul(torch::softmax(scores.to(torch::kFloat32), -1).to(query.scalar_type()), value);
   return o(context.transpose(1, 2).reshape({batch, time, m_heads * m_dKv}));
 }
@@ -198,10 +203,23 @@ torch::Tensor additivePadding(const torch::Tensor &mask)
 
 } // namespace
 
-torch::Tensor T5ModelImpl::encode(const torch::Tensor &ids, const torch::Tensor &mask)
+torch::Tensor T5ModelImpl::memoryMask(const torch::Tensor &mask) const
 {
-  torch::Tensor x = m_dropout(shared(ids));
-  const torch::Tensor additive = additivePadding(mask);
+  if (!prompt)
+    return mask;
+  const auto p = prompt->embeddings().size(0);
+  return torch::cat({torch::ones({mask.size(0), p}, mask.options()), mask}, 1);
+}
+
+torch::Tensor T5ModelImpl::encode(const torch::Tensor &ids, const torch::Tensor &inputMask)
+{
+  torch::Tensor x = shared(ids);
+  if (prompt) {
+    const torch::Tensor soft = prompt->embeddings().to(x.scalar_type());
+    x = torch::cat({soft.unsqueeze(0).expand({x.size(0), soft.size(0), soft.size(1)}), x}, 1);
+  }
+  x = m_dropout(x);
+  const torch::Tensor additive = additivePadding(memoryMask(inputMask));
   torch::Tensor bias;
   for (Block &b : m_encoder) {
     x = x + m_dropout(b.selfAttention(b.selfNorm(x), b.selfNorm(x), additive, bias, 0, nullptr, nullptr));
@@ -241,7 +259,7 @@ torch::Tensor T5ModelImpl::decode(const torch::Tensor &ids, const torch::Tensor 
 }
 
 T5Decoding::T5Decoding(T5Model model, const torch::Tensor &ids, const torch::Tensor &mask)
-  : m_model(std::move(model)), m_encoderMask(mask)
+  : m_model(std::move(model)), m_encoderMask(m_model->memoryMask(mask))
 {
   torch::NoGradGuard noGrad;
   m_encoderOutput = m_model->encode(ids, mask);

@@ -2,6 +2,7 @@
 
 #include "core/models/generation.h"
 #include "core/models/linear.h"
+#include "core/models/prefix.h"
 
 #include <nlohmann/json.hpp>
 
@@ -68,6 +69,9 @@ public:
 
   Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   torch::nn::Embedding relativeAttentionBias{nullptr};
+  // Prefix tuning: keys/values in front of this layer's own (never stored in the cache). The
+  // prefix has no position: its columns get no relative-position bias.
+  PrefixSlot prefix;
 
 private:
   int m_heads, m_dKv, m_buckets, m_maxDistance;
@@ -81,13 +85,17 @@ class T5ModelImpl : public torch::nn::Module
 {
 public:
   explicit T5ModelImpl(const T5Config &config);
+  // Encoder output [batch, P + T, dModel]: with a soft prompt (prompt tuning) its P positions come
+  // first, and the decoder attends to them too; memoryMask() widens the input mask to match.
   torch::Tensor encode(const torch::Tensor &ids, const torch::Tensor &mask);
+  torch::Tensor memoryMask(const torch::Tensor &mask) const;
   // Decoder logits [batch, new, vocab]; decoderMask covers past + new positions.
   torch::Tensor decode(const torch::Tensor &decoderIds, const torch::Tensor &decoderMask,
                        const torch::Tensor &encoderOutput, const torch::Tensor &encoderMask, KVCache *cache = nullptr);
   const T5Config &config() const { return m_config; }
 
   torch::nn::Embedding shared{nullptr};
+  std::shared_ptr<SoftPrompt> prompt; // prompt tuning: vectors in front of the encoder's input
 
 private:
   struct Block

@@ -82,7 +82,9 @@ public:
   std::shared_ptr<torch::nn::Module> module() override { return m_model.ptr(); }
   BackboneOutput forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &) override
   {
-    const torch::Tensor hidden = m_model->encode(ids, mask);
+    // A soft prompt's positions come first: the task sees the real positions only.
+    torch::Tensor hidden = m_model->encode(ids, mask);
+    hidden = hidden.narrow(1, hidden.size(1) - ids.size(1), ids.size(1));
     return {hidden, maskedMean(hidden, mask), mask};
   }
   T5Model m_model;

@@ -3,6 +3,7 @@
 #include "core/models/encoder.h"
 #include "core/models/gpt2.h"
 #include "core/models/moduletree.h"
+#include "core/models/t5.h"
 #include "core/models/uselite.h"
 #include "core/util/error.h"
 
@@ -80,13 +81,16 @@ void PromptTuning::apply(torch::nn::Module &model)
     } else if (auto *g = dynamic_cast<Gpt2LMHeadModelImpl *>(m.get())) {
       slot = &g->prompt;
       vocabulary = g->wte->weight;
+    } else if (auto *t = dynamic_cast<T5ModelImpl *>(m.get())) {
+      slot = &t->prompt;
+      vocabulary = t->shared->weight;
     }
     if (slot)
       break;
   }
   if (!slot)
     throw Error("prompt tuning: the model has no input embeddings it supports (BERT, RoBERTa, DistilBERT, GPT-2, "
-                "USE-Lite; T5 is not supported yet)");
+                "T5, USE-Lite)");
   torch::NoGradGuard noGrad;
   const auto p = static_cast<std::int64_t>(m_options.virtualTokens);
   torch::Tensor initial;
@@ -125,11 +129,15 @@ void PrefixTuning::apply(torch::nn::Module &model)
     } else if (auto *g = dynamic_cast<Gpt2BlockImpl *>(m.get())) {
       slots.push_back(&g->prefix);
       m_widths.push_back(g->attention->outFeatures() / 3);
+    } else if (auto *t = dynamic_cast<T5AttentionImpl *>(m.get())) {
+      // T5: the encoder's self-attention, the decoder's self- and cross-attention.
+      slots.push_back(&t->prefix);
+      m_widths.push_back(static_cast<int>(t->k->weight.size(0)));
     }
   }
   if (slots.empty())
     throw Error("prefix tuning: the model has no attention layer it supports (BERT, RoBERTa, DistilBERT, GPT-2, "
-                "USE-Lite; T5 is not supported yet)");
+                "T5, USE-Lite)");
   auto encoder = std::make_shared<PrefixEncoderImpl>(m_widths, m_options);
   for (auto &p : model.named_parameters())
     p.value().set_requires_grad(isHeadParameter(p.key()));

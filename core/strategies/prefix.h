@@ -12,7 +12,8 @@ struct PrefixOptions
 };
 
 // Prefix tuning (Li & Liang, 2021): trainable keys and values in front of every self-attention
-// layer's own (BERT, RoBERTa, DistilBERT, GPT-2, USE-Lite); the attention masks widen to match and
+// layer's own (BERT, RoBERTa, DistilBERT, GPT-2, USE-Lite; T5's encoder self-attention and its
+// decoder's self- and cross-attention); the attention masks widen to match and
 // padding stays where it was. Parameters live in "prefix_encoder.*" on the model; everything else
 // but the task head is frozen. Layers of different widths (USE-Lite's first layer) get their own.
 class PrefixTuning final : public Strategy
@@ -38,8 +39,8 @@ struct PromptOptions
 };
 
 // Prompt tuning (Lester et al., 2021): P trainable vectors in front of the input embeddings
-// (BERT/RoBERTa/DistilBERT, GPT-2 incl. generation with the KV cache, USE-Lite); masks widen, the
-// model returns its real positions only. Parameters in "prompt_encoder.*"; all else but the head is
+// (BERT/RoBERTa/DistilBERT, GPT-2 incl. generation with the KV cache, USE-Lite, T5's encoder);
+// masks widen, the model returns its real positions only (T5's decoder attends to all of them). Parameters in "prompt_encoder.*"; all else but the head is
 // frozen.
 class PromptTuning final : public Strategy
 {

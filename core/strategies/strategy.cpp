@@ -68,7 +68,7 @@ TrainableReport trainableReport(const torch::nn::Module &model)
 
 bool isHeadParameter(const std::string &name)
 {
-  static const std::regex head(R"((^|\.)(heads|classifier|pre_classifier|lm_head|qa_outputs)\.)");
+  static const std::regex head(R"((^|\.)(heads|classifier|pre_classifier|qa_outputs)\.)");
   return std::regex_search(name, head);
 }
 

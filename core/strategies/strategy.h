@@ -55,7 +55,8 @@ public:
 };
 
 // Names that count as the task head (trained by every strategy): heads.*, classifier, pre_classifier,
-// lm_head, qa_outputs.
+// qa_outputs. A language model's lm_head is pre-trained, not a new head: PEFT strategies leave it
+// frozen, as PEFT does for causal and seq2seq LMs.
 bool isHeadParameter(const std::string &name);
 // The transformer layer a parameter belongs to (layer.N, h.N, block.N, layers.N), or -1.
 int layerIndexOf(const std::string &name);

@@ -3,6 +3,7 @@
 #include "core/models/checkpoint.h"
 #include "core/models/encoder.h"
 #include "core/models/gpt2.h"
+#include "core/models/t5.h"
 #include "core/strategies/adapters.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
@@ -57,6 +58,50 @@ TensorMap snapshot(const torch::nn::Module &m)
   for (const auto &p : m.named_parameters())
     out.emplace(p.key(), p.value().detach().clone());
   return out;
+}
+
+T5Model goldenT5()
+{
+  const std::filesystem::path folder = tunebench::testing::goldenDir(QStringLiteral("models/t5_v1_1")).toStdString();
+  T5Model model(T5Config::fromFile(folder / "config.json"));
+  loadStateDict(*model, readCheckpoint(folder), folder.string(), "", {});
+  model->eval();
+  return model;
+}
+
+// T5 outputs for one input alone and for the same input padded in a batch beside a longer one
+// must agree on its real positions: encoder output, decoder logits for a padded decoder batch,
+// and greedy/beam generation with the cache equal to recomputation.
+void checkT5Consistency(T5Model &model)
+{
+  torch::NoGradGuard noGrad;
+  const torch::Tensor ids = torch::tensor({5, 9, 13, 1}, torch::kLong).unsqueeze(0);
+  const torch::Tensor batch = torch::tensor({5, 9, 13, 1, 0, 0, 7, 8, 9, 10, 11, 1}, torch::kLong).view({2, 6});
+  const torch::Tensor mask = batch.ne(0).to(torch::kLong);
+  const torch::Tensor alone = model->encode(ids, torch::ones_like(ids));
+  const torch::Tensor padded = model->encode(batch, mask);
+  const auto offset = alone.size(1) - 4; // soft-prompt positions come first
+  QVERIFY((padded[0].narrow(0, 0, offset + 4) - alone[0]).abs().max().item<double>() <= 1e-5);
+
+  const torch::Tensor dec = torch::tensor({0, 4, 6}, torch::kLong).unsqueeze(0);
+  const torch::Tensor decBatch = torch::tensor({0, 4, 6, 0, 0, 3, 8, 2}, torch::kLong).view({2, 4});
+  torch::Tensor decMask = torch::ones_like(decBatch);
+  decMask[0][3] = 0;
+  const torch::Tensor a = model->decode(dec, torch::ones_like(dec), alone, model->memoryMask(torch::ones_like(ids)));
+  const torch::Tensor b = model->decode(decBatch, decMask, padded, model->memoryMask(mask));
+  QVERIFY((b[0].narrow(0, 0, 3) - a[0]).abs().max().item<double>() <= 1e-4); // logits of magnitude ~5
+
+  T5Decoding decoding(model, ids, torch::ones_like(ids));
+  GenerationOptions o;
+  o.maxNewTokens = 6;
+  o.stopTokens = {1};
+  for (int beams : {1, 2}) {
+    o.numBeams = beams;
+    o.useCache = true;
+    const std::vector<int> cached = generate(decoding, {0}, o);
+    o.useCache = false;
+    QCOMPARE(generate(decoding, {0}, o), cached);
+  }
 }
 
 torch::Tensor logitsOf(SequenceClassifier &model)
@@ -347,6 +392,58 @@ private Q_SLOTS:
     const std::vector<int> cached = generate(*gpt2, prompt, o);
     o.useCache = false;
     QCOMPARE(generate(*gpt2, prompt, o), cached);
+  }
+
+  // T5: prefixes in the encoder's self-attention and the decoder's self- and cross-attention,
+  // P × (encoder layers + 2 × decoder layers) × 2 × inner trainable numbers; padding and the
+  // decoder's cache stay correct; the prefix changes the output.
+  void prefixOnT5()
+  {
+    torch::manual_seed(3);
+    T5Model model = goldenT5();
+    const T5Config &c = model->config();
+    const torch::Tensor ids = torch::tensor({5, 9, 13, 1}, torch::kLong).unsqueeze(0);
+    torch::Tensor plain;
+    {
+      torch::NoGradGuard noGrad;
+      plain = model->encode(ids, torch::ones_like(ids));
+    }
+    PrefixTuning prefix({5, false, 0});
+    prefix.apply(*model);
+    QCOMPARE(prefix.layerWidths().size(), static_cast<std::size_t>(c.numLayers + 2 * c.numDecoderLayers));
+    std::int64_t trainable = 0;
+    for (const auto &p : model->named_parameters())
+      if (p.value().requires_grad())
+        trainable += p.value().numel();
+    QCOMPARE(trainable, std::int64_t(5) * (c.numLayers + 2 * c.numDecoderLayers) * 2 * c.numHeads * c.dKv);
+    {
+      torch::NoGradGuard noGrad;
+      QVERIFY((model->encode(ids, torch::ones_like(ids)) - plain).abs().max().item<double>() > 1e-4);
+    }
+    checkT5Consistency(model);
+    T5Model projected = goldenT5();
+    PrefixTuning withMlp({3, true, 16});
+    withMlp.apply(*projected);
+    checkT5Consistency(projected);
+  }
+
+  // Prompt tuning on T5: the encoder sees P + T positions and the decoder attends to all of them.
+  void promptOnT5()
+  {
+    torch::manual_seed(4);
+    T5Model model = goldenT5();
+    PromptTuning prompt({4, {7, 8}});
+    prompt.apply(*model);
+    std::int64_t trainable = 0;
+    for (const auto &p : model->named_parameters())
+      if (p.value().requires_grad())
+        trainable += p.value().numel();
+    QCOMPARE(trainable, std::int64_t(4) * model->config().dModel);
+    const torch::Tensor ids = torch::tensor({5, 9, 13, 1}, torch::kLong).unsqueeze(0);
+    torch::NoGradGuard noGrad;
+    QCOMPARE(model->encode(ids, torch::ones_like(ids)).size(1), 4 + 4);
+    QCOMPARE(model->memoryMask(torch::ones_like(ids)).size(1), 4 + 4);
+    checkT5Consistency(model);
   }
 
   // Prompt tuning: P × width trainable numbers (+ the head); text initialisation copies the token
