@@ -68,15 +68,15 @@ public:
   void onStep(const StepEvent &e) override
   {
     m_smoothed = m_steps++ == 0 ? e.loss : 0.9 * m_smoothed + 0.1 * e.loss;
+    if (m_firstStep < 0) { // the ETA counts from the first step this process saw
+      m_firstStep = e.step - 1;
+      m_firstElapsed = e.elapsedSeconds - e.elapsedSeconds / static_cast<double>(std::max(1L, e.step));
+    }
     if (m_quiet)
       return;
     if (!m_tty && e.step % 50 != 0 && e.step != e.totalSteps)
       return;
     const double done = static_cast<double>(e.step) / static_cast<double>(std::max(1L, e.totalSteps));
-    if (m_firstStep < 0) {
-      m_firstStep = e.step - 1;
-      m_firstElapsed = e.elapsedSeconds;
-    }
     const double rate = (e.elapsedSeconds - m_firstElapsed) / static_cast<double>(std::max(1L, e.step - m_firstStep));
     const double eta = rate * static_cast<double>(e.totalSteps - e.step);
     std::string bar;
@@ -804,7 +804,7 @@ int runPredict(const std::vector<std::string> &argv)
       double top = 0;
       for (double v : p.probabilities)
         top = std::max(top, v);
-      if (run->config().isLanguageModelling())
+      if (run->config().isLanguageModelling() && !run->config().isDenoising())
         std::printf("%s\n", p.labels.empty() ? "" : p.labels.front().c_str());
       else if (p.probabilities.empty())
         std::printf("%s\n", labels.c_str());

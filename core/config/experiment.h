@@ -27,7 +27,10 @@ struct ExperimentConfig
 
   struct Task
   {
-    std::string kind = "single_label"; // single_label | multi_label | token_tagging | causal_lm | instruction
+    // single_label | multi_label | token_tagging | causal_lm | instruction | masked_lm | span_corruption
+    std::string kind = "single_label";
+    double noiseDensity = 0.15; // masked_lm: share of tokens chosen; span_corruption: noise density
+    double meanSpan = 3.0;      // span_corruption: mean noise-span length
     std::string promptTemplate = "alpaca"; // instruction: alpaca | chat
     std::string pooling = "native";    // native | first | mean
     double headDropout = 0.1;
@@ -138,7 +141,9 @@ struct ExperimentConfig
   // The metric early stopping and "best" use, and whether higher is better.
   std::string selectionMetric() const;
   bool higherIsBetter() const;
-  bool isLanguageModelling() const { return task.kind == "causal_lm" || task.kind == "instruction"; }
+  // Language modelling: causal LM, instruction tuning, and the denoising objectives.
+  bool isLanguageModelling() const { return task.kind == "causal_lm" || task.kind == "instruction" || isDenoising(); }
+  bool isDenoising() const { return task.kind == "masked_lm" || task.kind == "span_corruption"; }
 
   // The resolved config as YAML (every field, defaults included).
   std::string toYaml() const;

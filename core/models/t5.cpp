@@ -153,6 +153,32 @@ T5ModelImpl::T5ModelImpl(const T5Config &c) : m_config(c)
   m_dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
 }
 
+void T5ModelImpl::initialiseWeights()
+{
+  const T5Config &c = m_config;
+  const double model = c.dModel, inner = static_cast<double>(c.numHeads) * c.dKv;
+  auto endsWith = [](const std::string &s, const std::string &tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  torch::NoGradGuard noGrad;
+  for (auto &p : named_parameters()) {
+    const std::string &n = p.key();
+    double std = std::pow(model, -0.5); // k, v, wi, relative bias, lm_head
+    if (n == "shared.weight")
+      std = 1.0;
+    else if (endsWith(n, ".q.weight"))
+      std = std::pow(model * c.dKv, -0.5);
+    else if (endsWith(n, ".o.weight"))
+      std = std::pow(inner, -0.5);
+    else if (endsWith(n, ".wo.weight"))
+      std = std::pow(static_cast<double>(c.dFf), -0.5);
+    if (n.find("layer_norm") != std::string::npos)
+      p.value().fill_(1.0);
+    else
+      p.value().normal_(0.0, std);
+  }
+}
+
 T5ModelImpl::Block T5ModelImpl::makeBlock(torch::nn::ModuleList &list, bool decoder, bool first)
 {
   const T5Config &c = m_config;

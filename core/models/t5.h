@@ -89,6 +89,8 @@ public:
   // first, and the decoder attends to them too; memoryMask() widens the input mask to match.
   torch::Tensor encode(const torch::Tensor &ids, const torch::Tensor &mask);
   torch::Tensor memoryMask(const torch::Tensor &mask) const;
+  // Mesh TensorFlow's initialisation (as Hugging Face's _init_weights): a model from scratch.
+  void initialiseWeights();
   // Decoder logits [batch, new, vocab]; decoderMask covers past + new positions.
   torch::Tensor decode(const torch::Tensor &decoderIds, const torch::Tensor &decoderMask,
                        const torch::Tensor &encoderOutput, const torch::Tensor &encoderMask, KVCache *cache = nullptr);

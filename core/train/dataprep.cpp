@@ -25,8 +25,8 @@ TaskKind taskKindOf(const ExperimentConfig &config)
     return TaskKind::MultiLabel;
   if (config.task.kind == "token_tagging")
     return TaskKind::TokenTagging;
-  if (config.task.kind == "causal_lm")
-    return TaskKind::LanguageModel;
+  if (config.task.kind == "causal_lm" || config.isDenoising())
+    return TaskKind::LanguageModel; // plain text
   if (config.task.kind == "instruction")
     return TaskKind::Instruction;
   return TaskKind::SingleLabel;
@@ -61,6 +61,13 @@ void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer 
   SplitIndices split;
   if (out.dataset.kind == TaskKind::LanguageModel) {
     // Each split's texts, joined with the end-of-text token and cut into blocks (labels = ids).
+    // Masked LM: each block wrapped as the model's single-sequence input ([CLS] … [SEP]); the noise
+    // (and its labels) comes afresh with every batch, as does span corruption's.
+    const SpecialTokens &specials = tokenizer.specialTokens();
+    const int open = specials.cls >= 0 ? specials.cls : specials.bos;
+    const int close = specials.sep >= 0 ? specials.sep : specials.eos;
+    const bool wrap = config.task.kind == "masked_lm" && open >= 0 && close >= 0;
+    const std::size_t room = wrap ? std::max<std::size_t>(block, 3) - 2 : block;
     auto pack = [&](const std::vector<int> &rows, std::vector<int> &indices) {
       std::vector<int> stream;
       for (int r : rows) {
@@ -70,11 +77,16 @@ void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer 
         if (eos >= 0)
           stream.push_back(eos);
       }
-      for (std::size_t at = 0; at + 2 <= stream.size(); at += block) {
+      for (std::size_t at = 0; at + 2 <= stream.size(); at += room) {
         EncodedExample e;
-        e.ids.assign(stream.begin() + static_cast<std::ptrdiff_t>(at),
-                     stream.begin() + static_cast<std::ptrdiff_t>(std::min(stream.size(), at + block)));
-        e.tokenLabels = e.ids;
+        if (wrap)
+          e.ids.push_back(open);
+        e.ids.insert(e.ids.end(), stream.begin() + static_cast<std::ptrdiff_t>(at),
+                     stream.begin() + static_cast<std::ptrdiff_t>(std::min(stream.size(), at + room)));
+        if (wrap)
+          e.ids.push_back(close);
+        if (!config.isDenoising())
+          e.tokenLabels = e.ids;
         e.typeIds.assign(e.ids.size(), 0);
         e.row = -1;
         indices.push_back(static_cast<int>(encoded.size()));

@@ -20,7 +20,8 @@ struct EncodedExample
   std::vector<int> typeIds;
   int label = -1;                 // single-label: class index
   std::vector<float> multiLabel;  // multi-label: 0/1 per class
-  std::vector<int> tokenLabels;   // token tagging: tag index per token, -100 where ignored
+  std::vector<int> tokenLabels;   // token tagging: tag index per token, -100 where ignored; LMs: target ids
+  std::vector<int> targets;       // sequence-to-sequence (span corruption): the decoder's target ids
   std::vector<int> wordIds;       // token tagging: source word per token, -1 for specials
   int row = -1;                   // row in PreparedData::dataset
 };

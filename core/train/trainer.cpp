@@ -2,29 +2,21 @@
 
 #include "core/data/splits.h"
 #include "core/eval/metrics.h"
-#include "core/models/checkpoint.h"
-#include "core/models/generation.h"
-#include "core/models/gpt2.h"
-#include "core/models/modelconfig.h"
-#include "core/models/taskmodel.h"
-#include "core/data/instruction.h"
 #include "core/runtime/runtime.h"
-#include "core/strategies/adapters.h"
-#include "core/strategies/basicstrategies.h"
-#include "core/strategies/lora.h"
-#include "core/strategies/prefix.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/tokenize/tokenizerloader.h"
+#include "core/train/batches.h"
+#include "core/train/builtmodel.h"
 #include "core/train/dataprep.h"
+#include "core/train/evaluation.h"
 #include "core/train/schedule.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
+#include "core/util/jsonfile.h"
 
-#include <ATen/autocast_mode.h>
 #include <nlohmann/json.hpp>
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -49,324 +41,11 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-constexpr const char *kHead = "main";
-
 double peakMemoryMiB()
 {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
-}
-
-// bf16 autocast on the CPU for the scope (nothing when off).
-class AutocastScope
-{
-public:
-  explicit AutocastScope(bool on) : m_on(on)
-  {
-    if (!m_on)
-      return;
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope()
-  {
-    if (!m_on)
-      return;
-    if (at::autocast::decrement_nesting() == 0)
-      at::autocast::clear_cache();
-    at::autocast::set_cpu_enabled(false);
-  }
-
-private:
-  bool m_on;
-};
-
-std::vector<std::string> defaultLoraTargets(const std::string &family)
-{
-  if (family == "use-lite")
-    return {"qkv"};
-  if (family == "gpt2")
-    return {"c_attn"};
-  if (family == "t5")
-    return {"q", "v"};
-  if (family == "distilbert")
-    return {"q_lin", "v_lin"};
-  return {"query", "value"};
-}
-
-std::unique_ptr<Strategy> makeStrategy(const ExperimentConfig &c, const std::string &family, const Tokenizer &tokenizer)
-{
-  const auto &s = c.strategy;
-  if (s.name == "full")
-    return std::make_unique<FullFineTuning>();
-  if (s.name == "linear_probe")
-    return std::make_unique<LinearProbe>();
-  if (s.name == "bitfit")
-    return std::make_unique<BitFit>();
-  if (s.name == "ia3")
-    return std::make_unique<Ia3Strategy>();
-  if (s.name == "partial") {
-    PartialOptions o;
-    o.freezeEmbeddings = s.freezeEmbeddings;
-    o.freezeBottomLayers = s.freezeBottomLayers;
-    o.freezeLayers = std::set<int>(s.freezeLayers.begin(), s.freezeLayers.end());
-    o.layerDecay = s.layerDecay;
-    if (s.headLrScale > 0)
-      o.headLearningRateScale = s.headLrScale;
-    return std::make_unique<PartialFineTuning>(o);
-  }
-  if (s.name == "lora") {
-    LoraOptions o;
-    o.r = s.loraR;
-    o.alpha = s.loraAlpha;
-    o.dropout = s.loraDropout;
-    o.targets = s.loraTargets.empty() ? defaultLoraTargets(family) : s.loraTargets;
-    o.rsLora = s.rsLora;
-    o.bias = s.loraBias;
-    o.seed = c.seed;
-    return std::make_unique<LoraStrategy>(o);
-  }
-  if (s.name == "prompt") {
-    PromptOptions o;
-    o.virtualTokens = s.promptTokens;
-    for (const Token &t : tokenizer.tokenize(s.promptInitText))
-      o.initIds.push_back(t.id);
-    return std::make_unique<PromptTuning>(o);
-  }
-  if (s.name == "prefix")
-    return std::make_unique<PrefixTuning>(PrefixOptions{s.prefixTokens, s.prefixReparameterize, s.prefixHidden});
-  if (s.name == "adapters")
-    return std::make_unique<AdapterStrategy>(AdapterOptions{s.adapterKind, s.adapterReduction, s.adapterActivation});
-  throw Error("strategy \"" + s.name + "\" is not known");
-}
-
-HeadKind headKind(const ExperimentConfig &c)
-{
-  if (c.task.kind == "multi_label")
-    return HeadKind::MultiLabel;
-  if (c.task.kind == "token_tagging")
-    return HeadKind::TokenClassification;
-  return HeadKind::Classification;
-}
-
-// The model of an experiment: a backbone (pre-trained or random) with one task head, or a causal
-// language model (GPT-2, loaded or made from scratch); the strategy applied to it.
-struct BuiltModel
-{
-  std::shared_ptr<torch::nn::Module> model; // what strategies, the optimizer and checkpoints see
-  TaskModel task{nullptr};
-  Gpt2LMHeadModel lm{nullptr};
-  std::unique_ptr<Strategy> strategy;
-  std::string loadReport;
-  std::string configJson; // language models: config.json for export
-
-  torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &types)
-  {
-    return lm ? lm->forward(ids, mask) : task->forward(kHead, ids, mask, types);
-  }
-};
-
-Gpt2Config languageModelConfig(const ExperimentConfig &c, const Tokenizer &tokenizer, const fs::path &folder)
-{
-  if (fileExists(folder / "config.json")) {
-    const std::string type = readModelType(folder / "config.json");
-    if (type != "gpt2")
-      throw Error((folder / "config.json").string() + ": model_type \"" + type +
-                  "\": causal language modelling runs on GPT-2 models here");
-    return Gpt2Config::fromFile(folder / "config.json");
-  }
-  if (c.model.init != "random")
-    throw Error(folder.string() + ": no config.json; set model.init: random to train a GPT-2 from scratch with the "
-                                  "tokenizer in this folder");
-  const int eos = endOfTextId(tokenizer);
-  const json config = {{"model_type", "gpt2"}, {"architectures", {"GPT2LMHeadModel"}},
-                       {"vocab_size", tokenizer.vocabSize()}, {"n_embd", c.model.scratchHidden},
-                       {"n_layer", c.model.scratchLayers}, {"n_head", c.model.scratchHeads},
-                       {"n_positions", std::max(c.model.maxLength, 512)}, {"n_ctx", std::max(c.model.maxLength, 512)},
-                       {"bos_token_id", eos}, {"eos_token_id", eos}, {"activation_function", "gelu_new"},
-                       {"layer_norm_epsilon", 1e-5}, {"resid_pdrop", 0.1}, {"embd_pdrop", 0.1}, {"attn_pdrop", 0.1}};
-  return Gpt2Config::fromJson(config, "model.scratch");
-}
-
-BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &tokenizer)
-{
-  BuiltModel b;
-  const fs::path folder = c.resolve(c.model.path);
-  std::string family;
-  if (c.isLanguageModelling()) {
-    const Gpt2Config config = languageModelConfig(c, tokenizer, folder);
-    b.lm = Gpt2LMHeadModel(config);
-    if (c.model.init == "random")
-      b.lm->initialiseWeights();
-    else {
-      const LoadReport r = loadStateDict(*b.lm, readCheckpoint(folder), folder.string(), "", {});
-      b.loadReport = r.summary();
-    }
-    json raw = config.raw.is_object() ? config.raw : json::object();
-    b.configJson = raw.dump(2);
-    b.model = b.lm.ptr();
-    family = "gpt2";
-  } else {
-    std::unique_ptr<Backbone> backbone =
-        c.model.init == "random" ? randomBackbone(folder) : loadBackbone(folder, &b.loadReport);
-    family = backbone->family();
-    b.task = TaskModel(std::move(backbone));
-    HeadSpec spec;
-    spec.name = kHead;
-    spec.kind = headKind(c);
-    spec.outputs = outputs;
-    spec.pooling =
-        c.task.pooling == "first" ? Pooling::First : c.task.pooling == "mean" ? Pooling::Mean : Pooling::Native;
-    spec.dropout = c.task.headDropout;
-    b.task->addHead(spec);
-    b.model = b.task.ptr();
-  }
-  if (c.training.dropout >= 0)
-    for (const auto &m : b.model->modules(false))
-      if (auto *d = dynamic_cast<torch::nn::DropoutImpl *>(m.get()))
-        d->options.p(c.training.dropout);
-  b.strategy = makeStrategy(c, family, tokenizer);
-  b.strategy->apply(*b.model);
-  return b;
-}
-
-// Every parameter and buffer by name, written through a temporary file.
-void saveModel(torch::nn::Module &model, const fs::path &file)
-{
-  torch::serialize::OutputArchive archive;
-  torch::NoGradGuard noGrad;
-  for (const auto &p : model.named_parameters())
-    archive.write(p.key(), p.value());
-  for (const auto &b : model.named_buffers())
-    archive.write(b.key(), b.value(), true);
-  fs::create_directories(file.parent_path());
-  archive.save_to(file.string() + ".tmp");
-  fs::rename(file.string() + ".tmp", file);
-}
-
-void loadModel(torch::nn::Module &model, const fs::path &file)
-{
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(file.string());
-  } catch (const c10::Error &e) {
-    throw Error(file.string() + ": cannot be read (" + std::string(e.what_without_backtrace()) + ")");
-  }
-  torch::NoGradGuard noGrad;
-  for (auto &p : model.named_parameters()) {
-    torch::Tensor t;
-    if (!archive.try_read(p.key(), t))
-      throw Error(file.string() + ": has no tensor \"" + p.key() + "\" (was the config changed?)");
-    p.value().copy_(t);
-  }
-  for (auto &b : model.named_buffers()) {
-    torch::Tensor t;
-    if (archive.try_read(b.key(), t, true))
-      b.value().copy_(t);
-  }
-}
-
-// A batch as tensors.
-struct Batch
-{
-  torch::Tensor ids, mask, types, labels;
-  std::vector<int> rows;
-  long tokens = 0;
-};
-
-Batch collate(const std::vector<EncodedExample> &encoded, const std::vector<int> &rows, int padId,
-              const std::string &task, int labelCount)
-{
-  std::size_t width = 1;
-  for (int r : rows)
-    width = std::max(width, encoded[static_cast<std::size_t>(r)].ids.size());
-  const auto n = static_cast<long>(rows.size());
-  const auto w = static_cast<long>(width);
-  Batch b;
-  b.rows = rows;
-  b.ids = torch::full({n, w}, padId, torch::kLong);
-  b.mask = torch::zeros({n, w}, torch::kLong);
-  b.types = torch::zeros({n, w}, torch::kLong);
-  auto ids = b.ids.accessor<long, 2>();
-  auto mask = b.mask.accessor<long, 2>();
-  auto types = b.types.accessor<long, 2>();
-  const bool perToken = task == "token_tagging" || task == "causal_lm" || task == "instruction";
-  if (perToken)
-    b.labels = torch::full({n, w}, -100, torch::kLong);
-  else if (task == "multi_label")
-    b.labels = torch::zeros({n, labelCount}, torch::kFloat);
-  else
-    b.labels = torch::zeros({n}, torch::kLong);
-  for (long i = 0; i < n; ++i) {
-    const EncodedExample &e = encoded[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])];
-    for (std::size_t t = 0; t < e.ids.size(); ++t) {
-      ids[i][static_cast<long>(t)] = e.ids[t];
-      mask[i][static_cast<long>(t)] = 1;
-      types[i][static_cast<long>(t)] = t < e.typeIds.size() ? e.typeIds[t] : 0;
-    }
-    b.tokens += static_cast<long>(e.ids.size());
-    if (perToken) {
-      auto labels = b.labels.accessor<long, 2>();
-      for (std::size_t t = 0; t < e.tokenLabels.size(); ++t)
-        labels[i][static_cast<long>(t)] = e.tokenLabels[t];
-    } else if (task == "multi_label") {
-      auto labels = b.labels.accessor<float, 2>();
-      for (std::size_t k = 0; k < e.multiLabel.size(); ++k)
-        labels[i][static_cast<long>(k)] = e.multiLabel[k];
-    } else {
-      b.labels[i] = e.label;
-    }
-  }
-  return b;
-}
-
-// Batches of one epoch: a seeded shuffle; with bucketing, chunks of 50 batches are sorted by
-// length before they are cut (less padding), and the batch order is shuffled again.
-std::vector<std::vector<int>> epochBatches(const std::vector<int> &rows, const std::vector<EncodedExample> &encoded,
-                                           int batchSize, bool bucket, std::uint64_t seed, int epoch)
-{
-  const std::uint64_t epochSeed = seed * 1000003ULL + static_cast<std::uint64_t>(epoch) * 7919ULL + 1;
-  std::vector<int> order;
-  for (int i : shuffledIndices(static_cast<int>(rows.size()), epochSeed))
-    order.push_back(rows[static_cast<std::size_t>(i)]);
-  if (bucket) {
-    const std::size_t chunk = static_cast<std::size_t>(batchSize) * 50;
-    for (std::size_t at = 0; at < order.size(); at += chunk) {
-      const auto first = order.begin() + static_cast<std::ptrdiff_t>(at);
-      const auto last = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + chunk));
-      std::stable_sort(first, last, [&](int a, int b) {
-        return encoded[static_cast<std::size_t>(a)].ids.size() > encoded[static_cast<std::size_t>(b)].ids.size();
-      });
-    }
-  }
-  std::vector<std::vector<int>> batches;
-  for (std::size_t at = 0; at < order.size(); at += static_cast<std::size_t>(batchSize))
-    batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(at),
-                         order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + static_cast<std::size_t>(batchSize))));
-  if (bucket) {
-    std::vector<std::vector<int>> shuffled;
-    for (int i : shuffledIndices(static_cast<int>(batches.size()), epochSeed ^ 0xb0c3ULL))
-      shuffled.push_back(std::move(batches[static_cast<std::size_t>(i)]));
-    batches = std::move(shuffled);
-  }
-  return batches;
-}
-
-// Loss of a batch's logits.
-torch::Tensor lossOf(const torch::Tensor &logits, const Batch &b, const std::string &task, double smoothing)
-{
-  const torch::Tensor x = logits.to(torch::kFloat);
-  if (task == "multi_label")
-    return F::binary_cross_entropy_with_logits(x, b.labels);
-  auto options = F::CrossEntropyFuncOptions().label_smoothing(smoothing).ignore_index(-100);
-  if (task == "causal_lm" || task == "instruction") // position t predicts token t + 1
-    return F::cross_entropy(x.narrow(1, 0, x.size(1) - 1).reshape({-1, x.size(-1)}),
-                            b.labels.narrow(1, 1, b.labels.size(1) - 1).reshape({-1}), options);
-  if (task == "token_tagging")
-    return F::cross_entropy(x.reshape({-1, x.size(-1)}), b.labels.reshape({-1}), options);
-  return F::cross_entropy(x, b.labels, options);
 }
 
 bool noDecay(const std::string &name)
@@ -394,203 +73,6 @@ json diagnosisJson(const Diagnosis &d)
           {"remedies", d.remedies}, {"critical", d.critical}};
 }
 
-// Evaluation of a model on some rows: loss and the metrics of the task.
-struct Evaluation
-{
-  EvalEvent event;
-  struct Sample
-  {
-    std::string prompt, generated, reference;
-  };
-  std::vector<Sample> samples; // instruction tuning: a few generated answers
-  std::vector<std::vector<double>> probabilities; // classification: per row, per label
-  std::vector<std::vector<std::string>> predictedTags;
-};
-
-// Language models: token-weighted loss, perplexity, next-token accuracy; for instruction tuning
-// also greedy answers to the first `evaluation.generate` rows scored with BLEU, ROUGE-L and exact
-// match against the reference outputs.
-Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, const std::vector<int> &rows,
-                                 const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer)
-{
-  Evaluation out;
-  model.model->eval();
-  torch::NoGradGuard noGrad;
-  double nll = 0;
-  long count = 0, right = 0;
-  {
-    AutocastScope autocast(bf16);
-    const std::size_t bs = static_cast<std::size_t>(std::max(c.training.batchSize, 8));
-    for (std::size_t at = 0; at < rows.size(); at += bs) {
-      const std::vector<int> chunk(rows.begin() + static_cast<std::ptrdiff_t>(at),
-                                   rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), at + bs)));
-      const Batch b = collate(data.encoded, chunk, padId, c.task.kind, 0);
-      const torch::Tensor logits = model.forward(b.ids, b.mask, b.types).to(torch::kFloat);
-      const torch::Tensor x = logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, logits.size(-1)});
-      const torch::Tensor y = b.labels.narrow(1, 1, b.labels.size(1) - 1).reshape({-1});
-      const torch::Tensor valid = y.ne(-100);
-      nll += F::cross_entropy(x, y, F::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum)).item<double>();
-      count += valid.sum().item<long>();
-      right += (x.argmax(-1).eq(y) & valid).sum().item<long>();
-    }
-  }
-  EvalEvent &e = out.event;
-  e.loss = count ? nll / static_cast<double>(count) : 0.0;
-  e.metrics["loss"] = e.loss;
-  e.metrics["perplexity"] = perplexity(e.loss);
-  e.metrics["token_accuracy"] = count ? static_cast<double>(right) / static_cast<double>(count) : 0.0;
-  if (c.task.kind == "instruction" && tokenizer && c.evaluation.generate > 0) {
-    const auto templ = promptTemplate(c.task.promptTemplate);
-    GenerationOptions g;
-    g.maxNewTokens = c.evaluation.maxNewTokens;
-    if (const int eos = endOfTextId(*tokenizer); eos >= 0)
-      g.stopTokens = {eos};
-    std::vector<std::vector<std::string>> hyps;
-    std::vector<std::vector<std::vector<std::string>>> refs;
-    std::vector<std::string> hypText, refText;
-    double rouge = 0;
-    const std::size_t n = std::min(rows.size(), static_cast<std::size_t>(c.evaluation.generate));
-    for (std::size_t i = 0; i < n; ++i) {
-      const Example &x = data.dataset.examples[static_cast<std::size_t>(data.encoded[static_cast<std::size_t>(rows[i])].row)];
-      std::vector<int> prompt;
-      for (const Token &t : tokenizer->tokenize(renderPrompt(x, *templ)))
-        prompt.push_back(t.id);
-      std::vector<int> answer = generate(*model.lm, prompt, g);
-      if (!answer.empty() && !g.stopTokens.empty() && answer.back() == g.stopTokens.front())
-        answer.pop_back();
-      const std::string text = tokenizer->decode(answer);
-      hypText.push_back(text);
-      refText.push_back(x.output);
-      hyps.push_back(splitWords(text));
-      refs.push_back({splitWords(x.output)});
-      rouge += rougeL(hyps.back(), refs.back().front()) / static_cast<double>(n);
-      if (i < 3)
-        out.samples.push_back({renderPrompt(x, *templ), text, x.output});
-    }
-    if (n > 0) {
-      e.metrics["bleu"] = corpusBleu(hyps, refs);
-      e.metrics["rouge_l"] = rouge;
-      e.metrics["exact_match"] = exactMatch(hypText, refText);
-    }
-  }
-  model.model->train();
-  return out;
-}
-
-Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::vector<int> &rows,
-                        const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer = nullptr)
-{
-  if (c.isLanguageModelling())
-    return evaluateLanguageModel(built, data, rows, c, padId, bf16, tokenizer);
-  Evaluation out;
-  torch::nn::Module *model = built.model.get();
-  model->eval();
-  torch::NoGradGuard noGrad;
-  AutocastScope autocast(bf16);
-  const std::string &task = c.task.kind;
-  const int labelCount = static_cast<int>(data.labels.size());
-  double lossSum = 0;
-  long lossCount = 0;
-  std::vector<int> truth, predicted;
-  std::vector<std::vector<int>> truthSets, predictedSets;
-  std::vector<std::vector<std::string>> truthTags, predictedTags;
-  // Sorted by length for evaluation: less padding.
-  std::vector<int> order = rows;
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return data.encoded[static_cast<std::size_t>(a)].ids.size() > data.encoded[static_cast<std::size_t>(b)].ids.size();
-  });
-  const std::size_t bs = static_cast<std::size_t>(std::max(c.training.batchSize, 32));
-  std::map<int, std::size_t> position;
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    position[rows[i]] = i;
-  out.probabilities.assign(rows.size(), {});
-  out.predictedTags.assign(rows.size(), {});
-  truth.assign(rows.size(), -1);
-  predicted.assign(rows.size(), -1);
-  truthSets.assign(rows.size(), {});
-  predictedSets.assign(rows.size(), {});
-  truthTags.assign(rows.size(), {});
-  for (std::size_t at = 0; at < order.size(); at += bs) {
-    const std::vector<int> chunk(order.begin() + static_cast<std::ptrdiff_t>(at),
-                                 order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + bs)));
-    const Batch b = collate(data.encoded, chunk, padId, task, labelCount);
-    const torch::Tensor logits = built.forward(b.ids, b.mask, b.types).to(torch::kFloat);
-    const torch::Tensor loss = lossOf(logits, b, task, 0.0);
-    lossSum += loss.item<double>() * static_cast<double>(chunk.size());
-    lossCount += static_cast<long>(chunk.size());
-    if (task == "token_tagging") {
-      const torch::Tensor argmax = logits.argmax(-1);
-      auto am = argmax.accessor<long, 2>();
-      for (std::size_t i = 0; i < chunk.size(); ++i) {
-        const std::size_t pos = position[chunk[i]];
-        const Example &x = data.dataset.examples[static_cast<std::size_t>(chunk[i])];
-        const EncodedExample &e = data.encoded[static_cast<std::size_t>(chunk[i])];
-        std::vector<std::string> tags(x.tokens.size(), "O");
-        std::vector<bool> seen(x.tokens.size(), false);
-        for (std::size_t t = 0; t < e.wordIds.size(); ++t) {
-          const int word = e.wordIds[t];
-          if (word < 0 || static_cast<std::size_t>(word) >= tags.size() || seen[static_cast<std::size_t>(word)])
-            continue;
-          seen[static_cast<std::size_t>(word)] = true;
-          tags[static_cast<std::size_t>(word)] = data.labels[static_cast<std::size_t>(am[static_cast<long>(i)][static_cast<long>(t)])];
-        }
-        truthTags[pos] = x.tags;
-        out.predictedTags[pos] = tags;
-      }
-    } else if (task == "multi_label") {
-      const torch::Tensor probs = torch::sigmoid(logits);
-      for (std::size_t i = 0; i < chunk.size(); ++i) {
-        const std::size_t pos = position[chunk[i]];
-        const EncodedExample &e = data.encoded[static_cast<std::size_t>(chunk[i])];
-        for (int k = 0; k < labelCount; ++k) {
-          const double p = probs[static_cast<long>(i)][k].item<double>();
-          out.probabilities[pos].push_back(p);
-          if (p >= 0.5)
-            predictedSets[pos].push_back(k);
-          if (e.multiLabel[static_cast<std::size_t>(k)] > 0.5f)
-            truthSets[pos].push_back(k);
-        }
-      }
-    } else {
-      const torch::Tensor probs = torch::softmax(logits, -1).contiguous();
-      auto pa = probs.accessor<float, 2>();
-      for (std::size_t i = 0; i < chunk.size(); ++i) {
-        const std::size_t pos = position[chunk[i]];
-        int best = 0;
-        for (int k = 0; k < labelCount; ++k) {
-          out.probabilities[pos].push_back(pa[static_cast<long>(i)][k]);
-          if (pa[static_cast<long>(i)][k] > pa[static_cast<long>(i)][best])
-            best = k;
-        }
-        predicted[pos] = best;
-        truth[pos] = data.encoded[static_cast<std::size_t>(chunk[i])].label;
-      }
-    }
-  }
-  EvalEvent &e = out.event;
-  e.loss = lossCount ? lossSum / static_cast<double>(lossCount) : 0.0;
-  e.metrics["loss"] = e.loss;
-  if (task == "token_tagging") {
-    if (c.data.tagScheme != "plain" && detectTagScheme(truthTags) != TagScheme::Plain) { // POS tags have no entities
-      const EntityMetrics em = entityMetrics(truthTags, out.predictedTags);
-      e.metrics["entity_f1"] = em.micro.f1;
-      e.metrics["entity_precision"] = em.micro.precision;
-      e.metrics["entity_recall"] = em.micro.recall;
-    }
-    e.metrics["token_accuracy"] = tokenAccuracy(truthTags, out.predictedTags);
-    e.metrics["accuracy"] = e.metrics["token_accuracy"];
-  } else {
-    const ClassificationMetrics m = task == "multi_label" ? multiLabelMetrics(truthSets, predictedSets, data.labels)
-                                                          : classificationMetrics(truth, predicted, data.labels);
-    e.metrics["accuracy"] = m.accuracy;
-    e.metrics["macro_f1"] = m.macro.f1;
-    e.metrics["micro_f1"] = m.micro.f1;
-    e.metrics["weighted_f1"] = m.weighted.f1;
-  }
-  model->train();
-  return out;
-}
-
 std::string timestamp()
 {
   const std::time_t now = std::time(nullptr);
@@ -599,20 +81,6 @@ std::string timestamp()
   char buffer[32];
   std::strftime(buffer, sizeof buffer, "%Y%m%d-%H%M%S", &tm);
   return buffer;
-}
-
-void writeJson(const fs::path &file, const json &j) { writeFileAtomically(file, j.dump(2) + "\n"); }
-
-json readJson(const fs::path &file)
-{
-  std::ifstream in(file);
-  if (!in)
-    throw Error(file.string() + ": cannot be read");
-  try {
-    return json::parse(in);
-  } catch (const json::exception &e) {
-    throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
-  }
 }
 
 } // namespace
@@ -791,7 +259,7 @@ struct Trainer::Impl
     optimizer->save(opt);
     opt.write("rng", torch::globalContext().defaultGenerator(at::kCPU).get_state(), true);
     opt.save_to((tmp / "optimizer.pt").string());
-    writeJson(tmp / "trainer.json", {{"step", step}, {"epoch", epoch}, {"batch_in_epoch", batchInEpoch},
+    writeJsonFile(tmp / "trainer.json", {{"step", step}, {"epoch", epoch}, {"batch_in_epoch", batchInEpoch},
                                      {"best", std::isnan(best) ? json(nullptr) : json(best)}, {"best_step", bestStep},
                                      {"bad_evals", badEvals}, {"plateau_scale", plateauScale},
                                      {"plateau_best", std::isnan(plateauBest) ? json(nullptr) : json(plateauBest)},
@@ -804,7 +272,7 @@ struct Trainer::Impl
 
   void loadState()
   {
-    const json s = readJson(stateDir() / "trainer.json");
+    const json s = readJsonFile(stateDir() / "trainer.json");
     step = s.value("step", 0L);
     epoch = s.value("epoch", 0);
     batchInEpoch = s.value("batch_in_epoch", 0L);
@@ -996,7 +464,7 @@ struct Trainer::Impl
     json diag = json::array();
     for (const Diagnosis &d : r.diagnoses)
       diag.push_back(diagnosisJson(d));
-    writeJson(runDir / "results.json",
+    writeJsonFile(runDir / "results.json",
               {{"status", r.status}, {"reason", r.reason}, {"steps", r.steps}, {"total_steps", totalSteps},
                {"best_step", r.bestStep}, {"metric", r.metric}, {"best_metric", r.bestMetric},
                {"validation", eventJson(r.validation)}, {"test", eventJson(r.test)}, {"diagnoses", diag},
@@ -1013,7 +481,7 @@ struct Trainer::Impl
     const bool resuming = fileExists(stateDir() / "trainer.json");
     if (fileExists(runDir / "results.json")) {
       // A stopped run's interim result is replaced; a finished run is never trained again.
-      if (!resuming || readJson(runDir / "results.json").value("status", "") != "stopped")
+      if (!resuming || readJsonFile(runDir / "results.json").value("status", "") != "stopped")
         throw Error(runDir.string() + ": this run has finished; nothing to resume (results.json)");
       fs::remove(runDir / "results.json");
     }
@@ -1026,8 +494,8 @@ struct Trainer::Impl
       resolved.data.path = config.resolve(config.data.path).string();
       resolved.output.runs = config.resolve(config.output.runs).string();
       writeFileAtomically(runDir / "config.yaml", resolved.toYaml());
-      writeJson(runDir / "labels.json", data.labels);
-      writeJson(runDir / "split.json", {{"train", data.split.train}, {"validation", data.split.validation},
+      writeJsonFile(runDir / "labels.json", data.labels);
+      writeJsonFile(runDir / "split.json", {{"train", data.split.train}, {"validation", data.split.validation},
                                         {"test", data.split.test}});
       fs::remove(runDir / "events.jsonl");
     }
@@ -1050,12 +518,15 @@ struct Trainer::Impl
         double lossSum = 0;
         long tokens = 0;
         for (long m = 0; m < micro; ++m, ++batchInEpoch) {
+          // Pre-training noise differs per epoch and batch, and repeats exactly on resume.
+          const std::uint64_t noiseSeed = config.seed * 1000003ULL + static_cast<std::uint64_t>(epoch) * 7919ULL +
+                                          static_cast<std::uint64_t>(batchInEpoch);
           const Batch b = collate(data.encoded, batches[static_cast<std::size_t>(batchInEpoch)], padId, config.task.kind,
-                                  static_cast<int>(data.labels.size()));
+                                  static_cast<int>(data.labels.size()), built.noiseOrNull(), noiseSeed);
           torch::Tensor loss;
           {
             AutocastScope autocast(bf16);
-            const torch::Tensor logits = built.forward(b.ids, b.mask, b.types);
+            const torch::Tensor logits = built.forward(b);
             loss = lossOf(logits, b, config.task.kind, t.labelSmoothing);
           }
           (loss / static_cast<double>(micro)).backward();
@@ -1162,7 +633,8 @@ std::string Trainer::overfitOneBatch(int steps)
   const ExperimentConfig &c = d->config;
   std::vector<int> rows(d->data.split.train.begin(),
                         d->data.split.train.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(8, d->data.split.train.size())));
-  const Batch b = collate(d->data.encoded, rows, d->padId, c.task.kind, static_cast<int>(d->data.labels.size()));
+  const Batch b = collate(d->data.encoded, rows, d->padId, c.task.kind, static_cast<int>(d->data.labels.size()),
+                          d->built.noiseOrNull(), c.seed);
   std::vector<torch::Tensor> params;
   for (const auto &p : d->built.model->parameters())
     if (p.requires_grad())
@@ -1172,7 +644,7 @@ std::string Trainer::overfitOneBatch(int steps)
   double first = 0, last = 0, firstGrad = 0;
   for (int s = 0; s < steps; ++s) {
     opt.zero_grad();
-    const torch::Tensor loss = lossOf(d->built.forward(b.ids, b.mask, b.types), b, c.task.kind, 0.0);
+    const torch::Tensor loss = lossOf(d->built.forward(b), b, c.task.kind, 0.0);
     loss.backward();
     double g = 0;
     for (const auto &p : params)
@@ -1199,165 +671,6 @@ std::string Trainer::overfitOneBatch(int steps)
   return "the loss only fell from " + std::to_string(first) + " to " + std::to_string(last) + " in " +
          std::to_string(steps) + " steps on one batch of " + std::to_string(rows.size()) +
          ": check the labels (are they aligned with the texts?) and that the strategy trains enough parameters";
-}
-
-// ---------------------------------------------------------------------------------------------
-// TrainedRun
-
-struct TrainedRun::Impl
-{
-  ExperimentConfig config;
-  fs::path runDir;
-  std::unique_ptr<Tokenizer> tokenizer;
-  PreparedData data;
-  bool dataLoaded = false;
-  std::vector<std::string> labels;
-  BuiltModel built;
-  int padId = 0;
-};
-
-TrainedRun::TrainedRun() : d(std::make_unique<Impl>()) {}
-TrainedRun::~TrainedRun() = default;
-
-std::unique_ptr<TrainedRun> TrainedRun::open(const fs::path &runDir)
-{
-  std::unique_ptr<TrainedRun> run(new TrainedRun);
-  Impl &d = *run->d;
-  d.runDir = runDir;
-  const ConfigResult cfg = loadExperimentConfig(runDir / "config.yaml");
-  if (!cfg.ok())
-    throw Error(cfg.problems.front().str((runDir / "config.yaml").string()));
-  d.config = cfg.config;
-  for (const json &l : readJson(runDir / "labels.json"))
-    d.labels.push_back(l.get<std::string>());
-  d.tokenizer = loadTokenizer(d.config.resolve(d.config.model.path));
-  d.padId = std::max(0, d.tokenizer->specialTokens().pad);
-  d.built = buildModel(d.config, static_cast<int>(d.labels.size()), *d.tokenizer);
-  const fs::path weights = fileExists(runDir / "best" / "model.pt") ? runDir / "best" / "model.pt" : runDir / "state" / "model.pt";
-  if (!fileExists(weights))
-    throw Error(runDir.string() + ": no trained model (best/model.pt or state/model.pt)");
-  loadModel(*d.built.model, weights);
-  d.built.model->eval();
-  return run;
-}
-
-const ExperimentConfig &TrainedRun::config() const { return d->config; }
-const std::vector<std::string> &TrainedRun::labels() const { return d->labels; }
-
-EvalEvent TrainedRun::evaluate(const std::string &split) { return evaluateDetailed(split).event; }
-
-TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
-{
-  if (!d->dataLoaded) {
-    DataReport report;
-    d->data = prepareData(d->config, *d->tokenizer, report);
-    d->data.labels = d->labels;
-    d->dataLoaded = true;
-  }
-  const json saved = readJson(d->runDir / "split.json");
-  if (!saved.contains(split))
-    throw Error("unknown split \"" + split + "\" (train, validation or test)");
-  const std::vector<int> rows = saved[split].get<std::vector<int>>();
-  if (rows.empty())
-    throw Error("the run's " + split + " split is empty");
-  Evaluation ev = evaluateRows(d->built, d->data, rows, d->config, d->padId, false, d->tokenizer.get());
-  ev.event.split = split;
-  Detailed out;
-  out.event = ev.event;
-  out.rows = rows;
-  out.probabilities = ev.probabilities;
-  for (int r : rows) {
-    const auto row = static_cast<std::size_t>(r);
-    const int datasetRow = d->data.encoded[row].row;
-    out.texts.push_back(datasetRow >= 0 ? d->data.dataset.examples[static_cast<std::size_t>(datasetRow)].text : std::string());
-    out.truth.push_back(d->data.encoded[row].label);
-  }
-  return out;
-}
-
-void TrainedRun::exportTo(const fs::path &folder) const
-{
-  if (d->config.isLanguageModelling()) {
-    // A Hugging Face GPT-2 folder: config.json, model.safetensors and the tokenizer's files.
-    saveHuggingFaceFolder(folder, *d->built.lm, d->built.configJson);
-    const fs::path from = d->config.resolve(d->config.model.path);
-    for (const char *name : {"vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
-      if (fileExists(from / name))
-        fs::copy_file(from / name, folder / name, fs::copy_options::overwrite_existing);
-    return;
-  }
-  // Classifiers and taggers: the task model's tensors under tunebench's names, its labels and config.
-  fs::create_directories(folder);
-  writeSafetensors(folder / "model.safetensors", stateDict(*d->built.model));
-  writeJson(folder / "labels.json", d->labels);
-  fs::copy_file(d->runDir / "config.yaml", folder / "tunebench.yaml", fs::copy_options::overwrite_existing);
-}
-
-std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::string> &texts)
-{
-  std::vector<Prediction> out;
-  torch::NoGradGuard noGrad;
-  for (const std::string &text : texts) {
-    Prediction p;
-    p.text = text;
-    if (d->config.isLanguageModelling()) {
-      // A continuation (causal LM) or an answer (instruction: the text is the instruction).
-      std::string prompt = text;
-      if (d->config.task.kind == "instruction") {
-        Example x;
-        x.instruction = text;
-        prompt = renderPrompt(x, *promptTemplate(d->config.task.promptTemplate));
-      }
-      std::vector<int> ids;
-      for (const Token &t : d->tokenizer->tokenize(prompt))
-        ids.push_back(t.id);
-      GenerationOptions g;
-      g.maxNewTokens = d->config.evaluation.maxNewTokens;
-      if (const int eos = endOfTextId(*d->tokenizer); eos >= 0)
-        g.stopTokens = {eos};
-      std::vector<int> answer = generate(*d->built.lm, ids, g);
-      if (!answer.empty() && !g.stopTokens.empty() && answer.back() == g.stopTokens.front())
-        answer.pop_back();
-      p.labels.push_back(d->tokenizer->decode(answer));
-    } else if (d->config.task.kind == "token_tagging") {
-      std::vector<std::string> words = splitWords(text);
-      EncodeOptions o;
-      o.maxLength = d->config.model.maxLength;
-      const Encoding enc = d->tokenizer->encodeWords(words, o);
-      const torch::Tensor ids = torch::tensor(std::vector<long>(enc.ids.begin(), enc.ids.end())).unsqueeze(0);
-      const torch::Tensor logits = d->built.forward(ids, torch::ones_like(ids), torch::zeros_like(ids));
-      const torch::Tensor am = logits.argmax(-1)[0];
-      std::vector<std::string> tags(words.size(), "O");
-      std::vector<bool> seen(words.size(), false);
-      for (std::size_t t = 0; t < enc.wordIds.size(); ++t) {
-        const int w = enc.wordIds[t];
-        if (w >= 0 && !seen[static_cast<std::size_t>(w)]) {
-          seen[static_cast<std::size_t>(w)] = true;
-          tags[static_cast<std::size_t>(w)] = d->labels[static_cast<std::size_t>(am[static_cast<long>(t)].item<long>())];
-        }
-      }
-      p.labels = tags;
-    } else {
-      const EncodedExample e = encodeText(d->config, *d->tokenizer, text);
-      const torch::Tensor ids = torch::tensor(std::vector<long>(e.ids.begin(), e.ids.end())).unsqueeze(0);
-      const torch::Tensor logits =
-          d->built.forward(ids, torch::ones_like(ids), torch::zeros_like(ids)).to(torch::kFloat)[0];
-      const bool multi = d->config.task.kind == "multi_label";
-      const torch::Tensor probs = multi ? torch::sigmoid(logits) : torch::softmax(logits, -1);
-      int best = 0;
-      for (long k = 0; k < probs.size(0); ++k) {
-        p.probabilities.push_back(probs[k].item<double>());
-        if (multi && p.probabilities.back() >= 0.5)
-          p.labels.push_back(d->labels[static_cast<std::size_t>(k)]);
-        if (p.probabilities.back() > p.probabilities[static_cast<std::size_t>(best)])
-          best = static_cast<int>(k);
-      }
-      if (!multi)
-        p.labels.push_back(d->labels[static_cast<std::size_t>(best)]);
-    }
-    out.push_back(std::move(p));
-  }
-  return out;
 }
 
 } // namespace tunebench

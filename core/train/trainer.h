@@ -132,7 +132,9 @@ public:
     std::vector<double> probabilities; // per label (classification)
   };
   // Classification: the label(s) and probabilities; tagging: a tag per whitespace-separated word;
-  // language models: the generated continuation (causal LM) or answer (instruction) as labels[0].
+  // language models: the generated continuation (causal LM) or answer (instruction) as labels[0];
+  // masked LM: the most likely token at each [MASK]; span corruption: the spans for the text's
+  // <extra_id_N> markers, as generated.
   std::vector<Prediction> predict(const std::vector<std::string> &texts);
   // Writes the trained model: a Hugging Face folder for language models (config.json,
   // model.safetensors, tokenizer files: usable as model.path of a next run), else
@@ -141,6 +143,7 @@ public:
 
 private:
   TrainedRun();
+  std::vector<std::string> fillIn(const std::string &text);
   struct Impl;
   std::unique_ptr<Impl> d;
 };

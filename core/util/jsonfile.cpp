@@ -1,6 +1,7 @@
 #include "core/util/jsonfile.h"
 
 #include "core/util/error.h"
+#include "core/util/files.h"
 
 #include <fstream>
 
@@ -16,6 +17,11 @@ nlohmann::json readJsonFile(const std::filesystem::path &path)
   } catch (const nlohmann::json::exception &e) {
     throw Error(path.string() + ": not valid JSON: " + e.what());
   }
+}
+
+void writeJsonFile(const std::filesystem::path &path, const nlohmann::json &value)
+{
+  writeFileAtomically(path, value.dump(2) + "\n");
 }
 
 int intField(const nlohmann::json &j, const std::string &source, const std::string &name, std::optional<int> fallback,

@@ -3,6 +3,7 @@
 // padded batch; checkpoint reading (safetensors, .bin), saving, and the errors bad files give.
 #include "core/models/checkpoint.h"
 #include "core/models/encoder.h"
+#include "core/models/maskedlm.h"
 #include "core/util/error.h"
 
 #include "support/golden.h"
@@ -80,6 +81,34 @@ private Q_SLOTS:
     QVERIFY(maxDiff(out.encoder.pooled, expected.at("pooled")) <= 1e-4);
     const double d = maxDiff(out.logits, expected.at("logits"));
     QVERIFY2(d <= 1e-4, qPrintable(QStringLiteral("logits: max |diff| %1").arg(d)));
+  }
+
+  // *ForMaskedLM: the family's encoder weights plus its prediction head under Hugging Face's names
+  // (tests/golden/models/mlm/make_golden.py) give the reference's logits at every position.
+  void maskedLmMatchesReference_data() { matchesReference_data(); }
+  void maskedLmMatchesReference()
+  {
+    QFETCH(QString, family);
+    const std::filesystem::path folder = folderOf(family).toStdString();
+    const std::filesystem::path mlm = tunebench::testing::goldenDir(QStringLiteral("models/mlm")).toStdString();
+    MaskedLanguageModel model(EncoderConfig::fromFile(folder / "config.json"));
+    TensorMap weights = readCheckpoint(folder);
+    for (auto &[name, t] : readSafetensors(mlm / (family.toStdString() + "_head.safetensors")))
+      weights.insert_or_assign(name, t);
+    const LoadReport report = loadStateDict(*model, weights, folder.string(), "", {});
+    QVERIFY2(report.missing.empty(), report.summary().c_str());
+    // What the model does not hold: the sequence classifier's head and the tied decoder copy.
+    for (const std::string &key : report.unexpected)
+      QVERIFY2(key.find("classifier") != std::string::npos || key.find("pooler") != std::string::npos ||
+                   key.find("decoder.weight") != std::string::npos || key.find("vocab_projector.weight") != std::string::npos,
+               key.c_str());
+    model->eval();
+    const TensorMap input = readSafetensors(folder / "expected.safetensors");
+    const TensorMap expected = readSafetensors(mlm / (family.toStdString() + "_expected.safetensors"));
+    torch::NoGradGuard noGrad;
+    const torch::Tensor logits = model(input.at("input_ids"), input.at("attention_mask"), input.at("token_type_ids"));
+    const double d = maxDiff(logits, expected.at("logits"));
+    QVERIFY2(d <= 1e-4, qPrintable(QStringLiteral("MLM logits: max |diff| %1").arg(d)));
   }
 
   // pytorch_model.bin (torch.save's zip format) gives the same model as model.safetensors.

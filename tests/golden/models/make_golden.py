@@ -184,9 +184,6 @@ def make(kind, bin_too=False):
     print(kind, "logits", logits.detach().numpy().round(4).tolist())
 
 
-make("bert", bin_too=True)
-make("roberta")
-make("distilbert")
 
 
 class Gpt2(torch.nn.Module):
@@ -268,7 +265,6 @@ def make_gpt2():
     print("gpt2 greedy", generated[0, 7:].tolist())
 
 
-make_gpt2()
 
 
 def load_torchtext_t5():
@@ -372,5 +368,10 @@ def make_t5(version):
     print(f"t5 {version} greedy", generated[0, 1:].tolist())
 
 
-make_t5("v1_0")
-make_t5("v1_1")
+if __name__ == "__main__":  # in this order: the seeded generator is shared
+    make("bert", bin_too=True)
+    make("roberta")
+    make("distilbert")
+    make_gpt2()
+    make_t5("v1_0")
+    make_t5("v1_1")

@@ -1,0 +1,39 @@
+#pragma once
+
+#include "core/train/dataprep.h"
+#include "core/train/pretraining.h"
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tunebench {
+
+// A batch as tensors: ids, mask and token types [batch, width] padded on the right; labels by task
+// (class index [batch], 0/1 [batch, labels], or per token [batch, width] with -100 ignored;
+// sequence-to-sequence: the targets [batch, target width], with the decoder's inputs shifted right).
+struct Batch
+{
+  torch::Tensor ids, mask, types, labels;
+  torch::Tensor decoderIds, decoderMask; // sequence-to-sequence only
+  std::vector<int> rows;
+  long tokens = 0;
+};
+
+// noise: pre-training objectives (masked LM, span corruption) noise each example afresh, seeded by
+// noiseSeed and the row: the same seed gives the same batch.
+Batch collate(const std::vector<EncodedExample> &encoded, const std::vector<int> &rows, int padId,
+              const std::string &task, int labelCount, const PretrainingNoise *noise = nullptr,
+              std::uint64_t noiseSeed = 0);
+
+// Batches of one epoch: a seeded shuffle; with bucketing, chunks of 50 batches are sorted by
+// length before they are cut (less padding), and the batch order is shuffled again.
+std::vector<std::vector<int>> epochBatches(const std::vector<int> &rows, const std::vector<EncodedExample> &encoded,
+                                           int batchSize, bool bucket, std::uint64_t seed, int epoch);
+
+// Loss of a batch's logits for the task (causal LMs: position t predicts token t + 1).
+torch::Tensor lossOf(const torch::Tensor &logits, const Batch &b, const std::string &task, double smoothing);
+
+} // namespace tunebench

@@ -1,0 +1,305 @@
+#include "core/train/builtmodel.h"
+
+#include "core/models/checkpoint.h"
+#include "core/models/modelconfig.h"
+#include "core/strategies/adapters.h"
+#include "core/strategies/basicstrategies.h"
+#include "core/strategies/lora.h"
+#include "core/strategies/prefix.h"
+#include "core/tokenize/tokenizer.h"
+#include "core/train/dataprep.h"
+#include "core/util/error.h"
+#include "core/util/files.h"
+#include "core/util/jsonfile.h"
+
+#include <ATen/autocast_mode.h>
+#include <nlohmann/json.hpp>
+#include <torch/nn/modules/dropout.h>
+#include <torch/serialize.h>
+
+#include <set>
+
+namespace tunebench {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+AutocastScope::AutocastScope(bool on) : m_on(on)
+{
+  if (!m_on)
+    return;
+  at::autocast::set_cpu_enabled(true);
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope()
+{
+  if (!m_on)
+    return;
+  if (at::autocast::decrement_nesting() == 0)
+    at::autocast::clear_cache();
+  at::autocast::set_cpu_enabled(false);
+}
+
+namespace {
+
+std::vector<std::string> defaultLoraTargets(const std::string &family)
+{
+  if (family == "use-lite")
+    return {"qkv"};
+  if (family == "gpt2")
+    return {"c_attn"};
+  if (family == "t5")
+    return {"q", "v"};
+  if (family == "distilbert")
+    return {"q_lin", "v_lin"};
+  return {"query", "value"};
+}
+
+} // namespace
+
+std::unique_ptr<Strategy> makeStrategy(const ExperimentConfig &c, const std::string &family, const Tokenizer &tokenizer)
+{
+  const auto &s = c.strategy;
+  if (s.name == "full")
+    return std::make_unique<FullFineTuning>();
+  if (s.name == "linear_probe")
+    return std::make_unique<LinearProbe>();
+  if (s.name == "bitfit")
+    return std::make_unique<BitFit>();
+  if (s.name == "ia3")
+    return std::make_unique<Ia3Strategy>();
+  if (s.name == "partial") {
+    PartialOptions o;
+    o.freezeEmbeddings = s.freezeEmbeddings;
+    o.freezeBottomLayers = s.freezeBottomLayers;
+    o.freezeLayers = std::set<int>(s.freezeLayers.begin(), s.freezeLayers.end());
+    o.layerDecay = s.layerDecay;
+    if (s.headLrScale > 0)
+      o.headLearningRateScale = s.headLrScale;
+    return std::make_unique<PartialFineTuning>(o);
+  }
+  if (s.name == "lora") {
+    LoraOptions o;
+    o.r = s.loraR;
+    o.alpha = s.loraAlpha;
+    o.dropout = s.loraDropout;
+    o.targets = s.loraTargets.empty() ? defaultLoraTargets(family) : s.loraTargets;
+    o.rsLora = s.rsLora;
+    o.bias = s.loraBias;
+    o.seed = c.seed;
+    return std::make_unique<LoraStrategy>(o);
+  }
+  if (s.name == "prompt") {
+    PromptOptions o;
+    o.virtualTokens = s.promptTokens;
+    for (const Token &t : tokenizer.tokenize(s.promptInitText))
+      o.initIds.push_back(t.id);
+    return std::make_unique<PromptTuning>(o);
+  }
+  if (s.name == "prefix")
+    return std::make_unique<PrefixTuning>(PrefixOptions{s.prefixTokens, s.prefixReparameterize, s.prefixHidden});
+  if (s.name == "adapters")
+    return std::make_unique<AdapterStrategy>(AdapterOptions{s.adapterKind, s.adapterReduction, s.adapterActivation});
+  throw Error("strategy \"" + s.name + "\" is not known");
+}
+
+namespace {
+
+HeadKind headKind(const ExperimentConfig &c)
+{
+  if (c.task.kind == "multi_label")
+    return HeadKind::MultiLabel;
+  if (c.task.kind == "token_tagging")
+    return HeadKind::TokenClassification;
+  return HeadKind::Classification;
+}
+
+Gpt2Config languageModelConfig(const ExperimentConfig &c, const Tokenizer &tokenizer, const fs::path &folder)
+{
+  if (fileExists(folder / "config.json")) {
+    const std::string type = readModelType(folder / "config.json");
+    if (type != "gpt2")
+      throw Error((folder / "config.json").string() + ": model_type \"" + type +
+                  "\": causal language modelling runs on GPT-2 models here");
+    return Gpt2Config::fromFile(folder / "config.json");
+  }
+  if (c.model.init != "random")
+    throw Error(folder.string() + ": no config.json; set model.init: random to train a GPT-2 from scratch with the "
+                                  "tokenizer in this folder");
+  const int eos = endOfTextId(tokenizer);
+  const json config = {{"model_type", "gpt2"}, {"architectures", {"GPT2LMHeadModel"}},
+                       {"vocab_size", tokenizer.vocabSize()}, {"n_embd", c.model.scratchHidden},
+                       {"n_layer", c.model.scratchLayers}, {"n_head", c.model.scratchHeads},
+                       {"n_positions", std::max(c.model.maxLength, 512)}, {"n_ctx", std::max(c.model.maxLength, 512)},
+                       {"bos_token_id", eos}, {"eos_token_id", eos}, {"activation_function", "gelu_new"},
+                       {"layer_norm_epsilon", 1e-5}, {"resid_pdrop", 0.1}, {"embd_pdrop", 0.1}, {"attn_pdrop", 0.1}};
+  return Gpt2Config::fromJson(config, "model.scratch");
+}
+
+// config.json of the model folder, or a small model from scratch (model.scratch.*) around the
+// folder's tokenizer: BERT for masked LM, T5 (ReLU, tied) for span corruption.
+json denoisingModelConfig(const ExperimentConfig &c, const PretrainingNoise &noise, const Tokenizer &tokenizer,
+                          const fs::path &folder)
+{
+  const fs::path file = folder / "config.json";
+  const std::set<std::string> families = c.task.kind == "masked_lm" ? std::set<std::string>{"bert", "roberta", "distilbert"}
+                                                                    : std::set<std::string>{"t5", "mt5"};
+  if (fileExists(file)) {
+    const std::string type = readModelType(file);
+    if (!families.count(type))
+      throw Error(file.string() + ": model_type \"" + type + "\": task.kind " + c.task.kind + " runs on " +
+                  (c.task.kind == "masked_lm" ? "BERT, RoBERTa or DistilBERT" : "T5") + " models");
+    if (c.model.init != "random")
+      return readJsonFile(file);
+  } else if (c.model.init != "random") {
+    throw Error(folder.string() + ": no config.json; set model.init: random to train a model from scratch with the "
+                                  "tokenizer in this folder");
+  }
+  const int h = c.model.scratchHidden, layers = c.model.scratchLayers, heads = c.model.scratchHeads;
+  const int pad = std::max(0, tokenizer.specialTokens().pad);
+  if (c.task.kind == "masked_lm")
+    return {{"model_type", "bert"}, {"vocab_size", noise.vocabSize}, {"hidden_size", h},
+            {"num_hidden_layers", layers}, {"num_attention_heads", heads}, {"intermediate_size", 4 * h},
+            {"max_position_embeddings", std::max(c.model.maxLength, 512)}, {"type_vocab_size", 2},
+            {"pad_token_id", pad}, {"hidden_act", "gelu"}, {"layer_norm_eps", 1e-12},
+            {"hidden_dropout_prob", 0.1}, {"attention_probs_dropout_prob", 0.1}};
+  return {{"model_type", "t5"}, {"vocab_size", noise.vocabSize}, {"d_model", h}, {"d_kv", h / heads},
+          {"d_ff", 4 * h}, {"num_layers", layers}, {"num_decoder_layers", layers}, {"num_heads", heads},
+          {"relative_attention_num_buckets", 32}, {"relative_attention_max_distance", 128},
+          {"dropout_rate", 0.1}, {"layer_norm_epsilon", 1e-6}, {"feed_forward_proj", "relu"},
+          {"tie_word_embeddings", true}, {"pad_token_id", pad}, {"eos_token_id", noise.eos},
+          {"decoder_start_token_id", pad}};
+}
+
+} // namespace
+
+BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &tokenizer)
+{
+  BuiltModel b;
+  const fs::path folder = c.resolve(c.model.path);
+  const bool scratch = c.model.init == "random";
+  std::string family;
+  if (c.isDenoising()) {
+    b.noise = PretrainingNoise::forTask(c.task.kind, c.task.noiseDensity, c.task.meanSpan, tokenizer);
+    json raw = denoisingModelConfig(c, *b.noise, tokenizer, folder);
+    const TensorMap weights = scratch ? TensorMap() : readCheckpoint(folder);
+    if (c.task.kind == "masked_lm") {
+      const EncoderConfig config = EncoderConfig::fromJson(raw, (folder / "config.json").string());
+      if (config.vocabSize < b.noise->vocabSize)
+        throw Error((folder / "config.json").string() + ": field \"vocab_size\": " + std::to_string(config.vocabSize) +
+                    " is smaller than the tokenizer's " + std::to_string(b.noise->vocabSize));
+      b.mlm = MaskedLanguageModel(config);
+      b.mlm->initialiseWeights();
+      if (!scratch)
+        b.loadReport = loadStateDict(*b.mlm, weights, folder.string(), config.modelType + ".", {}).summary();
+      raw["architectures"] = {config.modelType == "roberta" ? "RobertaForMaskedLM"
+                              : config.modelType == "distilbert" ? "DistilBertForMaskedLM" : "BertForMaskedLM"};
+      b.model = b.mlm.ptr();
+      family = config.modelType;
+    } else {
+      const T5Config config = T5Config::fromJson(raw, (folder / "config.json").string());
+      if (config.vocabSize < b.noise->vocabSize)
+        throw Error((folder / "config.json").string() + ": field \"vocab_size\": " + std::to_string(config.vocabSize) +
+                    " leaves no room for the 100 sentinels after the tokenizer's vocabulary");
+      b.seq2seq = T5Model(config);
+      b.seq2seq->initialiseWeights();
+      if (!scratch)
+        b.loadReport = loadStateDict(*b.seq2seq, weights, folder.string(), "", {}).summary();
+      raw["architectures"] = {"T5ForConditionalGeneration"};
+      b.model = b.seq2seq.ptr();
+      family = "t5";
+    }
+    b.configJson = raw.dump(2);
+  } else if (c.isLanguageModelling()) {
+    const Gpt2Config config = languageModelConfig(c, tokenizer, folder);
+    b.lm = Gpt2LMHeadModel(config);
+    if (scratch)
+      b.lm->initialiseWeights();
+    else {
+      const LoadReport r = loadStateDict(*b.lm, readCheckpoint(folder), folder.string(), "", {});
+      b.loadReport = r.summary();
+    }
+    json raw = config.raw.is_object() ? config.raw : json::object();
+    b.configJson = raw.dump(2);
+    b.model = b.lm.ptr();
+    family = "gpt2";
+  } else {
+    std::unique_ptr<Backbone> backbone = scratch ? randomBackbone(folder) : loadBackbone(folder, &b.loadReport);
+    family = backbone->family();
+    b.task = TaskModel(std::move(backbone));
+    HeadSpec spec;
+    spec.name = kTaskHead;
+    spec.kind = headKind(c);
+    spec.outputs = outputs;
+    spec.pooling =
+        c.task.pooling == "first" ? Pooling::First : c.task.pooling == "mean" ? Pooling::Mean : Pooling::Native;
+    spec.dropout = c.task.headDropout;
+    b.task->addHead(spec);
+    b.model = b.task.ptr();
+  }
+  if (c.training.dropout >= 0)
+    for (const auto &m : b.model->modules(false))
+      if (auto *d = dynamic_cast<torch::nn::DropoutImpl *>(m.get()))
+        d->options.p(c.training.dropout);
+  b.strategy = makeStrategy(c, family, tokenizer);
+  b.strategy->apply(*b.model);
+  return b;
+}
+
+torch::Tensor BuiltModel::forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &types)
+{
+  if (lm)
+    return lm->forward(ids, mask);
+  if (mlm)
+    return mlm->forward(ids, mask, types);
+  if (seq2seq)
+    throw Error("a sequence-to-sequence model needs decoder inputs");
+  return task->forward(kTaskHead, ids, mask, types);
+}
+
+torch::Tensor BuiltModel::forward(const Batch &b)
+{
+  if (seq2seq)
+    return seq2seq->decode(b.decoderIds, b.decoderMask, seq2seq->encode(b.ids, b.mask), seq2seq->memoryMask(b.mask));
+  if (mlm && b.labels.defined() && b.labels.dim() == 2)
+    return mlm->forward(b.ids, b.mask, b.types, b.labels.ne(-100)); // the masked positions only
+  return forward(b.ids, b.mask, b.types);
+}
+
+void saveModel(torch::nn::Module &model, const fs::path &file)
+{
+  torch::serialize::OutputArchive archive;
+  torch::NoGradGuard noGrad;
+  for (const auto &p : model.named_parameters())
+    archive.write(p.key(), p.value());
+  for (const auto &b : model.named_buffers())
+    archive.write(b.key(), b.value(), true);
+  fs::create_directories(file.parent_path());
+  archive.save_to(file.string() + ".tmp");
+  fs::rename(file.string() + ".tmp", file);
+}
+
+void loadModel(torch::nn::Module &model, const fs::path &file)
+{
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(file.string());
+  } catch (const c10::Error &e) {
+    throw Error(file.string() + ": cannot be read (" + std::string(e.what_without_backtrace()) + ")");
+  }
+  torch::NoGradGuard noGrad;
+  for (auto &p : model.named_parameters()) {
+    torch::Tensor t;
+    if (!archive.try_read(p.key(), t))
+      throw Error(file.string() + ": has no tensor \"" + p.key() + "\" (was the config changed?)");
+    p.value().copy_(t);
+  }
+  for (auto &b : model.named_buffers()) {
+    torch::Tensor t;
+    if (archive.try_read(b.key(), t, true))
+      b.value().copy_(t);
+  }
+}
+
+} // namespace tunebench

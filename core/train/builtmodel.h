@@ -1,0 +1,71 @@
+#pragma once
+
+#include "core/config/experiment.h"
+#include "core/models/gpt2.h"
+#include "core/models/maskedlm.h"
+#include "core/models/t5.h"
+#include "core/models/taskmodel.h"
+#include "core/strategies/strategy.h"
+#include "core/train/batches.h"
+#include "core/train/pretraining.h"
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace tunebench {
+
+class Tokenizer;
+
+// The name of the one head a single-task experiment adds to its backbone.
+inline constexpr const char *kTaskHead = "main";
+
+// bf16 autocast on the CPU for the scope (nothing when off).
+class AutocastScope
+{
+public:
+  explicit AutocastScope(bool on);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope &) = delete;
+  AutocastScope &operator=(const AutocastScope &) = delete;
+
+private:
+  bool m_on;
+};
+
+// The strategy an experiment names, with its options.
+std::unique_ptr<Strategy> makeStrategy(const ExperimentConfig &config, const std::string &family, const Tokenizer &tokenizer);
+
+// The model of an experiment: a backbone (pre-trained or random) with one task head; a causal
+// language model (GPT-2); a masked language model (BERT/RoBERTa/DistilBERT); or T5 for span
+// corruption — each loaded or made from scratch; the strategy applied to it.
+struct BuiltModel
+{
+  std::shared_ptr<torch::nn::Module> model; // what strategies, the optimizer and checkpoints see
+  TaskModel task{nullptr};
+  Gpt2LMHeadModel lm{nullptr};
+  MaskedLanguageModel mlm{nullptr};
+  T5Model seq2seq{nullptr};
+  std::optional<PretrainingNoise> noise; // masked_lm, span_corruption
+  std::unique_ptr<Strategy> strategy;
+  std::string loadReport;
+  std::string configJson; // language models: config.json for export
+
+  // Single-sequence models (classifiers, taggers, GPT-2, masked LMs).
+  torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &types);
+  // Any batch: T5 reads the decoder's inputs from it; a masked LM returns logits for the labelled
+  // positions only ([selected, vocab]; lossOf and the evaluation select the labels to match).
+  torch::Tensor forward(const Batch &batch);
+  const PretrainingNoise *noiseOrNull() const { return noise ? &*noise : nullptr; }
+};
+
+// `outputs`: the head's width (labels or tags). Throws tunebench::Error for unusable model folders.
+BuiltModel buildModel(const ExperimentConfig &config, int outputs, const Tokenizer &tokenizer);
+
+// Every parameter and buffer by name, written through a temporary file; loadModel reads them back
+// and names the file and tensor when something is missing.
+void saveModel(torch::nn::Module &model, const std::filesystem::path &file);
+void loadModel(torch::nn::Module &model, const std::filesystem::path &file);
+
+} // namespace tunebench

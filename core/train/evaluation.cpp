@@ -1,0 +1,212 @@
+#include "core/train/evaluation.h"
+
+#include "core/data/instruction.h"
+#include "core/data/tagging.h"
+#include "core/eval/metrics.h"
+#include "core/models/generation.h"
+#include "core/tokenize/tokenizer.h"
+#include "core/train/batches.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <map>
+
+namespace tunebench {
+namespace F = torch::nn::functional;
+
+namespace {
+
+// Language models: token-weighted loss, perplexity, next-token (or masked-token, or span) accuracy;
+// for instruction tuning
+// also greedy answers to the first `evaluation.generate` rows scored with BLEU, ROUGE-L and exact
+// match against the reference outputs.
+Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, const std::vector<int> &rows,
+                                 const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer)
+{
+  Evaluation out;
+  model.model->eval();
+  torch::NoGradGuard noGrad;
+  double nll = 0;
+  long count = 0, right = 0;
+  {
+    AutocastScope autocast(bf16);
+    const std::size_t bs = static_cast<std::size_t>(std::max(c.training.batchSize, 8));
+    for (std::size_t at = 0; at < rows.size(); at += bs) {
+      const std::vector<int> chunk(rows.begin() + static_cast<std::ptrdiff_t>(at),
+                                   rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), at + bs)));
+      // The denoising objectives' noise is the same at every evaluation: comparable losses.
+      const Batch b = collate(data.encoded, chunk, padId, c.task.kind, 0, model.noiseOrNull(), c.seed ^ 0xe7a1ULL);
+      const torch::Tensor logits = model.forward(b).to(torch::kFloat);
+      const std::int64_t shift = c.isDenoising() ? 0 : 1; // causal: position t predicts token t + 1
+      const bool selected = logits.dim() == 2; // a masked LM's labelled positions only
+      const torch::Tensor x =
+          selected ? logits : logits.narrow(1, 0, logits.size(1) - shift).reshape({-1, logits.size(-1)});
+      const torch::Tensor y = selected ? b.labels.masked_select(b.labels.ne(-100))
+                                       : b.labels.narrow(1, shift, b.labels.size(1) - shift).reshape({-1});
+      const torch::Tensor valid = y.ne(-100);
+      nll += F::cross_entropy(x, y, F::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum)).item<double>();
+      count += valid.sum().item<long>();
+      right += (x.argmax(-1).eq(y) & valid).sum().item<long>();
+    }
+  }
+  EvalEvent &e = out.event;
+  e.loss = count ? nll / static_cast<double>(count) : 0.0;
+  e.metrics["loss"] = e.loss;
+  e.metrics["perplexity"] = perplexity(e.loss);
+  e.metrics["token_accuracy"] = count ? static_cast<double>(right) / static_cast<double>(count) : 0.0;
+  if (c.task.kind == "instruction" && tokenizer && c.evaluation.generate > 0) {
+    const auto templ = promptTemplate(c.task.promptTemplate);
+    GenerationOptions g;
+    g.maxNewTokens = c.evaluation.maxNewTokens;
+    if (const int eos = endOfTextId(*tokenizer); eos >= 0)
+      g.stopTokens = {eos};
+    std::vector<std::vector<std::string>> hyps;
+    std::vector<std::vector<std::vector<std::string>>> refs;
+    std::vector<std::string> hypText, refText;
+    double rouge = 0;
+    const std::size_t n = std::min(rows.size(), static_cast<std::size_t>(c.evaluation.generate));
+    for (std::size_t i = 0; i < n; ++i) {
+      const Example &x = data.dataset.examples[static_cast<std::size_t>(data.encoded[static_cast<std::size_t>(rows[i])].row)];
+      std::vector<int> prompt;
+      for (const Token &t : tokenizer->tokenize(renderPrompt(x, *templ)))
+        prompt.push_back(t.id);
+      std::vector<int> answer = generate(*model.lm, prompt, g);
+      if (!answer.empty() && !g.stopTokens.empty() && answer.back() == g.stopTokens.front())
+        answer.pop_back();
+      const std::string text = tokenizer->decode(answer);
+      hypText.push_back(text);
+      refText.push_back(x.output);
+      hyps.push_back(splitWords(text));
+      refs.push_back({splitWords(x.output)});
+      rouge += rougeL(hyps.back(), refs.back().front()) / static_cast<double>(n);
+      if (i < 3)
+        out.samples.push_back({renderPrompt(x, *templ), text, x.output});
+    }
+    if (n > 0) {
+      e.metrics["bleu"] = corpusBleu(hyps, refs);
+      e.metrics["rouge_l"] = rouge;
+      e.metrics["exact_match"] = exactMatch(hypText, refText);
+    }
+  }
+  model.model->train();
+  return out;
+}
+
+} // namespace
+
+Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::vector<int> &rows,
+                        const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer)
+{
+  if (c.isLanguageModelling())
+    return evaluateLanguageModel(built, data, rows, c, padId, bf16, tokenizer);
+  Evaluation out;
+  torch::nn::Module *model = built.model.get();
+  model->eval();
+  torch::NoGradGuard noGrad;
+  AutocastScope autocast(bf16);
+  const std::string &task = c.task.kind;
+  const int labelCount = static_cast<int>(data.labels.size());
+  double lossSum = 0;
+  long lossCount = 0;
+  std::vector<int> truth, predicted;
+  std::vector<std::vector<int>> truthSets, predictedSets;
+  std::vector<std::vector<std::string>> truthTags, predictedTags;
+  // Sorted by length for evaluation: less padding.
+  std::vector<int> order = rows;
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return data.encoded[static_cast<std::size_t>(a)].ids.size() > data.encoded[static_cast<std::size_t>(b)].ids.size();
+  });
+  const std::size_t bs = static_cast<std::size_t>(std::max(c.training.batchSize, 32));
+  std::map<int, std::size_t> position;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    position[rows[i]] = i;
+  out.probabilities.assign(rows.size(), {});
+  out.predictedTags.assign(rows.size(), {});
+  truth.assign(rows.size(), -1);
+  predicted.assign(rows.size(), -1);
+  truthSets.assign(rows.size(), {});
+  predictedSets.assign(rows.size(), {});
+  truthTags.assign(rows.size(), {});
+  for (std::size_t at = 0; at < order.size(); at += bs) {
+    const std::vector<int> chunk(order.begin() + static_cast<std::ptrdiff_t>(at),
+                                 order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + bs)));
+    const Batch b = collate(data.encoded, chunk, padId, task, labelCount);
+    const torch::Tensor logits = built.forward(b).to(torch::kFloat);
+    const torch::Tensor loss = lossOf(logits, b, task, 0.0);
+    lossSum += loss.item<double>() * static_cast<double>(chunk.size());
+    lossCount += static_cast<long>(chunk.size());
+    if (task == "token_tagging") {
+      const torch::Tensor argmax = logits.argmax(-1);
+      auto am = argmax.accessor<long, 2>();
+      for (std::size_t i = 0; i < chunk.size(); ++i) {
+        const std::size_t pos = position[chunk[i]];
+        const Example &x = data.dataset.examples[static_cast<std::size_t>(chunk[i])];
+        const EncodedExample &e = data.encoded[static_cast<std::size_t>(chunk[i])];
+        std::vector<std::string> tags(x.tokens.size(), "O");
+        std::vector<bool> seen(x.tokens.size(), false);
+        for (std::size_t t = 0; t < e.wordIds.size(); ++t) {
+          const int word = e.wordIds[t];
+          if (word < 0 || static_cast<std::size_t>(word) >= tags.size() || seen[static_cast<std::size_t>(word)])
+            continue;
+          seen[static_cast<std::size_t>(word)] = true;
+          tags[static_cast<std::size_t>(word)] = data.labels[static_cast<std::size_t>(am[static_cast<long>(i)][static_cast<long>(t)])];
+        }
+        truthTags[pos] = x.tags;
+        out.predictedTags[pos] = tags;
+      }
+    } else if (task == "multi_label") {
+      const torch::Tensor probs = torch::sigmoid(logits);
+      for (std::size_t i = 0; i < chunk.size(); ++i) {
+        const std::size_t pos = position[chunk[i]];
+        const EncodedExample &e = data.encoded[static_cast<std::size_t>(chunk[i])];
+        for (int k = 0; k < labelCount; ++k) {
+          const double p = probs[static_cast<long>(i)][k].item<double>();
+          out.probabilities[pos].push_back(p);
+          if (p >= 0.5)
+            predictedSets[pos].push_back(k);
+          if (e.multiLabel[static_cast<std::size_t>(k)] > 0.5f)
+            truthSets[pos].push_back(k);
+        }
+      }
+    } else {
+      const torch::Tensor probs = torch::softmax(logits, -1).contiguous();
+      auto pa = probs.accessor<float, 2>();
+      for (std::size_t i = 0; i < chunk.size(); ++i) {
+        const std::size_t pos = position[chunk[i]];
+        int best = 0;
+        for (int k = 0; k < labelCount; ++k) {
+          out.probabilities[pos].push_back(pa[static_cast<long>(i)][k]);
+          if (pa[static_cast<long>(i)][k] > pa[static_cast<long>(i)][best])
+            best = k;
+        }
+        predicted[pos] = best;
+        truth[pos] = data.encoded[static_cast<std::size_t>(chunk[i])].label;
+      }
+    }
+  }
+  EvalEvent &e = out.event;
+  e.loss = lossCount ? lossSum / static_cast<double>(lossCount) : 0.0;
+  e.metrics["loss"] = e.loss;
+  if (task == "token_tagging") {
+    if (c.data.tagScheme != "plain" && detectTagScheme(truthTags) != TagScheme::Plain) { // POS tags have no entities
+      const EntityMetrics em = entityMetrics(truthTags, out.predictedTags);
+      e.metrics["entity_f1"] = em.micro.f1;
+      e.metrics["entity_precision"] = em.micro.precision;
+      e.metrics["entity_recall"] = em.micro.recall;
+    }
+    e.metrics["token_accuracy"] = tokenAccuracy(truthTags, out.predictedTags);
+    e.metrics["accuracy"] = e.metrics["token_accuracy"];
+  } else {
+    const ClassificationMetrics m = task == "multi_label" ? multiLabelMetrics(truthSets, predictedSets, data.labels)
+                                                          : classificationMetrics(truth, predicted, data.labels);
+    e.metrics["accuracy"] = m.accuracy;
+    e.metrics["macro_f1"] = m.macro.f1;
+    e.metrics["micro_f1"] = m.micro.f1;
+    e.metrics["weighted_f1"] = m.weighted.f1;
+  }
+  model->train();
+  return out;
+}
+
+} // namespace tunebench

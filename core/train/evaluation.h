@@ -1,0 +1,34 @@
+#pragma once
+
+#include "core/train/builtmodel.h"
+#include "core/train/dataprep.h"
+#include "core/train/trainer.h"
+
+#include <string>
+#include <vector>
+
+namespace tunebench {
+
+class Tokenizer;
+
+// Evaluation of a model on some rows: loss and the metrics of the task.
+struct Evaluation
+{
+  EvalEvent event;
+  struct Sample
+  {
+    std::string prompt, generated, reference;
+  };
+  std::vector<Sample> samples; // instruction tuning: a few generated answers
+  std::vector<std::vector<double>> probabilities; // classification: per row, per label (in `rows` order)
+  std::vector<std::vector<std::string>> predictedTags; // tagging: per row, a tag per word
+};
+
+// Classification: accuracy and micro/macro/weighted F1; tagging: token accuracy and, for
+// BIO/IOBES tags, entity P/R/F1; language models: token-weighted loss, perplexity, next-token
+// accuracy and, for instruction tuning, greedy answers to the first `evaluation.generate` rows
+// scored with BLEU, ROUGE-L and exact match (tokenizer needed).
+Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::vector<int> &rows,
+                        const ExperimentConfig &config, int padId, bool bf16, const Tokenizer *tokenizer = nullptr);
+
+} // namespace tunebench

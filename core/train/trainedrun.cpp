@@ -1,0 +1,247 @@
+#include "core/train/trainer.h"
+
+#include "core/train/builtmodel.h"
+#include "core/data/instruction.h"
+#include "core/eval/metrics.h"
+#include "core/models/checkpoint.h"
+#include "core/models/generation.h"
+#include "core/models/safetensors.h"
+#include "core/train/dataprep.h"
+#include "core/train/evaluation.h"
+#include "core/tokenize/tokenizer.h"
+#include "core/tokenize/tokenizerloader.h"
+#include "core/util/error.h"
+#include "core/util/files.h"
+#include "core/util/jsonfile.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+namespace tunebench {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// TrainedRun
+
+struct TrainedRun::Impl
+{
+  ExperimentConfig config;
+  fs::path runDir;
+  std::unique_ptr<Tokenizer> tokenizer;
+  PreparedData data;
+  bool dataLoaded = false;
+  std::vector<std::string> labels;
+  BuiltModel built;
+  int padId = 0;
+};
+
+TrainedRun::TrainedRun() : d(std::make_unique<Impl>()) {}
+TrainedRun::~TrainedRun() = default;
+
+std::unique_ptr<TrainedRun> TrainedRun::open(const fs::path &runDir)
+{
+  std::unique_ptr<TrainedRun> run(new TrainedRun);
+  Impl &d = *run->d;
+  d.runDir = runDir;
+  const ConfigResult cfg = loadExperimentConfig(runDir / "config.yaml");
+  if (!cfg.ok())
+    throw Error(cfg.problems.front().str((runDir / "config.yaml").string()));
+  d.config = cfg.config;
+  for (const json &l : readJsonFile(runDir / "labels.json"))
+    d.labels.push_back(l.get<std::string>());
+  d.tokenizer = loadTokenizer(d.config.resolve(d.config.model.path));
+  d.padId = std::max(0, d.tokenizer->specialTokens().pad);
+  d.built = buildModel(d.config, static_cast<int>(d.labels.size()), *d.tokenizer);
+  const fs::path weights = fileExists(runDir / "best" / "model.pt") ? runDir / "best" / "model.pt" : runDir / "state" / "model.pt";
+  if (!fileExists(weights))
+    throw Error(runDir.string() + ": no trained model (best/model.pt or state/model.pt)");
+  loadModel(*d.built.model, weights);
+  d.built.model->eval();
+  return run;
+}
+
+const ExperimentConfig &TrainedRun::config() const { return d->config; }
+const std::vector<std::string> &TrainedRun::labels() const { return d->labels; }
+
+EvalEvent TrainedRun::evaluate(const std::string &split) { return evaluateDetailed(split).event; }
+
+TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
+{
+  if (!d->dataLoaded) {
+    DataReport report;
+    d->data = prepareData(d->config, *d->tokenizer, report);
+    d->data.labels = d->labels;
+    d->dataLoaded = true;
+  }
+  const json saved = readJsonFile(d->runDir / "split.json");
+  if (!saved.contains(split))
+    throw Error("unknown split \"" + split + "\" (train, validation or test)");
+  const std::vector<int> rows = saved[split].get<std::vector<int>>();
+  if (rows.empty())
+    throw Error("the run's " + split + " split is empty");
+  Evaluation ev = evaluateRows(d->built, d->data, rows, d->config, d->padId, false, d->tokenizer.get());
+  ev.event.split = split;
+  Detailed out;
+  out.event = ev.event;
+  out.rows = rows;
+  out.probabilities = ev.probabilities;
+  for (int r : rows) {
+    const auto row = static_cast<std::size_t>(r);
+    const int datasetRow = d->data.encoded[row].row;
+    out.texts.push_back(datasetRow >= 0 ? d->data.dataset.examples[static_cast<std::size_t>(datasetRow)].text : std::string());
+    out.truth.push_back(d->data.encoded[row].label);
+  }
+  return out;
+}
+
+void TrainedRun::exportTo(const fs::path &folder) const
+{
+  if (d->config.isLanguageModelling()) {
+    // A Hugging Face folder (GPT-2, *ForMaskedLM, T5ForConditionalGeneration): config.json,
+    // model.safetensors and the tokenizer's files.
+    saveHuggingFaceFolder(folder, *d->built.model, d->built.configJson);
+    const fs::path from = d->config.resolve(d->config.model.path);
+    for (const char *name : {"vocab.json", "merges.txt", "vocab.txt", "spiece.model", "tokenizer.json",
+                             "tokenizer_config.json", "special_tokens_map.json"})
+      if (fileExists(from / name))
+        fs::copy_file(from / name, folder / name, fs::copy_options::overwrite_existing);
+    return;
+  }
+  // Classifiers and taggers: the task model's tensors under tunebench's names, its labels and config.
+  fs::create_directories(folder);
+  writeSafetensors(folder / "model.safetensors", stateDict(*d->built.model));
+  writeJsonFile(folder / "labels.json", d->labels);
+  fs::copy_file(d->runDir / "config.yaml", folder / "tunebench.yaml", fs::copy_options::overwrite_existing);
+}
+
+std::vector<std::string> TrainedRun::fillIn(const std::string &text)
+{
+  const Tokenizer &tokenizer = *d->tokenizer;
+  const PretrainingNoise &noise = *d->built.noise;
+  std::vector<std::string> out;
+  if (d->config.task.kind == "masked_lm") {
+    // The most likely token at each mask.
+    const EncodedExample e = encodeText(d->config, tokenizer, text);
+    const torch::Tensor ids = torch::tensor(std::vector<long>(e.ids.begin(), e.ids.end())).unsqueeze(0);
+    const torch::Tensor best = d->built.forward(ids, torch::ones_like(ids), torch::zeros_like(ids))[0].argmax(-1);
+    for (std::size_t t = 0; t < e.ids.size(); ++t)
+      if (e.ids[t] == noise.maskId)
+        out.push_back(tokenizer.idToToken(static_cast<int>(best[static_cast<long>(t)].item<long>())));
+    return out;
+  }
+  // Span corruption: <extra_id_N> in the text (or, for tokenizers without sentinels, the whole text
+  // followed by one sentinel) and the generated spans, sentinels written out.
+  std::vector<int> ids;
+  const std::string marker = "<extra_id_";
+  std::size_t at = 0, span = 0;
+  while (at < text.size()) {
+    const std::size_t next = text.find(marker, at);
+    for (const Token &t : tokenizer.tokenize(text.substr(at, next == std::string::npos ? std::string::npos : next - at)))
+      ids.push_back(t.id);
+    if (next == std::string::npos)
+      break;
+    const std::size_t close = text.find('>', next);
+    ids.push_back(noise.sentinels[std::min(span++, noise.sentinels.size() - 1)]);
+    at = close == std::string::npos ? text.size() : close + 1;
+  }
+  if (span == 0)
+    ids.push_back(noise.sentinels.front());
+  ids.push_back(noise.eos);
+  const torch::Tensor input = torch::tensor(std::vector<long>(ids.begin(), ids.end())).unsqueeze(0);
+  T5Decoding decoding(d->built.seq2seq, input, torch::ones_like(input));
+  GenerationOptions g;
+  g.maxNewTokens = d->config.evaluation.maxNewTokens;
+  g.stopTokens = {noise.eos};
+  std::string current;
+  std::vector<int> pieces;
+  auto flush = [&] {
+    if (!pieces.empty())
+      current += (current.empty() ? "" : " ") + tokenizer.decode(pieces);
+    pieces.clear();
+  };
+  for (int id : generate(decoding, {std::max(0, d->tokenizer->specialTokens().pad)}, g)) {
+    const auto sentinel = std::find(noise.sentinels.begin(), noise.sentinels.end(), id);
+    if (sentinel != noise.sentinels.end()) {
+      flush();
+      current += (current.empty() ? "" : " ") + marker + std::to_string(sentinel - noise.sentinels.begin()) + ">";
+    } else if (id != noise.eos && id < tokenizer.vocabSize()) {
+      pieces.push_back(id);
+    }
+  }
+  flush();
+  out.push_back(current);
+  return out;
+}
+
+std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::string> &texts)
+{
+  std::vector<Prediction> out;
+  torch::NoGradGuard noGrad;
+  for (const std::string &text : texts) {
+    Prediction p;
+    p.text = text;
+    if (d->config.isDenoising()) {
+      p.labels = fillIn(text);
+    } else if (d->config.isLanguageModelling()) {
+      // A continuation (causal LM) or an answer (instruction: the text is the instruction).
+      std::string prompt = text;
+      if (d->config.task.kind == "instruction") {
+        Example x;
+        x.instruction = text;
+        prompt = renderPrompt(x, *promptTemplate(d->config.task.promptTemplate));
+      }
+      std::vector<int> ids;
+      for (const Token &t : d->tokenizer->tokenize(prompt))
+        ids.push_back(t.id);
+      GenerationOptions g;
+      g.maxNewTokens = d->config.evaluation.maxNewTokens;
+      if (const int eos = endOfTextId(*d->tokenizer); eos >= 0)
+        g.stopTokens = {eos};
+      std::vector<int> answer = generate(*d->built.lm, ids, g);
+      if (!answer.empty() && !g.stopTokens.empty() && answer.back() == g.stopTokens.front())
+        answer.pop_back();
+      p.labels.push_back(d->tokenizer->decode(answer));
+    } else if (d->config.task.kind == "token_tagging") {
+      std::vector<std::string> words = splitWords(text);
+      EncodeOptions o;
+      o.maxLength = d->config.model.maxLength;
+      const Encoding enc = d->tokenizer->encodeWords(words, o);
+      const torch::Tensor ids = torch::tensor(std::vector<long>(enc.ids.begin(), enc.ids.end())).unsqueeze(0);
+      const torch::Tensor logits = d->built.forward(ids, torch::ones_like(ids), torch::zeros_like(ids));
+      const torch::Tensor am = logits.argmax(-1)[0];
+      std::vector<std::string> tags(words.size(), "O");
+      std::vector<bool> seen(words.size(), false);
+      for (std::size_t t = 0; t < enc.wordIds.size(); ++t) {
+        const int w = enc.wordIds[t];
+        if (w >= 0 && !seen[static_cast<std::size_t>(w)]) {
+          seen[static_cast<std::size_t>(w)] = true;
+          tags[static_cast<std::size_t>(w)] = d->labels[static_cast<std::size_t>(am[static_cast<long>(t)].item<long>())];
+        }
+      }
+      p.labels = tags;
+    } else {
+      const EncodedExample e = encodeText(d->config, *d->tokenizer, text);
+      const torch::Tensor ids = torch::tensor(std::vector<long>(e.ids.begin(), e.ids.end())).unsqueeze(0);
+      const torch::Tensor logits =
+          d->built.forward(ids, torch::ones_like(ids), torch::zeros_like(ids)).to(torch::kFloat)[0];
+      const bool multi = d->config.task.kind == "multi_label";
+      const torch::Tensor probs = multi ? torch::sigmoid(logits) : torch::softmax(logits, -1);
+      int best = 0;
+      for (long k = 0; k < probs.size(0); ++k) {
+        p.probabilities.push_back(probs[k].item<double>());
+        if (multi && p.probabilities.back() >= 0.5)
+          p.labels.push_back(d->labels[static_cast<std::size_t>(k)]);
+        if (p.probabilities.back() > p.probabilities[static_cast<std::size_t>(best)])
+          best = static_cast<int>(k);
+      }
+      if (!multi)
+        p.labels.push_back(d->labels[static_cast<std::size_t>(best)]);
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+
+} // namespace tunebench
