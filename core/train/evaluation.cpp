@@ -123,6 +123,7 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
     position[rows[i]] = i;
   out.probabilities.assign(rows.size(), {});
   out.predictedTags.assign(rows.size(), {});
+  out.tagLogProbs.assign(rows.size(), {});
   truth.assign(rows.size(), -1);
   predicted.assign(rows.size(), -1);
   truthSets.assign(rows.size(), {});
@@ -139,19 +140,30 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
     if (task == "token_tagging") {
       const torch::Tensor argmax = logits.argmax(-1);
       auto am = argmax.accessor<long, 2>();
+      const torch::Tensor logProbs = torch::log_softmax(logits, -1).to(torch::kDouble).contiguous();
+      auto lp = logProbs.accessor<double, 3>();
       for (std::size_t i = 0; i < chunk.size(); ++i) {
         const std::size_t pos = position[chunk[i]];
         const Example &x = data.dataset.examples[static_cast<std::size_t>(chunk[i])];
         const EncodedExample &e = data.encoded[static_cast<std::size_t>(chunk[i])];
         std::vector<std::string> tags(x.tokens.size(), "O");
         std::vector<bool> seen(x.tokens.size(), false);
+        // Words cut off by max_length: certain "O" (log-probability 0 for O when it exists).
+        std::vector<std::vector<double>> wordLogProbs(x.tokens.size(), std::vector<double>(static_cast<std::size_t>(labelCount), -1e9));
+        const auto o = std::find(data.labels.begin(), data.labels.end(), "O");
+        for (auto &w : wordLogProbs)
+          if (o != data.labels.end())
+            w[static_cast<std::size_t>(o - data.labels.begin())] = 0.0;
         for (std::size_t t = 0; t < e.wordIds.size(); ++t) {
           const int word = e.wordIds[t];
           if (word < 0 || static_cast<std::size_t>(word) >= tags.size() || seen[static_cast<std::size_t>(word)])
             continue;
           seen[static_cast<std::size_t>(word)] = true;
           tags[static_cast<std::size_t>(word)] = data.labels[static_cast<std::size_t>(am[static_cast<long>(i)][static_cast<long>(t)])];
+          for (int k = 0; k < labelCount; ++k)
+            wordLogProbs[static_cast<std::size_t>(word)][static_cast<std::size_t>(k)] = lp[static_cast<long>(i)][static_cast<long>(t)][k];
         }
+        out.tagLogProbs[pos] = std::move(wordLogProbs);
         truthTags[pos] = x.tags;
         out.predictedTags[pos] = tags;
       }
@@ -205,6 +217,7 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
     e.metrics["micro_f1"] = m.micro.f1;
     e.metrics["weighted_f1"] = m.weighted.f1;
   }
+  out.truthTags = std::move(truthTags);
   model->train();
   return out;
 }

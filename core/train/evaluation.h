@@ -22,6 +22,8 @@ struct Evaluation
   std::vector<Sample> samples; // instruction tuning: a few generated answers
   std::vector<std::vector<double>> probabilities; // classification: per row, per label (in `rows` order)
   std::vector<std::vector<std::string>> predictedTags; // tagging: per row, a tag per word
+  std::vector<std::vector<std::string>> truthTags;     // tagging: per row, the reference tags
+  std::vector<std::vector<std::vector<double>>> tagLogProbs; // tagging: per row, per word, per label
 };
 
 // Classification: accuracy and micro/macro/weighted F1; tagging: token accuracy and, for

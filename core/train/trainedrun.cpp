@@ -86,6 +86,9 @@ TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
   out.event = ev.event;
   out.rows = rows;
   out.probabilities = ev.probabilities;
+  out.truthTags = std::move(ev.truthTags);
+  out.predictedTags = std::move(ev.predictedTags);
+  out.tagLogProbs = std::move(ev.tagLogProbs);
   for (int r : rows) {
     const auto row = static_cast<std::size_t>(r);
     const int datasetRow = d->data.encoded[row].row;

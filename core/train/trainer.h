@@ -113,8 +113,8 @@ public:
   const std::vector<std::string> &labels() const;
   EvalEvent evaluate(const std::string &split); // train, validation or test (the run's own split)
 
-  // Per-example results of a classification run on one split (error analysis, calibration,
-  // threshold tuning, ensembles).
+  // Per-example results of a classification or tagging run on one split (error analysis,
+  // calibration, threshold tuning, ensembles, tag repair).
   struct Detailed
   {
     EvalEvent event;
@@ -122,6 +122,9 @@ public:
     std::vector<std::string> texts;
     std::vector<int> truth;    // single-label class index (-1 when unknown)
     std::vector<std::vector<double>> probabilities; // per row, per label
+    // Tagging: per row, the reference and predicted tags and per word the labels' log-probabilities.
+    std::vector<std::vector<std::string>> truthTags, predictedTags;
+    std::vector<std::vector<std::vector<double>>> tagLogProbs;
   };
   Detailed evaluateDetailed(const std::string &split);
 

@@ -211,6 +211,60 @@ private Q_SLOTS:
     QVERIFY(QFile::exists(root + QStringLiteral("/cv.json")));
   }
 
+  // The NER path at scale: proper-name and number entities (BIO) made from the WSJ POS tags
+  // (NNP/NNPS runs → NAME, CD → NUM), a tagger, entity F1, and `eval --repair-tags`: the invalid
+  // transitions counted, rule repair and constrained decoding scored on the split and validation,
+  // and the constrained output valid IOB2 by construction.
+  void entityTaggingAndTagRepair()
+  {
+    QFile wsj(assetPath(QStringLiteral("data/pos/wsj.conll")));
+    QVERIFY(wsj.open(QIODevice::ReadOnly));
+    QFile names(path(QStringLiteral("names.conll")));
+    QVERIFY(names.open(QIODevice::WriteOnly));
+    bool inName = false;
+    for (const QByteArray &line : wsj.readAll().split('\n')) {
+      const QList<QByteArray> cols = line.split('\t');
+      if (cols.size() < 2) {
+        names.write("\n");
+        inName = false;
+        continue;
+      }
+      const bool name = cols[1] == "NNP" || cols[1] == "NNPS";
+      const QByteArray tag = name ? (inName ? "I-NAME" : "B-NAME") : cols[1] == "CD" ? "B-NUM" : "O";
+      inName = name;
+      names.write(cols[0] + '\t' + tag + '\n');
+    }
+    names.close();
+    const QString config = path(QStringLiteral("names.yaml"));
+    QFile f(config);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("name: names\nseed: 42\nmodel: {path: $ASSETS/models/use-lite, max_length: 64}\ntask: {kind: token_tagging}\n"
+            "data: {path: " + names.fileName().toUtf8() + ", subset_rows: 400,\n"
+            "       split: {train: 0.8, validation: 0.1, test: 0.1, stratified: false}}\n"
+            "training: {epochs: 2, batch_size: 16, learning_rate: 1.0e-3}\n");
+    f.close();
+    const QString runDir = path(QStringLiteral("names-run"));
+    const Result t = run({QStringLiteral("train"), config, QStringLiteral("--run-dir"), runDir, QStringLiteral("--json")});
+    QVERIFY2(t.exitCode == 0, qPrintable(t.err));
+    const double f1 = t.json().value(QLatin1String("test")).toObject().value(QLatin1String("metrics")).toObject()
+                          .value(QLatin1String("entity_f1")).toDouble();
+    QVERIFY2(f1 > 0.5, qPrintable(QString::number(f1)));
+    const Result r = run({QStringLiteral("eval"), runDir, QStringLiteral("--repair-tags"), QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonObject j = r.json();
+    QCOMPARE(j.value(QLatin1String("scheme")).toString(), QStringLiteral("IOB2"));
+    const QJsonObject repair = j.value(QLatin1String("repair")).toObject();
+    QCOMPARE(repair.value(QLatin1String("entity_f1")).toDouble(), f1); // the same model, the same split
+    for (const char *key : {"entity_f1_rule", "entity_f1_constrained"})
+      QVERIFY(repair.value(QLatin1String(key)).toDouble() > 0.5);
+    const QString chosen = j.value(QLatin1String("chosen")).toString();
+    const QJsonObject v = j.value(QLatin1String("validation")).toObject();
+    QCOMPARE(chosen == QLatin1String("constrained"),
+             v.value(QLatin1String("entity_f1_constrained")).toDouble() >= v.value(QLatin1String("entity_f1_rule")).toDouble());
+    // POS runs have no entities to repair: a clear error, exit 3.
+    QCOMPARE(run({QStringLiteral("eval"), path(QStringLiteral("whole")), QStringLiteral("--repair-tags")}).exitCode, 3);
+  }
+
   void configErrorsAreListed()
   {
     const QString bad = path(QStringLiteral("bad.yaml"));

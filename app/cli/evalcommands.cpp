@@ -1,0 +1,358 @@
+// `eval` (error analysis, calibration, threshold tuning, tag repair), `ensemble`, `predict`: what a
+// trained run does on its splits and on new text.
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/evaljson.h"
+
+#include "core/config/experiment.h"
+#include "core/data/tagging.h"
+#include "core/eval/calibration.h"
+#include "core/eval/metrics.h"
+#include "core/eval/tagdecoding.h"
+#include "core/train/trainer.h"
+#include "core/util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+namespace tunebench::cli {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json evalJson(const EvalEvent &e)
+{
+  return {{"split", e.split}, {"step", e.step}, {"loss", e.loss}, {"metrics", e.metrics}};
+}
+
+namespace {
+
+void printMetrics(const char *title, const std::map<std::string, double> &metrics)
+{
+  std::printf("%s:", title);
+  for (const auto &[k, v] : metrics)
+    std::printf(" %s %.4f", k.c_str(), v);
+  std::printf("\n");
+}
+
+std::map<std::string, double> classificationSummary(const std::vector<int> &truth,
+                                                   const std::vector<std::vector<double>> &probabilities,
+                                                   const std::vector<std::string> &labels, double threshold = -1,
+                                                   int positive = 1)
+{
+  std::vector<int> predicted;
+  for (const auto &p : probabilities) {
+    int best = 0;
+    for (std::size_t k = 0; k < p.size(); ++k)
+      if (p[k] > p[static_cast<std::size_t>(best)])
+        best = static_cast<int>(k);
+    if (threshold >= 0 && p.size() == 2)
+      best = p[static_cast<std::size_t>(positive)] >= threshold ? positive : 1 - positive;
+    predicted.push_back(best);
+  }
+  const ClassificationMetrics m = classificationMetrics(truth, predicted, labels);
+  return {{"accuracy", m.accuracy}, {"macro_f1", m.macro.f1}, {"micro_f1", m.micro.f1}, {"weighted_f1", m.weighted.f1}};
+}
+
+double ece(const std::vector<std::vector<double>> &probabilities, const std::vector<int> &truth)
+{
+  std::vector<double> confidence;
+  std::vector<bool> correct;
+  for (std::size_t i = 0; i < probabilities.size(); ++i) {
+    const auto &p = probabilities[i];
+    const auto best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
+    confidence.push_back(p[static_cast<std::size_t>(best)]);
+    correct.push_back(best == truth[i]);
+  }
+  return expectedCalibrationError(confidence, correct);
+}
+
+std::vector<std::vector<double>> logOf(const std::vector<std::vector<double>> &p)
+{
+  std::vector<std::vector<double>> out = p;
+  for (auto &row : out)
+    for (double &v : row)
+      v = std::log(std::max(v, 1e-12));
+  return out;
+}
+
+// Tag repair for tagging runs: invalid transitions in the predictions, and entity F1 as predicted,
+// after the rule repair (an orphan I- opens an entity, IOBES entities are closed) and after
+// constrained Viterbi decoding over the tagger's own probabilities. The method with the better
+// validation F1 is the one a user should apply; it is reported on the split.
+int repairTagsReport(TrainedRun &run, const std::string &split, bool asJson)
+{
+  if (run.config().task.kind != "token_tagging")
+    throw Error("--repair-tags applies to token_tagging runs");
+  auto measure = [&](const TrainedRun::Detailed &d, TagScheme scheme) {
+    std::vector<std::vector<std::string>> rule, viterbi;
+    long invalid = 0;
+    for (std::size_t i = 0; i < d.predictedTags.size(); ++i) {
+      for (const TagProblem &p : validateTags(d.predictedTags[i], scheme))
+        invalid += !p.syntax;
+      rule.push_back(repairTags(d.predictedTags[i], scheme));
+      std::vector<std::string> tags;
+      for (int k : constrainedDecode(d.tagLogProbs[i], run.labels(), scheme))
+        tags.push_back(run.labels()[static_cast<std::size_t>(k)]);
+      viterbi.push_back(std::move(tags));
+    }
+    return json{{"invalid_transitions", invalid},
+                {"entity_f1", entityMetrics(d.truthTags, d.predictedTags).micro.f1},
+                {"entity_f1_rule", entityMetrics(d.truthTags, rule).micro.f1},
+                {"entity_f1_constrained", entityMetrics(d.truthTags, viterbi).micro.f1}};
+  };
+  const TrainedRun::Detailed d = run.evaluateDetailed(split);
+  const std::string configured = run.config().data.tagScheme;
+  const TagScheme scheme = configured.empty() ? detectTagScheme(d.truthTags) : parseTagScheme(configured).value_or(TagScheme::Plain);
+  if (scheme == TagScheme::Plain)
+    throw Error("--repair-tags needs entity tags (BIO/IOBES); this run's tags are plain (e.g. POS)");
+  const json here = measure(d, scheme);
+  const json validation = split == "validation" ? here : measure(run.evaluateDetailed("validation"), scheme);
+  const bool constrained = validation["entity_f1_constrained"].get<double>() >= validation["entity_f1_rule"].get<double>();
+  const json out = {{"split", split}, {"scheme", tagSchemeName(scheme)}, {"metrics", d.event.metrics},
+                    {"repair", here}, {"validation", validation},
+                    {"chosen", constrained ? "constrained" : "rule"},
+                    {"entity_f1_repaired", here[constrained ? "entity_f1_constrained" : "entity_f1_rule"]}};
+  if (asJson) {
+    std::cout << out.dump() << '\n';
+    return ExitOk;
+  }
+  printMetrics(split.c_str(), d.event.metrics);
+  std::printf("\n%s tags; %ld invalid transitions in the predictions\n", tagSchemeName(scheme).c_str(),
+              here["invalid_transitions"].get<long>());
+  std::printf("entity F1 as predicted        %.4f\n", here["entity_f1"].get<double>());
+  std::printf("  rule repair                 %.4f   (validation %.4f)\n", here["entity_f1_rule"].get<double>(),
+              validation["entity_f1_rule"].get<double>());
+  std::printf("  constrained decoding        %.4f   (validation %.4f)\n", here["entity_f1_constrained"].get<double>(),
+              validation["entity_f1_constrained"].get<double>());
+  std::printf("chosen on validation: %s\n", constrained ? "constrained decoding" : "rule repair");
+  return ExitOk;
+}
+
+} // namespace
+
+int runEval(const std::vector<std::string> &argv)
+{
+  Args args(argv, {{"split", true, "train, validation or test (default test)"},
+                   {"json", false, "one JSON line"},
+                   {"errors", true, "list the N most confident mistakes and the most-confused label pairs"},
+                   {"calibrate", false, "fit temperature scaling on validation; NLL and ECE before/after"},
+                   {"tune-threshold", false, "binary tasks: the F1-best threshold on validation, applied to the split"},
+                   {"positive", true, "the positive label for --tune-threshold (default: the second label)"},
+                   {"repair-tags", false, "tagging: entity F1 with invalid tag sequences repaired by rule and by "
+                                          "constrained decoding; the better on validation is applied to the split"}});
+  if (args.positionals().size() != 1)
+    throw Error("eval needs one run folder");
+  auto run = TrainedRun::open(args.positionals().front());
+  const std::string split = args.value("split").value_or("test");
+  const bool detailed =
+      args.has("errors") || args.has("calibrate") || args.has("tune-threshold") || args.has("repair-tags");
+  if (!detailed) {
+    const EvalEvent e = run->evaluate(split);
+    if (args.has("json")) {
+      std::cout << evalJson(e).dump() << '\n';
+    } else {
+      std::printf("%s: loss %.4f", e.split.c_str(), e.loss);
+      for (const auto &[k, v] : e.metrics)
+        if (k != "loss")
+          std::printf(", %s %.4f", k.c_str(), v);
+      std::printf("\n");
+    }
+    return ExitOk;
+  }
+  if (args.has("repair-tags"))
+    return repairTagsReport(*run, split, args.has("json"));
+  if (run->config().task.kind != "single_label")
+    throw Error("--errors, --calibrate and --tune-threshold apply to single-label classification runs");
+  const auto &labels = run->labels();
+  const TrainedRun::Detailed d = run->evaluateDetailed(split);
+  json out = {{"split", split}, {"metrics", d.event.metrics}};
+  if (!args.has("json"))
+    printMetrics(split.c_str(), d.event.metrics);
+
+  if (args.has("errors")) {
+    const int n = args.intValue("errors").value_or(10);
+    struct Mistake
+    {
+      std::size_t i;
+      int predicted;
+      double confidence;
+    };
+    std::vector<Mistake> mistakes;
+    std::map<std::pair<int, int>, int> pairs;
+    for (std::size_t i = 0; i < d.rows.size(); ++i) {
+      const auto &p = d.probabilities[i];
+      const auto best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
+      if (best != d.truth[i]) {
+        mistakes.push_back({i, best, p[static_cast<std::size_t>(best)]});
+        ++pairs[{d.truth[i], best}];
+      }
+    }
+    std::sort(mistakes.begin(), mistakes.end(), [](const Mistake &a, const Mistake &b) { return a.confidence > b.confidence; });
+    json list = json::array();
+    if (!args.has("json"))
+      std::printf("\n%zu mistakes of %zu; the most confident:\n", mistakes.size(), d.rows.size());
+    for (std::size_t k = 0; k < mistakes.size() && static_cast<int>(k) < n; ++k) {
+      const Mistake &m = mistakes[k];
+      const std::string &truth = labels[static_cast<std::size_t>(d.truth[m.i])];
+      const std::string &pred = labels[static_cast<std::size_t>(m.predicted)];
+      list.push_back({{"row", d.rows[m.i]}, {"text", d.texts[m.i]}, {"label", truth}, {"predicted", pred},
+                      {"confidence", m.confidence}});
+      if (!args.has("json"))
+        std::printf("  %.3f  %s -> %s  %s\n", m.confidence, truth.c_str(), pred.c_str(), d.texts[m.i].c_str());
+    }
+    std::vector<std::pair<std::pair<int, int>, int>> ranked(pairs.begin(), pairs.end());
+    std::sort(ranked.begin(), ranked.end(), [](const auto &a, const auto &b) { return a.second > b.second; });
+    json confused = json::array();
+    if (!args.has("json"))
+      std::printf("most-confused pairs (true -> predicted):\n");
+    for (std::size_t k = 0; k < ranked.size() && k < 10; ++k) {
+      const auto &[pair, count] = ranked[k];
+      confused.push_back({{"label", labels[static_cast<std::size_t>(pair.first)]},
+                          {"predicted", labels[static_cast<std::size_t>(pair.second)]}, {"count", count}});
+      if (!args.has("json"))
+        std::printf("  %s -> %s: %d\n", labels[static_cast<std::size_t>(pair.first)].c_str(),
+                    labels[static_cast<std::size_t>(pair.second)].c_str(), count);
+    }
+    out["errors"] = list;
+    out["confused_pairs"] = confused;
+  }
+
+  if (args.has("calibrate") || args.has("tune-threshold")) {
+    const TrainedRun::Detailed v = run->evaluateDetailed("validation");
+    if (args.has("calibrate")) {
+      const double t = fitTemperature(logOf(v.probabilities), v.truth);
+      const auto scaled = softmaxWithTemperature(logOf(d.probabilities), t);
+      const json c = {{"temperature", t},
+                      {"nll_before", negativeLogLikelihood(d.probabilities, d.truth)},
+                      {"nll_after", negativeLogLikelihood(scaled, d.truth)},
+                      {"ece_before", ece(d.probabilities, d.truth)},
+                      {"ece_after", ece(scaled, d.truth)}};
+      out["calibration"] = c;
+      if (!args.has("json"))
+        std::printf("\ntemperature %.3f (fitted on validation): NLL %.4f -> %.4f, ECE %.4f -> %.4f on %s\n", t,
+                    c["nll_before"].get<double>(), c["nll_after"].get<double>(), c["ece_before"].get<double>(),
+                    c["ece_after"].get<double>(), split.c_str());
+    }
+    if (args.has("tune-threshold")) {
+      if (labels.size() != 2)
+        throw Error("--tune-threshold needs a binary task (this run has " + std::to_string(labels.size()) + " labels)");
+      int positive = 1;
+      if (args.value("positive")) {
+        const auto it = std::find(labels.begin(), labels.end(), *args.value("positive"));
+        if (it == labels.end())
+          throw Error("--positive: no label \"" + *args.value("positive") + "\"");
+        positive = static_cast<int>(it - labels.begin());
+      }
+      std::vector<double> p;
+      std::vector<bool> isPositive;
+      for (std::size_t i = 0; i < v.rows.size(); ++i) {
+        p.push_back(v.probabilities[i][static_cast<std::size_t>(positive)]);
+        isPositive.push_back(v.truth[i] == positive);
+      }
+      const double threshold = tuneThreshold(p, isPositive);
+      const auto tuned = classificationSummary(d.truth, d.probabilities, labels, threshold, positive);
+      out["threshold"] = {{"positive", labels[static_cast<std::size_t>(positive)]}, {"threshold", threshold}, {"metrics", tuned}};
+      if (!args.has("json")) {
+        std::printf("\nthreshold for \"%s\" tuned on validation: %.4f\n", labels[static_cast<std::size_t>(positive)].c_str(),
+                    threshold);
+        printMetrics((split + " with it").c_str(), tuned);
+      }
+    }
+  }
+  if (args.has("json"))
+    std::cout << out.dump() << '\n';
+  return ExitOk;
+}
+
+
+int runEnsemble(const std::vector<std::string> &argv)
+{
+  Args args(argv, {{"split", true, "validation or test (default test)"}, {"json", false, "one JSON line"}});
+  if (args.positionals().size() < 2)
+    throw Error("ensemble needs two or more run folders of the same task and data");
+  const std::string split = args.value("split").value_or("test");
+  std::vector<std::vector<double>> sum;
+  std::vector<int> truth, rows;
+  std::vector<std::string> labels;
+  json members = json::array();
+  for (const std::string &dir : args.positionals()) {
+    auto run = TrainedRun::open(dir);
+    if (run->config().task.kind != "single_label")
+      throw Error(dir + ": ensembles average class probabilities of single-label classification runs");
+    const TrainedRun::Detailed d = run->evaluateDetailed(split);
+    if (labels.empty()) {
+      labels = run->labels();
+      rows = d.rows;
+      truth = d.truth;
+      sum.assign(d.probabilities.size(), std::vector<double>(labels.size(), 0.0));
+    } else if (run->labels() != labels || d.rows != rows) {
+      throw Error(dir + ": its labels or its " + split + " split differ from " + args.positionals().front() +
+                  " (ensemble runs of the same data, split and seed)");
+    }
+    for (std::size_t i = 0; i < d.probabilities.size(); ++i)
+      for (std::size_t k = 0; k < labels.size(); ++k)
+        sum[i][k] += d.probabilities[i][k] / static_cast<double>(args.positionals().size());
+    members.push_back({{"run", dir}, {"metrics", d.event.metrics}});
+    if (!args.has("json"))
+      printMetrics(dir.c_str(), d.event.metrics);
+  }
+  const auto metrics = classificationSummary(truth, sum, labels);
+  if (args.has("json"))
+    std::cout << json{{"split", split}, {"members", members}, {"ensemble", metrics}}.dump() << '\n';
+  else
+    printMetrics("ensemble (mean probabilities)", metrics);
+  return ExitOk;
+}
+
+int runPredict(const std::vector<std::string> &argv)
+{
+  Args args(argv, {{"text", true, "one text to classify"}, {"file", true, "a file with one text per line"},
+                   {"json", false, "one JSON object per text"}});
+  if (args.positionals().size() != 1)
+    throw Error("predict needs one run folder");
+  std::vector<std::string> texts;
+  if (args.value("text"))
+    texts.push_back(*args.value("text"));
+  if (args.value("file")) {
+    std::ifstream in(*args.value("file"));
+    if (!in)
+      throw Error(*args.value("file") + ": cannot be read");
+    for (std::string line; std::getline(in, line);)
+      texts.push_back(line);
+  }
+  if (texts.empty())
+    for (std::string line; std::getline(std::cin, line);)
+      texts.push_back(line);
+  auto run = TrainedRun::open(args.positionals().front());
+  for (const TrainedRun::Prediction &p : run->predict(texts)) {
+    if (args.has("json")) {
+      json probs = json::object();
+      for (std::size_t k = 0; k < p.probabilities.size(); ++k)
+        probs[run->labels()[k]] = p.probabilities[k];
+      std::cout << json{{"text", p.text}, {"labels", p.labels}, {"probabilities", probs}}.dump() << '\n';
+    } else {
+      std::string labels;
+      for (const std::string &l : p.labels)
+        labels += (labels.empty() ? "" : " ") + l;
+      double top = 0;
+      for (double v : p.probabilities)
+        top = std::max(top, v);
+      if (run->config().isLanguageModelling() && !run->config().isDenoising())
+        std::printf("%s\n", p.labels.empty() ? "" : p.labels.front().c_str());
+      else if (p.probabilities.empty())
+        std::printf("%s\n", labels.c_str());
+      else
+        std::printf("%s\t%.3f\t%s\n", labels.c_str(), top, p.text.c_str());
+    }
+  }
+  return ExitOk;
+}
+
+
+} // namespace tunebench::cli
