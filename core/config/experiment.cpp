@@ -175,6 +175,88 @@ Field columns(std::string path)
           }};
 }
 
+// multitask.tasks: a list of {name, kind, path, columns, tag_scheme, subset_rows, weight}.
+Field auxiliaryTasks(std::string path)
+{
+  static const std::vector<std::string> keys = {"name", "kind", "path", "columns", "tag_scheme", "subset_rows", "weight"};
+  static const std::vector<std::string> kinds = {"single_label", "multi_label", "token_tagging"};
+  return {path,
+          [=](const YAML::Node &n, Config &c) -> std::string {
+            if (!n.IsSequence())
+              return "expected a list of tasks ({name, kind, path, columns, tag_scheme, subset_rows, weight})";
+            c.multitask.tasks.clear();
+            for (std::size_t i = 0; i < n.size(); ++i) {
+              const YAML::Node &t = n[i];
+              const std::string at = "task " + std::to_string(i + 1) + ": ";
+              if (!t.IsMap())
+                return at + "expected a map";
+              Config::AuxiliaryTask task;
+              for (const auto &kv : t) {
+                const std::string key = kv.first.Scalar();
+                const YAML::Node &v = kv.second;
+                if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+                  const std::string near = closestMatch(key, keys);
+                  return at + "unknown key \"" + key + "\"" + (near.empty() ? "" : " (did you mean \"" + near + "\"?)");
+                }
+                if (key == "columns") {
+                  if (!v.IsMap())
+                    return at + "columns: expected a map of role: column";
+                  for (const auto &col : v)
+                    task.columns[col.first.Scalar()] = col.second.Scalar();
+                  continue;
+                }
+                if (!v.IsScalar())
+                  return at + key + ": expected a single value";
+                try {
+                  if (key == "name")
+                    task.name = v.Scalar();
+                  else if (key == "kind")
+                    task.kind = v.Scalar();
+                  else if (key == "path")
+                    task.path = v.Scalar();
+                  else if (key == "tag_scheme")
+                    task.tagScheme = v.Scalar();
+                  else if (key == "subset_rows")
+                    task.subsetRows = v.as<int>();
+                  else
+                    task.weight = v.as<double>();
+                } catch (const YAML::Exception &) {
+                  return at + key + ": \"" + v.Scalar() + "\" is not a number";
+                }
+              }
+              if (task.name.empty() || task.path.empty())
+                return at + "needs a name and a path";
+              if (std::find(kinds.begin(), kinds.end(), task.kind) == kinds.end())
+                return at + "kind: expected one of " + joinChoices(kinds);
+              if (!(task.weight > 0 && task.weight <= 100) || task.subsetRows < 0)
+                return at + "weight must be in (0, 100] and subset_rows ≥ 0";
+              for (const auto &other : c.multitask.tasks)
+                if (other.name == task.name)
+                  return at + "the name \"" + task.name + "\" is used twice";
+              if (task.name == "main" || task.name.find('/') != std::string::npos)
+                return at + "name: \"main\" and names with '/' are reserved";
+              c.multitask.tasks.push_back(std::move(task));
+            }
+            return {};
+          },
+          [](const Config &c) {
+            YAML::Node list(YAML::NodeType::Sequence);
+            for (const auto &t : c.multitask.tasks) {
+              YAML::Node node(YAML::NodeType::Map);
+              node["name"] = t.name;
+              node["kind"] = t.kind;
+              node["path"] = t.path;
+              for (const auto &[k, v] : t.columns)
+                node["columns"][k] = v;
+              node["tag_scheme"] = t.tagScheme;
+              node["subset_rows"] = t.subsetRows;
+              node["weight"] = t.weight;
+              list.push_back(node);
+            }
+            return list;
+          }};
+}
+
 #define AT(T, member) Access<T>([](Config &c) -> T & { return c.member; })
 
 const std::vector<Field> &schema()
@@ -278,12 +360,14 @@ const std::vector<Field> &schema()
     integer("training.threads", AT(int, training.threads), 0, 1024),
     integer("evaluation.every_steps", AT(int, evaluation.everySteps), 0, 100000000),
     choice("evaluation.metric", AT(std::string, evaluation.metric),
-           {"auto", "accuracy", "macro_f1", "micro_f1", "weighted_f1", "entity_f1", "loss", "perplexity"}),
+           {"auto", "accuracy", "macro_f1", "micro_f1", "weighted_f1", "entity_f1", "loss", "perplexity", "multitask_score"}),
     choice("evaluation.mode", AT(std::string, evaluation.mode), {"auto", "max", "min"}),
     integer("evaluation.early_stopping.patience", AT(int, evaluation.patience), 0, 1000),
     number("evaluation.early_stopping.threshold", AT(double, evaluation.threshold), 0.0, 1.0),
     integer("evaluation.generate", AT(int, evaluation.generate), 0, 100000),
     integer("evaluation.max_new_tokens", AT(int, evaluation.maxNewTokens), 1, 4096),
+    choice("multitask.sampling", AT(std::string, multitask.sampling), {"proportional", "round_robin"}),
+    auxiliaryTasks("multitask.tasks"),
     text("output.runs", AT(std::string, output.runs)),
     boolean("output.save_best", AT(bool, output.saveBest)),
     boolean("output.save_last", AT(bool, output.saveLast)),
@@ -403,6 +487,11 @@ struct Parser
           "set evaluation.metric when you set the mode");
     check(!(c.training.precision == "fp16" && c.training.device == "cpu"), "training.precision",
           "fp16 needs a CUDA device (use bf16 on the CPU)");
+    if (c.isMultiTask())
+      check(!c.isLanguageModelling(), "multitask.tasks",
+            "multi-task learning shares an encoder between classification and tagging tasks (not " + c.task.kind + ")");
+    if (!c.isMultiTask())
+      check(c.evaluation.metric != "multitask_score", "evaluation.metric", "multitask_score needs multitask.tasks");
     if (c.strategy.name == "partial")
       for (int layer : c.strategy.freezeLayers)
         check(layer >= 0, "strategy.freeze_layers", "layer indices start at 0 (got " + std::to_string(layer) + ")");
@@ -455,10 +544,30 @@ fs::path ExperimentConfig::resolve(const std::string &path) const
   return p.is_absolute() || baseDir.empty() ? p : (baseDir / p).lexically_normal();
 }
 
+ExperimentConfig ExperimentConfig::auxiliaryConfig(const AuxiliaryTask &t) const
+{
+  ExperimentConfig c = *this;
+  c.name = t.name;
+  c.multitask = {};
+  c.task.kind = t.kind;
+  c.data.path = t.path;
+  c.data.columns = t.columns;
+  c.data.tagScheme = t.tagScheme;
+  c.data.subsetRows = t.subsetRows;
+  c.data.subsetFraction = 1.0;
+  c.data.folds = 0;
+  c.data.stratified = data.stratified && t.kind == "single_label";
+  c.evaluation.metric = "auto";
+  c.evaluation.mode = "auto";
+  return c;
+}
+
 std::string ExperimentConfig::selectionMetric() const
 {
   if (evaluation.metric != "auto")
     return evaluation.metric;
+  if (isMultiTask())
+    return "multitask_score";
   if (isLanguageModelling())
     return "loss";
   if (task.kind == "token_tagging")

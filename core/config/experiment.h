@@ -126,12 +126,35 @@ struct ExperimentConfig
     int maxNewTokens = 48;
   } evaluation;
 
+  // Multi-task learning: more tasks trained with the main one (task/data above) on the shared
+  // encoder, each with its own head and data; every task is evaluated on its own validation and
+  // test splits (metrics named TASK/metric), and the run selects on the mean of their scores.
+  struct AuxiliaryTask
+  {
+    std::string name;
+    std::string kind = "single_label"; // single_label | multi_label | token_tagging
+    std::string path;                  // its data file
+    std::map<std::string, std::string> columns;
+    std::string tagScheme;
+    int subsetRows = 0;
+    double weight = 1.0; // its loss is multiplied by this
+  };
+  struct MultiTask
+  {
+    std::string sampling = "proportional"; // proportional (to each task's batches) | round_robin
+    std::vector<AuxiliaryTask> tasks;
+  } multitask;
+
   struct Output
   {
     std::string runs = "runs"; // where run folders go
     bool saveBest = true;
     bool saveLast = true;
   } output;
+
+  // An auxiliary task as an experiment of its own (its kind and data; everything else shared).
+  ExperimentConfig auxiliaryConfig(const AuxiliaryTask &task) const;
+  bool isMultiTask() const { return !multitask.tasks.empty(); }
 
   // The folder the config came from (relative paths are resolved against it). Paths may also
   // start with $ASSETS/ (the fetched assets) or $WORKSPACE/ (the workspace).

@@ -174,7 +174,19 @@ json denoisingModelConfig(const ExperimentConfig &c, const PretrainingNoise &noi
 
 } // namespace
 
-BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &tokenizer)
+HeadSpec headSpecFor(const ExperimentConfig &c, const std::string &name, int outputs)
+{
+  HeadSpec spec;
+  spec.name = name;
+  spec.kind = headKind(c);
+  spec.outputs = outputs;
+  spec.pooling = c.task.pooling == "first" ? Pooling::First : c.task.pooling == "mean" ? Pooling::Mean : Pooling::Native;
+  spec.dropout = c.task.headDropout;
+  return spec;
+}
+
+BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &tokenizer,
+                      const std::vector<HeadSpec> &extraHeads)
 {
   BuiltModel b;
   const fs::path folder = c.resolve(c.model.path);
@@ -228,14 +240,9 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
     std::unique_ptr<Backbone> backbone = scratch ? randomBackbone(folder) : loadBackbone(folder, &b.loadReport);
     family = backbone->family();
     b.task = TaskModel(std::move(backbone));
-    HeadSpec spec;
-    spec.name = kTaskHead;
-    spec.kind = headKind(c);
-    spec.outputs = outputs;
-    spec.pooling =
-        c.task.pooling == "first" ? Pooling::First : c.task.pooling == "mean" ? Pooling::Mean : Pooling::Native;
-    spec.dropout = c.task.headDropout;
-    b.task->addHead(spec);
+    b.task->addHead(headSpecFor(c, kTaskHead, outputs));
+    for (const HeadSpec &extra : extraHeads)
+      b.task->addHead(extra);
     b.model = b.task.ptr();
   }
   if (c.training.dropout >= 0)
@@ -258,8 +265,10 @@ torch::Tensor BuiltModel::forward(const torch::Tensor &ids, const torch::Tensor 
   return task->forward(kTaskHead, ids, mask, types);
 }
 
-torch::Tensor BuiltModel::forward(const Batch &b)
+torch::Tensor BuiltModel::forward(const Batch &b, const std::string &head)
 {
+  if (task && head != kTaskHead)
+    return task->forward(head, b.ids, b.mask, b.types);
   if (seq2seq)
     return seq2seq->decode(b.decoderIds, b.decoderMask, seq2seq->encode(b.ids, b.mask), seq2seq->memoryMask(b.mask));
   if (mlm && b.labels.defined() && b.labels.dim() == 2)

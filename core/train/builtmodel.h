@@ -56,12 +56,19 @@ struct BuiltModel
   torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &types);
   // Any batch: T5 reads the decoder's inputs from it; a masked LM returns logits for the labelled
   // positions only ([selected, vocab]; lossOf and the evaluation select the labels to match).
-  torch::Tensor forward(const Batch &batch);
+  // head: a multi-task model's head (the main task's by default).
+  torch::Tensor forward(const Batch &batch, const std::string &head = kTaskHead);
   const PretrainingNoise *noiseOrNull() const { return noise ? &*noise : nullptr; }
 };
 
-// `outputs`: the head's width (labels or tags). Throws tunebench::Error for unusable model folders.
-BuiltModel buildModel(const ExperimentConfig &config, int outputs, const Tokenizer &tokenizer);
+// The head a task of this config gets: kind from task.kind, pooling, dropout; `outputs` wide.
+HeadSpec headSpecFor(const ExperimentConfig &config, const std::string &name, int outputs);
+
+// `outputs`: the head's width (labels or tags); extraHeads: a multi-task model's other heads
+// (added before the strategy, which trains every head). Throws tunebench::Error for unusable
+// model folders.
+BuiltModel buildModel(const ExperimentConfig &config, int outputs, const Tokenizer &tokenizer,
+                      const std::vector<HeadSpec> &extraHeads = {});
 
 // Every parameter and buffer by name, written through a temporary file; loadModel reads them back
 // and names the file and tensor when something is missing.

@@ -96,7 +96,8 @@ Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, co
 } // namespace
 
 Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::vector<int> &rows,
-                        const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer)
+                        const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer,
+                        const std::string &head)
 {
   if (c.isLanguageModelling())
     return evaluateLanguageModel(built, data, rows, c, padId, bf16, tokenizer);
@@ -133,7 +134,7 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
     const std::vector<int> chunk(order.begin() + static_cast<std::ptrdiff_t>(at),
                                  order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + bs)));
     const Batch b = collate(data.encoded, chunk, padId, task, labelCount);
-    const torch::Tensor logits = built.forward(b).to(torch::kFloat);
+    const torch::Tensor logits = built.forward(b, head).to(torch::kFloat);
     const torch::Tensor loss = lossOf(logits, b, task, 0.0);
     lossSum += loss.item<double>() * static_cast<double>(chunk.size());
     lossCount += static_cast<long>(chunk.size());

@@ -30,7 +30,9 @@ struct Evaluation
 // BIO/IOBES tags, entity P/R/F1; language models: token-weighted loss, perplexity, next-token
 // accuracy and, for instruction tuning, greedy answers to the first `evaluation.generate` rows
 // scored with BLEU, ROUGE-L and exact match (tokenizer needed).
+// head: the task's head in a multi-task model.
 Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::vector<int> &rows,
-                        const ExperimentConfig &config, int padId, bool bf16, const Tokenizer *tokenizer = nullptr);
+                        const ExperimentConfig &config, int padId, bool bf16, const Tokenizer *tokenizer = nullptr,
+                        const std::string &head = kTaskHead);
 
 } // namespace tunebench

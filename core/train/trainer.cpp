@@ -112,6 +112,15 @@ struct Trainer::Impl
 
   std::unique_ptr<Tokenizer> tokenizer;
   PreparedData data;
+  // Multi-task learning: the other tasks, each with its data and head on the shared encoder.
+  struct Auxiliary
+  {
+    std::string name;
+    ExperimentConfig config;
+    PreparedData data;
+    double weight = 1.0;
+  };
+  std::vector<Auxiliary> auxiliary;
   BuiltModel built;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::vector<double> groupLr; // base LR of each optimizer group (before the schedule)
@@ -163,9 +172,23 @@ struct Trainer::Impl
         static_cast<int>(data.labels.size()) < (config.task.kind == "single_label" ? 2 : 1))
       throw Error(config.resolve(config.data.path).string() + ": the training data has " +
                   std::to_string(data.labels.size()) + " label(s); classification needs at least 2");
+    std::vector<HeadSpec> extraHeads;
+    auxiliary.clear();
+    for (const ExperimentConfig::AuxiliaryTask &t : config.multitask.tasks) {
+      Auxiliary a{t.name, config.auxiliaryConfig(t), {}, t.weight};
+      DataReport auxReport;
+      a.data = prepareData(a.config, *tokenizer, auxReport);
+      for (const std::string &line : a.data.log)
+        log(t.name + ": " + line);
+      if (static_cast<int>(a.data.labels.size()) < (t.kind == "single_label" ? 2 : 1))
+        throw Error(a.config.resolve(t.path).string() + ": task \"" + t.name + "\" has " +
+                    std::to_string(a.data.labels.size()) + " label(s); classification needs at least 2");
+      extraHeads.push_back(headSpecFor(a.config, t.name, static_cast<int>(a.data.labels.size())));
+      auxiliary.push_back(std::move(a));
+    }
     padId = std::max(0, tokenizer->specialTokens().pad);
     torch::manual_seed(config.seed);
-    built = buildModel(config, static_cast<int>(data.labels.size()), *tokenizer);
+    built = buildModel(config, static_cast<int>(data.labels.size()), *tokenizer, extraHeads);
     if (!built.loadReport.empty())
       log(built.loadReport);
     const TrainableReport tr = trainableReport(*built.model);
@@ -184,8 +207,13 @@ struct Trainer::Impl
     if (bf16)
       log("mixed precision: bf16 autocast on the CPU");
 
-    const long batches = static_cast<long>((data.split.train.size() + static_cast<std::size_t>(config.training.batchSize) - 1) /
-                                           static_cast<std::size_t>(config.training.batchSize));
+    const auto batchesOf = [&](const PreparedData &d) {
+      return static_cast<long>((d.split.train.size() + static_cast<std::size_t>(config.training.batchSize) - 1) /
+                               static_cast<std::size_t>(config.training.batchSize));
+    };
+    long batches = batchesOf(data);
+    for (const Auxiliary &a : auxiliary)
+      batches += batchesOf(a.data);
     stepsPerEpoch = std::max(1L, (batches + config.training.gradientAccumulation - 1) / config.training.gradientAccumulation);
     totalSteps = config.training.maxSteps > 0 ? config.training.maxSteps : stepsPerEpoch * config.training.epochs;
     warmup = config.training.warmupSteps > 0 ? config.training.warmupSteps
@@ -321,7 +349,9 @@ struct Trainer::Impl
   {
     const long s = j.value("step", 0L);
     if (j.value("type", "") == "step") {
-      curves.trainLoss.push_back({s, j.value("loss", 0.0)});
+      // Multi-task: the tasks' losses differ in scale; the curves follow the main task's steps.
+      if (j.value("task", std::string(kTaskHead)) == kTaskHead)
+        curves.trainLoss.push_back({s, j.value("loss", 0.0)});
       curves.gradNorm.push_back({s, j.value("grad_norm", 0.0)});
       curves.learningRate.push_back({s, j.value("lr", 0.0)});
     } else if (j.value("type", "") == "eval" && j.value("split", "") == "validation") {
@@ -340,6 +370,76 @@ struct Trainer::Impl
     addToCurves(j);
   }
 
+  // --- tasks ---------------------------------------------------------------------------------
+  // One epoch's batches as (task, rows), task 0 the main one. Several tasks: every task's batches
+  // once per epoch, either pooled and shuffled (each task sampled in proportion to its batches) or
+  // in turn (round robin; a task that runs out drops out).
+  std::vector<std::pair<int, std::vector<int>>> epochSchedule(int e) const
+  {
+    const auto &t = config.training;
+    std::vector<std::vector<std::vector<int>>> perTask;
+    perTask.push_back(epochBatches(data.split.train, data.encoded, t.batchSize, t.bucketByLength, config.seed, e));
+    for (std::size_t i = 0; i < auxiliary.size(); ++i)
+      perTask.push_back(epochBatches(auxiliary[i].data.split.train, auxiliary[i].data.encoded, t.batchSize,
+                                     t.bucketByLength, config.seed + 1 + i, e));
+    std::vector<std::pair<int, std::vector<int>>> out;
+    if (config.multitask.sampling == "round_robin") {
+      for (std::size_t k = 0;; ++k) {
+        bool any = false;
+        for (std::size_t task = 0; task < perTask.size(); ++task)
+          if (k < perTask[task].size()) {
+            out.emplace_back(static_cast<int>(task), perTask[task][k]);
+            any = true;
+          }
+        if (!any)
+          break;
+      }
+      return out;
+    }
+    for (std::size_t task = 0; task < perTask.size(); ++task)
+      for (auto &b : perTask[task])
+        out.emplace_back(static_cast<int>(task), std::move(b));
+    if (perTask.size() == 1)
+      return out;
+    std::vector<std::pair<int, std::vector<int>>> shuffled;
+    for (int i : shuffledIndices(static_cast<int>(out.size()), config.seed * 31ULL + static_cast<std::uint64_t>(e) + 0x6d74ULL))
+      shuffled.push_back(std::move(out[static_cast<std::size_t>(i)]));
+    return shuffled;
+  }
+
+  // A task's own selection metric (its auto metric; accuracy when the data lacks it).
+  static double taskScore(ExperimentConfig c, const std::map<std::string, double> &metrics, const std::string &prefix)
+  {
+    c.multitask = {};
+    c.evaluation.metric = "auto";
+    const auto it = metrics.find(prefix + c.selectionMetric());
+    if (it != metrics.end())
+      return it->second;
+    const auto accuracy = metrics.find(prefix + "accuracy");
+    return accuracy != metrics.end() ? accuracy->second : 0.0;
+  }
+
+  // Multi-task runs: every other task evaluated on its own split (metrics named TASK/metric) and
+  // multitask_score, the mean of every task's own selection metric.
+  void addAuxiliaryMetrics(EvalEvent &e, const std::string &split)
+  {
+    if (auxiliary.empty())
+      return;
+    double sum = taskScore(config, e.metrics, "");
+    int tasks = 1;
+    for (Auxiliary &a : auxiliary) {
+      const std::vector<int> &rows = split == "test" ? a.data.split.test : a.data.split.validation;
+      if (rows.empty())
+        continue;
+      const Evaluation ev = evaluateRows(built, a.data, rows, a.config, padId, bf16, tokenizer.get(), a.name);
+      for (const auto &[k, v] : ev.event.metrics)
+        e.metrics[a.name + "/" + k] = v;
+      sum += taskScore(a.config, e.metrics, a.name + "/");
+      ++tasks;
+    }
+    e.metrics["multitask_score"] = sum / tasks;
+  }
+
   // --- time --------------------------------------------------------------------------------
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   double elapsed() const
@@ -353,6 +453,7 @@ struct Trainer::Impl
   {
     Evaluation ev = evaluateRows(built, data, data.split.validation, config, padId, bf16, tokenizer.get());
     EvalEvent &e = ev.event;
+    addAuxiliaryMetrics(e, "validation");
     e.step = step;
     e.epoch = epoch;
     e.split = "validation";
@@ -434,11 +535,13 @@ struct Trainer::Impl
         loadModel(*built.model, runDir / "best" / "model.pt");
       Evaluation v = evaluateRows(built, data, data.split.validation, config, padId, bf16, tokenizer.get());
       r.validation = v.event;
+      addAuxiliaryMetrics(r.validation, "validation");
       r.validation.split = "validation";
       r.validation.step = bestStep;
       if (!data.split.test.empty()) {
         Evaluation t = evaluateRows(built, data, data.split.test, config, padId, bf16, tokenizer.get());
         r.test = t.event;
+        addAuxiliaryMetrics(r.test, "test");
         r.test.split = "test";
         r.test.step = bestStep;
         record(eventJson(r.test));
@@ -510,24 +613,33 @@ struct Trainer::Impl
     bool done = step >= totalSteps;
     std::string status = "finished";
     for (; !done && epoch < std::max(t.epochs, t.maxSteps > 0 ? 1 << 30 : 0); ) {
-      const auto batches = epochBatches(data.split.train, data.encoded, t.batchSize, t.bucketByLength, config.seed, epoch);
+      const auto batches = epochSchedule(epoch);
       while (!done && batchInEpoch < static_cast<long>(batches.size())) {
         const auto stepStart = std::chrono::steady_clock::now();
         optimizer->zero_grad();
         const long micro = std::min<long>(t.gradientAccumulation, static_cast<long>(batches.size()) - batchInEpoch);
         double lossSum = 0;
         long tokens = 0;
+        std::string stepTask; // multi-task: the task of this step's batches ("mixed" when several)
         for (long m = 0; m < micro; ++m, ++batchInEpoch) {
           // Pre-training noise differs per epoch and batch, and repeats exactly on resume.
           const std::uint64_t noiseSeed = config.seed * 1000003ULL + static_cast<std::uint64_t>(epoch) * 7919ULL +
                                           static_cast<std::uint64_t>(batchInEpoch);
-          const Batch b = collate(data.encoded, batches[static_cast<std::size_t>(batchInEpoch)], padId, config.task.kind,
-                                  static_cast<int>(data.labels.size()), built.noiseOrNull(), noiseSeed);
+          const auto &[taskIndex, rows] = batches[static_cast<std::size_t>(batchInEpoch)];
+          const Auxiliary *aux = taskIndex > 0 ? &auxiliary[static_cast<std::size_t>(taskIndex - 1)] : nullptr;
+          const PreparedData &taskData = aux ? aux->data : data;
+          const std::string &kind = aux ? aux->config.task.kind : config.task.kind;
+          const std::string taskName = aux ? aux->name : std::string(kTaskHead);
+          stepTask = stepTask.empty() || stepTask == taskName ? taskName : "mixed";
+          const Batch b = collate(taskData.encoded, rows, padId, kind, static_cast<int>(taskData.labels.size()),
+                                  built.noiseOrNull(), noiseSeed);
           torch::Tensor loss;
           {
             AutocastScope autocast(bf16);
-            const torch::Tensor logits = built.forward(b);
-            loss = lossOf(logits, b, config.task.kind, t.labelSmoothing);
+            const torch::Tensor logits = built.forward(b, aux ? aux->name : std::string(kTaskHead));
+            loss = lossOf(logits, b, kind, t.labelSmoothing);
+            if (aux)
+              loss = loss * aux->weight;
           }
           (loss / static_cast<double>(micro)).backward();
           lossSum += loss.item<double>();
@@ -560,7 +672,10 @@ struct Trainer::Impl
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stepStart).count();
         e.tokensPerSecond = seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
         e.elapsedSeconds = elapsedBefore + elapsed();
-        record(eventJson(e));
+        json stepJson = eventJson(e);
+        if (!auxiliary.empty())
+          stepJson["task"] = stepTask;
+        record(stepJson);
         observer->onStep(e);
         if (!std::isfinite(loss) || !std::isfinite(gradNorm)) {
           for (const Diagnosis &d : diagnose(curves))

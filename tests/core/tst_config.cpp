@@ -121,6 +121,38 @@ private Q_SLOTS:
     QCOMPARE(QString::fromStdString(r.config.selectionMetric()), QStringLiteral("entity_f1"));
   }
 
+  // multitask.tasks: a list read with its own checks (line:column of the list, the task's number),
+  // written back by toYaml; the selection metric becomes multitask_score.
+  void multiTask()
+  {
+    const std::string tasks = valid() + "multitask:\n  sampling: round_robin\n  tasks:\n"
+                                        "    - {name: pos, kind: token_tagging, path: data.csv, tag_scheme: plain}\n"
+                                        "    - {name: spam, path: data.csv, weight: 0.5, columns: {text: body}}\n";
+    ConfigResult r = parseExperimentConfig(tasks, m_dir.path().toStdString());
+    QVERIFY2(r.ok(), qPrintable(joined(r)));
+    QCOMPARE(r.config.multitask.tasks.size(), std::size_t(2));
+    QCOMPARE(r.config.multitask.tasks[1].weight, 0.5);
+    QCOMPARE(r.config.multitask.tasks[1].columns.at("text"), std::string("body"));
+    QCOMPARE(QString::fromStdString(r.config.selectionMetric()), QStringLiteral("multitask_score"));
+    const ExperimentConfig pos = r.config.auxiliaryConfig(r.config.multitask.tasks[0]);
+    QCOMPARE(QString::fromStdString(pos.task.kind), QStringLiteral("token_tagging"));
+    QVERIFY(!pos.isMultiTask());
+    const ConfigResult back = parseExperimentConfig(r.config.toYaml(), m_dir.path().toStdString());
+    QVERIFY2(back.ok(), qPrintable(joined(back)));
+    QCOMPARE(back.config.toYaml(), r.config.toYaml());
+
+    const std::string bad = valid() + "multitask:\n  tasks:\n    - {name: pos, path: data.csv, wieght: 2}\n";
+    r = parseExperimentConfig(bad, m_dir.path().toStdString());
+    QVERIFY2(joined(r).contains(QLatin1String("c.yaml:8:5: multitask.tasks: task 1: unknown key \"wieght\" (did you mean \"weight\"?)")),
+             qPrintable(joined(r)));
+    r = parseExperimentConfig(valid() + "multitask:\n  tasks:\n    - {name: a, path: x}\n    - {name: a, path: y}\n",
+                              m_dir.path().toStdString());
+    QVERIFY2(joined(r).contains(QLatin1String("task 2: the name \"a\" is used twice")), qPrintable(joined(r)));
+    r = parseExperimentConfig(valid() + "task: {kind: causal_lm}\nmultitask:\n  tasks:\n    - {name: a, path: x}\n",
+                              m_dir.path().toStdString());
+    QVERIFY2(joined(r).contains(QLatin1String("multi-task learning shares an encoder")), qPrintable(joined(r)));
+  }
+
   void presetsParse()
   {
     const QString presets = QStringLiteral(TUNEBENCH_SOURCE_DIR "/resources/presets");

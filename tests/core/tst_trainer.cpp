@@ -12,6 +12,7 @@
 
 #include <torch/serialize.h>
 
+#include <cmath>
 #include <fstream>
 
 using namespace tunebench;
@@ -67,7 +68,7 @@ class TestTrainer : public QObject
 
   QTemporaryDir m_dir;
 
-  ExperimentConfig config(const std::vector<std::string> &extra = {})
+  ExperimentConfig config(const std::vector<std::string> &extra = {}, const std::string &yaml = "name: t\n")
   {
     std::vector<std::string> overrides = {
       "model.path=" + assetPath(QStringLiteral("models/use-lite")).toStdString(),
@@ -76,7 +77,7 @@ class TestTrainer : public QObject
       "evaluation.every_steps=8", "evaluation.metric=accuracy",
       "evaluation.early_stopping.patience=0"};
     overrides.insert(overrides.end(), extra.begin(), extra.end());
-    const ConfigResult r = parseExperimentConfig("name: t\n", m_dir.path().toStdString(), overrides);
+    const ConfigResult r = parseExperimentConfig(yaml, m_dir.path().toStdString(), overrides);
     if (!r.ok())
       qFatal("config: %s", r.problems.front().str("t").c_str());
     return r.config;
@@ -89,6 +90,43 @@ private Q_SLOTS:
   {
     QVERIFY2(QFile::exists(assetPath(QStringLiteral("models/use-lite/model.json"))),
              "USE-Lite is missing: run packaging/fetch-assets.sh");
+  }
+
+  // Multi-task: sentiment (main) and POS tagging share USE-Lite, each with its head. Round robin
+  // alternates the tasks' batches until the smaller runs out; every task is evaluated on its own
+  // splits (TASK/metric), multitask_score is the mean of the tasks' own metrics and selects the
+  // best checkpoint; the run's main task evaluates again from the saved model.
+  void multiTaskRoundRobin()
+  {
+    const std::string yaml = "name: mt\nmultitask:\n  sampling: round_robin\n  tasks:\n"
+                             "    - {name: pos, kind: token_tagging, path: " +
+                             assetPath(QStringLiteral("data/pos/wsj.conll")).toStdString() +
+                             ", tag_scheme: plain, subset_rows: 100}\n";
+    const ExperimentConfig c = config({"evaluation.metric=auto", "evaluation.every_steps=0"}, yaml);
+    QCOMPARE(QString::fromStdString(c.selectionMetric()), QStringLiteral("multitask_score"));
+    Trainer trainer(c, dir("multitask"));
+    const RunResult r = trainer.run();
+    QCOMPARE(QString::fromStdString(r.status), QStringLiteral("finished"));
+    QCOMPARE(r.steps, 2L * (24 + 5)); // per epoch: 384/16 sentiment batches and ⌈80/16⌉ POS batches
+    std::vector<std::string> tasks;
+    std::ifstream in(dir("multitask") / "events.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      const auto j = nlohmann::json::parse(line);
+      if (j.value("type", "") == "step" && j.value("epoch", 0) == 0)
+        tasks.push_back(j.value("task", ""));
+    }
+    QCOMPARE(tasks.size(), std::size_t(29));
+    for (std::size_t i = 0; i < tasks.size(); ++i)
+      QCOMPARE(QString::fromStdString(tasks[i]), QString::fromLatin1(i < 10 && i % 2 == 1 ? "pos" : "main"));
+    for (const EvalEvent *e : {&r.validation, &r.test}) {
+      const auto &m = e->metrics;
+      QVERIFY(m.count("pos/accuracy") && m.count("macro_f1") && m.count("multitask_score"));
+      QVERIFY(std::abs(m.at("multitask_score") - (m.at("macro_f1") + m.at("pos/accuracy")) / 2) < 1e-12);
+    }
+    QVERIFY(r.test.metrics.at("pos/accuracy") > 0.3); // 45 tags: far above chance after 10 batches
+    QCOMPARE(QString::fromStdString(r.metric), QStringLiteral("multitask_score"));
+    auto run = TrainedRun::open(dir("multitask"));
+    QVERIFY(std::abs(run->evaluate("test").metrics.at("accuracy") - r.test.metrics.at("accuracy")) < 1e-9);
   }
 
   void stopAndResumeIsExact()
