@@ -4,15 +4,7 @@
 
 namespace tunebench {
 
-namespace {
-
-struct Parsed
-{
-  char prefix = 'O'; // O, B, I, E, S
-  std::string type;
-};
-
-Parsed parse(const std::string &tag)
+ParsedTag parseTag(const std::string &tag)
 {
   if (tag == "O" || tag.empty())
     return {};
@@ -20,6 +12,11 @@ Parsed parse(const std::string &tag)
     return {tag[0], tag.substr(2)};
   return {'?', tag};
 }
+
+namespace {
+
+using Parsed = ParsedTag;
+Parsed parse(const std::string &tag) { return parseTag(tag); }
 
 // conlleval's chunk boundary rules.
 bool endOfChunk(const Parsed &prev, const Parsed &cur)

@@ -15,6 +15,14 @@ std::optional<TagScheme> parseTagScheme(const std::string &name); // "bio", "iob
 TagScheme detectTagScheme(const std::vector<std::vector<std::string>> &sequences);
 std::string tagSchemeName(TagScheme scheme);
 
+// A tag's prefix (O, B, I, E, S; '?' when malformed) and entity type ("B-PER": B, PER).
+struct ParsedTag
+{
+  char prefix = 'O';
+  std::string type;
+};
+ParsedTag parseTag(const std::string &tag);
+
 // An entity: its type and token span [begin, end).
 struct EntitySpan
 {

@@ -4,29 +4,12 @@
 
 namespace tunebench {
 
-namespace {
-
-struct Tag
-{
-  char prefix = 'O'; // O, B, I, E, S
-  std::string type;
-};
-
-Tag parse(const std::string &tag)
-{
-  if (tag.size() >= 2 && tag[1] == '-')
-    return {tag[0], tag.substr(2)};
-  return {};
-}
-
-} // namespace
-
 bool tagTransitionAllowed(const std::string &from, const std::string &to, TagScheme scheme)
 {
   if (scheme != TagScheme::IOB2 && scheme != TagScheme::IOBES)
     return true;
   const bool start = from.empty(), end = to.empty();
-  const Tag a = start ? Tag{} : parse(from), b = end ? Tag{} : parse(to);
+  const ParsedTag a = start ? ParsedTag{} : parseTag(from), b = end ? ParsedTag{} : parseTag(to);
   const bool continues = (b.prefix == 'I' || b.prefix == 'E') && !end;
   if (scheme == TagScheme::IOB2) {
     if (b.prefix != 'I' || end)

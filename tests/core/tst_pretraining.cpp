@@ -23,6 +23,19 @@ PretrainingNoise spanNoise()
   return n;
 }
 
+// BERT-style masking over `vocab` ids: [PAD] 0, [CLS] 2, [SEP] 3, [MASK] 4 are special.
+PretrainingNoise maskedNoise(int vocab)
+{
+  PretrainingNoise n;
+  n.kind = "masked_lm";
+  n.maskId = 4;
+  n.vocabSize = vocab;
+  n.special.assign(static_cast<std::size_t>(vocab), false);
+  for (int id : {0, 2, 3, 4})
+    n.special[static_cast<std::size_t>(id)] = true;
+  return n;
+}
+
 EncodedExample textOf(int length, int first = 10)
 {
   EncodedExample e;
@@ -112,13 +125,7 @@ private Q_SLOTS:
   // original ids at chosen positions, and [CLS]/[SEP]/[PAD] are never chosen or drawn.
   void maskingRates()
   {
-    PretrainingNoise n;
-    n.kind = "masked_lm";
-    n.maskId = 4;
-    n.vocabSize = 1000;
-    n.special.assign(1000, false);
-    for (int id : {0, 2, 3, 4})
-      n.special[static_cast<std::size_t>(id)] = true;
+    const PretrainingNoise n = maskedNoise(1000);
     long chosen = 0, masked = 0, random = 0, kept = 0, tokens = 0;
     for (int r = 0; r < 400; ++r) {
       EncodedExample e = textOf(100, 10);
@@ -156,11 +163,7 @@ private Q_SLOTS:
   // A short example still teaches one token.
   void maskingNeverEmpty()
   {
-    PretrainingNoise n;
-    n.kind = "masked_lm";
-    n.maskId = 4;
-    n.vocabSize = 100;
-    n.special.assign(100, false);
+    const PretrainingNoise n = maskedNoise(100);
     for (std::uint64_t seed = 0; seed < 50; ++seed) {
       const EncodedExample m = n.apply(textOf(3, 10), seed);
       QVERIFY(std::count_if(m.tokenLabels.begin(), m.tokenLabels.end(), [](int l) { return l != -100; }) >= 1);
