@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Screenshots for the README, made by the GUI itself (QT_QPA_PLATFORM=offscreen, window.grab()) on
 # a fresh workspace: the start page, the experiment form, the live monitor during a real run, and
-# the history comparing two runs. Run after a build and fetch-assets: docs/make-screenshots.sh
+# the history comparing two runs, the evaluation of the latest run with a playground prediction. Run after a build and fetch-assets: docs/make-screenshots.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/build/release/bin
@@ -26,4 +26,7 @@ small=(--set data.subset_rows=1200 --set training.epochs=4 --set evaluation.ever
 "$root/build/release/bin/tunebench-cli" train "$root/resources/presets/sentiment-use-lite.yaml" --quiet \
   --run-dir "$ws/runs/lora" "${small[@]}" --set strategy.name=lora --set training.learning_rate=1e-3 >/dev/null
 "$bin/tunebench" --workspace "$ws" --tab history --compare-last 2 --screenshot "$out/history.png"
+# The evaluation of the latest run (confusion heat map, per-class scores) and a playground prediction.
+"$bin/tunebench" --workspace "$ws" --tab evaluate --evaluate-last --playground "a gorgeous, witty and moving film" \
+  --screenshot-after 20 --screenshot "$out/evaluate.png"
 ls "$out"

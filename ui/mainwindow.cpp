@@ -3,6 +3,7 @@
 #include "core/runtime/runtime.h"
 #include "core/config/experiment.h"
 #include "ui/environmentview.h"
+#include "ui/evaluationview.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
 #include "ui/monitorview.h"
@@ -83,9 +84,11 @@ void MainWindow::createTrainingViews()
   m_experiment = new ExperimentView(m_tabs);
   m_monitor = new MonitorView(m_tabs);
   m_history = new HistoryView(m_tabs);
+  m_evaluation = new EvaluationView(m_tabs);
   m_tabs->addTab(m_experiment, tr("Experiment"));
   m_tabs->addTab(m_monitor, tr("Monitor"));
   m_tabs->addTab(m_history, tr("History"));
+  m_tabs->addTab(m_evaluation, tr("Evaluate"));
 
   connect(m_experiment, &ExperimentView::startRequested, this, [this] {
     const QStringList problems = startExperiment();
@@ -107,6 +110,7 @@ void MainWindow::createTrainingViews()
     m_experiment->setRunning(false);
     m_statusRun->setText(tr("last run: %1").arg(status));
     m_history->refresh();
+    m_evaluation->refreshRuns();
   });
   connect(m_history, &HistoryView::resumeRequested, this, [this](const QString &runDir) {
     const QStringList problems = m_session->resume(runDir, m_workspaceDir);
@@ -166,6 +170,8 @@ bool MainWindow::openWorkspace(const QString &dir)
   m_workspaceLabel->setText(tr("Workspace: <code>%1</code>").arg(m_workspaceDir.toHtmlEscaped()));
   if (m_history)
     m_history->setWorkspace(m_workspaceDir);
+  if (m_evaluation)
+    m_evaluation->setWorkspace(m_workspaceDir);
   setWindowTitle(tr("tunebench — %1").arg(QDir(m_workspaceDir).dirName()));
   QSettings().setValue(QStringLiteral("workspace/last"), m_workspaceDir);
   return true;

@@ -11,6 +11,7 @@ namespace tunebench {
 class EnvironmentView;
 class ExperimentView;
 class HistoryView;
+class EvaluationView;
 class MonitorView;
 class TrainingSession;
 
@@ -29,6 +30,7 @@ public:
   ExperimentView *experiment() const { return m_experiment; }
   MonitorView *monitor() const { return m_monitor; }
   HistoryView *history() const { return m_history; }
+  EvaluationView *evaluation() const { return m_evaluation; }
   TrainingSession *session() const { return m_session; }
 
   // Starts the experiment in the Experiment tab (what its Start button does). Returns the
@@ -57,6 +59,7 @@ private:
   ExperimentView *m_experiment = nullptr;
   MonitorView *m_monitor = nullptr;
   HistoryView *m_history = nullptr;
+  EvaluationView *m_evaluation = nullptr;
   TrainingSession *m_session = nullptr;
   QLabel *m_statusRun = nullptr;
 };

@@ -7,6 +7,7 @@
 #include "core/runs/runstore.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
+#include "ui/evaluationview.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
@@ -14,6 +15,7 @@
 #include <QDir>
 #include <QPixmap>
 #include <QTabWidget>
+#include <QComboBox>
 #include <QTimer>
 
 #include <cstdio>
@@ -65,8 +67,14 @@ int main(int argc, char **argv)
   const QCommandLineOption compareOption(QStringLiteral("compare-last"),
                                          QStringLiteral("Compare the N most recent runs in the History tab."),
                                          QStringLiteral("n"));
+  const QCommandLineOption evaluateOption(QStringLiteral("evaluate-last"),
+                                          QStringLiteral("Evaluate the most recent finished run in the Evaluate tab "
+                                                         "(test split)."));
+  const QCommandLineOption playOption(QStringLiteral("playground"),
+                                      QStringLiteral("With --evaluate-last: then predict this text in the playground."),
+                                      QStringLiteral("text"));
   parser.addOptions({workspaceOption, threadsOption, screenshotOption, afterOption, tabOption, presetOption, setOption,
-                     startOption, compareOption});
+                     startOption, compareOption, evaluateOption, playOption});
   parser.process(app);
 
   try {
@@ -111,6 +119,18 @@ int main(int argc, char **argv)
       ids.insert(ids.begin(), r.id);
     if (ids.size() >= 2)
       window.history()->compare(ids);
+  }
+  if (parser.isSet(evaluateOption)) {
+    tunebench::EvaluationView *view = window.evaluation();
+    if (view->runsBox()->count() > 0) {
+      const QString text = parser.value(playOption);
+      if (!text.isEmpty())
+        QObject::connect(view, &tunebench::EvaluationView::evaluated, view, [view, text](bool ok) {
+          if (ok)
+            view->predict(text);
+        });
+      view->evaluate(view->runsBox()->itemData(0).toString(), QStringLiteral("test"));
+    }
   }
   if (parser.isSet(tabOption)) {
     const QString tab = parser.value(tabOption).toLower();

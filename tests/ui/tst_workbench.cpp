@@ -1,6 +1,8 @@
 // The workbench driven through its real widgets (offscreen): load the default experiment, choose
 // LoRA and change r, start a short run, see points arrive on the charts, stop it, find it in the
-// history, run a second one, compare the two and read the config diff.
+// history, run a second one, compare the two and read the config diff, evaluate the finished one
+// (confusion heat map, per-class table) and ask the playground about a sentence.
+#include "ui/evaluationview.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
 #include "ui/mainwindow.h"
@@ -11,10 +13,14 @@
 
 #include <QtTest/QtTest>
 
+#include <QComboBox>
+#include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
 #include <QTabWidget>
 #include <QTableWidget>
+#include <QTextEdit>
 
 using namespace tunebench;
 
@@ -99,6 +105,33 @@ private Q_SLOTS:
     QCOMPARE(diff->item(row, 0)->text(), QStringLiteral("4"));
     QCOMPARE(diff->item(row, 1)->text(), QStringLiteral("8"));
     QVERIFY(window.history()->overlaySeries() >= 2);
+
+    // The finished run in the Evaluate tab: its confusion heat map and per-class scores on the test
+    // split (24 sentences), then a playground prediction with both labels' probabilities.
+    EvaluationView *ev = window.evaluation();
+    QCOMPARE(ev->runsBox()->count(), 1); // finished runs only (not the stopped one)
+    QSignalSpy evaluated(ev, &EvaluationView::evaluated);
+    window.tabs()->setCurrentWidget(ev);
+    QTest::mouseClick(ev->findChild<QPushButton *>(QStringLiteral("EvaluateButton")), Qt::LeftButton);
+    QVERIFY(evaluated.wait(120000));
+    QVERIFY2(evaluated.front().at(0).toBool(), qPrintable(ev->summary()->text()));
+    QCOMPARE(ev->heatMap()->cellCount(), 4);
+    QTableWidget *perClass = ev->perClass();
+    QCOMPARE(perClass->rowCount(), 2);
+    int support = 0;
+    for (int r = 0; r < perClass->rowCount(); ++r)
+      support += perClass->item(r, 4)->data(Qt::DisplayRole).toInt();
+    QCOMPARE(support, 24);
+    QVERIFY(ev->summary()->text().contains(QLatin1String("accuracy")));
+    QSignalSpy predicted(ev, &EvaluationView::predicted);
+    QLineEdit *text = ev->findChild<QLineEdit *>(QStringLiteral("PlaygroundText"));
+    QTest::keyClicks(text, QStringLiteral("a gorgeous, witty and moving film"));
+    QTest::keyClick(text, Qt::Key_Return);
+    QVERIFY(predicted.wait(60000));
+    QVERIFY(predicted.front().at(0).toBool());
+    const QString output = ev->playgroundOutput()->toPlainText();
+    for (int r = 0; r < perClass->rowCount(); ++r)
+      QVERIFY2(output.contains(perClass->item(r, 0)->text()), qPrintable(output));
   }
 };
 

@@ -1,0 +1,487 @@
+#include "ui/evaluationview.h"
+
+#include "core/eval/metrics.h"
+#include "core/runs/runstore.h"
+#include "core/train/trainer.h"
+
+#include <QComboBox>
+#include <QDir>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPainter>
+#include <QPointer>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QTextEdit>
+#include <QThread>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+namespace tunebench {
+
+// ---------------------------------------------------------------------------------------------
+// HeatMap
+
+HeatMap::HeatMap(QWidget *parent) : QWidget(parent)
+{
+  setObjectName(QStringLiteral("ConfusionHeatMap"));
+  setMinimumSize(240, 200);
+}
+
+void HeatMap::setMatrix(const std::vector<std::vector<int>> &counts, const QStringList &labels)
+{
+  m_counts = counts;
+  m_labels = labels;
+  update();
+}
+
+void HeatMap::paintEvent(QPaintEvent *)
+{
+  QPainter p(this);
+  p.setRenderHint(QPainter::Antialiasing);
+  const int n = static_cast<int>(m_counts.size());
+  if (n == 0) {
+    p.drawText(rect(), Qt::AlignCenter, tr("Evaluate a classification or tagging run to see its confusion matrix"));
+    return;
+  }
+  const QFontMetrics fm(font());
+  int labelWidth = 0;
+  for (const QString &l : m_labels)
+    labelWidth = std::max(labelWidth, fm.horizontalAdvance(l));
+  labelWidth = std::min(labelWidth + 8, width() / 3);
+  const int top = fm.height() * 2 + 4, left = labelWidth + fm.height() + 4;
+  const double cell = std::max(4.0, std::min((width() - left - 4.0) / n, (height() - top - 4.0) / n));
+  const QColor low = palette().color(QPalette::Base), high = palette().color(QPalette::Highlight);
+  p.drawText(QRectF(left, 0, cell * n, fm.height()), Qt::AlignCenter, tr("predicted"));
+  p.save();
+  p.translate(fm.height() / 2.0, top + cell * n / 2);
+  p.rotate(-90);
+  p.drawText(QRectF(-cell * n / 2, -fm.height() / 2.0, cell * n, fm.height()), Qt::AlignCenter, tr("true"));
+  p.restore();
+  const bool writeCounts = cell >= fm.horizontalAdvance(QStringLiteral("0000")) && cell >= fm.height();
+  for (int i = 0; i < n; ++i) {
+    int rowTotal = 0;
+    for (int c : m_counts[static_cast<std::size_t>(i)])
+      rowTotal += c;
+    const QString label = i < m_labels.size() ? m_labels[i] : QString::number(i);
+    if (cell >= fm.height()) {
+      p.drawText(QRectF(fm.height() + 2, top + i * cell, labelWidth - 4, cell), Qt::AlignRight | Qt::AlignVCenter,
+                 fm.elidedText(label, Qt::ElideRight, labelWidth - 4));
+      p.drawText(QRectF(left + i * cell, fm.height() + 2, cell, fm.height()), Qt::AlignCenter,
+                 fm.elidedText(label, Qt::ElideRight, static_cast<int>(cell)));
+    }
+    for (int j = 0; j < n; ++j) {
+      const int count = m_counts[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)];
+      const double share = rowTotal > 0 ? static_cast<double>(count) / rowTotal : 0.0;
+      const QColor fill = QColor::fromRgbF(low.redF() + (high.redF() - low.redF()) * share,
+                                           low.greenF() + (high.greenF() - low.greenF()) * share,
+                                           low.blueF() + (high.blueF() - low.blueF()) * share);
+      const QRectF r(left + j * cell, top + i * cell, cell, cell);
+      p.fillRect(r, fill);
+      p.setPen(palette().color(QPalette::Mid));
+      p.drawRect(r);
+      if (writeCounts && count > 0) {
+        p.setPen(share > 0.5 ? palette().color(QPalette::HighlightedText) : palette().color(QPalette::Text));
+        p.drawText(r, Qt::AlignCenter, QString::number(count));
+      }
+      p.setPen(palette().color(QPalette::Text));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// EvaluationView
+
+struct EvaluationView::Result
+{
+  QString error;
+  std::string kind;
+  std::vector<std::string> labels;
+  TrainedRun::Detailed detailed;
+  std::vector<TrainedRun::Prediction> predictions;
+  std::shared_ptr<TrainedRun> run;
+};
+
+namespace {
+
+QTableWidget *table(const QStringList &headers, QWidget *parent, const QString &name)
+{
+  auto *t = new QTableWidget(0, static_cast<int>(headers.size()), parent);
+  t->setObjectName(name);
+  t->setHorizontalHeaderLabels(headers);
+  t->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  t->setSelectionBehavior(QAbstractItemView::SelectRows);
+  t->verticalHeader()->setVisible(false);
+  t->horizontalHeader()->setStretchLastSection(true);
+  t->setSortingEnabled(true);
+  return t;
+}
+
+QTableWidgetItem *number(double v, int decimals = 3)
+{
+  auto *item = new QTableWidgetItem;
+  item->setData(Qt::DisplayRole, QString::number(v, 'f', decimals).toDouble());
+  item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+  return item;
+}
+
+void fillScores(QTableWidget *t, const std::vector<ClassScore> &scores)
+{
+  t->setSortingEnabled(false);
+  t->setRowCount(static_cast<int>(scores.size()));
+  for (int i = 0; i < static_cast<int>(scores.size()); ++i) {
+    const ClassScore &s = scores[static_cast<std::size_t>(i)];
+    t->setItem(i, 0, new QTableWidgetItem(QString::fromStdString(s.label)));
+    t->setItem(i, 1, number(s.precision));
+    t->setItem(i, 2, number(s.recall));
+    t->setItem(i, 3, number(s.f1));
+    t->setItem(i, 4, number(s.support, 0));
+  }
+  t->setSortingEnabled(true);
+  t->resizeColumnsToContents();
+}
+
+QString joinWords(const std::vector<std::string> &words)
+{
+  QStringList out;
+  for (const std::string &w : words)
+    out << QString::fromStdString(w);
+  return out.join(QLatin1Char(' '));
+}
+
+} // namespace
+
+EvaluationView::EvaluationView(QWidget *parent) : QWidget(parent)
+{
+  setObjectName(QStringLiteral("EvaluationView"));
+  auto *layout = new QVBoxLayout(this);
+  auto *bar = new QHBoxLayout;
+  m_runs = new QComboBox(this);
+  m_runs->setObjectName(QStringLiteral("EvaluationRuns"));
+  m_runs->setMinimumContentsLength(40);
+  m_runs->setToolTip(tr("Finished runs of this workspace; the best checkpoint is evaluated"));
+  m_split = new QComboBox(this);
+  m_split->addItems({QStringLiteral("test"), QStringLiteral("validation"), QStringLiteral("train")});
+  m_evaluate = new QPushButton(tr("&Evaluate"), this);
+  m_evaluate->setObjectName(QStringLiteral("EvaluateButton"));
+  auto *refresh = new QPushButton(tr("Refresh"), this);
+  bar->addWidget(new QLabel(tr("Run:"), this));
+  bar->addWidget(m_runs, 1);
+  bar->addWidget(new QLabel(tr("Split:"), this));
+  bar->addWidget(m_split);
+  bar->addWidget(m_evaluate);
+  bar->addWidget(refresh);
+  layout->addLayout(bar);
+  m_summary = new QLabel(tr("Choose a finished run and evaluate it."), this);
+  m_summary->setWordWrap(true);
+  m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  layout->addWidget(m_summary);
+
+  auto *split = new QSplitter(Qt::Vertical, this);
+  m_views = new QTabWidget(split);
+  m_heatMap = new HeatMap(m_views);
+  m_perClass = table({tr("label"), tr("precision"), tr("recall"), tr("F1"), tr("support")}, m_views,
+                     QStringLiteral("PerClassTable"));
+  m_mistakes = table({tr("confidence"), tr("true"), tr("predicted"), tr("text")}, m_views, QStringLiteral("MistakesTable"));
+  m_entities = table({tr("entity type"), tr("precision"), tr("recall"), tr("F1"), tr("support")}, m_views,
+                     QStringLiteral("EntitiesTable"));
+  auto *matrixPage = new QWidget(m_views);
+  auto *matrixLayout = new QHBoxLayout(matrixPage);
+  matrixLayout->addWidget(m_heatMap, 3);
+  matrixLayout->addWidget(m_perClass, 2);
+  m_views->addTab(matrixPage, tr("Confusion and per class"));
+  m_views->addTab(m_mistakes, tr("Mistakes"));
+  m_views->addTab(m_entities, tr("Entities"));
+
+  auto *playground = new QWidget(split);
+  auto *pl = new QVBoxLayout(playground);
+  auto *row = new QHBoxLayout;
+  m_text = new QLineEdit(playground);
+  m_text->setObjectName(QStringLiteral("PlaygroundText"));
+  m_text->setPlaceholderText(tr("Playground: type a text and press Enter (class probabilities, tags, or a generation)"));
+  m_predict = new QPushButton(tr("&Predict"), playground);
+  row->addWidget(m_text, 1);
+  row->addWidget(m_predict);
+  m_output = new QTextEdit(playground);
+  m_output->setObjectName(QStringLiteral("PlaygroundOutput"));
+  m_output->setReadOnly(true);
+  pl->addLayout(row);
+  pl->addWidget(m_output);
+  split->addWidget(m_views);
+  split->addWidget(playground);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 1);
+  layout->addWidget(split, 1);
+
+  connect(refresh, &QPushButton::clicked, this, &EvaluationView::refreshRuns);
+  connect(m_evaluate, &QPushButton::clicked, this, [this] {
+    if (m_runs->currentIndex() >= 0)
+      evaluate(m_runs->currentData().toString(), m_split->currentText());
+  });
+  auto go = [this] {
+    if (!m_text->text().trimmed().isEmpty())
+      predict(m_text->text());
+  };
+  connect(m_predict, &QPushButton::clicked, this, go);
+  connect(m_text, &QLineEdit::returnPressed, this, go);
+}
+
+EvaluationView::~EvaluationView()
+{
+  if (m_thread)
+    m_thread->wait();
+}
+
+void EvaluationView::setWorkspace(const QString &workspace)
+{
+  m_workspace = workspace;
+  refreshRuns();
+}
+
+void EvaluationView::refreshRuns()
+{
+  const QString current = m_runs->currentData().toString();
+  m_runs->clear();
+  if (m_workspace.isEmpty())
+    return;
+  try {
+    RunStore store(m_workspace.toStdString());
+    for (const RunRecord &r : store.list()) {
+      if (r.status != "finished" && r.status != "early_stopped")
+        continue;
+      const QString folder = QString::fromStdString(r.folder);
+      if (!QDir(folder).exists(QStringLiteral("best")))
+        continue;
+      m_runs->addItem(tr("#%1  %2  (%3)").arg(r.id).arg(QString::fromStdString(r.name), QString::fromStdString(r.created)),
+                      folder);
+    }
+  } catch (const std::exception &e) {
+    m_summary->setText(tr("The run history cannot be read: %1").arg(QString::fromUtf8(e.what())));
+  }
+  const int at = m_runs->findData(current);
+  if (at >= 0)
+    m_runs->setCurrentIndex(at);
+}
+
+void EvaluationView::setBusy(bool busy)
+{
+  m_busy = busy;
+  m_evaluate->setEnabled(!busy);
+  m_predict->setEnabled(!busy);
+}
+
+void EvaluationView::runInWorker(std::function<std::shared_ptr<Result>()> work, std::function<void(const Result &)> done)
+{
+  if (m_busy)
+    return;
+  setBusy(true);
+  QPointer<EvaluationView> self(this);
+  QThread *thread = QThread::create([self, work = std::move(work), done = std::move(done)] {
+    std::shared_ptr<Result> r;
+    try {
+      r = work();
+    } catch (const std::exception &e) {
+      r = std::make_shared<Result>();
+      r->error = QString::fromUtf8(e.what());
+    }
+    // Back on the GUI thread (the destructor waits for this thread, so the view is still there).
+    QMetaObject::invokeMethod(self.data(), [self, r, done] {
+      if (!self)
+        return;
+      self->setBusy(false);
+      done(*r);
+    }, Qt::QueuedConnection);
+  });
+  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
+  m_thread = thread;
+  thread->start();
+}
+
+void EvaluationView::evaluate(const QString &runDir, const QString &split)
+{
+  m_summary->setText(tr("Evaluating %1 on its %2 split…").arg(runDir.toHtmlEscaped(), split));
+  std::shared_ptr<TrainedRun> run = runDir == m_runDir ? m_run : nullptr;
+  runInWorker(
+      [run, runDir, split]() mutable {
+        auto r = std::make_shared<Result>();
+        if (!run)
+          run = std::shared_ptr<TrainedRun>(TrainedRun::open(runDir.toStdString()).release());
+        r->run = run;
+        r->kind = run->config().task.kind;
+        r->labels = run->labels();
+        r->detailed = run->evaluateDetailed(split.toStdString());
+        return r;
+      },
+      [this, runDir](const Result &r) {
+        if (!r.error.isEmpty()) {
+          m_summary->setText(tr("<b>Cannot evaluate</b> %1: %2").arg(runDir.toHtmlEscaped(), r.error.toHtmlEscaped()));
+          Q_EMIT evaluated(false);
+          return;
+        }
+        m_run = r.run;
+        m_runDir = runDir;
+        show(r);
+        Q_EMIT evaluated(true);
+      });
+}
+
+void EvaluationView::predict(const QString &text)
+{
+  if (!m_run) {
+    m_output->setPlainText(tr("Evaluate a run first: the playground uses its best checkpoint."));
+    Q_EMIT predicted(false);
+    return;
+  }
+  std::shared_ptr<TrainedRun> run = m_run;
+  runInWorker(
+      [run, text] {
+        auto r = std::make_shared<Result>();
+        r->kind = run->config().task.kind;
+        r->labels = run->labels();
+        r->predictions = run->predict({text.toStdString()});
+        return r;
+      },
+      [this](const Result &r) {
+        if (!r.error.isEmpty() || r.predictions.empty()) {
+          m_output->setPlainText(tr("Cannot predict: %1").arg(r.error));
+          Q_EMIT predicted(false);
+          return;
+        }
+        const TrainedRun::Prediction &p = r.predictions.front();
+        QString html;
+        if (!p.probabilities.empty()) { // classification: a bar per label, the most likely first
+          std::vector<std::size_t> order(p.probabilities.size());
+          for (std::size_t i = 0; i < order.size(); ++i)
+            order[i] = i;
+          std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p.probabilities[a] > p.probabilities[b]; });
+          html += QStringLiteral("<table>");
+          for (std::size_t k : order) {
+            const double v = p.probabilities[k];
+            html += QStringLiteral("<tr><td><b>%1</b>&nbsp;</td><td align=right>%2&nbsp;</td><td>"
+                                   "<table cellspacing=0 cellpadding=0><tr><td bgcolor='%3' width=%4 height=10></td>"
+                                   "</tr></table></td></tr>")
+                        .arg(QString::fromStdString(r.labels[k]).toHtmlEscaped())
+                        .arg(v, 0, 'f', 3)
+                        .arg(palette().color(QPalette::Highlight).name())
+                        .arg(std::max(1, static_cast<int>(v * 240)));
+          }
+          html += QStringLiteral("</table>");
+        } else if (r.kind == "token_tagging") { // every word with its tag; entities highlighted
+          const QStringList words = QString::fromStdString(p.text).split(QLatin1Char(' '), Qt::SkipEmptyParts);
+          for (int i = 0; i < words.size() && i < static_cast<int>(p.labels.size()); ++i) {
+            const QString tag = QString::fromStdString(p.labels[static_cast<std::size_t>(i)]);
+            const bool entity = tag.size() > 2 && tag[1] == QLatin1Char('-');
+            html += QStringLiteral("<span style='%1'>%2<sub>%3</sub></span> ")
+                        .arg(entity ? QStringLiteral("background:%1").arg(palette().color(QPalette::Highlight).lighter(160).name())
+                                    : QString(),
+                             words[i].toHtmlEscaped(), tag.toHtmlEscaped());
+          }
+        } else { // generation, fill-in, labels
+          html = QStringLiteral("<p>%1</p>").arg(QString::fromStdString(
+              std::accumulate(p.labels.begin(), p.labels.end(), std::string(),
+                              [](std::string a, const std::string &b) { return a.empty() ? b : a + " | " + b; })).toHtmlEscaped());
+        }
+        m_output->setHtml(html);
+        Q_EMIT predicted(true);
+      });
+}
+
+void EvaluationView::show(const Result &r)
+{
+  const TrainedRun::Detailed &d = r.detailed;
+  QStringList parts;
+  for (const auto &[k, v] : d.event.metrics)
+    parts << QStringLiteral("%1 %2").arg(QString::fromStdString(k)).arg(v, 0, 'f', 4);
+  m_summary->setText(tr("<b>%1</b> on its %2 split (%3 examples): %4")
+                         .arg(m_runDir.section(QLatin1Char('/'), -1).toHtmlEscaped(), QString::fromStdString(d.event.split))
+                         .arg(d.rows.size())
+                         .arg(parts.join(QStringLiteral(" · "))));
+  QStringList labels;
+  for (const std::string &l : r.labels)
+    labels << QString::fromStdString(l);
+  m_heatMap->setMatrix({}, {});
+  m_perClass->setRowCount(0);
+  m_mistakes->setRowCount(0);
+  m_entities->setRowCount(0);
+  m_mistakes->setSortingEnabled(false);
+  if (r.kind == "single_label") {
+    std::vector<int> predicted;
+    struct Mistake
+    {
+      double confidence;
+      int row;
+    };
+    std::vector<Mistake> wrong;
+    for (std::size_t i = 0; i < d.probabilities.size(); ++i) {
+      const auto &p = d.probabilities[i];
+      const int best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
+      predicted.push_back(best);
+      if (best != d.truth[i])
+        wrong.push_back({p[static_cast<std::size_t>(best)], static_cast<int>(i)});
+    }
+    const ClassificationMetrics m = classificationMetrics(d.truth, predicted, r.labels);
+    m_heatMap->setMatrix(m.confusion, labels);
+    fillScores(m_perClass, m.perClass);
+    m_mistakes->horizontalHeaderItem(0)->setText(tr("confidence"));
+    std::sort(wrong.begin(), wrong.end(), [](const Mistake &a, const Mistake &b) { return a.confidence > b.confidence; });
+    m_mistakes->setRowCount(static_cast<int>(wrong.size()));
+    for (int k = 0; k < static_cast<int>(wrong.size()); ++k) {
+      const auto i = static_cast<std::size_t>(wrong[static_cast<std::size_t>(k)].row);
+      m_mistakes->setItem(k, 0, number(wrong[static_cast<std::size_t>(k)].confidence));
+      m_mistakes->setItem(k, 1, new QTableWidgetItem(labels.value(d.truth[i])));
+      m_mistakes->setItem(k, 2, new QTableWidgetItem(labels.value(predicted[i])));
+      m_mistakes->setItem(k, 3, new QTableWidgetItem(QString::fromStdString(d.texts[i])));
+    }
+  } else if (r.kind == "token_tagging") {
+    // Per tag over every word; sentences with the most wrong tags as mistakes; entities by type.
+    std::map<std::string, int> index;
+    for (std::size_t i = 0; i < r.labels.size(); ++i)
+      index[r.labels[i]] = static_cast<int>(i);
+    std::vector<int> truth, predicted;
+    struct Mistake
+    {
+      int wrong;
+      std::size_t row;
+    };
+    std::vector<Mistake> wrong;
+    for (std::size_t s = 0; s < d.truthTags.size(); ++s) {
+      int errors = 0;
+      for (std::size_t w = 0; w < d.truthTags[s].size() && w < d.predictedTags[s].size(); ++w) {
+        const auto t = index.find(d.truthTags[s][w]), p = index.find(d.predictedTags[s][w]);
+        if (t == index.end() || p == index.end())
+          continue;
+        truth.push_back(t->second);
+        predicted.push_back(p->second);
+        errors += t->second != p->second;
+      }
+      if (errors > 0)
+        wrong.push_back({errors, s});
+    }
+    const ClassificationMetrics m = classificationMetrics(truth, predicted, r.labels);
+    m_heatMap->setMatrix(m.confusion, labels);
+    fillScores(m_perClass, m.perClass);
+    std::sort(wrong.begin(), wrong.end(), [](const Mistake &a, const Mistake &b) { return a.wrong > b.wrong; });
+    m_mistakes->setRowCount(static_cast<int>(wrong.size()));
+    for (int k = 0; k < static_cast<int>(wrong.size()); ++k) {
+      const std::size_t s = wrong[static_cast<std::size_t>(k)].row;
+      m_mistakes->setItem(k, 0, number(wrong[static_cast<std::size_t>(k)].wrong, 0));
+      m_mistakes->setItem(k, 1, new QTableWidgetItem(joinWords(d.truthTags[s])));
+      m_mistakes->setItem(k, 2, new QTableWidgetItem(joinWords(d.predictedTags[s])));
+      m_mistakes->setItem(k, 3, new QTableWidgetItem(QString::fromStdString(d.texts[s])));
+    }
+    m_mistakes->horizontalHeaderItem(0)->setText(tr("wrong tags"));
+    if (d.event.metrics.count("entity_f1"))
+      fillScores(m_entities, entityMetrics(d.truthTags, d.predictedTags).perType);
+  }
+  m_mistakes->setSortingEnabled(true);
+  m_views->setTabEnabled(2, m_entities->rowCount() > 0);
+}
+
+} // namespace tunebench

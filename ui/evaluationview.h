@@ -1,0 +1,95 @@
+#pragma once
+
+#include <QPointer>
+#include <QThread>
+#include <QWidget>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QTabWidget;
+class QTableWidget;
+class QTextEdit;
+
+namespace tunebench {
+
+class TrainedRun;
+
+// A confusion matrix drawn as a heat map: each cell shaded by its share of the true row, the count
+// written in it; rows are the true labels, columns the predicted.
+class HeatMap final : public QWidget
+{
+  Q_OBJECT
+
+public:
+  explicit HeatMap(QWidget *parent = nullptr);
+  void setMatrix(const std::vector<std::vector<int>> &counts, const QStringList &labels);
+  int cellCount() const { return static_cast<int>(m_counts.size() * m_counts.size()); }
+  QSize sizeHint() const override { return {420, 360}; }
+
+protected:
+  void paintEvent(QPaintEvent *event) override;
+
+private:
+  std::vector<std::vector<int>> m_counts;
+  QStringList m_labels;
+};
+
+// The Evaluate tab: a finished run's best checkpoint on one of its splits — the confusion heat map,
+// a per-class (or per-tag) table, the mistakes it is most sure of, entity scores for entity tags —
+// and a playground: type a text and see the class probabilities, the tag of every word, or the
+// generated text. Evaluation and prediction run on a worker thread; the GUI thread only draws.
+class EvaluationView final : public QWidget
+{
+  Q_OBJECT
+
+public:
+  explicit EvaluationView(QWidget *parent = nullptr);
+  ~EvaluationView() override;
+  void setWorkspace(const QString &workspace);
+  void refreshRuns();
+  // Opens the run folder and evaluates it on the split (asynchronously: evaluated() follows).
+  void evaluate(const QString &runDir, const QString &split);
+  void predict(const QString &text); // predicted() follows
+
+  QComboBox *runsBox() const { return m_runs; }
+  HeatMap *heatMap() const { return m_heatMap; }
+  QTableWidget *perClass() const { return m_perClass; }
+  QTableWidget *mistakes() const { return m_mistakes; }
+  QTableWidget *entities() const { return m_entities; }
+  QLabel *summary() const { return m_summary; }
+  QTextEdit *playgroundOutput() const { return m_output; }
+  bool busy() const { return m_busy; }
+
+Q_SIGNALS:
+  void evaluated(bool ok);
+  void predicted(bool ok);
+
+private:
+  struct Result;
+  void runInWorker(std::function<std::shared_ptr<Result>()> work, std::function<void(const Result &)> done);
+  void show(const Result &r);
+  void setBusy(bool busy);
+
+  QString m_workspace;
+  QString m_runDir;
+  std::shared_ptr<TrainedRun> m_run;
+  bool m_busy = false;
+  QPointer<QThread> m_thread;
+  QComboBox *m_runs = nullptr, *m_split = nullptr;
+  QPushButton *m_evaluate = nullptr, *m_predict = nullptr;
+  QLabel *m_summary = nullptr;
+  QTabWidget *m_views = nullptr;
+  HeatMap *m_heatMap = nullptr;
+  QTableWidget *m_perClass = nullptr, *m_mistakes = nullptr, *m_entities = nullptr;
+  QLineEdit *m_text = nullptr;
+  QTextEdit *m_output = nullptr;
+};
+
+} // namespace tunebench
