@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Training-step throughput, tunebench against the PyTorch eager reference (bench/reference/
+# trainstep.py, Debian's python3-torch = the same LibTorch 1.13), side by side in one invocation:
+# for every shape the two run alternately, `rounds` times each, and the best of each side counts.
+# Also the machine's GEMM peak (bench_gemm) for MFU. Prints a table and writes
+# bench/results/latest.md.
+#   bench/trainstep.sh [--quick]      (--quick: BERT-mini only)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/build/release/bin
+out=$root/bench/results
+mkdir -p "$out"
+threads=${THREADS:-$(nproc)}
+rounds=${ROUNDS:-2}
+# Debian's OpenBLAS picks a slow kernel set on this CPU unless told; tunebench does this itself.
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+shapes=("mini 4 256 16 8")                       # name layers hidden batch steps
+[ "${1:-}" = "--quick" ] || shapes+=("base 12 768 8 4")
+
+gemm=$("$bin/bench_gemm" | tail -1)               # "peak fp32 X GFLOP/s, peak bf16 Y GFLOP/s"
+peak32=$(echo "$gemm" | sed -E 's/.*peak fp32 ([0-9.]+).*/\1/')
+peak16=$(echo "$gemm" | sed -E 's/.*peak bf16 ([0-9.]+).*/\1/')
+
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+best() { python3 -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }
+
+rows=()
+for shape in "${shapes[@]}"; do
+  read -r name layers hidden batch steps <<<"$shape"
+  for precision in fp32 bf16; do
+    for strategy in full lora; do
+      args=(--layers "$layers" --hidden "$hidden" --batch "$batch" --seq 128 --steps "$steps" --threads "$threads"
+            --precision "$precision" --strategy "$strategy")
+      ours=() theirs=() flops=0
+      for ((r = 0; r < rounds; r++)); do
+        a=$("$bin/bench_trainstep" "${args[@]}")
+        b=$(/usr/bin/python3 "$root/bench/reference/trainstep.py" "${args[@]}")
+        ours+=("$(field "$a" tokens_per_s)")
+        theirs+=("$(field "$b" tokens_per_s)")
+        flops=$(field "$a" flops_per_step)
+      done
+      t=$(best "${ours[@]}")
+      p=$(best "${theirs[@]}")
+      peak=$([ "$precision" = bf16 ] && echo "$peak16" || echo "$peak32")
+      row=$(python3 -c "
+import sys
+t, p, flops, tokens, peak = map(float, sys.argv[1:6])
+mfu = t / tokens * flops / 1e9 / peak
+print(f'| {sys.argv[6]} | {sys.argv[7]} | {sys.argv[8]} | {t:,.0f} | {p:,.0f} | {t / p:.2f}x | {100 * mfu:.0f}% |')
+" "$t" "$p" "$flops" "$((batch * 128))" "$peak" "BERT-$name ($layers×$hidden)" "$precision" "$strategy")
+      echo "$row"
+      rows+=("$row")
+    done
+  done
+done
+
+{
+  echo "# Training-step throughput: tunebench vs PyTorch eager (Python)"
+  echo
+  echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "- machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores used, ${threads} threads each side"
+  echo "- BLAS: $("$bin/tunebench-cli" version 2>/dev/null | grep -i '^blas' | head -1 | sed 's/^[^:]*: *//')"
+  echo "- LibTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (Debian, both sides)"
+  echo "- GEMM peak (bench_gemm): fp32 ${peak32} GFLOP/s, bf16 ${peak16} GFLOP/s"
+  echo "- sequence length 128, random weights and ids, AdamW, dropout 0.1; LoRA r=8 on query/value;"
+  echo "  best of ${rounds} alternating runs per side; MFU = model FLOPs (3 × (2N + attention) per token) / GEMM peak"
+  echo
+  echo "| model | precision | strategy | tunebench tokens/s | PyTorch tokens/s | ratio | MFU (tunebench) |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+} >"$out/latest.md"
+echo "wrote $out/latest.md"
