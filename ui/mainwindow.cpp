@@ -14,6 +14,7 @@
 #include <QCloseEvent>
 #include <QDir>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -150,6 +151,14 @@ void MainWindow::createMenus()
       openWorkspace(dir);
   });
   open->setShortcut(QKeySequence::Open);
+  QMenu *examples = file->addMenu(tr("&Examples"));
+  for (const auto &[name, title] : exampleList())
+    examples->addAction(title, this, [this, name = name] {
+      const QString dir = openExample(name);
+      if (!dir.isEmpty())
+        statusBar()->showMessage(tr("Example workspace %1: its experiments are in that folder (Load… opens the next "
+                                    "one)").arg(dir), 15000);
+    });
   file->addSeparator();
   QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
@@ -157,6 +166,39 @@ void MainWindow::createMenus()
   QMenu *help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About tunebench"), this, &MainWindow::showAbout);
   help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+}
+
+std::vector<std::pair<QString, QString>> MainWindow::exampleList()
+{
+  return {{QStringLiteral("sentiment-full-vs-lora"), tr("Sentiment: full fine-tuning vs LoRA (USE-Lite)")},
+          {QStringLiteral("pos-tagging-lora"), tr("POS tagging with LoRA: parameters against quality (WSJ)")},
+          {QStringLiteral("gpt2-instructions"), tr("Instruction fine-tuning of a small GPT-2 (WordNet, quiz)")}};
+}
+
+QString MainWindow::openExample(const QString &name, const QString &root)
+{
+  // The example's experiments are copied (never overwritten) into a workspace of its own.
+  const QString base = root.isEmpty() ? QFileInfo(m_workspaceDir).absolutePath() + QStringLiteral("/examples") : root;
+  const QString dir = base + QLatin1Char('/') + name;
+  const QDir source(QStringLiteral(":/examples/") + name);
+  const QStringList files = source.entryList({QStringLiteral("*.yaml")}, QDir::Files, QDir::Name);
+  if (files.isEmpty() || !QDir().mkpath(dir)) {
+    statusBar()->showMessage(tr("Cannot open the example %1 in %2").arg(name, dir), 8000);
+    return {};
+  }
+  for (const QString &f : files)
+    if (!QFile::exists(dir + QLatin1Char('/') + f)) {
+      QFile::copy(source.filePath(f), dir + QLatin1Char('/') + f);
+      QFile(dir + QLatin1Char('/') + f).setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadGroup |
+                                                      QFileDevice::ReadOther);
+    }
+  if (!openWorkspace(dir))
+    return {};
+  QFile first(dir + QLatin1Char('/') + files.front());
+  if (first.open(QIODevice::ReadOnly))
+    m_experiment->setYaml(QString::fromUtf8(first.readAll()));
+  m_tabs->setCurrentWidget(m_experiment);
+  return dir;
 }
 
 bool MainWindow::openWorkspace(const QString &dir)

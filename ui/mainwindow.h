@@ -1,6 +1,9 @@
 #pragma once
 
 #include <QMainWindow>
+
+#include <utility>
+#include <vector>
 #include <QString>
 
 class QLabel;
@@ -40,6 +43,13 @@ public:
   // Opens another workspace folder (creates it when missing). Returns false with a message shown
   // in the status bar when the folder cannot be used.
   bool openWorkspace(const QString &dir);
+
+  // File → Examples: the guide's case studies (name, title).
+  static std::vector<std::pair<QString, QString>> exampleList();
+  // Copies the example's experiments into ROOT/NAME (default: "examples" beside the workspace;
+  // files already there are kept), opens that folder as the workspace and its first experiment in
+  // the Experiment tab. Returns the folder, or "" when it cannot be used.
+  QString openExample(const QString &name, const QString &root = {});
 
 protected:
   void closeEvent(QCloseEvent *event) override;

@@ -153,13 +153,19 @@ private Q_SLOTS:
     QVERIFY2(joined(r).contains(QLatin1String("multi-task learning shares an encoder")), qPrintable(joined(r)));
   }
 
+  // Every preset and every File → Examples experiment parses (only missing paths may be reported).
   void presetsParse()
   {
-    const QString presets = QStringLiteral(TUNEBENCH_SOURCE_DIR "/resources/presets");
-    const QStringList files = QDir(presets).entryList({QStringLiteral("*.yaml")});
-    QVERIFY(!files.isEmpty());
+    const QString resources = QStringLiteral(TUNEBENCH_SOURCE_DIR "/resources");
+    QStringList files;
+    for (const QString &f : QDir(resources + "/presets").entryList({QStringLiteral("*.yaml")}))
+      files << QStringLiteral("presets/") + f;
+    for (const QString &example : QDir(resources + "/examples").entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+      for (const QString &f : QDir(resources + "/examples/" + example).entryList({QStringLiteral("*.yaml")}))
+        files << QStringLiteral("examples/%1/%2").arg(example, f);
+    QVERIFY(files.size() >= 10);
     for (const QString &f : files) {
-      const ConfigResult r = loadExperimentConfig((presets + "/" + f).toStdString());
+      const ConfigResult r = loadExperimentConfig((resources + "/" + f).toStdString());
       // Paths may not exist on this machine (assets not fetched); everything else must hold.
       for (const ConfigProblem &p : r.problems)
         QVERIFY2(p.message.find("no such") != std::string::npos, qPrintable(f + ": " + QString::fromStdString(p.str(f.toStdString()))));

@@ -1,8 +1,10 @@
 #include "core/runtime/runtime.h"
 #include "ui/environmentview.h"
+#include "ui/experimentview.h"
 #include "ui/mainwindow.h"
 
 #include <QtTest/QtTest>
+#include <QMenu>
 #include <QTabWidget>
 #include <QTreeWidget>
 
@@ -32,6 +34,42 @@ private Q_SLOTS:
     QCOMPARE(window.workspaceDir(), QDir(workspace).absolutePath());
     QVERIFY(window.windowTitle().contains(QLatin1String("workspace")));
     QVERIFY(window.tabs()->count() >= 1);
+  }
+
+  // File → Examples: each case study becomes a workspace of its own with its experiments copied
+  // in, the first one loaded; a user's edits to a copied file survive opening the example again.
+  void examplesOpenAsWorkspaces()
+  {
+    QTemporaryDir root;
+    MainWindow window(root.filePath(QStringLiteral("workspace")));
+    const QString examples = root.filePath(QStringLiteral("examples"));
+    const auto list = MainWindow::exampleList();
+    QCOMPARE(list.size(), std::size_t(3));
+    QMenu *menu = nullptr;
+    for (QMenu *m : window.findChildren<QMenu *>())
+      if (m->title().remove(QLatin1Char('&')) == QLatin1String("Examples"))
+        menu = m;
+    QVERIFY(menu);
+    QCOMPARE(menu->actions().size(), 3);
+    for (const auto &[name, title] : list) {
+      const QString dir = window.openExample(name, examples);
+      QCOMPARE(dir, examples + QLatin1Char('/') + name);
+      QCOMPARE(window.workspaceDir(), dir);
+      const QStringList files = QDir(dir).entryList({QStringLiteral("*.yaml")}, QDir::Files, QDir::Name);
+      QVERIFY2(files.size() >= 2, qPrintable(name));
+      QFile first(dir + QLatin1Char('/') + files.front());
+      QVERIFY(first.open(QIODevice::ReadOnly));
+      QCOMPARE(window.experiment()->yaml(), QString::fromUtf8(first.readAll()));
+      QCOMPARE(window.tabs()->currentWidget(), static_cast<QWidget *>(window.experiment()));
+    }
+    const QString edited = examples + QStringLiteral("/sentiment-full-vs-lora/2-lora.yaml");
+    QFile f(edited);
+    QVERIFY(f.open(QIODevice::Append));
+    f.write("# my note\n");
+    f.close();
+    window.openExample(QStringLiteral("sentiment-full-vs-lora"), examples);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QVERIFY(f.readAll().endsWith("# my note\n"));
   }
 
   void showsTheEnvironment()
