@@ -281,6 +281,8 @@ void EvaluationView::runInWorker(std::function<std::shared_ptr<Result>()> work, 
 {
   if (m_busy)
     return;
+  if (m_thread)
+    m_thread->wait(); // the last job's thread is ending (its result is already shown)
   setBusy(true);
   QPointer<EvaluationView> self(this);
   QThread *thread = QThread::create([self, work = std::move(work), done = std::move(done)] {

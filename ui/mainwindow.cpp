@@ -2,6 +2,7 @@
 
 #include "core/runtime/runtime.h"
 #include "core/config/experiment.h"
+#include "ui/datasetview.h"
 #include "ui/environmentview.h"
 #include "ui/evaluationview.h"
 #include "ui/experimentview.h"
@@ -82,6 +83,8 @@ void MainWindow::createStartPage()
 void MainWindow::createTrainingViews()
 {
   m_session = new TrainingSession(this);
+  m_data = new DatasetView(m_tabs);
+  m_tabs->addTab(m_data, tr("Data"));
   m_experiment = new ExperimentView(m_tabs);
   m_monitor = new MonitorView(m_tabs);
   m_history = new HistoryView(m_tabs);
@@ -91,6 +94,7 @@ void MainWindow::createTrainingViews()
   m_tabs->addTab(m_history, tr("History"));
   m_tabs->addTab(m_evaluation, tr("Evaluate"));
 
+  connect(m_data, &DatasetView::experimentDataRequested, this, &MainWindow::openExperimentData);
   connect(m_experiment, &ExperimentView::startRequested, this, [this] {
     const QStringList problems = startExperiment();
     if (!problems.isEmpty())
@@ -125,6 +129,21 @@ void MainWindow::createTrainingViews()
   });
 }
 
+bool MainWindow::openExperimentData()
+{
+  const ConfigResult r = parseExperimentConfig(m_experiment->yaml().toStdString(), m_workspaceDir.toStdString());
+  if (r.config.data.path.empty()) {
+    statusBar()->showMessage(tr("The experiment names no data file (data.path)"), 8000);
+    return false;
+  }
+  const ExperimentConfig &c = r.config;
+  const QString kind = c.isDenoising() ? QStringLiteral("causal_lm") : QString::fromStdString(c.task.kind);
+  m_data->open(QString::fromStdString(c.resolve(c.data.path).string()), kind,
+               QString::fromStdString(c.resolve(c.model.path).string()), c.model.maxLength);
+  m_tabs->setCurrentWidget(m_data);
+  return true;
+}
+
 QStringList MainWindow::startExperiment()
 {
   QStringList problems = m_experiment->validate(m_workspaceDir);
@@ -135,7 +154,7 @@ QStringList MainWindow::startExperiment()
     return problems;
   const ConfigResult r = parseExperimentConfig(m_experiment->yaml().toStdString(), m_workspaceDir.toStdString());
   m_monitor->reset(tr("<b>%1</b> — %2").arg(QString::fromStdString(r.config.name).toHtmlEscaped(),
-                                            m_session->runDir().toHtmlEscaped()),
+                                            QDir(m_workspaceDir).relativeFilePath(m_session->runDir()).toHtmlEscaped()),
                    QString::fromStdString(r.config.selectionMetric()));
   m_experiment->setRunning(true);
   m_tabs->setCurrentWidget(m_monitor);

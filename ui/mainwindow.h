@@ -14,6 +14,7 @@ namespace tunebench {
 class EnvironmentView;
 class ExperimentView;
 class HistoryView;
+class DatasetView;
 class EvaluationView;
 class MonitorView;
 class TrainingSession;
@@ -34,6 +35,7 @@ public:
   MonitorView *monitor() const { return m_monitor; }
   HistoryView *history() const { return m_history; }
   EvaluationView *evaluation() const { return m_evaluation; }
+  DatasetView *data() const { return m_data; }
   TrainingSession *session() const { return m_session; }
 
   // Starts the experiment in the Experiment tab (what its Start button does). Returns the
@@ -43,6 +45,9 @@ public:
   // Opens another workspace folder (creates it when missing). Returns false with a message shown
   // in the status bar when the folder cannot be used.
   bool openWorkspace(const QString &dir);
+
+  // Opens the Experiment tab's data file in the Data tab (its task, model tokenizer, max length).
+  bool openExperimentData();
 
   // File → Examples: the guide's case studies (name, title).
   static std::vector<std::pair<QString, QString>> exampleList();
@@ -70,6 +75,7 @@ private:
   MonitorView *m_monitor = nullptr;
   HistoryView *m_history = nullptr;
   EvaluationView *m_evaluation = nullptr;
+  DatasetView *m_data = nullptr;
   TrainingSession *m_session = nullptr;
   QLabel *m_statusRun = nullptr;
 };

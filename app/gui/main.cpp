@@ -73,8 +73,10 @@ int main(int argc, char **argv)
   const QCommandLineOption playOption(QStringLiteral("playground"),
                                       QStringLiteral("With --evaluate-last: then predict this text in the playground."),
                                       QStringLiteral("text"));
+  const QCommandLineOption dataOption(QStringLiteral("open-data"),
+                                      QStringLiteral("Open the experiment's data file in the Data tab."));
   parser.addOptions({workspaceOption, threadsOption, screenshotOption, afterOption, tabOption, presetOption, setOption,
-                     startOption, compareOption, evaluateOption, playOption});
+                     startOption, compareOption, evaluateOption, playOption, dataOption});
   parser.process(app);
 
   try {
@@ -120,6 +122,8 @@ int main(int argc, char **argv)
     if (ids.size() >= 2)
       window.history()->compare(ids);
   }
+  if (parser.isSet(dataOption))
+    window.openExperimentData();
   if (parser.isSet(evaluateOption)) {
     tunebench::EvaluationView *view = window.evaluation();
     if (view->runsBox()->count() > 0) {

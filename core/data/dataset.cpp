@@ -12,11 +12,12 @@ std::optional<TaskKind> parseTaskKind(const std::string &name)
     return TaskKind::SingleLabel;
   if (n == "multi_label" || n == "multilabel")
     return TaskKind::MultiLabel;
-  if (n == "token_classification" || n == "tagging" || n == "ner" || n == "pos")
+  if (n == "token_classification" || n == "token_tagging" || n == "tagging" || n == "ner" || n == "pos")
     return TaskKind::TokenTagging;
   if (n == "instruction" || n == "instruction_tuning" || n == "chat" || n == "generation")
     return TaskKind::Instruction;
-  if (n == "language_model" || n == "lm" || n == "text")
+  if (n == "language_model" || n == "lm" || n == "text" || n == "causal_lm" || n == "masked_lm" ||
+      n == "span_corruption")
     return TaskKind::LanguageModel;
   return std::nullopt;
 }

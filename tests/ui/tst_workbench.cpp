@@ -2,6 +2,7 @@
 // LoRA and change r, start a short run, see points arrive on the charts, stop it, find it in the
 // history, run a second one, compare the two and read the config diff, evaluate the finished one
 // (confusion heat map, per-class table) and ask the playground about a sentence.
+#include "ui/datasetview.h"
 #include "ui/evaluationview.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
@@ -13,12 +14,14 @@
 
 #include <QtTest/QtTest>
 
+#include <QChart>
 #include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
 #include <QTabWidget>
+#include <QTableView>
 #include <QTableWidget>
 #include <QTextEdit>
 
@@ -52,6 +55,41 @@ private Q_SLOTS:
     qputenv("TUNEBENCH_ASSETS", tunebench::testing::assetsDir().toUtf8());
     QVERIFY2(QFile::exists(tunebench::testing::assetPath(QStringLiteral("models/use-lite/model.json"))),
              "USE-Lite is missing: run packaging/fetch-assets.sh");
+  }
+
+  // The Data tab on the default experiment's data (4,000 sentences): the table, text and label
+  // filters, the label and token-length charts; then a file with broken rows: the report lists
+  // them and an entry jumps to its row.
+  void dataTab()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("data-workspace")));
+    window.show();
+    DatasetView *data = window.data();
+    QSignalSpy loaded(data, &DatasetView::loaded);
+    QVERIFY(window.openExperimentData());
+    QVERIFY(loaded.wait(60000));
+    QVERIFY2(loaded.front().at(0).toBool(), qPrintable(data->summary()->text()));
+    QCOMPARE(data->model()->rowCount(), 4000);
+    QCOMPARE(data->labelChart()->series().size(), 1);
+    QCOMPARE(data->lengthChart()->series().size(), 2); // the histogram and the max-length line
+    data->setFilters(QStringLiteral("spiderman"), {}, {});
+    QVERIFY(data->filter()->rowCount() >= 1);
+    for (int r = 0; r < data->filter()->rowCount(); ++r)
+      QVERIFY(data->filter()->index(r, 1).data().toString().contains(QLatin1String("spiderman"), Qt::CaseInsensitive));
+    data->setFilters({}, QStringLiteral("positive"), {});
+    QCOMPARE(data->filter()->rowCount(), 2000);
+
+    QFile bad(m_root.filePath(QStringLiteral("bad.csv")));
+    QVERIFY(bad.open(QIODevice::WriteOnly));
+    bad.write("text,label\ngood one,positive\n,negative\nanother good one,negative\nno label here,\nfine,positive\n");
+    bad.close();
+    data->open(bad.fileName(), QStringLiteral("single_label"));
+    QVERIFY(loaded.wait(60000));
+    QCOMPARE(data->model()->rowCount(), 3); // the two broken rows are left out
+    QVERIFY(data->report()->count() >= 2);
+    QVERIFY(data->report()->item(0)->text().contains(QLatin1String("bad.csv:")));
+    QVERIFY(data->jumpToIssue(0));
+    QCOMPARE(data->table()->selectionModel()->selectedRows().size(), 1);
   }
 
   void trainStopFindCompare()

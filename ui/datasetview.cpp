@@ -1,0 +1,486 @@
+#include "ui/datasetview.h"
+
+#include "core/data/datareport.h"
+#include "core/data/dataset.h"
+#include "core/data/mapping.h"
+#include "core/data/readers.h"
+#include "core/data/statistics.h"
+#include "core/runtime/paths.h"
+#include "core/tokenize/tokenizer.h"
+#include "core/tokenize/tokenizerloader.h"
+
+#include <QBarCategoryAxis>
+#include <QBarSeries>
+#include <QBarSet>
+#include <QChart>
+#include <QChartView>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLineSeries>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableView>
+#include <QValueAxis>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace tunebench {
+
+namespace {
+
+QString join(const std::vector<std::string> &items, const QString &sep)
+{
+  QStringList out;
+  for (const std::string &s : items)
+    out << QString::fromStdString(s);
+  return out.join(sep);
+}
+
+// Paths under the assets or workspace folder shown as $ASSETS/… and $WORKSPACE/… (as configs
+// write them), and read back.
+QString displayPath(const QString &file)
+{
+  for (const auto &[name, dir] : {std::pair{QStringLiteral("$ASSETS"), QString::fromStdString(assetsDir().string())},
+                                  std::pair{QStringLiteral("$WORKSPACE"), QString::fromStdString(defaultWorkspaceDir().string())}})
+    if (!dir.isEmpty() && file.startsWith(dir + QLatin1Char('/')))
+      return name + file.mid(dir.size());
+  return file;
+}
+
+QString realPath(const QString &shown)
+{
+  for (const auto &[name, dir] : {std::pair{QStringLiteral("$ASSETS/"), QString::fromStdString(assetsDir().string())},
+                                  std::pair{QStringLiteral("$WORKSPACE/"), QString::fromStdString(defaultWorkspaceDir().string())}})
+    if (shown.startsWith(name))
+      return dir + QLatin1Char('/') + shown.mid(name.size());
+  return shown;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// DatasetModel
+
+DatasetModel::DatasetModel(QObject *parent) : QAbstractTableModel(parent) {}
+
+void DatasetModel::setDataset(std::shared_ptr<const Dataset> dataset)
+{
+  beginResetModel();
+  m_dataset = std::move(dataset);
+  m_headers = {tr("line")};
+  if (m_dataset) {
+    switch (m_dataset->kind) {
+    case TaskKind::TokenTagging: m_headers << tr("tokens") << tr("tags") << tr("split"); break;
+    case TaskKind::Instruction: m_headers << tr("instruction") << tr("input") << tr("output") << tr("split"); break;
+    case TaskKind::LanguageModel: m_headers << tr("text") << tr("split"); break;
+    default: m_headers << tr("text") << tr("label") << tr("split"); break;
+    }
+  }
+  endResetModel();
+}
+
+int DatasetModel::rowCount(const QModelIndex &parent) const
+{
+  return parent.isValid() || !m_dataset ? 0 : static_cast<int>(m_dataset->size());
+}
+
+int DatasetModel::columnCount(const QModelIndex &parent) const
+{
+  return parent.isValid() ? 0 : static_cast<int>(m_headers.size());
+}
+
+int DatasetModel::labelColumn() const
+{
+  if (!m_dataset || m_dataset->kind == TaskKind::LanguageModel || m_dataset->kind == TaskKind::Instruction)
+    return -1;
+  return 2; // labels, or tags for tagging
+}
+
+int DatasetModel::splitColumn() const { return static_cast<int>(m_headers.size()) - 1; }
+
+QVariant DatasetModel::data(const QModelIndex &index, int role) const
+{
+  if (!m_dataset || !index.isValid() || (role != Qt::DisplayRole && role != Qt::ToolTipRole))
+    return {};
+  const Example &e = m_dataset->examples[static_cast<std::size_t>(index.row())];
+  const int c = index.column();
+  if (c == 0)
+    return e.line;
+  if (c == splitColumn())
+    return QString::fromStdString(e.augmentation.empty() ? e.split : e.split + " (" + e.augmentation + ")");
+  switch (m_dataset->kind) {
+  case TaskKind::TokenTagging: return join(c == 1 ? e.tokens : e.tags, QStringLiteral(" "));
+  case TaskKind::Instruction:
+    return QString::fromStdString(c == 1 ? e.instruction : c == 2 ? e.input : e.output);
+  case TaskKind::LanguageModel: return QString::fromStdString(e.text);
+  default:
+    if (c == 1)
+      return QString::fromStdString(e.textPair.empty() ? e.text : e.text + " ‖ " + e.textPair);
+    return join(e.labels, QStringLiteral(", "));
+  }
+}
+
+QVariant DatasetModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+  if (role != Qt::DisplayRole)
+    return {};
+  if (orientation == Qt::Vertical)
+    return section + 1;
+  return m_headers.value(section);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DatasetFilter
+
+DatasetFilter::DatasetFilter(QObject *parent) : QSortFilterProxyModel(parent) {}
+
+void DatasetFilter::setFilters(const QString &text, const QString &label, const QString &split)
+{
+  m_text = text;
+  m_label = label;
+  m_split = split;
+  invalidateFilter();
+}
+
+bool DatasetFilter::filterAcceptsRow(int row, const QModelIndex &parent) const
+{
+  const auto *m = qobject_cast<const DatasetModel *>(sourceModel());
+  if (!m || !m->dataset())
+    return true;
+  const Example &e = m->dataset()->examples[static_cast<std::size_t>(row)];
+  if (!m_split.isEmpty() && QString::fromStdString(e.split) != m_split)
+    return false;
+  if (!m_label.isEmpty()) {
+    const auto &set = m->dataset()->kind == TaskKind::TokenTagging ? e.tags : e.labels;
+    if (std::find(set.begin(), set.end(), m_label.toStdString()) == set.end())
+      return false;
+  }
+  if (!m_text.isEmpty()) {
+    for (int c = 1; c < m->columnCount(); ++c)
+      if (m->data(m->index(row, c, parent)).toString().contains(m_text, Qt::CaseInsensitive))
+        return true;
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// DatasetView
+
+struct DatasetView::Loaded
+{
+  QString error;
+  std::shared_ptr<Dataset> dataset;
+  std::vector<DataIssue> issues;
+  DatasetStatistics statistics;
+  int maxLength = 0;
+};
+
+DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
+{
+  setObjectName(QStringLiteral("DatasetView"));
+  auto *layout = new QVBoxLayout(this);
+  auto *bar = new QHBoxLayout;
+  m_path = new QLineEdit(this);
+  m_path->setPlaceholderText(tr("A CSV, JSON, JSON Lines, CoNLL or text file"));
+  auto *browse = new QPushButton(tr("Browse…"), this);
+  m_kind = new QComboBox(this);
+  m_kind->addItems({QStringLiteral("single_label"), QStringLiteral("multi_label"), QStringLiteral("token_tagging"),
+                    QStringLiteral("instruction"), QStringLiteral("causal_lm")});
+  m_open = new QPushButton(tr("&Open"), this);
+  m_open->setObjectName(QStringLiteral("OpenDataButton"));
+  auto *fromExperiment = new QPushButton(tr("The experiment's data"), this);
+  bar->addWidget(m_path, 1);
+  bar->addWidget(browse);
+  bar->addWidget(m_kind);
+  bar->addWidget(m_open);
+  bar->addWidget(fromExperiment);
+  layout->addLayout(bar);
+
+  auto *filters = new QHBoxLayout;
+  m_search = new QLineEdit(this);
+  m_search->setPlaceholderText(tr("Search the text"));
+  m_search->setClearButtonEnabled(true);
+  m_labels = new QComboBox(this);
+  m_splits = new QComboBox(this);
+  filters->addWidget(m_search, 1);
+  filters->addWidget(new QLabel(tr("Label:"), this));
+  filters->addWidget(m_labels);
+  filters->addWidget(new QLabel(tr("Split:"), this));
+  filters->addWidget(m_splits);
+  layout->addLayout(filters);
+  m_summary = new QLabel(tr("Open a data file, or the Experiment tab's data."), this);
+  m_summary->setWordWrap(true);
+  layout->addWidget(m_summary);
+
+  auto *split = new QSplitter(Qt::Horizontal, this);
+  m_model = new DatasetModel(this);
+  m_filter = new DatasetFilter(this);
+  m_filter->setSourceModel(m_model);
+  m_table = new QTableView(split);
+  m_table->setObjectName(QStringLiteral("DatasetTable"));
+  m_table->setModel(m_filter);
+  m_table->setSortingEnabled(true);
+  m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+  m_table->setWordWrap(false);
+  m_table->horizontalHeader()->setStretchLastSection(true);
+  m_table->sortByColumn(0, Qt::AscendingOrder);
+  m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
+  auto *side = new QSplitter(Qt::Vertical, split);
+  m_labelChart = new QChart;
+  m_labelChart->setTitle(tr("Labels"));
+  m_labelChart->legend()->hide();
+  m_lengthChart = new QChart;
+  m_lengthChart->setTitle(tr("Token lengths"));
+  m_lengthChart->legend()->setAlignment(Qt::AlignBottom);
+  for (QChart *c : {m_labelChart, m_lengthChart}) {
+    auto *view = new QChartView(c, side);
+    view->setRenderHint(QPainter::Antialiasing);
+    view->setMinimumHeight(200);
+  }
+  m_report = new QListWidget(side);
+  m_report->setObjectName(QStringLiteral("DataReport"));
+  m_report->setToolTip(tr("Double-click an entry to show its row"));
+  side->setStretchFactor(0, 2);
+  side->setStretchFactor(1, 3);
+  side->setStretchFactor(2, 1);
+  split->addWidget(m_table);
+  split->addWidget(side);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+  layout->addWidget(split, 1);
+
+  connect(browse, &QPushButton::clicked, this, [this] {
+    const QString file = QFileDialog::getOpenFileName(this, tr("Open Data"), m_path->text(),
+                                                      tr("Data (*.csv *.tsv *.json *.jsonl *.conll *.txt);;All files (*)"));
+    if (!file.isEmpty())
+      m_path->setText(file);
+  });
+  connect(m_open, &QPushButton::clicked, this, [this] { open(m_path->text(), m_kind->currentText()); });
+  connect(fromExperiment, &QPushButton::clicked, this, &DatasetView::experimentDataRequested);
+  auto refilter = [this] {
+    setFilters(m_search->text(), m_labels->currentIndex() > 0 ? m_labels->currentText() : QString(),
+               m_splits->currentIndex() > 0 ? m_splits->currentText() : QString());
+  };
+  connect(m_search, &QLineEdit::textChanged, this, refilter);
+  connect(m_labels, &QComboBox::currentIndexChanged, this, refilter);
+  connect(m_splits, &QComboBox::currentIndexChanged, this, refilter);
+  connect(m_report, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem *item) { jumpToIssue(m_report->row(item)); });
+}
+
+DatasetView::~DatasetView()
+{
+  if (m_thread)
+    m_thread->wait();
+}
+
+void DatasetView::open(const QString &file, const QString &kindName, const QString &modelDir, int maxLength)
+{
+  if (m_loading)
+    return; // one load at a time
+  if (m_thread)
+    m_thread->wait(); // the last load's thread is ending (its result is already shown)
+  m_loading = true;
+  m_path->setText(displayPath(file));
+  m_kind->setCurrentText(kindName);
+  m_summary->setText(tr("Reading %1…").arg(file.toHtmlEscaped()));
+  m_open->setEnabled(false);
+  QPointer<DatasetView> self(this);
+  QThread *thread = QThread::create([self, file = realPath(file), kindName, modelDir, maxLength] {
+    auto l = std::make_shared<Loaded>();
+    l->maxLength = maxLength;
+    try {
+      const std::optional<TaskKind> kind = parseTaskKind(kindName.toStdString());
+      DataReport report;
+      const Table table = readTable(file.toStdString(), report);
+      MappingOptions options;
+      options.kind = kind.value_or(TaskKind::SingleLabel);
+      options.columns = guessMapping(table, options.kind);
+      l->dataset = std::make_shared<Dataset>(toDataset(table, options, report));
+      l->issues = report.issues();
+      std::unique_ptr<Tokenizer> tokenizer;
+      if (!modelDir.isEmpty()) {
+        try {
+          tokenizer = loadTokenizer(modelDir.toStdString());
+        } catch (const std::exception &) {
+          // no token lengths without a tokenizer
+        }
+      }
+      l->statistics = computeStatistics(*l->dataset, tokenizer.get(), maxLength);
+    } catch (const std::exception &e) {
+      l->error = QString::fromUtf8(e.what());
+    }
+    QMetaObject::invokeMethod(self.data(), [self, l] {
+      if (self)
+        self->show(*l);
+    }, Qt::QueuedConnection);
+  });
+  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
+  m_thread = thread;
+  thread->start();
+}
+
+void DatasetView::show(const Loaded &l)
+{
+  m_loading = false;
+  m_open->setEnabled(true);
+  if (!l.error.isEmpty()) {
+    m_summary->setText(tr("<b>Cannot open the data:</b> %1").arg(l.error.toHtmlEscaped()));
+    Q_EMIT loaded(false);
+    return;
+  }
+  m_model->setDataset(l.dataset);
+  m_table->resizeColumnToContents(0);
+  m_table->setColumnWidth(1, std::max(200, m_table->width() / 2));
+  // Filters: every label (or tag) and split present.
+  m_labels->blockSignals(true);
+  m_splits->blockSignals(true);
+  m_labels->clear();
+  m_labels->addItem(tr("(any)"));
+  for (const auto &[label, count] : l.statistics.labelCounts)
+    m_labels->addItem(QString::fromStdString(label));
+  m_splits->clear();
+  m_splits->addItem(tr("(any)"));
+  QStringList splits;
+  for (const Example &e : l.dataset->examples)
+    if (!e.split.empty() && !splits.contains(QString::fromStdString(e.split)))
+      splits << QString::fromStdString(e.split);
+  m_splits->addItems(splits);
+  m_labels->blockSignals(false);
+  m_splits->blockSignals(false);
+  setFilters(m_search->text(), {}, {});
+
+  // The validation report: errors first; each entry remembers its line.
+  m_report->clear();
+  m_issueLines.clear();
+  std::vector<DataIssue> issues = l.issues;
+  std::stable_sort(issues.begin(), issues.end(), [](const DataIssue &a, const DataIssue &b) {
+    return a.severity == DataIssue::Severity::Error && b.severity != DataIssue::Severity::Error;
+  });
+  for (const DataIssue &i : issues) {
+    auto *item = new QListWidgetItem(QString::fromStdString(i.toString()), m_report);
+    item->setForeground(palette().color(i.severity == DataIssue::Severity::Error ? QPalette::Text : QPalette::PlaceholderText));
+    m_issueLines.push_back(i.line);
+  }
+
+  // Label distribution: a bar per label, the most frequent first (at most 40).
+  m_labelChart->removeAllSeries();
+  for (QAbstractAxis *a : m_labelChart->axes())
+    m_labelChart->removeAxis(a);
+  std::vector<std::pair<std::string, int>> counts(l.statistics.labelCounts.begin(), l.statistics.labelCounts.end());
+  std::sort(counts.begin(), counts.end(), [](const auto &a, const auto &b) { return a.second > b.second; });
+  if (counts.size() > 40)
+    counts.resize(40);
+  if (!counts.empty()) {
+    auto *set = new QBarSet(tr("examples"));
+    QStringList names;
+    int most = 0;
+    for (const auto &[label, n] : counts) {
+      *set << n;
+      names << QString::fromStdString(label);
+      most = std::max(most, n);
+    }
+    auto *series = new QBarSeries;
+    series->append(set);
+    m_labelChart->addSeries(series);
+    auto *x = new QBarCategoryAxis;
+    x->append(names);
+    auto *y = new QValueAxis;
+    y->setRange(0, most * 1.1);
+    y->setLabelFormat(QStringLiteral("%d"));
+    m_labelChart->addAxis(x, Qt::AlignBottom);
+    m_labelChart->addAxis(y, Qt::AlignLeft);
+    series->attachAxis(x);
+    series->attachAxis(y);
+  }
+
+  // Token lengths: a histogram and the max-length cut-off.
+  m_lengthChart->removeAllSeries();
+  for (QAbstractAxis *a : m_lengthChart->axes())
+    m_lengthChart->removeAxis(a);
+  const std::vector<int> &lengths = l.statistics.tokenLengths;
+  if (!lengths.empty()) {
+    const int longest = std::max(l.statistics.maxLength, l.maxLength);
+    const int bins = 30;
+    const double width = std::max(1.0, std::ceil(static_cast<double>(longest + 1) / bins));
+    std::vector<int> histogram(bins, 0);
+    for (int n : lengths)
+      ++histogram[static_cast<std::size_t>(std::min(bins - 1, static_cast<int>(n / width)))];
+    auto *bars = new QLineSeries;
+    bars->setName(tr("examples"));
+    int most = 0;
+    for (int b = 0; b < bins; ++b) { // a step outline of the histogram
+      bars->append(b * width, histogram[static_cast<std::size_t>(b)]);
+      bars->append((b + 1) * width, histogram[static_cast<std::size_t>(b)]);
+      most = std::max(most, histogram[static_cast<std::size_t>(b)]);
+    }
+    auto *cut = new QLineSeries;
+    cut->setName(tr("max length %1 (%2 rows cut)").arg(l.maxLength).arg(l.statistics.truncatedRows));
+    cut->append(l.maxLength, 0);
+    cut->append(l.maxLength, most * 1.1);
+    QPen pen(Qt::red);
+    pen.setStyle(Qt::DashLine);
+    pen.setWidth(2);
+    cut->setPen(pen);
+    m_lengthChart->addSeries(bars);
+    m_lengthChart->addSeries(cut);
+    auto *x = new QValueAxis;
+    x->setRange(0, bins * width);
+    x->setLabelFormat(QStringLiteral("%d"));
+    x->setTickCount(5);
+    auto *y = new QValueAxis;
+    y->setRange(0, most * 1.1);
+    y->setLabelFormat(QStringLiteral("%d"));
+    m_lengthChart->addAxis(x, Qt::AlignBottom);
+    m_lengthChart->addAxis(y, Qt::AlignLeft);
+    for (QLineSeries *s : {bars, cut}) {
+      s->attachAxis(x);
+      s->attachAxis(y);
+    }
+  }
+  m_summary->setText(tr("<b>%1</b>: %2 rows, %3 labels; %4 errors, %5 warnings%6")
+                         .arg(m_path->text().section(QLatin1Char('/'), -1).toHtmlEscaped())
+                         .arg(l.dataset->size())
+                         .arg(l.statistics.labelCounts.size())
+                         .arg(std::count_if(l.issues.begin(), l.issues.end(),
+                                            [](const DataIssue &i) { return i.severity == DataIssue::Severity::Error; }))
+                         .arg(std::count_if(l.issues.begin(), l.issues.end(),
+                                            [](const DataIssue &i) { return i.severity == DataIssue::Severity::Warning; }))
+                         .arg(lengths.empty() ? QString()
+                                              : tr("; tokens p50 %1, p95 %2, max %3").arg(l.statistics.p50).arg(l.statistics.p95)
+                                                    .arg(l.statistics.maxLength)));
+  Q_EMIT loaded(true);
+}
+
+void DatasetView::setFilters(const QString &text, const QString &label, const QString &split)
+{
+  m_filter->setFilters(text, label, split);
+}
+
+bool DatasetView::jumpToIssue(int issueIndex)
+{
+  if (issueIndex < 0 || issueIndex >= static_cast<int>(m_issueLines.size()) || !m_model->dataset())
+    return false;
+  const int line = m_issueLines[static_cast<std::size_t>(issueIndex)];
+  // The row that starts at that line, or the last one before it (rows with errors are left out).
+  const auto &examples = m_model->dataset()->examples;
+  int best = -1;
+  for (int r = 0; r < static_cast<int>(examples.size()); ++r)
+    if (examples[static_cast<std::size_t>(r)].line <= line)
+      best = r;
+  if (best < 0 || line <= 0)
+    return false;
+  setFilters({}, {}, {});
+  const QModelIndex at = m_filter->mapFromSource(m_model->index(best, 0));
+  m_table->selectRow(at.row());
+  m_table->scrollTo(at, QAbstractItemView::PositionAtCenter);
+  return true;
+}
+
+} // namespace tunebench
