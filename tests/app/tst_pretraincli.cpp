@@ -118,6 +118,18 @@ private Q_SLOTS:
     const QString report = c.err.section(QStringLiteral("initialised randomly: "), 1, 1).section(QLatin1Char('('), 0, 0);
     QVERIFY2(c.err.contains(QStringLiteral("tensors loaded")), qPrintable(c.err));
     QVERIFY2(!report.contains(QStringLiteral("encoder")) && !report.contains(QStringLiteral("embeddings")), qPrintable(report));
+
+    // Domain adaptation: masked LM continued from the export loads every tensor, the head included.
+    const QString adapt = write(QStringLiteral("adapt.yaml"),
+                                "name: adapt\nseed: 1\nmodel: {path: " + exported.toUtf8() + ", max_length: 48}\n"
+                                "task: {kind: masked_lm}\n"
+                                "data:\n  path: $ASSETS/data/sentiment/pang-lee-sentences.csv\n  columns: {text: text}\n"
+                                "  subset_rows: 300\n  split: {train: 0.8, validation: 0.1, test: 0.1, stratified: false}\n"
+                                "training: {epochs: 1, batch_size: 16}\nevaluation: {metric: loss}\n");
+    const Result a = run({QStringLiteral("train"), adapt, QStringLiteral("--run-dir"), m_dir.filePath(QStringLiteral("adapt"))});
+    QVERIFY2(a.exitCode == 0, qPrintable(a.err));
+    QVERIFY2(a.err.contains(QStringLiteral("tensors loaded")) && !a.err.contains(QStringLiteral("initialised randomly")),
+             qPrintable(a.err));
   }
 
   void spanCorruptionFromScratch()
