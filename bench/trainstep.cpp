@@ -1,19 +1,24 @@
 // bench_trainstep: training-step throughput of a BERT-shaped sequence classifier (random weights,
 // random token ids, every sequence the full length) — the C++ side of bench/trainstep.sh, which
 // runs bench/reference/trainstep.py on the same shapes in the same invocation. Prints one JSON
-// line: tokens/s (median over the timed steps), step time, model FLOPs per step.
+// line: tokens/s (median over the timed steps), step time, model FLOPs per step, peak resident
+// memory and tunebench's own estimate of the step's memory (strategies: full, lora, prefix).
 //   bench_trainstep --layers 4 --hidden 256 --precision bf16 --strategy lora --batch 16 --seq 128
 #include "core/models/encoder.h"
+#include "core/models/estimate.h"
 #include "core/runtime/blascore.h"
 #include "core/runtime/runtime.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
+#include "core/strategies/prefix.h"
 #include "core/train/builtmodel.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -60,6 +65,8 @@ int main(int argc, char **argv)
     o.r = 8;
     o.alpha = 16;
     LoraStrategy(o).apply(*model);
+  } else if (strategy == "prefix") {
+    PrefixTuning({20, false, 0}).apply(*model);
   } else {
     FullFineTuning().apply(*model);
   }
@@ -100,7 +107,22 @@ int main(int argc, char **argv)
   // (QKᵀ and PV: 4·seq·hidden per token per layer). LoRA still runs the full backward through the
   // activations, so the same estimate is used (it slightly overstates LoRA's work).
   const double flops = 3.0 * tokens * (2.0 * static_cast<double>(nonEmbedding) + 4.0 * layers * seq * hidden);
-  std::printf("%s\n", nlohmann::json({{"engine", "tunebench"}, {"layers", layers}, {"hidden", hidden},
+  TransformerShape shape;
+  shape.family = "bert";
+  shape.vocabSize = 30522;
+  shape.hiddenSize = hidden;
+  shape.numLayers = layers;
+  shape.numHeads = hidden / 64;
+  shape.intermediateSize = 4 * hidden;
+  shape.maxPositions = 512;
+  shape.typeVocabSize = 2;
+  shape.pooler = true;
+  const TrainingEstimate estimate = estimateTraining(shape, trainable, batch, seq,
+                                                     precision == "bf16" ? Precision::BFloat16 : Precision::Float32);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("%s\n", nlohmann::json({{"engine", "tunebench"}, {"peak_rss_mib", static_cast<double>(usage.ru_maxrss) / 1024.0},
+                                      {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)}, {"layers", layers}, {"hidden", hidden},
                                       {"precision", precision}, {"strategy", strategy}, {"batch", batch}, {"seq", seq},
                                       {"threads", runtimeInfo().intraOpThreads}, {"step_s", median},
                                       {"tokens_per_s", tokens / median}, {"flops_per_step", flops},

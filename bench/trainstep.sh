@@ -54,6 +54,21 @@ print(f'| {sys.argv[6]} | {sys.argv[7]} | {sys.argv[8]} | {t:,.0f} | {p:,.0f} | 
   done
 done
 
+# Peak memory of a BERT-base-sized model per strategy (one process each), beside the estimate.
+memory=()
+if [ "${1:-}" != "--quick" ]; then
+  for strategy in full lora prefix; do
+    m=$("$bin/bench_trainstep" --layers 12 --hidden 768 --batch 8 --seq 128 --steps 2 --warmup 1 --threads "$threads" \
+        --precision fp32 --strategy "$strategy")
+    memory+=("$(python3 -c "
+import json, sys
+m = json.loads(sys.argv[1])
+print(f'| {m[\"strategy\"]} | {m[\"trainable\"]:,} | {m[\"peak_rss_mib\"]:,.0f} MiB | {m[\"estimate_mib\"]:,.0f} MiB |')
+" "$m")")
+    echo "${memory[-1]}"
+  done
+fi
+
 {
   echo "# Training-step throughput: tunebench vs PyTorch eager (Python)"
   echo
@@ -68,5 +83,14 @@ done
   echo "| model | precision | strategy | tunebench tokens/s | PyTorch tokens/s | ratio | MFU (tunebench) |"
   echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
+  if [ ${#memory[@]} -gt 0 ]; then
+    echo
+    echo "Peak resident memory, BERT-base size (12×768), batch 8 × 128, fp32, AdamW (one process per strategy;"
+    echo "the estimate counts weights, gradients, optimizer state and activations, not the process's own libraries):"
+    echo
+    echo "| strategy | trainable parameters | peak RSS | estimate |"
+    echo "|---|---|---|---|"
+    printf '%s\n' "${memory[@]}"
+  fi
 } >"$out/latest.md"
 echo "wrote $out/latest.md"
