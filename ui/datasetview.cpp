@@ -1,10 +1,12 @@
 #include "ui/datasetview.h"
 
+#include "core/data/augment.h"
 #include "core/data/datareport.h"
 #include "core/data/dataset.h"
 #include "core/data/mapping.h"
 #include "core/data/readers.h"
 #include "core/data/statistics.h"
+#include "core/data/wordnet.h"
 #include "core/runtime/paths.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/tokenize/tokenizerloader.h"
@@ -24,6 +26,8 @@
 #include <QListWidget>
 #include <QPushButton>
 #include <QSplitter>
+#include <QTabWidget>
+#include <QTableWidget>
 #include <QTableView>
 #include <QValueAxis>
 #include <QVBoxLayout>
@@ -244,9 +248,25 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
     view->setRenderHint(QPainter::Antialiasing);
     view->setMinimumHeight(200);
   }
-  m_report = new QListWidget(side);
+  auto *bottom = new QTabWidget(side);
+  m_report = new QListWidget(bottom);
   m_report->setObjectName(QStringLiteral("DataReport"));
   m_report->setToolTip(tr("Double-click an entry to show its row"));
+  auto *augmentPage = new QWidget(bottom);
+  auto *augmentLayout = new QVBoxLayout(augmentPage);
+  m_augment = new QPushButton(tr("Preview augmentation of the rows shown"), augmentPage);
+  m_augmentation = new QTableWidget(0, 3, augmentPage);
+  m_augmentation->setObjectName(QStringLiteral("AugmentationPreview"));
+  m_augmentation->setHorizontalHeaderLabels({tr("operation"), tr("original"), tr("augmented")});
+  m_augmentation->horizontalHeader()->setStretchLastSection(true);
+  m_augmentation->verticalHeader()->setVisible(false);
+  m_augmentation->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  augmentLayout->setContentsMargins(0, 0, 0, 0);
+  augmentLayout->addWidget(m_augment);
+  augmentLayout->addWidget(m_augmentation, 1);
+  bottom->addTab(m_report, tr("Validation report"));
+  bottom->addTab(augmentPage, tr("Augmentation preview"));
+  connect(m_augment, &QPushButton::clicked, this, [this] { previewAugmentation(); });
   side->setStretchFactor(0, 2);
   side->setStretchFactor(1, 3);
   side->setStretchFactor(2, 1);
@@ -335,6 +355,7 @@ void DatasetView::show(const Loaded &l)
     Q_EMIT loaded(false);
     return;
   }
+  m_dataset = l.dataset;
   m_model->setDataset(l.dataset);
   m_table->resizeColumnToContents(0);
   m_table->setColumnWidth(1, std::max(200, m_table->width() / 2));
@@ -461,6 +482,69 @@ void DatasetView::show(const Loaded &l)
 void DatasetView::setFilters(const QString &text, const QString &label, const QString &split)
 {
   m_filter->setFilters(text, label, split);
+}
+
+void DatasetView::previewAugmentation(int rows)
+{
+  if (!m_dataset || m_loading)
+    return;
+  std::vector<int> source;
+  for (int r = 0; r < m_filter->rowCount() && static_cast<int>(source.size()) < rows; ++r)
+    source.push_back(m_filter->mapToSource(m_filter->index(r, 0)).row());
+  if (m_thread)
+    m_thread->wait();
+  m_loading = true;
+  m_augment->setEnabled(false);
+  QPointer<DatasetView> self(this);
+  std::shared_ptr<const Dataset> dataset = m_dataset;
+  QThread *thread = QThread::create([self, dataset, source] {
+    auto out = std::make_shared<std::vector<Example>>();
+    QString error;
+    try {
+      // WordNet is read once and kept (read-only, shared between threads).
+      static const std::shared_ptr<const WordNet> wordnet = std::make_shared<const WordNet>(
+          WordNet::load(assetsDir() / "debs" / "root" / "usr" / "share" / "wordnet"));
+      AugmentOptions options;
+      options.perExample = 4;
+      *out = augment(*dataset, source, options, wordnet.get());
+    } catch (const std::exception &e) {
+      error = QString::fromUtf8(e.what());
+    }
+    QMetaObject::invokeMethod(self.data(), [self, dataset, out, error] {
+      if (!self)
+        return;
+      self->m_loading = false;
+      self->m_augment->setEnabled(true);
+      QTableWidget *t = self->m_augmentation;
+      t->setRowCount(0);
+      if (!error.isEmpty()) {
+        self->m_summary->setText(tr("<b>Cannot augment:</b> %1").arg(error.toHtmlEscaped()));
+        Q_EMIT self->augmented(false);
+        return;
+      }
+      auto textOf = [](const Example &e) {
+        return QString::fromStdString(e.tokens.empty() ? exampleText(e) : [&] {
+          std::string joined;
+          for (const std::string &w : e.tokens)
+            joined += (joined.empty() ? "" : " ") + w;
+          return joined;
+        }());
+      };
+      t->setRowCount(static_cast<int>(out->size()));
+      for (int i = 0; i < static_cast<int>(out->size()); ++i) {
+        const Example &a = (*out)[static_cast<std::size_t>(i)];
+        t->setItem(i, 0, new QTableWidgetItem(QString::fromStdString(a.augmentation)));
+        t->setItem(i, 1, new QTableWidgetItem(a.sourceRow >= 0 ? textOf(dataset->examples[static_cast<std::size_t>(a.sourceRow)])
+                                                                : QString()));
+        t->setItem(i, 2, new QTableWidgetItem(textOf(a)));
+      }
+      t->resizeColumnToContents(0);
+      Q_EMIT self->augmented(true);
+    }, Qt::QueuedConnection);
+  });
+  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
+  m_thread = thread;
+  thread->start();
 }
 
 bool DatasetView::jumpToIssue(int issueIndex)

@@ -16,6 +16,7 @@ class QLineEdit;
 class QListWidget;
 class QPushButton;
 class QTableView;
+class QTableWidget;
 
 namespace tunebench {
 
@@ -80,6 +81,9 @@ public:
   void setFilters(const QString &text, const QString &label, const QString &split);
   // Selects and shows the row a report entry points at.
   bool jumpToIssue(int issueIndex);
+  // Augments the first `rows` rows the filters show (WordNet synonyms, insertion, swap, deletion)
+  // and lists each original beside its augmented copies with the operation. augmented() follows.
+  void previewAugmentation(int rows = 20);
 
   QTableView *table() const { return m_table; }
   DatasetModel *model() const { return m_model; }
@@ -87,10 +91,12 @@ public:
   QListWidget *report() const { return m_report; }
   QChart *labelChart() const { return m_labelChart; }
   QChart *lengthChart() const { return m_lengthChart; }
+  QTableWidget *augmentation() const { return m_augmentation; }
   QLabel *summary() const { return m_summary; }
 
 Q_SIGNALS:
   void loaded(bool ok);
+  void augmented(bool ok);
   // Asks the main window for the Experiment tab's data file, kind, model folder and max length.
   void experimentDataRequested();
 
@@ -108,6 +114,9 @@ private:
   DatasetModel *m_model = nullptr;
   DatasetFilter *m_filter = nullptr;
   QListWidget *m_report = nullptr;
+  QTableWidget *m_augmentation = nullptr;
+  QPushButton *m_augment = nullptr;
+  std::shared_ptr<const Dataset> m_dataset;
   QChart *m_labelChart = nullptr, *m_lengthChart = nullptr;
   std::vector<int> m_issueLines; // per report entry: the source line it names
 };

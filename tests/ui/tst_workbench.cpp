@@ -78,6 +78,17 @@ private Q_SLOTS:
       QVERIFY(data->filter()->index(r, 1).data().toString().contains(QLatin1String("spiderman"), Qt::CaseInsensitive));
     data->setFilters({}, QStringLiteral("positive"), {});
     QCOMPARE(data->filter()->rowCount(), 2000);
+    // The augmentation preview: augmented copies of the rows shown, each beside its original.
+    QSignalSpy augmented(data, &DatasetView::augmented);
+    data->previewAugmentation(5);
+    QVERIFY(augmented.wait(60000));
+    QVERIFY(augmented.front().at(0).toBool());
+    QTableWidget *preview = data->augmentation();
+    QVERIFY(preview->rowCount() >= 5);
+    for (int r = 0; r < preview->rowCount(); ++r) {
+      QVERIFY(QStringList({"synonym", "insertion", "swap", "deletion"}).contains(preview->item(r, 0)->text()));
+      QVERIFY(preview->item(r, 1)->text() != preview->item(r, 2)->text());
+    }
 
     QFile bad(m_root.filePath(QStringLiteral("bad.csv")));
     QVERIFY(bad.open(QIODevice::WriteOnly));
