@@ -1,6 +1,7 @@
 #include "ui/experimentview.h"
 
 #include "core/config/experiment.h"
+#include "ui/estimatepanel.h"
 
 #include <QComboBox>
 #include <QDir>
@@ -12,6 +13,7 @@
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSplitter>
 #include <QTextBlock>
 #include <QVBoxLayout>
 
@@ -37,7 +39,14 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   m_editor->setObjectName(QStringLiteral("ExperimentYaml"));
   m_editor->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
   m_editor->setLineWrapMode(QPlainTextEdit::NoWrap);
-  layout->addWidget(m_editor, 3);
+  auto *split = new QSplitter(Qt::Horizontal, this);
+  split->addWidget(m_editor);
+  m_estimate = new EstimatePanel(split);
+  split->addWidget(m_estimate);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+  layout->addWidget(split, 3);
+  connect(m_editor, &QPlainTextEdit::textChanged, this, [this] { m_estimate->request(yaml(), m_baseDir); });
   m_hint = new QLabel(tr("Problems (double-click to jump to the line):"), this);
   layout->addWidget(m_hint);
   m_problems = new QListWidget(this);
@@ -90,6 +99,12 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
 }
 
 QString ExperimentView::yaml() const { return m_editor->toPlainText(); }
+
+void ExperimentView::setBaseDir(const QString &dir)
+{
+  m_baseDir = dir;
+  m_estimate->request(yaml(), m_baseDir);
+}
 void ExperimentView::setYaml(const QString &yaml) { m_editor->setPlainText(yaml); }
 
 void ExperimentView::loadPreset(const QString &name)

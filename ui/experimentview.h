@@ -10,6 +10,8 @@ class QLabel;
 
 namespace tunebench {
 
+class EstimatePanel;
+
 // The experiment as YAML (a preset to start from, load/save), checked as you go: every problem
 // with its line, column and valid range. Start, pause and stop drive the TrainingSession.
 class ExperimentView final : public QWidget
@@ -31,6 +33,9 @@ public:
   QPushButton *pauseButton() const { return m_pause; }
   QPushButton *stopButton() const { return m_stop; }
   QListWidget *problems() const { return m_problems; }
+  EstimatePanel *estimate() const { return m_estimate; }
+  // Where relative paths of the experiment start (the workspace): the estimate reads from there.
+  void setBaseDir(const QString &dir);
 
 Q_SIGNALS:
   void startRequested();
@@ -43,6 +48,8 @@ private:
   QListWidget *m_problems = nullptr;
   QPushButton *m_start = nullptr, *m_pause = nullptr, *m_stop = nullptr;
   QLabel *m_hint = nullptr;
+  EstimatePanel *m_estimate = nullptr;
+  QString m_baseDir;
 };
 
 } // namespace tunebench

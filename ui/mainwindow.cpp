@@ -229,6 +229,8 @@ bool MainWindow::openWorkspace(const QString &dir)
   }
   m_workspaceDir = workspace.absolutePath();
   m_workspaceLabel->setText(tr("Workspace: <code>%1</code>").arg(m_workspaceDir.toHtmlEscaped()));
+  if (m_experiment)
+    m_experiment->setBaseDir(m_workspaceDir);
   if (m_history)
     m_history->setWorkspace(m_workspaceDir);
   if (m_evaluation)

@@ -8,6 +8,7 @@
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
 #include "core/strategies/prefix.h"
+#include "core/train/planning.h"
 #include "core/util/error.h"
 
 #include "support/golden.h"
@@ -505,6 +506,53 @@ private Q_SLOTS:
     const std::vector<int> beamCached = generate(*gpt2, start, o);
     o.useCache = false;
     QCOMPARE(generate(*gpt2, start, o), beamCached);
+  }
+
+  // The planner's trainable-parameter formulas (what the Experiment tab shows before a run) against
+  // the strategies applied to a real model.
+  void plannedTrainableMatchesTheModel_data()
+  {
+    QTest::addColumn<QString>("strategy");
+    for (const char *n : {"full", "linear_probe", "bitfit", "lora", "adapters", "ia3", "prefix", "prompt"})
+      QTest::newRow(n) << QString::fromLatin1(n);
+  }
+  void plannedTrainableMatchesTheModel()
+  {
+    QFETCH(QString, strategy);
+    const EncoderConfig ec = EncoderConfig::fromFile(kBert / "config.json");
+    ExperimentConfig c;
+    c.strategy.name = strategy.toStdString();
+    TransformerShape shape;
+    shape.family = "bert";
+    shape.vocabSize = ec.vocabSize;
+    shape.hiddenSize = ec.hiddenSize;
+    shape.numLayers = ec.numLayers;
+    shape.numHeads = ec.numHeads;
+    shape.intermediateSize = ec.intermediateSize;
+    shape.maxPositions = ec.maxPositions;
+    shape.typeVocabSize = ec.typeVocabSize;
+    shape.pooler = true;
+    SequenceClassifier model = goldenBert();
+    std::int64_t total = 0;
+    for (const auto &p : model->parameters())
+      total += p.numel();
+    const std::int64_t head = ec.hiddenSize * 3 + 3;
+    QCOMPARE(countParameters(shape), total - head);
+    std::unique_ptr<Strategy> s;
+    if (strategy == "full") s = std::make_unique<FullFineTuning>();
+    else if (strategy == "linear_probe") s = std::make_unique<LinearProbe>();
+    else if (strategy == "bitfit") s = std::make_unique<BitFit>();
+    else if (strategy == "lora") s = std::make_unique<LoraStrategy>(LoraOptions{});
+    else if (strategy == "adapters") s = std::make_unique<AdapterStrategy>(AdapterOptions{"houlsby", 16, "relu"});
+    else if (strategy == "ia3") s = std::make_unique<Ia3Strategy>();
+    else if (strategy == "prefix") s = std::make_unique<PrefixTuning>(PrefixOptions{20, false, 0});
+    else s = std::make_unique<PromptTuning>(PromptOptions{20, {}});
+    s->apply(*model);
+    std::int64_t trainable = 0;
+    for (const auto &p : model->parameters())
+      if (p.requires_grad())
+        trainable += p.numel();
+    QCOMPARE(estimateTrainable(c, shape, total - head, 3), trainable);
   }
 
   void badLoraOptions()

@@ -3,6 +3,7 @@
 // history, run a second one, compare the two and read the config diff, evaluate the finished one
 // (confusion heat map, per-class table) and ask the playground about a sentence.
 #include "ui/datasetview.h"
+#include "ui/estimatepanel.h"
 #include "ui/evaluationview.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
@@ -101,6 +102,25 @@ private Q_SLOTS:
     QVERIFY(data->report()->item(0)->text().contains(QLatin1String("bad.csv:")));
     QVERIFY(data->jumpToIssue(0));
     QCOMPARE(data->table()->selectionModel()->selectedRows().size(), 1);
+  }
+
+  // The Experiment tab's estimate follows the edits: LoRA r=8 on USE-Lite trains a fraction of a
+  // percent; a batch far too large for this machine's memory brings the warning and remedies.
+  void estimatesFollowTheEdits()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("estimate-workspace")));
+    ExperimentView *e = window.experiment();
+    EstimatePanel *panel = e->estimate();
+    QSignalSpy updated(panel, &EstimatePanel::updated);
+    e->setOverride(QStringLiteral("strategy.name"), QStringLiteral("lora"));
+    QTRY_VERIFY2_WITH_TIMEOUT(panel->text()->text().contains(QLatin1String("Trainable")) &&
+                                  panel->text()->text().contains(QLatin1String("(0.")), // under 1%
+                              qPrintable(panel->text()->text()), 60000);
+    QCOMPARE(panel->learningRateChart()->series().size(), 1);
+    e->setOverride(QStringLiteral("training.batch_size"), QStringLiteral("4096"));
+    e->setOverride(QStringLiteral("model.max_length"), QStringLiteral("8192"));
+    QTRY_VERIFY_WITH_TIMEOUT(panel->text()->text().contains(QLatin1String("Remedies")), 60000);
+    QVERIFY(panel->text()->text().contains(QLatin1String("gradient accumulation")));
   }
 
   void trainStopFindCompare()

@@ -1,0 +1,161 @@
+#include "core/train/planning.h"
+
+#include "core/models/modelfolder.h"
+#include "core/train/schedule.h"
+#include "core/util/files.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+namespace tunebench {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Rows of a data file without parsing it: CoNLL sentences (blank-line separated), CSV/TSV lines
+// after the header, other formats' non-empty lines.
+long approximateRows(const fs::path &file)
+{
+  std::ifstream in(file);
+  if (!in)
+    return 0;
+  const std::string ext = file.extension().string();
+  const bool conll = ext == ".conll" || ext == ".conllu";
+  long rows = 0;
+  bool inSentence = false;
+  for (std::string line; std::getline(in, line);) {
+    const bool blank = line.find_first_not_of(" \t\r") == std::string::npos;
+    if (conll) {
+      if (!blank && !inSentence)
+        ++rows;
+      inSentence = !blank;
+    } else if (!blank) {
+      ++rows;
+    }
+  }
+  if (ext == ".csv" || ext == ".tsv")
+    rows = std::max(0L, rows - 1);
+  return rows;
+}
+
+std::string millions(std::int64_t n)
+{
+  char text[32];
+  std::snprintf(text, sizeof text, n >= 1000000 ? "%.1fM" : "%.0fk", static_cast<double>(n) / (n >= 1000000 ? 1e6 : 1e3));
+  return text;
+}
+
+TransformerShape scratchShape(const ExperimentConfig &c)
+{
+  TransformerShape s;
+  const bool t5 = c.task.kind == "span_corruption";
+  s.family = t5 ? "t5" : c.task.kind == "masked_lm" ? "bert" : "gpt2";
+  s.vocabSize = 30522;
+  s.hiddenSize = c.model.scratchHidden;
+  s.numLayers = c.model.scratchLayers;
+  s.numHeads = c.model.scratchHeads;
+  s.intermediateSize = 4 * c.model.scratchHidden;
+  s.maxPositions = std::max(c.model.maxLength, 512);
+  if (t5) {
+    s.decoderLayers = s.numLayers;
+    s.headSize = s.hiddenSize / std::max(1, s.numHeads);
+    s.buckets = 32;
+  }
+  if (s.family == "gpt2")
+    s.vocabSize = 50257;
+  return s;
+}
+
+} // namespace
+
+std::int64_t estimateTrainable(const ExperimentConfig &c, const TransformerShape &s, std::int64_t parameters,
+                               int headOutputs)
+{
+  const auto &st = c.strategy;
+  const std::int64_t h = s.hiddenSize, L = std::max(1, s.numLayers), inner = s.intermediateSize;
+  const std::int64_t head = c.isLanguageModelling() ? 0 : h * headOutputs + headOutputs;
+  const std::int64_t perLayer =
+      L > 0 ? (parameters - static_cast<std::int64_t>(s.vocabSize) * (s.embeddingSize ? s.embeddingSize : h)) / L : 0;
+  const std::string &n = st.name;
+  if (n == "full")
+    return parameters + head;
+  if (n == "linear_probe")
+    return head;
+  if (n == "bitfit") // the biases: q, k, v, o, the two FFN maps and two norms per layer
+    return L * (6 * h + inner + 2 * h) + head;
+  if (n == "lora") {
+    const std::int64_t targets = st.loraTargets.empty() ? 2 : static_cast<std::int64_t>(st.loraTargets.size());
+    return L * targets * st.loraR * (h + h) + head;
+  }
+  if (n == "adapters") {
+    const std::int64_t b = std::max<std::int64_t>(1, h / std::max(1, st.adapterReduction));
+    const std::int64_t one = 2 * h * b + h + b;
+    return L * one * (st.adapterKind == "pfeiffer" ? 1 : 2) + head;
+  }
+  if (n == "ia3")
+    return L * (2 * h + inner) + head;
+  if (n == "prefix")
+    return static_cast<std::int64_t>(st.prefixTokens) * L * (s.family == "t5" ? 3 : 1) * 2 * h + head;
+  if (n == "prompt")
+    return static_cast<std::int64_t>(st.promptTokens) * h + head;
+  if (n == "partial") {
+    const std::int64_t frozen = st.freezeLayers.empty() ? st.freezeBottomLayers : static_cast<std::int64_t>(st.freezeLayers.size());
+    const std::int64_t embeddings = st.freezeEmbeddings ? parameters - perLayer * L : 0;
+    return std::max<std::int64_t>(0, parameters - embeddings - perLayer * std::min(frozen, L)) + head;
+  }
+  return parameters + head;
+}
+
+RunPlan planRun(const ExperimentConfig &c, double flopsPerSecond)
+{
+  RunPlan plan;
+  const fs::path folder = c.resolve(c.model.path);
+  TransformerShape shape;
+  if (c.model.init == "random" && !fileExists(folder / "config.json"))
+    shape = scratchShape(c);
+  else
+    shape = inspectModelFolder(folder).shape;
+  plan.parameters = countParameters(shape);
+  plan.model = shape.family + " " + std::to_string(shape.numLayers) + "×" + std::to_string(shape.hiddenSize) + ", " +
+               millions(plan.parameters) + " parameters";
+  plan.rows = c.data.subsetRows > 0 ? c.data.subsetRows : approximateRows(c.resolve(c.data.path));
+  plan.rows = static_cast<long>(std::lround(static_cast<double>(plan.rows) * c.data.subsetFraction));
+  const int classes = c.task.kind == "token_tagging" ? 20 : 2;
+  plan.trainable = estimateTrainable(c, shape, plan.parameters, classes);
+  const auto &t = c.training;
+  const long trainRows = static_cast<long>(std::lround(static_cast<double>(plan.rows) * c.data.train));
+  const long batches = (trainRows + t.batchSize - 1) / std::max(1, t.batchSize);
+  plan.stepsPerEpoch = std::max(1L, (batches + t.gradientAccumulation - 1) / std::max(1, t.gradientAccumulation));
+  plan.totalSteps = t.maxSteps > 0 ? t.maxSteps : plan.stepsPerEpoch * t.epochs;
+  const bool bf16 = t.precision == "bf16" || t.precision == "auto";
+  plan.estimate = estimateTraining(shape, plan.trainable, t.batchSize, c.model.maxLength,
+                                   bf16 ? Precision::BFloat16 : Precision::Float32, t.optimizer == "sgd" ? 1 : 2);
+  plan.machineBytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  if (flopsPerSecond > 0) {
+    plan.secondsPerStep = plan.estimate.flopsPerStep * t.gradientAccumulation / flopsPerSecond;
+    plan.totalSeconds = plan.secondsPerStep * static_cast<double>(plan.totalSteps);
+  }
+  const long warmup = t.warmupSteps > 0 ? t.warmupSteps : std::lround(t.warmupRatio * static_cast<double>(plan.totalSteps));
+  const long points = std::min(200L, plan.totalSteps);
+  for (long i = 0; i < points; ++i) {
+    const long step = points > 1 ? i * (plan.totalSteps - 1) / (points - 1) : 0;
+    plan.learningRates.push_back(t.learningRate *
+                                 learningRateFactor(t.scheduler, step, plan.totalSteps, warmup, t.cycles, t.power));
+  }
+  if (plan.machineBytes > 0 && plan.estimate.totalBytes > 0.8 * plan.machineBytes) {
+    plan.warnings.push_back("one step needs about " + formatBytes(plan.estimate.totalBytes) + ", more than 80% of this machine's " +
+                            formatBytes(plan.machineBytes));
+    plan.remedies = {"a smaller batch with gradient accumulation (training.batch_size, training.gradient_accumulation)",
+                     "bf16 (training.precision: bf16)", "a PEFT strategy (lora, adapters, prefix, prompt)",
+                     "a shorter model.max_length", "a smaller model"};
+  }
+  if (plan.rows == 0)
+    plan.warnings.push_back("the data file " + c.resolve(c.data.path).string() + " is missing or empty");
+  return plan;
+}
+
+} // namespace tunebench

@@ -1,0 +1,177 @@
+#include "ui/estimatepanel.h"
+
+#include "core/config/experiment.h"
+#include "core/runtime/gemmprobe.h"
+#include "core/train/planning.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QLabel>
+#include <QLineSeries>
+#include <QLocale>
+#include <QTimer>
+#include <QValueAxis>
+#include <QVBoxLayout>
+
+#include <memory>
+
+namespace tunebench {
+
+namespace {
+
+QString duration(double seconds)
+{
+  if (seconds < 10)
+    return QObject::tr("%1 s").arg(seconds, 0, 'f', 1);
+  if (seconds < 90)
+    return QObject::tr("%1 s").arg(seconds, 0, 'f', 0);
+  if (seconds < 5400)
+    return QObject::tr("%1 min").arg(seconds / 60, 0, 'f', 0);
+  return QObject::tr("%1 h").arg(seconds / 3600, 0, 'f', 1);
+}
+
+struct Outcome
+{
+  QString error;
+  QStringList problems;
+  RunPlan plan;
+};
+
+} // namespace
+
+EstimatePanel::EstimatePanel(QWidget *parent) : QWidget(parent)
+{
+  setObjectName(QStringLiteral("EstimatePanel"));
+  auto *layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  m_text = new QLabel(tr("Estimates appear here as you edit."), this);
+  m_text->setWordWrap(true);
+  m_text->setTextFormat(Qt::RichText);
+  m_text->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+  m_chart = new QChart;
+  m_chart->setTitle(tr("Learning rate"));
+  m_chart->legend()->hide();
+  auto *view = new QChartView(m_chart, this);
+  view->setRenderHint(QPainter::Antialiasing);
+  view->setMinimumHeight(170);
+  layout->addWidget(m_text, 1);
+  layout->addWidget(view);
+  m_timer = new QTimer(this);
+  m_timer->setSingleShot(true);
+  m_timer->setInterval(400);
+  connect(m_timer, &QTimer::timeout, this, &EstimatePanel::start);
+}
+
+EstimatePanel::~EstimatePanel()
+{
+  if (m_thread)
+    m_thread->wait();
+}
+
+void EstimatePanel::request(const QString &yaml, const QString &baseDir)
+{
+  m_yaml = yaml;
+  m_baseDir = baseDir;
+  m_timer->start();
+}
+
+void EstimatePanel::start()
+{
+  if (m_thread && m_thread->isRunning()) {
+    m_dirty = true; // plan again when this one is done
+    return;
+  }
+  QPointer<EstimatePanel> self(this);
+  const std::string yaml = m_yaml.toStdString(), base = m_baseDir.toStdString();
+  QThread *thread = QThread::create([self, yaml, base] {
+    auto out = std::make_shared<Outcome>();
+    try {
+      const ConfigResult r = parseExperimentConfig(yaml, base);
+      for (const ConfigProblem &p : r.problems)
+        if (p.message.find("no such") == std::string::npos)
+          out->problems << QString::fromStdString(p.field + ": " + p.message);
+      if (out->problems.isEmpty()) {
+        // This machine's speed, measured once: a third of the GEMM peak is what training reaches.
+        static const double flops = [] {
+          const bool bf16 = true;
+          return measureGemm(bf16, 512, 0.2).gflops * 1e9 / 3.0;
+        }();
+        out->plan = planRun(r.config, flops);
+      }
+    } catch (const std::exception &e) {
+      out->error = QString::fromUtf8(e.what());
+    }
+    QMetaObject::invokeMethod(self.data(), [self, out] {
+      if (!self)
+        return;
+      const RunPlan &p = out->plan;
+      if (!out->error.isEmpty() || !out->problems.isEmpty()) {
+        self->m_text->setText(tr("<i>No estimate:</i> %1")
+                                  .arg((out->error.isEmpty() ? out->problems.join(QStringLiteral("; ")) : out->error).toHtmlEscaped()));
+      } else {
+        const double share = p.parameters > 0 ? 100.0 * static_cast<double>(p.trainable) / static_cast<double>(p.parameters) : 0;
+        QString html = tr("<b>Model</b> %1<br><b>Trainable</b> %2 (%3%)<br><b>Data</b> ≈%4 rows → %5 steps (%6 per epoch)"
+                          "<br><b>Memory per step</b> ≈%7 of %8 (weights %9, activations %10)<br><b>Time</b> ≈%11 (%12 per step)")
+                           .arg(QString::fromStdString(p.model).toHtmlEscaped())
+                           .arg(QLocale().toString(static_cast<qlonglong>(p.trainable)))
+                           .arg(share, 0, 'f', share < 1 ? 3 : 1)
+                           .arg(p.rows)
+                           .arg(p.totalSteps)
+                           .arg(p.stepsPerEpoch)
+                           .arg(QString::fromStdString(formatBytes(p.estimate.totalBytes)),
+                                QString::fromStdString(formatBytes(p.machineBytes)),
+                                QString::fromStdString(formatBytes(p.estimate.weightBytes)),
+                                QString::fromStdString(formatBytes(p.estimate.activationBytes)))
+                           .arg(duration(p.totalSeconds), duration(p.secondsPerStep));
+        for (const std::string &w : p.warnings)
+          html += QStringLiteral("<p style='color:#c0392b'><b>%1</b></p>").arg(QString::fromStdString(w).toHtmlEscaped());
+        if (!p.remedies.empty()) {
+          html += tr("<p>Remedies:</p><ul>");
+          for (const std::string &r : p.remedies)
+            html += QStringLiteral("<li>%1</li>").arg(QString::fromStdString(r).toHtmlEscaped());
+          html += QStringLiteral("</ul>");
+        }
+        self->m_text->setText(html);
+      }
+      // The schedule's preview.
+      QChart *c = self->m_chart;
+      c->removeAllSeries();
+      for (QAbstractAxis *a : c->axes())
+        c->removeAxis(a);
+      if (!p.learningRates.empty()) {
+        auto *series = new QLineSeries;
+        double most = 0;
+        for (std::size_t i = 0; i < p.learningRates.size(); ++i) {
+          const double step = p.learningRates.size() > 1 ? static_cast<double>(i) * static_cast<double>(p.totalSteps - 1) /
+                                                               static_cast<double>(p.learningRates.size() - 1)
+                                                         : 0.0;
+          series->append(step, p.learningRates[i]);
+          most = std::max(most, p.learningRates[i]);
+        }
+        c->addSeries(series);
+        auto *x = new QValueAxis;
+        x->setRange(0, std::max<double>(1, static_cast<double>(p.totalSteps)));
+        x->setLabelFormat(QStringLiteral("%d"));
+        x->setTickCount(5);
+        auto *y = new QValueAxis;
+        y->setRange(0, most * 1.1);
+        y->setLabelFormat(QStringLiteral("%.0e"));
+        y->setTickCount(3);
+        c->addAxis(x, Qt::AlignBottom);
+        c->addAxis(y, Qt::AlignLeft);
+        series->attachAxis(x);
+        series->attachAxis(y);
+      }
+      Q_EMIT self->updated();
+      if (self->m_dirty) {
+        self->m_dirty = false;
+        self->m_timer->start();
+      }
+    }, Qt::QueuedConnection);
+  });
+  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
+  m_thread = thread;
+  thread->start();
+}
+
+} // namespace tunebench

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <QPointer>
+#include <QThread>
+#include <QWidget>
+
+class QChart;
+class QLabel;
+class QTimer;
+
+namespace tunebench {
+
+// Beside the experiment: what the run will cost, updated as the YAML is edited (after a pause in
+// typing, computed on a worker thread): the model's size, trainable parameters and their share,
+// rows and steps, memory of one step against this machine's memory (with the remedies when it
+// does not fit), a time estimate, and a preview of the learning-rate schedule.
+class EstimatePanel final : public QWidget
+{
+  Q_OBJECT
+
+public:
+  explicit EstimatePanel(QWidget *parent = nullptr);
+  ~EstimatePanel() override;
+  // Plans the experiment in `yaml` (relative paths from baseDir) after a short pause.
+  void request(const QString &yaml, const QString &baseDir);
+  QLabel *text() const { return m_text; }
+  QChart *learningRateChart() const { return m_chart; }
+
+Q_SIGNALS:
+  void updated();
+
+private:
+  void start();
+
+  QString m_yaml, m_baseDir;
+  bool m_dirty = false;
+  QPointer<QThread> m_thread;
+  QTimer *m_timer = nullptr;
+  QLabel *m_text = nullptr;
+  QChart *m_chart = nullptr;
+};
+
+} // namespace tunebench
