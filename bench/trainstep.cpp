@@ -18,8 +18,6 @@
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -119,9 +117,7 @@ int main(int argc, char **argv)
   shape.pooler = true;
   const TrainingEstimate estimate = estimateTraining(shape, trainable, batch, seq,
                                                      precision == "bf16" ? Precision::BFloat16 : Precision::Float32);
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  std::printf("%s\n", nlohmann::json({{"engine", "tunebench"}, {"peak_rss_mib", static_cast<double>(usage.ru_maxrss) / 1024.0},
+  std::printf("%s\n", nlohmann::json({{"engine", "tunebench"}, {"peak_rss_mib", peakResidentMiB()},
                                       {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)}, {"layers", layers}, {"hidden", hidden},
                                       {"precision", precision}, {"strategy", strategy}, {"batch", batch}, {"seq", seq},
                                       {"threads", runtimeInfo().intraOpThreads}, {"step_s", median},

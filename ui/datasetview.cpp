@@ -246,7 +246,7 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   for (QChart *c : {m_labelChart, m_lengthChart}) {
     auto *view = new QChartView(c, side);
     view->setRenderHint(QPainter::Antialiasing);
-    view->setMinimumHeight(200);
+    view->setMinimumHeight(120);
   }
   auto *bottom = new QTabWidget(side);
   m_report = new QListWidget(bottom);

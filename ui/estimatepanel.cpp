@@ -53,7 +53,7 @@ EstimatePanel::EstimatePanel(QWidget *parent) : QWidget(parent)
   m_chart->legend()->hide();
   auto *view = new QChartView(m_chart, this);
   view->setRenderHint(QPainter::Antialiasing);
-  view->setMinimumHeight(170);
+  view->setMinimumHeight(120);
   layout->addWidget(m_text, 1);
   layout->addWidget(view);
   m_timer = new QTimer(this);

@@ -1,5 +1,7 @@
 #include "core/runtime/runtime.h"
 
+#include <sys/resource.h>
+
 #include "core/tokenize/sentencepiecemodel.h"
 #include "core/util/error.h"
 
@@ -143,6 +145,13 @@ std::string formatRuntimeInfo(const RuntimeInfo &info)
       << (info.cudaAvailable ? "yes, " + std::to_string(info.cudaDevices) + " device(s)" : std::string("no"))
       << '\n';
   return out.str();
+}
+
+double peakResidentMiB()
+{
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
 } // namespace tunebench

@@ -50,6 +50,9 @@ int configureRuntime(const RuntimeOptions &options = {});
 RuntimeOptions runtimeOptionsFromEnvironment();
 
 RuntimeInfo runtimeInfo();
+
+// The process's peak resident memory so far (getrusage), MiB.
+double peakResidentMiB();
 BlasInfo detectBlas();
 bool cpuSupportsBf16();
 

@@ -119,6 +119,37 @@ std::vector<std::vector<int>> epochBatches(const std::vector<int> &rows, const s
   return batches;
 }
 
+std::vector<std::pair<int, std::vector<int>>> taskSchedule(const std::vector<const PreparedData *> &tasks, int batchSize,
+                                                        bool bucket, std::uint64_t seed, int epoch, bool roundRobin)
+{
+  std::vector<std::vector<std::vector<int>>> perTask;
+  for (std::size_t i = 0; i < tasks.size(); ++i)
+    perTask.push_back(epochBatches(tasks[i]->split.train, tasks[i]->encoded, batchSize, bucket, seed + i, epoch));
+  std::vector<std::pair<int, std::vector<int>>> out;
+  if (roundRobin) {
+    for (std::size_t k = 0;; ++k) {
+      bool any = false;
+      for (std::size_t task = 0; task < perTask.size(); ++task)
+        if (k < perTask[task].size()) {
+          out.emplace_back(static_cast<int>(task), perTask[task][k]);
+          any = true;
+        }
+      if (!any)
+        break;
+    }
+    return out;
+  }
+  for (std::size_t task = 0; task < perTask.size(); ++task)
+    for (auto &b : perTask[task])
+      out.emplace_back(static_cast<int>(task), std::move(b));
+  if (perTask.size() == 1)
+    return out;
+  std::vector<std::pair<int, std::vector<int>>> shuffled;
+  for (int i : shuffledIndices(static_cast<int>(out.size()), seed * 31ULL + static_cast<std::uint64_t>(epoch) + 0x6d74ULL))
+    shuffled.push_back(std::move(out[static_cast<std::size_t>(i)]));
+  return shuffled;
+}
+
 torch::Tensor lossOf(const torch::Tensor &logits, const Batch &b, const std::string &task, double smoothing)
 {
   const torch::Tensor x = logits.to(torch::kFloat);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tunebench {
@@ -32,6 +33,12 @@ Batch collate(const std::vector<EncodedExample> &encoded, const std::vector<int>
 // length before they are cut (less padding), and the batch order is shuffled again.
 std::vector<std::vector<int>> epochBatches(const std::vector<int> &rows, const std::vector<EncodedExample> &encoded,
                                            int batchSize, bool bucket, std::uint64_t seed, int epoch);
+
+// One epoch's batches of several tasks as (task index, rows): task i's batches seeded with seed + i
+// (task 0 exactly as epochBatches), then pooled and shuffled — each task sampled in proportion to
+// its batches — or taken in turn (round robin; a task that runs out drops out).
+std::vector<std::pair<int, std::vector<int>>> taskSchedule(const std::vector<const PreparedData *> &tasks, int batchSize,
+                                                        bool bucket, std::uint64_t seed, int epoch, bool roundRobin);
 
 // Loss of a batch's logits for the task (causal LMs: position t predicts token t + 1).
 torch::Tensor lossOf(const torch::Tensor &logits, const Batch &b, const std::string &task, double smoothing);

@@ -278,6 +278,13 @@ torch::Tensor BuiltModel::forward(const Batch &b, const std::string &head)
   return forward(b.ids, b.mask, b.types);
 }
 
+bool excludedFromWeightDecay(const std::string &name)
+{
+  return name.find("bias") != std::string::npos || name.find("norm") != std::string::npos ||
+         name.find("LayerNorm") != std::string::npos || name.find("ln_") != std::string::npos ||
+         name.find("layer_norm") != std::string::npos;
+}
+
 void saveModel(torch::nn::Module &model, const fs::path &file)
 {
   torch::serialize::OutputArchive archive;

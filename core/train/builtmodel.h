@@ -70,6 +70,9 @@ HeadSpec headSpecFor(const ExperimentConfig &config, const std::string &name, in
 BuiltModel buildModel(const ExperimentConfig &config, int outputs, const Tokenizer &tokenizer,
                       const std::vector<HeadSpec> &extraHeads = {});
 
+// Biases and norms get no weight decay.
+bool excludedFromWeightDecay(const std::string &parameterName);
+
 // Every parameter and buffer by name, written through a temporary file; loadModel reads them back
 // and names the file and tensor when something is missing.
 void saveModel(torch::nn::Module &model, const std::filesystem::path &file);

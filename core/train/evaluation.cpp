@@ -223,4 +223,15 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
   return out;
 }
 
+double taskSelectionScore(ExperimentConfig c, const std::map<std::string, double> &metrics, const std::string &prefix)
+{
+  c.multitask = {};
+  c.evaluation.metric = "auto";
+  const auto it = metrics.find(prefix + c.selectionMetric());
+  if (it != metrics.end())
+    return it->second;
+  const auto accuracy = metrics.find(prefix + "accuracy");
+  return accuracy != metrics.end() ? accuracy->second : 0.0;
+}
+
 } // namespace tunebench

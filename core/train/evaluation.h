@@ -4,6 +4,7 @@
 #include "core/train/dataprep.h"
 #include "core/train/trainer.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,10 @@ struct Evaluation
 Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::vector<int> &rows,
                         const ExperimentConfig &config, int padId, bool bf16, const Tokenizer *tokenizer = nullptr,
                         const std::string &head = kTaskHead);
+
+// A task's own selection metric among metrics (names prefixed by `prefix`, e.g. "pos/"): its
+// auto metric, or accuracy when the data lacks it (entity F1 on plain tags).
+double taskSelectionScore(ExperimentConfig config, const std::map<std::string, double> &metrics,
+                          const std::string &prefix = {});
 
 } // namespace tunebench

@@ -17,9 +17,39 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <ctime>
+
 namespace tunebench {
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+namespace {
+
+std::string timestamp()
+{
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y%m%d-%H%M%S", &tm);
+  return buffer;
+}
+
+} // namespace
+
+fs::path newRunDir(const ExperimentConfig &config)
+{
+  const fs::path root = config.resolve(config.output.runs);
+  std::string base = config.name.empty() ? std::string("run") : config.name;
+  for (char &ch : base)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
+      ch = '_';
+  fs::path dir = root / (base + "-" + timestamp());
+  for (int i = 2; fs::exists(dir); ++i)
+    dir = root / (base + "-" + timestamp() + "-" + std::to_string(i));
+  return dir;
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // TrainedRun

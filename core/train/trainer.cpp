@@ -9,6 +9,7 @@
 #include "core/train/builtmodel.h"
 #include "core/train/dataprep.h"
 #include "core/train/evaluation.h"
+#include "core/train/events.h"
 #include "core/train/schedule.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
@@ -23,8 +24,6 @@
 #include <torch/optim/sgd.h>
 #include <torch/serialize.h>
 
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -38,65 +37,6 @@ namespace tunebench {
 namespace fs = std::filesystem;
 using nlohmann::json;
 namespace F = torch::nn::functional;
-
-namespace {
-
-double peakMemoryMiB()
-{
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
-}
-
-bool noDecay(const std::string &name)
-{
-  return name.find("bias") != std::string::npos || name.find("norm") != std::string::npos ||
-         name.find("LayerNorm") != std::string::npos || name.find("ln_") != std::string::npos ||
-         name.find("layer_norm") != std::string::npos;
-}
-
-json eventJson(const StepEvent &e)
-{
-  return {{"type", "step"}, {"step", e.step}, {"epoch", e.epoch}, {"loss", e.loss}, {"lr", e.learningRate},
-          {"grad_norm", e.gradNorm}, {"tokens_per_s", e.tokensPerSecond}, {"elapsed_s", e.elapsedSeconds}};
-}
-
-json eventJson(const EvalEvent &e)
-{
-  return {{"type", "eval"}, {"step", e.step}, {"epoch", e.epoch}, {"split", e.split}, {"loss", e.loss},
-          {"metrics", e.metrics}, {"best", e.best}};
-}
-
-json diagnosisJson(const Diagnosis &d)
-{
-  return {{"kind", diagnosisKindName(d.kind)}, {"step", d.step}, {"title", d.title}, {"evidence", d.evidence},
-          {"remedies", d.remedies}, {"critical", d.critical}};
-}
-
-std::string timestamp()
-{
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y%m%d-%H%M%S", &tm);
-  return buffer;
-}
-
-} // namespace
-
-fs::path newRunDir(const ExperimentConfig &config)
-{
-  const fs::path root = config.resolve(config.output.runs);
-  std::string base = config.name.empty() ? std::string("run") : config.name;
-  for (char &ch : base)
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
-      ch = '_';
-  fs::path dir = root / (base + "-" + timestamp());
-  for (int i = 2; fs::exists(dir); ++i)
-    dir = root / (base + "-" + timestamp() + "-" + std::to_string(i));
-  return dir;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Trainer
@@ -247,7 +187,7 @@ struct Trainer::Impl
     for (const ParameterGroup &g : built.strategy->parameterGroups(*built.model)) {
       std::vector<torch::Tensor> decayed, plain;
       for (const torch::Tensor &p : g.parameters)
-        (noDecay(names[p.unsafeGetTensorImpl()]) ? plain : decayed).push_back(p);
+        (excludedFromWeightDecay(names[p.unsafeGetTensorImpl()]) ? plain : decayed).push_back(p);
       for (auto *list : {&decayed, &plain}) {
         if (list->empty())
           continue;
@@ -371,52 +311,13 @@ struct Trainer::Impl
   }
 
   // --- tasks ---------------------------------------------------------------------------------
-  // One epoch's batches as (task, rows), task 0 the main one. Several tasks: every task's batches
-  // once per epoch, either pooled and shuffled (each task sampled in proportion to its batches) or
-  // in turn (round robin; a task that runs out drops out).
   std::vector<std::pair<int, std::vector<int>>> epochSchedule(int e) const
   {
-    const auto &t = config.training;
-    std::vector<std::vector<std::vector<int>>> perTask;
-    perTask.push_back(epochBatches(data.split.train, data.encoded, t.batchSize, t.bucketByLength, config.seed, e));
-    for (std::size_t i = 0; i < auxiliary.size(); ++i)
-      perTask.push_back(epochBatches(auxiliary[i].data.split.train, auxiliary[i].data.encoded, t.batchSize,
-                                     t.bucketByLength, config.seed + 1 + i, e));
-    std::vector<std::pair<int, std::vector<int>>> out;
-    if (config.multitask.sampling == "round_robin") {
-      for (std::size_t k = 0;; ++k) {
-        bool any = false;
-        for (std::size_t task = 0; task < perTask.size(); ++task)
-          if (k < perTask[task].size()) {
-            out.emplace_back(static_cast<int>(task), perTask[task][k]);
-            any = true;
-          }
-        if (!any)
-          break;
-      }
-      return out;
-    }
-    for (std::size_t task = 0; task < perTask.size(); ++task)
-      for (auto &b : perTask[task])
-        out.emplace_back(static_cast<int>(task), std::move(b));
-    if (perTask.size() == 1)
-      return out;
-    std::vector<std::pair<int, std::vector<int>>> shuffled;
-    for (int i : shuffledIndices(static_cast<int>(out.size()), config.seed * 31ULL + static_cast<std::uint64_t>(e) + 0x6d74ULL))
-      shuffled.push_back(std::move(out[static_cast<std::size_t>(i)]));
-    return shuffled;
-  }
-
-  // A task's own selection metric (its auto metric; accuracy when the data lacks it).
-  static double taskScore(ExperimentConfig c, const std::map<std::string, double> &metrics, const std::string &prefix)
-  {
-    c.multitask = {};
-    c.evaluation.metric = "auto";
-    const auto it = metrics.find(prefix + c.selectionMetric());
-    if (it != metrics.end())
-      return it->second;
-    const auto accuracy = metrics.find(prefix + "accuracy");
-    return accuracy != metrics.end() ? accuracy->second : 0.0;
+    std::vector<const PreparedData *> tasks = {&data};
+    for (const Auxiliary &a : auxiliary)
+      tasks.push_back(&a.data);
+    return taskSchedule(tasks, config.training.batchSize, config.training.bucketByLength, config.seed, e,
+                        config.multitask.sampling == "round_robin");
   }
 
   // Multi-task runs: every other task evaluated on its own split (metrics named TASK/metric) and
@@ -425,7 +326,7 @@ struct Trainer::Impl
   {
     if (auxiliary.empty())
       return;
-    double sum = taskScore(config, e.metrics, "");
+    double sum = taskSelectionScore(config, e.metrics, "");
     int tasks = 1;
     for (Auxiliary &a : auxiliary) {
       const std::vector<int> &rows = split == "test" ? a.data.split.test : a.data.split.validation;
@@ -434,7 +335,7 @@ struct Trainer::Impl
       const Evaluation ev = evaluateRows(built, a.data, rows, a.config, padId, bf16, tokenizer.get(), a.name);
       for (const auto &[k, v] : ev.event.metrics)
         e.metrics[a.name + "/" + k] = v;
-      sum += taskScore(a.config, e.metrics, a.name + "/");
+      sum += taskSelectionScore(a.config, e.metrics, a.name + "/");
       ++tasks;
     }
     e.metrics["multitask_score"] = sum / tasks;
@@ -563,7 +464,7 @@ struct Trainer::Impl
         r.majorityBaseline = static_cast<double>(right) / static_cast<double>(data.split.test.size());
       }
     }
-    r.peakMemoryMiB = peakMemoryMiB();
+    r.peakMemoryMiB = peakResidentMiB();
     json diag = json::array();
     for (const Diagnosis &d : r.diagnoses)
       diag.push_back(diagnosisJson(d));
