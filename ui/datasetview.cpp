@@ -268,8 +268,9 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   bottom->addTab(augmentPage, tr("Augmentation preview"));
   connect(m_augment, &QPushButton::clicked, this, [this] { previewAugmentation(); });
   side->setStretchFactor(0, 2);
-  side->setStretchFactor(1, 3);
+  side->setStretchFactor(1, 2);
   side->setStretchFactor(2, 1);
+  side->setSizes({260, 260, 160});
   split->addWidget(m_table);
   split->addWidget(side);
   split->setStretchFactor(0, 3);
