@@ -17,7 +17,7 @@ small=(--set data.subset_rows=1200 --set training.epochs=4 --set evaluation.ever
        --set evaluation.early_stopping.patience=0)
 
 "$bin/tunebench" --workspace "$ws" --screenshot "$out/main-window.png"
-"$bin/tunebench" --workspace "$ws" --tab experiment --screenshot "$out/experiment.png"
+"$bin/tunebench" --workspace "$ws" --tab experiment --screenshot-after 4 --screenshot "$out/experiment.png"
 # The default experiment's data in the Data tab: table, label counts, token lengths and the cut-off.
 "$bin/tunebench" --workspace "$ws" --open-data --screenshot-after 8 --screenshot "$out/data.png"
 # A real run (full fine-tuning), captured while it trains, then left to finish.

@@ -54,8 +54,8 @@ EstimatePanel::EstimatePanel(QWidget *parent) : QWidget(parent)
   auto *view = new QChartView(m_chart, this);
   view->setRenderHint(QPainter::Antialiasing);
   view->setMinimumHeight(120);
-  layout->addWidget(m_text, 1);
-  layout->addWidget(view);
+  layout->addWidget(m_text);
+  layout->addWidget(view, 1);
   m_timer = new QTimer(this);
   m_timer->setSingleShot(true);
   m_timer->setInterval(400);
