@@ -10,6 +10,7 @@
 #include "core/runtime/paths.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/tokenize/tokenizerloader.h"
+#include "ui/background.h"
 
 #include <QBarCategoryAxis>
 #include <QBarSeries>
@@ -305,15 +306,12 @@ void DatasetView::open(const QString &file, const QString &kindName, const QStri
 {
   if (m_loading)
     return; // one load at a time
-  if (m_thread)
-    m_thread->wait(); // the last load's thread is ending (its result is already shown)
   m_loading = true;
   m_path->setText(displayPath(file));
   m_kind->setCurrentText(kindName);
   m_summary->setText(tr("Reading %1…").arg(file.toHtmlEscaped()));
   m_open->setEnabled(false);
-  QPointer<DatasetView> self(this);
-  QThread *thread = QThread::create([self, file = realPath(file), kindName, modelDir, maxLength] {
+  runInBackground(this, m_thread, [file = realPath(file), kindName, modelDir, maxLength] {
     auto l = std::make_shared<Loaded>();
     l->maxLength = maxLength;
     try {
@@ -337,14 +335,8 @@ void DatasetView::open(const QString &file, const QString &kindName, const QStri
     } catch (const std::exception &e) {
       l->error = QString::fromUtf8(e.what());
     }
-    QMetaObject::invokeMethod(self.data(), [self, l] {
-      if (self)
-        self->show(*l);
-    }, Qt::QueuedConnection);
-  });
-  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-  m_thread = thread;
-  thread->start();
+    return l;
+  }, [this](const std::shared_ptr<Loaded> &l) { show(*l); });
 }
 
 void DatasetView::show(const Loaded &l)
@@ -492,15 +484,18 @@ void DatasetView::previewAugmentation(int rows)
   std::vector<int> source;
   for (int r = 0; r < m_filter->rowCount() && static_cast<int>(source.size()) < rows; ++r)
     source.push_back(m_filter->mapToSource(m_filter->index(r, 0)).row());
-  if (m_thread)
-    m_thread->wait();
   m_loading = true;
   m_augment->setEnabled(false);
-  QPointer<DatasetView> self(this);
   std::shared_ptr<const Dataset> dataset = m_dataset;
-  QThread *thread = QThread::create([self, dataset, source] {
-    auto out = std::make_shared<std::vector<Example>>();
+  struct Augmented
+  {
+    std::vector<Example> rows;
     QString error;
+  };
+  runInBackground(this, m_thread, [dataset, source] {
+    auto result = std::make_shared<Augmented>();
+    std::vector<Example> *out = &result->rows;
+    QString &error = result->error;
     try {
       // WordNet is read once and kept (read-only, shared between threads).
       static const std::shared_ptr<const WordNet> wordnet = std::make_shared<const WordNet>(
@@ -511,9 +506,11 @@ void DatasetView::previewAugmentation(int rows)
     } catch (const std::exception &e) {
       error = QString::fromUtf8(e.what());
     }
-    QMetaObject::invokeMethod(self.data(), [self, dataset, out, error] {
-      if (!self)
-        return;
+    return result;
+  }, [this, dataset](const std::shared_ptr<Augmented> &result) {
+      const std::vector<Example> *out = &result->rows;
+      const QString &error = result->error;
+      auto *self = this;
       self->m_loading = false;
       self->m_augment->setEnabled(true);
       QTableWidget *t = self->m_augmentation;
@@ -541,11 +538,7 @@ void DatasetView::previewAugmentation(int rows)
       }
       t->resizeColumnToContents(0);
       Q_EMIT self->augmented(true);
-    }, Qt::QueuedConnection);
   });
-  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-  m_thread = thread;
-  thread->start();
 }
 
 bool DatasetView::jumpToIssue(int issueIndex)

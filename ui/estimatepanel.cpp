@@ -3,6 +3,7 @@
 #include "core/config/experiment.h"
 #include "core/runtime/gemmprobe.h"
 #include "core/train/planning.h"
+#include "ui/background.h"
 
 #include <QChart>
 #include <QChartView>
@@ -81,9 +82,8 @@ void EstimatePanel::start()
     m_dirty = true; // plan again when this one is done
     return;
   }
-  QPointer<EstimatePanel> self(this);
   const std::string yaml = m_yaml.toStdString(), base = m_baseDir.toStdString();
-  QThread *thread = QThread::create([self, yaml, base] {
+  runInBackground(this, m_thread, [yaml, base] {
     auto out = std::make_shared<Outcome>();
     try {
       const ConfigResult r = parseExperimentConfig(yaml, base);
@@ -101,9 +101,9 @@ void EstimatePanel::start()
     } catch (const std::exception &e) {
       out->error = QString::fromUtf8(e.what());
     }
-    QMetaObject::invokeMethod(self.data(), [self, out] {
-      if (!self)
-        return;
+    return out;
+  }, [this](const std::shared_ptr<Outcome> &out) {
+      auto *self = this;
       const RunPlan &p = out->plan;
       if (!out->error.isEmpty() || !out->problems.isEmpty()) {
         self->m_text->setText(tr("<i>No estimate:</i> %1")
@@ -167,11 +167,7 @@ void EstimatePanel::start()
         self->m_dirty = false;
         self->m_timer->start();
       }
-    }, Qt::QueuedConnection);
   });
-  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-  m_thread = thread;
-  thread->start();
 }
 
 } // namespace tunebench

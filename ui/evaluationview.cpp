@@ -3,6 +3,7 @@
 #include "core/eval/metrics.h"
 #include "core/runs/runstore.h"
 #include "core/train/trainer.h"
+#include "ui/background.h"
 
 #include <QComboBox>
 #include <QDir>
@@ -281,29 +282,22 @@ void EvaluationView::runInWorker(std::function<std::shared_ptr<Result>()> work, 
 {
   if (m_busy)
     return;
-  if (m_thread)
-    m_thread->wait(); // the last job's thread is ending (its result is already shown)
   setBusy(true);
-  QPointer<EvaluationView> self(this);
-  QThread *thread = QThread::create([self, work = std::move(work), done = std::move(done)] {
-    std::shared_ptr<Result> r;
-    try {
-      r = work();
-    } catch (const std::exception &e) {
-      r = std::make_shared<Result>();
-      r->error = QString::fromUtf8(e.what());
-    }
-    // Back on the GUI thread (the destructor waits for this thread, so the view is still there).
-    QMetaObject::invokeMethod(self.data(), [self, r, done] {
-      if (!self)
-        return;
-      self->setBusy(false);
-      done(*r);
-    }, Qt::QueuedConnection);
-  });
-  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-  m_thread = thread;
-  thread->start();
+  runInBackground(
+      this, m_thread,
+      [work = std::move(work)] {
+        try {
+          return work();
+        } catch (const std::exception &e) {
+          auto r = std::make_shared<Result>();
+          r->error = QString::fromUtf8(e.what());
+          return r;
+        }
+      },
+      [this, done = std::move(done)](const std::shared_ptr<Result> &r) {
+        setBusy(false);
+        done(*r);
+      });
 }
 
 void EvaluationView::evaluate(const QString &runDir, const QString &split)
