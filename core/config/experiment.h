@@ -189,6 +189,20 @@ struct ConfigResult
   bool ok() const { return problems.empty(); }
 };
 
+// One field of the schema, described for forms and documentation: its kind, valid range or
+// choices, and what it means.
+struct ConfigFieldInfo
+{
+  std::string path;  // dotted, e.g. strategy.lora.r
+  std::string kind;  // number | integer | boolean | text | choice | list | map | tasks
+  double lo = 0, hi = 0;            // number, integer
+  std::vector<std::string> choices; // choice
+  std::string help;
+  std::string range() const; // "1 – 4096", "adamw, adam, sgd", "true or false" ...
+};
+const std::vector<ConfigFieldInfo> &configFields();
+const ConfigFieldInfo *configField(const std::string &path); // nullptr when unknown
+
 // Parses and validates a YAML experiment. `overrides` are "dotted.key=value" pairs applied on top
 // (the CLI's --set). Never throws for bad content: every problem is in the result.
 ConfigResult loadExperimentConfig(const std::filesystem::path &file, const std::vector<std::string> &overrides = {});

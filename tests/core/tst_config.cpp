@@ -62,6 +62,39 @@ private Q_SLOTS:
     QVERIFY2(all.contains(QLatin1String("strategy.lora.alpah: unknown key (did you mean \"alpha\"?)")), qPrintable(all));
   }
 
+  // Every field is described (kind, range or choices, help) for the form's tooltips, and the
+  // described range is the one the parser enforces: just inside passes, just outside fails.
+  void fieldsAreDescribed()
+  {
+    QVERIFY(configFields().size() >= 90);
+    for (const ConfigFieldInfo &f : configFields()) {
+      QVERIFY2(!f.help.empty(), f.path.c_str());
+      if (f.kind != "integer" && f.kind != "number")
+        continue;
+      QVERIFY2(f.lo <= f.hi, f.path.c_str());
+      if (f.path == "seed")
+        continue;
+      const double step = f.kind == "integer" ? 1.0 : std::max(1e-12, std::abs(f.hi) * 1e-3);
+      auto check = [&](double v, bool ok) {
+        const std::string value = f.kind == "integer" ? std::to_string(static_cast<long long>(v))
+                                                       : QString::number(v, 'g', 17).toStdString();
+        const ConfigResult r = parseExperimentConfig(withOverride(valid(), f.path, value), m_dir.path().toStdString());
+        bool fieldOk = true;
+        for (const ConfigProblem &p : r.problems)
+          if (p.field == f.path && p.message.find("between") != std::string::npos)
+            fieldOk = false;
+        QVERIFY2(fieldOk == ok, (f.path + "=" + value).c_str());
+      };
+      check(f.hi + step, false);
+      if (f.lo - step >= -1e9)
+        check(f.lo - (f.kind == "integer" ? 1.0 : f.lo > 0 ? f.lo * 0.5 : step), false);
+      check(f.hi, true);
+    }
+    QCOMPARE(configField("training.batch_size")->range(), std::string("1 – 4096"));
+    QCOMPARE(configField("training.optimizer.name")->range(), std::string("adamw, adam, sgd"));
+    QVERIFY(configField("no.such.field") == nullptr);
+  }
+
   void crossFieldChecks()
   {
     const std::string yaml = "model: {path: nowhere}\ndata:\n  path: data.csv\n  split: {train: 0.7, validation: 0.1, test: 0.1}\n";

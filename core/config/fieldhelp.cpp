@@ -1,0 +1,158 @@
+// What each experiment field means: the tooltips of the GUI's experiment form and the CLI's
+// `config --explain`. Ranges and choices come from the schema itself.
+#include "core/config/schema.h"
+
+#include <map>
+
+namespace tunebench {
+
+namespace config_schema {
+
+std::string fieldHelp(const std::string &path)
+{
+  static const std::map<std::string, std::string> help = {
+    {"name", "A short name for the runs of this experiment (shown in the history)."},
+    {"seed", "Seed for the splits, shuffling, dropout and initialisation: the same seed gives the same run."},
+    {"model.path", "The model folder: a Hugging Face folder (config.json, weights, tokenizer files) or the "
+                   "USE-Lite TF.js folder. $ASSETS/ and $WORKSPACE/ may start the path."},
+    {"model.init", "pretrained: load the folder's weights; random: train from scratch with its tokenizer."},
+    {"model.max_length", "Tokens per example; longer ones are cut (the Data tab's length chart shows how many)."},
+    {"model.scratch.layers", "Layers of a model made from scratch."},
+    {"model.scratch.hidden", "Hidden size of a model made from scratch (a multiple of its heads)."},
+    {"model.scratch.heads", "Attention heads of a model made from scratch."},
+    {"task.kind", "What the model learns: one label per text, several labels, a tag per token, language "
+                  "modelling, instruction following, or a denoising pre-training objective."},
+    {"task.noise_density", "masked_lm: share of tokens masked (BERT: 0.15); span_corruption: share of tokens in noise spans."},
+    {"task.mean_span", "span_corruption: mean length of a noise span (T5: 3)."},
+    {"task.template", "instruction: how instruction, input and answer are laid out (alpaca or chat)."},
+    {"task.pooling", "How a sentence vector is taken from the encoder: the model's own (pooler / first token), "
+                     "the first token, or the mean of all tokens."},
+    {"task.head_dropout", "Dropout before the classification head."},
+    {"data.path", "The data file: CSV, TSV, JSON Lines, JSON, CoNLL or plain text."},
+    {"data.columns", "Which column holds what: text, text_pair, label, tokens, tags, split."},
+    {"data.tag_scheme", "Token tagging: bio (iob2), iob1, iobes or plain tags; empty detects it."},
+    {"data.subset_rows", "Use only this many rows (0: all): quick experiments on a sample."},
+    {"data.subset_fraction", "Use only this share of the rows."},
+    {"data.split.train", "Share of rows for training (train + validation + test = 1)."},
+    {"data.split.validation", "Share of rows for validation: early stopping and the best checkpoint use it."},
+    {"data.split.test", "Share of rows held out for the final test of the best checkpoint."},
+    {"data.split.stratified", "Keep each label's share the same in every split."},
+    {"data.split.folds", "k-fold cross-validation: the number of folds (0: off)."},
+    {"data.split.fold", "k-fold: which fold is the test split (from 0)."},
+    {"data.cleaning.whitespace", "Collapse runs of spaces and trim."},
+    {"data.cleaning.html", "Strip HTML tags and decode entities."},
+    {"data.cleaning.lowercase", "Lower-case the text (only for uncased models)."},
+    {"data.cleaning.mask_urls", "Replace URLs with a placeholder."},
+    {"data.cleaning.mask_emails", "Replace e-mail addresses with a placeholder."},
+    {"data.cleaning.deduplicate", "Drop rows whose text appears earlier."},
+    {"data.cleaning.unicode", "Unicode normalisation form (nfc, nfkc) or none."},
+    {"data.augmentation.per_row", "Augmented copies made of each training row (0: off)."},
+    {"data.augmentation.synonym", "Share of words replaced by a WordNet synonym."},
+    {"data.augmentation.insert", "Share of words inserted (synonyms of words in the text)."},
+    {"data.augmentation.swap", "Share of word pairs swapped."},
+    {"data.augmentation.delete", "Probability of deleting each word."},
+    {"strategy.name", "What is trained: everything (full), the top layers (partial), the head only (linear "
+                      "probe), biases (BitFit), low-rank updates (LoRA), bottleneck adapters, IA3 scaling "
+                      "vectors, prefixes of every attention layer, or a soft prompt."},
+    {"strategy.freeze_embeddings", "partial: keep the embeddings frozen."},
+    {"strategy.freeze_bottom_layers", "partial: freeze this many layers from the bottom."},
+    {"strategy.freeze_layers", "partial: freeze these layers (indices from 0)."},
+    {"strategy.layer_decay", "partial: each layer down gets its LR multiplied by this (1: the same LR everywhere)."},
+    {"strategy.head_lr_scale", "The head's LR as a multiple of the base LR (0: the same)."},
+    {"strategy.lora.r", "LoRA rank: trainable numbers grow with r (2·r·(in+out) per target matrix)."},
+    {"strategy.lora.alpha", "LoRA scaling: the update is multiplied by alpha / r (or alpha / √r with rsLoRA)."},
+    {"strategy.lora.dropout", "Dropout on the LoRA branch's input."},
+    {"strategy.lora.targets", "Which linear maps get LoRA (empty: the family's query and value maps)."},
+    {"strategy.lora.rslora", "Rank-stabilised scaling alpha / √r."},
+    {"strategy.lora.bias", "Which biases train with LoRA: none, all, or those of the LoRA targets."},
+    {"strategy.prefix.tokens", "Prefix tuning: virtual key/value positions in front of every attention layer."},
+    {"strategy.prefix.reparameterize", "Prefix tuning: produce the prefixes through a small MLP while training."},
+    {"strategy.prefix.hidden", "Prefix tuning: hidden size of that MLP."},
+    {"strategy.prompt.tokens", "Prompt tuning: soft-prompt vectors in front of the input."},
+    {"strategy.prompt.init_text", "Prompt tuning: start the soft prompt from this text's embeddings (empty: random)."},
+    {"strategy.adapters.kind", "houlsby: adapters after attention and feed-forward; pfeiffer: after feed-forward only."},
+    {"strategy.adapters.reduction", "Adapters: hidden size divided by this is the bottleneck width."},
+    {"strategy.adapters.activation", "Adapters: the bottleneck's non-linearity."},
+    {"training.epochs", "Passes over the training split (early stopping may end sooner)."},
+    {"training.batch_size", "Examples per step (per accumulation step)."},
+    {"training.learning_rate", "Peak learning rate (full fine-tuning: 1e-5 – 5e-5; PEFT: 1e-4 – 1e-3)."},
+    {"training.optimizer.name", "AdamW (decoupled weight decay), Adam, or SGD with momentum."},
+    {"training.optimizer.beta1", "Adam(W): decay of the first-moment average."},
+    {"training.optimizer.beta2", "Adam(W): decay of the second-moment average."},
+    {"training.optimizer.eps", "Adam(W): added to the denominator for stability."},
+    {"training.optimizer.momentum", "SGD: momentum."},
+    {"training.optimizer.nesterov", "SGD: Nesterov momentum."},
+    {"training.weight_decay", "Weight decay (not on biases and LayerNorm weights)."},
+    {"training.scheduler.name", "How the LR moves over the run after the warm-up."},
+    {"training.scheduler.warmup_steps", "Steps of linear warm-up from 0 (overrides the ratio when above 0)."},
+    {"training.scheduler.warmup_ratio", "Warm-up as a share of all steps."},
+    {"training.scheduler.cycles", "cosine_restarts: number of cycles."},
+    {"training.scheduler.power", "polynomial: the decay's power."},
+    {"training.scheduler.plateau_factor", "plateau: the LR is multiplied by this when validation stalls."},
+    {"training.scheduler.plateau_patience", "plateau: evaluations without improvement before the LR drops."},
+    {"training.gradient_accumulation", "Steps whose gradients add up before one update: effective batch = batch × this."},
+    {"training.max_grad_norm", "Clip the gradients' global norm to this (0: no clipping)."},
+    {"training.label_smoothing", "Share of each target spread over the other classes."},
+    {"training.dropout", "Dropout inside the model (-1: the model's own)."},
+    {"training.precision", "auto: bf16 where the CPU or GPU supports it, else fp32; fp16 needs CUDA."},
+    {"training.device", "Where training runs: auto picks CUDA when present."},
+    {"training.scale_lr_with_batch", "Linear scaling rule: LR × effective batch / 32."},
+    {"training.bucket_by_length", "Batch examples of similar length together (less padding, faster)."},
+    {"training.max_steps", "Stop after this many steps (0: the epochs decide)."},
+    {"training.threads", "CPU threads for training (0: every usable core)."},
+    {"evaluation.every_steps", "Evaluate on validation every this many steps (0: at each epoch's end)."},
+    {"evaluation.metric", "The metric that selects the best checkpoint and drives early stopping."},
+    {"evaluation.mode", "Whether higher (max) or lower (min) is better for that metric."},
+    {"evaluation.early_stopping.patience", "Evaluations without improvement before training stops (0: off)."},
+    {"evaluation.early_stopping.threshold", "The smallest change that counts as an improvement."},
+    {"evaluation.generate", "instruction: validation examples answered by greedy generation at each evaluation."},
+    {"evaluation.max_new_tokens", "instruction: the longest generated answer."},
+    {"multitask.sampling", "Which task each step trains: in proportion to their batches, or in turn."},
+    {"multitask.tasks", "More tasks trained on the shared encoder, each with its head and data."},
+    {"output.runs", "Where run folders go (relative to the workspace)."},
+    {"output.save_best", "Keep the best checkpoint (by the evaluation metric)."},
+    {"output.save_last", "Keep the last checkpoint (for resuming)."},
+  };
+  const auto it = help.find(path);
+  return it == help.end() ? std::string() : it->second;
+}
+
+} // namespace config_schema
+
+std::string ConfigFieldInfo::range() const
+{
+  if (kind == "number" || kind == "integer")
+    return config_schema::fmt(lo) + " – " + config_schema::fmt(hi);
+  if (kind == "choice") {
+    std::string out;
+    for (const std::string &c : choices)
+      out += (out.empty() ? "" : ", ") + (c.empty() ? std::string("(empty)") : c);
+    return out;
+  }
+  if (kind == "boolean")
+    return "true or false";
+  if (kind == "list")
+    return "a list, e.g. [0, 1]";
+  return {};
+}
+
+const std::vector<ConfigFieldInfo> &configFields()
+{
+  static const std::vector<ConfigFieldInfo> fields = [] {
+    std::vector<ConfigFieldInfo> out;
+    for (const config_schema::Field &f : config_schema::schema())
+      out.push_back({f.path, f.kind, f.lo, f.hi, f.choices, config_schema::fieldHelp(f.path)});
+    return out;
+  }();
+  return fields;
+}
+
+const ConfigFieldInfo *configField(const std::string &path)
+{
+  for (const ConfigFieldInfo &f : configFields())
+    if (f.path == path)
+      return &f;
+  return nullptr;
+}
+
+} // namespace tunebench
