@@ -1,9 +1,13 @@
 #include "ui/experimentview.h"
 
 #include "core/config/experiment.h"
+#include "core/train/quickcheck.h"
+#include "ui/background.h"
 #include "ui/estimatepanel.h"
+#include "ui/experimentform.h"
 
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QFileDialog>
@@ -14,7 +18,9 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTextBlock>
+#include <QTimer>
 #include <QVBoxLayout>
 
 
@@ -40,18 +46,41 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   m_editor->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
   m_editor->setLineWrapMode(QPlainTextEdit::NoWrap);
   auto *split = new QSplitter(Qt::Horizontal, this);
-  split->addWidget(m_editor);
+  m_editors = new QTabWidget(split);
+  m_editors->setObjectName(QStringLiteral("ExperimentEditors"));
+  m_form = new ExperimentForm(m_editors);
+  m_editors->addTab(m_form, tr("&Form"));
+  m_editors->addTab(m_editor, tr("&YAML"));
+  split->addWidget(m_editors);
   m_estimate = new EstimatePanel(split);
+  m_estimate->setMinimumWidth(280);
   split->addWidget(m_estimate);
   split->setStretchFactor(0, 3);
-  split->setStretchFactor(1, 2);
+  split->setStretchFactor(1, 1);
+  split->setSizes({760, 320});
   layout->addWidget(split, 3);
-  connect(m_editor, &QPlainTextEdit::textChanged, this, [this] { m_estimate->request(yaml(), m_baseDir); });
+  m_formTimer = new QTimer(this);
+  m_formTimer->setSingleShot(true);
+  m_formTimer->setInterval(150);
+  connect(m_formTimer, &QTimer::timeout, this, [this] {
+    m_form->showConfig(yaml(), m_baseDir);
+    validate(m_baseDir);
+  });
+  connect(m_editor, &QPlainTextEdit::textChanged, this, [this] {
+    m_estimate->request(yaml(), m_baseDir);
+    m_formTimer->start();
+  });
+  connect(m_form, &ExperimentForm::edited, this, [this](const QString &path, const QString &value) {
+    setOverride(path, value);
+    m_formTimer->stop();
+    m_form->showConfig(yaml(), m_baseDir); // the field's problem at once
+    validate(m_baseDir);
+  });
   m_hint = new QLabel(tr("Problems (double-click to jump to the line):"), this);
   layout->addWidget(m_hint);
   m_problems = new QListWidget(this);
   m_problems->setObjectName(QStringLiteral("ConfigProblems"));
-  m_problems->setMaximumHeight(110);
+  m_problems->setMaximumHeight(80);
   layout->addWidget(m_problems);
   auto *buttons = new QHBoxLayout;
   m_start = new QPushButton(tr("&Start"), this);
@@ -59,6 +88,10 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   m_pause->setCheckable(true);
   m_stop = new QPushButton(tr("S&top"), this);
   m_start->setDefault(true);
+  m_quick = new QPushButton(tr("&Quick check"), this);
+  m_quick->setToolTip(tr("Before a long run: does one batch over-fit (the pipeline learns), and does a short run "
+                         "on a small subset finish? Nothing is added to the history."));
+  buttons->addWidget(m_quick);
   buttons->addStretch(1);
   buttons->addWidget(m_start);
   buttons->addWidget(m_pause);
@@ -73,6 +106,7 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
     Q_EMIT pauseRequested(on);
   });
   connect(m_stop, &QPushButton::clicked, this, &ExperimentView::stopRequested);
+  connect(m_quick, &QPushButton::clicked, this, &ExperimentView::quickCheck);
   connect(load, &QPushButton::clicked, this, [this] {
     const QString file = QFileDialog::getOpenFileName(this, tr("Open Experiment"), QString(), tr("YAML (*.yaml *.yml)"));
     QFile f(file);
@@ -98,12 +132,65 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
                                                                                : m_presets->itemText(0));
 }
 
+ExperimentView::~ExperimentView()
+{
+  if (m_quickThread)
+    m_quickThread->wait();
+}
+
+void ExperimentView::quickCheck()
+{
+  const ConfigResult parsed = parseExperimentConfig(yaml().toStdString(), m_baseDir.toStdString());
+  if (!parsed.ok()) {
+    const QStringList problems = validate(m_baseDir);
+    Q_EMIT quickChecked(false, problems.join(QLatin1Char('\n')));
+    return;
+  }
+  m_quick->setEnabled(false);
+  m_start->setEnabled(false);
+  m_quick->setText(tr("Checking…"));
+  m_problems->clear();
+  m_problems->addItem(tr("Quick check: over-fitting one batch, then a short run on a subset…"));
+  const std::filesystem::path scratch =
+      std::filesystem::temp_directory_path() /
+      ("tunebench-quickcheck-" + std::to_string(QCoreApplication::applicationPid()));
+  struct Outcome
+  {
+    bool ok = false;
+    QStringList lines;
+  };
+  runInBackground(
+      this, m_quickThread,
+      [config = parsed.config, scratch] {
+        auto out = std::make_shared<Outcome>();
+        try {
+          const QuickCheckResult r = tunebench::quickCheck(config, scratch);
+          out->ok = r.ok;
+          for (const std::string &l : r.lines)
+            out->lines << QString::fromStdString(l);
+        } catch (const std::exception &e) {
+          out->lines << QString::fromUtf8(e.what());
+        }
+        return out;
+      },
+      [this](const std::shared_ptr<Outcome> &out) {
+        m_quick->setEnabled(true);
+        m_quick->setText(tr("&Quick check"));
+        m_start->setEnabled(!m_stop->isEnabled());
+        m_problems->clear();
+        m_problems->addItem(out->ok ? tr("Quick check passed.") : tr("Quick check FAILED:"));
+        m_problems->addItems(out->lines);
+        Q_EMIT quickChecked(out->ok, out->lines.join(QLatin1Char('\n')));
+      });
+}
+
 QString ExperimentView::yaml() const { return m_editor->toPlainText(); }
 
 void ExperimentView::setBaseDir(const QString &dir)
 {
   m_baseDir = dir;
   m_estimate->request(yaml(), m_baseDir);
+  m_form->showConfig(yaml(), m_baseDir);
 }
 void ExperimentView::setYaml(const QString &yaml) { m_editor->setPlainText(yaml); }
 
@@ -143,11 +230,18 @@ void ExperimentView::setRunning(bool running, bool paused)
   m_pause->setText(paused ? tr("&Resume") : tr("&Pause"));
   m_pause->blockSignals(false);
   m_editor->setReadOnly(running);
+  m_quick->setEnabled(!running && !m_quickThread);
+  m_form->setEnabled(!running);
 }
 
 void ExperimentView::setOverride(const QString &dottedKey, const QString &value)
 {
-  setYaml(QString::fromStdString(withOverride(yaml().toStdString(), dottedKey.toStdString(), value.toStdString())));
+  try {
+    setYaml(QString::fromStdString(withOverride(yaml().toStdString(), dottedKey.toStdString(), value.toStdString())));
+  } catch (const std::exception &e) { // the text is not YAML: say so, change nothing
+    m_problems->clear();
+    m_problems->addItem(tr("The YAML cannot be read, so the form cannot change it: %1").arg(QString::fromUtf8(e.what())));
+  }
 }
 
 } // namespace tunebench

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QPointer>
 #include <QWidget>
 
 class QComboBox;
@@ -7,19 +8,25 @@ class QListWidget;
 class QPlainTextEdit;
 class QPushButton;
 class QLabel;
+class QThread;
+class QTabWidget;
+class QTimer;
 
 namespace tunebench {
 
 class EstimatePanel;
+class ExperimentForm;
 
-// The experiment as YAML (a preset to start from, load/save), checked as you go: every problem
-// with its line, column and valid range. Start, pause and stop drive the TrainingSession.
+// The experiment as a form and as YAML (a preset to start from, load/save), checked as you go:
+// every problem with its line, column and valid range, beside its field in the form. The YAML is
+// the experiment; the form edits it key by key. Start, pause and stop drive the TrainingSession.
 class ExperimentView final : public QWidget
 {
   Q_OBJECT
 
 public:
   explicit ExperimentView(QWidget *parent = nullptr);
+  ~ExperimentView() override; // waits for a quick check in progress
 
   QString yaml() const;
   void setYaml(const QString &yaml);
@@ -32,8 +39,14 @@ public:
   QPushButton *startButton() const { return m_start; }
   QPushButton *pauseButton() const { return m_pause; }
   QPushButton *stopButton() const { return m_stop; }
+  QPushButton *quickCheckButton() const { return m_quick; }
+  // The sanity checks on a worker thread (one batch over-fits; a short run on a subset finishes);
+  // the findings go to the problems list and quickChecked.
+  void quickCheck();
   QListWidget *problems() const { return m_problems; }
   EstimatePanel *estimate() const { return m_estimate; }
+  ExperimentForm *form() const { return m_form; }
+  QTabWidget *editors() const { return m_editors; } // Form | YAML
   // Where relative paths of the experiment start (the workspace): the estimate reads from there.
   void setBaseDir(const QString &dir);
 
@@ -41,14 +54,19 @@ Q_SIGNALS:
   void startRequested();
   void pauseRequested(bool paused);
   void stopRequested();
+  void quickChecked(bool ok, const QString &findings);
 
 private:
   QComboBox *m_presets = nullptr;
   QPlainTextEdit *m_editor = nullptr;
   QListWidget *m_problems = nullptr;
-  QPushButton *m_start = nullptr, *m_pause = nullptr, *m_stop = nullptr;
+  QPushButton *m_start = nullptr, *m_pause = nullptr, *m_stop = nullptr, *m_quick = nullptr;
+  QPointer<QThread> m_quickThread;
   QLabel *m_hint = nullptr;
   EstimatePanel *m_estimate = nullptr;
+  ExperimentForm *m_form = nullptr;
+  QTabWidget *m_editors = nullptr;
+  QTimer *m_formTimer = nullptr;
   QString m_baseDir;
 };
 

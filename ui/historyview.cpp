@@ -1,10 +1,16 @@
 #include "ui/historyview.h"
 
+#include "core/config/experiment.h"
 #include "core/runs/runstore.h"
 #include "core/util/error.h"
 
 #include <QChart>
 #include <QChartView>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFile>
+#include <QFormLayout>
+#include <QPlainTextEdit>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -46,7 +52,8 @@ public:
 
 const QStringList kColumns = {QStringLiteral("id"),       QStringLiteral("name"),        QStringLiteral("status"),
                               QStringLiteral("strategy"), QStringLiteral("LR"),          QStringLiteral("test accuracy"),
-                              QStringLiteral("test macro-F1"), QStringLiteral("duration (s)"), QStringLiteral("created")};
+                              QStringLiteral("test macro-F1"), QStringLiteral("duration (s)"), QStringLiteral("created"),
+                              QStringLiteral("tags"),     QStringLiteral("notes")};
 
 } // namespace
 
@@ -61,11 +68,17 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
   m_compare = new QPushButton(tr("&Compare selected"), this);
   m_resume = new QPushButton(tr("Resume"), this);
   m_archive = new QPushButton(tr("Archive"), this);
+  m_clone = new QPushButton(tr("C&lone"), this);
+  m_clone->setToolTip(tr("Open the selected run's config in the Experiment tab, to edit and start"));
+  m_rerun = new QPushButton(tr("Re&run"), this);
+  m_rerun->setToolTip(tr("Start the selected run's config again"));
+  m_notes = new QPushButton(tr("&Notes && tags…"), this);
+  m_delete = new QPushButton(tr("Delete…"), this);
+  m_clone->setObjectName(QStringLiteral("CloneButton"));
+  m_rerun->setObjectName(QStringLiteral("RerunButton"));
   bar->addWidget(m_filter, 1);
-  bar->addWidget(m_refresh);
-  bar->addWidget(m_compare);
-  bar->addWidget(m_resume);
-  bar->addWidget(m_archive);
+  for (QPushButton *b : {m_refresh, m_compare, m_clone, m_rerun, m_resume, m_notes, m_archive, m_delete})
+    bar->addWidget(b);
   layout->addLayout(bar);
 
   auto *split = new QSplitter(Qt::Vertical, this);
@@ -110,6 +123,62 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
       return;
     RunStore store(m_workspace.toStdString());
     Q_EMIT resumeRequested(QString::fromStdString(store.run(ids.front()).folder));
+  });
+  for (QPushButton *b : {m_clone, m_rerun})
+    connect(b, &QPushButton::clicked, this, [this, b] {
+      const auto ids = selectedIds();
+      if (ids.size() != 1) {
+        QMessageBox::information(this, tr("Run history"), tr("Select one run."));
+        return;
+      }
+      const QString yaml = configOf(ids.front());
+      if (!yaml.isEmpty())
+        Q_EMIT configRequested(yaml, b == m_rerun);
+    });
+  connect(m_notes, &QPushButton::clicked, this, [this] {
+    const auto ids = selectedIds();
+    if (ids.size() != 1)
+      return;
+    RunStore store(m_workspace.toStdString());
+    const RunRecord r = store.run(ids.front());
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Run %1: notes and tags").arg(r.id));
+    auto *form = new QFormLayout(&dialog);
+    QStringList tags;
+    for (const std::string &t : r.tags)
+      tags << QString::fromStdString(t);
+    auto *tagEdit = new QLineEdit(tags.join(QStringLiteral(", ")), &dialog);
+    tagEdit->setPlaceholderText(tr("comma-separated, e.g. baseline, lora"));
+    auto *notes = new QPlainTextEdit(QString::fromStdString(r.notes), &dialog);
+    form->addRow(tr("Tags:"), tagEdit);
+    form->addRow(tr("Notes:"), notes);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    if (dialog.exec() == QDialog::Accepted) {
+      QStringList list;
+      for (const QString &t : tagEdit->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
+        list << t.trimmed();
+      setNotesAndTags(r.id, notes->toPlainText(), list);
+    }
+  });
+  connect(m_delete, &QPushButton::clicked, this, [this] {
+    const auto ids = selectedIds();
+    if (ids.empty())
+      return;
+    if (QMessageBox::question(this, tr("Delete runs"),
+                              tr("Delete %n run(s) from the history and their folders (checkpoints included)?", "",
+                                 static_cast<int>(ids.size()))) != QMessageBox::Yes)
+      return;
+    try {
+      RunStore store(m_workspace.toStdString());
+      for (std::int64_t id : ids)
+        store.remove(id, true);
+    } catch (const Error &e) {
+      QMessageBox::warning(this, tr("Delete runs"), QString::fromUtf8(e.what()));
+    }
+    refresh();
   });
   connect(m_archive, &QPushButton::clicked, this, [this] {
     RunStore store(m_workspace.toStdString());
@@ -169,6 +238,12 @@ void HistoryView::refresh()
       m_runs->setItem(row, 6, new NumberItem(summary("test.macro_f1"), 4));
       m_runs->setItem(row, 7, new NumberItem(r.duration, 0));
       m_runs->setItem(row, 8, new QTableWidgetItem(QString::fromStdString(r.created)));
+      QStringList tags;
+      for (const std::string &t : r.tags)
+        tags << QString::fromStdString(t);
+      m_runs->setItem(row, 9, new QTableWidgetItem(tags.join(QStringLiteral(", "))));
+      m_runs->setItem(row, 10, new QTableWidgetItem(QString::fromStdString(r.notes).section(QLatin1Char('\n'), 0, 0)));
+      m_runs->item(row, 10)->setToolTip(QString::fromStdString(r.notes));
     }
     m_runs->setSortingEnabled(true);
   } catch (const Error &e) {
@@ -247,6 +322,45 @@ void HistoryView::compare(const std::vector<std::int64_t> &ids)
   if (y0 < y1)
     y->setRange(y0, y1);
   m_chart->setTitle(tr("Loss of runs %1").arg(headers.join(QStringLiteral(", "))));
+}
+
+QString HistoryView::configOf(std::int64_t run) const
+{
+  try {
+    RunStore store(m_workspace.toStdString());
+    const QString stored = QString::fromStdString(store.configYaml(run));
+    if (!stored.isEmpty() && parseExperimentConfig(stored.toStdString(), m_workspace.toStdString()).ok())
+      return stored;
+    QFile resolved(QString::fromStdString(store.run(run).folder) + QStringLiteral("/config.yaml"));
+    if (resolved.open(QIODevice::ReadOnly))
+      return QString::fromUtf8(resolved.readAll());
+    return stored;
+  } catch (const Error &e) {
+    QMessageBox::warning(const_cast<HistoryView *>(this), tr("Run history"), QString::fromUtf8(e.what()));
+    return {};
+  }
+}
+
+void HistoryView::selectRun(std::int64_t run)
+{
+  for (int r = 0; r < m_runs->rowCount(); ++r)
+    if (static_cast<std::int64_t>(m_runs->item(r, 0)->data(Qt::UserRole).toDouble()) == run)
+      m_runs->selectRow(r);
+}
+
+void HistoryView::setNotesAndTags(std::int64_t run, const QString &notes, const QStringList &tags)
+{
+  try {
+    RunStore store(m_workspace.toStdString());
+    store.setNotes(run, notes.toStdString());
+    std::vector<std::string> list;
+    for (const QString &t : tags)
+      list.push_back(t.toStdString());
+    store.setTags(run, list);
+  } catch (const Error &e) {
+    QMessageBox::warning(this, tr("Run history"), QString::fromUtf8(e.what()));
+  }
+  refresh();
 }
 
 int HistoryView::overlaySeries() const { return static_cast<int>(m_chart->series().size()); }

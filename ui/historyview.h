@@ -15,7 +15,7 @@ namespace tunebench {
 
 // The run history of the workspace (runs.sqlite): a sortable, filterable table of runs; select two
 // or more to overlay their curves and see the config diff (only what differs); resume an
-// interrupted run, archive, delete.
+// interrupted run, clone or rerun a run's config, notes and tags, archive, delete.
 class HistoryView final : public QWidget
 {
   Q_OBJECT
@@ -30,9 +30,16 @@ public:
   QTableWidget *diff() const { return m_diff; }
   QPushButton *compareButton() const { return m_compare; }
   int overlaySeries() const;
+  // A past run's config as the experiment to edit (clone) or to start again (rerun): the YAML it
+  // was started with, or its folder's resolved config.yaml when that no longer resolves here.
+  QString configOf(std::int64_t run) const;
+  void selectRun(std::int64_t run);
+  // Notes and tags of a run (the table's tags column shows them).
+  void setNotesAndTags(std::int64_t run, const QString &notes, const QStringList &tags);
 
 Q_SIGNALS:
   void resumeRequested(const QString &runDir);
+  void configRequested(const QString &yaml, bool start);
 
 private:
   std::vector<std::int64_t> selectedIds() const;
@@ -40,7 +47,8 @@ private:
   QString m_workspace;
   QLineEdit *m_filter = nullptr;
   QTableWidget *m_runs = nullptr, *m_diff = nullptr;
-  QPushButton *m_compare = nullptr, *m_resume = nullptr, *m_archive = nullptr, *m_refresh = nullptr;
+  QPushButton *m_compare = nullptr, *m_resume = nullptr, *m_archive = nullptr, *m_refresh = nullptr,
+              *m_clone = nullptr, *m_rerun = nullptr, *m_notes = nullptr, *m_delete = nullptr;
   QChart *m_chart = nullptr;
   QChartView *m_chartView = nullptr;
 };

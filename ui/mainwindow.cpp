@@ -117,6 +117,14 @@ void MainWindow::createTrainingViews()
     m_history->refresh();
     m_evaluation->refreshRuns();
   });
+  connect(m_history, &HistoryView::configRequested, this, [this](const QString &yaml, bool start) {
+    m_experiment->setYaml(yaml);
+    m_tabs->setCurrentWidget(m_experiment);
+    if (start)
+      startExperiment();
+    else
+      statusBar()->showMessage(tr("The run's config is in the Experiment tab: edit it and start"), 8000);
+  });
   connect(m_history, &HistoryView::resumeRequested, this, [this](const QString &runDir) {
     const QStringList problems = m_session->resume(runDir, m_workspaceDir);
     if (!problems.isEmpty()) {

@@ -4,6 +4,7 @@
 // (confusion heat map, per-class table) and ask the playground about a sentence.
 #include "ui/datasetview.h"
 #include "ui/estimatepanel.h"
+#include "ui/experimentform.h"
 #include "ui/evaluationview.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
@@ -11,6 +12,7 @@
 #include "ui/monitorview.h"
 #include "ui/trainingsession.h"
 
+#include "core/runs/runstore.h"
 #include "support/golden.h"
 
 #include <QtTest/QtTest>
@@ -34,16 +36,54 @@ class TestWorkbench : public QObject
 
   QTemporaryDir m_root;
 
-  static void shrink(ExperimentView *e, const QString &r)
+  // Types into a form field as a user does: select all, type, Return.
+  static void type(ExperimentForm *form, const QString &path, const QString &text)
   {
+    auto *line = qobject_cast<QLineEdit *>(form->editor(path));
+    QVERIFY2(line, qPrintable(path));
+    QVERIFY2(line->isVisible(), qPrintable(path));
+    line->setFocus();
+    line->selectAll();
+    QTest::keyClicks(line, text);
+    QTest::keyClick(line, Qt::Key_Return);
+  }
+
+  // Picks a value in a form combo box with the arrow keys, as a user does.
+  static void choose(ExperimentForm *form, const QString &path, const QString &value)
+  {
+    auto *box = qobject_cast<QComboBox *>(form->editor(path));
+    QVERIFY2(box, qPrintable(path));
+    const int target = box->findData(value);
+    QVERIFY2(target >= 0, qPrintable(value));
+    box->setFocus();
+    while (box->currentIndex() != target)
+      QTest::keyClick(box, box->currentIndex() < target ? Qt::Key_Down : Qt::Key_Up);
+  }
+
+  static QString configValue(ExperimentView *e, const char *key)
+  {
+    const auto flat = flattenYaml(e->yaml().toStdString());
+    const auto it = flat.find(key);
+    return it == flat.end() ? QString() : QString::fromStdString(it->second);
+  }
+
+  // The small run: sizes through the YAML; the strategy and LoRA's r through the form's widgets.
+  static void shrink(MainWindow &window, const QString &r)
+  {
+    ExperimentView *e = window.experiment();
+    window.tabs()->setCurrentWidget(e);
     e->setOverride(QStringLiteral("data.subset_rows"), QStringLiteral("240"));
     e->setOverride(QStringLiteral("training.epochs"), QStringLiteral("1"));
     e->setOverride(QStringLiteral("training.batch_size"), QStringLiteral("16"));
     e->setOverride(QStringLiteral("training.learning_rate"), QStringLiteral("1e-3"));
     e->setOverride(QStringLiteral("evaluation.every_steps"), QStringLiteral("3"));
-    e->setOverride(QStringLiteral("strategy.name"), QStringLiteral("lora"));
-    e->setOverride(QStringLiteral("strategy.lora.r"), r);
     e->setOverride(QStringLiteral("evaluation.early_stopping.patience"), QStringLiteral("0"));
+    e->editors()->setCurrentWidget(e->form());
+    QTest::qWait(300); // the form follows the YAML (debounced)
+    choose(e->form(), QStringLiteral("strategy.name"), QStringLiteral("lora"));
+    type(e->form(), QStringLiteral("strategy.lora.r"), r);
+    QCOMPARE(configValue(e, "strategy.name"), QStringLiteral("lora"));
+    QCOMPARE(configValue(e, "strategy.lora.r"), r);
   }
 
 private Q_SLOTS:
@@ -123,6 +163,28 @@ private Q_SLOTS:
     QVERIFY(panel->text()->text().contains(QLatin1String("gradient accumulation")));
   }
 
+  // Quick check: one batch over-fits and a short run on a subset finishes; nothing is recorded.
+  void quickCheck()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("check-workspace")));
+    ExperimentView *e = window.experiment();
+    QSignalSpy checked(e, &ExperimentView::quickChecked);
+    e->setOverride(QStringLiteral("training.batch_size"), QStringLiteral("0"));
+    QTest::mouseClick(e->quickCheckButton(), Qt::LeftButton);
+    QCOMPARE(checked.size(), 1); // a broken config fails at once, with its problems
+    QVERIFY(!checked.back().at(0).toBool());
+    QVERIFY(checked.back().at(1).toString().contains(QLatin1String("batch_size")));
+    e->setOverride(QStringLiteral("training.batch_size"), QStringLiteral("16"));
+    QTest::mouseClick(e->quickCheckButton(), Qt::LeftButton);
+    QVERIFY(!e->startButton()->isEnabled());
+    QVERIFY(checked.wait(240000));
+    QVERIFY2(checked.back().at(0).toBool(), qPrintable(checked.back().at(1).toString()));
+    QVERIFY(checked.back().at(1).toString().contains(QLatin1String("over-fits")));
+    QVERIFY(checked.back().at(1).toString().contains(QLatin1String("rows finished")));
+    QVERIFY(e->startButton()->isEnabled());
+    QCOMPARE(window.history()->runs()->rowCount(), 0);
+  }
+
   void trainStopFindCompare()
   {
     MainWindow window(m_root.filePath(QStringLiteral("workspace")));
@@ -131,13 +193,27 @@ private Q_SLOTS:
     ExperimentView *e = window.experiment();
     QVERIFY(e->yaml().contains(QLatin1String("sentiment-use-lite"))); // the default experiment
 
-    // A broken value is listed with its line and range, and nothing starts.
-    e->setOverride(QStringLiteral("training.batch_size"), QStringLiteral("0"));
+    // The form: the default model described; the strategy shows only its own fields; a broken
+    // value typed into a field is shown beside it and in the list with its line and range, and
+    // nothing starts.
+    ExperimentForm *form = e->form();
+    window.tabs()->setCurrentWidget(e);
+    QTRY_VERIFY(form->modelInfo()->text().contains(QLatin1String("use-lite")));
+    QVERIFY(form->modelInfo()->text().contains(QLatin1String("parameters")));
+    QVERIFY(!form->fieldVisible(QStringLiteral("strategy.lora.r")));
+    choose(form, QStringLiteral("strategy.name"), QStringLiteral("adapters"));
+    QVERIFY(form->fieldVisible(QStringLiteral("strategy.adapters.reduction")));
+    QVERIFY(form->editor(QStringLiteral("strategy.adapters.reduction"))->isVisible());
+    QVERIFY(!form->editor(QStringLiteral("strategy.lora.r"))->isVisible());
+    QVERIFY(form->editor(QStringLiteral("training.batch_size"))->toolTip().contains(QStringLiteral("1 – 4096")));
+    type(form, QStringLiteral("training.batch_size"), QStringLiteral("0"));
+    QVERIFY2(form->problem(QStringLiteral("training.batch_size")).contains(QLatin1String("between 1 and 4096")),
+             qPrintable(form->problem(QStringLiteral("training.batch_size"))));
     QVERIFY(!window.startExperiment().isEmpty());
     QVERIFY(e->problems()->count() >= 1);
     QVERIFY(e->problems()->item(0)->text().contains(QLatin1String("training.batch_size: must be between 1 and 4096")));
 
-    shrink(e, QStringLiteral("4"));
+    shrink(window, QStringLiteral("4"));
     QTest::mouseClick(e->startButton(), Qt::LeftButton);
     QVERIFY2(window.session()->running(), qPrintable(e->problems()->item(0)->text()));
     QCOMPARE(window.tabs()->currentWidget(), window.monitor());
@@ -157,7 +233,7 @@ private Q_SLOTS:
     QCOMPARE(runs->item(0, 3)->text(), QStringLiteral("lora"));
 
     // A second run with another rank, to the end.
-    shrink(e, QStringLiteral("8"));
+    shrink(window, QStringLiteral("8"));
     QVERIFY(window.startExperiment().isEmpty());
     QVERIFY(finished.wait(240000));
     QCOMPARE(finished.back().at(0).toString(), QStringLiteral("finished"));
@@ -174,6 +250,20 @@ private Q_SLOTS:
     QCOMPARE(diff->item(row, 0)->text(), QStringLiteral("4"));
     QCOMPARE(diff->item(row, 1)->text(), QStringLiteral("8"));
     QVERIFY(window.history()->overlaySeries() >= 2);
+
+    // Notes and tags show in the table; cloning run 1 puts its config in the Experiment tab.
+    window.history()->setNotesAndTags(1, QStringLiteral("first try\nstopped early"), {QStringLiteral("baseline")});
+    bool tagged = false;
+    for (int r = 0; r < runs->rowCount(); ++r)
+      if (runs->item(r, 0)->text() == QLatin1String("1"))
+        tagged = runs->item(r, 9)->text() == QLatin1String("baseline") && runs->item(r, 10)->text() == QLatin1String("first try");
+    QVERIFY(tagged);
+    e->setOverride(QStringLiteral("strategy.name"), QStringLiteral("full"));
+    window.history()->selectRun(1);
+    QTest::mouseClick(window.history()->findChild<QPushButton *>(QStringLiteral("CloneButton")), Qt::LeftButton);
+    QCOMPARE(window.tabs()->currentWidget(), e);
+    QCOMPARE(configValue(e, "strategy.name"), QStringLiteral("lora"));
+    QCOMPARE(configValue(e, "strategy.lora.r"), QStringLiteral("4"));
 
     // The finished run in the Evaluate tab: its confusion heat map and per-class scores on the test
     // split (24 sentences), then a playground prediction with both labels' probabilities.
