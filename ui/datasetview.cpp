@@ -11,6 +11,8 @@
 #include "core/tokenize/tokenizer.h"
 #include "core/tokenize/tokenizerloader.h"
 #include "ui/background.h"
+#include "ui/columnmapping.h"
+#include "ui/labelling.h"
 
 #include <QBarCategoryAxis>
 #include <QBarSeries>
@@ -19,6 +21,10 @@
 #include <QChartView>
 #include <QComboBox>
 #include <QFileDialog>
+#include <QFileInfo>
+#include <QFont>
+#include <QRegularExpression>
+#include <QUndoStack>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -28,6 +34,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QTabWidget>
+#include <QToolButton>
 #include <QTableWidget>
 #include <QTableView>
 #include <QValueAxis>
@@ -78,6 +85,8 @@ void DatasetModel::setDataset(std::shared_ptr<const Dataset> dataset)
 {
   beginResetModel();
   m_dataset = std::move(dataset);
+  m_edited.reset();
+  m_original.clear();
   m_headers = {tr("line")};
   if (m_dataset) {
     switch (m_dataset->kind) {
@@ -109,8 +118,74 @@ int DatasetModel::labelColumn() const
 
 int DatasetModel::splitColumn() const { return static_cast<int>(m_headers.size()) - 1; }
 
+std::vector<std::string> DatasetModel::values(int row) const
+{
+  const Example &e = m_dataset->examples[static_cast<std::size_t>(row)];
+  return m_dataset->kind == TaskKind::TokenTagging ? e.tags : e.labels;
+}
+
+void DatasetModel::setValues(int row, const std::vector<std::string> &values)
+{
+  if (!m_dataset || row < 0 || row >= rowCount())
+    return;
+  if (!m_edited) {
+    m_edited = std::make_shared<Dataset>(*m_dataset);
+    m_dataset = m_edited;
+  }
+  if (!m_original.count(row))
+    m_original[row] = this->values(row);
+  Example &e = m_edited->examples[static_cast<std::size_t>(row)];
+  (m_edited->kind == TaskKind::TokenTagging ? e.tags : e.labels) = values;
+  for (const std::string &v : values) // a new label joins the label set
+    if (!v.empty() && std::find(m_edited->labels.begin(), m_edited->labels.end(), v) == m_edited->labels.end()) {
+      m_edited->labels.push_back(v);
+      std::sort(m_edited->labels.begin(), m_edited->labels.end());
+    }
+  if (m_original[row] == values)
+    m_original.erase(row);
+  Q_EMIT dataChanged(index(row, 0), index(row, columnCount() - 1));
+}
+
+int DatasetModel::changedRows() const { return static_cast<int>(m_original.size()); }
+
+Qt::ItemFlags DatasetModel::flags(const QModelIndex &index) const
+{
+  Qt::ItemFlags f = QAbstractTableModel::flags(index);
+  if (m_dataset && index.column() == labelColumn() && m_dataset->kind != TaskKind::TokenTagging)
+    f |= Qt::ItemIsEditable;
+  return f;
+}
+
+bool DatasetModel::setData(const QModelIndex &index, const QVariant &value, int role)
+{
+  if (role != Qt::EditRole || !(flags(index) & Qt::ItemIsEditable))
+    return false;
+  std::vector<std::string> labels;
+  for (const QString &l : value.toString().split(QLatin1Char(','), Qt::SkipEmptyParts))
+    labels.push_back(l.trimmed().toStdString());
+  if (labels.empty() || (m_dataset->kind == TaskKind::SingleLabel && labels.size() != 1) || labels == values(index.row()))
+    return false;
+  Q_EMIT editRequested(index.row(), labels);
+  return true;
+}
+
 QVariant DatasetModel::data(const QModelIndex &index, int role) const
 {
+  if (m_dataset && index.isValid() && m_original.count(index.row())) {
+    if (role == Qt::FontRole) {
+      QFont bold;
+      bold.setBold(true);
+      return bold;
+    }
+    if (role == Qt::ToolTipRole && index.column() == labelColumn()) {
+      QStringList was;
+      for (const std::string &v : m_original.at(index.row()))
+        was << QString::fromStdString(v);
+      return tr("Changed (was: %1)").arg(was.join(QLatin1Char(' ')));
+    }
+  }
+  if (role == Qt::EditRole)
+    role = Qt::DisplayRole;
   if (!m_dataset || !index.isValid() || (role != Qt::DisplayRole && role != Qt::ToolTipRole))
     return {};
   const Example &e = m_dataset->examples[static_cast<std::size_t>(index.row())];
@@ -194,7 +269,9 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   auto *bar = new QHBoxLayout;
   m_path = new QLineEdit(this);
   m_path->setPlaceholderText(tr("A CSV, JSON, JSON Lines, CoNLL or text file"));
-  auto *browse = new QPushButton(tr("Browse…"), this);
+  auto *browse = new QPushButton(tr("&Import…"), this);
+  browse->setObjectName(QStringLiteral("ImportDataButton"));
+  browse->setToolTip(tr("Choose a data file and map its columns"));
   m_kind = new QComboBox(this);
   m_kind->addItems({QStringLiteral("single_label"), QStringLiteral("multi_label"), QStringLiteral("token_tagging"),
                     QStringLiteral("instruction"), QStringLiteral("causal_lm")});
@@ -219,6 +296,24 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   filters->addWidget(m_labels);
   filters->addWidget(new QLabel(tr("Split:"), this));
   filters->addWidget(m_splits);
+  m_undo = new QUndoStack(this);
+  QAction *undo = m_undo->createUndoAction(this, tr("Undo"));
+  QAction *redo = m_undo->createRedoAction(this, tr("Redo"));
+  undo->setShortcut(QKeySequence::Undo);
+  redo->setShortcut(QKeySequence::Redo);
+  for (QAction *a : {undo, redo}) {
+    a->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    addAction(a);
+    auto *button = new QToolButton(this);
+    button->setDefaultAction(a);
+    filters->addWidget(button);
+  }
+  m_saveVersion = new QPushButton(tr("Save as new version"), this);
+  m_saveVersion->setToolTip(tr("Write the corrected labels as a new dataset version (the original file is kept)"));
+  m_saveVersion->setEnabled(false);
+  filters->addWidget(m_saveVersion);
+  connect(m_undo, &QUndoStack::cleanChanged, this, [this](bool clean) { m_saveVersion->setEnabled(!clean); });
+  connect(m_saveVersion, &QPushButton::clicked, this, &DatasetView::saveVersion);
   layout->addLayout(filters);
   m_summary = new QLabel(tr("Open a data file, or the Experiment tab's data."), this);
   m_summary->setWordWrap(true);
@@ -231,6 +326,19 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   m_table = new QTableView(split);
   m_table->setObjectName(QStringLiteral("DatasetTable"));
   m_table->setModel(m_filter);
+  m_table->setItemDelegateForColumn(2, new LabelDelegate(m_table));
+  m_table->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
+  connect(m_model, &DatasetModel::editRequested, this, &DatasetView::editValues);
+  connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex &at) {
+    const QModelIndex source = m_filter->mapToSource(at);
+    const Dataset *d = m_model->dataset();
+    if (!d || d->kind != TaskKind::TokenTagging || source.column() != m_model->labelColumn())
+      return;
+    const Example &e = d->examples[static_cast<std::size_t>(source.row())];
+    TagEditorDialog dialog(e.tokens, e.tags, d->labels, this);
+    if (dialog.exec() == QDialog::Accepted)
+      editValues(source.row(), dialog.tags());
+  });
   m_table->setSortingEnabled(true);
   m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
   m_table->setWordWrap(false);
@@ -278,12 +386,7 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   split->setStretchFactor(1, 2);
   layout->addWidget(split, 1);
 
-  connect(browse, &QPushButton::clicked, this, [this] {
-    const QString file = QFileDialog::getOpenFileName(this, tr("Open Data"), m_path->text(),
-                                                      tr("Data (*.csv *.tsv *.json *.jsonl *.conll *.txt);;All files (*)"));
-    if (!file.isEmpty())
-      m_path->setText(file);
-  });
+  connect(browse, &QPushButton::clicked, this, &DatasetView::import);
   connect(m_open, &QPushButton::clicked, this, [this] { open(m_path->text(), m_kind->currentText()); });
   connect(fromExperiment, &QPushButton::clicked, this, &DatasetView::experimentDataRequested);
   auto refilter = [this] {
@@ -296,13 +399,57 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   connect(m_report, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem *item) { jumpToIssue(m_report->row(item)); });
 }
 
+void DatasetView::import()
+{
+  const QString file = QFileDialog::getOpenFileName(this, tr("Import Data"), realPath(m_path->text()),
+                                                    tr("Data (*.csv *.tsv *.json *.jsonl *.conll *.txt);;All files (*)"));
+  if (file.isEmpty())
+    return;
+  ColumnMappingDialog dialog(file, m_kind->currentText(), this);
+  if (dialog.exec() != QDialog::Accepted)
+    return;
+  open(file, dialog.kind(), {}, 128, dialog.columns());
+  if (dialog.useInExperiment())
+    Q_EMIT useInExperiment(file, dialog.kind(), dialog.columns());
+}
+
+void DatasetView::editValues(int row, const std::vector<std::string> &values)
+{
+  if (!m_model->dataset() || row < 0 || row >= m_model->rowCount() || values == m_model->values(row))
+    return;
+  m_undo->push(new LabelEdit(m_model, row, m_model->values(row), values));
+}
+
+QString DatasetView::saveVersion()
+{
+  if (!m_model->dataset())
+    return {};
+  const QFileInfo original(m_openedFile);
+  QString stem = original.completeBaseName();
+  stem.remove(QRegularExpression(QStringLiteral("-v\\d+$"))); // name-v2 → name-v3, not name-v2-v2
+  const QString dir = m_versionsDir.isEmpty() ? original.absolutePath() : m_versionsDir;
+  QString error;
+  const QString path = saveDatasetVersion(*m_model->dataset(), dir, stem, &error);
+  if (path.isEmpty()) {
+    m_summary->setText(tr("<b>Cannot save the version:</b> %1").arg(error.toHtmlEscaped()));
+    return {};
+  }
+  m_undo->setClean();
+  m_summary->setText(tr("Saved %1 changed row(s) as <b>%2</b> (the original file is unchanged).")
+                         .arg(m_model->changedRows())
+                         .arg(displayPath(path).toHtmlEscaped()));
+  Q_EMIT versionSaved(path);
+  return path;
+}
+
 DatasetView::~DatasetView()
 {
   if (m_thread)
     m_thread->wait();
 }
 
-void DatasetView::open(const QString &file, const QString &kindName, const QString &modelDir, int maxLength)
+void DatasetView::open(const QString &file, const QString &kindName, const QString &modelDir, int maxLength,
+                       const QMap<QString, QString> &columns)
 {
   if (m_loading)
     return; // one load at a time
@@ -311,7 +458,8 @@ void DatasetView::open(const QString &file, const QString &kindName, const QStri
   m_kind->setCurrentText(kindName);
   m_summary->setText(tr("Reading %1…").arg(file.toHtmlEscaped()));
   m_open->setEnabled(false);
-  runInBackground(this, m_thread, [file = realPath(file), kindName, modelDir, maxLength] {
+  m_openedFile = realPath(file);
+  runInBackground(this, m_thread, [file = realPath(file), kindName, modelDir, maxLength, columns] {
     auto l = std::make_shared<Loaded>();
     l->maxLength = maxLength;
     try {
@@ -321,6 +469,11 @@ void DatasetView::open(const QString &file, const QString &kindName, const QStri
       MappingOptions options;
       options.kind = kind.value_or(TaskKind::SingleLabel);
       options.columns = guessMapping(table, options.kind);
+      if (!columns.isEmpty()) {
+        const std::string separator = options.columns.labelSeparator;
+        options.columns = toColumnMapping(columns);
+        options.columns.labelSeparator = separator;
+      }
       l->dataset = std::make_shared<Dataset>(toDataset(table, options, report));
       l->issues = report.issues();
       std::unique_ptr<Tokenizer> tokenizer;
@@ -350,6 +503,7 @@ void DatasetView::show(const Loaded &l)
   }
   m_dataset = l.dataset;
   m_model->setDataset(l.dataset);
+  m_undo->clear();
   m_table->resizeColumnToContents(0);
   m_table->setColumnWidth(1, std::max(200, m_table->width() / 2));
   // Filters: every label (or tag) and split present.
@@ -486,7 +640,7 @@ void DatasetView::previewAugmentation(int rows)
     source.push_back(m_filter->mapToSource(m_filter->index(r, 0)).row());
   m_loading = true;
   m_augment->setEnabled(false);
-  std::shared_ptr<const Dataset> dataset = m_dataset;
+  std::shared_ptr<const Dataset> dataset = m_model->shared();
   struct Augmented
   {
     std::vector<Example> rows;

@@ -1,12 +1,16 @@
 #pragma once
 
 #include <QAbstractTableModel>
+#include <QMap>
 #include <QPointer>
 #include <QSortFilterProxyModel>
 #include <QThread>
 #include <QWidget>
 
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 class QChart;
 class QChartView;
@@ -17,6 +21,7 @@ class QListWidget;
 class QPushButton;
 class QTableView;
 class QTableWidget;
+class QUndoStack;
 
 namespace tunebench {
 
@@ -25,7 +30,8 @@ struct DatasetStatistics;
 
 // A dataset as a table model: cells are made when the view asks for them (no copy per cell), so
 // 100k rows cost what the dataset itself costs. Columns follow the task: text, label(s), split;
-// tokens and tags; instruction, input, output; or plain text.
+// tokens and tags; instruction, input, output; or plain text. Labels (classification) and tags
+// (tagging) can be corrected: the first change copies the dataset; changed rows are marked.
 class DatasetModel final : public QAbstractTableModel
 {
   Q_OBJECT
@@ -34,6 +40,14 @@ public:
   explicit DatasetModel(QObject *parent = nullptr);
   void setDataset(std::shared_ptr<const Dataset> dataset);
   const Dataset *dataset() const { return m_dataset.get(); }
+  std::shared_ptr<const Dataset> shared() const { return m_dataset; }
+  // A row's labels (classification) or tags (tagging), and setting them (what undo/redo call).
+  std::vector<std::string> values(int row) const;
+  void setValues(int row, const std::vector<std::string> &values);
+  int changedRows() const; // rows that differ from the file as opened
+  Qt::ItemFlags flags(const QModelIndex &index) const override;
+  // The label cell's edit is not applied here: editRequested goes to the view's undo stack.
+  bool setData(const QModelIndex &index, const QVariant &value, int role = Qt::EditRole) override;
   int rowCount(const QModelIndex &parent = {}) const override;
   int columnCount(const QModelIndex &parent = {}) const override;
   QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
@@ -43,8 +57,13 @@ public:
   int labelColumn() const;
   int splitColumn() const;
 
+Q_SIGNALS:
+  void editRequested(int row, const std::vector<std::string> &values);
+
 private:
   std::shared_ptr<const Dataset> m_dataset;
+  std::shared_ptr<Dataset> m_edited; // the copy edits go to (m_dataset points at it then)
+  std::map<int, std::vector<std::string>> m_original; // edited rows: their values as opened
   QStringList m_headers;
 };
 
@@ -64,9 +83,10 @@ private:
   QString m_text, m_label, m_split;
 };
 
-// The Data tab: open a data file as a task's dataset (columns mapped by their usual names), browse
-// it in a filterable table, see the label distribution and token lengths (with the max-length
-// cut-off), and read the validation report — double-click an entry to jump to its row. Reading
+// The Data tab: import a data file as a task's dataset (columns mapped in a dialog, or by their
+// usual names), browse it in a filterable table, see the label distribution and token lengths
+// (with the max-length cut-off), read the validation report — double-click an entry to jump to
+// its row —, correct labels and tags with undo and save them as a new dataset version. Reading
 // and tokenizing run on a worker thread.
 class DatasetView final : public QWidget
 {
@@ -77,7 +97,17 @@ public:
   ~DatasetView() override;
   // Reads `file` as a `kind` dataset (single_label, multi_label, token_tagging, instruction,
   // causal_lm); token lengths with the tokenizer of `modelDir` when given. loaded() follows.
-  void open(const QString &file, const QString &kind, const QString &modelDir = {}, int maxLength = 128);
+  // columns: role -> column (text, label, tokens, tags, split …); empty: guessed from the names.
+  void open(const QString &file, const QString &kind, const QString &modelDir = {}, int maxLength = 128,
+            const QMap<QString, QString> &columns = {});
+  // Import: a file dialog, then the column-mapping dialog; opens the file as mapped.
+  void import();
+  // Labelling: corrects a row (of the model, unfiltered) as an undoable edit; saves the edited
+  // dataset as a new version (JSON Lines, DIR/NAME-vN.jsonl; default DIR: setVersionsDir).
+  void editValues(int row, const std::vector<std::string> &values);
+  QString saveVersion();
+  void setVersionsDir(const QString &dir) { m_versionsDir = dir; }
+  QUndoStack *undoStack() const { return m_undo; }
   void setFilters(const QString &text, const QString &label, const QString &split);
   // Selects and shows the row a report entry points at.
   bool jumpToIssue(int issueIndex);
@@ -99,6 +129,9 @@ Q_SIGNALS:
   void augmented(bool ok);
   // Asks the main window for the Experiment tab's data file, kind, model folder and max length.
   void experimentDataRequested();
+  // Import with "use in the experiment" ticked: the file, the task, and the columns by role.
+  void useInExperiment(const QString &file, const QString &kind, const QMap<QString, QString> &columns);
+  void versionSaved(const QString &file);
 
 private:
   struct Loaded;
@@ -115,7 +148,9 @@ private:
   DatasetFilter *m_filter = nullptr;
   QListWidget *m_report = nullptr;
   QTableWidget *m_augmentation = nullptr;
-  QPushButton *m_augment = nullptr;
+  QPushButton *m_augment = nullptr, *m_saveVersion = nullptr;
+  QUndoStack *m_undo = nullptr;
+  QString m_versionsDir, m_openedFile;
   std::shared_ptr<const Dataset> m_dataset;
   QChart *m_labelChart = nullptr, *m_lengthChart = nullptr;
   std::vector<int> m_issueLines; // per report entry: the source line it names

@@ -95,6 +95,19 @@ void MainWindow::createTrainingViews()
   m_tabs->addTab(m_evaluation, tr("Evaluate"));
 
   connect(m_data, &DatasetView::experimentDataRequested, this, &MainWindow::openExperimentData);
+  connect(m_data, &DatasetView::useInExperiment, this,
+          [this](const QString &file, const QString &kind, const QMap<QString, QString> &columns) {
+            QStringList pairs;
+            for (auto it = columns.begin(); it != columns.end(); ++it)
+              pairs << QStringLiteral("%1: \"%2\"").arg(it.key(), QString(it.value()).replace(QLatin1Char('"'), QStringLiteral("\\\"")));
+            m_experiment->setOverride(QStringLiteral("data.path"), QStringLiteral("\"%1\"").arg(file));
+            m_experiment->setOverride(QStringLiteral("task.kind"), kind);
+            m_experiment->setOverride(QStringLiteral("data.columns"), QStringLiteral("{%1}").arg(pairs.join(QStringLiteral(", "))));
+            statusBar()->showMessage(tr("The experiment now reads %1").arg(file), 8000);
+          });
+  connect(m_data, &DatasetView::versionSaved, this, [this](const QString &file) {
+    statusBar()->showMessage(tr("Saved a new dataset version: %1 (set it as data.path to train on it)").arg(file), 10000);
+  });
   connect(m_experiment, &ExperimentView::startRequested, this, [this] {
     const QStringList problems = startExperiment();
     if (!problems.isEmpty())
@@ -146,8 +159,11 @@ bool MainWindow::openExperimentData()
   }
   const ExperimentConfig &c = r.config;
   const QString kind = c.isDenoising() ? QStringLiteral("causal_lm") : QString::fromStdString(c.task.kind);
+  QMap<QString, QString> columns; // the experiment's own column roles, else guessed from the names
+  for (const auto &[role, column] : c.data.columns)
+    columns.insert(QString::fromStdString(role), QString::fromStdString(column));
   m_data->open(QString::fromStdString(c.resolve(c.data.path).string()), kind,
-               QString::fromStdString(c.resolve(c.model.path).string()), c.model.maxLength);
+               QString::fromStdString(c.resolve(c.model.path).string()), c.model.maxLength, columns);
   m_tabs->setCurrentWidget(m_data);
   return true;
 }
@@ -243,6 +259,8 @@ bool MainWindow::openWorkspace(const QString &dir)
     m_history->setWorkspace(m_workspaceDir);
   if (m_evaluation)
     m_evaluation->setWorkspace(m_workspaceDir);
+  if (m_data)
+    m_data->setVersionsDir(QDir(m_workspaceDir).filePath(QStringLiteral("datasets")));
   setWindowTitle(tr("tunebench — %1").arg(QDir(m_workspaceDir).dirName()));
   QSettings().setValue(QStringLiteral("workspace/last"), m_workspaceDir);
   return true;

@@ -5,6 +5,8 @@
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
 #include "core/runs/runstore.h"
+#include "ui/columnmapping.h"
+#include "ui/datasetview.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
 #include "ui/evaluationview.h"
@@ -75,8 +77,13 @@ int main(int argc, char **argv)
                                       QStringLiteral("text"));
   const QCommandLineOption dataOption(QStringLiteral("open-data"),
                                       QStringLiteral("Open the experiment's data file in the Data tab."));
+  const QCommandLineOption importOption(QStringLiteral("import"),
+                                        QStringLiteral("Import a data file: open the column-mapping dialog on it."),
+                                        QStringLiteral("file"));
+  const QCommandLineOption formOption(QStringLiteral("yaml-view"),
+                                      QStringLiteral("Show the experiment as YAML (not as the form)."));
   parser.addOptions({workspaceOption, threadsOption, screenshotOption, afterOption, tabOption, presetOption, setOption,
-                     startOption, compareOption, evaluateOption, playOption, dataOption});
+                     startOption, compareOption, evaluateOption, playOption, dataOption, importOption, formOption});
   parser.process(app);
 
   try {
@@ -124,6 +131,20 @@ int main(int argc, char **argv)
   }
   if (parser.isSet(dataOption))
     window.openExperimentData();
+  if (parser.isSet(formOption))
+    window.experiment()->editors()->setCurrentIndex(1);
+  tunebench::ColumnMappingDialog *importDialog = nullptr;
+  if (parser.isSet(importOption)) {
+    const QString importFile = parser.value(importOption);
+    importDialog = new tunebench::ColumnMappingDialog(importFile, QStringLiteral("single_label"), &window);
+    QObject::connect(importDialog, &QDialog::accepted, importDialog, [&window, importDialog, importFile] {
+      window.tabs()->setCurrentWidget(window.data());
+      window.data()->open(importFile, importDialog->kind(), {}, 128, importDialog->columns());
+      if (importDialog->useInExperiment())
+        Q_EMIT window.data()->useInExperiment(importFile, importDialog->kind(), importDialog->columns());
+    });
+    importDialog->open();
+  }
   if (parser.isSet(evaluateOption)) {
     tunebench::EvaluationView *view = window.evaluation();
     if (view->runsBox()->count() > 0) {
@@ -146,8 +167,9 @@ int main(int argc, char **argv)
   if (parser.isSet(screenshotOption)) {
     const QString file = parser.value(screenshotOption);
     const int delay = parser.isSet(afterOption) ? static_cast<int>(parser.value(afterOption).toDouble() * 1000) : 800;
-    QTimer::singleShot(delay, &window, [&window, file] {
-      const bool saved = window.grab().save(file, "PNG");
+    QTimer::singleShot(delay, &window, [&window, file, importDialog] {
+      QWidget *target = importDialog && importDialog->isVisible() ? static_cast<QWidget *>(importDialog) : &window;
+      const bool saved = target->grab().save(file, "PNG");
       std::fprintf(saved ? stdout : stderr, "%s %s\n", saved ? "saved" : "cannot save",
                    qPrintable(file));
       QApplication::exit(saved ? 0 : 1);

@@ -2,7 +2,10 @@
 // LoRA and change r, start a short run, see points arrive on the charts, stop it, find it in the
 // history, run a second one, compare the two and read the config diff, evaluate the finished one
 // (confusion heat map, per-class table) and ask the playground about a sentence.
+#include "ui/columnmapping.h"
 #include "ui/datasetview.h"
+#include "ui/labelling.h"
+#include "core/data/dataset.h"
 #include "ui/estimatepanel.h"
 #include "ui/experimentform.h"
 #include "ui/evaluationview.h"
@@ -12,6 +15,7 @@
 #include "ui/monitorview.h"
 #include "ui/trainingsession.h"
 
+#include "core/config/experiment.h"
 #include "core/runs/runstore.h"
 #include "support/golden.h"
 
@@ -19,6 +23,8 @@
 
 #include <QChart>
 #include <QComboBox>
+#include <QFont>
+#include <QUndoStack>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -119,6 +125,79 @@ private Q_SLOTS:
       QVERIFY(data->filter()->index(r, 1).data().toString().contains(QLatin1String("spiderman"), Qt::CaseInsensitive));
     data->setFilters({}, QStringLiteral("positive"), {});
     QCOMPARE(data->filter()->rowCount(), 2000);
+    data->setFilters({}, {}, {});
+
+    // Labelling: correct a label in the table (what the cell's editor does), undo, redo, save as
+    // a new version in the workspace; the version reads back with the correction and the
+    // original file still has the old label.
+    DatasetModel *model = data->model();
+    const QString before = model->index(0, 2).data().toString();
+    const QString after = before == QLatin1String("positive") ? QStringLiteral("negative") : QStringLiteral("positive");
+    QVERIFY(model->flags(model->index(0, 2)) & Qt::ItemIsEditable);
+    QVERIFY(model->setData(model->index(0, 2), after));
+    QCOMPARE(model->index(0, 2).data().toString(), after);
+    QCOMPARE(model->changedRows(), 1);
+    QVERIFY(model->index(0, 2).data(Qt::FontRole).value<QFont>().bold());
+    data->undoStack()->undo();
+    QCOMPARE(model->index(0, 2).data().toString(), before);
+    QCOMPARE(model->changedRows(), 0);
+    data->undoStack()->redo();
+    QCOMPARE(model->index(0, 2).data().toString(), after);
+    const QString version = data->saveVersion();
+    QVERIFY2(version.endsWith(QLatin1String("datasets/pang-lee-sentences-v2.jsonl")), qPrintable(version));
+    data->open(version, QStringLiteral("single_label"));
+    QVERIFY(loaded.wait(60000));
+    QCOMPARE(data->model()->rowCount(), 4000);
+    QCOMPARE(data->model()->index(0, 2).data().toString(), after);
+    QCOMPARE(data->model()->changedRows(), 0);
+    QVERIFY(window.openExperimentData());
+    QVERIFY(loaded.wait(60000));
+    QCOMPARE(data->model()->index(0, 2).data().toString(), before);
+
+    // Import with the column-mapping dialog: columns with unusual names are mapped by hand, and
+    // the experiment is pointed at the file with those columns.
+    QFile odd(m_root.filePath(QStringLiteral("odd.csv")));
+    QVERIFY(odd.open(QIODevice::WriteOnly));
+    odd.write("id,body,verdict\n1,a fine film,good\n2,a dull film,bad\n3,a gem,good\n");
+    odd.close();
+    ColumnMappingDialog mapping(odd.fileName(), QStringLiteral("single_label"));
+    QVERIFY(mapping.error().isEmpty());
+    QVERIFY(mapping.setColumn(QStringLiteral("text"), QStringLiteral("body")));
+    QVERIFY(mapping.setColumn(QStringLiteral("label"), QStringLiteral("verdict")));
+    QVERIFY(!mapping.setColumn(QStringLiteral("label"), QStringLiteral("nope")));
+    QCOMPARE(mapping.columns().value(QStringLiteral("text")), QStringLiteral("body"));
+    data->open(odd.fileName(), mapping.kind(), {}, 128, mapping.columns());
+    QVERIFY(loaded.wait(60000));
+    QVERIFY(loaded.back().at(0).toBool());
+    QCOMPARE(data->model()->rowCount(), 3);
+    QCOMPARE(data->model()->index(1, 1).data().toString(), QStringLiteral("a dull film"));
+    QCOMPARE(data->model()->index(1, 2).data().toString(), QStringLiteral("bad"));
+    Q_EMIT data->useInExperiment(odd.fileName(), mapping.kind(), mapping.columns());
+    const ConfigResult pointed = parseExperimentConfig(window.experiment()->yaml().toStdString(), window.workspaceDir().toStdString());
+    QCOMPARE(QString::fromStdString(pointed.config.data.path), odd.fileName());
+    QCOMPARE(pointed.config.data.columns.at("label"), std::string("verdict"));
+    // Tags are corrected token by token in the tag editor, as one undoable edit of the row.
+    QFile conll(m_root.filePath(QStringLiteral("ner.conll")));
+    QVERIFY(conll.open(QIODevice::WriteOnly));
+    conll.write("John\tB-PER\nlives\tO\nin\tO\nParis\tO\n\nAnna\tB-PER\nleft\tO\n\n");
+    conll.close();
+    data->open(conll.fileName(), QStringLiteral("token_tagging"));
+    QVERIFY(loaded.wait(60000));
+    QCOMPARE(data->model()->rowCount(), 2);
+    const Example &first = data->model()->dataset()->examples.front();
+    TagEditorDialog tagEditor(first.tokens, first.tags, {"B-LOC", "B-PER", "I-LOC", "O"});
+    QCOMPARE(tagEditor.table()->rowCount(), 4);
+    qobject_cast<QComboBox *>(tagEditor.table()->cellWidget(3, 1))->setCurrentText(QStringLiteral("B-LOC"));
+    data->editValues(0, tagEditor.tags());
+    QCOMPARE(data->model()->index(0, 2).data().toString(), QStringLiteral("B-PER O O B-LOC"));
+    data->undoStack()->undo();
+    QCOMPARE(data->model()->index(0, 2).data().toString(), QStringLiteral("B-PER O O O"));
+
+    ColumnMappingDialog missing(m_root.filePath(QStringLiteral("no-such.csv")), QStringLiteral("single_label"));
+    QVERIFY(missing.error().contains(QLatin1String("no-such.csv")));
+    window.experiment()->loadPreset(QStringLiteral("sentiment-use-lite"));
+    QVERIFY(window.openExperimentData());
+    QVERIFY(loaded.wait(60000));
     // The augmentation preview: augmented copies of the rows shown, each beside its original.
     QSignalSpy augmented(data, &DatasetView::augmented);
     data->previewAugmentation(5);
