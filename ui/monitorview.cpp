@@ -1,8 +1,14 @@
 #include "ui/monitorview.h"
 
+#include <QAreaSeries>
 #include <QChart>
 #include <QChartView>
+#include <QCheckBox>
+#include <QComboBox>
 #include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLogValueAxis>
+#include <QSlider>
 #include <QLabel>
 #include <QLineSeries>
 #include <QPen>
@@ -34,6 +40,35 @@ MonitorView::MonitorView(QWidget *parent) : QWidget(parent)
   layout->addWidget(m_progress);
   layout->addWidget(m_status);
   layout->addWidget(m_banner);
+  auto *controls = new QHBoxLayout;
+  m_axis = new QComboBox(this);
+  m_axis->setObjectName(QStringLiteral("MonitorAxis"));
+  m_axis->addItems({tr("steps"), tr("epochs")});
+  m_smoothing = new QSlider(Qt::Horizontal, this);
+  m_smoothing->setObjectName(QStringLiteral("MonitorSmoothing"));
+  m_smoothing->setRange(0, 99);
+  m_smoothing->setValue(static_cast<int>(m_weight * 100));
+  m_smoothing->setMaximumWidth(160);
+  m_smoothing->setToolTip(tr("Smoothing of the training loss (exponential moving average weight)"));
+  auto *weight = new QLabel(QString::number(m_weight, 'f', 2), this);
+  m_logBox = new QCheckBox(tr("Log-scale loss"), this);
+  m_logBox->setObjectName(QStringLiteral("MonitorLogScale"));
+  controls->addWidget(new QLabel(tr("x-axis:"), this));
+  controls->addWidget(m_axis);
+  controls->addSpacing(12);
+  controls->addWidget(new QLabel(tr("Smoothing:"), this));
+  controls->addWidget(m_smoothing);
+  controls->addWidget(weight);
+  controls->addSpacing(12);
+  controls->addWidget(m_logBox);
+  controls->addStretch(1);
+  layout->addLayout(controls);
+  connect(m_axis, &QComboBox::currentIndexChanged, this, [this](int i) { setEpochAxis(i == 1); });
+  connect(m_smoothing, &QSlider::valueChanged, this, [this, weight](int v) {
+    weight->setText(QString::number(v / 100.0, 'f', 2));
+    setSmoothing(v / 100.0);
+  });
+  connect(m_logBox, &QCheckBox::toggled, this, &MonitorView::setLogScale);
   auto *grid = new QGridLayout;
   m_loss = makeChart(tr("Loss"));
   m_metric = makeChart(tr("Validation metric"));
@@ -54,8 +89,16 @@ MonitorView::MonitorView(QWidget *parent) : QWidget(parent)
     s->attachAxis(c.y);
     return s;
   };
-  m_overfit = series(m_loss, tr("over-fitting"), QColor(230, 160, 40, 90));
-  m_overfit->setPen(QPen(QColor(230, 160, 40, 120), 6));
+  // The over-fitting region: an area from where it began to the right edge, full height.
+  m_overfitTop = new QLineSeries(this);
+  m_overfitBottom = new QLineSeries(this);
+  m_overfit = new QAreaSeries(m_overfitTop, m_overfitBottom);
+  m_overfit->setName(tr("over-fitting"));
+  m_overfit->setBrush(QColor(230, 160, 40, 60));
+  m_overfit->setPen(Qt::NoPen);
+  m_loss.chart->addSeries(m_overfit);
+  m_overfit->attachAxis(m_loss.x);
+  m_overfit->attachAxis(m_loss.y);
   m_trainLoss = series(m_loss, tr("train (smoothed)"), QColor(31, 119, 180));
   m_valLoss = series(m_loss, tr("validation"), QColor(214, 39, 40));
   m_valMetric = series(m_metric, tr("validation"), QColor(44, 160, 44));
@@ -78,10 +121,10 @@ MonitorView::Chart MonitorView::makeChart(const QString &title)
   c.chart->setTitle(title);
   c.chart->legend()->setAlignment(Qt::AlignBottom);
   c.chart->setMargins(QMargins(4, 4, 4, 4));
-  c.x = new QValueAxis;
+  c.x = new QValueAxis(c.chart);
   c.x->setTitleText(tr("step"));
   c.x->setLabelFormat(QStringLiteral("%d"));
-  c.y = new QValueAxis;
+  c.y = new QValueAxis(c.chart);
   c.chart->addAxis(c.x, Qt::AlignBottom);
   c.chart->addAxis(c.y, Qt::AlignLeft);
   c.view = new QChartView(c.chart, this);
@@ -122,18 +165,162 @@ void MonitorView::fit(Chart &c, const std::vector<QLineSeries *> &series)
     }
   if (!any)
     return;
-  const double pad = (y1 - y0) * 0.08 + 1e-12;
-  c.x->setRange(0, std::max(x1, x0 + 1));
-  c.y->setRange(y0 >= 0 ? std::max(0.0, y0 - pad) : y0 - pad, y1 + pad);
+  c.x->setRange(0, std::max(x1, x0 + (m_epochAxis ? 0.1 : 1.0)));
+  if (auto *log = qobject_cast<QLogValueAxis *>(c.y)) {
+    y0 = std::max(y0, 1e-6);
+    log->setRange(y0 / 1.2, std::max(y1, y0 * 1.01) * 1.2);
+  } else if (auto *lin = qobject_cast<QValueAxis *>(c.y)) {
+    const double pad = (y1 - y0) * 0.08 + 1e-12;
+    lin->setRange(y0 >= 0 ? std::max(0.0, y0 - pad) : y0 - pad, y1 + pad);
+  }
+  if (&c == &m_loss)
+    shadeOverfitting();
 }
 
-void MonitorView::reset(const QString &title, const QString &metric)
+double MonitorView::xOf(long step) const
+{
+  if (!m_epochAxis)
+    return static_cast<double>(step);
+  long perEpoch = m_stepsPerEpoch;
+  if (perEpoch <= 0) // estimated: the first step of epoch 1, else the run's length so far
+    for (const StepEvent &e : m_steps)
+      if (e.epoch >= 1) {
+        perEpoch = std::max(1L, e.step - 1);
+        break;
+      }
+  if (perEpoch <= 0)
+    perEpoch = m_steps.empty() ? 1 : std::max(1L, m_steps.back().totalSteps);
+  return static_cast<double>(step) / static_cast<double>(perEpoch);
+}
+
+void MonitorView::plotSteps(std::size_t from)
+{
+  for (std::size_t i = from; i < m_steps.size(); ++i) {
+    const StepEvent &e = m_steps[i];
+    m_smoothed = m_seen++ == 0 ? e.loss : m_weight * m_smoothed + (1 - m_weight) * e.loss;
+    append(m_trainLoss, xOf(e.step), m_smoothed);
+    append(m_lrSeries, xOf(e.step), e.learningRate);
+    append(m_gradSeries, xOf(e.step), e.gradNorm);
+  }
+}
+
+void MonitorView::plotEvaluation(const EvalEvent &e)
+{
+  append(m_valLoss, xOf(e.step), e.loss);
+  const auto it = e.metrics.find(m_metricName.toStdString());
+  if (it != e.metrics.end()) {
+    append(m_valMetric, xOf(e.step), it->second);
+    if (e.best) {
+      m_best->clear();
+      m_best->append(xOf(e.step), it->second);
+    }
+  }
+}
+
+void MonitorView::redraw()
+{
+  for (QLineSeries *s : {m_trainLoss, m_valLoss, m_valMetric, m_lrSeries, m_gradSeries})
+    s->clear();
+  m_best->clear();
+  m_seen = 0;
+  plotSteps(0);
+  for (const EvalEvent &e : m_evals)
+    plotEvaluation(e);
+  for (Chart *c : {&m_loss, &m_metric, &m_lr, &m_grad})
+    c->x->setTitleText(m_epochAxis ? tr("epoch") : tr("step"));
+  m_loss.x->setLabelFormat(m_epochAxis ? QStringLiteral("%.1f") : QStringLiteral("%d"));
+  for (Chart *c : {&m_metric, &m_lr, &m_grad})
+    c->x->setLabelFormat(m_epochAxis ? QStringLiteral("%.1f") : QStringLiteral("%d"));
+  fit(m_loss, {m_trainLoss, m_valLoss});
+  fit(m_metric, {m_valMetric});
+  fit(m_lr, {m_lrSeries});
+  fit(m_grad, {m_gradSeries});
+}
+
+void MonitorView::shadeOverfitting()
+{
+  m_overfitTop->clear();
+  m_overfitBottom->clear();
+  m_overfit->setVisible(m_overfitStep >= 0);
+  if (m_overfitStep < 0)
+    return;
+  double lo = 0, hi = 1;
+  if (auto *log = qobject_cast<QLogValueAxis *>(m_loss.y)) {
+    lo = log->min();
+    hi = log->max();
+  } else if (auto *lin = qobject_cast<QValueAxis *>(m_loss.y)) {
+    lo = lin->min();
+    hi = lin->max();
+  }
+  const double x0 = xOf(m_overfitStep), x1 = std::max(m_loss.x->max(), x0);
+  m_overfitTop->append(x0, hi);
+  m_overfitTop->append(x1, hi);
+  m_overfitBottom->append(x0, lo);
+  m_overfitBottom->append(x1, lo);
+}
+
+void MonitorView::setEpochAxis(bool epochs)
+{
+  m_epochAxis = epochs;
+  m_axis->blockSignals(true);
+  m_axis->setCurrentIndex(epochs ? 1 : 0);
+  m_axis->blockSignals(false);
+  redraw();
+}
+
+void MonitorView::setSmoothing(double weight)
+{
+  m_weight = std::clamp(weight, 0.0, 0.99);
+  redraw();
+}
+
+void MonitorView::setLogScale(bool log)
+{
+  if (log == m_log)
+    return;
+  m_log = log;
+  m_logBox->blockSignals(true);
+  m_logBox->setChecked(log);
+  m_logBox->blockSignals(false);
+  QAbstractAxis *old = m_loss.y;
+  QAbstractAxis *axis = nullptr;
+  if (log) {
+    auto *l = new QLogValueAxis(m_loss.chart);
+    l->setBase(10);
+    l->setLabelFormat(QStringLiteral("%.3g"));
+    axis = l;
+  } else {
+    axis = new QValueAxis(m_loss.chart);
+  }
+  m_loss.chart->addAxis(axis, Qt::AlignLeft);
+  for (QAbstractSeries *s : m_loss.chart->series()) {
+    s->detachAxis(old);
+    s->attachAxis(axis);
+  }
+  m_loss.chart->removeAxis(old);
+  old->deleteLater();
+  m_loss.y = axis;
+  fit(m_loss, {m_trainLoss, m_valLoss});
+}
+
+QPointF MonitorView::lastTrainPoint() const
+{
+  return m_trainLoss->count() ? m_trainLoss->at(m_trainLoss->count() - 1) : QPointF();
+}
+
+bool MonitorView::overfittingShaded() const { return m_overfit->isVisible() && m_overfitTop->count() == 2; }
+
+void MonitorView::reset(const QString &title, const QString &metric, long stepsPerEpoch)
 {
   m_title->setText(title);
   m_metricName = metric;
+  m_stepsPerEpoch = stepsPerEpoch;
   m_metric.chart->setTitle(tr("Validation %1").arg(metric));
-  for (QLineSeries *s : {m_trainLoss, m_valLoss, m_valMetric, m_lrSeries, m_gradSeries, m_overfit})
+  for (QLineSeries *s : {m_trainLoss, m_valLoss, m_valMetric, m_lrSeries, m_gradSeries, m_overfitTop, m_overfitBottom})
     s->clear();
+  m_steps.clear();
+  m_evals.clear();
+  m_overfitStep = -1;
   m_overfit->setVisible(false);
   m_best->clear();
   m_banner->clear();
@@ -145,11 +332,16 @@ void MonitorView::reset(const QString &title, const QString &metric)
 
 void MonitorView::addSteps(const std::vector<StepEvent> &steps)
 {
-  for (const StepEvent &e : steps) {
-    m_smoothed = m_seen++ == 0 ? e.loss : 0.95 * m_smoothed + 0.05 * e.loss;
-    append(m_trainLoss, static_cast<double>(e.step), m_smoothed);
-    append(m_lrSeries, static_cast<double>(e.step), e.learningRate);
-    append(m_gradSeries, static_cast<double>(e.step), e.gradNorm);
+  if (steps.empty())
+    return;
+  const std::size_t from = m_steps.size();
+  m_steps.insert(m_steps.end(), steps.begin(), steps.end());
+  plotSteps(from);
+  if (m_steps.size() > 4 * static_cast<std::size_t>(kMaxPoints)) { // bounded raw buffer: every other event
+    std::vector<StepEvent> kept;
+    for (std::size_t i = 0; i < m_steps.size(); i += 2)
+      kept.push_back(m_steps[i]);
+    m_steps.swap(kept);
   }
   const StepEvent &last = steps.back();
   m_progress->setValue(static_cast<int>(1000.0 * static_cast<double>(last.step) / std::max(1L, last.totalSteps)));
@@ -171,15 +363,8 @@ void MonitorView::addEvaluation(const EvalEvent &e)
 {
   if (e.split != "validation")
     return;
-  append(m_valLoss, static_cast<double>(e.step), e.loss);
-  const auto it = e.metrics.find(m_metricName.toStdString());
-  if (it != e.metrics.end()) {
-    append(m_valMetric, static_cast<double>(e.step), it->second);
-    if (e.best) {
-      m_best->clear();
-      m_best->append(static_cast<double>(e.step), it->second);
-    }
-  }
+  m_evals.push_back(e);
+  plotEvaluation(e);
   fit(m_loss, {m_trainLoss, m_valLoss});
   fit(m_metric, {m_valMetric});
 }
@@ -202,13 +387,9 @@ void MonitorView::addDiagnosis(const Diagnosis &d)
                        .toHtmlEscaped());
   m_banner->setText(text);
   m_banner->setVisible(true);
-  if (d.kind == Diagnosis::Kind::Overfitting && m_loss.y) {
-    // Shade where over-fitting began: a thick band along the bottom of the loss chart.
-    m_overfit->clear();
-    const double y = m_loss.y->min();
-    m_overfit->append(static_cast<double>(d.step), y);
-    m_overfit->append(m_loss.x->max(), y);
-    m_overfit->setVisible(true);
+  if (d.kind == Diagnosis::Kind::Overfitting) {
+    m_overfitStep = d.step;
+    shadeOverfitting();
   }
 }
 

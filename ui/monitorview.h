@@ -13,12 +13,19 @@ class QLineSeries;
 class QProgressBar;
 class QScatterSeries;
 class QValueAxis;
+class QAbstractAxis;
+class QAreaSeries;
+class QCheckBox;
+class QComboBox;
+class QSlider;
 
 namespace tunebench {
 
 // The live monitor: training and validation loss, the task metric, learning rate and gradient
 // norm, updated as batches of events arrive; the best checkpoint marked; diagnosis banners with
-// their remedies; progress, tokens/s and ETA. Series are bounded (halved when they pass
+// their remedies, the over-fitting region shaded; progress, tokens/s and ETA. The x-axis counts
+// steps or epochs, the training loss is smoothed (EMA, adjustable) and the loss axis may be
+// logarithmic. Series and the raw events behind them are bounded (halved when they pass
 // kMaxPoints) so long runs stay cheap to draw.
 class MonitorView final : public QWidget
 {
@@ -28,7 +35,8 @@ public:
   static constexpr int kMaxPoints = 4000;
   explicit MonitorView(QWidget *parent = nullptr);
 
-  void reset(const QString &title, const QString &metric);
+  // stepsPerEpoch: for the epoch x-axis (0: estimated from the events).
+  void reset(const QString &title, const QString &metric, long stepsPerEpoch = 0);
   void addSteps(const std::vector<StepEvent> &steps);
   void addEvaluation(const EvalEvent &e);
   void addDiagnosis(const Diagnosis &d);
@@ -38,25 +46,47 @@ public:
   int trainPoints() const;
   int validationPoints() const;
   QString banner() const;
+  void setEpochAxis(bool epochs);
+  void setSmoothing(double weight); // 0 (raw) … 0.99
+  void setLogScale(bool log);
+  bool logScale() const { return m_log; }
+  QPointF lastTrainPoint() const; // (x, smoothed loss) as drawn
+  bool overfittingShaded() const;
 
 private:
   struct Chart
   {
     QChart *chart = nullptr;
     QChartView *view = nullptr;
-    QValueAxis *x = nullptr, *y = nullptr;
+    QValueAxis *x = nullptr;
+    QAbstractAxis *y = nullptr; // a value axis, or a log axis for the loss
   };
   Chart makeChart(const QString &title);
   static void append(QLineSeries *series, double x, double y);
-  static void fit(Chart &c, const std::vector<QLineSeries *> &series);
+  void fit(Chart &c, const std::vector<QLineSeries *> &series);
+  double xOf(long step) const;
+  void plotSteps(std::size_t from);
+  void plotEvaluation(const EvalEvent &e);
+  void redraw();
+  void shadeOverfitting();
 
   QLabel *m_title = nullptr, *m_status = nullptr, *m_banner = nullptr;
   QProgressBar *m_progress = nullptr;
   Chart m_loss, m_metric, m_lr, m_grad;
   QLineSeries *m_trainLoss = nullptr, *m_valLoss = nullptr, *m_valMetric = nullptr, *m_lrSeries = nullptr,
-              *m_gradSeries = nullptr, *m_overfit = nullptr;
+              *m_gradSeries = nullptr, *m_overfitTop = nullptr, *m_overfitBottom = nullptr;
+  QAreaSeries *m_overfit = nullptr;
   QScatterSeries *m_best = nullptr;
+  QComboBox *m_axis = nullptr;
+  QSlider *m_smoothing = nullptr;
+  QCheckBox *m_logBox = nullptr;
   QString m_metricName;
+  std::vector<StepEvent> m_steps; // raw, bounded like the series
+  std::vector<EvalEvent> m_evals;
+  long m_overfitStep = -1;
+  long m_stepsPerEpoch = 0;
+  bool m_epochAxis = false, m_log = false;
+  double m_weight = 0.9;
   double m_smoothed = 0;
   long m_seen = 0;
 };

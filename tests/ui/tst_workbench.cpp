@@ -305,6 +305,30 @@ private Q_SLOTS:
     QCOMPARE(finished.front().at(0).toString(), QStringLiteral("stopped"));
     QVERIFY(e->startButton()->isEnabled());
 
+    // The monitor's views of the same points: epochs on the x-axis (a one-epoch run stays within
+    // 0–1), a log-scale loss axis, raw (unsmoothed) loss, and the over-fitting region shaded
+    // from the step a diagnosis names.
+    MonitorView *monitor = window.monitor();
+    const double lastStep = monitor->lastTrainPoint().x();
+    QVERIFY(lastStep >= 4);
+    monitor->setEpochAxis(true);
+    QVERIFY2(monitor->lastTrainPoint().x() > 0 && monitor->lastTrainPoint().x() <= 1.0 + 1e-9,
+             qPrintable(QString::number(monitor->lastTrainPoint().x())));
+    monitor->setEpochAxis(false);
+    QCOMPARE(monitor->lastTrainPoint().x(), lastStep);
+    monitor->setLogScale(true);
+    QVERIFY(monitor->logScale());
+    QCOMPARE(monitor->trainPoints(), static_cast<int>(lastStep));
+    monitor->setLogScale(false);
+    QVERIFY(!monitor->overfittingShaded());
+    Diagnosis overfit;
+    overfit.kind = Diagnosis::Kind::Overfitting;
+    overfit.step = 2;
+    overfit.title = "Over-fitting";
+    monitor->addDiagnosis(overfit);
+    QVERIFY(monitor->overfittingShaded());
+    QVERIFY(monitor->banner().contains(QLatin1String("Over-fitting")));
+
     // The stopped run is in the history.
     QTableWidget *runs = window.history()->runs();
     QCOMPARE(runs->rowCount(), 1);
