@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Screenshots for the README, made by the GUI itself (QT_QPA_PLATFORM=offscreen, window.grab()) on
-# a fresh workspace: the start page, the experiment form, the live monitor during a real run, and
+# a fresh workspace: the start page, the experiment form and its YAML, the import dialog, the live monitor during a real run, and
 # the history comparing two runs, the evaluation of the latest run with a playground prediction. Run after a build and fetch-assets: docs/make-screenshots.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +17,13 @@ small=(--set data.subset_rows=1200 --set training.epochs=4 --set evaluation.ever
        --set evaluation.early_stopping.patience=0)
 
 "$bin/tunebench" --workspace "$ws" --screenshot "$out/main-window.png"
-"$bin/tunebench" --workspace "$ws" --tab experiment --screenshot-after 4 --screenshot "$out/experiment.png"
+"$bin/tunebench" --workspace "$ws" --tab experiment --set strategy.name=lora --screenshot-after 4 \
+  --screenshot "$out/experiment.png"
+"$bin/tunebench" --workspace "$ws" --tab experiment --yaml-view --set training.batch_size=0 --screenshot-after 4 \
+  --screenshot "$out/experiment-yaml.png"
+# Import: the column-mapping dialog on the default data file.
+"$bin/tunebench" --workspace "$ws" --import "$TUNEBENCH_ASSETS/data/sentiment/pang-lee-sentences.csv" \
+  --screenshot-after 2 --screenshot "$out/import.png"
 # The default experiment's data in the Data tab: table, label counts, token lengths and the cut-off.
 "$bin/tunebench" --workspace "$ws" --open-data --screenshot-after 8 --screenshot "$out/data.png"
 # A real run (full fine-tuning), captured while it trains, then left to finish.

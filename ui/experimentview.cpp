@@ -210,7 +210,11 @@ QStringList ExperimentView::validate(const QString &baseDir)
   m_problems->clear();
   QStringList out;
   for (const ConfigProblem &p : r.problems) {
-    const QString text = QString::fromStdString(p.str("line"));
+    const QString text = p.line > 0 ? tr("line %1, column %2: %3: %4")
+                                          .arg(p.line)
+                                          .arg(p.column)
+                                          .arg(QString::fromStdString(p.field), QString::fromStdString(p.message))
+                                    : QStringLiteral("%1: %2").arg(QString::fromStdString(p.field), QString::fromStdString(p.message));
     auto *item = new QListWidgetItem(text, m_problems);
     item->setData(Qt::UserRole, p.line);
     out << text;
