@@ -49,6 +49,11 @@ EstimatePanel::EstimatePanel(QWidget *parent) : QWidget(parent)
   m_text->setWordWrap(true);
   m_text->setTextFormat(Qt::RichText);
   m_text->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+  m_text->setTextInteractionFlags(Qt::LinksAccessibleByMouse | Qt::LinksAccessibleByKeyboard);
+  connect(m_text, &QLabel::linkActivated, this, [this](const QString &link) {
+    if (link.startsWith(QLatin1String("remedy:")))
+      applyRemedy(link.mid(7).toInt());
+  });
   m_chart = new QChart;
   m_chart->setTitle(tr("Learning rate"));
   m_chart->legend()->hide();
@@ -125,10 +130,19 @@ void EstimatePanel::start()
                            .arg(duration(p.totalSeconds), duration(p.secondsPerStep));
         for (const std::string &w : p.warnings)
           html += QStringLiteral("<p style='color:#c0392b'><b>%1</b></p>").arg(QString::fromStdString(w).toHtmlEscaped());
+        self->m_remedies.clear();
         if (!p.remedies.empty()) {
           html += tr("<p>Remedies:</p><ul>");
-          for (const std::string &r : p.remedies)
-            html += QStringLiteral("<li>%1</li>").arg(QString::fromStdString(r).toHtmlEscaped());
+          for (const PlanRemedy &r : p.remedies) {
+            QString item = QString::fromStdString(r.text).toHtmlEscaped();
+            if (!r.overrides.empty()) {
+              item += tr(": ≈%1 <a href='remedy:%2'>Apply</a>")
+                          .arg(QString::fromStdString(formatBytes(r.bytesAfter)))
+                          .arg(self->m_remedies.size());
+              self->m_remedies.push_back(r.overrides);
+            }
+            html += QStringLiteral("<li>%1</li>").arg(item);
+          }
           html += QStringLiteral("</ul>");
         }
         self->m_text->setText(html);
@@ -168,6 +182,16 @@ void EstimatePanel::start()
         self->m_timer->start();
       }
   });
+}
+
+void EstimatePanel::applyRemedy(int i)
+{
+  if (i < 0 || i >= remedyCount())
+    return;
+  QList<QPair<QString, QString>> overrides;
+  for (const auto &[key, value] : m_remedies[static_cast<std::size_t>(i)])
+    overrides.append({QString::fromStdString(key), QString::fromStdString(value)});
+  Q_EMIT remedyChosen(overrides);
 }
 
 } // namespace tunebench

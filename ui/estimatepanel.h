@@ -4,6 +4,10 @@
 #include <QThread>
 #include <QWidget>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 class QChart;
 class QLabel;
 class QTimer;
@@ -13,7 +17,7 @@ namespace tunebench {
 // Beside the experiment: what the run will cost, updated as the YAML is edited (after a pause in
 // typing, computed on a worker thread): the model's size, trainable parameters and their share,
 // rows and steps, memory of one step against this machine's memory (with the remedies when it
-// does not fit), a time estimate, and a preview of the learning-rate schedule.
+// does not fit, each applicable with a click), a time estimate, and a preview of the learning-rate schedule.
 class EstimatePanel final : public QWidget
 {
   Q_OBJECT
@@ -25,9 +29,13 @@ public:
   void request(const QString &yaml, const QString &baseDir);
   QLabel *text() const { return m_text; }
   QChart *learningRateChart() const { return m_chart; }
+  int remedyCount() const { return static_cast<int>(m_remedies.size()); }
+  // What the "Apply" link of remedy i does: remedyChosen with its overrides.
+  void applyRemedy(int i);
 
 Q_SIGNALS:
   void updated();
+  void remedyChosen(const QList<QPair<QString, QString>> &overrides);
 
 private:
   void start();
@@ -38,6 +46,7 @@ private:
   QTimer *m_timer = nullptr;
   QLabel *m_text = nullptr;
   QChart *m_chart = nullptr;
+  std::vector<std::vector<std::pair<std::string, std::string>>> m_remedies; // the shown remedies' overrides
 };
 
 } // namespace tunebench

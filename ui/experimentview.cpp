@@ -59,6 +59,10 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   split->setStretchFactor(1, 1);
   split->setSizes({760, 320});
   layout->addWidget(split, 3);
+  connect(m_estimate, &EstimatePanel::remedyChosen, this, [this](const QList<QPair<QString, QString>> &overrides) {
+    for (const auto &[key, value] : overrides)
+      setOverride(key, value);
+  });
   m_formTimer = new QTimer(this);
   m_formTimer->setSingleShot(true);
   m_formTimer->setInterval(150);

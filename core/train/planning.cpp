@@ -110,6 +110,62 @@ std::int64_t estimateTrainable(const ExperimentConfig &c, const TransformerShape
   return parameters + head;
 }
 
+namespace {
+
+double stepBytes(const ExperimentConfig &c, const TransformerShape &shape, std::int64_t parameters, int classes)
+{
+  const auto &t = c.training;
+  const bool bf16 = t.precision == "bf16" || t.precision == "auto";
+  return estimateTraining(shape, estimateTrainable(c, shape, parameters, classes), t.batchSize, c.model.maxLength,
+                          bf16 ? Precision::BFloat16 : Precision::Float32, t.optimizer == "sgd" ? 1 : 2)
+      .totalBytes;
+}
+
+// Concrete changes that bring one step under `budget` bytes, each with the memory after it.
+std::vector<PlanRemedy> remediesFor(const ExperimentConfig &c, const TransformerShape &shape, std::int64_t parameters,
+                                    int classes, double budget)
+{
+  std::vector<PlanRemedy> out;
+  const auto &t = c.training;
+  { // the same effective batch in smaller pieces
+    ExperimentConfig smaller = c;
+    while (smaller.training.batchSize > 1 && stepBytes(smaller, shape, parameters, classes) > budget)
+      smaller.training.batchSize /= 2;
+    if (smaller.training.batchSize < t.batchSize) {
+      const int accumulation = t.gradientAccumulation * ((t.batchSize + smaller.training.batchSize - 1) / smaller.training.batchSize);
+      smaller.training.gradientAccumulation = accumulation;
+      out.push_back({"batch " + std::to_string(smaller.training.batchSize) + " × gradient accumulation " +
+                         std::to_string(accumulation) + " (the same effective batch)",
+                     {{"training.batch_size", std::to_string(smaller.training.batchSize)},
+                      {"training.gradient_accumulation", std::to_string(accumulation)}},
+                     stepBytes(smaller, shape, parameters, classes)});
+    }
+  }
+  if (t.precision == "fp32") {
+    ExperimentConfig bf16 = c;
+    bf16.training.precision = "bf16";
+    out.push_back({"bf16 mixed precision", {{"training.precision", "bf16"}}, stepBytes(bf16, shape, parameters, classes)});
+  }
+  if (c.strategy.name == "full" || c.strategy.name == "partial") {
+    ExperimentConfig lora = c;
+    lora.strategy.name = "lora";
+    out.push_back({"LoRA (r " + std::to_string(c.strategy.loraR) + ") instead of " + c.strategy.name + " fine-tuning",
+                   {{"strategy.name", "lora"}}, stepBytes(lora, shape, parameters, classes)});
+  }
+  if (c.model.maxLength > 64) {
+    ExperimentConfig shorter = c;
+    shorter.model.maxLength = c.model.maxLength / 2;
+    out.push_back({"max length " + std::to_string(shorter.model.maxLength) + " (longer texts are cut; see the Data tab)",
+                   {{"model.max_length", std::to_string(shorter.model.maxLength)}},
+                   stepBytes(shorter, shape, parameters, classes)});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const PlanRemedy &a, const PlanRemedy &b) { return a.bytesAfter < b.bytesAfter; });
+  out.push_back({"a smaller model (model.path)", {}, 0});
+  return out;
+}
+
+} // namespace
+
 RunPlan planRun(const ExperimentConfig &c, double flopsPerSecond)
 {
   RunPlan plan;
@@ -149,9 +205,7 @@ RunPlan planRun(const ExperimentConfig &c, double flopsPerSecond)
   if (plan.machineBytes > 0 && plan.estimate.totalBytes > 0.8 * plan.machineBytes) {
     plan.warnings.push_back("one step needs about " + formatBytes(plan.estimate.totalBytes) + ", more than 80% of this machine's " +
                             formatBytes(plan.machineBytes));
-    plan.remedies = {"a smaller batch with gradient accumulation (training.batch_size, training.gradient_accumulation)",
-                     "bf16 (training.precision: bf16)", "a PEFT strategy (lora, adapters, prefix, prompt)",
-                     "a shorter model.max_length", "a smaller model"};
+    plan.remedies = remediesFor(c, shape, plan.parameters, classes, 0.8 * plan.machineBytes);
   }
   if (plan.rows == 0)
     plan.warnings.push_back("the data file " + c.resolve(c.data.path).string() + " is missing or empty");

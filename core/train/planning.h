@@ -4,6 +4,7 @@
 #include "core/models/estimate.h"
 
 #include <cstdint>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,15 @@ namespace tunebench {
 // IA3, frozen layers), steps, memory of one step against this machine's memory, time at an
 // assumed throughput, and the learning-rate curve. Estimates, not measurements: the trainer
 // reports the exact trainable count when it starts.
+// One way to make a step fit: what to change (dotted keys and YAML values, empty when it is not
+// a config change) and the step's memory after it.
+struct PlanRemedy
+{
+  std::string text;
+  std::vector<std::pair<std::string, std::string>> overrides;
+  double bytesAfter = 0;
+};
+
 struct RunPlan
 {
   std::string model;                 // "bert 12×768, 109.5M parameters"
@@ -28,7 +38,7 @@ struct RunPlan
   double totalSeconds = 0;
   std::vector<double> learningRates; // up to 200 points across the run, for a preview
   std::vector<std::string> warnings; // e.g. the step needs more memory than the machine has
-  std::vector<std::string> remedies; // what would bring it down
+  std::vector<PlanRemedy> remedies;  // what would bring it down, most effective first
 };
 
 // flopsPerSecond: the throughput assumed for the time estimate (e.g. a share of the measured GEMM

@@ -240,6 +240,22 @@ private Q_SLOTS:
     e->setOverride(QStringLiteral("model.max_length"), QStringLiteral("8192"));
     QTRY_VERIFY_WITH_TIMEOUT(panel->text()->text().contains(QLatin1String("Remedies")), 60000);
     QVERIFY(panel->text()->text().contains(QLatin1String("gradient accumulation")));
+    // Applying the smaller batch keeps the effective batch (batch × accumulation = 4096) and the
+    // warning goes once the batch and the length fit.
+    QVERIFY(panel->remedyCount() >= 2);
+    int batchRemedy = -1;
+    for (int i = 0; i < panel->remedyCount(); ++i) {
+      panel->applyRemedy(i);
+      const ConfigResult r = parseExperimentConfig(e->yaml().toStdString(), window.workspaceDir().toStdString());
+      if (r.config.training.batchSize < 4096) {
+        QCOMPARE(r.config.training.batchSize * r.config.training.gradientAccumulation >= 4096, true);
+        batchRemedy = i;
+        break;
+      }
+    }
+    QVERIFY(batchRemedy >= 0);
+    e->setOverride(QStringLiteral("model.max_length"), QStringLiteral("128"));
+    QTRY_VERIFY_WITH_TIMEOUT(!panel->text()->text().contains(QLatin1String("Remedies")), 60000);
   }
 
   // Quick check: one batch over-fits and a short run on a subset finishes; nothing is recorded.
