@@ -1,11 +1,14 @@
 // bench_guilatency: does the workbench stay responsive while it trains? The main window starts the
 // default experiment (a subset, on the worker thread) and a 4 ms timer on the GUI thread records
 // how late each tick arrives — the event-loop latency a user feels — until the run ends. Then the
-// redraw time of a chart holding 100,000 points. Prints the figures (goal: p99 ≤ 16 ms, max ≤ 50 ms).
-//   QT_QPA_PLATFORM=offscreen bench_guilatency [rows]
+// redraw time of a chart holding 100,000 points, and (given a workspace with many runs, e.g. the
+// 10,000 of bench_runstore) how long the History tab takes to list them. Prints the figures (goal:
+// p99 ≤ 16 ms, max ≤ 50 ms).
+//   QT_QPA_PLATFORM=offscreen bench_guilatency [rows] [HISTORY_WORKSPACE]
 #include "core/runtime/blascore.h"
 #include "core/runtime/runtime.h"
 #include "ui/experimentview.h"
+#include "ui/historyview.h"
 #include "ui/mainwindow.h"
 #include "ui/trainingsession.h"
 
@@ -15,6 +18,7 @@
 #include <QElapsedTimer>
 #include <QLineSeries>
 #include <QPixmap>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QValueAxis>
@@ -110,5 +114,20 @@ int main(int argc, char **argv)
   std::printf("redraw of a chart holding 100,000 points: median %.1f ms over 5 (the Monitor keeps at most 4,000 "
               "per series)\n",
               percentile(redraw, 0.5));
+  if (argc > 2) {
+    tunebench::HistoryView history;
+    history.resize(1200, 700);
+    history.show();
+    std::vector<double> listing;
+    for (int i = 0; i < 3; ++i) {
+      QElapsedTimer t;
+      t.start();
+      history.setWorkspace(QString::fromLocal8Bit(argv[2]));
+      QApplication::processEvents();
+      listing.push_back(t.nsecsElapsed() / 1e6);
+    }
+    std::printf("History tab listing %d runs: median %.0f ms over 3 (table filled, first paint)\n",
+                history.runs()->rowCount(), percentile(listing, 0.5));
+  }
   return 0;
 }

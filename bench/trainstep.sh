@@ -2,14 +2,12 @@
 # Training-step throughput, tunebench against the PyTorch eager reference (bench/reference/
 # trainstep.py, Debian's python3-torch = the same LibTorch 1.13), side by side in one invocation:
 # for every shape the two run alternately, `rounds` times each, and the best of each side counts.
-# Also the machine's GEMM peak (bench_gemm) for MFU. Prints a table and writes
-# bench/results/latest.md.
+# Also the machine's GEMM peak (bench_gemm) for MFU. Prints a Markdown section (stdout; progress on
+# stderr); bench/run.sh puts it into bench/results/latest.md.
 #   bench/trainstep.sh [--quick]      (--quick: BERT-mini only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/build/release/bin
-out=$root/bench/results
-mkdir -p "$out"
 threads=${THREADS:-$(nproc)}
 rounds=${ROUNDS:-2}
 # Debian's OpenBLAS picks a slow kernel set on this CPU unless told; tunebench does this itself.
@@ -48,7 +46,7 @@ t, p, flops, tokens, peak = map(float, sys.argv[1:6])
 mfu = t / tokens * flops / 1e9 / peak
 print(f'| {sys.argv[6]} | {sys.argv[7]} | {sys.argv[8]} | {t:,.0f} | {p:,.0f} | {t / p:.2f}x | {100 * mfu:.0f}% |')
 " "$t" "$p" "$flops" "$((batch * 128))" "$peak" "BERT-$name ($layers×$hidden)" "$precision" "$strategy")
-      echo "$row"
+      echo "$row" >&2
       rows+=("$row")
     done
   done
@@ -65,18 +63,14 @@ import json, sys
 m = json.loads(sys.argv[1])
 print(f'| {m[\"strategy\"]} | {m[\"trainable\"]:,} | {m[\"peak_rss_mib\"]:,.0f} MiB | {m[\"estimate_mib\"]:,.0f} MiB |')
 " "$m")")
-    echo "${memory[-1]}"
+    echo "${memory[-1]}" >&2
   done
 fi
 
 {
-  echo "# Training-step throughput: tunebench vs PyTorch eager (Python)"
+  echo "## Training-step throughput: tunebench vs PyTorch eager (Python)"
   echo
-  echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "- machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores used, ${threads} threads each side"
-  echo "- BLAS: $("$bin/tunebench-cli" version 2>/dev/null | grep -i '^blas' | head -1 | sed 's/^[^:]*: *//')"
-  echo "- LibTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') (Debian, both sides)"
-  echo "- GEMM peak (bench_gemm): fp32 ${peak32} GFLOP/s, bf16 ${peak16} GFLOP/s"
+  echo "- ${threads} threads each side; GEMM peak (bench_gemm): fp32 ${peak32} GFLOP/s, bf16 ${peak16} GFLOP/s"
   echo "- sequence length 128, random weights and ids, AdamW, dropout 0.1; LoRA r=8 on query/value;"
   echo "  best of ${rounds} alternating runs per side; MFU = model FLOPs (3 × (2N + attention) per token) / GEMM peak"
   echo
@@ -92,5 +86,4 @@ fi
     echo "|---|---|---|---|"
     printf '%s\n' "${memory[@]}"
   fi
-} >"$out/latest.md"
-echo "wrote $out/latest.md"
+}

@@ -88,7 +88,9 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
   m_runs->setSelectionBehavior(QAbstractItemView::SelectRows);
   m_runs->setEditTriggers(QAbstractItemView::NoEditTriggers);
   m_runs->setSortingEnabled(true);
-  m_runs->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  // Interactive, sized once after each fill: ResizeToContents re-measures every row on every
+  // setItem, which is quadratic in the number of runs.
+  m_runs->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
   m_runs->horizontalHeader()->setStretchLastSection(true);
   m_runs->verticalHeader()->hide();
   auto *lower = new QSplitter(Qt::Horizontal, split);
@@ -215,14 +217,16 @@ void HistoryView::refresh()
     for (const QString &f : m_filter->text().split(QLatin1Char(' '), Qt::SkipEmptyParts))
       q.filters.push_back(RunFilter::parse(f.toStdString()));
     const auto list = store.list(q);
+    const auto strategies = store.configValues("strategy.name");
+    const auto rates = store.configValues("training.learning_rate");
     m_runs->setSortingEnabled(false);
+    m_runs->setUpdatesEnabled(false);
     m_runs->setRowCount(static_cast<int>(list.size()));
     for (int row = 0; row < static_cast<int>(list.size()); ++row) {
       const RunRecord &r = list[static_cast<std::size_t>(row)];
-      const auto config = store.config(r.id);
-      auto value = [&](const char *key) {
-        const auto it = config.find(key);
-        return it == config.end() ? QString() : QString::fromStdString(it->second);
+      auto value = [&](const std::map<std::int64_t, std::string> &values) {
+        const auto it = values.find(r.id);
+        return it == values.end() ? QString() : QString::fromStdString(it->second);
       };
       auto summary = [&](const char *key) {
         const auto it = r.summary.find(key);
@@ -232,8 +236,8 @@ void HistoryView::refresh()
       m_runs->setItem(row, 1, new QTableWidgetItem(QString::fromStdString(r.name)));
       m_runs->setItem(row, 2, new QTableWidgetItem(QString::fromStdString(r.status)));
       m_runs->item(row, 2)->setToolTip(QString::fromStdString(r.reason));
-      m_runs->setItem(row, 3, new QTableWidgetItem(value("strategy.name")));
-      m_runs->setItem(row, 4, new QTableWidgetItem(value("training.learning_rate")));
+      m_runs->setItem(row, 3, new QTableWidgetItem(value(strategies)));
+      m_runs->setItem(row, 4, new QTableWidgetItem(value(rates)));
       m_runs->setItem(row, 5, new NumberItem(summary("test.accuracy"), 4));
       m_runs->setItem(row, 6, new NumberItem(summary("test.macro_f1"), 4));
       m_runs->setItem(row, 7, new NumberItem(r.duration, 0));
@@ -246,7 +250,10 @@ void HistoryView::refresh()
       m_runs->item(row, 10)->setToolTip(QString::fromStdString(r.notes));
     }
     m_runs->setSortingEnabled(true);
+    m_runs->resizeColumnsToContents(); // measures at most 1,000 rows (the header's precision)
+    m_runs->setUpdatesEnabled(true);
   } catch (const Error &e) {
+    m_runs->setUpdatesEnabled(true);
     QMessageBox::warning(this, tr("Run history"), QString::fromUtf8(e.what()));
   }
 }

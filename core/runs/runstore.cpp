@@ -548,6 +548,16 @@ std::map<std::string, std::string> RunStore::config(std::int64_t run) const
   return out;
 }
 
+std::map<std::int64_t, std::string> RunStore::configValues(const std::string &key) const
+{
+  std::map<std::int64_t, std::string> out;
+  Stmt s(m_db, "SELECT run, value FROM config WHERE key=?", m_path);
+  s.bind(1, key);
+  while (s.step())
+    out[s.integer(0)] = s.text(1);
+  return out;
+}
+
 std::string RunStore::configYaml(std::int64_t run) const
 {
   Stmt s(m_db, "SELECT config_yaml FROM runs WHERE id=?", m_path);

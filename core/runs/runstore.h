@@ -116,6 +116,8 @@ public:
   std::vector<RunRecord> list(const RunQuery &query = {}) const;
   std::map<std::string, std::string> config(std::int64_t run) const; // flattened
   std::string configYaml(std::int64_t run) const;
+  // One config key's value for every run that has it (one query: the History table's columns).
+  std::map<std::int64_t, std::string> configValues(const std::string &key) const;
   std::vector<MetricPoint> series(std::int64_t run, const std::string &split, const std::string &name) const;
   std::vector<std::pair<std::string, std::string>> seriesNames(std::int64_t run) const; // (split, name)
   struct Event
