@@ -84,22 +84,33 @@ int main(int argc, char **argv)
   const torch::Tensor types = torch::zeros({batch, seq}, torch::kLong);
   const torch::Tensor labels = torch::randint(0, 2, {batch}, torch::kLong);
   model->train();
-  std::vector<double> times;
+  std::vector<double> times, phases[3];
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
   for (int s = 0; s < warmup + steps; ++s) {
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = Clock::now();
     optimizer.zero_grad();
     torch::Tensor loss;
     {
       AutocastScope autocast(precision == "bf16");
       loss = torch::nn::functional::cross_entropy(model(ids, mask, types).logits.to(torch::kFloat), labels);
     }
+    const auto forward = Clock::now();
     loss.backward();
+    const auto backward = Clock::now();
     optimizer.step();
-    if (s >= warmup)
-      times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (s >= warmup) {
+      times.push_back(seconds(start, Clock::now()));
+      phases[0].push_back(seconds(start, forward));
+      phases[1].push_back(seconds(forward, backward));
+      phases[2].push_back(seconds(backward, Clock::now()));
+    }
   }
-  std::sort(times.begin(), times.end());
-  const double median = times[times.size() / 2];
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double stepSeconds = median(times);
   const double tokens = static_cast<double>(batch) * seq;
   // Training FLOPs ≈ 3 × forward; forward ≈ 2·N (non-embedding weights) per token + attention
   // (QKᵀ and PV: 4·seq·hidden per token per layer). LoRA still runs the full backward through the
@@ -120,8 +131,10 @@ int main(int argc, char **argv)
   std::printf("%s\n", nlohmann::json({{"engine", "tunebench"}, {"peak_rss_mib", peakResidentMiB()},
                                       {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)}, {"layers", layers}, {"hidden", hidden},
                                       {"precision", precision}, {"strategy", strategy}, {"batch", batch}, {"seq", seq},
-                                      {"threads", runtimeInfo().intraOpThreads}, {"step_s", median},
-                                      {"tokens_per_s", tokens / median}, {"flops_per_step", flops},
+                                      {"threads", runtimeInfo().intraOpThreads}, {"step_s", stepSeconds},
+                                      {"tokens_per_s", tokens / stepSeconds}, {"flops_per_step", flops},
+                                      {"forward_s", median(phases[0])}, {"backward_s", median(phases[1])},
+                                      {"optimizer_s", median(phases[2])},
                                       {"trainable", trainable}})
                           .dump()
                           .c_str());

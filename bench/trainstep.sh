@@ -23,20 +23,33 @@ field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]
 best() { python3 -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }
 
 rows=()
+profile=()
 for shape in "${shapes[@]}"; do
   read -r name layers hidden batch steps <<<"$shape"
   for precision in fp32 bf16; do
     for strategy in full lora; do
       args=(--layers "$layers" --hidden "$hidden" --batch "$batch" --seq 128 --steps "$steps" --threads "$threads"
             --precision "$precision" --strategy "$strategy")
-      ours=() theirs=() flops=0
+      ours=() theirs=() flops=0 oursJson=() theirsJson=()
       for ((r = 0; r < rounds; r++)); do
         a=$("$bin/bench_trainstep" "${args[@]}")
         b=$(/usr/bin/python3 "$root/bench/reference/trainstep.py" "${args[@]}")
         ours+=("$(field "$a" tokens_per_s)")
         theirs+=("$(field "$b" tokens_per_s)")
+        oursJson+=("$a")
+        theirsJson+=("$b")
         flops=$(field "$a" flops_per_step)
       done
+      # Where the time goes (the best round of each side): forward, backward, optimizer step.
+      profile+=("$(python3 -c "
+import json, sys
+n = int(sys.argv[1])
+ours = max((json.loads(x) for x in sys.argv[2:2 + n]), key=lambda j: j['tokens_per_s'])
+theirs = max((json.loads(x) for x in sys.argv[2 + n:]), key=lambda j: j['tokens_per_s'])
+cell = lambda k: f'{1000 * ours[k]:.1f} / {1000 * theirs[k]:.1f} ({ours[k] / theirs[k]:.2f})'
+print(f'| BERT-{ours[\"layers\"]}×{ours[\"hidden\"]} | {ours[\"precision\"]} | {ours[\"strategy\"]} | '
+      f'{cell(\"forward_s\")} | {cell(\"backward_s\")} | {cell(\"optimizer_s\")} |')
+" "$rounds" "${oursJson[@]}" "${theirsJson[@]}")")
       t=$(best "${ours[@]}")
       p=$(best "${theirs[@]}")
       peak=$([ "$precision" = bf16 ] && echo "$peak16" || echo "$peak32")
@@ -77,6 +90,13 @@ fi
   echo "| model | precision | strategy | tunebench tokens/s | PyTorch tokens/s | ratio | MFU (tunebench) |"
   echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
+  echo
+  echo "Profile: milliseconds per step in each phase, tunebench / PyTorch (ratio; below 1 = tunebench faster)."
+  echo "Both sides call the same LibTorch kernels; the differences are in what each side asks of them."
+  echo
+  echo "| model | precision | strategy | forward + loss | backward | optimizer step |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${profile[@]}"
   if [ ${#memory[@]} -gt 0 ]; then
     echo
     echo "Peak resident memory, BERT-base size (12×768), batch 8 × 128, fp32, AdamW (one process per strategy;"

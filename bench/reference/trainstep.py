@@ -101,21 +101,26 @@ def main():
     types = torch.zeros(a.batch, a.seq, dtype=torch.long)
     labels = torch.randint(0, 2, (a.batch,))
     model.train()
-    times = []
+    times, phases = [], []
     for step in range(a.warmup + a.steps):
         start = time.perf_counter()
         optimizer.zero_grad()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
             loss = F.cross_entropy(model(ids, mask, types).float(), labels)
+        forward = time.perf_counter()
         loss.backward()
+        backward = time.perf_counter()
         optimizer.step()
         if step >= a.warmup:
             times.append(time.perf_counter() - start)
+            phases.append((forward - start, backward - forward, time.perf_counter() - backward))
     times.sort()
     median = times[len(times) // 2]
+    phase = [sorted(p[i] for p in phases)[len(phases) // 2] for i in range(3)]
     print(json.dumps({"engine": "pytorch", "layers": a.layers, "hidden": a.hidden, "precision": a.precision,
                       "strategy": a.strategy, "batch": a.batch, "seq": a.seq, "threads": torch.get_num_threads(),
                       "step_s": median, "tokens_per_s": a.batch * a.seq / median,
+                      "forward_s": phase[0], "backward_s": phase[1], "optimizer_s": phase[2],
                       "trainable": sum(p.numel() for p in params)}))
 
 
