@@ -45,13 +45,28 @@ EncoderLayerImpl::EncoderLayerImpl(const EncoderConfig &c) : m_heads(c.numHeads)
   m_attentionDropout = register_module("attention_dropout", torch::nn::Dropout(c.attentionDropout));
 }
 
+std::vector<torch::Tensor> EncoderLayerImpl::projectQkv(const torch::Tensor &x)
+{
+  if (!query->bias.defined() || !key->bias.defined() || !value->bias.defined())
+    return {query(x), key(x), value(x)};
+  const torch::Tensor weight = torch::cat({query->weight, key->weight, value->weight}, 0);
+  const torch::Tensor bias = torch::cat({query->bias, key->bias, value->bias}, 0);
+  std::vector<torch::Tensor> parts = torch::linear(x, weight, bias).chunk(3, -1);
+  const Linear *maps[] = {&query, &key, &value};
+  for (std::size_t i = 0; i < 3; ++i)
+    for (const auto &hook : (*maps[i])->hooks())
+      parts[i] = hook->apply(x, parts[i]);
+  return parts;
+}
+
 torch::Tensor EncoderLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &additiveMask)
 {
   const auto batch = x.size(0), time = x.size(1), hidden = x.size(2);
   const auto headSize = hidden / m_heads;
   auto split = [&](const torch::Tensor &t) { return t.view({batch, time, m_heads, headSize}).transpose(1, 2); };
-  const torch::Tensor q = split(query(x));
-  torch::Tensor k = split(key(x)), v = split(value(x)), mask = additiveMask;
+  const std::vector<torch::Tensor> qkv = projectQkv(x);
+  const torch::Tensor q = split(qkv[0]);
+  torch::Tensor k = split(qkv[1]), v = split(qkv[2]), mask = additiveMask;
   applyPrefix(prefix, k, v, mask);
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
   scores = scores + mask.to(scores.scalar_type());

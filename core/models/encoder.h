@@ -33,6 +33,11 @@ public:
   PrefixSlot prefix; // prefix tuning
 
 private:
+  // Query, key and value in one GEMM over the three weights side by side (then each map's hooks:
+  // LoRA, IA3), which is cheaper than three GEMMs forward and backward; separate maps when one
+  // has no bias.
+  std::vector<torch::Tensor> projectQkv(const torch::Tensor &x);
+
   torch::nn::Dropout m_dropout{nullptr}, m_attentionDropout{nullptr};
   int m_heads = 1;
   std::string m_activation;
