@@ -13,6 +13,7 @@
 #include "ui/background.h"
 #include "ui/columnmapping.h"
 #include "ui/labelling.h"
+#include "ui/charttheme.h"
 
 #include <QBarCategoryAxis>
 #include <QBarSeries>
@@ -346,10 +347,10 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   m_table->sortByColumn(0, Qt::AscendingOrder);
   m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
   auto *side = new QSplitter(Qt::Vertical, split);
-  m_labelChart = new QChart;
+  m_labelChart = themedChart();
   m_labelChart->setTitle(tr("Labels"));
   m_labelChart->legend()->hide();
-  m_lengthChart = new QChart;
+  m_lengthChart = themedChart();
   m_lengthChart->setTitle(tr("Token lengths"));
   m_lengthChart->legend()->setAlignment(Qt::AlignBottom);
   for (QChart *c : {m_labelChart, m_lengthChart}) {

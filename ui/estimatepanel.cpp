@@ -4,6 +4,7 @@
 #include "core/runtime/gemmprobe.h"
 #include "core/train/planning.h"
 #include "ui/background.h"
+#include "ui/charttheme.h"
 
 #include <QChart>
 #include <QChartView>
@@ -54,7 +55,7 @@ EstimatePanel::EstimatePanel(QWidget *parent) : QWidget(parent)
     if (link.startsWith(QLatin1String("remedy:")))
       applyRemedy(link.mid(7).toInt());
   });
-  m_chart = new QChart;
+  m_chart = themedChart();
   m_chart->setTitle(tr("Learning rate"));
   m_chart->legend()->hide();
   auto *view = new QChartView(m_chart, this);

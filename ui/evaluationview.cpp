@@ -200,6 +200,10 @@ EvaluationView::EvaluationView(QWidget *parent) : QWidget(parent)
   m_views->addTab(matrixPage, tr("Confusion and per class"));
   m_views->addTab(m_mistakes, tr("Mistakes"));
   m_views->addTab(m_entities, tr("Entities"));
+  m_generations = table({tr("prompt"), tr("generated"), tr("reference")}, m_views, QStringLiteral("GenerationsTable"));
+  m_generations->setWordWrap(true);
+  m_generations->setSortingEnabled(false); // in the split's order
+  m_views->addTab(m_generations, tr("Generations"));
 
   auto *playground = new QWidget(split);
   auto *pl = new QVBoxLayout(playground);
@@ -406,6 +410,14 @@ void EvaluationView::show(const Result &r)
   m_perClass->setRowCount(0);
   m_mistakes->setRowCount(0);
   m_entities->setRowCount(0);
+  m_generations->setRowCount(static_cast<int>(d.generations.size()));
+  for (std::size_t i = 0; i < d.generations.size(); ++i) {
+    const auto &g = d.generations[i];
+    int column = 0;
+    for (const std::string *cell : {&g.prompt, &g.generated, &g.reference})
+      m_generations->setItem(static_cast<int>(i), column++, new QTableWidgetItem(QString::fromStdString(*cell).trimmed()));
+  }
+  m_generations->resizeRowsToContents();
   m_mistakes->setSortingEnabled(false);
   if (r.kind == "single_label") {
     std::vector<int> predicted;
@@ -478,6 +490,9 @@ void EvaluationView::show(const Result &r)
   }
   m_mistakes->setSortingEnabled(true);
   m_views->setTabEnabled(2, m_entities->rowCount() > 0);
+  m_views->setTabEnabled(3, m_generations->rowCount() > 0);
+  if (m_generations->rowCount() > 0)
+    m_views->setCurrentWidget(m_generations);
 }
 
 } // namespace tunebench

@@ -63,6 +63,7 @@ public:
   QTableWidget *perClass() const { return m_perClass; }
   QTableWidget *mistakes() const { return m_mistakes; }
   QTableWidget *entities() const { return m_entities; }
+  QTableWidget *generations() const { return m_generations; } // instruction runs: answer beside reference
   QLabel *summary() const { return m_summary; }
   QTextEdit *playgroundOutput() const { return m_output; }
   bool busy() const { return m_busy; }
@@ -87,7 +88,7 @@ private:
   QLabel *m_summary = nullptr;
   QTabWidget *m_views = nullptr;
   HeatMap *m_heatMap = nullptr;
-  QTableWidget *m_perClass = nullptr, *m_mistakes = nullptr, *m_entities = nullptr;
+  QTableWidget *m_perClass = nullptr, *m_mistakes = nullptr, *m_entities = nullptr, *m_generations = nullptr;
   QLineEdit *m_text = nullptr;
   QTextEdit *m_output = nullptr;
 };

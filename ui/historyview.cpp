@@ -3,6 +3,7 @@
 #include "core/config/experiment.h"
 #include "core/runs/runstore.h"
 #include "core/util/error.h"
+#include "ui/charttheme.h"
 
 #include <QChart>
 #include <QChartView>
@@ -97,7 +98,7 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
   m_diff = new QTableWidget(0, 0, lower);
   m_diff->setObjectName(QStringLiteral("ConfigDiff"));
   m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  m_chart = new QChart;
+  m_chart = themedChart();
   m_chart->setTitle(tr("Select runs and press Compare: curves overlaid"));
   m_chartView = new QChartView(m_chart, lower);
   m_chartView->setRenderHint(QPainter::Antialiasing);

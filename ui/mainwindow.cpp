@@ -206,6 +206,25 @@ void MainWindow::createMenus()
   QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
 
+  QMenu *run = menuBar()->addMenu(tr("&Run"));
+  QAction *start = run->addAction(tr("&Start"), this, [this] {
+    const QStringList problems = startExperiment();
+    if (!problems.isEmpty())
+      statusBar()->showMessage(tr("The experiment has %1 problem(s): see the list").arg(problems.size()), 8000);
+  });
+  start->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
+  QAction *check = run->addAction(tr("&Quick check"), m_experiment, &ExperimentView::quickCheck);
+  check->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_K));
+  QAction *stop = run->addAction(tr("S&top"), m_session, &TrainingSession::stop);
+  stop->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+
+  // Ctrl+1 … Ctrl+6: the tabs.
+  QMenu *view = menuBar()->addMenu(tr("&View"));
+  for (int i = 0; i < m_tabs->count(); ++i) {
+    QAction *a = view->addAction(m_tabs->tabText(i).remove(QLatin1Char('&')), this, [this, i] { m_tabs->setCurrentIndex(i); });
+    a->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)));
+  }
+
   QMenu *help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About tunebench"), this, &MainWindow::showAbout);
   help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);

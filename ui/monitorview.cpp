@@ -1,4 +1,5 @@
 #include "ui/monitorview.h"
+#include "ui/charttheme.h"
 
 #include <QAreaSeries>
 #include <QChart>
@@ -117,7 +118,7 @@ MonitorView::MonitorView(QWidget *parent) : QWidget(parent)
 MonitorView::Chart MonitorView::makeChart(const QString &title)
 {
   Chart c;
-  c.chart = new QChart;
+  c.chart = themedChart();
   c.chart->setTitle(title);
   c.chart->legend()->setAlignment(Qt::AlignBottom);
   c.chart->setMargins(QMargins(4, 4, 4, 4));

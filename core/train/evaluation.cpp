@@ -80,8 +80,7 @@ Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, co
       hyps.push_back(splitWords(text));
       refs.push_back({splitWords(x.output)});
       rouge += rougeL(hyps.back(), refs.back().front()) / static_cast<double>(n);
-      if (i < 3)
-        out.samples.push_back({renderPrompt(x, *templ), text, x.output});
+      out.samples.push_back({renderPrompt(x, *templ), text, x.output});
     }
     if (n > 0) {
       e.metrics["bleu"] = corpusBleu(hyps, refs);

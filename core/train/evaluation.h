@@ -20,7 +20,7 @@ struct Evaluation
   {
     std::string prompt, generated, reference;
   };
-  std::vector<Sample> samples; // instruction tuning: a few generated answers
+  std::vector<Sample> samples; // instruction tuning: every generated answer with its reference
   std::vector<std::vector<double>> probabilities; // classification: per row, per label (in `rows` order)
   std::vector<std::vector<std::string>> predictedTags; // tagging: per row, a tag per word
   std::vector<std::vector<std::string>> truthTags;     // tagging: per row, the reference tags

@@ -119,6 +119,8 @@ TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
   out.truthTags = std::move(ev.truthTags);
   out.predictedTags = std::move(ev.predictedTags);
   out.tagLogProbs = std::move(ev.tagLogProbs);
+  for (const Evaluation::Sample &sample : ev.samples)
+    out.generations.push_back({sample.prompt, sample.generated, sample.reference});
   for (int r : rows) {
     const auto row = static_cast<std::size_t>(r);
     const int datasetRow = d->data.encoded[row].row;

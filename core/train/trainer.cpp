@@ -385,8 +385,10 @@ struct Trainer::Impl
     }
     record(eventJson(e));
     observer->onEvaluation(e);
-    for (const Evaluation::Sample &sample : ev.samples)
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, ev.samples.size()); ++i) { // the log shows three
+      const Evaluation::Sample &sample = ev.samples[i];
       log("sample: " + sample.prompt + sample.generated + "\n  (reference: " + sample.reference + ")");
+    }
     for (const Diagnosis &d : diagnose(curves, std::max(2, std::min(3, config.evaluation.patience)))) {
       const std::string kind = diagnosisKindName(d.kind);
       if (raised.count(kind))

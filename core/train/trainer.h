@@ -125,6 +125,13 @@ public:
     // Tagging: per row, the reference and predicted tags and per word the labels' log-probabilities.
     std::vector<std::vector<std::string>> truthTags, predictedTags;
     std::vector<std::vector<std::vector<double>>> tagLogProbs;
+    // Instruction tuning: greedy answers to the split's first `evaluation.generate` prompts
+    // beside the reference answers.
+    struct Generation
+    {
+      std::string prompt, generated, reference;
+    };
+    std::vector<Generation> generations;
   };
   Detailed evaluateDetailed(const std::string &split);
 

@@ -4,6 +4,8 @@
 #include "ui/mainwindow.h"
 
 #include <QtTest/QtTest>
+#include <QChart>
+#include <QChartView>
 #include <QMenu>
 #include <QTabWidget>
 #include <QTreeWidget>
@@ -110,6 +112,26 @@ private Q_SLOTS:
     }
     MainWindow again(root.path());
     QCOMPARE(again.size(), QSize(900, 640));
+  }
+
+  // A dark desktop palette gives dark charts (and the light one light charts), in every view.
+  void chartsFollowThePalette()
+  {
+    const QPalette light = QApplication::palette();
+    QPalette dark(QColor(40, 40, 44));
+    QApplication::setPalette(dark);
+    QTemporaryDir root;
+    {
+      MainWindow window(root.filePath(QStringLiteral("dark")));
+      const auto views = window.findChildren<QChartView *>();
+      QVERIFY(views.size() >= 5);
+      for (QChartView *v : views)
+        QCOMPARE(v->chart()->theme(), QChart::ChartThemeDark);
+    }
+    QApplication::setPalette(light);
+    MainWindow window(root.filePath(QStringLiteral("light")));
+    for (QChartView *v : window.findChildren<QChartView *>())
+      QCOMPARE(v->chart()->theme(), QChart::ChartThemeLight);
   }
 };
 

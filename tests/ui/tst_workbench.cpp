@@ -280,6 +280,40 @@ private Q_SLOTS:
     QCOMPARE(window.history()->runs()->rowCount(), 0);
   }
 
+  // An instruction run (a tiny GPT-2 from scratch on quiz questions) in the Evaluate tab: its
+  // greedy answers beside the reference answers.
+  void instructionGenerations()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("instruction-workspace")));
+    ExperimentView *e = window.experiment();
+    e->setYaml(QStringLiteral(
+        "name: quiz-tiny\nseed: 42\n"
+        "model: {path: $ASSETS/tokenizers/gpt2, init: random, max_length: 48, scratch: {layers: 1, hidden: 32, heads: 2}}\n"
+        "task: {kind: instruction}\n"
+        "data: {path: $ASSETS/data/instructions/quiz.jsonl, subset_rows: 80,\n"
+        "       split: {train: 0.8, validation: 0.1, test: 0.1, stratified: false}}\n"
+        "training: {epochs: 1, batch_size: 16, learning_rate: 1.0e-3}\n"
+        "evaluation: {metric: loss, generate: 5, max_new_tokens: 6}\n"
+        "output: {runs: $WORKSPACE/runs}\n"));
+    QSignalSpy finished(window.session(), &TrainingSession::finished);
+    const QStringList problems = window.startExperiment();
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
+    QVERIFY(finished.wait(240000));
+    QCOMPARE(finished.back().at(0).toString(), QStringLiteral("finished"));
+    EvaluationView *ev = window.evaluation();
+    QCOMPARE(ev->runsBox()->count(), 1);
+    QSignalSpy evaluated(ev, &EvaluationView::evaluated);
+    ev->evaluate(ev->runsBox()->itemData(0).toString(), QStringLiteral("test"));
+    QVERIFY(evaluated.wait(120000));
+    QVERIFY2(evaluated.back().at(0).toBool(), qPrintable(ev->summary()->text()));
+    QTableWidget *g = ev->generations();
+    QCOMPARE(g->rowCount(), 5);
+    for (int r = 0; r < g->rowCount(); ++r) {
+      QVERIFY(!g->item(r, 0)->text().isEmpty()); // the prompt
+      QVERIFY(!g->item(r, 2)->text().isEmpty()); // the reference answer
+    }
+  }
+
   void trainStopFindCompare()
   {
     MainWindow window(m_root.filePath(QStringLiteral("workspace")));
