@@ -1,5 +1,7 @@
 #include "core/tokenize/useunigram.h"
 
+#include <algorithm>
+
 #include "core/tokenize/unicode.h"
 #include "core/util/error.h"
 
@@ -17,6 +19,13 @@ const std::string kSeparator = "\xE2\x96\x81"; // U+2581
 // character knows the input span it came from (whole-text NFKC is the concatenation of the chunks).
 std::vector<unicode::CodePoint> normalizeWithSpans(std::string_view text)
 {
+  // ASCII is its own NFKC: one symbol per byte (most text, and no per-character normalisation).
+  if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    std::vector<unicode::CodePoint> out(text.size());
+    for (std::uint32_t i = 0; i < text.size(); ++i)
+      out[i] = {static_cast<char32_t>(text[i]), i, i + 1};
+    return out;
+  }
   const std::vector<unicode::CodePoint> input = unicode::decode(text);
   std::vector<unicode::CodePoint> out;
   std::size_t chunkStart = 0;
@@ -123,28 +132,33 @@ std::vector<Token> UseUnigramTokenizer::tokenizeSegment(std::string_view text) c
   // Lattice, visited exactly as the reference does: by end position, then start position.
   std::vector<double> best(n + 1, 0.0);
   std::vector<int> word(n + 1, 0);
-  std::vector<std::vector<std::pair<std::size_t, int>>> endingAt(n + 1); // (start, id)
+  struct Edge
+  {
+    std::size_t end, start;
+    int id;
+    bool operator<(const Edge &o) const { return end != o.end ? end < o.end : start < o.start; }
+  };
+  std::vector<Edge> edges; // every piece found, one flat list (no allocation per position)
+  edges.reserve(4 * n);
   for (std::size_t i = 0; i < n; ++i) {
     bool any = false;
     const std::size_t longest = std::min(n - i, static_cast<std::size_t>(m_maxCodePoints));
     for (std::size_t len = 1; len <= longest; ++len) {
       const auto it = m_lookup.find(std::string_view(utf8).substr(at[i], at[i + len] - at[i]));
       if (it != m_lookup.end()) {
-        endingAt[i + len].emplace_back(i, it->second);
+        edges.push_back({i + len, i, it->second});
         any = true;
       }
     }
     if (!any)
-      endingAt[i + 1].emplace_back(i, 0); // unknown character: id 0, score 0
+      edges.push_back({i + 1, i, 0}); // unknown character: id 0, score 0
   }
-  for (std::size_t end = 0; end <= n; ++end) {
-    std::sort(endingAt[end].begin(), endingAt[end].end());
-    for (const auto &[start, id] : endingAt[end]) {
-      const double score = (id == 0 ? 0.0 : m_pieces[static_cast<std::size_t>(id)].score) + best[start];
-      if (best[end] == 0.0 || score >= best[end]) {
-        best[end] = score;
-        word[end] = id;
-      }
+  std::sort(edges.begin(), edges.end()); // by end, then start: the reference's visiting order
+  for (const Edge &e : edges) {
+    const double score = (e.id == 0 ? 0.0 : m_pieces[static_cast<std::size_t>(e.id)].score) + best[e.start];
+    if (best[e.end] == 0.0 || score >= best[e.end]) {
+      best[e.end] = score;
+      word[e.end] = e.id;
     }
   }
   // Back-trace by UTF-16 length (the reference's quirk), collapsing runs of unknowns.
