@@ -20,8 +20,6 @@ namespace tunebench {
 
 namespace {
 
-const char *kNone = "";
-
 std::string ColumnMapping::*member(const QString &role)
 {
   static const QMap<QString, std::string ColumnMapping::*> members = {
@@ -125,7 +123,7 @@ void ColumnMappingDialog::showRoles()
   for (const QString &role : roles(kind())) {
     auto *box = new QComboBox(this);
     box->setObjectName(QStringLiteral("role:%1").arg(role));
-    box->addItem(tr("(none)"), QString::fromLatin1(kNone));
+    box->addItem(tr("(none)"), QString());
     for (const std::string &c : m_table->columns)
       box->addItem(QString::fromStdString(c), QString::fromStdString(c));
     if (auto m = member(role))

@@ -300,20 +300,15 @@ void ExperimentForm::showConfig(const QString &yaml, const QString &baseDir)
 {
   m_baseDir = baseDir;
   const ConfigResult r = parseExperimentConfig(yaml.toStdString(), baseDir.toStdString());
-  std::map<std::string, std::string> values;
-  try {
-    values = flattenYaml(r.config.toYaml());
-    for (const auto &[k, v] : flattenYaml(yaml.toStdString()))
-      values[k] = v; // what the user wrote, even when it is wrong
-  } catch (const Error &) {
-    return;
-  }
-  std::map<std::string, std::string> written;
+  std::map<std::string, std::string> values, written;
   try {
     written = flattenYaml(yaml.toStdString());
+    values = flattenYaml(r.config.toYaml());
   } catch (const Error &) {
     return; // not YAML: the problems list says where; keep the form as it was
   }
+  for (const auto &[k, v] : written)
+    values[k] = v; // what the user wrote, even when it is wrong
   const QMap<QString, QString> before = m_values;
   m_values.clear();
   for (const auto &[k, v] : values) {
@@ -332,12 +327,7 @@ void ExperimentForm::showConfig(const QString &yaml, const QString &baseDir)
   for (Row *row : std::as_const(m_rows)) {
     const QString v = m_values.value(row->path);
     if (row->kind == QLatin1String("model")) {
-      int i = m_models->findData(v);
-      if (i < 0) {
-        m_models->insertItem(m_models->count() - 1, QDir::toNativeSeparators(v), v);
-        i = m_models->findData(v);
-      }
-      m_models->setCurrentIndex(i);
+      selectModel(v);
       describeModel(v);
     } else if (auto *box = qobject_cast<QComboBox *>(row->editor)) {
       const int i = box->findData(v);
@@ -356,9 +346,10 @@ void ExperimentForm::showConfig(const QString &yaml, const QString &baseDir)
     const QString p = problems.value(row->path);
     row->problem->setText(p);
     row->problem->setVisible(!p.isEmpty());
-    row->editor->setStyleSheet(p.isEmpty() || row->kind == QLatin1String("model")
-                                   ? QString()
-                                   : QStringLiteral("border: 1px solid #c0392b;"));
+    const QString style = p.isEmpty() || row->kind == QLatin1String("model") ? QString()
+                                                                             : QStringLiteral("border: 1px solid #c0392b;");
+    if (row->editor->styleSheet() != style) // re-polishing every field on each keystroke is not free
+      row->editor->setStyleSheet(style);
   }
   m_strategyNote->setText(noteFor(m_values.value(QStringLiteral("strategy.name"))));
   updateVisibility();
@@ -379,13 +370,10 @@ void ExperimentForm::setField(const QString &path, const QString &value)
   Row *row = m_rows.value(path);
   if (!row)
     return;
-  if (auto *box = qobject_cast<QComboBox *>(row->editor)) {
-    int i = box->findData(value);
-    if (i < 0 && row->kind == QLatin1String("model")) {
-      box->insertItem(box->count() - 1, QDir::toNativeSeparators(value), value);
-      i = box->findData(value);
-    }
-    if (i >= 0)
+  if (row->kind == QLatin1String("model")) {
+    selectModel(value);
+  } else if (auto *box = qobject_cast<QComboBox *>(row->editor)) {
+    if (const int i = box->findData(value); i >= 0)
       box->setCurrentIndex(i);
   } else if (auto *check = qobject_cast<QCheckBox *>(row->editor)) {
     check->setChecked(value == QLatin1String("true"));
@@ -426,6 +414,13 @@ void ExperimentForm::commit(const QString &path)
     m_strategyNote->setText(noteFor(text));
   updateVisibility();
   Q_EMIT edited(path, yamlValue);
+}
+
+void ExperimentForm::selectModel(const QString &path)
+{
+  if (m_models->findData(path) < 0) // a folder not listed yet: before "Hugging Face folder on disk…"
+    m_models->insertItem(m_models->count() - 1, QDir::toNativeSeparators(path), path);
+  m_models->setCurrentIndex(m_models->findData(path));
 }
 
 void ExperimentForm::chooseModelFolder()

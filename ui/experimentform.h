@@ -53,6 +53,7 @@ private:
   void commit(const QString &path);
   void updateVisibility();
   void chooseModelFolder();
+  void selectModel(const QString &path); // listed first when it is not yet
   void describeModel(const QString &path);
   QString value(const QString &path) const;
 

@@ -66,19 +66,19 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   m_formTimer = new QTimer(this);
   m_formTimer->setSingleShot(true);
   m_formTimer->setInterval(150);
-  connect(m_formTimer, &QTimer::timeout, this, [this] {
+  auto refresh = [this] { // the form and the problems list follow the YAML
     m_form->showConfig(yaml(), m_baseDir);
     validate(m_baseDir);
-  });
+  };
+  connect(m_formTimer, &QTimer::timeout, this, refresh);
   connect(m_editor, &QPlainTextEdit::textChanged, this, [this] {
     m_estimate->request(yaml(), m_baseDir);
     m_formTimer->start();
   });
-  connect(m_form, &ExperimentForm::edited, this, [this](const QString &path, const QString &value) {
+  connect(m_form, &ExperimentForm::edited, this, [this, refresh](const QString &path, const QString &value) {
     setOverride(path, value);
     m_formTimer->stop();
-    m_form->showConfig(yaml(), m_baseDir); // the field's problem at once
-    validate(m_baseDir);
+    refresh(); // the field's problem at once
   });
   m_hint = new QLabel(tr("Problems (double-click to jump to the line):"), this);
   layout->addWidget(m_hint);

@@ -207,11 +207,7 @@ void MainWindow::createMenus()
   quit->setShortcut(QKeySequence::Quit);
 
   QMenu *run = menuBar()->addMenu(tr("&Run"));
-  QAction *start = run->addAction(tr("&Start"), this, [this] {
-    const QStringList problems = startExperiment();
-    if (!problems.isEmpty())
-      statusBar()->showMessage(tr("The experiment has %1 problem(s): see the list").arg(problems.size()), 8000);
-  });
+  QAction *start = run->addAction(tr("&Start"), m_experiment, &ExperimentView::startRequested);
   start->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
   QAction *check = run->addAction(tr("&Quick check"), m_experiment, &ExperimentView::quickCheck);
   check->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_K));

@@ -227,11 +227,10 @@ void MonitorView::redraw()
   plotSteps(0);
   for (const EvalEvent &e : m_evals)
     plotEvaluation(e);
-  for (Chart *c : {&m_loss, &m_metric, &m_lr, &m_grad})
+  for (Chart *c : {&m_loss, &m_metric, &m_lr, &m_grad}) {
     c->x->setTitleText(m_epochAxis ? tr("epoch") : tr("step"));
-  m_loss.x->setLabelFormat(m_epochAxis ? QStringLiteral("%.1f") : QStringLiteral("%d"));
-  for (Chart *c : {&m_metric, &m_lr, &m_grad})
     c->x->setLabelFormat(m_epochAxis ? QStringLiteral("%.1f") : QStringLiteral("%d"));
+  }
   fit(m_loss, {m_trainLoss, m_valLoss});
   fit(m_metric, {m_valMetric});
   fit(m_lr, {m_lrSeries});

@@ -112,13 +112,18 @@ std::int64_t estimateTrainable(const ExperimentConfig &c, const TransformerShape
 
 namespace {
 
-double stepBytes(const ExperimentConfig &c, const TransformerShape &shape, std::int64_t parameters, int classes)
+// One step of the experiment with `trainable` parameters: memory and FLOPs.
+TrainingEstimate stepEstimate(const ExperimentConfig &c, const TransformerShape &shape, std::int64_t trainable)
 {
   const auto &t = c.training;
   const bool bf16 = t.precision == "bf16" || t.precision == "auto";
-  return estimateTraining(shape, estimateTrainable(c, shape, parameters, classes), t.batchSize, c.model.maxLength,
-                          bf16 ? Precision::BFloat16 : Precision::Float32, t.optimizer == "sgd" ? 1 : 2)
-      .totalBytes;
+  return estimateTraining(shape, trainable, t.batchSize, c.model.maxLength,
+                          bf16 ? Precision::BFloat16 : Precision::Float32, t.optimizer == "sgd" ? 1 : 2);
+}
+
+double stepBytes(const ExperimentConfig &c, const TransformerShape &shape, std::int64_t parameters, int classes)
+{
+  return stepEstimate(c, shape, estimateTrainable(c, shape, parameters, classes)).totalBytes;
 }
 
 // Concrete changes that bring one step under `budget` bytes, each with the memory after it.
@@ -187,9 +192,7 @@ RunPlan planRun(const ExperimentConfig &c, double flopsPerSecond)
   const long batches = (trainRows + t.batchSize - 1) / std::max(1, t.batchSize);
   plan.stepsPerEpoch = std::max(1L, (batches + t.gradientAccumulation - 1) / std::max(1, t.gradientAccumulation));
   plan.totalSteps = t.maxSteps > 0 ? t.maxSteps : plan.stepsPerEpoch * t.epochs;
-  const bool bf16 = t.precision == "bf16" || t.precision == "auto";
-  plan.estimate = estimateTraining(shape, plan.trainable, t.batchSize, c.model.maxLength,
-                                   bf16 ? Precision::BFloat16 : Precision::Float32, t.optimizer == "sgd" ? 1 : 2);
+  plan.estimate = stepEstimate(c, shape, plan.trainable);
   plan.machineBytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
   if (flopsPerSecond > 0) {
     plan.secondsPerStep = plan.estimate.flopsPerStep * t.gradientAccumulation / flopsPerSecond;
