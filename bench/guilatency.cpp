@@ -42,7 +42,7 @@ double percentile(std::vector<double> v, double p)
 
 int main(int argc, char **argv)
 {
-  tunebench::reexecWithBetterBlasCore(argv);
+  tunebench::reexecWithTunedRuntime(argv);
   QApplication app(argc, argv);
   tunebench::configureRuntime();
   const QString rows = argc > 1 ? QString::fromLatin1(argv[1]) : QStringLiteral("1600");

@@ -12,10 +12,12 @@
 #include "core/strategies/lora.h"
 #include "core/strategies/prefix.h"
 #include "core/train/builtmodel.h"
+#include "core/train/fusedadam.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -29,9 +31,9 @@ using namespace tunebench;
 
 int main(int argc, char **argv)
 {
-  reexecWithBetterBlasCore(argv);
+  reexecWithTunedRuntime(argv);
   int layers = 4, hidden = 256, batch = 16, seq = 128, steps = 8, warmup = 2, threads = 0;
-  std::string precision = "fp32", strategy = "full";
+  std::string precision = "fp32", strategy = "full", profile;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--layers") layers = std::stoi(v);
@@ -43,6 +45,7 @@ int main(int argc, char **argv)
     else if (k == "--threads") threads = std::stoi(v);
     else if (k == "--precision") precision = v;
     else if (k == "--strategy") strategy = v;
+    else if (k == "--profile") profile = v;
     else {
       std::fprintf(stderr, "bench_trainstep: unknown option %s\n", k.c_str());
       return 2;
@@ -78,7 +81,7 @@ int main(int argc, char **argv)
     if (p.key().find("embeddings") == std::string::npos)
       nonEmbedding += p.value().numel();
   }
-  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(2e-5).weight_decay(0.01));
+  FusedAdamW optimizer(params, torch::optim::AdamWOptions(2e-5).weight_decay(0.01));
   const torch::Tensor ids = torch::randint(1000, 30000, {batch, seq}, torch::kLong);
   const torch::Tensor mask = torch::ones({batch, seq}, torch::kLong);
   const torch::Tensor types = torch::zeros({batch, seq}, torch::kLong);
@@ -87,7 +90,13 @@ int main(int argc, char **argv)
   std::vector<double> times, phases[3];
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
-  for (int s = 0; s < warmup + steps; ++s) {
+  // --profile FILE: one more step after the timed ones, under LibTorch's profiler (a Chrome trace;
+  // bench/reference/opprofile.py sums it op by op beside the reference's).
+  const int total = warmup + steps + (profile.empty() ? 0 : 1);
+  for (int s = 0; s < total; ++s) {
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
+    if (s == warmup + steps)
+      recording = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
     const auto start = Clock::now();
     optimizer.zero_grad();
     torch::Tensor loss;
@@ -99,7 +108,7 @@ int main(int argc, char **argv)
     loss.backward();
     const auto backward = Clock::now();
     optimizer.step();
-    if (s >= warmup) {
+    if (s >= warmup && s < warmup + steps) {
       times.push_back(seconds(start, Clock::now()));
       phases[0].push_back(seconds(start, forward));
       phases[1].push_back(seconds(forward, backward));

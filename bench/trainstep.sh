@@ -2,14 +2,16 @@
 # Training-step throughput, tunebench against the PyTorch eager reference (bench/reference/
 # trainstep.py, Debian's python3-torch = the same LibTorch 1.13), side by side in one invocation:
 # for every shape the two run alternately, `rounds` times each, and the best of each side counts.
-# Also the machine's GEMM peak (bench_gemm) for MFU. Prints a Markdown section (stdout; progress on
+# Also the machine's GEMM peak (bench_gemm) for MFU, and an op-by-op profile of both sides
+# (bench/reference/opprofile.py) for BERT-base bf16 full fine-tuning (the MFU goal's row) and for
+# every row below its goal (1.2× BERT-mini, 1.05× BERT-base). Prints a Markdown section (stdout; progress on
 # stderr); bench/run.sh puts it into bench/results/latest.md.
 #   bench/trainstep.sh [--quick]      (--quick: BERT-mini only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/build/release/bin
 threads=${THREADS:-$(nproc)}
-rounds=${ROUNDS:-2}
+rounds=${ROUNDS:-3}
 # Debian's OpenBLAS picks a slow kernel set on this CPU unless told; tunebench does this itself.
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 shapes=("mini 4 256 16 8")                       # name layers hidden batch steps
@@ -19,23 +21,32 @@ gemm=$("$bin/bench_gemm" | tail -1)               # "peak fp32 X GFLOP/s, peak b
 peak32=$(echo "$gemm" | sed -E 's/.*peak fp32 ([0-9.]+).*/\1/')
 peak16=$(echo "$gemm" | sed -E 's/.*peak bf16 ([0-9.]+).*/\1/')
 
+spin=2000   # the GOMP_SPINCOUNT tunebench sets for itself (core/runtime/blascore.cpp)
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 best() { python3 -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }
 
 rows=()
 profile=()
+profiles=()   # "layers hidden batch precision strategy" to profile op by op
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 for shape in "${shapes[@]}"; do
   read -r name layers hidden batch steps <<<"$shape"
   for precision in fp32 bf16; do
     for strategy in full lora; do
       args=(--layers "$layers" --hidden "$hidden" --batch "$batch" --seq 128 --steps "$steps" --threads "$threads"
             --precision "$precision" --strategy "$strategy")
-      ours=() theirs=() flops=0 oursJson=() theirsJson=()
+      ours=() theirs=() spun=(0) flops=0 oursJson=() theirsJson=()
       for ((r = 0; r < rounds; r++)); do
         a=$("$bin/bench_trainstep" "${args[@]}")
         b=$(/usr/bin/python3 "$root/bench/reference/trainstep.py" "${args[@]}")
         ours+=("$(field "$a" tokens_per_s)")
         theirs+=("$(field "$b" tokens_per_s)")
+        # BERT-mini: the reference once more with the OpenMP spin count tunebench sets for itself.
+        if [ "$name" = mini ]; then
+          c=$(GOMP_SPINCOUNT=$spin /usr/bin/python3 "$root/bench/reference/trainstep.py" "${args[@]}")
+          spun+=("$(field "$c" tokens_per_s)")
+        fi
         oursJson+=("$a")
         theirsJson+=("$b")
         flops=$(field "$a" flops_per_step)
@@ -52,17 +63,38 @@ print(f'| BERT-{ours[\"layers\"]}×{ours[\"hidden\"]} | {ours[\"precision\"]} | 
 " "$rounds" "${oursJson[@]}" "${theirsJson[@]}")")
       t=$(best "${ours[@]}")
       p=$(best "${theirs[@]}")
+      q=$(best "${spun[@]}")
       peak=$([ "$precision" = bf16 ] && echo "$peak16" || echo "$peak32")
       row=$(python3 -c "
 import sys
 t, p, flops, tokens, peak = map(float, sys.argv[1:6])
 mfu = t / tokens * flops / 1e9 / peak
-print(f'| {sys.argv[6]} | {sys.argv[7]} | {sys.argv[8]} | {t:,.0f} | {p:,.0f} | {t / p:.2f}x | {100 * mfu:.0f}% |')
-" "$t" "$p" "$flops" "$((batch * 128))" "$peak" "BERT-$name ($layers×$hidden)" "$precision" "$strategy")
+q = float(sys.argv[9])
+spun = f'{q:,.0f} ({t / q:.2f}x)' if q else '—'
+print(f'| {sys.argv[6]} | {sys.argv[7]} | {sys.argv[8]} | {t:,.0f} | {p:,.0f} | {t / p:.2f}x | {100 * mfu:.0f}% | {spun} |')
+" "$t" "$p" "$flops" "$((batch * 128))" "$peak" "BERT-$name ($layers×$hidden)" "$precision" "$strategy" "$q")
       echo "$row" >&2
       rows+=("$row")
+      goal=$([ "$name" = mini ] && echo 1.2 || echo 1.05)
+      if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) / float(sys.argv[2]) < float(sys.argv[3]) else 1)" "$t" "$p" "$goal" ||
+         [ "$name/$precision/$strategy" = base/bf16/full ]; then
+        profiles+=("$layers $hidden $batch $precision $strategy $flops $peak")
+      fi
     done
   done
+done
+
+# Op by op: one profiled step of each side (after the timed ones), self time per op.
+opTables=()
+for spec in "${profiles[@]}"; do
+  read -r layers hidden batch precision strategy flops peak <<<"$spec"
+  args=(--layers "$layers" --hidden "$hidden" --batch "$batch" --seq 128 --steps 2 --warmup 1 --threads "$threads"
+        --precision "$precision" --strategy "$strategy")
+  "$bin/bench_trainstep" "${args[@]}" --profile "$work/ours.json" >/dev/null
+  /usr/bin/python3 "$root/bench/reference/trainstep.py" "${args[@]}" --profile "$work/theirs.json" >/dev/null
+  opTables+=("#### BERT-${layers}×${hidden}, ${precision}, ${strategy}, batch ${batch}"$'\n\n'"$(python3 "$root/bench/reference/opprofile.py" \
+    "$work/ours.json" "$work/theirs.json" --top 12 --flops "$flops" --peak "$peak")")
+  echo "profiled BERT-${layers}×${hidden} $precision $strategy" >&2
 done
 
 # Peak memory of a BERT-base-sized model per strategy (one process each), beside the estimate.
@@ -87,8 +119,12 @@ fi
   echo "- sequence length 128, random weights and ids, AdamW, dropout 0.1; LoRA r=8 on query/value;"
   echo "  best of ${rounds} alternating runs per side; MFU = model FLOPs (3 × (2N + attention) per token) / GEMM peak"
   echo
-  echo "| model | precision | strategy | tunebench tokens/s | PyTorch tokens/s | ratio | MFU (tunebench) |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "- tunebench re-executes itself with GOMP_SPINCOUNT=${spin} (core/runtime/blascore.h: idle OpenMP workers"
+  echo "  otherwise spin on the cores OpenBLAS's GEMM threads need); the reference runs at PyTorch's defaults, and"
+  echo "  for BERT-mini also with the same spin count (last column: its tokens/s and tunebench's ratio to it)"
+  echo
+  echo "| model | precision | strategy | tunebench tokens/s | PyTorch tokens/s | ratio | MFU (tunebench) | PyTorch, GOMP_SPINCOUNT=${spin} |"
+  echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "Profile: milliseconds per step in each phase, tunebench / PyTorch (ratio; below 1 = tunebench faster)."
@@ -97,6 +133,15 @@ fi
   echo "| model | precision | strategy | forward + loss | backward | optimizer step |"
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${profile[@]}"
+  if [ ${#opTables[@]} -gt 0 ]; then
+    echo
+    echo "Op by op (one profiled step of each side under LibTorch's profiler; self time, largest differences"
+    echo "first): BERT-base bf16 full fine-tuning, and every row below its goal."
+    for table in "${opTables[@]}"; do
+      echo
+      echo "$table"
+    done
+  fi
   if [ ${#memory[@]} -gt 0 ]; then
     echo
     echo "Peak resident memory, BERT-base size (12×768), batch 8 × 128, fp32, AdamW (one process per strategy;"

@@ -67,7 +67,7 @@ void printUsage(std::FILE *out)
 
 int main(int argc, char **argv)
 {
-  tunebench::reexecWithBetterBlasCore(argv);
+  tunebench::reexecWithTunedRuntime(argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     tunebench::RuntimeOptions options = tunebench::runtimeOptionsFromEnvironment();

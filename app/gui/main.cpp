@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     }
   }
 
-  tunebench::reexecWithBetterBlasCore(argv);
+  tunebench::reexecWithTunedRuntime(argv);
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("tunebench"));
   QApplication::setApplicationName(QStringLiteral("tunebench"));

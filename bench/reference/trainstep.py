@@ -82,6 +82,7 @@ def main():
         ap.add_argument("--" + name, type=int, default=default)
     ap.add_argument("--precision", default="fp32")
     ap.add_argument("--strategy", default="full")
+    ap.add_argument("--profile", default="")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -102,7 +103,11 @@ def main():
     labels = torch.randint(0, 2, (a.batch,))
     model.train()
     times, phases = [], []
-    for step in range(a.warmup + a.steps):
+    total = a.warmup + a.steps + (1 if a.profile else 0)
+    for step in range(total):
+        if step == a.warmup + a.steps:  # --profile FILE: one more step under the (legacy) profiler
+            recording = torch.autograd.profiler.profile(use_kineto=False)
+            recording.__enter__()
         start = time.perf_counter()
         optimizer.zero_grad()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
@@ -111,7 +116,10 @@ def main():
         loss.backward()
         backward = time.perf_counter()
         optimizer.step()
-        if step >= a.warmup:
+        if step == a.warmup + a.steps:
+            recording.__exit__(None, None, None)
+            recording.export_chrome_trace(a.profile)
+        elif step >= a.warmup:
             times.append(time.perf_counter() - start)
             phases.append((forward - start, backward - forward, time.perf_counter() - backward))
     times.sort()

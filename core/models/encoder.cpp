@@ -41,8 +41,8 @@ EncoderLayerImpl::EncoderLayerImpl(const EncoderConfig &c) : m_heads(c.numHeads)
   feedForwardOut = registerAt(*this, distil ? "ffn.lin2" : "output.dense", linear(c.intermediateSize, c.hiddenSize));
   outputNorm = registerAt(*this, distil ? "output_layer_norm" : "output.LayerNorm", layerNorm(c));
   // Dropouts hold no parameters (no state-dict keys); registered so that train()/eval() reach them.
-  m_dropout = register_module("dropout", torch::nn::Dropout(c.hiddenDropout));
-  m_attentionDropout = register_module("attention_dropout", torch::nn::Dropout(c.attentionDropout));
+  m_dropout = register_module("dropout", Dropout(c.hiddenDropout));
+  m_attentionDropout = register_module("attention_dropout", Dropout(c.attentionDropout));
 }
 
 std::vector<torch::Tensor> EncoderLayerImpl::projectQkv(const torch::Tensor &x)
@@ -83,7 +83,7 @@ EmbeddingsImpl::EmbeddingsImpl(const EncoderConfig &c) : m_roberta(c.modelType =
   if (c.typeVocabSize > 0)
     tokenTypes = register_module("token_type_embeddings", torch::nn::Embedding(c.typeVocabSize, c.hiddenSize));
   norm = register_module("LayerNorm", layerNorm(c));
-  m_dropout = register_module("dropout", torch::nn::Dropout(c.hiddenDropout));
+  m_dropout = register_module("dropout", Dropout(c.hiddenDropout));
 }
 
 torch::Tensor EmbeddingsImpl::forward(const torch::Tensor &ids, const torch::Tensor &typeIds)
@@ -148,7 +148,7 @@ EncoderOutput TransformerEncoderImpl::forward(const torch::Tensor &ids, const to
 SequenceClassifierImpl::SequenceClassifierImpl(const EncoderConfig &c, int numLabels) : m_config(c)
 {
   encoder = register_module(c.modelType, TransformerEncoder(c));
-  m_dropout = register_module("dropout", torch::nn::Dropout(c.classifierDropout));
+  m_dropout = register_module("dropout", Dropout(c.classifierDropout));
   if (c.modelType == "roberta") {
     m_dense = registerAt(*this, "classifier.dense", linear(c.hiddenSize, c.hiddenSize));
     m_out = registerAt(*this, "classifier.out_proj", linear(c.hiddenSize, numLabels));

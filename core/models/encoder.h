@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/models/dropout.h"
 #include "core/models/linear.h"
 #include "core/models/prefix.h"
 #include "core/models/modelconfig.h"
@@ -38,7 +39,7 @@ private:
   // has no bias.
   std::vector<torch::Tensor> projectQkv(const torch::Tensor &x);
 
-  torch::nn::Dropout m_dropout{nullptr}, m_attentionDropout{nullptr};
+  Dropout m_dropout{nullptr}, m_attentionDropout{nullptr};
   int m_heads = 1;
   std::string m_activation;
 };
@@ -58,7 +59,7 @@ public:
   std::int64_t promptLength() const { return m_promptLength; }
 
 private:
-  torch::nn::Dropout m_dropout{nullptr};
+  Dropout m_dropout{nullptr};
   bool m_roberta = false;
   int m_pad = 0;
   std::int64_t m_promptLength = 0;
@@ -116,7 +117,7 @@ public:
 private:
   EncoderConfig m_config;
   Linear m_dense{nullptr}, m_out{nullptr};
-  torch::nn::Dropout m_dropout{nullptr};
+  Dropout m_dropout{nullptr};
 };
 TORCH_MODULE(SequenceClassifier);
 

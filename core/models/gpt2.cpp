@@ -77,8 +77,8 @@ Gpt2BlockImpl::Gpt2BlockImpl(const Gpt2Config &c) : m_heads(c.numHeads), m_activ
   auto mlp = register_module("mlp", std::make_shared<torch::nn::Module>());
   feedForwardIn = mlp->register_module("c_fc", Conv1D(c.hiddenSize, c.innerSize));
   feedForwardOut = mlp->register_module("c_proj", Conv1D(c.innerSize, c.hiddenSize));
-  m_residDropout = register_module("resid_dropout", torch::nn::Dropout(c.residDropout));
-  m_attnDropout = register_module("attn_dropout", torch::nn::Dropout(c.attnDropout));
+  m_residDropout = register_module("resid_dropout", Dropout(c.residDropout));
+  m_attnDropout = register_module("attn_dropout", Dropout(c.attnDropout));
 }
 
 torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor &additiveMask, torch::Tensor *pastKey,
@@ -120,7 +120,7 @@ Gpt2LMHeadModelImpl::Gpt2LMHeadModelImpl(const Gpt2Config &c) : m_config(c)
     blocks->push_back(Gpt2Block(c));
   transformer->register_module("h", blocks);
   lnF = transformer->register_module("ln_f", layerNorm(c));
-  m_dropout = register_module("dropout", torch::nn::Dropout(c.embdDropout));
+  m_dropout = register_module("dropout", Dropout(c.embdDropout));
 }
 
 void Gpt2LMHeadModelImpl::initialiseWeights()

@@ -2,6 +2,7 @@
 
 #include "core/models/generation.h"
 #include "core/models/prefix.h"
+#include "core/models/dropout.h"
 #include "core/models/linear.h"
 
 #include <nlohmann/json.hpp>
@@ -67,7 +68,7 @@ public:
   PrefixSlot prefix; // prefix tuning: in front of the past and new keys, never stored in the cache
 
 private:
-  torch::nn::Dropout m_residDropout{nullptr}, m_attnDropout{nullptr};
+  Dropout m_residDropout{nullptr}, m_attnDropout{nullptr};
   int m_heads = 1;
   std::string m_activation;
 };
@@ -102,7 +103,7 @@ public:
 
 private:
   Gpt2Config m_config;
-  torch::nn::Dropout m_dropout{nullptr};
+  Dropout m_dropout{nullptr};
 };
 TORCH_MODULE(Gpt2LMHeadModel);
 

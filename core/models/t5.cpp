@@ -150,7 +150,7 @@ T5ModelImpl::T5ModelImpl(const T5Config &c) : m_config(c)
   m_decoderNorm = registerAt(*this, "decoder.final_layer_norm", T5LayerNorm(c.dModel, c.layerNormEps));
   if (!c.tieEmbeddings)
     m_lmHead = register_module("lm_head", noBias(c.dModel, c.vocabSize));
-  m_dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
+  m_dropout = register_module("dropout", Dropout(c.dropout));
 }
 
 void T5ModelImpl::initialiseWeights()

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/models/generation.h"
+#include "core/models/dropout.h"
 #include "core/models/linear.h"
 #include "core/models/prefix.h"
 
@@ -114,7 +115,7 @@ private:
   std::vector<Block> m_encoder, m_decoder;
   T5LayerNorm m_encoderNorm{nullptr}, m_decoderNorm{nullptr};
   Linear m_lmHead{nullptr};
-  torch::nn::Dropout m_dropout{nullptr};
+  Dropout m_dropout{nullptr};
 };
 TORCH_MODULE(T5Model);
 

@@ -134,7 +134,7 @@ TaskHeadImpl::TaskHeadImpl(const HeadSpec &spec, int hiddenSize) : m_spec(spec)
   if (spec.outputs < 1)
     throw Error("head \"" + spec.name + "\" needs at least one output");
   linear = register_module("linear", Linear(hiddenSize, spec.outputs));
-  m_dropout = register_module("dropout", torch::nn::Dropout(spec.dropout));
+  m_dropout = register_module("dropout", Dropout(spec.dropout));
 }
 
 torch::Tensor TaskHeadImpl::forward(const BackboneOutput &x)

@@ -1,9 +1,9 @@
 #pragma once
 
+#include "core/models/dropout.h"
 #include "core/models/encoder.h"
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 
 #include <filesystem>
 #include <map>
@@ -63,7 +63,7 @@ public:
 
 private:
   HeadSpec m_spec;
-  torch::nn::Dropout m_dropout{nullptr};
+  Dropout m_dropout{nullptr};
 };
 TORCH_MODULE(TaskHead);
 

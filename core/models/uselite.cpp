@@ -71,7 +71,7 @@ UseLiteLayerImpl::UseLiteLayerImpl(const UseLiteConfig &c, int in) : m_heads(c.n
   ffnNorm = register_module("ffn_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hiddenSize}).eps(c.layerNormEps)));
   fc1 = register_module("fc1", linear(c.hiddenSize, c.ffnSize));
   fc2 = register_module("fc2", linear(c.ffnSize, c.hiddenSize));
-  m_dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
+  m_dropout = register_module("dropout", Dropout(c.dropout));
 }
 
 torch::Tensor UseLiteLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &additiveMask)

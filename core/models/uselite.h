@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/models/dropout.h"
 #include "core/models/linear.h"
 #include "core/models/prefix.h"
 #include "core/models/tfjs.h"
@@ -43,7 +44,7 @@ public:
   PrefixSlot prefix; // prefix tuning
 
 private:
-  torch::nn::Dropout m_dropout{nullptr};
+  Dropout m_dropout{nullptr};
   int m_heads = 4;
 };
 TORCH_MODULE(UseLiteLayer);

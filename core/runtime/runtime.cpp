@@ -118,6 +118,17 @@ RuntimeInfo runtimeInfo()
   return info;
 }
 
+namespace {
+
+// Whether tunebench's re-exec set `what` ("core" or "spin"; see reexecWithTunedRuntime).
+bool tunedBy(const char *what)
+{
+  const char *set = std::getenv("TUNEBENCH_BLAS_REEXEC");
+  return set && std::string(set).find(what) != std::string::npos;
+}
+
+} // namespace
+
 std::string formatRuntimeInfo(const RuntimeInfo &info)
 {
   std::ostringstream out;
@@ -129,9 +140,10 @@ std::string formatRuntimeInfo(const RuntimeInfo &info)
   if (!info.blas.details.empty())
     out << " (" << info.blas.details << ")";
   if (const char *forced = std::getenv("OPENBLAS_CORETYPE"); forced && *forced)
-    out << (std::getenv("TUNEBENCH_BLAS_REEXEC") ? " [core chosen by tunebench: OPENBLAS_CORETYPE="
-                                                 : " [core forced by OPENBLAS_CORETYPE=")
+    out << (tunedBy("core") ? " [core chosen by tunebench: OPENBLAS_CORETYPE=" : " [core forced by OPENBLAS_CORETYPE=")
         << forced << "]";
+  if (const char *spin = std::getenv("GOMP_SPINCOUNT"); spin && *spin)
+    out << '\n' << "OpenMP:        GOMP_SPINCOUNT=" << spin << (tunedBy("spin") ? " (set by tunebench)" : " (from the environment)");
   out << '\n' << "BLAS library:  " << (info.blas.path.empty() ? "not found" : info.blas.path) << '\n';
   if (info.blas.slow)
     out << "WARNING:       the reference BLAS is ~40x slower; install libopenblas0-pthread\n";

@@ -1,5 +1,6 @@
 #include "core/strategies/lora.h"
 
+#include "core/models/dropout.h"
 #include "core/strategies/hookable.h"
 #include "core/models/safetensors.h"
 #include "core/util/error.h"
@@ -34,7 +35,7 @@ public:
       return y;
     torch::Tensor input = x;
     if (m_dropout > 0 && m_a->is_training())
-      input = torch::dropout(input, m_dropout, true);
+      input = applyDropout(input, m_dropout, true);
     return y + m_b(m_a(input)) * m_scale;
   }
   // The update in the base weight's own layout ([in, out] for GPT-2's Conv1D).

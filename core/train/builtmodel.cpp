@@ -249,8 +249,8 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
   }
   if (c.training.dropout >= 0)
     for (const auto &m : b.model->modules(false))
-      if (auto *d = dynamic_cast<torch::nn::DropoutImpl *>(m.get()))
-        d->options.p(c.training.dropout);
+      if (auto *d = dynamic_cast<DropoutImpl *>(m.get()))
+        d->p = c.training.dropout;
   b.strategy = makeStrategy(c, family, tokenizer);
   b.strategy->apply(*b.model);
   return b;

@@ -6,6 +6,7 @@
 #include "core/models/checkpoint.h"
 #include "core/models/generation.h"
 #include "core/models/safetensors.h"
+#include "core/runtime/runtime.h"
 #include "core/train/dataprep.h"
 #include "core/train/evaluation.h"
 #include "core/tokenize/tokenizer.h"
@@ -36,6 +37,12 @@ std::string timestamp()
 }
 
 } // namespace
+
+bool computesInBf16(const ExperimentConfig &config)
+{
+  const std::string &precision = config.training.precision;
+  return precision == "bf16" || (precision == "auto" && cpuSupportsBf16());
+}
 
 fs::path newRunDir(const ExperimentConfig &config)
 {
@@ -110,7 +117,7 @@ TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
   const std::vector<int> rows = saved[split].get<std::vector<int>>();
   if (rows.empty())
     throw Error("the run's " + split + " split is empty");
-  Evaluation ev = evaluateRows(d->built, d->data, rows, d->config, d->padId, false, d->tokenizer.get());
+  Evaluation ev = evaluateRows(d->built, d->data, rows, d->config, d->padId, computesInBf16(d->config), d->tokenizer.get());
   ev.event.split = split;
   Detailed out;
   out.event = ev.event;

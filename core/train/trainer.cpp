@@ -10,6 +10,7 @@
 #include "core/train/dataprep.h"
 #include "core/train/evaluation.h"
 #include "core/train/events.h"
+#include "core/train/fusedadam.h"
 #include "core/train/schedule.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
@@ -142,8 +143,7 @@ struct Trainer::Impl
                   "(`tunebench-cli --version` shows it); use cpu or auto");
     if (config.training.precision == "fp16")
       throw Error("training.precision fp16 needs CUDA (loss scaling on a GPU); on this CPU use bf16 or fp32");
-    const std::string precision = config.training.precision;
-    bf16 = precision == "bf16" || (precision == "auto" && cpuSupportsBf16());
+    bf16 = computesInBf16(config);
     if (bf16)
       log("mixed precision: bf16 autocast on the CPU");
 
@@ -199,9 +199,9 @@ struct Trainer::Impl
     if (t.optimizer == "sgd")
       optimizer = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(lr));
     else if (t.optimizer == "adam")
-      optimizer = std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(lr));
+      optimizer = std::make_unique<FusedAdam>(groups, torch::optim::AdamOptions(lr));
     else
-      optimizer = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr));
+      optimizer = std::make_unique<FusedAdamW>(groups, torch::optim::AdamWOptions(lr));
   }
 
   double applySchedule()

@@ -161,4 +161,8 @@ private:
 // A new run folder name under the config's runs folder: NAME-YYYYMMDD-HHMMSS (unique).
 std::filesystem::path newRunDir(const ExperimentConfig &config);
 
+// Whether a run of this config computes in bf16 autocast (precision bf16, or auto on a CPU with
+// bf16): training, its final evaluation and later evaluations of the saved run alike.
+bool computesInBf16(const ExperimentConfig &config);
+
 } // namespace tunebench
