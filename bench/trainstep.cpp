@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     if (s == warmup + steps)
       recording = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
     const auto start = Clock::now();
-    optimizer.zero_grad();
+    dropGradients(optimizer);
     torch::Tensor loss;
     {
       AutocastScope autocast(precision == "bf16");

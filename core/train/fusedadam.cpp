@@ -117,6 +117,13 @@ template <typename Base> torch::Tensor evaluateClosure(const typename Base::Loss
 
 } // namespace
 
+void dropGradients(torch::optim::Optimizer &optimizer)
+{
+  for (auto &group : optimizer.param_groups())
+    for (auto &p : group.params())
+      p.mutable_grad() = torch::Tensor();
+}
+
 torch::Tensor FusedAdamW::step(LossClosure closure)
 {
   if (!canFuse<torch::optim::AdamWOptions>(param_groups_))

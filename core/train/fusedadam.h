@@ -25,4 +25,10 @@ public:
   torch::Tensor step(LossClosure closure = nullptr) override;
 };
 
+// Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True), its default since 2.0):
+// the next backward pass hands its gradient buffers over instead of adding them to zero-filled
+// ones — one fill and one add less per parameter and step. Parameters that receive no gradient
+// (another task's head in a multi-task step) are then skipped by the step, not decayed.
+void dropGradients(torch::optim::Optimizer &optimizer);
+
 } // namespace tunebench

@@ -519,7 +519,7 @@ struct Trainer::Impl
       const auto batches = epochSchedule(epoch);
       while (!done && batchInEpoch < static_cast<long>(batches.size())) {
         const auto stepStart = std::chrono::steady_clock::now();
-        optimizer->zero_grad();
+        dropGradients(*optimizer);
         const long micro = std::min<long>(t.gradientAccumulation, static_cast<long>(batches.size()) - batchInEpoch);
         double lossSum = 0;
         long tokens = 0;

@@ -175,6 +175,22 @@ private Q_SLOTS:
     QCOMPARE(worst, 0.0);
   }
 
+  void droppedGradientsAreReplacedNotAdded()
+  {
+    torch::Tensor w = torch::ones({3}).requires_grad_(true);
+    torch::Tensor unused = torch::ones({2}).requires_grad_(true);
+    FusedAdamW optimizer({w, unused}, torch::optim::AdamWOptions(0.1).weight_decay(0.5));
+    (w * 2).sum().backward();
+    (unused * 1).sum().backward();
+    dropGradients(optimizer);
+    QVERIFY(!w.grad().defined() && !unused.grad().defined());
+    (w * 3).sum().backward(); // only w gets a gradient this step
+    QVERIFY(torch::equal(w.grad(), torch::full({3}, 3.0f)));
+    optimizer.step();
+    QVERIFY(w.lt(1).all().item<bool>());               // w moved
+    QVERIFY(torch::equal(unused, torch::ones({2})));  // no gradient: not stepped, not decayed
+  }
+
   void stateFilesAreInterchangeable()
   {
     // Three steps with the fused optimizer, saved; loaded into LibTorch's; both continue alike.
