@@ -121,10 +121,13 @@ int main(int argc, char **argv)
   };
   const double stepSeconds = median(times);
   const double tokens = static_cast<double>(batch) * seq;
-  // Training FLOPs ≈ 3 × forward; forward ≈ 2·N (non-embedding weights) per token + attention
-  // (QKᵀ and PV: 4·seq·hidden per token per layer). LoRA still runs the full backward through the
-  // activations, so the same estimate is used (it slightly overstates LoRA's work).
-  const double flops = 3.0 * tokens * (2.0 * static_cast<double>(nonEmbedding) + 4.0 * layers * seq * hidden);
+  // Model FLOPs per token: forward 2·N (non-embedding weights) + attention A (QKᵀ and PV:
+  // 4·seq·hidden per layer). Full fine-tuning: backward = gradients of the activations (2·N + 2·A)
+  // and of the weights (2·N): 6·N + 3·A. LoRA and prefix tuning compute no gradients for the frozen
+  // weights: 4·N + 3·A (their own small matrices left out).
+  const double attention = 4.0 * layers * seq * hidden;
+  const double perWeight = strategy == "full" ? 6.0 : 4.0;
+  const double flops = tokens * (perWeight * static_cast<double>(nonEmbedding) + 3.0 * attention);
   TransformerShape shape;
   shape.family = "bert";
   shape.vocabSize = 30522;

@@ -84,6 +84,24 @@ print(f'| {sys.argv[6]} | {sys.argv[7]} | {sys.argv[8]} | {t:,.0f} | {p:,.0f} | 
   done
 done
 
+# MFU against batch size: BERT-base bf16 full fine-tuning (tunebench only) at batches 8 and 32 —
+# the optimizer step and per-op overheads are paid once per step, the GEMMs grow with the batch.
+mfuRows=()
+if [ "${1:-}" != "--quick" ]; then
+  for b in 8 32; do
+    m=$("$bin/bench_trainstep" --layers 12 --hidden 768 --batch "$b" --seq 128 --steps 3 --warmup 1 --threads "$threads" \
+        --precision bf16 --strategy full)
+    mfuRows+=("$(python3 -c "
+import json, sys
+m = json.loads(sys.argv[1])
+peak = float(sys.argv[2])
+rate = m['flops_per_step'] / m['step_s'] / 1e9
+print(f'| {m[\"batch\"]} × 128 | {m[\"tokens_per_s\"]:,.0f} | {1000 * m[\"step_s\"]:,.0f} ms (optimizer {1000 * m[\"optimizer_s\"]:,.0f}) | {rate:,.0f} GFLOP/s | {100 * rate / peak:.0f}% |')
+" "$m" "$peak16")")
+    echo "${mfuRows[-1]}" >&2
+  done
+fi
+
 # Op by op: one profiled step of each side (after the timed ones), self time per op.
 opTables=()
 for spec in "${profiles[@]}"; do
@@ -117,7 +135,7 @@ fi
   echo
   echo "- ${threads} threads each side; GEMM peak (bench_gemm): fp32 ${peak32} GFLOP/s, bf16 ${peak16} GFLOP/s"
   echo "- sequence length 128, random weights and ids, AdamW, dropout 0.1; LoRA r=8 on query/value;"
-  echo "  best of ${rounds} alternating runs per side; MFU = model FLOPs (3 × (2N + attention) per token) / GEMM peak"
+  echo "  best of ${rounds} alternating runs per side; MFU = model FLOPs per token (full: 6N + 3A; LoRA: 4N + 3A, no weight gradients for frozen weights) / GEMM peak"
   echo
   echo "- tunebench re-executes itself with GOMP_SPINCOUNT=${spin} (core/runtime/blascore.h: idle OpenMP workers"
   echo "  otherwise spin on the cores OpenBLAS's GEMM threads need); the reference runs at PyTorch's defaults, and"
@@ -133,6 +151,14 @@ fi
   echo "| model | precision | strategy | forward + loss | backward | optimizer step |"
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${profile[@]}"
+  if [ ${#mfuRows[@]} -gt 0 ]; then
+    echo
+    echo "MFU of BERT-base bf16 full fine-tuning against the batch (tunebench, median step of 3):"
+    echo
+    echo "| batch | tokens/s | step | model FLOP/s | MFU (bf16 peak ${peak16}) |"
+    echo "|---|---|---|---|---|"
+    printf '%s\n' "${mfuRows[@]}"
+  fi
   if [ ${#opTables[@]} -gt 0 ]; then
     echo
     echo "Op by op (one profiled step of each side under LibTorch's profiler; self time, largest differences"
