@@ -17,7 +17,8 @@ std::string betterOpenBlasCore();
 // they sleep; OpenBLAS runs GEMMs on a pool of its own. Between the two, a spinning OpenMP worker
 // holds the core that OpenBLAS's thread needs for the next GEMM: on 2 cores fp32 training steps
 // ran at half speed (bench_trainstep: 2,300 → 4,300–4,900 tokens/s on BERT-mini with a short spin;
-// bf16, whose GEMMs run on the OpenMP pool itself, unchanged). The GOMP_SPINCOUNT tunebench sets,
+// bf16, whose GEMMs run on the OpenMP pool itself, did not gain: ~5% slower in an A/B, inside the
+// noise). The GOMP_SPINCOUNT tunebench sets,
 // or "" when the user set it or OMP_WAIT_POLICY, or the OpenMP runtime is not libgomp.
 std::string tunedOpenMpSpinCount();
 
