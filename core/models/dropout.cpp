@@ -108,6 +108,7 @@ public:
     const std::uint64_t seed = drawSeed();
     ctx->saved_data["seed"] = static_cast<std::int64_t>(seed);
     ctx->saved_data["p"] = p;
+    ctx->saved_data["type"] = static_cast<std::int64_t>(x.scalar_type());
     return applyMask(x, seed, p);
   }
 
@@ -116,8 +117,8 @@ public:
   {
     const auto seed = static_cast<std::uint64_t>(ctx->saved_data["seed"].toInt());
     const double p = ctx->saved_data["p"].toDouble();
-    return {applyMask(grads[0].to(grads[0].scalar_type() == torch::kBFloat16 ? torch::kBFloat16 : torch::kFloat), seed, p),
-            torch::Tensor()};
+    const auto type = static_cast<torch::ScalarType>(ctx->saved_data["type"].toInt());
+    return {applyMask(grads[0].to(type), seed, p), torch::Tensor()};
   }
 };
 

@@ -107,7 +107,7 @@ void fusedStep(std::vector<torch::optim::OptimizerParamGroup> &groups, StateMap 
   }
 }
 
-template <typename Base> torch::Tensor evaluateClosure(const typename Base::LossClosure &closure)
+torch::Tensor evaluateClosure(const torch::optim::Optimizer::LossClosure &closure)
 {
   if (!closure)
     return {};
@@ -128,7 +128,7 @@ torch::Tensor FusedAdamW::step(LossClosure closure)
 {
   if (!canFuse<torch::optim::AdamWOptions>(param_groups_))
     return torch::optim::AdamW::step(std::move(closure));
-  torch::Tensor loss = evaluateClosure<torch::optim::AdamW>(closure);
+  torch::Tensor loss = evaluateClosure(closure);
   fusedStep<torch::optim::AdamWOptions, torch::optim::AdamWParamState>(param_groups_, state_, true);
   return loss;
 }
@@ -137,7 +137,7 @@ torch::Tensor FusedAdam::step(LossClosure closure)
 {
   if (!canFuse<torch::optim::AdamOptions>(param_groups_))
     return torch::optim::Adam::step(std::move(closure));
-  torch::Tensor loss = evaluateClosure<torch::optim::Adam>(closure);
+  torch::Tensor loss = evaluateClosure(closure);
   fusedStep<torch::optim::AdamOptions, torch::optim::AdamParamState>(param_groups_, state_, false);
   return loss;
 }
