@@ -4,6 +4,7 @@
 // The file is made from the Pang & Lee sentences (25 copies of the 4,000 rows, each copy's text
 // varied). Prints one JSON line; bench/dataload.sh runs Python's csv module on the same file beside.
 //   bench_dataload ASSETS_DIR OUT.csv
+#include "bench/benchclock.h"
 #include "core/data/datareport.h"
 #include "core/data/mapping.h"
 #include "core/data/readers.h"
@@ -12,18 +13,14 @@
 #include "core/runtime/blascore.h"
 #include "core/tokenize/tokenizerloader.h"
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
 
 using namespace tunebench;
-using Clock = std::chrono::steady_clock;
-
-namespace {
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-} // namespace
+using bench::Clock;
+using bench::since;
 
 int main(int argc, char **argv)
 {

@@ -3,9 +3,9 @@
 // `runs` do interactively: a filtered, sorted listing and a 5-run comparison (config diff,
 // summaries and every series). Prints the figures; asserts nothing.
 //   bench_runstore [WORKSPACE] [RUNS] [POINTS]
+#include "bench/benchclock.h"
 #include "core/runs/runstore.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,11 +13,8 @@
 #include <string>
 
 using namespace tunebench;
-using Clock = std::chrono::steady_clock;
-
-namespace {
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-} // namespace
+using bench::Clock;
+using bench::since;
 
 int main(int argc, char **argv)
 {

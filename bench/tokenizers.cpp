@@ -1,10 +1,10 @@
 // bench_tokenizers: tokens per second of each tokenizer family over the golden text
 // (tests/golden/tokenizers: stress.txt + the fetched corpora). Prints one JSON line per tokenizer;
 // bench/tokenizers.sh runs it beside the npm references and prints the ratios.
+#include "bench/benchclock.h"
 #include "core/runtime/blascore.h"
 #include "core/tokenize/tokenizerloader.h"
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -48,18 +48,17 @@ int main(int argc, char **argv)
   plain.addSpecialTokens = false;
   for (const auto &[name, path] : tokenizers) {
     const auto tokenizer = tunebench::loadTokenizerFile(path);
-    using Clock = std::chrono::steady_clock;
     std::size_t tokens = 0, passes = 0;
     for (const std::string &l : text) // warm-up (fills the BPE cache as the references' caches fill)
       tokens += tokenizer->encode(l, plain).ids.size();
     tokens = 0;
-    const auto start = Clock::now();
+    const auto start = tunebench::bench::Clock::now();
     double seconds = 0;
     do {
       for (const std::string &l : text)
         tokens += tokenizer->encode(l, plain).ids.size();
       ++passes;
-      seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      seconds = tunebench::bench::since(start);
     } while (seconds < 2.0);
     std::printf("{\"tokenizer\": \"%s\", \"engine\": \"tunebench\", \"lines\": %zu, \"passes\": %zu, "
                 "\"tokens_per_s\": %.0f}\n",

@@ -4,6 +4,7 @@
 // line: tokens/s (median over the timed steps), step time, model FLOPs per step, peak resident
 // memory and tunebench's own estimate of the step's memory (strategies: full, lora, prefix).
 //   bench_trainstep --layers 4 --hidden 256 --precision bf16 --strategy lora --batch 16 --seq 128
+#include "bench/benchclock.h"
 #include "core/models/encoder.h"
 #include "core/models/estimate.h"
 #include "core/runtime/blascore.h"
@@ -21,7 +22,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -88,8 +88,8 @@ int main(int argc, char **argv)
   const torch::Tensor labels = torch::randint(0, 2, {batch}, torch::kLong);
   model->train();
   std::vector<double> times, phases[3];
-  using Clock = std::chrono::steady_clock;
-  auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+  using bench::Clock;
+  using bench::secondsBetween;
   // --profile FILE: one more step after the timed ones, under LibTorch's profiler (a Chrome trace;
   // bench/reference/opprofile.py sums it op by op beside the reference's).
   const int total = warmup + steps + (profile.empty() ? 0 : 1);
@@ -109,10 +109,10 @@ int main(int argc, char **argv)
     const auto backward = Clock::now();
     optimizer.step();
     if (s >= warmup && s < warmup + steps) {
-      times.push_back(seconds(start, Clock::now()));
-      phases[0].push_back(seconds(start, forward));
-      phases[1].push_back(seconds(forward, backward));
-      phases[2].push_back(seconds(backward, Clock::now()));
+      times.push_back(secondsBetween(start, Clock::now()));
+      phases[0].push_back(secondsBetween(start, forward));
+      phases[1].push_back(secondsBetween(forward, backward));
+      phases[2].push_back(secondsBetween(backward, Clock::now()));
     }
   }
   auto median = [](std::vector<double> v) {
