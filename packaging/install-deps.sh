@@ -14,6 +14,9 @@ build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config git
   # LibTorch; OpenBLAS because Debian's LibTorch otherwise calls the reference BLAS (~40x slower).
   libtorch-dev libopenblas0-pthread
+  # OpenBLAS built on OpenMP: tunebench loads it for itself (one thread pool with LibTorch's: see
+  # core/runtime/blascore.h); the system default stays the pthread build.
+  libopenblas0-openmp
   libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
   # ICU: Unicode categories, normalisation (NFC/NFD/NFKC) and case mapping for the tokenizers.
   libicu-dev

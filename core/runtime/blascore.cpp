@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -61,8 +62,37 @@ std::string betterOpenBlasCore()
   return {};
 }
 
+bool openBlasUsesOpenMp()
+{
+  using GetParallel = int (*)();
+  auto parallel = reinterpret_cast<GetParallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  return parallel && parallel() == 2; // 0 sequential, 1 pthreads, 2 OpenMP
+}
+
+std::string openMpOpenBlasDir()
+{
+  if (const char *choice = std::getenv("TUNEBENCH_BLAS_OPENMP"); choice && std::string(choice) == "0")
+    return {};
+  void *symbol = dlsym(RTLD_DEFAULT, "openblas_get_parallel");
+  if (!symbol || openBlasUsesOpenMp())
+    return {};
+  Dl_info where{};
+  if (!dladdr(symbol, &where) || !where.dli_fname)
+    return {};
+  std::error_code error;
+  const std::filesystem::path loaded = std::filesystem::canonical(where.dli_fname, error);
+  if (error || loaded.parent_path().filename() != "openblas-pthread")
+    return {};
+  const std::filesystem::path openmp = loaded.parent_path().parent_path() / "openblas-openmp";
+  if (!std::filesystem::exists(openmp / "libblas.so.3", error) || !std::filesystem::exists(openmp / "libopenblas.so.0", error))
+    return {};
+  return openmp.string();
+}
+
 std::string tunedOpenMpSpinCount()
 {
+  if (openBlasUsesOpenMp())
+    return {};
   for (const char *name : {"GOMP_SPINCOUNT", "OMP_WAIT_POLICY"})
     if (const char *set = std::getenv(name); set && *set)
       return {};
@@ -76,8 +106,9 @@ void reexecWithTunedRuntime(char **argv)
   if (std::getenv("TUNEBENCH_BLAS_REEXEC") || std::getenv("TUNEBENCH_NO_BLAS_TUNING"))
     return;
   const std::string core = betterOpenBlasCore();
-  const std::string spin = tunedOpenMpSpinCount();
-  if (core.empty() && spin.empty())
+  const std::string openmp = openMpOpenBlasDir();
+  const std::string spin = openmp.empty() ? tunedOpenMpSpinCount() : std::string();
+  if (core.empty() && openmp.empty() && spin.empty())
     return;
   // Without argv (Qt Test's initMain() has none), the arguments come from /proc/self/cmdline.
   std::vector<std::string> words;
@@ -96,12 +127,24 @@ void reexecWithTunedRuntime(char **argv)
     setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
   if (!spin.empty())
     setenv("GOMP_SPINCOUNT", spin.c_str(), 1);
-  // What was set, for `tunebench-cli version`: "core", "spin" or "core,spin".
-  setenv("TUNEBENCH_BLAS_REEXEC", core.empty() ? "spin" : spin.empty() ? "core" : "core,spin", 1);
+  const char *oldPath = std::getenv("LD_LIBRARY_PATH");
+  const std::string keptPath = oldPath ? oldPath : "";
+  if (!openmp.empty())
+    setenv("LD_LIBRARY_PATH", (keptPath.empty() ? openmp : openmp + ":" + keptPath).c_str(), 1);
+  // What was set, for `tunebench-cli version`: a comma-separated list of core, openmp and spin.
+  std::string what;
+  for (const auto &[name, value] : {std::pair{"core", &core}, {"openmp", &openmp}, {"spin", &spin}})
+    if (!value->empty())
+      what += (what.empty() ? "" : ",") + std::string(name);
+  setenv("TUNEBENCH_BLAS_REEXEC", what.c_str(), 1);
   execv("/proc/self/exe", argv);
   // execv failed: carry on untuned rather than not at all.
   unsetenv("OPENBLAS_CORETYPE");
   unsetenv("GOMP_SPINCOUNT");
+  if (oldPath)
+    setenv("LD_LIBRARY_PATH", keptPath.c_str(), 1);
+  else
+    unsetenv("LD_LIBRARY_PATH");
 }
 
 } // namespace tunebench

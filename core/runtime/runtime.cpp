@@ -120,7 +120,7 @@ RuntimeInfo runtimeInfo()
 
 namespace {
 
-// Whether tunebench's re-exec set `what` ("core" or "spin"; see reexecWithTunedRuntime).
+// Whether tunebench's re-exec set `what` ("core", "openmp" or "spin"; see reexecWithTunedRuntime).
 bool tunedBy(const char *what)
 {
   const char *set = std::getenv("TUNEBENCH_BLAS_REEXEC");
@@ -144,7 +144,10 @@ std::string formatRuntimeInfo(const RuntimeInfo &info)
         << forced << "]";
   if (const char *spin = std::getenv("GOMP_SPINCOUNT"); spin && *spin)
     out << '\n' << "OpenMP:        GOMP_SPINCOUNT=" << spin << (tunedBy("spin") ? " (set by tunebench)" : " (from the environment)");
-  out << '\n' << "BLAS library:  " << (info.blas.path.empty() ? "not found" : info.blas.path) << '\n';
+  out << '\n' << "BLAS library:  " << (info.blas.path.empty() ? "not found" : info.blas.path);
+  if (tunedBy("openmp"))
+    out << " (OpenMP build, chosen by tunebench: one thread pool with LibTorch's)";
+  out << '\n';
   if (info.blas.slow)
     out << "WARNING:       the reference BLAS is ~40x slower; install libopenblas0-pthread\n";
   out << "threads:       " << info.intraOpThreads << " intra-op (" << info.usableCores

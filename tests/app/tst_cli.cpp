@@ -77,6 +77,33 @@ private Q_SLOTS:
     QVERIFY2(!untuned.out.contains(QLatin1String("chosen by tunebench")), qPrintable(untuned.out));
   }
 
+  // Where Debian's OpenMP build of OpenBLAS is installed beside the pthread one (the system
+  // default), the CLI runs on it: one thread pool with LibTorch's (core/runtime/blascore.h).
+  // TUNEBENCH_BLAS_OPENMP=0 keeps the system's choice.
+  void blasRunsOnOpenMpWhereInstalled()
+  {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    if (env.contains(QStringLiteral("TUNEBENCH_NO_BLAS_TUNING")) || env.contains(QStringLiteral("LD_LIBRARY_PATH")))
+      QSKIP("BLAS tuning is off, or LD_LIBRARY_PATH is set, on this machine");
+    env.insert(QStringLiteral("TUNEBENCH_BLAS_OPENMP"), QStringLiteral("0"));
+    const Result kept = run({QStringLiteral("--version")}, env);
+    QCOMPARE(kept.exitCode, 0);
+    const QString systemPath = QRegularExpression(QStringLiteral("BLAS library:  (\\S+)")).match(kept.out).captured(1);
+    QVERIFY2(!systemPath.isEmpty(), qPrintable(kept.out));
+    QVERIFY2(!kept.out.contains(QLatin1String("chosen by tunebench: one thread pool")), qPrintable(kept.out));
+    if (!systemPath.contains(QLatin1String("/openblas-pthread/")) ||
+        !QFileInfo::exists(QFileInfo(systemPath).absolutePath() + QStringLiteral("/../openblas-openmp/libblas.so.3")))
+      QSKIP("the system BLAS is not Debian's pthread OpenBLAS, or libopenblas0-openmp is not installed");
+    env.remove(QStringLiteral("TUNEBENCH_BLAS_OPENMP"));
+    const Result r = run({QStringLiteral("--version")}, env);
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains(QLatin1String("/openblas-openmp/libblas.so.3 (OpenMP build, chosen by tunebench")), qPrintable(r.out));
+    QVERIFY2(r.out.contains(QLatin1String("USE_OPENMP")), qPrintable(r.out));
+    // One pool: no shortened spin (that is the remedy for two pools only).
+    if (!env.contains(QStringLiteral("GOMP_SPINCOUNT")))
+      QVERIFY2(!r.out.contains(QLatin1String("GOMP_SPINCOUNT")), qPrintable(r.out));
+  }
+
   // `tokenize` end to end: stdin lines in, the reference's ids out (tests/golden/tokenizers).
   void tokenizeMatchesGolden()
   {
