@@ -2,7 +2,8 @@
 # Every benchmark in one invocation, tunebench beside its references on this machine; prints the
 # tables and writes bench/results/latest.md (machine, cores, BLAS, LibTorch, date):
 #   1. training-step throughput and MFU against PyTorch eager (bench/trainstep.sh), peak memory
-#   2. time to a target validation accuracy on the default task (bench/timetotarget.sh)
+#   2. time to a target validation accuracy on the default task (bench/timetotarget.sh), and
+#      cached outputs of frozen bottom layers on it (bench/frozencache.sh)
 #   3. tokenizer throughput against the npm references (bench/tokenizers.sh)
 #   4. loading 100,000 dataset rows (bench_dataload) beside Python's csv module
 #   5. the GUI: event-loop latency while training, a 100k-point chart's redraw, the History tab
@@ -26,6 +27,11 @@ section "training-step throughput (bench/trainstep.sh)"
 "$root/bench/trainstep.sh" $quick >"$tmp/1.md"
 section "time to target accuracy (bench/timetotarget.sh)"
 "$root/bench/timetotarget.sh" >"$tmp/2.md"
+section "cached frozen layers (bench/frozencache.sh)"
+{
+  echo
+  "$root/bench/frozencache.sh"
+} >>"$tmp/2.md"
 section "tokenizers (bench/tokenizers.sh)"
 {
   echo "## Tokenizer throughput against the npm references"

@@ -45,6 +45,7 @@ const std::map<QString, Condition> &conditions()
     when({"strategy.freeze_embeddings", "strategy.freeze_bottom_layers", "strategy.freeze_layers",
           "strategy.layer_decay"},
          "strategy.name", {"partial"});
+    when({"strategy.cache_frozen"}, "strategy.name", {"partial", "linear_probe"});
     when({"strategy.lora.r", "strategy.lora.alpha", "strategy.lora.dropout", "strategy.lora.targets",
           "strategy.lora.rslora", "strategy.lora.bias"},
          "strategy.name", {"lora"});
@@ -159,7 +160,7 @@ ExperimentForm::ExperimentForm(QWidget *parent) : QWidget(parent)
       "task.mean_span", "task.template", "data.subset_rows"}},
     {tr("Strategy"),
      {"strategy.name", "strategy.freeze_embeddings", "strategy.freeze_bottom_layers", "strategy.freeze_layers",
-      "strategy.layer_decay", "strategy.lora.r", "strategy.lora.alpha", "strategy.lora.dropout",
+      "strategy.layer_decay", "strategy.cache_frozen", "strategy.lora.r", "strategy.lora.alpha", "strategy.lora.dropout",
       "strategy.lora.targets", "strategy.lora.rslora", "strategy.lora.bias", "strategy.adapters.kind",
       "strategy.adapters.reduction", "strategy.adapters.activation", "strategy.prefix.tokens",
       "strategy.prefix.reparameterize", "strategy.prefix.hidden", "strategy.prompt.tokens",

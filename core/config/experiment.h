@@ -65,6 +65,9 @@ struct ExperimentConfig
     std::vector<int> freezeLayers;
     double layerDecay = 1.0;
     double headLrScale = 0.0; // 0: same as the base LR
+    // Frozen embeddings + bottom layers (partial, linear_probe) run once per example, without
+    // dropout, and their outputs are cached (core/train/frozencache.h).
+    bool cacheFrozen = false;
     // lora
     int loraR = 8;
     double loraAlpha = 16;

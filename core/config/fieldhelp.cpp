@@ -58,6 +58,9 @@ std::string fieldHelp(const std::string &path)
     {"strategy.freeze_bottom_layers", "partial: freeze this many layers from the bottom."},
     {"strategy.freeze_layers", "partial: freeze these layers (indices from 0)."},
     {"strategy.layer_decay", "partial: each layer down gets its LR multiplied by this (1: the same LR everywhere)."},
+    {"strategy.cache_frozen", "partial, linear probe: compute the frozen embeddings and bottom layers once per "
+                              "example and cache their outputs (those layers then run without dropout): later "
+                              "epochs start at the first trainable layer."},
     {"strategy.head_lr_scale", "The head's LR as a multiple of the base LR (0: the same)."},
     {"strategy.lora.r", "LoRA rank: trainable numbers grow with r (2·r·(in+out) per target matrix)."},
     {"strategy.lora.alpha", "LoRA scaling: the update is multiplied by alpha / r (or alpha / √r with rsLoRA)."},

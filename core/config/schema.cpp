@@ -307,6 +307,7 @@ const std::vector<Field> &schema()
     list<int>("strategy.freeze_layers", AT(std::vector<int>, strategy.freezeLayers)),
     number("strategy.layer_decay", AT(double, strategy.layerDecay), 0.1, 1.0),
     number("strategy.head_lr_scale", AT(double, strategy.headLrScale), 0.0, 1000.0),
+    boolean("strategy.cache_frozen", AT(bool, strategy.cacheFrozen)),
     integer("strategy.lora.r", AT(int, strategy.loraR), 1, 1024),
     number("strategy.lora.alpha", AT(double, strategy.loraAlpha), 0.0, 4096.0),
     number("strategy.lora.dropout", AT(double, strategy.loraDropout), 0.0, 0.9),

@@ -1,6 +1,7 @@
 #include "core/models/encoder.h"
 
 #include "core/models/moduletree.h"
+#include "core/util/error.h"
 
 #include <torch/torch.h>
 
@@ -121,6 +122,35 @@ TransformerEncoderImpl::TransformerEncoderImpl(const EncoderConfig &c, bool with
     pooler = registerAt(*this, "pooler.dense", linear(c.hiddenSize, c.hiddenSize));
 }
 
+namespace {
+
+// 0 where attended, the lowest float where masked: softmax gives those keys exactly 0.
+torch::Tensor additiveMaskOf(const torch::Tensor &keys)
+{
+  return (1.0 - keys.to(torch::kFloat32)).mul(std::numeric_limits<float>::lowest()).view({keys.size(0), 1, 1, keys.size(1)});
+}
+
+} // namespace
+
+torch::Tensor TransformerEncoderImpl::runLayers(int from, int to, torch::Tensor x, const torch::Tensor &additive,
+                                                EncoderOutput *out)
+{
+  for (int i = from; i < to; ++i) {
+    x = layers[static_cast<std::size_t>(i)]->as<EncoderLayerImpl>()->forward(x, additive);
+    if (out)
+      out->hidden.push_back(x);
+  }
+  return x;
+}
+
+EncoderOutput TransformerEncoderImpl::finish(torch::Tensor x, EncoderOutput out)
+{
+  out.lastHidden = x;
+  const torch::Tensor first = x.select(1, 0);
+  out.pooled = pooler ? torch::tanh(pooler(first)) : first;
+  return out;
+}
+
 EncoderOutput TransformerEncoderImpl::forward(const torch::Tensor &ids, const torch::Tensor &mask,
                                               const torch::Tensor &typeIds, bool allHidden)
 {
@@ -129,20 +159,24 @@ EncoderOutput TransformerEncoderImpl::forward(const torch::Tensor &ids, const to
   // A soft prompt in front is always attended.
   const std::int64_t p = embeddings->promptLength();
   const torch::Tensor keys = p ? torch::cat({torch::ones({mask.size(0), p}, mask.options()), mask}, 1) : mask;
-  // 0 where attended, the lowest float where masked: softmax gives those keys exactly 0.
-  const torch::Tensor additive =
-      (1.0 - keys.to(torch::kFloat32)).mul(std::numeric_limits<float>::lowest()).view({keys.size(0), 1, 1, keys.size(1)});
   if (allHidden)
     out.hidden.push_back(x);
-  for (const auto &layer : *layers) {
-    x = layer->as<EncoderLayerImpl>()->forward(x, additive);
-    if (allHidden)
-      out.hidden.push_back(x);
-  }
-  out.lastHidden = x;
-  const torch::Tensor first = x.select(1, 0);
-  out.pooled = pooler ? torch::tanh(pooler(first)) : first;
-  return out;
+  x = runLayers(0, static_cast<int>(layers->size()), x, additiveMaskOf(keys), allHidden ? &out : nullptr);
+  return finish(x, std::move(out));
+}
+
+torch::Tensor TransformerEncoderImpl::forwardBottom(int k, const torch::Tensor &ids, const torch::Tensor &mask,
+                                                    const torch::Tensor &typeIds)
+{
+  if (embeddings->prompt)
+    throw Error("the encoder's bottom layers cannot be cached with a soft prompt");
+  return runLayers(0, k, embeddings(ids, typeIds), additiveMaskOf(mask), nullptr);
+}
+
+EncoderOutput TransformerEncoderImpl::forwardTop(int k, const torch::Tensor &hidden, const torch::Tensor &mask)
+{
+  const torch::Tensor x = runLayers(k, static_cast<int>(layers->size()), hidden, additiveMaskOf(mask), nullptr);
+  return finish(x, {});
 }
 
 SequenceClassifierImpl::SequenceClassifierImpl(const EncoderConfig &c, int numLabels) : m_config(c)

@@ -82,6 +82,10 @@ public:
   // ids, mask: [batch, time] int64; typeIds may be undefined (all zeros).
   EncoderOutput forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &typeIds = {},
                         bool allHidden = false);
+  // The same computation in two parts, for caching frozen bottom layers (no soft prompt): the
+  // embeddings and layers [0, k) → [batch, time, hidden]; then layers [k, n) and the pooler.
+  torch::Tensor forwardBottom(int k, const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &typeIds);
+  EncoderOutput forwardTop(int k, const torch::Tensor &hidden, const torch::Tensor &mask);
   const EncoderConfig &config() const { return m_config; }
 
   Embeddings embeddings{nullptr};
@@ -90,6 +94,8 @@ public:
 
 private:
   EncoderConfig m_config;
+  torch::Tensor runLayers(int from, int to, torch::Tensor x, const torch::Tensor &additive, EncoderOutput *out);
+  EncoderOutput finish(torch::Tensor x, EncoderOutput out);
 };
 TORCH_MODULE(TransformerEncoder);
 

@@ -13,6 +13,32 @@
 namespace tunebench {
 namespace fs = std::filesystem;
 
+int countFrozenBottomLayers(torch::nn::Module &embeddings, torch::nn::ModuleList &layers)
+{
+  const auto frozen = [](torch::nn::Module &m) {
+    for (const torch::Tensor &p : m.parameters())
+      if (p.requires_grad())
+        return false;
+    return true;
+  };
+  if (!frozen(embeddings))
+    return 0;
+  int k = 0;
+  while (k < static_cast<int>(layers->size()) && frozen(*layers[static_cast<std::size_t>(k)]))
+    ++k;
+  return k;
+}
+
+torch::Tensor Backbone::forwardBottom(int, const torch::Tensor &, const torch::Tensor &, const torch::Tensor &)
+{
+  throw Error("the " + family() + " backbone cannot cache frozen layers");
+}
+
+BackboneOutput Backbone::forwardTop(int, const torch::Tensor &, const torch::Tensor &)
+{
+  throw Error("the " + family() + " backbone cannot cache frozen layers");
+}
+
 namespace {
 
 torch::Tensor maskedMean(const torch::Tensor &hidden, const torch::Tensor &mask)
@@ -35,6 +61,19 @@ public:
     const std::int64_t p = m_model->embeddings->promptLength();
     return {p ? out.lastHidden.narrow(1, p, ids.size(1)) : out.lastHidden, out.pooled, mask};
   }
+  int frozenBottomLayers() override
+  {
+    return m_model->embeddings->prompt ? 0 : countFrozenBottomLayers(*m_model->embeddings, m_model->layers);
+  }
+  torch::Tensor forwardBottom(int k, const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &types) override
+  {
+    return m_model->forwardBottom(k, ids, mask, types);
+  }
+  BackboneOutput forwardTop(int k, const torch::Tensor &hidden, const torch::Tensor &mask) override
+  {
+    const EncoderOutput out = m_model->forwardTop(k, hidden, mask);
+    return {out.lastHidden, out.pooled, mask};
+  }
   TransformerEncoder m_model;
 };
 
@@ -50,6 +89,23 @@ public:
     const auto out = m_model(ids, mask);
     const std::int64_t time = out.hidden.size(1);
     return {out.hidden, out.embedding, mask.narrow(1, 0, time)};
+  }
+  int frozenBottomLayers() override
+  {
+    return m_model->prompt ? 0 : countFrozenBottomLayers(*m_model->embeddings, m_model->layers);
+  }
+  std::int64_t cachedWidth(std::int64_t time) const override
+  {
+    return std::min<std::int64_t>(time, m_model->config().maxLength);
+  }
+  torch::Tensor forwardBottom(int k, const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &) override
+  {
+    return m_model->forwardBottom(k, ids, mask);
+  }
+  BackboneOutput forwardTop(int k, const torch::Tensor &hidden, const torch::Tensor &mask) override
+  {
+    const auto out = m_model->forwardTop(k, hidden, mask);
+    return {out.hidden, out.embedding, mask};
   }
   UseLiteEncoder m_model;
 };
@@ -182,6 +238,11 @@ torch::Tensor TaskModelImpl::forward(const std::string &name, const torch::Tenso
                                      const torch::Tensor &types)
 {
   return head(name)->forward(encode(ids, mask, types));
+}
+
+torch::Tensor TaskModelImpl::forward(const std::string &name, const BackboneOutput &encoded)
+{
+  return head(name)->forward(encoded);
 }
 
 } // namespace tunebench

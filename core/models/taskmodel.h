@@ -30,7 +30,22 @@ public:
   virtual int hiddenSize() const = 0;
   virtual std::shared_ptr<torch::nn::Module> module() = 0;
   virtual BackboneOutput forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &typeIds) = 0;
+
+  // Caching frozen bottom layers (strategy.cache_frozen). How many layers from the bottom have,
+  // with the embeddings, no trainable parameter: what may be computed once per example (0 where
+  // the backbone cannot be split: GPT-2, T5, a soft prompt).
+  virtual int frozenBottomLayers() { return 0; }
+  // forward() in two parts: the embeddings and layers [0, k) → [batch, time', hidden], where
+  // time' = cachedWidth(time) ≤ time; then layers [k, n) and the pooling, on hidden states of
+  // that width and a mask [batch, time'] (right padding: 1 for the real positions).
+  virtual std::int64_t cachedWidth(std::int64_t time) const { return time; }
+  virtual torch::Tensor forwardBottom(int k, const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &typeIds);
+  virtual BackboneOutput forwardTop(int k, const torch::Tensor &hidden, const torch::Tensor &mask);
 };
+
+// The number of bottom layers that are, with the embeddings, frozen (no parameter requires a
+// gradient) — a helper for Backbone::frozenBottomLayers.
+int countFrozenBottomLayers(torch::nn::Module &embeddings, torch::nn::ModuleList &layers);
 
 // Loads the backbone of any supported model folder (its task heads, if any, are not loaded;
 // loadReport says what was left out). Throws tunebench::Error naming the folder.
@@ -77,6 +92,8 @@ public:
   BackboneOutput encode(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &typeIds = {});
   torch::Tensor forward(const std::string &head, const torch::Tensor &ids, const torch::Tensor &mask,
                         const torch::Tensor &typeIds = {});
+  // A head on an already computed backbone output (frozen-layer caching).
+  torch::Tensor forward(const std::string &head, const BackboneOutput &encoded);
   TaskHead head(const std::string &name) const;
   Backbone &backbone() { return *m_backbone; }
 

@@ -165,33 +165,76 @@ std::shared_ptr<UseLiteEncoderImpl> UseLiteEncoderImpl::fromTfjs(const std::file
   return model;
 }
 
-UseLiteEncoderImpl::Output UseLiteEncoderImpl::forward(const torch::Tensor &idsIn, const torch::Tensor &maskIn)
+namespace {
+
+torch::Tensor additiveMaskOf(const torch::Tensor &mask) // mask: [batch, time, 1] float
 {
-  const std::int64_t time = std::min<std::int64_t>(idsIn.size(1), m_config.maxLength);
-  const torch::Tensor ids = idsIn.narrow(1, 0, time);
-  torch::Tensor mask = maskIn.narrow(1, 0, time).to(torch::kFloat32).unsqueeze(-1);
+  return (1.0 - mask.squeeze(-1)).mul(-1e9).view({mask.size(0), 1, 1, mask.size(1)});
+}
+
+torch::Tensor runLayers(torch::nn::ModuleList &layers, int from, int to, torch::Tensor x, const torch::Tensor &additive)
+{
+  for (int i = from; i < to; ++i)
+    x = layers[static_cast<std::size_t>(i)]->as<UseLiteLayerImpl>()->forward(x, additive);
+  return x;
+}
+
+} // namespace
+
+torch::Tensor UseLiteEncoderImpl::embed(const torch::Tensor &ids, torch::Tensor &mask, std::int64_t &p)
+{
   torch::Tensor e = embeddings(ids.clamp_min(0));
-  std::int64_t p = 0;
+  p = 0;
   if (prompt) { // soft prompt first: it gets timing positions and is always attended
     const torch::Tensor soft = prompt->embeddings();
     p = soft.size(0);
     e = torch::cat({soft.to(e.scalar_type()).unsqueeze(0).expand({ids.size(0), p, soft.size(1)}), e}, 1);
     mask = torch::cat({torch::ones({ids.size(0), p, 1}, mask.options()), mask}, 1);
   }
-  const std::int64_t total = time + p;
+  const std::int64_t total = ids.size(1) + p;
   // As the graph computes it: the embedding plus (the embedding plus the timing signal).
   const torch::Tensor angles = torch::arange(total, torch::kFloat32).unsqueeze(1) * invTimescales.unsqueeze(0);
   const torch::Tensor timing = torch::cat({torch::sin(angles), torch::cos(angles)}, 1).unsqueeze(0);
-  torch::Tensor x = (2.0 * e + timing) * mask;
-  const torch::Tensor additive = (1.0 - mask.squeeze(-1)).mul(-1e9).view({ids.size(0), 1, 1, total});
-  for (const auto &layer : *layers)
-    x = layer->as<UseLiteLayerImpl>()->forward(x, additive);
+  return (2.0 * e + timing) * mask;
+}
+
+UseLiteEncoderImpl::Output UseLiteEncoderImpl::finish(const torch::Tensor &x, const torch::Tensor &mask, std::int64_t p,
+                                                      std::int64_t time)
+{
   Output out;
   out.hidden = p ? x.narrow(1, p, time) : x; // the real positions
   out.pooled = (x * mask).sum(1) / mask.sum(1).clamp_min(1.0);
   const torch::Tensor t = torch::tanh(pooler(out.pooled));
   out.embedding = t * torch::rsqrt(t.pow(2).sum(-1, true).clamp_min(1e-12));
   return out;
+}
+
+UseLiteEncoderImpl::Output UseLiteEncoderImpl::forward(const torch::Tensor &idsIn, const torch::Tensor &maskIn)
+{
+  const std::int64_t time = std::min<std::int64_t>(idsIn.size(1), m_config.maxLength);
+  torch::Tensor mask = maskIn.narrow(1, 0, time).to(torch::kFloat32).unsqueeze(-1);
+  std::int64_t p = 0;
+  torch::Tensor x = embed(idsIn.narrow(1, 0, time), mask, p);
+  x = runLayers(layers, 0, static_cast<int>(layers->size()), x, additiveMaskOf(mask));
+  return finish(x, mask, p, time);
+}
+
+torch::Tensor UseLiteEncoderImpl::forwardBottom(int k, const torch::Tensor &idsIn, const torch::Tensor &maskIn)
+{
+  if (prompt)
+    throw Error("USE-Lite's bottom layers cannot be cached with a soft prompt");
+  const std::int64_t time = std::min<std::int64_t>(idsIn.size(1), m_config.maxLength);
+  torch::Tensor mask = maskIn.narrow(1, 0, time).to(torch::kFloat32).unsqueeze(-1);
+  std::int64_t p = 0;
+  const torch::Tensor x = embed(idsIn.narrow(1, 0, time), mask, p);
+  return runLayers(layers, 0, k, x, additiveMaskOf(mask));
+}
+
+UseLiteEncoderImpl::Output UseLiteEncoderImpl::forwardTop(int k, const torch::Tensor &hidden, const torch::Tensor &maskIn)
+{
+  const torch::Tensor mask = maskIn.to(torch::kFloat32).unsqueeze(-1);
+  const torch::Tensor x = runLayers(layers, k, static_cast<int>(layers->size()), hidden, additiveMaskOf(mask));
+  return finish(x, mask, 0, hidden.size(1));
 }
 
 } // namespace tunebench

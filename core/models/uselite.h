@@ -68,6 +68,11 @@ public:
   };
   // ids, mask: [batch, time] int64 (ids of the USE-Lite tokenizer, right-padded).
   Output forward(const torch::Tensor &ids, const torch::Tensor &mask);
+  // The same computation in two parts, for caching frozen bottom layers (no soft prompt): the
+  // embeddings and layers [0, k) → [batch, min(time, max length), hidden]; then the rest, on a
+  // mask as wide as those hidden states.
+  torch::Tensor forwardBottom(int k, const torch::Tensor &ids, const torch::Tensor &mask);
+  Output forwardTop(int k, const torch::Tensor &hidden, const torch::Tensor &mask);
   const UseLiteConfig &config() const { return m_config; }
 
   torch::nn::Embedding embeddings{nullptr};
@@ -78,6 +83,9 @@ public:
 
 private:
   UseLiteConfig m_config;
+  // Embeddings with the timing signal, masked; a soft prompt (p positions) in front widens mask.
+  torch::Tensor embed(const torch::Tensor &ids, torch::Tensor &mask, std::int64_t &p);
+  Output finish(const torch::Tensor &x, const torch::Tensor &mask, std::int64_t p, std::int64_t time);
 };
 TORCH_MODULE(UseLiteEncoder);
 

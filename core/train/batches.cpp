@@ -36,6 +36,7 @@ Batch collate(const std::vector<EncodedExample> &encoded, const std::vector<int>
   const auto w = static_cast<long>(width);
   Batch b;
   b.rows = rows;
+  b.source = noise ? nullptr : &encoded;
   b.ids = torch::full({n, w}, padId, torch::kLong);
   b.mask = torch::zeros({n, w}, torch::kLong);
   b.types = torch::zeros({n, w}, torch::kLong);

@@ -21,6 +21,8 @@ struct Batch
   torch::Tensor decoderIds, decoderMask; // sequence-to-sequence only
   std::vector<int> rows;
   long tokens = 0;
+  // The examples `rows` index (collate's `encoded`); null for noised copies (pre-training).
+  const std::vector<EncodedExample> *source = nullptr;
 };
 
 // noise: pre-training objectives (masked LM, span corruption) noise each example afresh, seeded by

@@ -8,6 +8,7 @@
 #include "core/strategies/prefix.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/train/dataprep.h"
+#include "core/train/trainer.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
@@ -253,6 +254,9 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
         d->p = c.training.dropout;
   b.strategy = makeStrategy(c, family, tokenizer);
   b.strategy->apply(*b.model);
+  if (c.strategy.cacheFrozen && b.task)
+    if (const int frozen = b.task->backbone().frozenBottomLayers(); frozen > 0)
+      b.frozenCache = std::make_shared<FrozenLayerCache>(frozen, computesInBf16(c) ? torch::kBFloat16 : torch::kFloat32);
   return b;
 }
 
@@ -269,6 +273,8 @@ torch::Tensor BuiltModel::forward(const torch::Tensor &ids, const torch::Tensor 
 
 torch::Tensor BuiltModel::forward(const Batch &b, const std::string &head)
 {
+  if (task && frozenCache)
+    return task->forward(head, frozenCache->encode(task->backbone(), b));
   if (task && head != kTaskHead)
     return task->forward(head, b.ids, b.mask, b.types);
   if (seq2seq)

@@ -7,6 +7,7 @@
 #include "core/models/taskmodel.h"
 #include "core/strategies/strategy.h"
 #include "core/train/batches.h"
+#include "core/train/frozencache.h"
 #include "core/train/pretraining.h"
 
 #include <filesystem>
@@ -51,6 +52,8 @@ struct BuiltModel
   std::unique_ptr<Strategy> strategy;
   std::string loadReport;
   std::string configJson; // language models: config.json for export
+  // strategy.cache_frozen with frozen bottom layers: batches (of a task model) start above them.
+  std::shared_ptr<FrozenLayerCache> frozenCache;
 
   // Single-sequence models (classifiers, taggers, GPT-2, masked LMs).
   torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &types);

@@ -134,6 +134,13 @@ struct Trainer::Impl
       log(built.loadReport);
     const TrainableReport tr = trainableReport(*built.model);
     log(tr.summary());
+    if (built.frozenCache) {
+      const std::string k = std::to_string(built.frozenCache->layers());
+      log("cache_frozen: the embeddings and the bottom " + k +
+          " layer(s) are frozen: they run once per example, without dropout, and later batches start at layer " + k);
+    } else if (config.strategy.cacheFrozen) {
+      log("cache_frozen: nothing to cache (the embeddings or the lowest layer train, or this model cannot be split)");
+    }
     if (tr.trainable == 0)
       throw Error("strategy \"" + config.strategy.name + "\" leaves no parameter to train");
     // Devices: Debian's LibTorch is built without CUDA; a CUDA request says so instead of
@@ -476,9 +483,19 @@ struct Trainer::Impl
                {"validation", eventJson(r.validation)}, {"test", eventJson(r.test)}, {"diagnoses", diag},
                {"seconds", r.seconds}, {"peak_memory_mib", r.peakMemoryMiB},
                {"trainable_parameters", r.trainableParameters}, {"total_parameters", r.totalParameters},
-               {"majority_baseline", r.majorityBaseline}, {"strategy", config.strategy.name}});
+               {"majority_baseline", r.majorityBaseline}, {"strategy", config.strategy.name},
+               {"frozen_cache", frozenCacheJson()}});
     observer->onFinished(r);
     return r;
+  }
+
+  json frozenCacheJson() const
+  {
+    if (!built.frozenCache)
+      return nullptr;
+    const FrozenLayerCache &c = *built.frozenCache;
+    return {{"layers", c.layers()}, {"examples", c.examples()}, {"mib", static_cast<double>(c.bytes()) / (1 << 20)},
+            {"hits", c.hits()}, {"misses", c.misses()}};
   }
 
   RunResult run()

@@ -2,6 +2,8 @@
 // stop + resume ends exactly where an uninterrupted run ends, the same seed repeats a run bit for
 // bit, one batch over-fits, and a run forced to over-fit is diagnosed as such.
 #include "core/config/experiment.h"
+#include "core/models/taskmodel.h"
+#include "core/strategies/strategy.h"
 #include "core/train/trainer.h"
 
 #include "support/golden.h"
@@ -175,6 +177,51 @@ private Q_SLOTS:
     Trainer other(config({"seed=7"}), dir("seed7"));
     other.run();
     QVERIFY(stepLosses(dir("seed7")) != stepLosses(dir("whole")));
+  }
+
+  // strategy.cache_frozen: partial fine-tuning of USE-Lite's top layer with the embeddings and
+  // the layers below cached. With dropout 0 (where caching changes nothing) and fp32 the run's
+  // losses and metrics are those of the same run uncached; the cache covers the training and
+  // validation rows and is hit from the second epoch on; the saved run evaluates the same.
+  void cachedFrozenLayersTrainAlike()
+  {
+    int layers = 0;
+    {
+      const ExperimentConfig probe = config();
+      auto backbone = loadBackbone(probe.resolve(probe.model.path));
+      for (const auto &p : backbone->module()->named_parameters())
+        layers = std::max(layers, layerIndexOf(p.key()) + 1);
+    }
+    QVERIFY(layers >= 2);
+    const std::vector<std::string> partial = {"strategy.name=partial", "strategy.freeze_bottom_layers=" + std::to_string(layers - 1),
+                                              "training.dropout=0", "training.precision=fp32"};
+    std::vector<std::string> cachedOverrides = partial;
+    cachedOverrides.push_back("strategy.cache_frozen=true");
+    Trainer plain(config(partial), dir("uncached"));
+    const RunResult a = plain.run();
+    Trainer cached(config(cachedOverrides), dir("cached"));
+    const RunResult b = cached.run();
+    QCOMPARE(QString::fromStdString(b.status), QStringLiteral("finished"));
+    QCOMPARE(b.steps, a.steps);
+    const auto la = stepLosses(dir("uncached")), lb = stepLosses(dir("cached"));
+    QCOMPARE(la.size(), lb.size());
+    for (std::size_t i = 0; i < la.size(); ++i)
+      QVERIFY2(std::abs(la[i] - lb[i]) < 1e-4, qPrintable(QStringLiteral("step %1: %2 vs %3").arg(i + 1).arg(la[i]).arg(lb[i])));
+    QVERIFY(std::abs(a.validation.loss - b.validation.loss) < 1e-4);
+    QCOMPARE(b.test.metrics.at("accuracy"), a.test.metrics.at("accuracy"));
+
+    const auto results = nlohmann::json::parse(std::ifstream(dir("cached") / "results.json"));
+    const auto &cache = results["frozen_cache"];
+    QVERIFY2(cache.is_object(), results.dump().c_str());
+    QCOMPARE(cache["layers"].get<int>(), layers - 1);
+    // 384 training + 48 validation + 48 test rows, each computed once.
+    QCOMPARE(cache["examples"].get<int>(), 480);
+    QCOMPARE(cache["misses"].get<int>(), 480);
+    QVERIFY(cache["hits"].get<int>() >= 384); // the second epoch, and every later evaluation
+    QVERIFY(nlohmann::json::parse(std::ifstream(dir("uncached") / "results.json"))["frozen_cache"].is_null());
+
+    auto run = TrainedRun::open(dir("cached"));
+    QVERIFY(std::abs(run->evaluate("test").metrics.at("accuracy") - b.test.metrics.at("accuracy")) < 1e-9);
   }
 
   void oneBatchOverfits()
