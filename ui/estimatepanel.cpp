@@ -129,6 +129,9 @@ void EstimatePanel::start()
                                 QString::fromStdString(formatBytes(p.estimate.weightBytes)),
                                 QString::fromStdString(formatBytes(p.estimate.activationBytes)))
                            .arg(duration(p.totalSeconds), duration(p.secondsPerStep));
+        if (p.cacheBytes > 0)
+          html += tr("<br><b>Frozen-layer cache</b> at most %1 (every row at the max length)")
+                      .arg(QString::fromStdString(formatBytes(p.cacheBytes)));
         for (const std::string &w : p.warnings)
           html += QStringLiteral("<p style='color:#c0392b'><b>%1</b></p>").arg(QString::fromStdString(w).toHtmlEscaped());
         self->m_remedies.clear();

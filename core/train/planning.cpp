@@ -171,6 +171,19 @@ std::vector<PlanRemedy> remediesFor(const ExperimentConfig &c, const Transformer
 
 } // namespace
 
+double frozenCacheBound(const ExperimentConfig &c, const TransformerShape &shape, long rows)
+{
+  const auto &st = c.strategy;
+  const bool family = shape.family == "bert" || shape.family == "roberta" || shape.family == "distilbert" ||
+                      shape.family == "use-lite";
+  const bool frozen = st.name == "linear_probe" ||
+                      (st.name == "partial" && st.freezeEmbeddings && (st.freezeBottomLayers > 0 || std::find(st.freezeLayers.begin(), st.freezeLayers.end(), 0) != st.freezeLayers.end()));
+  if (!st.cacheFrozen || !family || !frozen || c.task.kind == "masked_lm")
+    return 0;
+  const bool bf16 = c.training.precision == "bf16" || c.training.precision == "auto";
+  return static_cast<double>(rows) * c.model.maxLength * shape.hiddenSize * (bf16 ? 2.0 : 4.0);
+}
+
 RunPlan planRun(const ExperimentConfig &c, double flopsPerSecond)
 {
   RunPlan plan;
@@ -210,6 +223,10 @@ RunPlan planRun(const ExperimentConfig &c, double flopsPerSecond)
                             formatBytes(plan.machineBytes));
     plan.remedies = remediesFor(c, shape, plan.parameters, classes, 0.8 * plan.machineBytes);
   }
+  plan.cacheBytes = frozenCacheBound(c, shape, plan.rows);
+  if (plan.machineBytes > 0 && plan.cacheBytes > 0.5 * plan.machineBytes)
+    plan.warnings.push_back("the frozen-layer cache (strategy.cache_frozen) may need up to " + formatBytes(plan.cacheBytes) +
+                            " (every row at the max length), more than half of this machine's " + formatBytes(plan.machineBytes));
   if (plan.rows == 0)
     plan.warnings.push_back("the data file " + c.resolve(c.data.path).string() + " is missing or empty");
   return plan;

@@ -35,6 +35,9 @@ struct RunPlan
   TrainingEstimate estimate;         // one step: memory and FLOPs
   double machineBytes = 0;           // physical memory
   double secondsPerStep = 0;
+  // strategy.cache_frozen: the most the frozen-layer cache can hold (every row at the max
+  // length; real rows are shorter); 0 when nothing is cached.
+  double cacheBytes = 0;
   double totalSeconds = 0;
   std::vector<double> learningRates; // up to 200 points across the run, for a preview
   std::vector<std::string> warnings; // e.g. the step needs more memory than the machine has
@@ -43,6 +46,10 @@ struct RunPlan
 
 // flopsPerSecond: the throughput assumed for the time estimate (e.g. a share of the measured GEMM
 // peak). Throws tunebench::Error when the model folder cannot be read.
+// strategy.cache_frozen: the most the frozen-layer cache of `rows` examples can hold; 0 when
+// nothing would be cached.
+double frozenCacheBound(const ExperimentConfig &c, const TransformerShape &shape, long rows);
+
 RunPlan planRun(const ExperimentConfig &config, double flopsPerSecond);
 
 // Trainable parameters a strategy leaves for this shape (plus a head of `headOutputs` classes).

@@ -555,6 +555,34 @@ private Q_SLOTS:
     QCOMPARE(estimateTrainable(c, shape, total - head, 3), trainable);
   }
 
+  // The plan's bound on the frozen-layer cache: rows × max length × hidden × (2 in bf16, 4 in
+  // fp32), only where something would be cached.
+  void frozenCacheBoundFollowsTheConfig()
+  {
+    TransformerShape shape;
+    shape.family = "bert";
+    shape.hiddenSize = 768;
+    ExperimentConfig c;
+    c.model.maxLength = 128;
+    c.strategy.name = "partial";
+    c.strategy.freezeBottomLayers = 4;
+    c.training.precision = "fp32";
+    QCOMPARE(frozenCacheBound(c, shape, 1000), 0.0); // not asked for
+    c.strategy.cacheFrozen = true;
+    QCOMPARE(frozenCacheBound(c, shape, 1000), 1000.0 * 128 * 768 * 4);
+    c.training.precision = "bf16";
+    QCOMPARE(frozenCacheBound(c, shape, 1000), 1000.0 * 128 * 768 * 2);
+    c.strategy.freezeEmbeddings = false; // the embeddings train: nothing below layer 0 is fixed
+    QCOMPARE(frozenCacheBound(c, shape, 1000), 0.0);
+    c.strategy.name = "linear_probe";
+    QVERIFY(frozenCacheBound(c, shape, 1000) > 0);
+    c.strategy.name = "lora";
+    QCOMPARE(frozenCacheBound(c, shape, 1000), 0.0);
+    c.strategy.name = "linear_probe";
+    shape.family = "gpt2";
+    QCOMPARE(frozenCacheBound(c, shape, 1000), 0.0);
+  }
+
   void badLoraOptions()
   {
     QVERIFY_THROWS_EXCEPTION(Error, LoraStrategy(LoraOptions{.r = 0}));
