@@ -12,10 +12,12 @@
 #include <torch/cuda.h>
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <sched.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -67,8 +69,32 @@ RuntimeOptions runtimeOptionsFromEnvironment()
   return options;
 }
 
+namespace {
+bool g_freedMemoryKept = false;
+}
+
+bool keepFreedMemory()
+{
+  if (g_freedMemoryKept)
+    return true;
+  if (const char *choice = std::getenv("TUNEBENCH_MALLOC"); choice && std::string(choice) == "default")
+    return false;
+  if (const char *tunables = std::getenv("GLIBC_TUNABLES"); tunables && std::strstr(tunables, "malloc"))
+    return false;
+  for (const char *name : {"MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"})
+    if (std::getenv(name))
+      return false;
+  g_freedMemoryKept = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+  return g_freedMemoryKept;
+}
+
+bool freedMemoryKept() { return g_freedMemoryKept; }
+
+void releaseFreeMemory() { malloc_trim(0); }
+
 int configureRuntime(const RuntimeOptions &options)
 {
+  keepFreedMemory();
   const int threads = options.threads > 0 ? options.threads : usableCores();
   at::set_num_threads(threads);
   // OpenBLAS (pthread build) keeps a pool of its own; LibTorch calls into it from its own threads,
@@ -150,6 +176,8 @@ std::string formatRuntimeInfo(const RuntimeInfo &info)
   out << '\n';
   if (info.blas.slow)
     out << "WARNING:       the reference BLAS is ~40x slower; install libopenblas0-pthread\n";
+  out << "allocator:     glibc malloc"
+      << (freedMemoryKept() ? ", freed memory kept for the next step (no mmap, trim above 1 GiB)" : ", as glibc or the environment sets it") << '\n';
   out << "threads:       " << info.intraOpThreads << " intra-op (" << info.usableCores
       << " usable cores), " << info.interOpThreads << " inter-op";
   if (info.blas.threads > 0)

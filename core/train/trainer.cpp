@@ -654,7 +654,11 @@ Trainer::Trainer(ExperimentConfig config, fs::path runDir) : d(std::make_unique<
   d->runDir = std::move(runDir);
 }
 
-Trainer::~Trainer() = default;
+Trainer::~Trainer()
+{
+  d.reset();
+  releaseFreeMemory(); // the run's model, optimizer and activations back to the system
+}
 void Trainer::setObserver(TrainingObserver *observer) { d->observer = observer ? observer : &d->defaultObserver; }
 RunResult Trainer::run() { return d->run(); }
 void Trainer::requestStop() { d->stop = true; }

@@ -104,6 +104,25 @@ private Q_SLOTS:
       QVERIFY2(!r.out.contains(QLatin1String("GOMP_SPINCOUNT")), qPrintable(r.out));
   }
 
+  // Freed memory stays in glibc's heap for the next step (core/runtime/runtime.h); the user's
+  // own malloc settings, or TUNEBENCH_MALLOC=default, keep glibc's defaults.
+  void allocatorKeepsFreedMemory()
+  {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"GLIBC_TUNABLES", "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
+                             "MALLOC_TOP_PAD_", "TUNEBENCH_MALLOC"})
+      env.remove(QLatin1String(name));
+    const Result kept = run({QStringLiteral("--version")}, env);
+    QVERIFY2(kept.out.contains(QLatin1String("allocator:     glibc malloc, freed memory kept")), qPrintable(kept.out));
+    env.insert(QStringLiteral("TUNEBENCH_MALLOC"), QStringLiteral("default"));
+    const Result plain = run({QStringLiteral("--version")}, env);
+    QVERIFY2(plain.out.contains(QLatin1String("allocator:     glibc malloc, as glibc or the environment sets it")), qPrintable(plain.out));
+    env.remove(QStringLiteral("TUNEBENCH_MALLOC"));
+    env.insert(QStringLiteral("GLIBC_TUNABLES"), QStringLiteral("glibc.malloc.trim_threshold=1048576"));
+    const Result user = run({QStringLiteral("--version")}, env);
+    QVERIFY2(user.out.contains(QLatin1String("as glibc or the environment sets it")), qPrintable(user.out));
+  }
+
   // `tokenize` end to end: stdin lines in, the reference's ids out (tests/golden/tokenizers).
   void tokenizeMatchesGolden()
   {
