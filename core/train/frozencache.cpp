@@ -1,5 +1,6 @@
 #include "core/train/frozencache.h"
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 namespace tunebench {
@@ -77,6 +78,23 @@ BackboneOutput FrozenLayerCache::encode(Backbone &backbone, const Batch &b)
   }
   const torch::Tensor mask = b.mask.narrow(1, 0, width);
   return backbone.forwardTop(m_layers, hidden.to(m_computed), mask);
+}
+
+std::string describeFrozenCache(const FrozenLayerCache *cache)
+{
+  if (!cache)
+    return "cache_frozen: nothing to cache (the embeddings or the lowest layer train, or this model cannot be split)";
+  const std::string k = std::to_string(cache->layers());
+  return "cache_frozen: the embeddings and the bottom " + k +
+         " layer(s) are frozen: they run once per example, without dropout, and later batches start at layer " + k;
+}
+
+nlohmann::json frozenCacheJson(const FrozenLayerCache *cache)
+{
+  if (!cache)
+    return nullptr;
+  return {{"layers", cache->layers()}, {"examples", cache->examples()},
+          {"mib", static_cast<double>(cache->bytes()) / (1 << 20)}, {"hits", cache->hits()}, {"misses", cache->misses()}};
 }
 
 } // namespace tunebench

@@ -3,6 +3,8 @@
 #include "core/models/taskmodel.h"
 #include "core/train/batches.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <map>
 #include <utility>
@@ -47,5 +49,10 @@ private:
   std::map<std::pair<const void *, int>, Entry> m_entries;
   std::int64_t m_bytes = 0, m_hits = 0, m_misses = 0;
 };
+
+// What a run's log says of strategy.cache_frozen (cache: null when nothing could be cached).
+std::string describeFrozenCache(const FrozenLayerCache *cache);
+// results.json's "frozen_cache": layers, examples, MiB, hits, misses; null without a cache.
+nlohmann::json frozenCacheJson(const FrozenLayerCache *cache);
 
 } // namespace tunebench

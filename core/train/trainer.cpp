@@ -134,13 +134,8 @@ struct Trainer::Impl
       log(built.loadReport);
     const TrainableReport tr = trainableReport(*built.model);
     log(tr.summary());
-    if (built.frozenCache) {
-      const std::string k = std::to_string(built.frozenCache->layers());
-      log("cache_frozen: the embeddings and the bottom " + k +
-          " layer(s) are frozen: they run once per example, without dropout, and later batches start at layer " + k);
-    } else if (config.strategy.cacheFrozen) {
-      log("cache_frozen: nothing to cache (the embeddings or the lowest layer train, or this model cannot be split)");
-    }
+    if (config.strategy.cacheFrozen)
+      log(describeFrozenCache(built.frozenCache.get()));
     if (tr.trainable == 0)
       throw Error("strategy \"" + config.strategy.name + "\" leaves no parameter to train");
     // Devices: Debian's LibTorch is built without CUDA; a CUDA request says so instead of
@@ -484,18 +479,9 @@ struct Trainer::Impl
                {"seconds", r.seconds}, {"peak_memory_mib", r.peakMemoryMiB},
                {"trainable_parameters", r.trainableParameters}, {"total_parameters", r.totalParameters},
                {"majority_baseline", r.majorityBaseline}, {"strategy", config.strategy.name},
-               {"frozen_cache", frozenCacheJson()}});
+               {"frozen_cache", frozenCacheJson(built.frozenCache.get())}});
     observer->onFinished(r);
     return r;
-  }
-
-  json frozenCacheJson() const
-  {
-    if (!built.frozenCache)
-      return nullptr;
-    const FrozenLayerCache &c = *built.frozenCache;
-    return {{"layers", c.layers()}, {"examples", c.examples()}, {"mib", static_cast<double>(c.bytes()) / (1 << 20)},
-            {"hits", c.hits()}, {"misses", c.misses()}};
   }
 
   RunResult run()
@@ -654,11 +640,8 @@ Trainer::Trainer(ExperimentConfig config, fs::path runDir) : d(std::make_unique<
   d->runDir = std::move(runDir);
 }
 
-Trainer::~Trainer()
-{
-  d.reset();
-  releaseFreeMemory(); // the run's model, optimizer and activations back to the system
-}
+// The run's model, optimizer state and activations go back to the system.
+Trainer::~Trainer() { d.reset(); releaseFreeMemory(); }
 void Trainer::setObserver(TrainingObserver *observer) { d->observer = observer ? observer : &d->defaultObserver; }
 RunResult Trainer::run() { return d->run(); }
 void Trainer::requestStop() { d->stop = true; }
