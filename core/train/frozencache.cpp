@@ -5,12 +5,6 @@
 
 namespace tunebench {
 
-void FrozenLayerCache::clear()
-{
-  m_entries.clear();
-  m_bytes = m_hits = m_misses = 0;
-}
-
 BackboneOutput FrozenLayerCache::encode(Backbone &backbone, const Batch &b)
 {
   if (!b.source || b.rows.empty())

@@ -35,7 +35,6 @@ public:
   std::int64_t bytes() const { return m_bytes; }
   std::int64_t hits() const { return m_hits; }
   std::int64_t misses() const { return m_misses; }
-  void clear();
 
 private:
   struct Entry
