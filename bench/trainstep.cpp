@@ -5,6 +5,7 @@
 // memory and tunebench's own estimate of the step's memory (strategies: full, lora, prefix).
 //   bench_trainstep --layers 4 --hidden 256 --precision bf16 --strategy lora --batch 16 --seq 128
 #include "bench/benchclock.h"
+#include "core/models/bf16linear.h"
 #include "core/models/encoder.h"
 #include "core/models/estimate.h"
 #include "core/runtime/blascore.h"
@@ -39,6 +40,10 @@ int main(int argc, char **argv)
   // timed steps (best of 512² and 1,024², 0.25 s each): a denominator from the same minute, where
   // this VM's rate moves up to 3× within one benchmark run.
   bool peakBeside = false;
+  // --compare-shadows 1: two copies of the model in one process, stepped alternately, one with the
+  // kept bf16 weight copies (core/models/bf16linear.h) and one with autocast's casts: an A/B that
+  // this VM's minute-to-minute swings hit alike. Prints the two medians.
+  bool compareShadows = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--layers") layers = std::stoi(v);
@@ -52,6 +57,7 @@ int main(int argc, char **argv)
     else if (k == "--strategy") strategy = v;
     else if (k == "--profile") profile = v;
     else if (k == "--peak-beside") peakBeside = v == "1";
+    else if (k == "--compare-shadows") compareShadows = v == "1";
     else {
       std::fprintf(stderr, "bench_trainstep: unknown option %s\n", k.c_str());
       return 2;
@@ -66,17 +72,22 @@ int main(int argc, char **argv)
                             {"num_hidden_layers", layers}, {"num_attention_heads", hidden / 64},
                             {"intermediate_size", 4 * hidden}, {"max_position_embeddings", 512},
                             {"type_vocab_size", 2}, {"hidden_act", "gelu"}, {"layer_norm_eps", 1e-12}};
-  SequenceClassifier model(EncoderConfig::fromJson(j, "bench"), 2);
-  if (strategy == "lora") {
-    LoraOptions o;
-    o.r = 8;
-    o.alpha = 16;
-    LoraStrategy(o).apply(*model);
-  } else if (strategy == "prefix") {
-    PrefixTuning({20, false, 0}).apply(*model);
-  } else {
-    FullFineTuning().apply(*model);
-  }
+  auto build = [&] {
+    torch::manual_seed(0);
+    SequenceClassifier m(EncoderConfig::fromJson(j, "bench"), 2);
+    if (strategy == "lora") {
+      LoraOptions o;
+      o.r = 8;
+      o.alpha = 16;
+      LoraStrategy(o).apply(*m);
+    } else if (strategy == "prefix") {
+      PrefixTuning({20, false, 0}).apply(*m);
+    } else {
+      FullFineTuning().apply(*m);
+    }
+    return m;
+  };
+  SequenceClassifier model = build();
   std::vector<torch::Tensor> params;
   std::int64_t trainable = 0, nonEmbedding = 0;
   for (const auto &p : model->named_parameters()) {
@@ -99,10 +110,54 @@ int main(int argc, char **argv)
       best = std::max(best, measureGemm(precision == "bf16", n, 0.25).gflops);
     return best;
   };
-  const double peakBefore = peakBeside ? gemmPeak() : 0.0;
-  std::vector<double> times, phases[3];
   using bench::Clock;
   using bench::secondsBetween;
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  auto step = [&](SequenceClassifier &m, torch::optim::Optimizer &o) {
+    dropGradients(o);
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(precision == "bf16");
+      loss = torch::nn::functional::cross_entropy(m(ids, mask, types).logits.to(torch::kFloat), labels);
+    }
+    loss.backward();
+    o.step();
+  };
+  if (compareShadows) {
+    SequenceClassifier other = build();
+    other->train();
+    std::vector<torch::Tensor> otherParams;
+    for (const auto &p : other->parameters())
+      if (p.requires_grad())
+        otherParams.push_back(p);
+    FusedAdamW otherOptimizer(otherParams, torch::optim::AdamWOptions(2e-5).weight_decay(0.01));
+    std::vector<double> on, off;
+    for (int s = 0; s < warmup + steps; ++s)
+      for (const bool shadows : {s % 2 == 0, s % 2 != 0}) {
+        setBf16ShadowsEnabled(shadows);
+        const auto start = Clock::now();
+        if (shadows)
+          step(model, optimizer);
+        else
+          step(other, otherOptimizer);
+        if (s >= warmup)
+          (shadows ? on : off).push_back(secondsBetween(start, Clock::now()));
+      }
+    const double tokens = static_cast<double>(batch) * seq;
+    std::printf("%s\n", nlohmann::json({{"layers", layers}, {"hidden", hidden}, {"precision", precision},
+                                        {"strategy", strategy}, {"batch", batch}, {"steps", steps},
+                                        {"shadows_tokens_per_s", tokens / median(on)},
+                                        {"autocast_tokens_per_s", tokens / median(off)},
+                                        {"ratio", median(off) / median(on)}})
+                            .dump()
+                            .c_str());
+    return 0;
+  }
+  const double peakBefore = peakBeside ? gemmPeak() : 0.0;
+  std::vector<double> times, phases[3];
   // --profile FILE: one more step after the timed ones, under LibTorch's profiler (a Chrome trace;
   // bench/reference/opprofile.py sums it op by op beside the reference's).
   const int total = warmup + steps + (profile.empty() ? 0 : 1);
@@ -129,10 +184,6 @@ int main(int argc, char **argv)
     }
   }
   const double peakAfter = peakBeside ? gemmPeak() : 0.0;
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
   const double stepSeconds = median(times);
   const double tokens = static_cast<double>(batch) * seq;
   // Model FLOPs per token: forward 2·N (non-embedding weights) + attention A (QKᵀ and PV:

@@ -115,6 +115,23 @@ print(f'| {m[\"batch\"]} × 128 | {m[\"tokens_per_s\"]:,.0f} | {1000 * m[\"step_
   done
 fi
 
+# The bf16 linear maps' kept weight copies and fp32 weight gradients (core/models/bf16linear.h)
+# against autocast's casts on every call: two copies of the model in one process, stepped
+# alternately (bench_trainstep --compare-shadows), so that this VM's swings hit both alike.
+shadowRows=()
+if [ "${1:-}" != "--quick" ]; then
+  for strategy in full lora; do
+    m=$("$bin/bench_trainstep" --layers 12 --hidden 768 --batch 8 --seq 128 --steps 6 --warmup 1 --threads "$threads" \
+        --precision bf16 --strategy "$strategy" --compare-shadows 1)
+    shadowRows+=("$(python3 -c "
+import json, sys
+m = json.loads(sys.argv[1])
+print(f'| {m[\"strategy\"]} | {m[\"autocast_tokens_per_s\"]:,.0f} | {m[\"shadows_tokens_per_s\"]:,.0f} | {m[\"ratio\"]:.2f}x |')
+" "$m")")
+    echo "${shadowRows[-1]}" >&2
+  done
+fi
+
 # Op by op: one profiled step of each side (after the timed ones), self time per op.
 opTables=()
 for spec in "${profiles[@]}"; do
@@ -172,6 +189,17 @@ fi
     echo "| batch | tokens/s | step | model FLOP/s | MFU (bf16 peak ${peak16}) | peak before / after | MFU (the higher of those) |"
     echo "|---|---|---|---|---|---|---|"
     printf '%s\n' "${mfuRows[@]}"
+  fi
+  if [ ${#shadowRows[@]} -gt 0 ]; then
+    echo
+    echo "BERT-base bf16, batch 8: linear maps computing from kept bf16 copies of their weights, with fp32 weight"
+    echo "gradients straight from oneDNN (the default), against autocast's casts of every weight and weight"
+    echo "gradient on every call (TUNEBENCH_BF16_SHADOWS=0); two copies of the model stepped alternately in one"
+    echo "process, median of 6 steps each:"
+    echo
+    echo "| strategy | autocast's casts tokens/s | kept copies tokens/s | speed-up |"
+    echo "|---|---|---|---|"
+    printf '%s\n' "${shadowRows[@]}"
   fi
   if [ ${#opTables[@]} -gt 0 ]; then
     echo

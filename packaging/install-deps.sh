@@ -17,6 +17,8 @@ build_pkgs=(
   # OpenBLAS built on OpenMP: tunebench loads it for itself (one thread pool with LibTorch's: see
   # core/runtime/blascore.h); the system default stays the pthread build.
   libopenblas0-openmp
+  # oneDNN's headers: the library itself comes with LibTorch; bf16 products with fp32 results.
+  libdnnl-dev
   libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
   # ICU: Unicode categories, normalisation (NFC/NFD/NFKC) and case mapping for the tokenizers.
   libicu-dev

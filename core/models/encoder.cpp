@@ -1,5 +1,6 @@
 #include "core/models/encoder.h"
 
+#include "core/models/bf16linear.h"
 #include "core/models/moduletree.h"
 #include "core/util/error.h"
 
@@ -50,9 +51,15 @@ std::vector<torch::Tensor> EncoderLayerImpl::projectQkv(const torch::Tensor &x)
 {
   if (!query->bias.defined() || !key->bias.defined() || !value->bias.defined())
     return {query(x), key(x), value(x)};
-  const torch::Tensor weight = torch::cat({query->weight, key->weight, value->weight}, 0);
-  const torch::Tensor bias = torch::cat({query->bias, key->bias, value->bias}, 0);
-  std::vector<torch::Tensor> parts = torch::linear(x, weight, bias).chunk(3, -1);
+  std::vector<torch::Tensor> parts;
+  if (usesBf16Shadows(*query, x) && usesBf16Shadows(*key, x) && usesBf16Shadows(*value, x)) {
+    // The three weights' bf16 copies are kept stacked: no concatenation or cast per step.
+    parts = bf16Linear(x, {query->weight, key->weight, value->weight}, {query->bias, key->bias, value->bias}).chunk(3, -1);
+  } else {
+    const torch::Tensor weight = torch::cat({query->weight, key->weight, value->weight}, 0);
+    const torch::Tensor bias = torch::cat({query->bias, key->bias, value->bias}, 0);
+    parts = torch::linear(x, weight, bias).chunk(3, -1);
+  }
   const Linear *maps[] = {&query, &key, &value};
   for (std::size_t i = 0; i < 3; ++i)
     for (const auto &hook : (*maps[i])->hooks())

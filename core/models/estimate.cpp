@@ -49,7 +49,11 @@ TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t traina
   TrainingEstimate e;
   e.parameters = countParameters(s);
   e.trainable = trainable;
+  const double nonEmbedding = static_cast<double>(e.parameters) - static_cast<double>(s.vocabSize) * s.hiddenSize;
   e.weightBytes = 4.0 * static_cast<double>(e.parameters);
+  // In bf16 the linear maps keep bf16 copies of their weights for the whole run (core/models/bf16linear.h).
+  if (precision == Precision::BFloat16)
+    e.weightBytes += 2.0 * nonEmbedding;
   e.gradientBytes = 4.0 * static_cast<double>(trainable);
   e.optimizerBytes = 4.0 * optimizerStates * static_cast<double>(trainable);
   const double b = batch, t = sequenceLength, h = s.hiddenSize, a = std::max(1, s.numHeads);
@@ -58,7 +62,6 @@ TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t traina
   e.activationBytes = scale * perLayer16 * s.numLayers;
   e.totalBytes = e.weightBytes + e.gradientBytes + e.optimizerBytes + e.activationBytes;
   const double tokens = b * t;
-  const double nonEmbedding = static_cast<double>(e.parameters) - static_cast<double>(s.vocabSize) * h;
   const double forward = 2.0 * nonEmbedding * tokens + 4.0 * s.numLayers * t * t * h * b;
   const double trainableShare = e.parameters ? static_cast<double>(trainable) / static_cast<double>(e.parameters) : 0;
   // Backward: gradients w.r.t. activations (≈ forward) always, w.r.t. weights (≈ forward) for what trains.

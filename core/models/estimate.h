@@ -32,7 +32,7 @@ struct TrainingEstimate
 {
   std::int64_t parameters = 0;
   std::int64_t trainable = 0;
-  double weightBytes = 0;     // all weights (float32 master copy)
+  double weightBytes = 0;     // all weights (float32 master copy; in bf16 also the linear maps' bf16 copies)
   double gradientBytes = 0;   // trainable only
   double optimizerBytes = 0;  // AdamW: two float32 moments per trainable weight
   double activationBytes = 0; // kept for the backward pass

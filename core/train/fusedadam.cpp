@@ -1,5 +1,7 @@
 #include "core/train/fusedadam.h"
 
+#include "core/models/bf16linear.h"
+
 #include <ATen/Parallel.h>
 #include <c10/util/string_utils.h>
 #include <torch/torch.h>
@@ -22,10 +24,16 @@ struct Coefficients
 };
 
 // The same arithmetic as LibTorch's sequence (mul_, add_, mul_, addcmul_, sqrt, div, add_, addcdiv_)
-// element by element, so the results agree to float rounding.
-inline __attribute__((always_inline)) void adamBody(float *w, const float *g, float *m, float *v, std::int64_t n,
-                                                  const Coefficients &c)
+// element by element, so the results agree to float rounding. With a shadow, each new weight's bf16
+// copy (rounded to nearest-even like LibTorch's cast) is written too, for the linear maps that
+// compute from it (core/models/bf16linear.h): the cast is folded into the pass that already reads
+// and writes the weight.
+template <bool WithShadow>
+inline __attribute__((always_inline)) void adamBody(float *__restrict w, const float *__restrict g, float *__restrict m,
+                                                  float *__restrict v, std::uint16_t *__restrict shadow,
+                                                  std::int64_t n, const Coefficients &coefficients)
 {
+  const Coefficients c = coefficients;
   for (std::int64_t i = 0; i < n; ++i) {
     float weight = w[i] * c.decayFactor;
     const float grad = g[i] + c.l2 * weight;
@@ -36,13 +44,26 @@ inline __attribute__((always_inline)) void adamBody(float *w, const float *g, fl
     m[i] = mean;
     v[i] = square;
     w[i] = weight;
+    if constexpr (WithShadow) {
+      const std::uint32_t bits = __builtin_bit_cast(std::uint32_t, weight);
+      const std::uint32_t rounded = (bits + 0x7fffU + ((bits >> 16) & 1U)) >> 16;
+      const std::uint32_t nan = 0U - static_cast<std::uint32_t>((bits & 0x7fffffffU) > 0x7f800000U);
+      shadow[i] = static_cast<std::uint16_t>((rounded & ~nan) | (0x7fc0U & nan));
+    }
   }
 }
 
 __attribute__((noinline, target_clones("avx512f", "avx2", "default"))) void
 adamChunk(float *w, const float *g, float *m, float *v, std::int64_t n, const Coefficients &c)
 {
-  adamBody(w, g, m, v, n, c);
+  adamBody<false>(w, g, m, v, nullptr, n, c);
+}
+
+__attribute__((noinline, target_clones("avx512f", "avx2", "default"))) void
+adamShadowChunk(float *w, const float *g, float *m, float *v, std::uint16_t *shadow, std::int64_t n,
+                const Coefficients &c)
+{
+  adamBody<true>(w, g, m, v, shadow, n, c);
 }
 
 bool fusable(const torch::Tensor &p)
@@ -100,9 +121,14 @@ void fusedStep(std::vector<torch::optim::OptimizerParamGroup> &groups, StateMap 
       const float *g = grad.data_ptr<float>();
       float *m = state.exp_avg().template data_ptr<float>();
       float *v = state.exp_avg_sq().template data_ptr<float>();
+      std::uint16_t *shadow = currentBf16Shadow(p);
       at::parallel_for(0, p.numel(), 1 << 14, [&](std::int64_t begin, std::int64_t end) {
-        adamChunk(w + begin, g + begin, m + begin, v + begin, end - begin, c);
+        if (shadow)
+          adamShadowChunk(w + begin, g + begin, m + begin, v + begin, shadow + begin, end - begin, c);
+        else
+          adamChunk(w + begin, g + begin, m + begin, v + begin, end - begin, c);
       });
+      parameterWritten(p, shadow != nullptr);
     }
   }
 }

@@ -2,6 +2,7 @@
 
 #include "core/data/splits.h"
 #include "core/eval/metrics.h"
+#include "core/models/bf16linear.h"
 #include "core/runtime/runtime.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/tokenize/tokenizerloader.h"
@@ -641,7 +642,8 @@ Trainer::Trainer(ExperimentConfig config, fs::path runDir) : d(std::make_unique<
 }
 
 // The run's model, optimizer state and activations go back to the system.
-Trainer::~Trainer() { d.reset(); releaseFreeMemory(); }
+// The run's bf16 weight copies (core/models/bf16linear.h) and freed memory go back.
+Trainer::~Trainer() { d.reset(); releaseBf16Shadows(); releaseFreeMemory(); }
 void Trainer::setObserver(TrainingObserver *observer) { d->observer = observer ? observer : &d->defaultObserver; }
 RunResult Trainer::run() { return d->run(); }
 void Trainer::requestStop() { d->stop = true; }

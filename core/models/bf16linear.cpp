@@ -1,0 +1,280 @@
+#include "core/models/bf16linear.h"
+
+#include "core/runtime/dnnlmatmul.h"
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
+#include <c10/util/intrusive_ptr.h>
+#include <torch/autograd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace tunebench {
+
+namespace {
+
+// The shadows of parameters used together (query, key and value) are consecutive slices of one
+// buffer, so that their product reads them as one matrix.
+struct Group
+{
+  at::Tensor buffer; // bf16, 1-D
+  std::vector<const c10::TensorImpl *> members;
+};
+
+struct Slot
+{
+  c10::weak_intrusive_ptr<c10::TensorImpl> owner{c10::intrusive_ptr<c10::TensorImpl>()};
+  std::shared_ptr<Group> group;
+  at::Tensor view;            // the parameter's slice of the group's buffer, flat
+  std::uint32_t version = 0;  // the parameter's version when the slice was written
+  const void *data = nullptr; // and its storage then
+};
+
+struct Shadows
+{
+  std::mutex mutex;
+  std::unordered_map<const c10::TensorImpl *, Slot> slots;
+  std::size_t sweepAt = 64;
+};
+
+Shadows &shadows()
+{
+  static Shadows s;
+  return s;
+}
+
+bool current(const Slot &slot, const at::Tensor &p)
+{
+  return !slot.owner.expired() && slot.version == p._version() && slot.data == p.data_ptr() &&
+         slot.view.numel() == p.numel();
+}
+
+void sweep(Shadows &s)
+{
+  if (s.slots.size() < s.sweepAt)
+    return;
+  for (auto it = s.slots.begin(); it != s.slots.end();)
+    it = it->second.owner.expired() ? s.slots.erase(it) : std::next(it);
+  s.sweepAt = std::max<std::size_t>(64, 2 * s.slots.size());
+}
+
+// The stacked bf16 shadow of `parts` (fp32, contiguous, equal trailing sizes): [Σ size(0), ...].
+at::Tensor stackedShadow(const std::vector<at::Tensor> &parts)
+{
+  Shadows &s = shadows();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  std::vector<const c10::TensorImpl *> impls;
+  for (const auto &p : parts)
+    impls.push_back(p.unsafeGetTensorImpl());
+  std::shared_ptr<Group> group;
+  if (auto found = s.slots.find(impls[0]); found != s.slots.end() && found->second.group->members == impls)
+    group = found->second.group;
+  for (const auto *impl : impls) { // every part still in that group, alive
+    const auto found = s.slots.find(impl);
+    if (!group || found == s.slots.end() || found->second.group != group || found->second.owner.expired())
+      group.reset();
+  }
+  if (!group) {
+    sweep(s);
+    std::int64_t total = 0;
+    for (const auto &p : parts)
+      total += p.numel();
+    group = std::make_shared<Group>();
+    group->buffer = at::empty({total}, parts[0].options().dtype(at::kBFloat16).requires_grad(false));
+    group->members = impls;
+    std::int64_t offset = 0;
+    for (const auto &p : parts) {
+      Slot slot;
+      slot.owner = c10::weak_intrusive_ptr<c10::TensorImpl>(p.getIntrusivePtr());
+      slot.group = group;
+      slot.view = group->buffer.narrow(0, offset, p.numel());
+      slot.version = p._version() + 1; // never current: written below
+      offset += p.numel();
+      s.slots[p.unsafeGetTensorImpl()] = std::move(slot);
+    }
+  }
+  for (const auto &p : parts) {
+    Slot &slot = s.slots[p.unsafeGetTensorImpl()];
+    if (current(slot, p))
+      continue;
+    slot.view.copy_(p.detach().reshape({-1}));
+    slot.version = p._version();
+    slot.data = p.data_ptr();
+  }
+  std::vector<std::int64_t> shape = parts[0].sizes().vec();
+  shape[0] = 0;
+  for (const auto &p : parts)
+    shape[0] += p.size(0);
+  return group->buffer.view(shape);
+}
+
+using Optional = c10::optional<at::Tensor>;
+
+// The autograd node: x, up to three weights and their biases (arguments 1–3 and 4–6, absent where
+// unused). Its graph edges are those of the present ones, in order: x, the weights, the biases.
+struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
+{
+  static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, const Optional &w0,
+                            const Optional &w1, const Optional &w2, const Optional &b0, const Optional &b1,
+                            const Optional &b2)
+  {
+    c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::DispatchKey::AutocastCPU);
+    std::vector<at::Tensor> weights, biases;
+    for (const Optional *w : {&w0, &w1, &w2})
+      if (w->has_value())
+        weights.push_back(**w);
+    for (const Optional *b : {&b0, &b1, &b2})
+      if (b->has_value())
+        biases.push_back(**b);
+    const at::Tensor w16 = stackedShadow(weights);
+    const std::int64_t in = w16.size(1), out = w16.size(0);
+    const at::Tensor x2 = x.reshape({-1, in}).to(at::kBFloat16);
+    const at::Tensor y = biases.empty() ? at::mm(x2, w16.t()) : at::addmm(stackedShadow(biases), x2, w16.t());
+    ctx->save_for_backward({x2, w16});
+    ctx->saved_data["x_dtype"] = static_cast<std::int64_t>(x.scalar_type());
+    std::vector<std::int64_t> rows;
+    for (const auto &w : weights)
+      rows.push_back(w.size(0));
+    ctx->saved_data["rows"] = rows;
+    ctx->saved_data["biases"] = !biases.empty();
+    ctx->saved_data["x_shape"] = x.sizes().vec();
+    std::vector<std::int64_t> shape = x.sizes().vec();
+    shape.back() = out;
+    return y.view(shape);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                 torch::autograd::variable_list grads)
+  {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x2 = saved[0], &w16 = saved[1];
+    const std::vector<std::int64_t> rows = ctx->saved_data["rows"].toIntVector();
+    const std::int64_t out = w16.size(0), parts = static_cast<std::int64_t>(rows.size());
+    const bool withBiases = ctx->saved_data["biases"].toBool();
+    // Graph edges: x, then the weights, then the biases; results: by argument position.
+    auto weightNeeded = [&](std::int64_t i) { return ctx->needs_input_grad(static_cast<std::size_t>(1 + i)); };
+    auto biasNeeded = [&](std::int64_t i) {
+      return withBiases && ctx->needs_input_grad(static_cast<std::size_t>(1 + parts + i));
+    };
+    const at::Tensor dy = grads[0].reshape({-1, out}).to(at::kBFloat16);
+    torch::autograd::variable_list result(7);
+    if (ctx->needs_input_grad(0))
+      result[0] = at::mm(dy, w16)
+                      .view(ctx->saved_data["x_shape"].toIntVector())
+                      .to(static_cast<at::ScalarType>(ctx->saved_data["x_dtype"].toInt()));
+    bool weightGrads = false, biasGrads = false;
+    for (std::int64_t i = 0; i < parts; ++i) {
+      weightGrads = weightGrads || weightNeeded(i);
+      biasGrads = biasGrads || biasNeeded(i);
+    }
+    if (weightGrads) {
+      at::Tensor dw = at::empty({out, w16.size(1)}, dy.options().dtype(at::kFloat));
+      matmulBf16IntoFloat(dy.t(), x2, dw);
+      std::int64_t offset = 0;
+      for (std::int64_t i = 0; i < parts; ++i) {
+        if (weightNeeded(i))
+          result[1 + i] = dw.narrow(0, offset, rows[i]);
+        offset += rows[i];
+      }
+    }
+    if (biasGrads) {
+      const at::Tensor db = at::sum(dy, {0}, false, at::kFloat);
+      std::int64_t offset = 0;
+      for (std::int64_t i = 0; i < parts; ++i) {
+        if (biasNeeded(i))
+          result[4 + i] = db.narrow(0, offset, rows[i]);
+        offset += rows[i];
+      }
+    }
+    return result;
+  }
+};
+
+} // namespace
+
+namespace {
+
+std::atomic<bool> &shadowsSwitch()
+{
+  static std::atomic<bool> on{[] {
+    const char *value = std::getenv("TUNEBENCH_BF16_SHADOWS");
+    return !value || std::string(value) != "0";
+  }()};
+  return on;
+}
+
+} // namespace
+
+bool bf16ShadowsEnabled() { return shadowsSwitch().load(std::memory_order_relaxed); }
+
+void setBf16ShadowsEnabled(bool on) { shadowsSwitch().store(on); }
+
+bool bf16AutocastActive()
+{
+  return at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
+}
+
+at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weights, const std::vector<at::Tensor> &biases)
+{
+  TORCH_CHECK(!weights.empty() && weights.size() <= 3 && (biases.empty() || biases.size() == weights.size()),
+              "bf16Linear: one to three weights, with a bias each or none");
+  auto nth = [](const std::vector<at::Tensor> &v, std::size_t i) { return i < v.size() ? Optional(v[i]) : Optional(); };
+  return Bf16LinearFunction::apply(x, nth(weights, 0), nth(weights, 1), nth(weights, 2), nth(biases, 0),
+                                   nth(biases, 1), nth(biases, 2));
+}
+
+std::uint16_t *currentBf16Shadow(const at::Tensor &parameter)
+{
+  Shadows &s = shadows();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  const auto found = s.slots.find(parameter.unsafeGetTensorImpl());
+  if (found == s.slots.end() || !current(found->second, parameter))
+    return nullptr;
+  return reinterpret_cast<std::uint16_t *>(found->second.view.data_ptr());
+}
+
+void parameterWritten(const at::Tensor &parameter, bool shadowWritten)
+{
+  parameter.unsafeGetTensorImpl()->bump_version();
+  if (!shadowWritten)
+    return;
+  Shadows &s = shadows();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  const auto found = s.slots.find(parameter.unsafeGetTensorImpl());
+  if (found == s.slots.end())
+    return;
+  found->second.version = parameter._version();
+  // Anything that saved the shadow for a backward pass now sees it changed.
+  found->second.group->buffer.unsafeGetTensorImpl()->bump_version();
+}
+
+std::int64_t bf16ShadowBytes()
+{
+  Shadows &s = shadows();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  std::int64_t bytes = 0;
+  std::vector<const Group *> seen;
+  for (const auto &[impl, slot] : s.slots)
+    if (!slot.owner.expired() && std::find(seen.begin(), seen.end(), slot.group.get()) == seen.end()) {
+      seen.push_back(slot.group.get());
+      bytes += slot.group->buffer.numel() * 2;
+    }
+  return bytes;
+}
+
+void releaseBf16Shadows()
+{
+  Shadows &s = shadows();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.slots.clear();
+  s.sweepAt = 64;
+}
+
+} // namespace tunebench

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace tunebench {
+
+// True inside a bf16 autocast region on the CPU: the linear maps then take bf16Linear.
+bool bf16AutocastActive();
+
+// Whether the linear maps take bf16Linear at all: on unless switched off here or by the environment
+// (TUNEBENCH_BF16_SHADOWS=0), which leaves every cast to autocast (for comparisons).
+bool bf16ShadowsEnabled();
+void setBf16ShadowsEnabled(bool on);
+
+// y = x·Wᵀ + b for fp32 weights inside bf16 autocast, computed as autocast computes it (a bf16
+// product with a bf16 result) without autocast's per-call casts of the weights and of their
+// gradients:
+//  - each weight's bf16 copy (its "shadow") is kept between calls and remade only where the weight
+//    changed (its version counter moved, or its storage): a frozen weight is cast once per run, and
+//    the fused optimizer writes the shadows of the weights it updates in the same pass;
+//  - the weight and bias gradients come out in fp32 (oneDNN writes the product's fp32 sums), not
+//    rounded to bf16 and widened.
+// Several maps over the same input (query, key, value) are stacked along the output dimension and
+// computed as one product over their stacked shadows; the result is [..., Σ out]. `biases` is
+// empty or has one bias per weight.
+at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weights, const std::vector<at::Tensor> &biases);
+
+// For the optimizer: the current bf16 shadow of an fp32 parameter (contiguous, numel elements) or
+// nullptr where none is kept or it is out of date. After changing the parameter in place through
+// its data pointer, call parameterWritten: it moves the parameter's version counter and marks a
+// shadow written in the same pass as current.
+std::uint16_t *currentBf16Shadow(const at::Tensor &parameter);
+void parameterWritten(const at::Tensor &parameter, bool shadowWritten);
+
+// What the shadows hold, and dropping them all (the end of a run).
+std::int64_t bf16ShadowBytes();
+void releaseBf16Shadows();
+
+} // namespace tunebench
