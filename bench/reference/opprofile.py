@@ -38,10 +38,10 @@ def self_times(path):
     return totals, counts
 
 
-# tunebench::matmul_bf16_fp32: the bf16 products with fp32 results it runs through oneDNN itself (the weight
-# gradients of its bf16 linear maps, core/runtime/dnnlmatmul.cpp).
+# tunebench::matmul_bf16: the bf16 products of its bf16 linear maps, which it runs through oneDNN itself
+# (core/runtime/dnnlmatmul.cpp).
 GEMMS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::_mkldnn_matmul", "aten::mkldnn_matmul",
-         "tunebench::matmul_bf16_fp32")
+         "tunebench::matmul_bf16")
 
 
 def option(args, name, default, kind):

@@ -136,7 +136,8 @@ struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
     const at::Tensor w16 = stackedShadow(weights);
     const std::int64_t in = w16.size(1), out = w16.size(0);
     const at::Tensor x2 = x.reshape({-1, in}).to(at::kBFloat16);
-    const at::Tensor y = biases.empty() ? at::mm(x2, w16.t()) : at::addmm(stackedShadow(biases), x2, w16.t());
+    at::Tensor y = at::empty({x2.size(0), out}, x2.options());
+    matmulBf16(x2, w16.t(), biases.empty() ? at::Tensor() : stackedShadow(biases), y);
     ctx->save_for_backward({x2, w16});
     ctx->saved_data["x_dtype"] = static_cast<std::int64_t>(x.scalar_type());
     std::vector<std::int64_t> rows;
@@ -165,10 +166,12 @@ struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
     };
     const at::Tensor dy = grads[0].reshape({-1, out}).to(at::kBFloat16);
     torch::autograd::variable_list result(7);
-    if (ctx->needs_input_grad(0))
-      result[0] = at::mm(dy, w16)
-                      .view(ctx->saved_data["x_shape"].toIntVector())
+    if (ctx->needs_input_grad(0)) {
+      at::Tensor dx = at::empty({dy.size(0), w16.size(1)}, dy.options());
+      matmulBf16(dy, w16, at::Tensor(), dx);
+      result[0] = dx.view(ctx->saved_data["x_shape"].toIntVector())
                       .to(static_cast<at::ScalarType>(ctx->saved_data["x_dtype"].toInt()));
+    }
     bool weightGrads = false, biasGrads = false;
     for (std::int64_t i = 0; i < parts; ++i) {
       weightGrads = weightGrads || weightNeeded(i);
@@ -176,7 +179,7 @@ struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
     }
     if (weightGrads) {
       at::Tensor dw = at::empty({out, w16.size(1)}, dy.options().dtype(at::kFloat));
-      matmulBf16IntoFloat(dy.t(), x2, dw);
+      matmulBf16(dy.t(), x2, at::Tensor(), dw);
       std::int64_t offset = 0;
       for (std::int64_t i = 0; i < parts; ++i) {
         if (weightNeeded(i))

@@ -22,7 +22,9 @@ void setBf16ShadowsEnabled(bool on);
 //    changed (its version counter moved, or its storage): a frozen weight is cast once per run, and
 //    the fused optimizer writes the shadows of the weights it updates in the same pass;
 //  - the weight and bias gradients come out in fp32 (oneDNN writes the product's fp32 sums), not
-//    rounded to bf16 and widened.
+//    rounded to bf16 and widened;
+//  - the products go to oneDNN directly (core/runtime/dnnlmatmul.h), the same kernels LibTorch
+//    calls, without its per-call set-up.
 // Several maps over the same input (query, key, value) are stacked along the output dimension and
 // computed as one product over their stacked shadows; the result is [..., Σ out]. `biases` is
 // empty or has one bias per weight.

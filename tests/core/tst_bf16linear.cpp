@@ -97,21 +97,26 @@ private Q_SLOTS:
     QVERIFY(relative(theirs.dw, dw) > weightError);
   }
 
-  void fp32ProductFromOneDnn()
+  void productsFromOneDnn()
   {
-    QVERIFY2(hasBf16FloatMatmul(), "built without oneDNN's headers (libdnnl-dev)");
+    QVERIFY2(hasDirectBf16Matmul(), "built without oneDNN's headers (libdnnl-dev)");
     torch::manual_seed(5);
     const torch::Tensor a = torch::randn({37, 50}).to(torch::kBFloat16), b = torch::randn({50, 29}).to(torch::kBFloat16);
+    const torch::Tensor bias = torch::randn({29}).to(torch::kBFloat16);
     const torch::Tensor expected = a.to(torch::kFloat).mm(b.to(torch::kFloat));
     torch::Tensor out = torch::empty({37, 29});
-    matmulBf16IntoFloat(a, b, out);
+    matmulBf16(a, b, torch::Tensor(), out);
     QVERIFY(relative(out, expected) < 1e-6);
     // Column-major operands (transposed views) and accumulation.
     out.zero_();
-    matmulBf16IntoFloat(a.t().contiguous().t(), b.t().contiguous().t(), out, false);
+    matmulBf16(a.t().contiguous().t(), b.t().contiguous().t(), torch::Tensor(), out, false);
     QVERIFY(relative(out, expected) < 1e-6);
-    matmulBf16IntoFloat(a, b, out, true);
+    matmulBf16(a, b, torch::Tensor(), out, true);
     QVERIFY(relative(out, 2 * expected) < 1e-6);
+    // bf16 results with a bias: LibTorch's addmm, bit for bit.
+    torch::Tensor out16 = torch::empty({37, 29}, torch::kBFloat16);
+    matmulBf16(a, b, bias, out16);
+    QVERIFY(torch::equal(out16, torch::addmm(bias, a, b)));
   }
 
   // The kept copy follows every change of the weight.
