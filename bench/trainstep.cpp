@@ -40,6 +40,10 @@ int main(int argc, char **argv)
   // timed steps (best of 512² and 1,024², 0.25 s each): a denominator from the same minute, where
   // this VM's rate moves up to 3× within one benchmark run.
   bool peakBeside = false;
+  // --peak-between 1: a GEMM peak sample (best of 512² and 1,024², 0.1 s each) before every timed
+  // step and after the last; each step's MFU is taken against the higher of the two samples beside
+  // it, and the JSON has their median, lowest and highest.
+  bool peakBetween = false;
   // --compare-shadows 1: two copies of the model in one process, stepped alternately, one with the
   // kept bf16 weight copies (core/models/bf16linear.h) and one with autocast's casts: an A/B that
   // this VM's minute-to-minute swings hit alike. Prints the two medians.
@@ -57,6 +61,7 @@ int main(int argc, char **argv)
     else if (k == "--strategy") strategy = v;
     else if (k == "--profile") profile = v;
     else if (k == "--peak-beside") peakBeside = v == "1";
+    else if (k == "--peak-between") peakBetween = v == "1";
     else if (k == "--compare-shadows") compareShadows = v == "1";
     else {
       std::fprintf(stderr, "bench_trainstep: unknown option %s\n", k.c_str());
@@ -104,10 +109,10 @@ int main(int argc, char **argv)
   const torch::Tensor types = torch::zeros({batch, seq}, torch::kLong);
   const torch::Tensor labels = torch::randint(0, 2, {batch}, torch::kLong);
   model->train();
-  const auto gemmPeak = [&] {
+  const auto gemmPeak = [&](double seconds = 0.25) {
     double best = 0;
     for (int n : {512, 1024})
-      best = std::max(best, measureGemm(precision == "bf16", n, 0.25).gflops);
+      best = std::max(best, measureGemm(precision == "bf16", n, seconds).gflops);
     return best;
   };
   using bench::Clock;
@@ -157,7 +162,7 @@ int main(int argc, char **argv)
     return 0;
   }
   const double peakBefore = peakBeside ? gemmPeak() : 0.0;
-  std::vector<double> times, phases[3];
+  std::vector<double> times, phases[3], samples;
   // --profile FILE: one more step after the timed ones, under LibTorch's profiler (a Chrome trace;
   // bench/reference/opprofile.py sums it op by op beside the reference's).
   const int total = warmup + steps + (profile.empty() ? 0 : 1);
@@ -165,6 +170,8 @@ int main(int argc, char **argv)
     std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
     if (s == warmup + steps)
       recording = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
+    if (peakBetween && s >= warmup && s < warmup + steps)
+      samples.push_back(gemmPeak(0.1));
     const auto start = Clock::now();
     dropGradients(optimizer);
     torch::Tensor loss;
@@ -184,6 +191,8 @@ int main(int argc, char **argv)
     }
   }
   const double peakAfter = peakBeside ? gemmPeak() : 0.0;
+  if (peakBetween)
+    samples.push_back(gemmPeak(0.1));
   const double stepSeconds = median(times);
   const double tokens = static_cast<double>(batch) * seq;
   // Model FLOPs per token: forward 2·N (non-embedding weights) + attention A (QKᵀ and PV:
@@ -205,7 +214,15 @@ int main(int argc, char **argv)
   shape.pooler = true;
   const TrainingEstimate estimate = estimateTraining(shape, trainable, batch, seq,
                                                      precision == "bf16" ? Precision::BFloat16 : Precision::Float32);
-  std::printf("%s\n", nlohmann::json({{"engine", "tunebench"}, {"peak_rss_mib", peakResidentMiB()},
+  nlohmann::json between = nullptr;
+  if (peakBetween) {
+    std::vector<double> mfu;
+    for (std::size_t i = 0; i < times.size(); ++i)
+      mfu.push_back(flops / times[i] / 1e9 / std::max(samples[i], samples[i + 1]));
+    between = {{"median", median(mfu)}, {"min", *std::min_element(mfu.begin(), mfu.end())},
+               {"max", *std::max_element(mfu.begin(), mfu.end())}, {"peak_samples", samples}};
+  }
+  std::printf("%s\n", nlohmann::json({{"engine", "tunebench"}, {"mfu_between", between}, {"peak_rss_mib", peakResidentMiB()},
                                       {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)}, {"layers", layers}, {"hidden", hidden},
                                       {"precision", precision}, {"strategy", strategy}, {"batch", batch}, {"seq", seq},
                                       {"threads", runtimeInfo().intraOpThreads}, {"step_s", stepSeconds},

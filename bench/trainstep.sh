@@ -100,16 +100,16 @@ done
 mfuRows=()
 if [ "${1:-}" != "--quick" ]; then
   for b in 8 32; do
-    m=$("$bin/bench_trainstep" --layers 12 --hidden 768 --batch "$b" --seq 128 --steps 3 --warmup 1 --threads "$threads" \
-        --precision bf16 --strategy full --peak-beside 1)
+    m=$("$bin/bench_trainstep" --layers 12 --hidden 768 --batch "$b" --seq 128 --steps 5 --warmup 1 --threads "$threads" \
+        --precision bf16 --strategy full --peak-between 1)
     mfuRows+=("$(python3 -c "
 import json, sys
 m = json.loads(sys.argv[1])
 peak = float(sys.argv[2])
 rate = m['flops_per_step'] / m['step_s'] / 1e9
-before, after = m['gemm_peak_before'], m['gemm_peak_after']
-beside = max(before, after)
-print(f'| {m[\"batch\"]} × 128 | {m[\"tokens_per_s\"]:,.0f} | {1000 * m[\"step_s\"]:,.0f} ms (optimizer {1000 * m[\"optimizer_s\"]:,.0f}) | {rate:,.0f} GFLOP/s | {100 * rate / peak:.0f}% | {before:,.0f} / {after:,.0f} GFLOP/s | {100 * rate / beside:.0f}% |')
+b = m['mfu_between']
+samples = b['peak_samples']
+print(f'| {m[\"batch\"]} × 128 | {m[\"tokens_per_s\"]:,.0f} | {1000 * m[\"step_s\"]:,.0f} ms (optimizer {1000 * m[\"optimizer_s\"]:,.0f}) | {rate:,.0f} GFLOP/s | {100 * rate / peak:.0f}% | {min(samples):,.0f}–{max(samples):,.0f} GFLOP/s | {100 * b[\"median\"]:.0f}% ({100 * b[\"min\"]:.0f}–{100 * b[\"max\"]:.0f}%) |')
 " "$m" "$peak16")")
     echo "${mfuRows[-1]}" >&2
   done
@@ -182,11 +182,12 @@ fi
   printf '%s\n' "${profile[@]}"
   if [ ${#mfuRows[@]} -gt 0 ]; then
     echo
-    echo "MFU of BERT-base bf16 full fine-tuning against the batch (tunebench, median step of 3), against the"
-    echo "run's bf16 peak and against the bf16 peak measured just before and after the step's own timing"
-    echo "(bench_trainstep --peak-beside: best of 512² and 1,024², 0.25 s each; this VM's rate moves up to 3× within a run):"
+    echo "MFU of BERT-base bf16 full fine-tuning against the batch (tunebench, median step of 5), against the"
+    echo "run's bf16 peak and against GEMM peak samples taken between the steps (bench_trainstep --peak-between:"
+    echo "best of 512² and 1,024², 0.1 s each, before every step and after the last; each step against the higher"
+    echo "sample beside it; median and range over the steps). This VM's bf16 rate moves up to 3× within minutes:"
     echo
-    echo "| batch | tokens/s | step | model FLOP/s | MFU (bf16 peak ${peak16}) | peak before / after | MFU (the higher of those) |"
+    echo "| batch | tokens/s | step | model FLOP/s | MFU (bf16 peak ${peak16}) | peak samples | MFU per step against its samples |"
     echo "|---|---|---|---|---|---|---|"
     printf '%s\n' "${mfuRows[@]}"
   fi
