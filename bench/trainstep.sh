@@ -115,21 +115,30 @@ print(f'| {m[\"batch\"]} × 128 | {m[\"tokens_per_s\"]:,.0f} | {1000 * m[\"step_
   done
 fi
 
+# One bench_trainstep run per strategy on BERT-base (12×768, batch 8 × 128), each JSON line turned
+# into a table row by a Python f-string over its fields (m); progress on stderr.
+#   baseRows FORMAT PRECISION STRATEGIES [bench_trainstep options...]
+baseRows() {
+  local format=$1 precision=$2 strategy row
+  read -r -a list <<<"$3"
+  shift 3
+  for strategy in "${list[@]}"; do
+    row=$(python3 -c "import json, sys; m = json.loads(sys.argv[1]); print(eval('f' + repr(sys.argv[2])))" \
+      "$("$bin/bench_trainstep" --layers 12 --hidden 768 --batch 8 --seq 128 --warmup 1 --threads "$threads" \
+         --precision "$precision" --strategy "$strategy" "$@")" "$format")
+    echo "$row" >&2
+    echo "$row"
+  done
+}
+
 # The bf16 linear maps' kept weight copies and fp32 weight gradients (core/models/bf16linear.h)
 # against autocast's casts on every call: two copies of the model in one process, stepped
 # alternately (bench_trainstep --compare-shadows), so that this VM's swings hit both alike.
 shadowRows=()
 if [ "${1:-}" != "--quick" ]; then
-  for strategy in full lora; do
-    m=$("$bin/bench_trainstep" --layers 12 --hidden 768 --batch 8 --seq 128 --steps 6 --warmup 1 --threads "$threads" \
-        --precision bf16 --strategy "$strategy" --compare-shadows 1)
-    shadowRows+=("$(python3 -c "
-import json, sys
-m = json.loads(sys.argv[1])
-print(f'| {m[\"strategy\"]} | {m[\"autocast_tokens_per_s\"]:,.0f} | {m[\"shadows_tokens_per_s\"]:,.0f} | {m[\"ratio\"]:.2f}x |')
-" "$m")")
-    echo "${shadowRows[-1]}" >&2
-  done
+  mapfile -t shadowRows < <(baseRows \
+    '| {m["strategy"]} | {m["autocast_tokens_per_s"]:,.0f} | {m["shadows_tokens_per_s"]:,.0f} | {m["ratio"]:.2f}x |' \
+    bf16 "full lora" --steps 6 --compare-shadows 1)
 fi
 
 # Op by op: one profiled step of each side (after the timed ones), self time per op.
@@ -148,16 +157,9 @@ done
 # Peak memory of a BERT-base-sized model per strategy (one process each), beside the estimate.
 memory=()
 if [ "${1:-}" != "--quick" ]; then
-  for strategy in full lora prefix; do
-    m=$("$bin/bench_trainstep" --layers 12 --hidden 768 --batch 8 --seq 128 --steps 2 --warmup 1 --threads "$threads" \
-        --precision fp32 --strategy "$strategy")
-    memory+=("$(python3 -c "
-import json, sys
-m = json.loads(sys.argv[1])
-print(f'| {m[\"strategy\"]} | {m[\"trainable\"]:,} | {m[\"peak_rss_mib\"]:,.0f} MiB | {m[\"estimate_mib\"]:,.0f} MiB |')
-" "$m")")
-    echo "${memory[-1]}" >&2
-  done
+  mapfile -t memory < <(baseRows \
+    '| {m["strategy"]} | {m["trainable"]:,} | {m["peak_rss_mib"]:,.0f} MiB | {m["estimate_mib"]:,.0f} MiB |' \
+    fp32 "full lora prefix" --steps 2)
 fi
 
 {
