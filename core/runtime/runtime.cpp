@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include "core/models/bf16linear.h"
+#include "core/runtime/dnnlmatmul.h"
 #include "core/tokenize/sentencepiecemodel.h"
 #include "core/util/error.h"
 
@@ -184,6 +186,12 @@ std::string formatRuntimeInfo(const RuntimeInfo &info)
     out << ", BLAS " << info.blas.threads;
   out << '\n'
       << "bf16 on CPU:   " << (info.cpuBf16 ? "yes (AVX512-BF16/AMX)" : "no") << '\n'
+      << "bf16 linear:   "
+      << (!bf16ShadowsEnabled() ? std::string("autocast's casts on every call (TUNEBENCH_BF16_SHADOWS=0)")
+                                : std::string("kept bf16 weight copies, products ") +
+                                      (hasDirectBf16Matmul() ? "through oneDNN directly, fp32 weight gradients"
+                                                             : "through LibTorch (built without libdnnl-dev)"))
+      << '\n'
       << "CUDA:          "
       << (info.cudaAvailable ? "yes, " + std::to_string(info.cudaDevices) + " device(s)" : std::string("no"))
       << '\n';

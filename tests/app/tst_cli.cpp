@@ -123,6 +123,20 @@ private Q_SLOTS:
     QVERIFY2(user.out.contains(QLatin1String("as glibc or the environment sets it")), qPrintable(user.out));
   }
 
+  // The bf16 linear maps' path (core/models/bf16linear.h) is said, and the switch that leaves the
+  // casts to autocast is honoured.
+  void bf16LinearPathIsShown()
+  {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("TUNEBENCH_BF16_SHADOWS"));
+    const Result kept = run({QStringLiteral("--version")}, env);
+    QVERIFY2(kept.out.contains(QLatin1String("bf16 linear:   kept bf16 weight copies, products through oneDNN directly")),
+             qPrintable(kept.out));
+    env.insert(QStringLiteral("TUNEBENCH_BF16_SHADOWS"), QStringLiteral("0"));
+    const Result off = run({QStringLiteral("--version")}, env);
+    QVERIFY2(off.out.contains(QLatin1String("bf16 linear:   autocast's casts on every call")), qPrintable(off.out));
+  }
+
   // `tokenize` end to end: stdin lines in, the reference's ids out (tests/golden/tokenizers).
   void tokenizeMatchesGolden()
   {
