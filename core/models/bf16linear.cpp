@@ -41,7 +41,6 @@ struct Shadows
 {
   std::mutex mutex;
   std::unordered_map<const c10::TensorImpl *, Slot> slots;
-  std::size_t sweepAt = 64;
 };
 
 Shadows &shadows()
@@ -56,13 +55,12 @@ bool current(const Slot &slot, const at::Tensor &p)
          slot.view.numel() == p.numel();
 }
 
+// Drops the copies of parameters that no longer exist (a model freed): done whenever copies are
+// made for new parameters, so that at most the last freed model's copies wait for the next model.
 void sweep(Shadows &s)
 {
-  if (s.slots.size() < s.sweepAt)
-    return;
   for (auto it = s.slots.begin(); it != s.slots.end();)
     it = it->second.owner.expired() ? s.slots.erase(it) : std::next(it);
-  s.sweepAt = std::max<std::size_t>(64, 2 * s.slots.size());
 }
 
 // The stacked bf16 shadow of `parts` (fp32, contiguous, equal trailing sizes): [Σ size(0), ...].
@@ -277,7 +275,6 @@ void releaseBf16Shadows()
   Shadows &s = shadows();
   std::lock_guard<std::mutex> lock(s.mutex);
   s.slots.clear();
-  s.sweepAt = 64;
 }
 
 } // namespace tunebench
