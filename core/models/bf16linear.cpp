@@ -116,12 +116,13 @@ at::Tensor stackedShadow(const std::vector<at::Tensor> &parts)
 using Optional = c10::optional<at::Tensor>;
 
 // The autograd node: x, up to three weights and their biases (arguments 1–3 and 4–6, absent where
-// unused). Its graph edges are those of the present ones, in order: x, the weights, the biases.
+// unused), and whether the weights are stored [in, out] (GPT-2's Conv1D; then one weight). Its graph
+// edges are those of the present tensors, in order: x, the weights, the biases.
 struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
 {
   static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, const Optional &w0,
                             const Optional &w1, const Optional &w2, const Optional &b0, const Optional &b1,
-                            const Optional &b2)
+                            const Optional &b2, bool inputMajor)
   {
     c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::DispatchKey::AutocastCPU);
     std::vector<at::Tensor> weights, biases;
@@ -132,17 +133,18 @@ struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
       if (b->has_value())
         biases.push_back(**b);
     const at::Tensor w16 = stackedShadow(weights);
-    const std::int64_t in = w16.size(1), out = w16.size(0);
+    const std::int64_t in = w16.size(inputMajor ? 0 : 1), out = w16.size(inputMajor ? 1 : 0);
     const at::Tensor x2 = x.reshape({-1, in}).to(at::kBFloat16);
     at::Tensor y = at::empty({x2.size(0), out}, x2.options());
-    matmulBf16(x2, w16.t(), biases.empty() ? at::Tensor() : stackedShadow(biases), y);
+    matmulBf16(x2, inputMajor ? w16 : w16.t(), biases.empty() ? at::Tensor() : stackedShadow(biases), y);
     ctx->save_for_backward({x2, w16});
     ctx->saved_data["x_dtype"] = static_cast<std::int64_t>(x.scalar_type());
-    std::vector<std::int64_t> rows;
+    std::vector<std::int64_t> rows; // each map's outputs
     for (const auto &w : weights)
-      rows.push_back(w.size(0));
+      rows.push_back(w.size(inputMajor ? 1 : 0));
     ctx->saved_data["rows"] = rows;
     ctx->saved_data["biases"] = !biases.empty();
+    ctx->saved_data["input_major"] = inputMajor;
     ctx->saved_data["x_shape"] = x.sizes().vec();
     std::vector<std::int64_t> shape = x.sizes().vec();
     shape.back() = out;
@@ -155,18 +157,19 @@ struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &x2 = saved[0], &w16 = saved[1];
     const std::vector<std::int64_t> rows = ctx->saved_data["rows"].toIntVector();
-    const std::int64_t out = w16.size(0), parts = static_cast<std::int64_t>(rows.size());
-    const bool withBiases = ctx->saved_data["biases"].toBool();
+    const bool withBiases = ctx->saved_data["biases"].toBool(), inputMajor = ctx->saved_data["input_major"].toBool();
+    const std::int64_t in = w16.size(inputMajor ? 0 : 1), out = w16.size(inputMajor ? 1 : 0);
+    const std::int64_t parts = static_cast<std::int64_t>(rows.size());
     // Graph edges: x, then the weights, then the biases; results: by argument position.
     auto weightNeeded = [&](std::int64_t i) { return ctx->needs_input_grad(static_cast<std::size_t>(1 + i)); };
     auto biasNeeded = [&](std::int64_t i) {
       return withBiases && ctx->needs_input_grad(static_cast<std::size_t>(1 + parts + i));
     };
     const at::Tensor dy = grads[0].reshape({-1, out}).to(at::kBFloat16);
-    torch::autograd::variable_list result(7);
+    torch::autograd::variable_list result(8); // one per argument
     if (ctx->needs_input_grad(0)) {
-      at::Tensor dx = at::empty({dy.size(0), w16.size(1)}, dy.options());
-      matmulBf16(dy, w16, at::Tensor(), dx);
+      at::Tensor dx = at::empty({dy.size(0), in}, dy.options());
+      matmulBf16(dy, inputMajor ? w16.t() : w16, at::Tensor(), dx);
       result[0] = dx.view(ctx->saved_data["x_shape"].toIntVector())
                       .to(static_cast<at::ScalarType>(ctx->saved_data["x_dtype"].toInt()));
     }
@@ -176,10 +179,15 @@ struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
       biasGrads = biasGrads || biasNeeded(i);
     }
     if (weightGrads) {
-      at::Tensor dw = at::empty({out, w16.size(1)}, dy.options().dtype(at::kFloat));
-      matmulBf16(dy.t(), x2, at::Tensor(), dw);
+      at::Tensor dw = at::empty(w16.sizes(), dy.options().dtype(at::kFloat));
+      if (inputMajor) {
+        matmulBf16(x2.t(), dy, at::Tensor(), dw);
+        result[1] = dw;
+      } else {
+        matmulBf16(dy.t(), x2, at::Tensor(), dw);
+      }
       std::int64_t offset = 0;
-      for (std::int64_t i = 0; i < parts; ++i) {
+      for (std::int64_t i = 0; i < parts && !inputMajor; ++i) {
         if (weightNeeded(i))
           result[1 + i] = dw.narrow(0, offset, rows[i]);
         offset += rows[i];
@@ -222,13 +230,21 @@ bool bf16AutocastActive()
   return at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
 }
 
-at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weights, const std::vector<at::Tensor> &biases)
+at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weights, const std::vector<at::Tensor> &biases,
+                      bool weightsInputMajor)
 {
   TORCH_CHECK(!weights.empty() && weights.size() <= 3 && (biases.empty() || biases.size() == weights.size()),
               "bf16Linear: one to three weights, with a bias each or none");
+  TORCH_CHECK(!weightsInputMajor || weights.size() == 1, "bf16Linear: one weight stored [in, out]");
   auto nth = [](const std::vector<at::Tensor> &v, std::size_t i) { return i < v.size() ? Optional(v[i]) : Optional(); };
   return Bf16LinearFunction::apply(x, nth(weights, 0), nth(weights, 1), nth(weights, 2), nth(biases, 0),
-                                   nth(biases, 1), nth(biases, 2));
+                                   nth(biases, 1), nth(biases, 2), weightsInputMajor);
+}
+
+bool bf16LinearApplies(const at::Tensor &weight, const at::Tensor &bias, const at::Tensor &x)
+{
+  return bf16ShadowsEnabled() && bf16AutocastActive() && x.device().is_cpu() && weight.scalar_type() == at::kFloat &&
+         weight.is_contiguous() && (!bias.defined() || bias.scalar_type() == at::kFloat);
 }
 
 std::uint16_t *currentBf16Shadow(const at::Tensor &parameter)

@@ -52,7 +52,8 @@ std::vector<torch::Tensor> EncoderLayerImpl::projectQkv(const torch::Tensor &x)
   if (!query->bias.defined() || !key->bias.defined() || !value->bias.defined())
     return {query(x), key(x), value(x)};
   std::vector<torch::Tensor> parts;
-  if (usesBf16Shadows(*query, x) && usesBf16Shadows(*key, x) && usesBf16Shadows(*value, x)) {
+  if (bf16LinearApplies(query->weight, query->bias, x) && bf16LinearApplies(key->weight, key->bias, x) &&
+      bf16LinearApplies(value->weight, value->bias, x)) {
     // The three weights' bf16 copies are kept stacked: no concatenation or cast per step.
     parts = bf16Linear(x, {query->weight, key->weight, value->weight}, {query->bias, key->bias, value->bias}).chunk(3, -1);
   } else {

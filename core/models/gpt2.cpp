@@ -1,5 +1,7 @@
 #include "core/models/gpt2.h"
 
+#include "core/models/bf16linear.h"
+
 #include "core/util/error.h"
 #include "core/util/jsonfile.h"
 
@@ -52,7 +54,9 @@ torch::Tensor Conv1DImpl::forward(const torch::Tensor &x)
 {
   auto shape = x.sizes().vec();
   shape.back() = weight.size(1);
-  torch::Tensor y = torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(shape);
+  torch::Tensor y = bf16LinearApplies(weight, bias, x)
+                        ? bf16Linear(x, {weight}, {bias}, /*weightsInputMajor=*/true)
+                        : torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(shape);
   for (const auto &hook : m_hooks)
     y = hook->apply(x, y);
   return y;

@@ -21,18 +21,14 @@ LinearImpl::LinearImpl(int in, int out, bool withBias)
 
 torch::Tensor LinearImpl::forward(const torch::Tensor &x)
 {
-  torch::Tensor y = usesBf16Shadows(*this, x) ? bf16Linear(x, {weight}, bias.defined() ? std::vector<torch::Tensor>{bias}
-                                                                                        : std::vector<torch::Tensor>{})
-                                              : torch::linear(x, weight, bias);
+  torch::Tensor y = torch::Tensor();
+  if (bf16LinearApplies(weight, bias, x))
+    y = bf16Linear(x, {weight}, bias.defined() ? std::vector<torch::Tensor>{bias} : std::vector<torch::Tensor>{});
+  else
+    y = torch::linear(x, weight, bias);
   for (const auto &hook : m_hooks)
     y = hook->apply(x, y);
   return y;
-}
-
-bool usesBf16Shadows(const LinearImpl &map, const torch::Tensor &x)
-{
-  return bf16ShadowsEnabled() && bf16AutocastActive() && x.device().is_cpu() && map.weight.scalar_type() == torch::kFloat &&
-         map.weight.is_contiguous() && (!map.bias.defined() || map.bias.scalar_type() == torch::kFloat);
 }
 
 } // namespace tunebench

@@ -39,8 +39,4 @@ private:
 };
 TORCH_MODULE(Linear);
 
-// Whether this map computes x through bf16Linear (bf16 autocast on the CPU, fp32 weights): its bf16
-// weights are kept between steps instead of cast on every call (core/models/bf16linear.h).
-bool usesBf16Shadows(const LinearImpl &map, const torch::Tensor &x);
-
 } // namespace tunebench
