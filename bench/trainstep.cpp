@@ -17,15 +17,16 @@
 #include "core/train/builtmodel.h"
 #include "core/train/fusedadam.h"
 
-#include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
-#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -36,13 +37,10 @@ int main(int argc, char **argv)
   reexecWithTunedRuntime(argv);
   int layers = 4, hidden = 256, batch = 16, seq = 128, steps = 8, warmup = 2, threads = 0;
   std::string precision = "fp32", strategy = "full", profile;
-  // --peak-beside 1: the GEMM peak of the step's precision measured just before and just after the
-  // timed steps (best of 512² and 1,024², 0.25 s each): a denominator from the same minute, where
-  // this VM's rate moves up to 3× within one benchmark run.
-  bool peakBeside = false;
-  // --peak-between 1: a GEMM peak sample (best of 512² and 1,024², 0.1 s each) before every timed
-  // step and after the last; each step's MFU is taken against the higher of the two samples beside
-  // it, and the JSON has their median, lowest and highest.
+  // --peak-between 1: a GEMM peak sample of the step's precision (best of 512² and 1,024², 0.1 s
+  // each) before every timed step and after the last; each step's MFU is taken against the higher of
+  // the two samples beside it (this VM's rate moves up to 3× within minutes), and the JSON has their
+  // median, lowest and highest.
   bool peakBetween = false;
   // --compare-shadows 1: two copies of the model in one process, stepped alternately, one with the
   // kept bf16 weight copies (core/models/bf16linear.h) and one with autocast's casts: an A/B that
@@ -50,19 +48,30 @@ int main(int argc, char **argv)
   bool compareShadows = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--layers") layers = std::stoi(v);
-    else if (k == "--hidden") hidden = std::stoi(v);
-    else if (k == "--batch") batch = std::stoi(v);
-    else if (k == "--seq") seq = std::stoi(v);
-    else if (k == "--steps") steps = std::stoi(v);
-    else if (k == "--warmup") warmup = std::stoi(v);
-    else if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--precision") precision = v;
-    else if (k == "--strategy") strategy = v;
-    else if (k == "--profile") profile = v;
-    else if (k == "--peak-beside") peakBeside = v == "1";
-    else if (k == "--peak-between") peakBetween = v == "1";
-    else if (k == "--compare-shadows") compareShadows = v == "1";
+    if (k == "--layers")
+      layers = std::stoi(v);
+    else if (k == "--hidden")
+      hidden = std::stoi(v);
+    else if (k == "--batch")
+      batch = std::stoi(v);
+    else if (k == "--seq")
+      seq = std::stoi(v);
+    else if (k == "--steps")
+      steps = std::stoi(v);
+    else if (k == "--warmup")
+      warmup = std::stoi(v);
+    else if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--precision")
+      precision = v;
+    else if (k == "--strategy")
+      strategy = v;
+    else if (k == "--profile")
+      profile = v;
+    else if (k == "--peak-between")
+      peakBetween = v == "1";
+    else if (k == "--compare-shadows")
+      compareShadows = v == "1";
     else {
       std::fprintf(stderr, "bench_trainstep: unknown option %s\n", k.c_str());
       return 2;
@@ -73,10 +82,16 @@ int main(int argc, char **argv)
     options.threads = threads;
   configureRuntime(options);
   torch::manual_seed(0);
-  const nlohmann::json j = {{"model_type", "bert"}, {"vocab_size", 30522}, {"hidden_size", hidden},
-                            {"num_hidden_layers", layers}, {"num_attention_heads", hidden / 64},
-                            {"intermediate_size", 4 * hidden}, {"max_position_embeddings", 512},
-                            {"type_vocab_size", 2}, {"hidden_act", "gelu"}, {"layer_norm_eps", 1e-12}};
+  const nlohmann::json j = {{"model_type", "bert"},
+                            {"vocab_size", 30522},
+                            {"hidden_size", hidden},
+                            {"num_hidden_layers", layers},
+                            {"num_attention_heads", hidden / 64},
+                            {"intermediate_size", 4 * hidden},
+                            {"max_position_embeddings", 512},
+                            {"type_vocab_size", 2},
+                            {"hidden_act", "gelu"},
+                            {"layer_norm_eps", 1e-12}};
   auto build = [&] {
     torch::manual_seed(0);
     SequenceClassifier m(EncoderConfig::fromJson(j, "bench"), 2);
@@ -92,27 +107,32 @@ int main(int argc, char **argv)
     }
     return m;
   };
+  const auto adamW = torch::optim::AdamWOptions(2e-5).weight_decay(0.01);
+  auto trainableOf = [](SequenceClassifier &m) {
+    std::vector<torch::Tensor> params;
+    for (const auto &p : m->parameters())
+      if (p.requires_grad())
+        params.push_back(p);
+    return params;
+  };
   SequenceClassifier model = build();
-  std::vector<torch::Tensor> params;
   std::int64_t trainable = 0, nonEmbedding = 0;
   for (const auto &p : model->named_parameters()) {
-    if (p.value().requires_grad()) {
-      params.push_back(p.value());
+    if (p.value().requires_grad())
       trainable += p.value().numel();
-    }
     if (p.key().find("embeddings") == std::string::npos)
       nonEmbedding += p.value().numel();
   }
-  FusedAdamW optimizer(params, torch::optim::AdamWOptions(2e-5).weight_decay(0.01));
+  FusedAdamW optimizer(trainableOf(model), adamW);
   const torch::Tensor ids = torch::randint(1000, 30000, {batch, seq}, torch::kLong);
   const torch::Tensor mask = torch::ones({batch, seq}, torch::kLong);
   const torch::Tensor types = torch::zeros({batch, seq}, torch::kLong);
   const torch::Tensor labels = torch::randint(0, 2, {batch}, torch::kLong);
   model->train();
-  const auto gemmPeak = [&](double seconds = 0.25) {
+  const auto gemmPeak = [&] {
     double best = 0;
     for (int n : {512, 1024})
-      best = std::max(best, measureGemm(precision == "bf16", n, seconds).gflops);
+      best = std::max(best, measureGemm(precision == "bf16", n, 0.1).gflops);
     return best;
   };
   using bench::Clock;
@@ -121,39 +141,41 @@ int main(int argc, char **argv)
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
+  // One training step; returns the seconds of forward + loss, backward and the optimizer step.
   auto step = [&](SequenceClassifier &m, torch::optim::Optimizer &o) {
+    const auto start = Clock::now();
     dropGradients(o);
     torch::Tensor loss;
     {
       AutocastScope autocast(precision == "bf16");
       loss = torch::nn::functional::cross_entropy(m(ids, mask, types).logits.to(torch::kFloat), labels);
     }
+    const auto forward = Clock::now();
     loss.backward();
+    const auto backward = Clock::now();
     o.step();
+    return std::array<double, 3>{secondsBetween(start, forward), secondsBetween(forward, backward),
+                                 secondsBetween(backward, Clock::now())};
   };
   if (compareShadows) {
     SequenceClassifier other = build();
     other->train();
-    std::vector<torch::Tensor> otherParams;
-    for (const auto &p : other->parameters())
-      if (p.requires_grad())
-        otherParams.push_back(p);
-    FusedAdamW otherOptimizer(otherParams, torch::optim::AdamWOptions(2e-5).weight_decay(0.01));
+    FusedAdamW otherOptimizer(trainableOf(other), adamW);
     std::vector<double> on, off;
     for (int s = 0; s < warmup + steps; ++s)
       for (const bool shadows : {s % 2 == 0, s % 2 != 0}) {
         setBf16ShadowsEnabled(shadows);
-        const auto start = Clock::now();
-        if (shadows)
-          step(model, optimizer);
-        else
-          step(other, otherOptimizer);
+        const auto phases = shadows ? step(model, optimizer) : step(other, otherOptimizer);
         if (s >= warmup)
-          (shadows ? on : off).push_back(secondsBetween(start, Clock::now()));
+          (shadows ? on : off).push_back(phases[0] + phases[1] + phases[2]);
       }
     const double tokens = static_cast<double>(batch) * seq;
-    std::printf("%s\n", nlohmann::json({{"layers", layers}, {"hidden", hidden}, {"precision", precision},
-                                        {"strategy", strategy}, {"batch", batch}, {"steps", steps},
+    std::printf("%s\n", nlohmann::json({{"layers", layers},
+                                        {"hidden", hidden},
+                                        {"precision", precision},
+                                        {"strategy", strategy},
+                                        {"batch", batch},
+                                        {"steps", steps},
                                         {"shadows_tokens_per_s", tokens / median(on)},
                                         {"autocast_tokens_per_s", tokens / median(off)},
                                         {"ratio", median(off) / median(on)}})
@@ -161,7 +183,6 @@ int main(int argc, char **argv)
                             .c_str());
     return 0;
   }
-  const double peakBefore = peakBeside ? gemmPeak() : 0.0;
   std::vector<double> times, phases[3], samples;
   // --profile FILE: one more step after the timed ones, under LibTorch's profiler (a Chrome trace;
   // bench/reference/opprofile.py sums it op by op beside the reference's).
@@ -170,29 +191,18 @@ int main(int argc, char **argv)
     std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
     if (s == warmup + steps)
       recording = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
-    if (peakBetween && s >= warmup && s < warmup + steps)
-      samples.push_back(gemmPeak(0.1));
-    const auto start = Clock::now();
-    dropGradients(optimizer);
-    torch::Tensor loss;
-    {
-      AutocastScope autocast(precision == "bf16");
-      loss = torch::nn::functional::cross_entropy(model(ids, mask, types).logits.to(torch::kFloat), labels);
-    }
-    const auto forward = Clock::now();
-    loss.backward();
-    const auto backward = Clock::now();
-    optimizer.step();
-    if (s >= warmup && s < warmup + steps) {
-      times.push_back(secondsBetween(start, Clock::now()));
-      phases[0].push_back(secondsBetween(start, forward));
-      phases[1].push_back(secondsBetween(forward, backward));
-      phases[2].push_back(secondsBetween(backward, Clock::now()));
+    const bool timed = s >= warmup && s < warmup + steps;
+    if (peakBetween && timed)
+      samples.push_back(gemmPeak());
+    const auto taken = step(model, optimizer);
+    if (timed) {
+      times.push_back(taken[0] + taken[1] + taken[2]);
+      for (int i = 0; i < 3; ++i)
+        phases[i].push_back(taken[i]);
     }
   }
-  const double peakAfter = peakBeside ? gemmPeak() : 0.0;
   if (peakBetween)
-    samples.push_back(gemmPeak(0.1));
+    samples.push_back(gemmPeak());
   const double stepSeconds = median(times);
   const double tokens = static_cast<double>(batch) * seq;
   // Model FLOPs per token: forward 2·N (non-embedding weights) + attention A (QKᵀ and PV:
@@ -212,25 +222,36 @@ int main(int argc, char **argv)
   shape.maxPositions = 512;
   shape.typeVocabSize = 2;
   shape.pooler = true;
-  const TrainingEstimate estimate = estimateTraining(shape, trainable, batch, seq,
-                                                     precision == "bf16" ? Precision::BFloat16 : Precision::Float32);
+  const TrainingEstimate estimate = estimateTraining(
+      shape, trainable, batch, seq, precision == "bf16" ? Precision::BFloat16 : Precision::Float32);
   nlohmann::json between = nullptr;
   if (peakBetween) {
     std::vector<double> mfu;
     for (std::size_t i = 0; i < times.size(); ++i)
       mfu.push_back(flops / times[i] / 1e9 / std::max(samples[i], samples[i + 1]));
-    between = {{"median", median(mfu)}, {"min", *std::min_element(mfu.begin(), mfu.end())},
-               {"max", *std::max_element(mfu.begin(), mfu.end())}, {"peak_samples", samples}};
+    between = {{"median", median(mfu)},
+               {"min", *std::min_element(mfu.begin(), mfu.end())},
+               {"max", *std::max_element(mfu.begin(), mfu.end())},
+               {"peak_samples", samples}};
   }
-  std::printf("%s\n", nlohmann::json({{"engine", "tunebench"}, {"mfu_between", between}, {"peak_rss_mib", peakResidentMiB()},
-                                      {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)}, {"layers", layers}, {"hidden", hidden},
-                                      {"precision", precision}, {"strategy", strategy}, {"batch", batch}, {"seq", seq},
-                                      {"threads", runtimeInfo().intraOpThreads}, {"step_s", stepSeconds},
-                                      {"tokens_per_s", tokens / stepSeconds}, {"flops_per_step", flops},
-                                      {"forward_s", median(phases[0])}, {"backward_s", median(phases[1])},
+  std::printf("%s\n", nlohmann::json({{"engine", "tunebench"},
+                                      {"mfu_between", between},
+                                      {"peak_rss_mib", peakResidentMiB()},
+                                      {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)},
+                                      {"layers", layers},
+                                      {"hidden", hidden},
+                                      {"precision", precision},
+                                      {"strategy", strategy},
+                                      {"batch", batch},
+                                      {"seq", seq},
+                                      {"threads", runtimeInfo().intraOpThreads},
+                                      {"step_s", stepSeconds},
+                                      {"tokens_per_s", tokens / stepSeconds},
+                                      {"flops_per_step", flops},
+                                      {"forward_s", median(phases[0])},
+                                      {"backward_s", median(phases[1])},
                                       {"optimizer_s", median(phases[2])},
-                                      {"trainable", trainable}, {"gemm_peak_before", peakBefore},
-                                      {"gemm_peak_after", peakAfter}})
+                                      {"trainable", trainable}})
                           .dump()
                           .c_str());
   return 0;

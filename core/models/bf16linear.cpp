@@ -11,9 +11,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <string>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 namespace tunebench {
@@ -157,11 +157,14 @@ struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &x2 = saved[0], &w16 = saved[1];
     const std::vector<std::int64_t> rows = ctx->saved_data["rows"].toIntVector();
-    const bool withBiases = ctx->saved_data["biases"].toBool(), inputMajor = ctx->saved_data["input_major"].toBool();
+    const bool withBiases = ctx->saved_data["biases"].toBool(),
+               inputMajor = ctx->saved_data["input_major"].toBool();
     const std::int64_t in = w16.size(inputMajor ? 0 : 1), out = w16.size(inputMajor ? 1 : 0);
     const std::int64_t parts = static_cast<std::int64_t>(rows.size());
     // Graph edges: x, then the weights, then the biases; results: by argument position.
-    auto weightNeeded = [&](std::int64_t i) { return ctx->needs_input_grad(static_cast<std::size_t>(1 + i)); };
+    auto weightNeeded = [&](std::int64_t i) {
+      return ctx->needs_input_grad(static_cast<std::size_t>(1 + i));
+    };
     auto biasNeeded = [&](std::int64_t i) {
       return withBiases && ctx->needs_input_grad(static_cast<std::size_t>(1 + parts + i));
     };
@@ -180,16 +183,14 @@ struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
     }
     if (weightGrads) {
       at::Tensor dw = at::empty(w16.sizes(), dy.options().dtype(at::kFloat));
-      if (inputMajor) {
+      if (inputMajor)
         matmulBf16(x2.t(), dy, at::Tensor(), dw);
-        result[1] = dw;
-      } else {
+      else
         matmulBf16(dy.t(), x2, at::Tensor(), dw);
-      }
-      std::int64_t offset = 0;
-      for (std::int64_t i = 0; i < parts && !inputMajor; ++i) {
+      std::int64_t offset = 0; // each map's outputs: rows of dw, or its columns stored [in, out]
+      for (std::int64_t i = 0; i < parts; ++i) {
         if (weightNeeded(i))
-          result[1 + i] = dw.narrow(0, offset, rows[i]);
+          result[1 + i] = dw.narrow(inputMajor ? 1 : 0, offset, rows[i]);
         offset += rows[i];
       }
     }
@@ -221,30 +222,44 @@ std::atomic<bool> &shadowsSwitch()
 
 } // namespace
 
-bool bf16ShadowsEnabled() { return shadowsSwitch().load(std::memory_order_relaxed); }
+bool bf16ShadowsEnabled()
+{
+  return shadowsSwitch().load(std::memory_order_relaxed);
+}
 
-void setBf16ShadowsEnabled(bool on) { shadowsSwitch().store(on); }
+void setBf16ShadowsEnabled(bool on)
+{
+  shadowsSwitch().store(on);
+}
 
 bool bf16AutocastActive()
 {
   return at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
 }
 
-at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weights, const std::vector<at::Tensor> &biases,
-                      bool weightsInputMajor)
+at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weights,
+                      const std::vector<at::Tensor> &biases, bool weightsInputMajor)
 {
-  TORCH_CHECK(!weights.empty() && weights.size() <= 3 && (biases.empty() || biases.size() == weights.size()),
+  std::vector<at::Tensor> present; // undefined biases: none
+  for (const auto &b : biases)
+    if (b.defined())
+      present.push_back(b);
+  TORCH_CHECK(!weights.empty() && weights.size() <= 3 &&
+                  (present.empty() || present.size() == weights.size()),
               "bf16Linear: one to three weights, with a bias each or none");
   TORCH_CHECK(!weightsInputMajor || weights.size() == 1, "bf16Linear: one weight stored [in, out]");
-  auto nth = [](const std::vector<at::Tensor> &v, std::size_t i) { return i < v.size() ? Optional(v[i]) : Optional(); };
-  return Bf16LinearFunction::apply(x, nth(weights, 0), nth(weights, 1), nth(weights, 2), nth(biases, 0),
-                                   nth(biases, 1), nth(biases, 2), weightsInputMajor);
+  auto nth = [](const std::vector<at::Tensor> &v, std::size_t i) {
+    return i < v.size() ? Optional(v[i]) : Optional();
+  };
+  return Bf16LinearFunction::apply(x, nth(weights, 0), nth(weights, 1), nth(weights, 2), nth(present, 0),
+                                   nth(present, 1), nth(present, 2), weightsInputMajor);
 }
 
 bool bf16LinearApplies(const at::Tensor &weight, const at::Tensor &bias, const at::Tensor &x)
 {
-  return bf16ShadowsEnabled() && bf16AutocastActive() && x.device().is_cpu() && weight.scalar_type() == at::kFloat &&
-         weight.is_contiguous() && (!bias.defined() || bias.scalar_type() == at::kFloat);
+  return bf16ShadowsEnabled() && bf16AutocastActive() && x.device().is_cpu() &&
+         weight.scalar_type() == at::kFloat && weight.is_contiguous() &&
+         (!bias.defined() || bias.scalar_type() == at::kFloat);
 }
 
 std::uint16_t *currentBf16Shadow(const at::Tensor &parameter)

@@ -26,11 +26,11 @@ void setBf16ShadowsEnabled(bool on);
 //  - the products go to oneDNN directly (core/runtime/dnnlmatmul.h), the same kernels LibTorch
 //    calls, without its per-call set-up.
 // Several maps over the same input (query, key, value) are stacked along the output dimension and
-// computed as one product over their stacked shadows; the result is [..., Σ out]. `biases` is
-// empty or has one bias per weight. weightsInputMajor: one weight stored [in, out] (GPT-2's
-// Conv1D), y = x·W + b.
-at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weights, const std::vector<at::Tensor> &biases,
-                      bool weightsInputMajor = false);
+// computed as one product over their stacked shadows; the result is [..., Σ out]. `biases` has a
+// bias per weight, or none (empty or undefined tensors). weightsInputMajor: one weight stored [in, out]
+// (GPT-2's Conv1D), y = x·W + b.
+at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weights,
+                      const std::vector<at::Tensor> &biases, bool weightsInputMajor = false);
 
 // Whether a map with this weight and bias (bias may be undefined) computes x through bf16Linear:
 // inside bf16 autocast on the CPU, with fp32 weights, unless switched off.

@@ -21,11 +21,8 @@ LinearImpl::LinearImpl(int in, int out, bool withBias)
 
 torch::Tensor LinearImpl::forward(const torch::Tensor &x)
 {
-  torch::Tensor y = torch::Tensor();
-  if (bf16LinearApplies(weight, bias, x))
-    y = bf16Linear(x, {weight}, bias.defined() ? std::vector<torch::Tensor>{bias} : std::vector<torch::Tensor>{});
-  else
-    y = torch::linear(x, weight, bias);
+  torch::Tensor y =
+      bf16LinearApplies(weight, bias, x) ? bf16Linear(x, {weight}, {bias}) : torch::linear(x, weight, bias);
   for (const auto &hook : m_hooks)
     y = hook->apply(x, y);
   return y;

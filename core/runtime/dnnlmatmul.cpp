@@ -5,11 +5,10 @@
 #include <c10/util/Exception.h>
 
 #ifdef TUNEBENCH_HAVE_DNNL
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <array>
 #include <map>
 #include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 #endif
 
@@ -23,8 +22,10 @@ void checkOperands(const at::Tensor &a, const at::Tensor &b, const at::Tensor &b
   TORCH_CHECK(a.scalar_type() == at::kBFloat16 && b.scalar_type() == at::kBFloat16 &&
                   (out.scalar_type() == at::kFloat || out.scalar_type() == at::kBFloat16),
               "matmulBf16: bf16 · bf16 → bf16 or fp32");
-  TORCH_CHECK(b.size(0) == a.size(1) && out.size(0) == a.size(0) && out.size(1) == b.size(1), "matmulBf16: shapes");
-  TORCH_CHECK(!bias.defined() || (bias.scalar_type() == at::kBFloat16 && bias.numel() == b.size(1)), "matmulBf16: bias");
+  TORCH_CHECK(b.size(0) == a.size(1) && out.size(0) == a.size(0) && out.size(1) == b.size(1),
+              "matmulBf16: shapes");
+  TORCH_CHECK(!bias.defined() || (bias.scalar_type() == at::kBFloat16 && bias.numel() == b.size(1)),
+              "matmulBf16: bias");
   TORCH_CHECK(out.stride(1) == 1, "matmulBf16: out rows contiguous");
 }
 
@@ -59,9 +60,13 @@ Matmuls &matmuls()
 
 } // namespace
 
-bool hasDirectBf16Matmul() { return true; }
+bool hasDirectBf16Matmul()
+{
+  return true;
+}
 
-void matmulBf16(const at::Tensor &a, const at::Tensor &b, const at::Tensor &bias, at::Tensor &out, bool accumulate)
+void matmulBf16(const at::Tensor &a, const at::Tensor &b, const at::Tensor &bias, at::Tensor &out,
+                bool accumulate)
 {
   checkOperands(a, b, bias, out);
   // Named in LibTorch's profiler like its own products (bench/reference/opprofile.py counts it as one).
@@ -80,7 +85,14 @@ void matmulBf16(const at::Tensor &a, const at::Tensor &b, const at::Tensor &bias
     return;
   }
   const bool fp32 = out.scalar_type() == at::kFloat;
-  const Key key{m, k, n, ca.stride(0), ca.stride(1), cb.stride(0), cb.stride(1), out.stride(0),
+  const Key key{m,
+                k,
+                n,
+                ca.stride(0),
+                ca.stride(1),
+                cb.stride(0),
+                cb.stride(1),
+                out.stride(0),
                 (accumulate ? 1 : 0) + (fp32 ? 2 : 0) + (cbias.defined() ? 4 : 0)};
   Matmuls &mm = matmuls();
   Prepared prepared;
@@ -101,7 +113,8 @@ void matmulBf16(const at::Tensor &a, const at::Tensor &b, const at::Tensor &bias
         ops.append_sum(1.0f);
         attr.set_post_ops(ops);
       }
-      const auto desc = cbias.defined() ? dnnl::matmul::desc(p.a, p.b, p.bias, p.out) : dnnl::matmul::desc(p.a, p.b, p.out);
+      const auto desc =
+          cbias.defined() ? dnnl::matmul::desc(p.a, p.b, p.bias, p.out) : dnnl::matmul::desc(p.a, p.b, p.out);
       p.primitive = dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, mm.engine));
       if (mm.cache.size() > 1024)
         mm.cache.clear();
@@ -122,9 +135,13 @@ void matmulBf16(const at::Tensor &a, const at::Tensor &b, const at::Tensor &bias
 
 #else
 
-bool hasDirectBf16Matmul() { return false; }
+bool hasDirectBf16Matmul()
+{
+  return false;
+}
 
-void matmulBf16(const at::Tensor &a, const at::Tensor &b, const at::Tensor &bias, at::Tensor &out, bool accumulate)
+void matmulBf16(const at::Tensor &a, const at::Tensor &b, const at::Tensor &bias, at::Tensor &out,
+                bool accumulate)
 {
   checkOperands(a, b, bias, out);
   const at::Tensor product = bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
