@@ -1,5 +1,6 @@
 #include "ui/datasetview.h"
 
+#include "core/config/experiment.h"
 #include "core/data/augment.h"
 #include "core/data/datareport.h"
 #include "core/data/dataset.h"
@@ -10,10 +11,11 @@
 #include "core/runtime/paths.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/tokenize/tokenizerloader.h"
+#include "core/train/dataprep.h"
 #include "ui/background.h"
+#include "ui/charttheme.h"
 #include "ui/columnmapping.h"
 #include "ui/labelling.h"
-#include "ui/charttheme.h"
 
 #include <QBarCategoryAxis>
 #include <QBarSeries>
@@ -24,8 +26,6 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFont>
-#include <QRegularExpression>
-#include <QUndoStack>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -33,13 +33,15 @@
 #include <QLineSeries>
 #include <QListWidget>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSplitter>
 #include <QTabWidget>
-#include <QToolButton>
-#include <QTableWidget>
 #include <QTableView>
-#include <QValueAxis>
+#include <QTableWidget>
+#include <QToolButton>
+#include <QUndoStack>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <algorithm>
 
@@ -310,6 +312,47 @@ void DatasetView::open(const QString &file, const QString &kindName, const QStri
     }
     return l;
   }, [this](const std::shared_ptr<Loaded> &l) { show(*l); });
+}
+
+void DatasetView::openExperiment(const ExperimentConfig &config, const QString &kindName)
+{
+  if (m_loading)
+    return;
+  m_loading = true;
+  const QString file = QString::fromStdString(config.resolve(config.data.path).string());
+  m_path->setText(displayPath(file));
+  m_kind->setCurrentText(kindName);
+  m_summary->setText(tr("Preparing %1 as the experiment's run does…").arg(file.toHtmlEscaped()));
+  m_open->setEnabled(false);
+  m_openedFile = realPath(file);
+  runInBackground(
+      this, m_thread,
+      [config] {
+        auto l = std::make_shared<Loaded>();
+        l->maxLength = config.model.maxLength;
+        try {
+          DataReport report;
+          LoadedDataset d = loadDataset(config, report);
+          const std::pair<const std::vector<int> *, const char *> splits[] = {
+              {&d.split.train, "train"}, {&d.split.validation, "validation"}, {&d.split.test, "test"}};
+          for (const auto &[rows, name] : splits)
+            for (int r : *rows)
+              d.dataset.examples[static_cast<std::size_t>(r)].split = name;
+          l->dataset = std::make_shared<Dataset>(std::move(d.dataset));
+          l->issues = report.issues();
+          std::unique_ptr<Tokenizer> tokenizer;
+          try {
+            tokenizer = loadTokenizer(config.resolve(config.model.path));
+          } catch (const std::exception &) {
+            // no token lengths without a tokenizer
+          }
+          l->statistics = computeStatistics(*l->dataset, tokenizer.get(), config.model.maxLength);
+        } catch (const std::exception &e) {
+          l->error = QString::fromUtf8(e.what());
+        }
+        return l;
+      },
+      [this](const std::shared_ptr<Loaded> &l) { show(*l); });
 }
 
 void DatasetView::show(const Loaded &l)

@@ -26,6 +26,7 @@ class QUndoStack;
 namespace tunebench {
 
 struct Dataset;
+struct ExperimentConfig;
 struct DatasetStatistics;
 
 // The Data tab: import a data file as a task's dataset (columns mapped in a dialog, or by their
@@ -45,6 +46,10 @@ public:
   // columns: role -> column (text, label, tokens, tags, split …); empty: guessed from the names.
   void open(const QString &file, const QString &kind, const QString &modelDir = {}, int maxLength = 128,
             const QMap<QString, QString> &columns = {});
+  // The experiment's data as its training run sees it (core's loadDataset: mapped, cleaned,
+  // sub-sampled, split, checked for leakage, augmented): every row's split column is the split
+  // the run puts it in. loaded() follows.
+  void openExperiment(const ExperimentConfig &config, const QString &kind);
   // Import: a file dialog, then the column-mapping dialog; opens the file as mapped.
   void import();
   // Labelling: corrects a row (of the model, unfiltered) as an undoable edit; saves the edited

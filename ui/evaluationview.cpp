@@ -1,5 +1,6 @@
 #include "ui/evaluationview.h"
 
+#include "core/eval/analysis.h"
 #include "core/eval/metrics.h"
 #include "core/runs/runstore.h"
 #include "core/train/trainer.h"
@@ -420,66 +421,29 @@ void EvaluationView::show(const Result &r)
   m_generations->resizeRowsToContents();
   m_mistakes->setSortingEnabled(false);
   if (r.kind == "single_label") {
-    std::vector<int> predicted;
-    struct Mistake
-    {
-      double confidence;
-      int row;
-    };
-    std::vector<Mistake> wrong;
-    for (std::size_t i = 0; i < d.probabilities.size(); ++i) {
-      const auto &p = d.probabilities[i];
-      const int best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
-      predicted.push_back(best);
-      if (best != d.truth[i])
-        wrong.push_back({p[static_cast<std::size_t>(best)], static_cast<int>(i)});
-    }
-    const ClassificationMetrics m = classificationMetrics(d.truth, predicted, r.labels);
+    const ErrorAnalysis a = analyseErrors(d.truth, d.probabilities);
+    const ClassificationMetrics m = classificationMetrics(d.truth, a.predicted, r.labels);
     m_heatMap->setMatrix(m.confusion, labels);
     fillScores(m_perClass, m.perClass);
     m_mistakes->horizontalHeaderItem(0)->setText(tr("confidence"));
-    std::sort(wrong.begin(), wrong.end(), [](const Mistake &a, const Mistake &b) { return a.confidence > b.confidence; });
-    m_mistakes->setRowCount(static_cast<int>(wrong.size()));
-    for (int k = 0; k < static_cast<int>(wrong.size()); ++k) {
-      const auto i = static_cast<std::size_t>(wrong[static_cast<std::size_t>(k)].row);
-      m_mistakes->setItem(k, 0, number(wrong[static_cast<std::size_t>(k)].confidence));
-      m_mistakes->setItem(k, 1, new QTableWidgetItem(labels.value(d.truth[i])));
-      m_mistakes->setItem(k, 2, new QTableWidgetItem(labels.value(predicted[i])));
-      m_mistakes->setItem(k, 3, new QTableWidgetItem(QString::fromStdString(d.texts[i])));
+    m_mistakes->setRowCount(static_cast<int>(a.mistakes.size()));
+    for (int k = 0; k < static_cast<int>(a.mistakes.size()); ++k) {
+      const ClassMistake &w = a.mistakes[static_cast<std::size_t>(k)];
+      m_mistakes->setItem(k, 0, number(w.confidence));
+      m_mistakes->setItem(k, 1, new QTableWidgetItem(labels.value(w.truth)));
+      m_mistakes->setItem(k, 2, new QTableWidgetItem(labels.value(w.predicted)));
+      m_mistakes->setItem(k, 3, new QTableWidgetItem(QString::fromStdString(d.texts[w.index])));
     }
   } else if (r.kind == "token_tagging") {
     // Per tag over every word; sentences with the most wrong tags as mistakes; entities by type.
-    std::map<std::string, int> index;
-    for (std::size_t i = 0; i < r.labels.size(); ++i)
-      index[r.labels[i]] = static_cast<int>(i);
-    std::vector<int> truth, predicted;
-    struct Mistake
-    {
-      int wrong;
-      std::size_t row;
-    };
-    std::vector<Mistake> wrong;
-    for (std::size_t s = 0; s < d.truthTags.size(); ++s) {
-      int errors = 0;
-      for (std::size_t w = 0; w < d.truthTags[s].size() && w < d.predictedTags[s].size(); ++w) {
-        const auto t = index.find(d.truthTags[s][w]), p = index.find(d.predictedTags[s][w]);
-        if (t == index.end() || p == index.end())
-          continue;
-        truth.push_back(t->second);
-        predicted.push_back(p->second);
-        errors += t->second != p->second;
-      }
-      if (errors > 0)
-        wrong.push_back({errors, s});
-    }
-    const ClassificationMetrics m = classificationMetrics(truth, predicted, r.labels);
+    const TagErrorAnalysis a = analyseTagErrors(d.truthTags, d.predictedTags, r.labels);
+    const ClassificationMetrics m = classificationMetrics(a.truth, a.predicted, r.labels);
     m_heatMap->setMatrix(m.confusion, labels);
     fillScores(m_perClass, m.perClass);
-    std::sort(wrong.begin(), wrong.end(), [](const Mistake &a, const Mistake &b) { return a.wrong > b.wrong; });
-    m_mistakes->setRowCount(static_cast<int>(wrong.size()));
-    for (int k = 0; k < static_cast<int>(wrong.size()); ++k) {
-      const std::size_t s = wrong[static_cast<std::size_t>(k)].row;
-      m_mistakes->setItem(k, 0, number(wrong[static_cast<std::size_t>(k)].wrong, 0));
+    m_mistakes->setRowCount(static_cast<int>(a.mistakes.size()));
+    for (int k = 0; k < static_cast<int>(a.mistakes.size()); ++k) {
+      const std::size_t s = a.mistakes[static_cast<std::size_t>(k)].sentence;
+      m_mistakes->setItem(k, 0, number(a.mistakes[static_cast<std::size_t>(k)].wrongTags, 0));
       m_mistakes->setItem(k, 1, new QTableWidgetItem(joinWords(d.truthTags[s])));
       m_mistakes->setItem(k, 2, new QTableWidgetItem(joinWords(d.predictedTags[s])));
       m_mistakes->setItem(k, 3, new QTableWidgetItem(QString::fromStdString(d.texts[s])));

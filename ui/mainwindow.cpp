@@ -159,11 +159,7 @@ bool MainWindow::openExperimentData()
   }
   const ExperimentConfig &c = r.config;
   const QString kind = c.isDenoising() ? QStringLiteral("causal_lm") : QString::fromStdString(c.task.kind);
-  QMap<QString, QString> columns; // the experiment's own column roles, else guessed from the names
-  for (const auto &[role, column] : c.data.columns)
-    columns.insert(QString::fromStdString(role), QString::fromStdString(column));
-  m_data->open(QString::fromStdString(c.resolve(c.data.path).string()), kind,
-               QString::fromStdString(c.resolve(c.model.path).string()), c.model.maxLength, columns);
+  m_data->openExperiment(c, kind); // the rows, labels and splits the run will train on
   m_tabs->setCurrentWidget(m_data);
   return true;
 }

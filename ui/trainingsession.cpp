@@ -1,6 +1,7 @@
 #include "ui/trainingsession.h"
 
 #include "core/config/experiment.h"
+#include "core/experiments/recorder.h"
 #include "core/runs/runstore.h"
 #include "core/util/error.h"
 
@@ -99,27 +100,18 @@ void TrainingSession::launch(const ExperimentConfig &config, const QString &runD
   m_timer.start();
   Q_EMIT started(runDir);
   const std::string ws = workspace.toStdString();
-  m_worker = std::thread([this, config, ws] {
+  m_worker = std::thread([this, ws] {
     std::string status, reason;
-    std::unique_ptr<RunStore> history;
-    std::int64_t id = 0;
     try {
-      history = std::make_unique<RunStore>(ws);
-      RunStore &store = *history;
-      id = store.openRun(config.name, m_trainer->runDir(), config.toYaml());
-      RunRecorder recorder(store, id, m_forwarder.get());
-      m_trainer->setObserver(&recorder);
-      const RunResult result = m_trainer->run();
+      RunStore store(ws);
+      RecordedRun recorded(store, *m_trainer, 0,
+                           m_forwarder.get()); // a run that cannot start is marked failed
+      const RunResult result = recorded.run();
       status = result.status;
       reason = result.reason;
     } catch (const std::exception &e) {
       status = "failed";
       reason = e.what();
-      try {
-        if (history && id > 0)
-          history->setStatus(id, status, reason, 0);
-      } catch (const std::exception &) {
-      }
     }
     std::lock_guard lock(m_mutex);
     m_finished = true;

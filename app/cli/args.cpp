@@ -63,18 +63,18 @@ Args::Args(const std::vector<std::string> &argv, const std::vector<Option> &opti
                                       [&](const Option &o) { return o.name == name; });
     if (option == options.end()) {
       const std::string suggestion = closestMatch(name, names);
-      throw Error("unknown option --" + name +
-                  (suggestion.empty() ? std::string() : " (did you mean --" + suggestion + "?)"));
+      throw UsageError("unknown option --" + name +
+                       (suggestion.empty() ? std::string() : " (did you mean --" + suggestion + "?)"));
     }
     if (!option->takesValue) {
       if (inlineValue)
-        throw Error("option --" + name + " takes no value");
+        throw UsageError("option --" + name + " takes no value");
       m_values[name] = "";
       continue;
     }
     if (!inlineValue) {
       if (i + 1 >= argv.size())
-        throw Error("option --" + name + " needs a value");
+        throw UsageError("option --" + name + " needs a value");
       inlineValue = argv[++i];
     }
     m_values[name] = *inlineValue;
@@ -97,7 +97,7 @@ std::optional<int> Args::intValue(const std::string &name) const
   char *end = nullptr;
   const long n = std::strtol(text->c_str(), &end, 10);
   if (text->empty() || *end != '\0' || n < 1 || n > 1 << 20)
-    throw Error("option --" + name + ": expected a positive integer, got \"" + *text + "\"");
+    throw UsageError("option --" + name + ": expected a positive integer, got \"" + *text + "\"");
   return static_cast<int>(n);
 }
 

@@ -1,11 +1,21 @@
 #pragma once
 
+#include "core/util/error.h"
+
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace tunebench::cli {
+
+// A bad command line (unknown option or sub-command, a missing or malformed argument): the CLI
+// prints the message and exits 2 (ExitUsage), where a bad file or config exits 3.
+class UsageError : public tunebench::Error
+{
+public:
+  using Error::Error;
+};
 
 // Command-line arguments after the sub-command: `--name value`, `--name=value`, `--flag`, and
 // positionals. Options are declared up front so that a typo is an error with a suggestion.
@@ -19,12 +29,12 @@ public:
     std::string help;
   };
 
-  // Throws tunebench::Error for unknown options or a missing value.
+  // Throws UsageError for unknown options or a missing value.
   Args(const std::vector<std::string> &argv, const std::vector<Option> &options);
 
   bool has(const std::string &name) const { return m_values.count(name) > 0; }
   std::optional<std::string> value(const std::string &name) const;
-  // Parses a positive integer option; throws tunebench::Error naming the option otherwise.
+  // Parses a positive integer option; throws UsageError naming the option otherwise.
   std::optional<int> intValue(const std::string &name) const;
   const std::vector<std::string> &positionals() const { return m_positionals; }
 

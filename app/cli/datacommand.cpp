@@ -33,11 +33,11 @@ int check(const std::vector<std::string> &argv)
                    {"model", true, "a model folder: token-length statistics with its tokenizer"},
                    {"max-length", true, "count the rows longer than this"}});
   if (args.positionals().size() != 1)
-    throw Error("data check needs one data file");
+    throw UsageError("data check needs one data file");
   const std::string file = args.positionals().front();
   const auto kind = parseTaskKind(args.value("task").value_or("classification"));
   if (!kind)
-    throw Error("--task: unknown task \"" + *args.value("task") + "\"");
+    throw UsageError("--task: unknown task \"" + *args.value("task") + "\"");
   DataReport report;
   const Table table = readTable(file, report);
   MappingOptions options;
@@ -46,7 +46,7 @@ int check(const std::vector<std::string> &argv)
   if (const auto scheme = args.value("scheme")) {
     const auto parsed = parseTagScheme(*scheme);
     if (!parsed)
-      throw Error("--scheme: unknown tagging scheme \"" + *scheme + "\" (bio, iob1, iobes)");
+      throw UsageError("--scheme: unknown tagging scheme \"" + *scheme + "\" (bio, iob1, iobes)");
     options.scheme = *parsed;
   }
   if (const auto labels = args.value("labels"))
@@ -79,13 +79,13 @@ int check(const std::vector<std::string> &argv)
 int runData(const std::vector<std::string> &argv)
 {
   if (argv.empty())
-    throw Error("data needs a sub-command: prepare-assets, check");
+    throw UsageError("data needs a sub-command: prepare-assets, check");
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv.front() == "prepare-assets")
     return prepareAssets(rest);
   if (argv.front() == "check")
     return check(rest);
-  throw Error("data: unknown sub-command \"" + argv.front() + "\" (prepare-assets, check)");
+  throw UsageError("data: unknown sub-command \"" + argv.front() + "\" (prepare-assets, check)");
 }
 
 } // namespace tunebench::cli

@@ -3,16 +3,13 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/evaljson.h"
-
 #include "core/config/experiment.h"
 #include "core/data/tagging.h"
-#include "core/eval/calibration.h"
+#include "core/eval/analysis.h"
 #include "core/eval/metrics.h"
-#include "core/eval/tagdecoding.h"
+#include "core/experiments/ensemble.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 namespace tunebench::cli {
 namespace fs = std::filesystem;
@@ -40,47 +38,6 @@ void printMetrics(const char *title, const std::map<std::string, double> &metric
   std::printf("\n");
 }
 
-std::map<std::string, double> classificationSummary(const std::vector<int> &truth,
-                                                   const std::vector<std::vector<double>> &probabilities,
-                                                   const std::vector<std::string> &labels, double threshold = -1,
-                                                   int positive = 1)
-{
-  std::vector<int> predicted;
-  for (const auto &p : probabilities) {
-    int best = 0;
-    for (std::size_t k = 0; k < p.size(); ++k)
-      if (p[k] > p[static_cast<std::size_t>(best)])
-        best = static_cast<int>(k);
-    if (threshold >= 0 && p.size() == 2)
-      best = p[static_cast<std::size_t>(positive)] >= threshold ? positive : 1 - positive;
-    predicted.push_back(best);
-  }
-  const ClassificationMetrics m = classificationMetrics(truth, predicted, labels);
-  return {{"accuracy", m.accuracy}, {"macro_f1", m.macro.f1}, {"micro_f1", m.micro.f1}, {"weighted_f1", m.weighted.f1}};
-}
-
-double ece(const std::vector<std::vector<double>> &probabilities, const std::vector<int> &truth)
-{
-  std::vector<double> confidence;
-  std::vector<bool> correct;
-  for (std::size_t i = 0; i < probabilities.size(); ++i) {
-    const auto &p = probabilities[i];
-    const auto best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
-    confidence.push_back(p[static_cast<std::size_t>(best)]);
-    correct.push_back(best == truth[i]);
-  }
-  return expectedCalibrationError(confidence, correct);
-}
-
-std::vector<std::vector<double>> logOf(const std::vector<std::vector<double>> &p)
-{
-  std::vector<std::vector<double>> out = p;
-  for (auto &row : out)
-    for (double &v : row)
-      v = std::log(std::max(v, 1e-12));
-  return out;
-}
-
 // Tag repair for tagging runs: invalid transitions in the predictions, and entity F1 as predicted,
 // after the rule repair (an orphan I- opens an entity, IOBES entities are closed) and after
 // constrained Viterbi decoding over the tagger's own probabilities. The method with the better
@@ -90,21 +47,12 @@ int repairTagsReport(TrainedRun &run, const std::string &split, bool asJson)
   if (run.config().task.kind != "token_tagging")
     throw Error("--repair-tags applies to token_tagging runs");
   auto measure = [&](const TrainedRun::Detailed &d, TagScheme scheme) {
-    std::vector<std::vector<std::string>> rule, viterbi;
-    long invalid = 0;
-    for (std::size_t i = 0; i < d.predictedTags.size(); ++i) {
-      for (const TagProblem &p : validateTags(d.predictedTags[i], scheme))
-        invalid += !p.syntax;
-      rule.push_back(repairTags(d.predictedTags[i], scheme));
-      std::vector<std::string> tags;
-      for (int k : constrainedDecode(d.tagLogProbs[i], run.labels(), scheme))
-        tags.push_back(run.labels()[static_cast<std::size_t>(k)]);
-      viterbi.push_back(std::move(tags));
-    }
-    return json{{"invalid_transitions", invalid},
-                {"entity_f1", entityMetrics(d.truthTags, d.predictedTags).micro.f1},
-                {"entity_f1_rule", entityMetrics(d.truthTags, rule).micro.f1},
-                {"entity_f1_constrained", entityMetrics(d.truthTags, viterbi).micro.f1}};
+    const TagRepairScores s =
+        scoreTagRepair(d.truthTags, d.predictedTags, d.tagLogProbs, run.labels(), scheme);
+    return json{{"invalid_transitions", s.invalidTransitions},
+                {"entity_f1", s.entityF1},
+                {"entity_f1_rule", s.ruleF1},
+                {"entity_f1_constrained", s.constrainedF1}};
   };
   const TrainedRun::Detailed d = run.evaluateDetailed(split);
   const std::string configured = run.config().data.tagScheme;
@@ -147,7 +95,7 @@ int runEval(const std::vector<std::string> &argv)
                    {"repair-tags", false, "tagging: entity F1 with invalid tag sequences repaired by rule and by "
                                           "constrained decoding; the better on validation is applied to the split"}});
   if (args.positionals().size() != 1)
-    throw Error("eval needs one run folder");
+    throw UsageError("eval needs one run folder");
   auto run = TrainedRun::open(args.positionals().front());
   const std::string split = args.value("split").value_or("test");
   const bool detailed =
@@ -177,47 +125,33 @@ int runEval(const std::vector<std::string> &argv)
 
   if (args.has("errors")) {
     const int n = args.intValue("errors").value_or(10);
-    struct Mistake
-    {
-      std::size_t i;
-      int predicted;
-      double confidence;
-    };
-    std::vector<Mistake> mistakes;
-    std::map<std::pair<int, int>, int> pairs;
-    for (std::size_t i = 0; i < d.rows.size(); ++i) {
-      const auto &p = d.probabilities[i];
-      const auto best = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
-      if (best != d.truth[i]) {
-        mistakes.push_back({i, best, p[static_cast<std::size_t>(best)]});
-        ++pairs[{d.truth[i], best}];
-      }
-    }
-    std::sort(mistakes.begin(), mistakes.end(), [](const Mistake &a, const Mistake &b) { return a.confidence > b.confidence; });
+    const ErrorAnalysis a = analyseErrors(d.truth, d.probabilities);
     json list = json::array();
     if (!args.has("json"))
-      std::printf("\n%zu mistakes of %zu; the most confident:\n", mistakes.size(), d.rows.size());
-    for (std::size_t k = 0; k < mistakes.size() && static_cast<int>(k) < n; ++k) {
-      const Mistake &m = mistakes[k];
-      const std::string &truth = labels[static_cast<std::size_t>(d.truth[m.i])];
+      std::printf("\n%zu mistakes of %zu; the most confident:\n", a.mistakes.size(), d.rows.size());
+    for (std::size_t k = 0; k < a.mistakes.size() && static_cast<int>(k) < n; ++k) {
+      const ClassMistake &m = a.mistakes[k];
+      const std::string &truth = labels[static_cast<std::size_t>(m.truth)];
       const std::string &pred = labels[static_cast<std::size_t>(m.predicted)];
-      list.push_back({{"row", d.rows[m.i]}, {"text", d.texts[m.i]}, {"label", truth}, {"predicted", pred},
+      list.push_back({{"row", d.rows[m.index]},
+                      {"text", d.texts[m.index]},
+                      {"label", truth},
+                      {"predicted", pred},
                       {"confidence", m.confidence}});
       if (!args.has("json"))
-        std::printf("  %.3f  %s -> %s  %s\n", m.confidence, truth.c_str(), pred.c_str(), d.texts[m.i].c_str());
+        std::printf("  %.3f  %s -> %s  %s\n", m.confidence, truth.c_str(), pred.c_str(),
+                    d.texts[m.index].c_str());
     }
-    std::vector<std::pair<std::pair<int, int>, int>> ranked(pairs.begin(), pairs.end());
-    std::sort(ranked.begin(), ranked.end(), [](const auto &a, const auto &b) { return a.second > b.second; });
     json confused = json::array();
     if (!args.has("json"))
       std::printf("most-confused pairs (true -> predicted):\n");
-    for (std::size_t k = 0; k < ranked.size() && k < 10; ++k) {
-      const auto &[pair, count] = ranked[k];
-      confused.push_back({{"label", labels[static_cast<std::size_t>(pair.first)]},
-                          {"predicted", labels[static_cast<std::size_t>(pair.second)]}, {"count", count}});
+    for (std::size_t k = 0; k < a.confused.size() && k < 10; ++k) {
+      const ConfusedPair &pair = a.confused[k];
+      const std::string &truth = labels[static_cast<std::size_t>(pair.truth)];
+      const std::string &pred = labels[static_cast<std::size_t>(pair.predicted)];
+      confused.push_back({{"label", truth}, {"predicted", pred}, {"count", pair.count}});
       if (!args.has("json"))
-        std::printf("  %s -> %s: %d\n", labels[static_cast<std::size_t>(pair.first)].c_str(),
-                    labels[static_cast<std::size_t>(pair.second)].c_str(), count);
+        std::printf("  %s -> %s: %d\n", truth.c_str(), pred.c_str(), pair.count);
     }
     out["errors"] = list;
     out["confused_pairs"] = confused;
@@ -226,13 +160,13 @@ int runEval(const std::vector<std::string> &argv)
   if (args.has("calibrate") || args.has("tune-threshold")) {
     const TrainedRun::Detailed v = run->evaluateDetailed("validation");
     if (args.has("calibrate")) {
-      const double t = fitTemperature(logOf(v.probabilities), v.truth);
-      const auto scaled = softmaxWithTemperature(logOf(d.probabilities), t);
-      const json c = {{"temperature", t},
-                      {"nll_before", negativeLogLikelihood(d.probabilities, d.truth)},
-                      {"nll_after", negativeLogLikelihood(scaled, d.truth)},
-                      {"ece_before", ece(d.probabilities, d.truth)},
-                      {"ece_after", ece(scaled, d.truth)}};
+      const CalibrationReport r = calibrateOn(v.probabilities, v.truth, d.probabilities, d.truth);
+      const double t = r.temperature;
+      const json c = {{"temperature", r.temperature},
+                      {"nll_before", r.nllBefore},
+                      {"nll_after", r.nllAfter},
+                      {"ece_before", r.eceBefore},
+                      {"ece_after", r.eceAfter}};
       out["calibration"] = c;
       if (!args.has("json"))
         std::printf("\ntemperature %.3f (fitted on validation): NLL %.4f -> %.4f, ECE %.4f -> %.4f on %s\n", t,
@@ -246,17 +180,13 @@ int runEval(const std::vector<std::string> &argv)
       if (args.value("positive")) {
         const auto it = std::find(labels.begin(), labels.end(), *args.value("positive"));
         if (it == labels.end())
-          throw Error("--positive: no label \"" + *args.value("positive") + "\"");
+          throw UsageError("--positive: no label \"" + *args.value("positive") + "\"");
         positive = static_cast<int>(it - labels.begin());
       }
-      std::vector<double> p;
-      std::vector<bool> isPositive;
-      for (std::size_t i = 0; i < v.rows.size(); ++i) {
-        p.push_back(v.probabilities[i][static_cast<std::size_t>(positive)]);
-        isPositive.push_back(v.truth[i] == positive);
-      }
-      const double threshold = tuneThreshold(p, isPositive);
-      const auto tuned = classificationSummary(d.truth, d.probabilities, labels, threshold, positive);
+      const ThresholdReport r =
+          tuneThresholdOn(v.probabilities, v.truth, d.probabilities, d.truth, labels, positive);
+      const double threshold = r.threshold;
+      const auto &tuned = r.metrics;
       out["threshold"] = {{"positive", labels[static_cast<std::size_t>(positive)]}, {"threshold", threshold}, {"metrics", tuned}};
       if (!args.has("json")) {
         std::printf("\nthreshold for \"%s\" tuned on validation: %.4f\n", labels[static_cast<std::size_t>(positive)].c_str(),
@@ -275,38 +205,19 @@ int runEnsemble(const std::vector<std::string> &argv)
 {
   Args args(argv, {{"split", true, "validation or test (default test)"}, {"json", false, "one JSON line"}});
   if (args.positionals().size() < 2)
-    throw Error("ensemble needs two or more run folders of the same task and data");
-  const std::string split = args.value("split").value_or("test");
-  std::vector<std::vector<double>> sum;
-  std::vector<int> truth, rows;
-  std::vector<std::string> labels;
+    throw UsageError("ensemble needs two or more run folders of the same task and data");
+  const std::vector<fs::path> runs(args.positionals().begin(), args.positionals().end());
+  const EnsembleResult e = ensembleRuns(runs, args.value("split").value_or("test"));
   json members = json::array();
-  for (const std::string &dir : args.positionals()) {
-    auto run = TrainedRun::open(dir);
-    if (run->config().task.kind != "single_label")
-      throw Error(dir + ": ensembles average class probabilities of single-label classification runs");
-    const TrainedRun::Detailed d = run->evaluateDetailed(split);
-    if (labels.empty()) {
-      labels = run->labels();
-      rows = d.rows;
-      truth = d.truth;
-      sum.assign(d.probabilities.size(), std::vector<double>(labels.size(), 0.0));
-    } else if (run->labels() != labels || d.rows != rows) {
-      throw Error(dir + ": its labels or its " + split + " split differ from " + args.positionals().front() +
-                  " (ensemble runs of the same data, split and seed)");
-    }
-    for (std::size_t i = 0; i < d.probabilities.size(); ++i)
-      for (std::size_t k = 0; k < labels.size(); ++k)
-        sum[i][k] += d.probabilities[i][k] / static_cast<double>(args.positionals().size());
-    members.push_back({{"run", dir}, {"metrics", d.event.metrics}});
+  for (const EnsembleMember &m : e.members) {
+    members.push_back({{"run", m.run.string()}, {"metrics", m.metrics}});
     if (!args.has("json"))
-      printMetrics(dir.c_str(), d.event.metrics);
+      printMetrics(m.run.string().c_str(), m.metrics);
   }
-  const auto metrics = classificationSummary(truth, sum, labels);
   if (args.has("json"))
-    std::cout << json{{"split", split}, {"members", members}, {"ensemble", metrics}}.dump() << '\n';
+    std::cout << json{{"split", e.split}, {"members", members}, {"ensemble", e.metrics}}.dump() << '\n';
   else
-    printMetrics("ensemble (mean probabilities)", metrics);
+    printMetrics("ensemble (mean probabilities)", e.metrics);
   return ExitOk;
 }
 
@@ -315,7 +226,7 @@ int runPredict(const std::vector<std::string> &argv)
   Args args(argv, {{"text", true, "one text to classify"}, {"file", true, "a file with one text per line"},
                    {"json", false, "one JSON object per text"}});
   if (args.positionals().size() != 1)
-    throw Error("predict needs one run folder");
+    throw UsageError("predict needs one run folder");
   std::vector<std::string> texts;
   if (args.value("text"))
     texts.push_back(*args.value("text"));

@@ -92,7 +92,7 @@ int main(int argc, char **argv)
         options.threads = *Args(slice, {{"threads", true, ""}}).intValue("threads");
         continue;
       }
-      throw tunebench::Error("unknown global option " + option + " (see tunebench-cli --help)");
+      throw UsageError("unknown global option " + option + " (see tunebench-cli --help)");
     }
     if (args.empty()) {
       printUsage(stderr);
@@ -112,6 +112,9 @@ int main(int argc, char **argv)
     std::cerr << "tunebench-cli: unknown command \"" << name << "\""
               << (suggestion.empty() ? "" : " (did you mean \"" + suggestion + "\"?)")
               << "; see tunebench-cli --help\n";
+    return ExitUsage;
+  } catch (const UsageError &e) {
+    std::cerr << "tunebench-cli: " << e.what() << '\n';
     return ExitUsage;
   } catch (const tunebench::Error &e) {
     std::cerr << "tunebench-cli: " << e.what() << '\n';

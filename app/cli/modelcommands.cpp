@@ -20,7 +20,7 @@ int runInspect(const std::vector<std::string> &argv)
                    {"batch", true, "batch size for the training estimate (default 16)"},
                    {"seq-len", true, "sequence length for the training estimate (default 128)"}});
   if (args.positionals().size() != 1)
-    throw Error("inspect needs one model folder");
+    throw UsageError("inspect needs one model folder");
   const ModelFolderInfo info = inspectModelFolder(args.positionals().front());
   const TransformerShape &s = info.shape;
   const int batch = args.intValue("batch").value_or(16), length = args.intValue("seq-len").value_or(128);
@@ -63,7 +63,7 @@ int runEmbed(const std::vector<std::string> &argv)
 {
   Args args(argv, {{"batch", true, "lines per forward pass (default 32)"}});
   if (args.positionals().size() != 1)
-    throw Error("embed needs one model folder");
+    throw UsageError("embed needs one model folder");
   const auto embedder = TextEmbedder::load(args.positionals().front());
   const int batchSize = args.intValue("batch").value_or(32);
   std::vector<std::string> lines;

@@ -1,17 +1,16 @@
 // `runs`: the workspace's run history (list, show, compare, export, import, housekeeping).
 #include "cli/args.h"
 #include "cli/commands.h"
-
 #include "core/runs/runstore.h"
 #include "core/runtime/paths.h"
 #include "core/util/error.h"
-
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
 
 namespace tunebench::cli {
 namespace fs = std::filesystem;
@@ -38,7 +37,7 @@ std::vector<std::int64_t> ids(const std::vector<std::string> &args, std::size_t 
       if (used != args[i].size())
         throw std::invalid_argument("x");
     } catch (const std::exception &) {
-      throw Error("\"" + args[i] + "\" is not a run id (see `runs list`)");
+      throw UsageError("\"" + args[i] + "\" is not a run id (see `runs list`)");
     }
   }
   return out;
@@ -75,8 +74,9 @@ json runJson(const RunRecord &r)
 int runRuns(const std::vector<std::string> &argvIn)
 {
   if (argvIn.empty())
-    throw Error("runs needs a sub-command: list, show, compare, best, export, bundle, import, index, delete, archive, "
-                "notes, tag, prune, du");
+    throw UsageError("runs needs a sub-command: list, show, compare, best, export, bundle, import, index, "
+                     "delete, archive, "
+                     "notes, tag, prune, du");
   const std::string sub = argvIn.front();
   std::vector<std::string> argv(argvIn.begin() + 1, argvIn.end());
   // Repeatable --where filters.
@@ -101,8 +101,10 @@ int runRuns(const std::vector<std::string> &argvIn)
                    {"undo", false, "archive: un-archive"},
                    {"rows", true, "stress-write: rows per transaction"}});
   const fs::path workspace = args.value("workspace") ? fs::path(*args.value("workspace")) : defaultWorkspaceDir();
-  RunStore store(workspace);
-  store.markInterrupted();
+  // Reading commands open the history read-only: they work on a full disk or a read-only
+  // workspace and never change it.
+  static const std::set<std::string> reading = {"list", "show", "compare", "best", "export", "du"};
+  RunStore store(workspace, reading.count(sub) ? RunStore::Access::ReadOnly : RunStore::Access::ReadWrite);
   const auto &pos = args.positionals();
 
   if (sub == "list") {
@@ -138,7 +140,7 @@ int runRuns(const std::vector<std::string> &argvIn)
   }
   if (sub == "show") {
     if (pos.size() != 1)
-      throw Error("runs show needs one run id");
+      throw UsageError("runs show needs one run id");
     const std::int64_t id = ids(pos, 0).front();
     const RunRecord r = store.run(id);
     if (args.has("json")) {
@@ -178,7 +180,7 @@ int runRuns(const std::vector<std::string> &argvIn)
   }
   if (sub == "compare") {
     if (pos.size() < 2)
-      throw Error("runs compare needs two or more run ids");
+      throw UsageError("runs compare needs two or more run ids");
     const RunComparison c = store.compare(ids(pos, 0));
     if (args.has("json")) {
       json diff = json::object(), summary = json::object(), series = json::object();
@@ -236,7 +238,7 @@ int runRuns(const std::vector<std::string> &argvIn)
   }
   if (sub == "best") {
     if (pos.size() != 1)
-      throw Error("runs best needs a summary metric, e.g. test.accuracy");
+      throw UsageError("runs best needs a summary metric, e.g. test.accuracy");
     const auto id = store.best(pos.front(), !args.has("min"));
     if (!id)
       throw Error("no run has " + pos.front());
@@ -254,7 +256,7 @@ int runRuns(const std::vector<std::string> &argvIn)
     }
     const std::string format = args.value("format").value_or("csv");
     if (format != "csv" && format != "json")
-      throw Error("--format must be csv or json");
+      throw UsageError("--format must be csv or json");
     const std::string text = format == "csv" ? store.exportCsv(selected) : store.exportJson(selected);
     if (args.value("out"))
       std::ofstream(*args.value("out")) << text;
@@ -264,14 +266,14 @@ int runRuns(const std::vector<std::string> &argvIn)
   }
   if (sub == "bundle") {
     if (pos.size() != 1 || !args.value("out"))
-      throw Error("runs bundle needs one run id and --out FILE");
+      throw UsageError("runs bundle needs one run id and --out FILE");
     writeRunBundle(store.run(ids(pos, 0).front()).folder, *args.value("out"));
     std::printf("%s\n", args.value("out")->c_str());
     return ExitOk;
   }
   if (sub == "import") {
     if (pos.size() != 1)
-      throw Error("runs import needs one bundle file");
+      throw UsageError("runs import needs one bundle file");
     const fs::path target = readRunBundle(pos.front(), args.value("out") ? fs::path(*args.value("out")) : workspace / "runs");
     const std::int64_t id = store.importFolder(target);
     std::printf("run %lld: %s\n", static_cast<long long>(id), target.string().c_str());
@@ -279,7 +281,7 @@ int runRuns(const std::vector<std::string> &argvIn)
   }
   if (sub == "index") {
     if (pos.empty())
-      throw Error("runs index needs one or more run folders");
+      throw UsageError("runs index needs one or more run folders");
     for (const std::string &folder : pos)
       std::printf("run %lld: %s\n", static_cast<long long>(store.importFolder(folder)), folder.c_str());
     return ExitOk;
@@ -296,13 +298,13 @@ int runRuns(const std::vector<std::string> &argvIn)
   }
   if (sub == "notes") {
     if (pos.size() != 2)
-      throw Error("runs notes needs a run id and the text");
+      throw UsageError("runs notes needs a run id and the text");
     store.setNotes(ids({pos[0]}, 0).front(), pos[1]);
     return ExitOk;
   }
   if (sub == "tag") {
     if (pos.size() < 1)
-      throw Error("runs tag needs a run id and tags");
+      throw UsageError("runs tag needs a run id and tags");
     store.setTags(ids({pos[0]}, 0).front(), std::vector<std::string>(pos.begin() + 1, pos.end()));
     return ExitOk;
   }
@@ -336,7 +338,7 @@ int runRuns(const std::vector<std::string> &argvIn)
       std::fflush(stdout);
     }
   }
-  throw Error("runs: unknown sub-command \"" + sub + "\"");
+  throw UsageError("runs: unknown sub-command \"" + sub + "\"");
 }
 
 } // namespace tunebench::cli

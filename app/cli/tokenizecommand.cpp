@@ -21,7 +21,7 @@ int runTokenize(const std::vector<std::string> &argv)
   const auto model = args.value("model");
   const auto file = args.value("tokenizer");
   if (model.has_value() == file.has_value())
-    throw Error("tokenize needs exactly one of --model DIR and --tokenizer FILE");
+    throw UsageError("tokenize needs exactly one of --model DIR and --tokenizer FILE");
   const std::unique_ptr<Tokenizer> tokenizer = model ? loadTokenizer(*model) : loadTokenizerFile(*file);
   EncodeOptions options;
   options.addSpecialTokens = !args.has("no-special-tokens");

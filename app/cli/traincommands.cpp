@@ -2,29 +2,29 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/evaljson.h"
-
 #include "core/config/experiment.h"
+#include "core/experiments/plan.h"
+#include "core/experiments/recorder.h"
+#include "core/experiments/runner.h"
 #include "core/runs/runstore.h"
 #include "core/runtime/paths.h"
-#include "core/eval/calibration.h"
-#include "core/eval/metrics.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
+#include "core/util/runfolder.h"
 
-#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <random>
-#include <sstream>
 #include <cmath>
-#include <map>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <unistd.h>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace tunebench::cli {
 namespace fs = std::filesystem;
@@ -149,13 +149,7 @@ private:
 
 ExperimentConfig loadOrExplain(const fs::path &file, const std::vector<std::string> &overrides)
 {
-  const ConfigResult r = loadExperimentConfig(file, overrides);
-  if (r.ok())
-    return r.config;
-  std::string message = file.string() + ": " + std::to_string(r.problems.size()) + " problem(s) in the config";
-  for (const ConfigProblem &p : r.problems)
-    message += "\n  " + p.str(file.string());
-  throw Error(message);
+  return ExperimentSource::fromFile(file, overrides).config();
 }
 
 // `--set key=value` may repeat: pulled out before the other options are parsed.
@@ -175,85 +169,105 @@ std::vector<std::string> takeOverrides(std::vector<std::string> &argv)
   return overrides;
 }
 
-// The run's row in the workspace history: found by folder (resume) or created.
-std::int64_t historyRow(RunStore &store, const ExperimentConfig &config, const fs::path &runDir, std::int64_t parent)
+// The one-batch sanity check on a throw-away copy of the model, in a temporary folder of its own:
+// the run folder is not touched. "" when the pipeline learns.
+std::string sanityCheck(const ExperimentConfig &config)
 {
-  return store.openRun(config.name, runDir, config.toYaml(), parent);
-}
-
-// Trains; a run that cannot start (bad data, model) is marked failed in the history, then the
-// error goes on to the caller.
-RunResult runGuarded(Trainer &trainer, RunStore *store, std::int64_t id)
-{
+  std::string pattern = (fs::temp_directory_path() / "tunebench-sanity-XXXXXX").string();
+  if (!::mkdtemp(pattern.data()))
+    throw Error(pattern + ": cannot make a temporary folder for the sanity check");
+  const fs::path scratch = pattern;
+  std::string problem;
   try {
-    return trainer.run();
-  } catch (const std::exception &e) {
-    if (store)
-      store->setStatus(id, "failed", e.what(), 0);
+    Trainer check(config, scratch);
+    problem = check.overfitOneBatch();
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(scratch, ec);
     throw;
   }
+  std::error_code ec;
+  fs::remove_all(scratch, ec); // made above, by this function
+  return problem;
 }
 
-// One run of a cv fold or sweep point: recorded in the history under its parent, quiet, Ctrl-C
-// stops it (resumable).
-RunResult runChild(RunStore &store, const ExperimentConfig &config, const fs::path &dir, std::int64_t parent)
+// A plan's progress on stderr: each child as it starts, its test metrics as it ends.
+class PlanProgress final : public PlanObserver
 {
-  Trainer trainer(config, dir);
-  ConsoleObserver console(config, true);
-  const std::int64_t id = historyRow(store, config, dir, parent);
-  RunRecorder recorder(store, id, &console);
-  trainer.setObserver(&recorder);
-  g_trainer = &trainer;
-  std::signal(SIGINT, onSigint);
-  const RunResult r = runGuarded(trainer, &store, id);
-  g_trainer = nullptr;
-  std::signal(SIGINT, SIG_DFL);
-  return r;
+public:
+  explicit PlanProgress(bool quiet)
+    : m_quiet(quiet)
+  {}
+  void onRunStarted(std::size_t, const PlannedRun &run) override
+  {
+    if (!m_quiet)
+      std::fprintf(stderr, "%s: %s\n", run.label.c_str(), run.dir.string().c_str());
+  }
+  void onRunFinished(std::size_t, const PlannedRun &, const RunResult &r) override
+  {
+    if (m_quiet)
+      return;
+    std::fprintf(stderr, "  %s; test:", r.status.c_str());
+    for (const auto &[name, v] : r.test.metrics)
+      std::fprintf(stderr, " %s %.4f", name.c_str(), v);
+    std::fprintf(stderr, "\n");
+  }
+
+private:
+  bool m_quiet;
+};
+
+std::atomic<PlanRunner *> g_plan{nullptr};
+
+void onPlanSigint(int)
+{
+  g_interrupted = true;
+  if (PlanRunner *p = g_plan.load())
+    p->requestStop();
 }
 
-// Mean and sample standard deviation.
-json meanStd(const std::vector<double> &v)
+// Runs a plan in the workspace's history; Ctrl-C stops the running child (resumable).
+PlanOutcome runPlanWithSigint(const ExperimentPlan &plan, PlanObserver &observer)
 {
-  double mean = 0, var = 0;
-  for (double x : v)
-    mean += x / static_cast<double>(v.size());
-  for (double x : v)
-    var += (x - mean) * (x - mean) / static_cast<double>(v.size() > 1 ? v.size() - 1 : 1);
-  return {{"mean", mean}, {"std", std::sqrt(var)}};
+  RunStore store(defaultWorkspaceDir());
+  PlanRunner runner(store);
+  g_plan = &runner;
+  std::signal(SIGINT, onPlanSigint);
+  std::signal(SIGTERM, onPlanSigint);
+  struct Restore
+  {
+    ~Restore()
+    {
+      g_plan = nullptr;
+      std::signal(SIGINT, SIG_DFL);
+      std::signal(SIGTERM, SIG_DFL);
+    }
+  } restore;
+  return runner.run(plan, &observer);
 }
 
 int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonOut, bool quiet, bool sanity,
               std::int64_t parent = 0)
 {
-  Trainer trainer(config, runDir);
-  ConsoleObserver console(config, quiet);
-  trainer.setObserver(&console);
-  std::unique_ptr<RunStore> store;
-  std::unique_ptr<RunRecorder> recorder;
-  std::int64_t id = 0;
-  if (!sanity) {
-    store = std::make_unique<RunStore>(defaultWorkspaceDir());
-    id = historyRow(*store, config, runDir, parent);
-    recorder = std::make_unique<RunRecorder>(*store, id, &console);
-    trainer.setObserver(recorder.get());
-  }
-  if (!quiet)
-    std::fprintf(stderr, "run: %s\n", runDir.string().c_str());
   if (sanity) {
-    const std::string problem = trainer.overfitOneBatch();
+    const std::string problem = sanityCheck(config);
     if (!problem.empty()) {
       std::fprintf(stderr, "sanity check failed: %s\n", problem.c_str());
       return ExitFailure;
     }
     if (!quiet)
       std::fprintf(stderr, "sanity check: one batch over-fits (the pipeline learns)\n");
-    fs::remove_all(runDir); // the check trained a throw-away copy; start clean
-    return trainInto(config, runDir, jsonOut, quiet, false, parent);
   }
+  Trainer trainer(config, runDir);
+  ConsoleObserver console(config, quiet);
+  RunStore history(defaultWorkspaceDir());
+  RecordedRun recorded(history, trainer, parent, &console);
+  if (!quiet)
+    std::fprintf(stderr, "run: %s\n", runDir.string().c_str());
   g_trainer = &trainer;
   std::signal(SIGINT, onSigint);
   std::signal(SIGTERM, onSigint);
-  const RunResult r = runGuarded(trainer, store.get(), id);
+  const RunResult r = recorded.run();
   g_trainer = nullptr;
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
@@ -300,7 +314,7 @@ int runTrain(const std::vector<std::string> &argvIn)
                    {"sanity", false, "first check that one batch can be over-fitted"},
                    {"check", false, "validate the config and exit"}});
   if (args.positionals().size() != 1)
-    throw Error("train needs one CONFIG.yaml (and optionally --set key=value ...)");
+    throw UsageError("train needs one CONFIG.yaml (and optionally --set key=value ...)");
   const ExperimentConfig config = loadOrExplain(args.positionals().front(), overrides);
   if (args.has("check")) {
     std::cout << config.toYaml();
@@ -309,6 +323,10 @@ int runTrain(const std::vector<std::string> &argvIn)
   const fs::path runDir = args.value("run-dir") ? fs::path(*args.value("run-dir")) : newRunDir(config);
   if (fs::exists(runDir / "state") || fs::exists(runDir / "results.json"))
     throw Error(runDir.string() + ": already holds a run (use `resume` to continue it)");
+  if (!folderIsEmpty(runDir))
+    throw Error(runDir.string() +
+                ": the folder is not empty; a run needs a new or empty folder (nothing in it "
+                "was changed)");
   return trainInto(config, runDir, args.has("json"), args.has("quiet"), args.has("sanity"));
 }
 
@@ -316,7 +334,7 @@ int runResume(const std::vector<std::string> &argv)
 {
   Args args(argv, {{"json", false, "end with one JSON line of final metrics on stdout"}, {"quiet", false, "no progress output"}});
   if (args.positionals().size() != 1)
-    throw Error("resume needs one run folder");
+    throw UsageError("resume needs one run folder");
   const fs::path runDir = args.positionals().front();
   if (!fs::exists(runDir / "state" / "trainer.json") && !fs::exists(runDir / "results.json"))
     throw Error(runDir.string() + ": no resumable state (state/trainer.json)");
@@ -327,67 +345,31 @@ int runResume(const std::vector<std::string> &argv)
 int runCrossValidate(const std::vector<std::string> &argvIn)
 {
   std::vector<std::string> argv = argvIn;
-  std::vector<std::string> overrides = takeOverrides(argv);
+  const std::vector<std::string> overrides = takeOverrides(argv);
   Args args(argv, {{"folds", true, "number of folds (default 5)"},
                    {"run-dir", true, "the folder for the fold runs (default: <output.runs>/<name>-cv-<time>)"},
                    {"json", false, "end with one JSON line: per-fold and mean/std test metrics"},
                    {"quiet", false, "no progress output"}});
   if (args.positionals().size() != 1)
-    throw Error("cv needs one CONFIG.yaml");
+    throw UsageError("cv needs one CONFIG.yaml");
   const int folds = args.intValue("folds").value_or(5);
   if (folds < 2)
-    throw Error("--folds must be at least 2");
-  overrides.push_back("data.split.folds=" + std::to_string(folds));
-  const ExperimentConfig base = loadOrExplain(args.positionals().front(), overrides);
-  fs::path root = args.value("run-dir") ? fs::path(*args.value("run-dir")) : newRunDir(base);
-  if (!args.value("run-dir"))
-    root = root.parent_path() / (base.name + "-cv-" + root.filename().string().substr(base.name.size() + 1));
-  std::map<std::string, std::vector<double>> values;
-  json perFold = json::array();
-  RunStore store(defaultWorkspaceDir());
-  ExperimentConfig parentConfig = base;
-  parentConfig.name = base.name + "-cv";
-  const std::int64_t parent = historyRow(store, parentConfig, root, 0);
-  const auto started = std::chrono::steady_clock::now();
-  for (int k = 0; k < folds; ++k) {
-    ExperimentConfig c = base;
-    c.data.fold = k;
-    const fs::path dir = root / ("fold-" + std::to_string(k + 1));
-    if (!args.has("quiet"))
-      std::fprintf(stderr, "fold %d/%d: %s\n", k + 1, folds, dir.string().c_str());
-    const RunResult r = runChild(store, c, dir, parent);
-    if (r.status == "stopped")
-      return ExitInterrupted;
-    if (r.status == "failed")
-      throw Error("fold " + std::to_string(k + 1) + " failed: " + r.reason);
-    for (const auto &[name, v] : r.test.metrics)
-      values[name].push_back(v);
-    perFold.push_back({{"fold", k + 1}, {"run", dir.string()}, {"test", r.test.metrics}});
-    if (!args.has("quiet")) {
-      std::fprintf(stderr, "  test:");
-      for (const auto &[name, v] : r.test.metrics)
-        std::fprintf(stderr, " %s %.4f", name.c_str(), v);
-      std::fprintf(stderr, "\n");
-    }
-  }
-  json summary = json::object();
-  for (const auto &[name, v] : values) {
-    summary[name] = meanStd(v);
-    if (!args.has("quiet"))
-      std::fprintf(stderr, "%s: %.4f ± %.4f over %d folds\n", name.c_str(), summary[name]["mean"].get<double>(),
-                   summary[name]["std"].get<double>(), folds);
-  }
-  for (const auto &[name, stats] : summary.items()) {
-    store.setSummary(parent, "test", name, stats["mean"].get<double>());
-    store.setSummary(parent, "test", name + "_std", stats["std"].get<double>());
-  }
-  store.setStatus(parent, "finished", std::to_string(folds) + "-fold cross-validation",
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  const json result = {{"folds", folds}, {"runs", perFold}, {"test", summary}, {"root", root.string()}};
-  fs::create_directories(root);
-  std::ofstream(root / "cv.json") << result.dump(2) << "\n";
+    throw UsageError("--folds must be at least 2");
+  const ExperimentSource source = ExperimentSource::fromFile(args.positionals().front(), overrides);
+  const ExperimentPlan plan = planCrossValidation(
+      source, folds, args.value("run-dir") ? fs::path(*args.value("run-dir")) : fs::path());
+  PlanProgress progress(args.has("quiet"));
+  const PlanOutcome outcome = runPlanWithSigint(plan, progress);
+  if (outcome.status == "stopped")
+    return ExitInterrupted;
+  if (outcome.status != "finished")
+    throw Error(outcome.reason);
+  if (!args.has("quiet"))
+    for (const auto &[name, stats] : outcome.summary["test"].items())
+      std::fprintf(stderr, "%s: %.4f ± %.4f over %d folds\n", name.c_str(), stats["mean"].get<double>(),
+                   stats["std"].get<double>(), folds);
   if (args.has("json"))
-    std::cout << result.dump() << std::endl;
+    std::cout << outcome.summary.dump() << std::endl;
   return ExitOk;
 }
 
@@ -395,7 +377,7 @@ int runExport(const std::vector<std::string> &argv)
 {
   Args args(argv, {{"out", true, "the folder to write (default: RUN/export)"}});
   if (args.positionals().size() != 1)
-    throw Error("export needs one run folder");
+    throw UsageError("export needs one run folder");
   const fs::path runDir = args.positionals().front();
   const fs::path out = args.value("out") ? fs::path(*args.value("out")) : runDir / "export";
   TrainedRun::open(runDir)->exportTo(out);
@@ -421,128 +403,45 @@ std::vector<std::string> takeRepeated(std::vector<std::string> &argv, const std:
   return values;
 }
 
-std::vector<std::string> splitOn(const std::string &text, char sep)
-{
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string part; std::getline(in, part, sep);)
-    out.push_back(part);
-  return out;
-}
-
 } // namespace
 
 int runSweep(const std::vector<std::string> &argvIn)
 {
   std::vector<std::string> argv = argvIn;
   const std::vector<std::string> base = takeOverrides(argv);
-  const std::vector<std::string> grids = takeRepeated(argv, "grid");
-  const std::vector<std::string> ranges = takeRepeated(argv, "range");
+  SweepSpec spec;
+  spec.grid = takeRepeated(argv, "grid");
+  spec.ranges = takeRepeated(argv, "range");
   Args args(argv, {{"random", true, "random search: this many points from the --range options"},
                    {"seeds", true, "repeat every point with this many seeds (mean ± std)"},
                    {"run-dir", true, "the folder for the runs"},
                    {"json", false, "end with one JSON line"}});
   if (args.positionals().size() != 1)
-    throw Error("sweep needs one CONFIG.yaml");
-  if (grids.empty() && ranges.empty())
-    throw Error("sweep needs --grid key=a,b,... and/or --random N --range key=lo:hi[:log]");
-  // The points: the grid's cartesian product, or random samples of the ranges.
-  std::vector<std::vector<std::string>> points = {{}};
-  for (const std::string &g : grids) {
-    const auto eq = g.find('=');
-    if (eq == std::string::npos)
-      throw Error("--grid " + g + ": expected key=a,b,...");
-    std::vector<std::vector<std::string>> next;
-    for (const auto &p : points)
-      for (const std::string &v : splitOn(g.substr(eq + 1), ',')) {
-        auto q = p;
-        q.push_back(g.substr(0, eq) + "=" + v);
-        next.push_back(q);
-      }
-    points = next;
-  }
-  if (!ranges.empty()) {
-    const int n = args.intValue("random").value_or(8);
-    std::mt19937_64 rng(12345);
-    std::vector<std::vector<std::string>> sampled;
-    for (const auto &p : points)
-      for (int i = 0; i < n; ++i) {
-        auto q = p;
-        for (const std::string &r : ranges) {
-          const auto eq = r.find('=');
-          const auto parts = eq == std::string::npos ? std::vector<std::string>{} : splitOn(r.substr(eq + 1), ':');
-          if (parts.size() < 2)
-            throw Error("--range " + r + ": expected key=lo:hi or key=lo:hi:log");
-          const double lo = std::stod(parts[0]), hi = std::stod(parts[1]);
-          const bool log = parts.size() > 2 && parts[2] == "log";
-          std::uniform_real_distribution<double> u(log ? std::log(lo) : lo, log ? std::log(hi) : hi);
-          const double v = log ? std::exp(u(rng)) : u(rng);
-          std::ostringstream value;
-          value << v;
-          q.push_back(r.substr(0, eq) + "=" + value.str());
-        }
-        sampled.push_back(q);
-      }
-    points = sampled;
-  }
-  const int seeds = args.intValue("seeds").value_or(1);
-  const ExperimentConfig first = loadOrExplain(args.positionals().front(), base);
-  const fs::path root = args.value("run-dir") ? fs::path(*args.value("run-dir"))
-                                              : newRunDir(first).parent_path() / (first.name + "-sweep-" + newRunDir(first).filename().string().substr(first.name.size() + 1));
-  json table = json::array();
-  RunStore store(defaultWorkspaceDir());
-  ExperimentConfig parentConfig = first;
-  parentConfig.name = first.name + "-sweep";
-  const std::int64_t parent = historyRow(store, parentConfig, root, 0);
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    std::map<std::string, std::vector<double>> values;
-    std::vector<double> selection;
-    for (int s = 0; s < seeds; ++s) {
-      std::vector<std::string> overrides = base;
-      overrides.insert(overrides.end(), points[i].begin(), points[i].end());
-      if (seeds > 1)
-        overrides.push_back("seed=" + std::to_string(first.seed + static_cast<std::uint64_t>(s)));
-      const ExperimentConfig c = loadOrExplain(args.positionals().front(), overrides);
-      const fs::path dir = root / ("point-" + std::to_string(i + 1) + (seeds > 1 ? "-seed-" + std::to_string(s + 1) : ""));
-      std::string label;
-      for (const std::string &o : points[i])
-        label += (label.empty() ? "" : " ") + o;
-      std::fprintf(stderr, "[%zu/%zu%s] %s\n", i + 1, points.size(),
-                   seeds > 1 ? (" seed " + std::to_string(s + 1)).c_str() : "", label.c_str());
-      const RunResult r = runChild(store, c, dir, parent);
-      if (r.status == "stopped")
-        return ExitInterrupted;
-      selection.push_back(r.bestMetric);
-      for (const auto &[k, v] : r.test.metrics)
-        values[k].push_back(v);
-    }
-    json row = {{"point", i + 1}, {"overrides", points[i]}};
-    row["validation_" + first.selectionMetric()] = meanStd(selection);
-    json test = json::object();
-    for (const auto &[k, v] : values)
-      test[k] = meanStd(v);
-    row["test"] = test;
-    table.push_back(row);
-  }
-  const std::string key = "validation_" + first.selectionMetric();
-  std::sort(table.begin(), table.end(), [&](const json &a, const json &b) {
-    const double x = a[key]["mean"].get<double>(), y = b[key]["mean"].get<double>();
-    return first.higherIsBetter() ? x > y : x < y;
-  });
-  std::printf("| point | settings | %s | test %s |\n|---|---|---|---|\n", key.c_str(), first.selectionMetric().c_str());
-  for (const json &row : table) {
+    throw UsageError("sweep needs one CONFIG.yaml");
+  if (spec.grid.empty() && spec.ranges.empty())
+    throw UsageError("sweep needs --grid key=a,b,... and/or --random N --range key=lo:hi[:log]");
+  spec.random = args.intValue("random").value_or(8);
+  spec.seeds = args.intValue("seeds").value_or(1);
+  const ExperimentSource source = ExperimentSource::fromFile(args.positionals().front(), base);
+  const ExperimentPlan plan =
+      planSweep(source, spec, args.value("run-dir") ? fs::path(*args.value("run-dir")) : fs::path());
+  PlanProgress progress(false);
+  const PlanOutcome outcome = runPlanWithSigint(plan, progress);
+  if (outcome.status == "stopped")
+    return ExitInterrupted;
+  const std::string metric = plan.parent.selectionMetric();
+  const std::string key = "validation_" + metric;
+  std::printf("| point | settings | %s | test %s |\n|---|---|---|---|\n", key.c_str(), metric.c_str());
+  for (const json &row : outcome.summary["points"]) {
     std::string settings;
     for (const auto &o : row["overrides"])
       settings += (settings.empty() ? "" : ", ") + o.get<std::string>();
-    const json &t = row["test"].contains(first.selectionMetric()) ? row["test"][first.selectionMetric()] : json{{"mean", 0.0}, {"std", 0.0}};
+    const json &t = row["test"].contains(metric) ? row["test"][metric] : json{{"mean", 0.0}, {"std", 0.0}};
     std::printf("| %d | %s | %.4f ± %.4f | %.4f ± %.4f |\n", row["point"].get<int>(), settings.c_str(),
                 row[key]["mean"].get<double>(), row[key]["std"].get<double>(), t["mean"].get<double>(), t["std"].get<double>());
   }
-  store.setStatus(parent, "finished", std::to_string(points.size()) + " points × " + std::to_string(seeds) + " seed(s)", 0);
-  fs::create_directories(root);
-  std::ofstream(root / "sweep.json") << json{{"points", table}, {"seeds", seeds}}.dump(2) << "\n";
   if (args.has("json"))
-    std::cout << json{{"root", root.string()}, {"points", table}}.dump() << std::endl;
+    std::cout << outcome.summary.dump() << std::endl;
   return ExitOk;
 }
 

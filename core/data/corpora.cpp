@@ -4,11 +4,11 @@
 #include "core/data/wordnet.h"
 #include "core/data/writers.h"
 #include "core/util/error.h"
+#include "core/util/jsonfile.h"
 #include "core/util/text.h"
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace tunebench {
 namespace fs = std::filesystem;
@@ -82,13 +82,7 @@ int prepareSpamAssassin(const fs::path &dataDir, const fs::path &out)
   std::sort(files.begin(), files.end());
   std::string jsonl;
   for (const fs::path &f : files) {
-    std::ifstream in(f, std::ios::binary);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception &e) {
-      throw Error(f.string() + ": not valid JSON: " + e.what());
-    }
+    const nlohmann::json j = readJsonFile(f);
     const std::string group = j.value("group", std::string());
     nlohmann::ordered_json row;
     row["text"] = j.value("text", std::string());

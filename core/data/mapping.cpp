@@ -1,12 +1,13 @@
 #include "core/data/mapping.h"
 
+#include "core/util/jsonfile.h"
 #include "core/util/text.h"
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace tunebench {
@@ -32,6 +33,10 @@ bool parseList(const std::string &cell, const std::string &separator, std::vecto
   out.clear();
   const auto first = cell.find_first_not_of(" \t");
   if (first != std::string::npos && cell[first] == '[') {
+    if (jsonTooDeepAt(cell) != std::string::npos) {
+      error = "the list nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+      return false;
+    }
     try {
       const nlohmann::json j = nlohmann::json::parse(cell);
       for (const auto &v : j) {
@@ -233,6 +238,9 @@ Dataset toDataset(const Table &table, const MappingOptions &options, DataReport 
     case TaskKind::Instruction: {
       if (!m.messages.empty() && m.instruction.empty()) {
         try {
+          if (jsonTooDeepAt(cell(m.messages)) != std::string::npos)
+            throw std::length_error("the conversation nests deeper than " + std::to_string(kMaxJsonDepth) +
+                                    " levels");
           const nlohmann::json turns = nlohmann::json::parse(cell(m.messages));
           bool assistant = false;
           for (const auto &t : turns) {
@@ -248,6 +256,8 @@ Dataset toDataset(const Table &table, const MappingOptions &options, DataReport 
             fail(m.messages, "the conversation has no assistant turn to learn from");
         } catch (const nlohmann::json::exception &) {
           fail(m.messages, "not a JSON list of {role, content} turns");
+        } catch (const std::length_error &deep) {
+          fail(m.messages, deep.what());
         }
         key = cell(m.messages);
       } else {

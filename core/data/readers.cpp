@@ -2,13 +2,13 @@
 
 #include "core/tokenize/unicode.h"
 #include "core/util/error.h"
+#include "core/util/jsonfile.h"
 #include "core/util/text.h"
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 namespace tunebench {
@@ -343,6 +343,11 @@ Table readJsonLines(const fs::path &path, DataReport &report)
   text::forEachLine(data, [&](int line, std::string_view text, std::size_t lineStart) {
     if (text.find_first_not_of(" \t") == std::string_view::npos || badLines.count(line))
       return;
+    if (const std::size_t deep = jsonTooDeepAt(text); deep != std::string_view::npos) {
+      const auto [l, c] = locate(data, lineStart + deep);
+      report.error(file, l, c, "", "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+      return;
+    }
     try {
       const json object = json::parse(text);
       if (!object.is_object()) {
@@ -369,6 +374,11 @@ Table readJson(const fs::path &path, DataReport &report)
   table.source = file;
   if (!badLines.empty())
     return table;
+  if (const std::size_t deep = jsonTooDeepAt(data); deep != std::string_view::npos) {
+    const auto [l, c] = locate(data, deep);
+    report.error(file, l, c, "", "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return table;
+  }
   json root;
   try {
     root = json::parse(data);

@@ -209,29 +209,6 @@ struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
 
 } // namespace
 
-namespace {
-
-std::atomic<bool> &shadowsSwitch()
-{
-  static std::atomic<bool> on{[] {
-    const char *value = std::getenv("TUNEBENCH_BF16_SHADOWS");
-    return !value || std::string(value) != "0";
-  }()};
-  return on;
-}
-
-} // namespace
-
-bool bf16ShadowsEnabled()
-{
-  return shadowsSwitch().load(std::memory_order_relaxed);
-}
-
-void setBf16ShadowsEnabled(bool on)
-{
-  shadowsSwitch().store(on);
-}
-
 bool bf16AutocastActive()
 {
   return at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;

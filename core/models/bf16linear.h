@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/runtime/runtime.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -10,10 +12,7 @@ namespace tunebench {
 // True inside a bf16 autocast region on the CPU: the linear maps then take bf16Linear.
 bool bf16AutocastActive();
 
-// Whether the linear maps take bf16Linear at all: on unless switched off here or by the environment
-// (TUNEBENCH_BF16_SHADOWS=0), which leaves every cast to autocast (for comparisons).
-bool bf16ShadowsEnabled();
-void setBf16ShadowsEnabled(bool on);
+// Whether the linear maps take bf16Linear at all: bf16ShadowsEnabled() in core/runtime/runtime.h.
 
 // y = x·Wᵀ + b for fp32 weights inside bf16 autocast, computed as autocast computes it (a bf16
 // product with a bf16 result) without autocast's per-call casts of the weights and of their

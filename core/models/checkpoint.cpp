@@ -1,14 +1,14 @@
 #include "core/models/checkpoint.h"
 
-#include "core/util/files.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
+#include "core/util/jsonfile.h"
 
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 namespace tunebench {
@@ -57,13 +57,7 @@ TensorMap readCheckpoint(const fs::path &folder)
     return readSafetensors(folder / "model.safetensors");
   if (fileExists(folder / "model.safetensors.index.json")) {
     const fs::path index = folder / "model.safetensors.index.json";
-    std::ifstream in(index);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception &e) {
-      throw Error(index.string() + ": not valid JSON: " + e.what());
-    }
+    const nlohmann::json j = readJsonFile(index);
     if (!j.contains("weight_map") || !j["weight_map"].is_object())
       throw Error(index.string() + ": field \"weight_map\" is missing");
     std::set<std::string> shards;

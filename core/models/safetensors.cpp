@@ -1,14 +1,14 @@
 #include "core/models/safetensors.h"
 
-#include "core/util/files.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
+#include "core/util/jsonfile.h"
 
 #include <torch/torch.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace tunebench {
 namespace fs = std::filesystem;
@@ -64,7 +64,7 @@ TensorMap readSafetensors(const fs::path &path, std::map<std::string, std::strin
                 std::to_string(data.size() - 8) + " after the length");
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(data.substr(8, headerSize));
+    header = parseJson(std::string_view(data).substr(8, headerSize), file);
   } catch (const nlohmann::json::exception &e) {
     throw Error(file + ": the safetensors header is not valid JSON: " + e.what());
   }
@@ -127,7 +127,7 @@ std::int64_t countSafetensorsValues(const fs::path &path)
     throw Error(path.string() + ": truncated safetensors header");
   std::int64_t total = 0;
   try {
-    const nlohmann::json parsed = nlohmann::json::parse(header); // items() must not outlive it
+    const nlohmann::json parsed = parseJson(header, path.string()); // items() must not outlive it
     for (const auto &[name, info] : parsed.items()) {
       if (name == "__metadata__")
         continue;

@@ -1,6 +1,8 @@
 #include "core/models/tfjs.h"
 
 #include "core/util/error.h"
+#include "core/util/files.h"
+#include "core/util/jsonfile.h"
 
 #include <torch/torch.h>
 
@@ -12,15 +14,9 @@ namespace tunebench {
 TfjsModel readTfjsModel(const std::filesystem::path &folder)
 {
   const auto modelJson = folder / "model.json";
-  std::ifstream in(modelJson);
-  if (!in)
+  if (!fileExists(modelJson))
     throw Error(modelJson.string() + ": cannot open (a TF.js graph model folder holds model.json)");
-  nlohmann::json root;
-  try {
-    root = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception &e) {
-    throw Error(modelJson.string() + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json root = readJsonFile(modelJson);
   if (!root.contains("modelTopology") || !root.contains("weightsManifest"))
     throw Error(modelJson.string() + ": not a TF.js graph model (needs modelTopology and weightsManifest)");
   TfjsModel model;

@@ -1,13 +1,12 @@
 #pragma once
 
-#include "core/train/trainer.h"
-
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 struct sqlite3;
@@ -77,9 +76,14 @@ struct RunComparison
 class RunStore
 {
 public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
-  explicit RunStore(const std::filesystem::path &workspace);
+  // ReadWrite creates the workspace and database, migrates an older schema and marks runs whose
+  // process is gone as interrupted. ReadOnly writes nothing at all (a full disk or a read-only
+  // workspace can still be listed): a missing database reads as an empty history, and a run whose
+  // process is gone reads as interrupted without being rewritten.
+  enum class Access { ReadWrite, ReadOnly };
+  explicit RunStore(const std::filesystem::path &workspace, Access access = Access::ReadWrite);
   ~RunStore();
   RunStore(const RunStore &) = delete;
   RunStore &operator=(const RunStore &) = delete;
@@ -89,13 +93,20 @@ public:
   // PRAGMA integrity_check: "ok" when the database is sound.
   std::string integrityCheck() const;
 
-  // A new run (status "running", this process's pid) with its resolved config.
-  std::int64_t createRun(const std::string &name, const std::filesystem::path &folder, const std::string &configYaml,
-                         std::int64_t parent = 0, const std::vector<std::string> &tags = {});
+  // A new run (status "running", this process's pid) with its resolved config; `uid` is the id in
+  // its folder's run.json (core/util/runfolder.h).
+  std::int64_t createRun(const std::string &name, const std::filesystem::path &folder,
+                         const std::string &configYaml, std::int64_t parent = 0,
+                         const std::vector<std::string> &tags = {}, const std::string &uid = {});
   std::optional<std::int64_t> findByFolder(const std::filesystem::path &folder) const;
-  // The run of `folder` set running again (a resume), or a new one.
-  std::int64_t openRun(const std::string &name, const std::filesystem::path &folder, const std::string &configYaml,
+  std::optional<std::int64_t> findByUid(const std::string &uid) const;
+  // The run with this id set running again (a resume), or a new row. Rows are found by id, never
+  // by folder; only a resume of a run recorded before ids existed takes its folder's row.
+  std::int64_t openRun(const std::string &uid, bool resuming, const std::string &name,
+                       const std::filesystem::path &folder, const std::string &configYaml,
                        std::int64_t parent = 0);
+  // A resumed run restarts at `step`: its metric points and events after that step are deleted.
+  void truncateRun(std::int64_t run, long step);
   void setStatus(std::int64_t run, const std::string &status, const std::string &reason, double duration);
   void setNotes(std::int64_t run, const std::string &notes);
   void setTags(std::int64_t run, const std::vector<std::string> &tags);
@@ -163,36 +174,29 @@ private:
 
   std::filesystem::path m_path;
   sqlite3 *m_db = nullptr;
-  struct Pending
+  // Writes queued until flush(): one transaction for many points.
+  struct PendingMetric
   {
-    int kind; // 0 metric, 1 event, 2 summary
     std::int64_t run;
-    std::string a, b;
+    std::string split, name;
     long step;
     int epoch;
     double wall, value;
   };
+  struct PendingEvent
+  {
+    std::int64_t run;
+    long step;
+    std::string kind, payload;
+  };
+  struct PendingSummary
+  {
+    std::int64_t run;
+    std::string kind, name;
+    double value;
+  };
+  using Pending = std::variant<PendingMetric, PendingEvent, PendingSummary>;
   std::vector<Pending> m_pending;
-};
-
-// Records a training run into the store as it happens (batched: a transaction every 50 points or
-// at evaluations, checkpoints and the end).
-class RunRecorder final : public TrainingObserver
-{
-public:
-  RunRecorder(RunStore &store, std::int64_t run, TrainingObserver *next = nullptr);
-  void onLog(const std::string &message) override;
-  void onStep(const StepEvent &e) override;
-  void onEvaluation(const EvalEvent &e) override;
-  void onCheckpoint(const std::string &kind, const std::filesystem::path &path) override;
-  void onDiagnosis(const Diagnosis &d) override;
-  void onFinished(const RunResult &r) override;
-
-private:
-  RunStore &m_store;
-  std::int64_t m_run;
-  TrainingObserver *m_next;
-  double m_wall = 0; // elapsed seconds at the last step (evaluations are stamped with it)
 };
 
 // Flattens YAML text into dotted keys ("training.learning_rate" -> "0.0001"); lists as flow text.

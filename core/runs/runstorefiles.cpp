@@ -1,19 +1,38 @@
 // RunStore's file side: disk use, checkpoint pruning, importing run folders, CSV/JSON export,
 // and run bundles.
-#include "core/runs/runstore.h"
-
+#include "core/runs/runstoredetail.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
+#include "core/util/runfolder.h"
 #include "core/util/sha256.h"
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace tunebench {
 namespace fs = std::filesystem;
+using detail::Stmt;
 using nlohmann::json;
+
+void RunStore::recordArtifacts(std::int64_t run)
+{
+  const RunRecord r = this->run(run);
+  std::vector<Artifact> found;
+  std::error_code ec;
+  if (fs::is_directory(r.folder, ec))
+    for (const auto &entry : fs::recursive_directory_iterator(r.folder, ec))
+      if (entry.is_regular_file(ec))
+        found.push_back({fs::relative(entry.path(), r.folder).string(),
+                         static_cast<std::int64_t>(entry.file_size(ec)), sha256File(entry.path())});
+  flush();
+  sqlite::Transaction t(m_db, m_path);
+  Stmt(m_db, "DELETE FROM artifacts WHERE run=?", m_path).bind(1, run).run();
+  Stmt s(m_db, "INSERT INTO artifacts(run, path, size, sha256) VALUES(?,?,?,?)", m_path);
+  for (const Artifact &a : found)
+    s.bind(1, run).bind(2, a.path).bind(3, a.size).bind(4, a.sha256).run();
+  t.commit();
+}
 
 std::int64_t RunStore::diskUse(const fs::path &folder)
 {
@@ -61,9 +80,10 @@ std::int64_t RunStore::importFolder(const fs::path &folder, std::int64_t parent)
   const std::string yaml = buffer.str();
   const auto flat = flattenYaml(yaml);
   const std::string name = flat.count("name") ? flat.at("name") : folder.filename().string();
-  if (const auto existing = findByFolder(folder))
+  const std::string uid = runFolderId(folder).value_or("");
+  if (const auto existing = uid.empty() ? findByFolder(folder) : findByUid(uid))
     remove(*existing, false);
-  const std::int64_t id = createRun(name, folder, yaml, parent);
+  const std::int64_t id = createRun(name, folder, yaml, parent, {}, uid);
   std::ifstream events(folder / "events.jsonl");
   for (std::string line; std::getline(events, line);) {
     json j;

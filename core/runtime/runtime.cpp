@@ -1,22 +1,20 @@
 #include "core/runtime/runtime.h"
 
-#include <sys/resource.h>
-
-#include "core/models/bf16linear.h"
 #include "core/runtime/dnnlmatmul.h"
 #include "core/tokenize/sentencepiecemodel.h"
 #include "core/util/error.h"
 
-#include <sqlite3.h>
-#include <torch/version.h>
-
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sched.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -105,6 +103,29 @@ int configureRuntime(const RuntimeOptions &options)
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     set(threads);
   return at::get_num_threads();
+}
+
+namespace {
+
+std::atomic<bool> &shadowsSwitch()
+{
+  static std::atomic<bool> on{[] {
+    const char *value = std::getenv("TUNEBENCH_BF16_SHADOWS");
+    return !value || std::string(value) != "0";
+  }()};
+  return on;
+}
+
+} // namespace
+
+bool bf16ShadowsEnabled()
+{
+  return shadowsSwitch().load(std::memory_order_relaxed);
+}
+
+void setBf16ShadowsEnabled(bool on)
+{
+  shadowsSwitch().store(on);
 }
 
 bool cpuSupportsBf16()

@@ -70,6 +70,11 @@ double peakResidentMiB();
 BlasInfo detectBlas();
 bool cpuSupportsBf16();
 
+// Whether the linear maps keep bf16 weight copies (core/models/bf16linear.h): on unless switched
+// off here or by the environment (TUNEBENCH_BF16_SHADOWS=0), which leaves every cast to autocast.
+bool bf16ShadowsEnabled();
+void setBf16ShadowsEnabled(bool on);
+
 // Multi-line, human-readable report of runtimeInfo() (what --version prints after the first line).
 std::string formatRuntimeInfo(const RuntimeInfo &info);
 

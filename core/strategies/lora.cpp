@@ -1,18 +1,18 @@
 #include "core/strategies/lora.h"
 
 #include "core/models/dropout.h"
-#include "core/strategies/hookable.h"
 #include "core/models/safetensors.h"
+#include "core/strategies/hookable.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
+#include "core/util/jsonfile.h"
 
 #include <torch/torch.h>
-
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 
@@ -196,7 +196,7 @@ LoraOptions LoraStrategy::readConfig(const std::filesystem::path &folder)
   if (!in)
     throw Error(path.string() + ": cannot open (a PEFT LoRA folder holds adapter_config.json)");
   try {
-    const nlohmann::json j = nlohmann::json::parse(in);
+    const nlohmann::json j = readJsonFile(path);
     if (j.value("peft_type", std::string()) != "LORA")
       throw Error(path.string() + ": field \"peft_type\" is \"" + j.value("peft_type", std::string()) + "\", not LORA");
     LoraOptions o;

@@ -2,12 +2,12 @@
 
 #include "core/tokenize/unicode.h"
 #include "core/util/error.h"
-
-#include <nlohmann/json.hpp>
+#include "core/util/jsonfile.h"
 
 #include <array>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 namespace tunebench {
 
@@ -76,7 +76,7 @@ std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::fromFiles(const st
 {
   std::vector<std::pair<std::string, int>> pairs;
   try {
-    const nlohmann::json vocab = nlohmann::json::parse(readFile(vocabJson, "BPE vocabulary"));
+    const nlohmann::json vocab = parseJson(readFile(vocabJson, "BPE vocabulary"), vocabJson.string());
     if (!vocab.is_object())
       throw Error(vocabJson.string() + ": expected a JSON object of token → id");
     for (const auto &[token, id] : vocab.items()) {

@@ -1,13 +1,13 @@
 #include "core/tokenize/useunigram.h"
 
-#include <algorithm>
-
 #include "core/tokenize/unicode.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
+#include "core/util/jsonfile.h"
 
-#include <nlohmann/json.hpp>
-
+#include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace tunebench {
 
@@ -72,15 +72,9 @@ UseUnigramTokenizer::UseUnigramTokenizer(std::vector<std::pair<std::string, doub
 
 std::unique_ptr<UseUnigramTokenizer> UseUnigramTokenizer::fromVocabJson(const std::filesystem::path &path)
 {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  if (!fileExists(path))
     throw Error(path.string() + ": cannot open the unigram vocabulary");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception &e) {
-    throw Error(path.string() + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json json = readJsonFile(path);
   if (!json.is_array() || json.size() <= kReservedSymbols)
     throw Error(path.string() + ": expected a list of [piece, score] entries");
   std::vector<std::pair<std::string, double>> pieces;

@@ -149,9 +149,34 @@ EncodedExample encodeText(const ExperimentConfig &config, const Tokenizer &token
   return e;
 }
 
-PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokenizer, DataReport &report)
+namespace {
+
+// Rows of `b` whose text is also in `a` (duplicates across splits: the held-out score would see
+// training rows): a warning in the report for the first few and one line in the log.
+void reportLeaks(const std::string &file, const Dataset &dataset, const std::vector<int> &a,
+                 const std::vector<int> &b, const std::string &aName, const std::string &bName,
+                 DataReport &report, std::vector<std::string> &log)
 {
-  PreparedData out;
+  const std::vector<Leak> leaks = findLeaks(dataset, a, b);
+  if (leaks.empty())
+    return;
+  for (std::size_t i = 0; i < leaks.size() && i < 20; ++i) {
+    const Example &x = dataset.examples[static_cast<std::size_t>(leaks[i].b)];
+    const Example &y = dataset.examples[static_cast<std::size_t>(leaks[i].a)];
+    report.warning(file, x.line, 0, "",
+                   "leakage: this " + bName + " row has the same text as " + aName + " row at line " +
+                       std::to_string(y.line));
+  }
+  log.push_back("leakage: " + std::to_string(leaks.size()) + " " + bName +
+                " row(s) have the same text as a " + aName +
+                " row (see the data report); set data.deduplicate to drop duplicates before splitting");
+}
+
+} // namespace
+
+LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report)
+{
+  LoadedDataset out;
   const std::filesystem::path path = config.resolve(config.data.path);
   const Table table = readTable(path, report);
   if (report.hasErrors() && table.rows.empty())
@@ -256,6 +281,11 @@ PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokeni
   if (out.split.train.empty() || out.split.validation.empty())
     throw Error(path.string() + ": too few rows for a training and a validation split (" +
                 std::to_string(out.dataset.size()) + " rows)");
+  reportLeaks(path.string(), out.dataset, out.split.train, out.split.validation, "train", "validation",
+              report, out.log);
+  reportLeaks(path.string(), out.dataset, out.split.train, out.split.test, "train", "test", report, out.log);
+  reportLeaks(path.string(), out.dataset, out.split.validation, out.split.test, "validation", "test", report,
+              out.log);
 
   if (config.data.augmentPerRow > 0) {
     const std::filesystem::path dict = assetsDir() / "debs" / "root" / "usr" / "share" / "wordnet";
@@ -274,7 +304,16 @@ PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokeni
       out.dataset.examples.push_back(std::move(e));
     }
   }
+  return out;
+}
 
+PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokenizer, DataReport &report)
+{
+  LoadedDataset loaded = loadDataset(config, report);
+  PreparedData out;
+  out.dataset = std::move(loaded.dataset);
+  out.split = std::move(loaded.split);
+  out.log = std::move(loaded.log);
   if (out.dataset.kind == TaskKind::LanguageModel || out.dataset.kind == TaskKind::Instruction) {
     encodeForLanguageModelling(config, tokenizer, out);
     return out;

@@ -26,6 +26,18 @@ struct EncodedExample
   int row = -1;                   // row in PreparedData::dataset
 };
 
+// An experiment's rows as training sees them, before tokenization: read, mapped, cleaned,
+// sub-sampled, split (the file's split column, k-fold, or stratified seeded ratios), checked for
+// rows duplicated across splits (warnings in the report, a line in the log), and the training split
+// augmented. The one data path: prepareData and the Data tab both start here.
+struct LoadedDataset
+{
+  Dataset dataset;              // every row (augmented rows appended at the end)
+  SplitIndices split;           // rows of dataset per split (augmented rows only in train)
+  std::vector<std::string> log; // what was done, in words
+};
+LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report);
+
 // The data side of an experiment: read, mapped, cleaned, sub-sampled, split (stratified, seeded),
 // the training split augmented, and everything tokenized once.
 struct PreparedData

@@ -16,8 +16,8 @@
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
+#include "core/util/runfolder.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -31,6 +31,7 @@
 #include <ctime>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -47,6 +48,9 @@ struct Trainer::Impl
 {
   ExperimentConfig config;
   fs::path runDir;
+  std::string runId;                   // run.json's id, once the folder is claimed
+  std::unique_ptr<RunFolderLock> lock; // held while this Trainer owns the folder
+  bool resumes = false;                // the claimed folder holds a run to continue
   TrainingObserver defaultObserver;
   TrainingObserver *observer = &defaultObserver;
   std::atomic<bool> stop{false};
@@ -220,6 +224,26 @@ struct Trainer::Impl
   // --- state -------------------------------------------------------------------------------
   fs::path stateDir() const { return runDir / "state"; }
 
+  // The run folder made (new: it must be empty) or opened (resume), and locked against a second
+  // process. Returns the run's id.
+  const std::string &claim()
+  {
+    if (!runId.empty())
+      return runId;
+    recoverFolder(stateDir());
+    resumes = fileExists(stateDir() / "trainer.json") || fileExists(runDir / "results.json");
+    if (resumes)
+      runId = adoptRunFolder(runDir);
+    else if (const auto id = runFolderId(runDir))
+      runId = *id; // claimed by the caller, or a run that never reached its first checkpoint
+    else
+      runId = createRunFolder(runDir);
+    lock = std::make_unique<RunFolderLock>(runDir);
+    return runId;
+  }
+
+  // The new state is written beside the old one, complete, then swapped in: a crash at any
+  // point leaves one whole state/ to resume from.
   void saveState()
   {
     const fs::path tmp = runDir / "state.tmp";
@@ -236,8 +260,8 @@ struct Trainer::Impl
                                      {"plateau_best", std::isnan(plateauBest) ? json(nullptr) : json(plateauBest)},
                                      {"plateau_bad", plateauBad}, {"elapsed_s", elapsedBefore + elapsed()},
                                      {"raised", std::vector<std::string>(raised.begin(), raised.end())}});
-    fs::remove_all(stateDir());
-    fs::rename(tmp, stateDir());
+    faultPoint("state-written");
+    replaceFolder(tmp, stateDir());
     observer->onCheckpoint("last", stateDir());
   }
 
@@ -285,6 +309,7 @@ struct Trainer::Impl
     for (const std::string &line : kept)
       text += line + "\n";
     writeFileAtomically(runDir / "events.jsonl", text);
+    observer->onResumed(step);
     log("resumed at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1) + ")");
   }
 
@@ -487,7 +512,7 @@ struct Trainer::Impl
 
   RunResult run()
   {
-    fs::create_directories(runDir);
+    claim();
     const bool resuming = fileExists(stateDir() / "trainer.json");
     if (fileExists(runDir / "results.json")) {
       // A stopped run's interim result is replaced; a finished run is never trained again.
@@ -646,10 +671,22 @@ Trainer::Trainer(ExperimentConfig config, fs::path runDir) : d(std::make_unique<
 Trainer::~Trainer() { d.reset(); releaseBf16Shadows(); releaseFreeMemory(); }
 void Trainer::setObserver(TrainingObserver *observer) { d->observer = observer ? observer : &d->defaultObserver; }
 RunResult Trainer::run() { return d->run(); }
+std::string Trainer::claimFolder()
+{
+  return d->claim();
+}
+bool Trainer::resumes() const
+{
+  return d->resumes;
+}
 void Trainer::requestStop() { d->stop = true; }
 void Trainer::setPaused(bool paused) { d->paused = paused; }
 bool Trainer::paused() const { return d->paused; }
 const fs::path &Trainer::runDir() const { return d->runDir; }
+const ExperimentConfig &Trainer::config() const
+{
+  return d->config;
+}
 
 std::string Trainer::overfitOneBatch(int steps)
 {

@@ -65,6 +65,8 @@ public:
   virtual void onEvaluation(const EvalEvent &) {}
   virtual void onCheckpoint(const std::string & /*kind: best|last*/, const std::filesystem::path &) {}
   virtual void onDiagnosis(const Diagnosis &) {}
+  // A resumed run restarts from its saved state at `step`: what was recorded after it is void.
+  virtual void onResumed(long /*step*/) {}
   virtual void onFinished(const RunResult &) {}
 };
 
@@ -73,7 +75,9 @@ public:
 //   split.json    row indices per split      events.jsonl  every step and evaluation
 //   state/        resumable state (model, optimizer, scheduler, RNG, data position)
 //   best/         the best model (model.pt)  results.json  the final result
-// A run folder that already has state/ is resumed exactly where that state was saved.
+//   run.json      the run's id               run.lock      held while a process trains it
+// A run folder that already has state/ is resumed exactly where that state was saved. A new run
+// never goes into a folder that holds anything (tunebench deletes nothing it did not make).
 class Trainer
 {
 public:
@@ -83,6 +87,12 @@ public:
   Trainer &operator=(const Trainer &) = delete;
 
   void setObserver(TrainingObserver *observer);
+  // Makes the run folder (it must not exist or be empty; run.json holds the run's new id) or
+  // opens the existing run of a resume, locks it against a second process for this Trainer's life,
+  // and returns the run's id (the history's key). run() calls it when the caller has not.
+  std::string claimFolder();
+  // After claimFolder(): whether the folder holds a run to continue.
+  bool resumes() const;
   // Trains (or resumes) to the end. Problems with the data or model throw tunebench::Error before
   // any step; problems during training end the run with status "failed" and a reason.
   RunResult run();
@@ -97,6 +107,7 @@ public:
   std::string overfitOneBatch(int steps = 100);
 
   const std::filesystem::path &runDir() const;
+  const ExperimentConfig &config() const;
 
 private:
   struct Impl;

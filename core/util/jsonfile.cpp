@@ -4,18 +4,75 @@
 #include "core/util/files.h"
 
 #include <fstream>
+#include <iterator>
 
 namespace tunebench {
+namespace fs = std::filesystem;
+
+namespace {
+
+// nlohmann's message without its "[json.exception.parse_error.101] parse error at line 1, column 28:"
+// prefix (positions are ours).
+std::string jsonReason(const nlohmann::json::exception &e)
+{
+  std::string what = e.what();
+  const auto colon = what.find(": ", what.find(']'));
+  if (colon != std::string::npos)
+    what = what.substr(colon + 2);
+  else if (const auto bracket = what.find("] "); bracket != std::string::npos)
+    what = what.substr(bracket + 2);
+  return what.empty() ? std::string() : ": " + what;
+}
+
+} // namespace
+
+std::size_t jsonTooDeepAt(std::string_view text, int maxDepth)
+{
+  int depth = 0;
+  bool inString = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (inString) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > maxDepth)
+        return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
+nlohmann::json parseJson(std::string_view text, const std::string &source)
+{
+  const std::size_t deep = jsonTooDeepAt(text);
+  if (deep != std::string_view::npos)
+    throw Error(source + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels (at byte " +
+                std::to_string(deep + 1) + ")");
+  return nlohmann::json::parse(text);
+}
 
 nlohmann::json readJsonFile(const std::filesystem::path &path)
 {
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    throw Error(path.string() + ": is a folder, expected a JSON file");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(path.string() + ": cannot open");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
-    return nlohmann::json::parse(in);
+    return parseJson(text, path.string());
+  } catch (const nlohmann::json::parse_error &e) {
+    throw Error(path.string() + ": not valid JSON at byte " + std::to_string(e.byte) + jsonReason(e));
   } catch (const nlohmann::json::exception &e) {
-    throw Error(path.string() + ": not valid JSON: " + e.what());
+    throw Error(path.string() + ": not valid JSON" + jsonReason(e));
   }
 }
 

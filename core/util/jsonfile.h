@@ -1,12 +1,21 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace tunebench {
+
+// JSON deeper than this is refused before it is parsed (a 100,000-deep nesting would otherwise
+// exhaust the stack in code that walks it).
+inline constexpr int kMaxJsonDepth = 256;
+// The offset of the first bracket that nests deeper than maxDepth, or npos (strings are skipped).
+std::size_t jsonTooDeepAt(std::string_view text, int maxDepth = kMaxJsonDepth);
+// nlohmann::json::parse after the depth check: throws tunebench::Error naming `source` and the
+// offset when the text nests too deep; parse errors (nlohmann::json::parse_error) go on as they are.
+nlohmann::json parseJson(std::string_view text, const std::string &source);
 
 // Parses a JSON file; throws tunebench::Error naming the file when it cannot be opened or parsed.
 nlohmann::json readJsonFile(const std::filesystem::path &path);

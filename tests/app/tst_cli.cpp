@@ -204,9 +204,30 @@ private Q_SLOTS:
                                      << QStringLiteral("did you mean \"version\"");
     QTest::newRow("bad threads") << QStringList{QStringLiteral("--threads"), QStringLiteral("zero"),
                                                 QStringLiteral("version")}
-                                 << 3 << QStringLiteral("--threads: expected a positive integer");
-    QTest::newRow("unknown option") << QStringList{QStringLiteral("doctor"), QStringLiteral("--quik")} << 3
+                                 << 2 << QStringLiteral("--threads: expected a positive integer");
+    QTest::newRow("unknown option") << QStringList{QStringLiteral("doctor"), QStringLiteral("--quik")} << 2
                                     << QStringLiteral("did you mean --quick");
+    // Every bad command line exits 2 (a bad file or config exits 3).
+    QTest::newRow("unknown global option")
+        << QStringList{QStringLiteral("--bogus")} << 2 << QStringLiteral("unknown global option --bogus");
+    QTest::newRow("data check without a file") << QStringList{QStringLiteral("data"), QStringLiteral("check")}
+                                               << 2 << QStringLiteral("data check needs one data file");
+    QTest::newRow("unknown task") << QStringList{QStringLiteral("data"), QStringLiteral("check"),
+                                                 QStringLiteral("x.csv"), QStringLiteral("--task"),
+                                                 QStringLiteral("bogus")}
+                                  << 2 << QStringLiteral("--task: unknown task \"bogus\"");
+    QTest::newRow("train without a config")
+        << QStringList{QStringLiteral("train")} << 2 << QStringLiteral("train needs one CONFIG.yaml");
+    QTest::newRow("option without its value")
+        << QStringList{QStringLiteral("cv"), QStringLiteral("x.yaml"), QStringLiteral("--folds")} << 2
+        << QStringLiteral("option --folds needs a value");
+    QTest::newRow("unknown runs sub-command") << QStringList{QStringLiteral("runs"), QStringLiteral("bogus")}
+                                              << 2 << QStringLiteral("runs: unknown sub-command \"bogus\"");
+    QTest::newRow("sweep without points") << QStringList{QStringLiteral("sweep"), QStringLiteral("x.yaml")}
+                                          << 2 << QStringLiteral("sweep needs --grid");
+    QTest::newRow("missing config file")
+        << QStringList{QStringLiteral("train"), QStringLiteral("no-such.yaml")} << 3
+        << QStringLiteral("no-such.yaml");
     QTest::newRow("no command") << QStringList{} << 2 << QStringLiteral("usage:");
   }
 

@@ -3,6 +3,7 @@
 #include "core/data/mapping.h"
 #include "core/data/readers.h"
 #include "core/util/error.h"
+#include "core/util/jsonfile.h"
 
 #include <QtTest/QtTest>
 
@@ -134,6 +135,16 @@ private Q_SLOTS:
     QTest::newRow("chat unknown role") << "ah.jsonl"
         << QByteArray("{\"messages\": [{\"role\": \"robot\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"x\"}]}\n")
         << instr << "" << iob2 << 1 << 0 << "unknown role \"robot\"" << true;
+    // JSON nested 100,000 deep (a stack overflow once): refused before it is parsed, with its place.
+    const QByteArray deep = QByteArray(100000, '[') + QByteArray(100000, ']');
+    QTest::newRow("jsonl nested deep")
+        << "aj.jsonl" << QByteArray("{\"text\": \"ok\", \"label\": \"a\"}\n{\"text\": " + deep + "}\n")
+        << single << "" << iob2 << 2 << 265 << "JSON nested deeper than 256 levels" << true;
+    QTest::newRow("json nested deep") << "ak.json" << QByteArray("{\"data\": " + deep + "}") << single << ""
+                                      << iob2 << 1 << 265 << "JSON nested deeper than 256 levels" << true;
+    QTest::newRow("list cell nested deep")
+        << "al.csv" << QByteArray("text,labels\nhello,\"" + deep + "\"\n") << multi << "" << iob2 << 2 << 0
+        << "the list nests deeper than 256 levels" << true;
     // Plain text
     QTest::newRow("text bad utf-8") << "ai.txt" << QByteArray("fine line\nanother\nbroken \xff here\n") << lm << ""
         << iob2 << 3 << 8 << "invalid UTF-8 byte 0xff" << true;
@@ -171,6 +182,30 @@ private Q_SLOTS:
     // The message a user reads starts with file:line.
     const QString text = QString::fromStdString(it->toString());
     QVERIFY(text.startsWith(path + (line > 0 ? QStringLiteral(":%1").arg(line) : QString())));
+  }
+
+  // A JSON file (a model's config.json) nested 100,000 deep: one message naming the file.
+  void deepJsonFileIsRefused()
+  {
+    const QString path = write(QStringLiteral("config.json"), "{\"hidden_size\": " + QByteArray(100000, '[') +
+                                                                  QByteArray(100000, ']') + "}");
+    try {
+      tunebench::readJsonFile(path.toStdString());
+      QFAIL("accepted");
+    } catch (const tunebench::Error &e) {
+      QCOMPARE(QString::fromUtf8(e.what()),
+               path + QStringLiteral(": JSON nested deeper than 256 levels (at byte 272)"));
+    }
+    const QString bad = write(QStringLiteral("bad.json"), "{\"a\": 1,\n \"b\": x}");
+    try {
+      tunebench::readJsonFile(bad.toStdString());
+      QFAIL("accepted");
+    } catch (const tunebench::Error &e) {
+      const QString text = QString::fromUtf8(e.what());
+      QVERIFY2(text.startsWith(bad + QStringLiteral(": not valid JSON at byte ")), qPrintable(text));
+      QVERIFY2(!text.contains(QLatin1String("json.exception")) && !text.contains(QLatin1String("line 2")),
+               qPrintable(text));
+    }
   }
 
   // Good rows survive next to bad ones.

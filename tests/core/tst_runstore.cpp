@@ -58,6 +58,63 @@ private Q_SLOTS:
     sqlite3_close(db);
   }
 
+  // Opened read-only the history is never written (the same bytes and modification time, no
+  // workspace made where there is none), and a run left "running" by a process that is gone
+  // reads as interrupted without being rewritten. A write through it is refused with the file.
+  void readOnlyNeverWrites()
+  {
+    const std::filesystem::path ro = m_dir.filePath(QStringLiteral("readonly")).toStdString();
+    std::int64_t id = 0;
+    {
+      RunStore store(ro);
+      id = store.createRun("gone", ro / "gone", configYaml("full", 1e-4));
+    }
+    sqlite3 *db = nullptr;
+    QCOMPARE(sqlite3_open((ro / "runs.sqlite").string().c_str(), &db), SQLITE_OK);
+    QCOMPARE(sqlite3_exec(db,
+                          "PRAGMA wal_checkpoint(TRUNCATE); UPDATE runs SET pid=2147483646; PRAGMA "
+                          "wal_checkpoint(TRUNCATE)",
+                          nullptr, nullptr, nullptr),
+             SQLITE_OK);
+    sqlite3_close(db);
+    auto snapshot = [&] {
+      QByteArray all;
+      for (const char *name : {"runs.sqlite"}) {
+        QFile f(QString::fromStdString((ro / name).string()));
+        if (f.open(QIODevice::ReadOnly))
+          all += f.readAll() + QByteArray::number(QFileInfo(f).lastModified().toMSecsSinceEpoch());
+      }
+      return all;
+    };
+    const QByteArray before = snapshot();
+    {
+      RunStore store(ro, RunStore::Access::ReadOnly);
+      const std::vector<RunRecord> runs = store.list();
+      QCOMPARE(runs.size(), std::size_t(1));
+      QCOMPARE(QString::fromStdString(runs[0].status), QStringLiteral("interrupted"));
+      QCOMPARE(QString::fromStdString(store.run(id).status), QStringLiteral("interrupted"));
+      try {
+        store.setNotes(id, "x");
+        QFAIL("a read-only store was written");
+      } catch (const Error &e) {
+        QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("runs.sqlite")), e.what());
+      }
+    }
+    QCOMPARE(snapshot(), before);
+    // No history yet: an empty list, and nothing is created.
+    const std::filesystem::path none = m_dir.filePath(QStringLiteral("no-workspace")).toStdString();
+    {
+      RunStore store(none, RunStore::Access::ReadOnly);
+      QVERIFY(store.list().empty());
+    }
+    QVERIFY(!std::filesystem::exists(none));
+    // Opened for writing, the gone run is marked interrupted in the file.
+    RunStore writer(ro);
+    QCOMPARE(
+        QString::fromStdString(writer.run(id).reason).contains(QLatin1String("process training it ended")),
+        true);
+  }
+
   void newerSchemaIsRefused()
   {
     const std::filesystem::path other = m_dir.filePath(QStringLiteral("newer")).toStdString();

@@ -10,16 +10,15 @@
 #include "core/strategies/prefix.h"
 #include "core/train/planning.h"
 #include "core/util/error.h"
-
 #include "support/golden.h"
 
 #include <torch/torch.h>
 
 #include <QtTest/QtTest>
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
 
 using namespace tunebench;
 
@@ -177,18 +176,24 @@ private Q_SLOTS:
     SequenceClassifier model = goldenBert();
     PartialFineTuning s({true, 1, {}, 0.5, 3.0});
     s.apply(*model);
+    int frozen = 0, trained = 0;
     for (const auto &p : model->named_parameters()) {
       const bool expectFrozen = p.key().find("embeddings") != std::string::npos || p.key().find("layer.0.") != std::string::npos;
       QCOMPARE(!p.value().requires_grad(), expectFrozen);
+      ++(expectFrozen ? frozen : trained);
     }
+    QVERIFY(frozen > 0 && trained > 0); // the names matched: something on each side
     // Layer-wise decay: layer 1 (the top of 2) gets 0.5, the head its own 3.0.
+    std::set<std::string> seen;
     for (const ParameterGroup &g : s.parameterGroups(*model)) {
+      seen.insert(g.name);
       if (g.name == "layer 1")
         QCOMPARE(g.learningRateScale, 0.5);
       if (g.name == "head")
         QCOMPARE(g.learningRateScale, 3.0);
       QVERIFY(g.name != "layer 0" && g.name != "embeddings");
     }
+    QVERIFY2(seen.count("layer 1") && seen.count("head"), "the groups \"layer 1\" and \"head\" exist");
   }
 
   // Published count: BERT-base, LoRA r=8 on query and value: 294,912 (+ the 2-label classifier).

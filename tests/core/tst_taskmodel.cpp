@@ -76,13 +76,19 @@ private Q_SLOTS:
     const TensorMap expected = readSafetensors(golden("distilbert") / "expected.safetensors");
     const torch::Tensor loss = model->forward("a", expected.at("input_ids"), expected.at("attention_mask")).pow(2).sum();
     loss.backward();
+    int checkedB = 0, checkedA = 0;
     for (const auto &p : model->named_parameters()) {
       const bool hasGrad = p.value().grad().defined() && p.value().grad().abs().sum().item<double>() > 0;
-      if (p.key().rfind("heads.b.", 0) == 0)
+      if (p.key().rfind("heads.b.", 0) == 0) {
         QVERIFY2(!hasGrad, p.key().c_str());
-      if (p.key().rfind("heads.a.", 0) == 0 || p.key().find("word_embeddings") != std::string::npos)
+        ++checkedB;
+      }
+      if (p.key().rfind("heads.a.", 0) == 0 || p.key().find("word_embeddings") != std::string::npos) {
         QVERIFY2(hasGrad, p.key().c_str());
+        ++checkedA;
+      }
     }
+    QVERIFY(checkedA >= 2 && checkedB >= 1); // the names matched: both heads and the embeddings were checked
   }
 
   void otherBackbones()

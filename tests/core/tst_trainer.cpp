@@ -5,17 +5,16 @@
 #include "core/models/taskmodel.h"
 #include "core/strategies/strategy.h"
 #include "core/train/trainer.h"
-
 #include "support/golden.h"
-
-#include <QtTest/QtTest>
-
-#include <nlohmann/json.hpp>
 
 #include <torch/serialize.h>
 
+#include <QtTest/QtTest>
+
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 using namespace tunebench;
 using tunebench::testing::assetPath;
@@ -87,6 +86,18 @@ class TestTrainer : public QObject
 
   std::filesystem::path dir(const char *name) const { return m_dir.filePath(QString::fromLatin1(name)).toStdString(); }
 
+  // The uninterrupted run of config() in dir("whole"), trained by the first slot that needs it
+  // (the slots do not depend on their order).
+  std::optional<RunResult> m_whole;
+  const RunResult &wholeRun()
+  {
+    if (!m_whole) {
+      Trainer whole(config(), dir("whole"));
+      m_whole = whole.run();
+    }
+    return *m_whole;
+  }
+
 private Q_SLOTS:
   void initTestCase()
   {
@@ -136,8 +147,7 @@ private Q_SLOTS:
   void stopAndResumeIsExact()
   {
     const ExperimentConfig c = config();
-    Trainer whole(c, dir("whole"));
-    const RunResult a = whole.run();
+    const RunResult a = wholeRun();
     QCOMPARE(QString::fromStdString(a.status), QStringLiteral("finished"));
     QCOMPARE(a.steps, 48L); // 384 training rows / 16 × 2 epochs
     QVERIFY(a.test.metrics.at("accuracy") > 0.5);
@@ -170,6 +180,7 @@ private Q_SLOTS:
 
   void sameSeedSameRunOtherSeedNot()
   {
+    wholeRun();
     Trainer again(config(), dir("again"));
     const RunResult r = again.run();
     QCOMPARE(stepLosses(dir("again")), stepLosses(dir("whole")));
@@ -235,6 +246,7 @@ private Q_SLOTS:
 
   void trainedRunPredicts()
   {
+    wholeRun();
     auto run = TrainedRun::open(dir("whole"));
     const auto p = run->predict({"a wonderful , moving and funny film", "a dull , tedious mess"});
     QCOMPARE(p.size(), std::size_t(2));

@@ -2,29 +2,26 @@
 // LoRA and change r, start a short run, see points arrive on the charts, stop it, find it in the
 // history, run a second one, compare the two and read the config diff, evaluate the finished one
 // (confusion heat map, per-class table) and ask the playground about a sentence.
+#include "core/config/experiment.h"
+#include "core/data/dataset.h"
+#include "core/runs/runstore.h"
+#include "core/train/trainer.h"
+#include "support/golden.h"
 #include "ui/columnmapping.h"
 #include "ui/datasetview.h"
-#include "ui/labelling.h"
-#include "core/data/dataset.h"
 #include "ui/estimatepanel.h"
-#include "ui/experimentform.h"
 #include "ui/evaluationview.h"
+#include "ui/experimentform.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
+#include "ui/labelling.h"
 #include "ui/mainwindow.h"
 #include "ui/monitorview.h"
 #include "ui/trainingsession.h"
 
-#include "core/config/experiment.h"
-#include "core/runs/runstore.h"
-#include "support/golden.h"
-
-#include <QtTest/QtTest>
-
 #include <QChart>
 #include <QComboBox>
 #include <QFont>
-#include <QUndoStack>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -33,6 +30,11 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QTextEdit>
+#include <QUndoStack>
+#include <QtTest/QtTest>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 using namespace tunebench;
 
@@ -221,6 +223,90 @@ private Q_SLOTS:
     QVERIFY(data->report()->item(0)->text().contains(QLatin1String("bad.csv:")));
     QVERIFY(data->jumpToIssue(0));
     QCOMPARE(data->table()->selectionModel()->selectedRows().size(), 1);
+  }
+
+  // One data path: the Data tab opened from the experiment shows the rows, labels and splits its
+  // run trains on — the run's split.json and labels.json — for the default preset and for a file
+  // with duplicates, HTML (cleaned), a split column and a row of test repeating a row of train.
+  void dataTabShowsWhatTrainingSees_data()
+  {
+    QTest::addColumn<QStringList>("overrides");
+    QTest::addColumn<bool>("ownFile");
+    QTest::newRow("default preset") << QStringList{} << false;
+    QTest::newRow("duplicates, html, split column")
+        << QStringList{QStringLiteral("data.cleaning.html"), QStringLiteral("true")} << true;
+  }
+
+  void dataTabShowsWhatTrainingSees()
+  {
+    QFETCH(QStringList, overrides);
+    QFETCH(bool, ownFile);
+    MainWindow window(m_root.filePath(QStringLiteral("datapath-workspace-%1").arg(ownFile)));
+    window.experiment()->loadPreset(QStringLiteral("sentiment-use-lite"));
+    if (ownFile) {
+      QFile f(m_root.filePath(QStringLiteral("messy.csv")));
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      QByteArray csv = "text,label,split\n";
+      for (int i = 0; i < 30; ++i) {
+        const QByteArray n = QByteArray::number(i);
+        csv += "<b>a fine film number " + n + "</b>,positive," +
+               (i % 10 == 0   ? "test"
+                : i % 10 == 1 ? "validation"
+                              : "train") +
+               "\n";
+        csv += "a dull film number " + n + ",negative," +
+               (i % 10 == 0   ? "test"
+                : i % 10 == 1 ? "validation"
+                              : "train") +
+               "\n";
+      }
+      csv += "a dull film number 5,negative,train\n"; // a duplicate inside train
+      csv += "a fine film number 3,positive,test\n";  // the same text as a train row: a leak
+      f.write(csv);
+      f.close();
+      window.experiment()->setOverride(QStringLiteral("data.path"), f.fileName());
+    }
+    for (int i = 0; i + 1 < overrides.size(); i += 2)
+      window.experiment()->setOverride(overrides[i], overrides[i + 1]);
+    window.experiment()->setOverride(QStringLiteral("training.max_steps"), QStringLiteral("1"));
+    DatasetView *data = window.data();
+    QSignalSpy loaded(data, &DatasetView::loaded);
+    QVERIFY(window.openExperimentData());
+    QVERIFY(loaded.wait(120000));
+    QVERIFY2(loaded.front().at(0).toBool(), qPrintable(data->summary()->text()));
+    const Dataset &shown = *data->model()->dataset();
+
+    // The run of the same experiment (one step is enough to write its split and labels).
+    const ConfigResult r =
+        parseExperimentConfig(window.experiment()->yaml().toStdString(), window.workspaceDir().toStdString());
+    QVERIFY(r.ok());
+    const std::filesystem::path runDir =
+        m_root.filePath(QStringLiteral("datapath-run-%1").arg(ownFile)).toStdString();
+    Trainer trainer(r.config, runDir);
+    trainer.run();
+    const auto split = nlohmann::json::parse(std::ifstream(runDir / "split.json"));
+    const auto labels = nlohmann::json::parse(std::ifstream(runDir / "labels.json"));
+    std::map<std::string, std::vector<int>> rowsBySplit;
+    for (std::size_t i = 0; i < shown.examples.size(); ++i)
+      rowsBySplit[shown.examples[i].split].push_back(static_cast<int>(i));
+    for (const char *name : {"train", "validation", "test"})
+      QCOMPARE(rowsBySplit[name], split[name].get<std::vector<int>>());
+    QCOMPARE(shown.labels, labels.get<std::vector<std::string>>());
+    std::size_t total = 0;
+    for (const char *name : {"train", "validation", "test"})
+      total += split[name].size();
+    QCOMPARE(shown.examples.size(), total);
+    if (ownFile) {
+      QCOMPARE(shown.examples.size(), std::size_t(62));
+      for (const Example &e : shown.examples)
+        QVERIFY2(!QString::fromStdString(e.text).contains(QLatin1Char('<')), e.text.c_str()); // HTML cleaned
+      // The leak is in the data report, naming the file and the line.
+      bool leak = false;
+      for (int i = 0; i < data->report()->count(); ++i)
+        leak = leak || (data->report()->item(i)->text().contains(QLatin1String("messy.csv:63")) &&
+                        data->report()->item(i)->text().contains(QLatin1String("leakage")));
+      QVERIFY2(leak, "no leakage entry for line 63");
+    }
   }
 
   // The Experiment tab's estimate follows the edits: LoRA r=8 on USE-Lite trains a fraction of a
