@@ -2,6 +2,8 @@
 
 #include "core/config/schema.h"
 #include "core/runtime/paths.h"
+#include "core/util/error.h"
+#include "core/util/files.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -282,15 +284,17 @@ ConfigResult parseExperimentConfig(const std::string &yaml, const fs::path &base
 
 ConfigResult loadExperimentConfig(const fs::path &file, const std::vector<std::string> &overrides)
 {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  std::string text;
+  try {
+    text = readInputFile(file, "an experiment file (YAML)");
+  } catch (const Error &e) {
     ConfigResult r;
-    r.problems.push_back({0, 0, "(file)", "cannot be read"});
+    const std::string what = e.what();
+    const std::string prefix = file.string() + ": ";
+    r.problems.push_back({0, 0, "(file)", what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what});
     return r;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parseExperimentConfig(buffer.str(), fs::absolute(file).parent_path(), overrides);
+  return parseExperimentConfig(text, fs::absolute(file).parent_path(), overrides);
 }
 
 } // namespace tunebench

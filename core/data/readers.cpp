@@ -2,6 +2,7 @@
 
 #include "core/tokenize/unicode.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
 #include "core/util/jsonfile.h"
 #include "core/util/text.h"
 
@@ -21,10 +22,7 @@ namespace {
 // Returns the 1-based lines that hold invalid bytes.
 std::string readAll(const fs::path &path, DataReport &report, std::set<int> &badLines)
 {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(path.string() + ": cannot open the data file");
-  std::string data(std::istreambuf_iterator<char>(in), {});
+  std::string data = readInputFile(path, "a data file");
   if (data.rfind("\xEF\xBB\xBF", 0) == 0)
     data.erase(0, 3);
   // Walk the bad bytes in order, counting lines as we go (not from the start for each one).
@@ -329,6 +327,8 @@ Table readCsv(const fs::path &path, const CsvOptions &options, DataReport &repor
       report.error(file, line, 0, "", "the row is skipped: it holds invalid UTF-8");
     }
   }
+  if (table.rows.empty() && !report.hasErrors())
+    report.error(file, headerLine, 0, "", "the file has a header but no data rows");
   return table;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/train/trainer.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
 
 #include <cmath>
 #include <fstream>
@@ -99,17 +100,8 @@ std::vector<std::vector<std::string>> sweepPoints(const SweepSpec &spec)
 
 ExperimentSource ExperimentSource::fromFile(const fs::path &file, std::vector<std::string> overrides)
 {
-  std::error_code ec;
-  if (fs::is_directory(file, ec))
-    throw Error(file.string() + ": is a folder, expected an experiment file (YAML)");
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    throw Error(file.string() + ": cannot be read (" +
-                (fs::exists(file, ec) ? "permission denied" : "no such file") + ")");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
   ExperimentSource s;
-  s.yaml = buffer.str();
+  s.yaml = readInputFile(file, "an experiment file (YAML)");
   s.baseDir = fs::absolute(file).parent_path();
   s.overrides = std::move(overrides);
   s.name = file.string();

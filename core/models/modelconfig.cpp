@@ -14,11 +14,8 @@ int intField(const nlohmann::json &j, const std::string &source, std::initialize
              std::optional<int> fallback = std::nullopt)
 {
   for (const char *name : names)
-    if (j.contains(name)) {
-      if (!j[name].is_number_integer() || j[name].get<long long>() < 0)
-        throw Error(source + ": field \"" + name + "\" must be a non-negative integer, got " + j[name].dump());
-      return j[name].get<int>();
-    }
+    if (j.contains(name))
+      return tunebench::intField(j, source, name, fallback, 0); // range-checked: no wrap past int
   if (fallback)
     return *fallback;
   throw Error(source + ": field \"" + *names.begin() + "\" is missing");

@@ -1,5 +1,6 @@
 #include "core/runs/runstoredetail.h"
 #include "core/util/error.h"
+#include "core/util/text.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -20,12 +21,7 @@ namespace detail {
 
 std::string nowIso()
 {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
+  return text::now();
 }
 
 std::string joinTags(const std::vector<std::string> &tags)

@@ -1,24 +1,24 @@
-#include "core/train/trainer.h"
-
-#include "core/train/builtmodel.h"
 #include "core/data/instruction.h"
 #include "core/eval/metrics.h"
 #include "core/models/checkpoint.h"
 #include "core/models/generation.h"
 #include "core/models/safetensors.h"
 #include "core/runtime/runtime.h"
-#include "core/train/dataprep.h"
-#include "core/train/evaluation.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/tokenize/tokenizerloader.h"
+#include "core/train/builtmodel.h"
+#include "core/train/dataprep.h"
+#include "core/train/evaluation.h"
+#include "core/train/trainer.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
+#include "core/util/text.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <ctime>
+#include <nlohmann/json.hpp>
 
 namespace tunebench {
 namespace fs = std::filesystem;
@@ -28,12 +28,7 @@ namespace {
 
 std::string timestamp()
 {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y%m%d-%H%M%S", &tm);
-  return buffer;
+  return text::now("%Y%m%d-%H%M%S", false);
 }
 
 } // namespace

@@ -267,19 +267,41 @@ struct Trainer::Impl
 
   void loadState()
   {
-    const json s = readJsonFile(stateDir() / "trainer.json");
-    step = s.value("step", 0L);
-    epoch = s.value("epoch", 0);
-    batchInEpoch = s.value("batch_in_epoch", 0L);
-    best = s["best"].is_null() ? std::nan("") : s["best"].get<double>();
-    bestStep = s.value("best_step", -1L);
-    badEvals = s.value("bad_evals", 0);
-    plateauScale = s.value("plateau_scale", 1.0);
-    plateauBest = s["plateau_best"].is_null() ? std::nan("") : s["plateau_best"].get<double>();
-    plateauBad = s.value("plateau_bad", 0);
-    elapsedBefore = s.value("elapsed_s", 0.0);
-    for (const std::string &r : s.value("raised", std::vector<std::string>()))
-      raised.insert(r);
+    const fs::path file = stateDir() / "trainer.json";
+    const json s = readJsonFile(file);
+    // Every field checked against this run before it is used: a state from another run or a
+    // corrupt file is refused with the field, never trained on.
+    auto integer = [&](const char *name, long lo, long hi, long fallback) {
+      if (!s.is_object() || !s.contains(name) || s[name].is_null())
+        return fallback;
+      if (!s[name].is_number_integer() || s[name].get<long long>() < lo || s[name].get<long long>() > hi)
+        throw Error(file.string() + ": field \"" + name + "\" must be an integer from " + std::to_string(lo) +
+                    " to " + std::to_string(hi) + " for this run, got " + s[name].dump());
+      return static_cast<long>(s[name].get<long long>());
+    };
+    auto number = [&](const char *name, double fallback) {
+      if (!s.is_object() || !s.contains(name) || s[name].is_null())
+        return fallback;
+      if (!s[name].is_number())
+        throw Error(file.string() + ": field \"" + name + "\" must be a number, got " + s[name].dump());
+      return s[name].get<double>();
+    };
+    const long maxEpochs = std::max<long>(config.training.epochs, totalSteps);
+    step = integer("step", 0, totalSteps, 0);
+    epoch = static_cast<int>(integer("epoch", 0, maxEpochs, 0));
+    batchInEpoch = integer("batch_in_epoch", 0,
+                           (std::max(1L, stepsPerEpoch) + 1) * config.training.gradientAccumulation, 0);
+    best = number("best", std::nan(""));
+    bestStep = integer("best_step", -1, totalSteps, -1);
+    badEvals = static_cast<int>(integer("bad_evals", 0, totalSteps, 0));
+    plateauScale = number("plateau_scale", 1.0);
+    plateauBest = number("plateau_best", std::nan(""));
+    plateauBad = static_cast<int>(integer("plateau_bad", 0, totalSteps, 0));
+    elapsedBefore = number("elapsed_s", 0.0);
+    if (s.contains("raised") && s["raised"].is_array())
+      for (const json &r : s["raised"])
+        if (r.is_string())
+          raised.insert(r.get<std::string>());
     loadModel(*built.model, stateDir() / "model.pt");
     torch::serialize::InputArchive opt;
     opt.load_from((stateDir() / "optimizer.pt").string());

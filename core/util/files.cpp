@@ -2,9 +2,10 @@
 
 #include "core/util/error.h"
 
-#include <fstream>
-
 #include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 
 namespace tunebench {
 namespace fs = std::filesystem;
@@ -13,6 +14,42 @@ bool fileExists(const fs::path &path)
 {
   std::error_code ec;
   return fs::exists(path, ec);
+}
+
+std::uintmax_t maxInputBytes()
+{
+  static const std::uintmax_t limit = [] {
+    const char *text = std::getenv("TUNEBENCH_MAX_INPUT_MB");
+    char *end = nullptr;
+    const unsigned long long mb = text ? std::strtoull(text, &end, 10) : 0;
+    return (text && end && *end == '\0' && mb > 0 ? mb : 4096ULL) * 1024ULL * 1024ULL;
+  }();
+  return limit;
+}
+
+std::string readInputFile(const fs::path &path, const std::string &what)
+{
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status))
+    throw Error(path.string() + ": no such file (expected " + what + ")");
+  if (fs::is_directory(status))
+    throw Error(path.string() + ": is a folder, expected " + what);
+  if (!fs::is_regular_file(status))
+    throw Error(path.string() + ": is not a regular file (a pipe, socket or device), expected " + what);
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > maxInputBytes())
+    throw Error(path.string() + ": " + std::to_string(size / (1024 * 1024)) +
+                " MiB is above the input limit of " + std::to_string(maxInputBytes() / (1024 * 1024)) +
+                " MiB (TUNEBENCH_MAX_INPUT_MB raises it)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error(path.string() + ": cannot be read (permission denied?)");
+  std::string data;
+  data.resize(static_cast<std::size_t>(size));
+  in.read(data.data(), static_cast<std::streamsize>(size));
+  data.resize(static_cast<std::size_t>(in.gcount()));
+  return data;
 }
 
 void writeFileAtomically(const fs::path &path, const std::string &content)

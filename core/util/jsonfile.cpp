@@ -60,13 +60,7 @@ nlohmann::json parseJson(std::string_view text, const std::string &source)
 
 nlohmann::json readJsonFile(const std::filesystem::path &path)
 {
-  std::error_code ec;
-  if (fs::is_directory(path, ec))
-    throw Error(path.string() + ": is a folder, expected a JSON file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(path.string() + ": cannot open");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = readInputFile(path, "a JSON file");
   try {
     return parseJson(text, path.string());
   } catch (const nlohmann::json::parse_error &e) {
@@ -89,9 +83,13 @@ int intField(const nlohmann::json &j, const std::string &source, const std::stri
       return *fallback;
     throw Error(source + ": field \"" + name + "\" is missing");
   }
-  if (!j[name].is_number_integer() || j[name].get<long long>() < minimum)
-    throw Error(source + ": field \"" + name + "\" must be an integer ≥ " + std::to_string(minimum) + ", got " +
-                j[name].dump());
+  // Checked as a 64-bit value before it becomes an int: 10000000000 must not wrap to 1410065408.
+  const bool integer = j[name].is_number_integer() &&
+                       (j[name].is_number_unsigned() ? j[name].get<unsigned long long>() <= 0x7fffffffULL
+                                                     : j[name].get<long long>() <= 0x7fffffffLL);
+  if (!integer || j[name].get<long long>() < minimum)
+    throw Error(source + ": field \"" + name + "\" must be an integer from " + std::to_string(minimum) +
+                " to 2147483647, got " + j[name].dump());
   return j[name].get<int>();
 }
 

@@ -3,6 +3,7 @@
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
+#include "core/util/text.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -35,20 +36,10 @@ std::string newRunId()
   return id;
 }
 
-std::string nowUtc()
-{
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 std::string writeIdentity(const fs::path &dir)
 {
   const std::string id = newRunId();
-  writeJsonFile(dir / kRunIdentityFile, {{"id", id}, {"created", nowUtc()}});
+  writeJsonFile(dir / kRunIdentityFile, {{"id", id}, {"created", text::now()}});
   return id;
 }
 

@@ -1,6 +1,7 @@
 #include "core/util/text.h"
 
 #include <algorithm>
+#include <ctime>
 
 namespace tunebench::text {
 
@@ -37,6 +38,19 @@ std::string join(const std::vector<std::string> &parts, std::string_view separat
     out += parts[i];
   }
   return out;
+}
+
+std::string now(const char *format, bool utc)
+{
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  if (utc)
+    gmtime_r(&t, &tm);
+  else
+    localtime_r(&t, &tm);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, format, &tm);
+  return buffer;
 }
 
 } // namespace tunebench::text

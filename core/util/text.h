@@ -8,6 +8,9 @@
 // Small ASCII text helpers shared by the data code (Unicode-aware work lives in tokenize/unicode.h).
 namespace tunebench::text {
 
+// The current time in `format` (strftime), UTC or local: "%Y-%m-%dT%H:%M:%SZ" is ISO 8601 UTC.
+std::string now(const char *format = "%Y-%m-%dT%H:%M:%SZ", bool utc = true);
+
 // Without leading and trailing spaces, tabs, CR and LF.
 std::string trim(std::string_view s);
 // ASCII lower-case.

@@ -292,6 +292,41 @@ private Q_SLOTS:
       QCOMPARE(losses[static_cast<std::size_t>(i)].value, m_referenceLosses[i]);
   }
 
+  // A state that does not fit the run (a step past its end, a wrong type) is refused by `resume`
+  // with the file and the field, and nothing is trained or changed.
+  void corruptStateIsRefused()
+  {
+    const QString dir = path(QStringLiteral("corrupt-state"));
+    const QString ws = QStringLiteral("ws-corrupt");
+    const Result killed =
+        run({QStringLiteral("train"), m_config, QStringLiteral("--run-dir"), dir, QStringLiteral("--quiet")},
+            ws, QStringLiteral("state-written:2"));
+    QVERIFY2(killed.crashed, qPrintable(killed.err));
+    const QString state = dir + QStringLiteral("/state/trainer.json");
+    QJsonObject j = QJsonDocument::fromJson(readFile(state)).object();
+    j.insert(QStringLiteral("step"), 1000000000);
+    const QByteArray corrupt = QJsonDocument(j).toJson();
+    writeFile(state, corrupt);
+    const QByteArray events = readFile(dir + QStringLiteral("/events.jsonl"));
+    const Result r = run({QStringLiteral("resume"), dir, QStringLiteral("--quiet")}, ws);
+    QCOMPARE(r.exitCode, 3);
+    QVERIFY2(
+        r.err.contains(
+            state +
+            QStringLiteral(": field \"step\" must be an integer from 0 to 16 for this run, got 1000000000")),
+        qPrintable(r.err));
+    QCOMPARE(r.err.trimmed().count(QLatin1Char('\n')), 0);
+    QCOMPARE(readFile(state), corrupt);
+    QCOMPARE(readFile(dir + QStringLiteral("/events.jsonl")), events);
+    j.insert(QStringLiteral("step"), 4);
+    j.insert(QStringLiteral("best"), QStringLiteral("high"));
+    writeFile(state, QJsonDocument(j).toJson());
+    const Result t = run({QStringLiteral("resume"), dir, QStringLiteral("--quiet")}, ws);
+    QCOMPARE(t.exitCode, 3);
+    QVERIFY2(t.err.contains(QLatin1String("field \"best\" must be a number, got \"high\"")),
+             qPrintable(t.err));
+  }
+
   // Two processes never train one run: `resume` of a run that is training is refused.
   void secondProcessCannotTrainTheSameRun()
   {

@@ -1,11 +1,14 @@
 // Malformed inputs across the readers and the validation: each must be reported with the file,
 // the line (and column where the format has one) and the problem, never a crash.
+#include "core/config/experiment.h"
 #include "core/data/mapping.h"
 #include "core/data/readers.h"
 #include "core/util/error.h"
 #include "core/util/jsonfile.h"
 
 #include <QtTest/QtTest>
+
+#include <sys/stat.h>
 
 using namespace tunebench;
 
@@ -145,6 +148,8 @@ private Q_SLOTS:
     QTest::newRow("list cell nested deep")
         << "al.csv" << QByteArray("text,labels\nhello,\"" + deep + "\"\n") << multi << "" << iob2 << 2 << 0
         << "the list nests deeper than 256 levels" << true;
+    QTest::newRow("csv header only") << "am.csv" << QByteArray("text,label\n") << single << "" << iob2 << 1
+                                     << 0 << "the file has a header but no data rows" << true;
     // Plain text
     QTest::newRow("text bad utf-8") << "ai.txt" << QByteArray("fine line\nanother\nbroken \xff here\n") << lm << ""
         << iob2 << 3 << 8 << "invalid UTF-8 byte 0xff" << true;
@@ -206,6 +211,48 @@ private Q_SLOTS:
       QVERIFY2(!text.contains(QLatin1String("json.exception")) && !text.contains(QLatin1String("line 2")),
                qPrintable(text));
     }
+  }
+
+  // Inputs that are not regular files are refused before they are opened (a FIFO would block
+  // forever, /dev/zero never ends), and so are folders: each with the path in the message.
+  void notRegularFilesAreRefused()
+  {
+    const QString fifo = m_dir.filePath(QStringLiteral("pipe.csv"));
+    QCOMPARE(::mkfifo(fifo.toLocal8Bit().constData(), 0600), 0);
+    const QString zero = m_dir.filePath(QStringLiteral("zero.csv"));
+    QVERIFY(QFile::link(QStringLiteral("/dev/zero"), zero));
+    const QString folder = m_dir.filePath(QStringLiteral("folder.csv"));
+    QVERIFY(QDir().mkpath(folder));
+    for (const QString &path : {fifo, zero, folder}) {
+      DataReport report;
+      try {
+        readTable(path.toStdString(), report);
+        QFAIL(qPrintable(path + QStringLiteral(" was read")));
+      } catch (const tunebench::Error &e) {
+        const QString text = QString::fromUtf8(e.what());
+        QVERIFY2(text.startsWith(path + QStringLiteral(": is ")), qPrintable(text));
+      }
+      QVERIFY_THROWS_EXCEPTION(tunebench::Error, tunebench::readJsonFile(path.toStdString()));
+      const ConfigResult config = loadExperimentConfig(path.toStdString());
+      QVERIFY(!config.ok());
+    }
+  }
+
+  // Integers in a model's config.json are range-checked before they become ints.
+  void jsonIntegersDoNotWrap()
+  {
+    const nlohmann::json config = {{"hidden_size", 10000000000LL}, {"num_layers", 12}, {"negative", -1}};
+    QCOMPARE(tunebench::intField(config, "config.json", "num_layers"), 12);
+    try {
+      tunebench::intField(config, "config.json", "hidden_size");
+      QFAIL("10000000000 became an int");
+    } catch (const tunebench::Error &e) {
+      QCOMPARE(
+          QString::fromUtf8(e.what()),
+          QStringLiteral(
+              "config.json: field \"hidden_size\" must be an integer from 0 to 2147483647, got 10000000000"));
+    }
+    QVERIFY_THROWS_EXCEPTION(tunebench::Error, tunebench::intField(config, "config.json", "negative"));
   }
 
   // Good rows survive next to bad ones.
