@@ -3,6 +3,8 @@
 #include "core/util/error.h"
 #include "core/util/files.h"
 
+#include <c10/util/Exception.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -38,7 +40,16 @@ RunResult RecordedRun::run()
   try {
     return m_trainer.run();
   } catch (const std::exception &e) {
-    m_store.setStatus(m_id, "failed", e.what(), 0);
+    // The reason a user reads in the history: one line, never LibTorch's backtrace.
+    const auto *torchError = dynamic_cast<const c10::Error *>(&e);
+    std::string reason = torchError ? torchError->what_without_backtrace() : e.what();
+    if (reason.size() > 500)
+      reason = reason.substr(0, 497) + "...";
+    try {
+      m_store.setStatus(m_id, "failed", reason, 0);
+    } catch (const std::exception &) {
+      // The history cannot be written (a full disk): the run then reads as interrupted.
+    }
     throw;
   }
 }

@@ -14,11 +14,12 @@
 #include "core/util/jsonfile.h"
 
 #include <ATen/autocast_mode.h>
-#include <nlohmann/json.hpp>
 #include <torch/nn/modules/dropout.h>
 #include <torch/serialize.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 namespace tunebench {
 namespace fs = std::filesystem;
@@ -299,9 +300,16 @@ void saveModel(torch::nn::Module &model, const fs::path &file)
     archive.write(p.key(), p.value());
   for (const auto &b : model.named_buffers())
     archive.write(b.key(), b.value(), true);
-  fs::create_directories(file.parent_path());
-  archive.save_to(file.string() + ".tmp");
-  fs::rename(file.string() + ".tmp", file);
+  saveArchive(archive, file);
+}
+
+void saveArchive(torch::serialize::OutputArchive &archive, const fs::path &file)
+{
+  // Serialized in memory, then written by us: a full disk is one clear error (naming the file) and
+  // the file before it stays whole, where LibTorch's own writer can abort the process.
+  std::ostringstream bytes(std::ios::binary);
+  archive.save_to(bytes);
+  writeFileAtomically(file, bytes.str());
 }
 
 void loadModel(torch::nn::Module &model, const fs::path &file)

@@ -10,6 +10,8 @@
 #include "core/train/frozencache.h"
 #include "core/train/pretraining.h"
 
+#include <torch/serialize/output-archive.h>
+
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -79,6 +81,9 @@ bool excludedFromWeightDecay(const std::string &parameterName);
 // Every parameter and buffer by name, written through a temporary file; loadModel reads them back
 // and names the file and tensor when something is missing.
 void saveModel(torch::nn::Module &model, const std::filesystem::path &file);
+// Writes an archive through memory and an atomic rename (Error naming the file when the disk is
+// full or the folder not writable; what was at `file` before is kept then).
+void saveArchive(torch::serialize::OutputArchive &archive, const std::filesystem::path &file);
 void loadModel(torch::nn::Module &model, const std::filesystem::path &file);
 
 } // namespace tunebench

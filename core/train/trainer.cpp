@@ -247,22 +247,41 @@ struct Trainer::Impl
   void saveState()
   {
     const fs::path tmp = runDir / "state.tmp";
+    try {
+      writeState(tmp);
+    } catch (const std::exception &e) {
+      std::error_code ec;
+      fs::remove_all(tmp, ec); // give the space back; the previous state/ is untouched
+      throw Error(
+          "the run's state could not be saved (the last saved state is kept; resume continues from it): " +
+          std::string(e.what()));
+    }
+    faultPoint("state-written");
+    replaceFolder(tmp, stateDir());
+    observer->onCheckpoint("last", stateDir());
+  }
+
+  void writeState(const fs::path &tmp)
+  {
     fs::remove_all(tmp);
     fs::create_directories(tmp);
     saveModel(*built.model, tmp / "model.pt");
     torch::serialize::OutputArchive opt;
     optimizer->save(opt);
     opt.write("rng", torch::globalContext().defaultGenerator(at::kCPU).get_state(), true);
-    opt.save_to((tmp / "optimizer.pt").string());
-    writeJsonFile(tmp / "trainer.json", {{"step", step}, {"epoch", epoch}, {"batch_in_epoch", batchInEpoch},
-                                     {"best", std::isnan(best) ? json(nullptr) : json(best)}, {"best_step", bestStep},
-                                     {"bad_evals", badEvals}, {"plateau_scale", plateauScale},
-                                     {"plateau_best", std::isnan(plateauBest) ? json(nullptr) : json(plateauBest)},
-                                     {"plateau_bad", plateauBad}, {"elapsed_s", elapsedBefore + elapsed()},
-                                     {"raised", std::vector<std::string>(raised.begin(), raised.end())}});
-    faultPoint("state-written");
-    replaceFolder(tmp, stateDir());
-    observer->onCheckpoint("last", stateDir());
+    saveArchive(opt, tmp / "optimizer.pt");
+    writeJsonFile(tmp / "trainer.json",
+                  {{"step", step},
+                   {"epoch", epoch},
+                   {"batch_in_epoch", batchInEpoch},
+                   {"best", std::isnan(best) ? json(nullptr) : json(best)},
+                   {"best_step", bestStep},
+                   {"bad_evals", badEvals},
+                   {"plateau_scale", plateauScale},
+                   {"plateau_best", std::isnan(plateauBest) ? json(nullptr) : json(plateauBest)},
+                   {"plateau_bad", plateauBad},
+                   {"elapsed_s", elapsedBefore + elapsed()},
+                   {"raised", std::vector<std::string>(raised.begin(), raised.end())}});
   }
 
   void loadState()

@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 namespace tunebench {
@@ -61,11 +63,22 @@ void writeFileAtomically(const fs::path &path, const std::string &content)
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out)
-      throw Error(path.string() + ": cannot write (" + temporary.string() + ")");
+      throw Error(path.string() + ": cannot write (" + temporary.string() + "): " + std::strerror(errno));
+    errno = 0;
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
     out.flush();
-    if (!out)
-      throw Error(path.string() + ": writing failed (disk full?)");
+    if (!out) {
+      const std::string reason = errno ? std::strerror(errno) : "disk full?";
+      out.close();
+      fs::remove(temporary, ec); // never leave half a file behind
+      throw Error(path.string() + ": writing failed (" + reason + ")");
+    }
+    out.close();
+    if (!out) {
+      fs::remove(temporary, ec);
+      throw Error(path.string() + ": writing failed (" +
+                  std::string(errno ? std::strerror(errno) : "disk full?") + ")");
+    }
   }
   fs::rename(temporary, path, ec);
   if (ec) {

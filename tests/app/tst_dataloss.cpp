@@ -327,6 +327,58 @@ private Q_SLOTS:
              qPrintable(t.err));
   }
 
+  // The disk fills up mid-run (a 160 MiB tmpfs holds the first checkpoint, 107 MiB, but not the
+  // second beside it): one clear line naming the file and the cause, exit 3, no backtrace; the
+  // history (on the same full disk) still lists the run; the last saved state is whole; once
+  // there is space again, `resume` ends with the uninterrupted run's losses. Needs root for the
+  // tmpfs mount (the test machines and CI run as root).
+  void diskFullMidRunLosesNothing()
+  {
+    makeReference();
+    const QString mountPoint = path(QStringLiteral("small-disk"));
+    QVERIFY(QDir().mkpath(mountPoint));
+    if (QProcess::execute(QStringLiteral("mount"),
+                          {QStringLiteral("-t"), QStringLiteral("tmpfs"), QStringLiteral("-o"),
+                           QStringLiteral("size=160m"), QStringLiteral("tmpfs"), mountPoint}) != 0)
+      QSKIP("mounting a tmpfs needs root");
+    struct Unmount
+    {
+      QString at;
+      ~Unmount() { QProcess::execute(QStringLiteral("umount"), {at}); }
+    } unmount{mountPoint};
+    const QString dir = mountPoint + QStringLiteral("/run");
+    const QString ws = QStringLiteral("small-disk/ws");
+    const Result full = run(
+        {QStringLiteral("train"), m_config, QStringLiteral("--run-dir"), dir, QStringLiteral("--quiet")}, ws);
+    QCOMPARE(full.exitCode, 3);
+    QVERIFY2(full.err.contains(QLatin1String("No space left on device")), qPrintable(full.err));
+    QVERIFY2(full.err.contains(QLatin1String("the last saved state is kept")), qPrintable(full.err));
+    QCOMPARE(full.err.trimmed().count(QLatin1Char('\n')), 0);
+    QVERIFY2(!full.err.contains(QLatin1String("frame #")), qPrintable(full.err));
+    QVERIFY(!QFile::exists(dir + QStringLiteral("/state.tmp")));
+    QCOMPARE(QJsonDocument::fromJson(readFile(dir + QStringLiteral("/state/trainer.json")))
+                 .object()
+                 .value(QLatin1String("step"))
+                 .toInt(),
+             4);
+    const Result listed = run({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json")}, ws);
+    QCOMPARE(listed.exitCode, 0);
+    const QJsonArray runs = QJsonDocument::fromJson(listed.out.toUtf8()).array();
+    QCOMPARE(runs.size(), 1);
+    const QString status = runs[0].toObject().value(QLatin1String("status")).toString();
+    QVERIFY2(status == QLatin1String("failed") || status == QLatin1String("interrupted"), qPrintable(status));
+    QVERIFY(runs[0].toObject().value(QLatin1String("reason")).toString().size() < 600);
+
+    QCOMPARE(QProcess::execute(QStringLiteral("mount"),
+                               {QStringLiteral("-o"), QStringLiteral("remount,size=600m"), mountPoint}),
+             0);
+    const Result resumed =
+        run({QStringLiteral("resume"), dir, QStringLiteral("--quiet"), QStringLiteral("--json")}, ws);
+    QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
+    QCOMPARE(resumed.json().value(QLatin1String("test")), m_reference.value(QLatin1String("test")));
+    QCOMPARE(stepLosses(dir), m_referenceLosses);
+  }
+
   // Two processes never train one run: `resume` of a run that is training is refused.
   void secondProcessCannotTrainTheSameRun()
   {
