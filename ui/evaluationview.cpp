@@ -3,6 +3,7 @@
 #include "core/eval/analysis.h"
 #include "core/eval/metrics.h"
 #include "core/runs/runstore.h"
+#include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "ui/background.h"
 

@@ -144,7 +144,7 @@ void MainWindow::createTrainingViews()
       statusBar()->showMessage(problems.front(), 8000);
       return;
     }
-    m_monitor->reset(tr("<b>Resumed:</b> %1").arg(runDir.toHtmlEscaped()), QStringLiteral("accuracy"));
+    m_monitor->reset(tr("<b>Resumed:</b> %1").arg(runDir.toHtmlEscaped()), m_session->selectionMetric());
     m_experiment->setRunning(true);
     m_tabs->setCurrentWidget(m_monitor);
   });

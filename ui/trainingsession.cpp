@@ -120,6 +120,12 @@ void TrainingSession::launch(const ExperimentConfig &config, const QString &runD
   });
 }
 
+QString TrainingSession::selectionMetric() const
+{
+  return m_trainer ? QString::fromStdString(m_trainer->config().selectionMetric())
+                   : QStringLiteral("accuracy");
+}
+
 void TrainingSession::setPaused(bool paused)
 {
   if (m_trainer)

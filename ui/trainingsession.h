@@ -35,6 +35,8 @@ public:
   bool paused() const;
   void stop();
   QString runDir() const { return m_runDir; }
+  // The metric that selects the best checkpoint of the run started or resumed (its own config).
+  QString selectionMetric() const;
 
 Q_SIGNALS:
   void started(const QString &runDir);

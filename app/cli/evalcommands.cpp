@@ -8,6 +8,7 @@
 #include "core/eval/analysis.h"
 #include "core/eval/metrics.h"
 #include "core/experiments/ensemble.h"
+#include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
 

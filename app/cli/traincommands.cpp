@@ -8,6 +8,7 @@
 #include "core/experiments/runner.h"
 #include "core/runs/runstore.h"
 #include "core/runtime/paths.h"
+#include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
 #include "core/util/runfolder.h"

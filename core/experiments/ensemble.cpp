@@ -1,6 +1,7 @@
 #include "core/experiments/ensemble.h"
 
 #include "core/eval/analysis.h"
+#include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
 

@@ -1,11 +1,76 @@
 #pragma once
 
 #include "core/train/diagnosis.h"
-#include "core/train/trainer.h"
 
+#include <cstdint>
+#include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace tunebench {
+
+// A training run's events: what the trainer reports as it goes and where a run ended.
+
+// One optimizer step, as the live charts show it.
+struct StepEvent
+{
+  long step = 0; // optimizer steps done
+  long totalSteps = 0;
+  int epoch = 0;           // 0-based
+  double loss = 0;         // mean over the accumulated micro-batches
+  double learningRate = 0; // the base group's LR used for this step
+  double gradNorm = 0;     // before clipping
+  double tokensPerSecond = 0;
+  double elapsedSeconds = 0;
+};
+
+// One evaluation (validation during training, test at the end).
+struct EvalEvent
+{
+  long step = 0;
+  int epoch = 0;
+  std::string split;
+  double loss = 0;
+  std::map<std::string, double>
+      metrics;       // accuracy, macro_f1, micro_f1, weighted_f1, entity_f1, token_accuracy
+  bool best = false; // the best so far (validation)
+};
+
+// Where a run ended and with what.
+struct RunResult
+{
+  std::string status; // finished, early_stopped, stopped (resumable), failed
+  std::string reason; // in words
+  long steps = 0;
+  long bestStep = -1;
+  double bestMetric = 0; // selection metric of the best checkpoint on validation
+  std::string metric;    // its name
+  EvalEvent test;        // the best checkpoint on the test split (split empty if none)
+  EvalEvent validation;  // the best checkpoint on validation
+  std::vector<Diagnosis> diagnoses;
+  double seconds = 0;
+  double peakMemoryMiB = 0; // peak resident memory of the process
+  std::int64_t trainableParameters = 0;
+  std::int64_t totalParameters = 0;
+  double majorityBaseline = 0; // test accuracy of always answering the most frequent training label
+};
+
+// Receives a run's events (the CLI's progress bar, the GUI's charts, the run store).
+class TrainingObserver
+{
+public:
+  virtual ~TrainingObserver() = default;
+  virtual void onLog(const std::string &) {}
+  virtual void onStep(const StepEvent &) {}
+  virtual void onEvaluation(const EvalEvent &) {}
+  virtual void onCheckpoint(const std::string & /*kind: best|last*/, const std::filesystem::path &) {}
+  virtual void onDiagnosis(const Diagnosis &) {}
+  // A resumed run restarts from its saved state at `step`: what was recorded after it is void.
+  virtual void onResumed(long /*step*/) {}
+  virtual void onFinished(const RunResult &) {}
+};
 
 // The lines of a run's events.jsonl (and of results.json's evaluations and diagnoses).
 nlohmann::json eventJson(const StepEvent &e);

@@ -1,3 +1,5 @@
+#include "core/train/trainedrun.h"
+
 #include "core/data/instruction.h"
 #include "core/eval/metrics.h"
 #include "core/models/checkpoint.h"

@@ -13,6 +13,7 @@
 #include "core/train/events.h"
 #include "core/train/fusedadam.h"
 #include "core/train/schedule.h"
+#include "core/train/trainstate.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
@@ -74,20 +75,10 @@ struct Trainer::Impl
   bool bf16 = false;
   bool prepared = false;
 
-  long step = 0;
-  int epoch = 0;
-  long batchInEpoch = 0;
+  TrainingState st; // where the run stands (saved in state/trainer.json)
   long stepsPerEpoch = 1;
   long totalSteps = 1;
   long warmup = 0;
-  double best = std::nan("");
-  long bestStep = -1;
-  int badEvals = 0;
-  double plateauScale = 1.0;
-  double plateauBest = std::nan("");
-  int plateauBad = 0;
-  double elapsedBefore = 0;
-  std::set<std::string> raised; // diagnosis kinds already reported
   TrainingCurves curves;
   std::vector<Diagnosis> diagnoses;
   std::ofstream events;
@@ -214,7 +205,8 @@ struct Trainer::Impl
   double applySchedule()
   {
     const auto &t = config.training;
-    const double factor = learningRateFactor(t.scheduler, step, totalSteps, warmup, t.cycles, t.power) * plateauScale;
+    const double factor =
+        learningRateFactor(t.scheduler, st.step, totalSteps, warmup, t.cycles, t.power) * st.plateauScale;
     auto &groups = optimizer->param_groups();
     for (std::size_t i = 0; i < groups.size(); ++i)
       groups[i].options().set_lr(groupLr[i] * factor);
@@ -270,57 +262,17 @@ struct Trainer::Impl
     optimizer->save(opt);
     opt.write("rng", torch::globalContext().defaultGenerator(at::kCPU).get_state(), true);
     saveArchive(opt, tmp / "optimizer.pt");
-    writeJsonFile(tmp / "trainer.json",
-                  {{"step", step},
-                   {"epoch", epoch},
-                   {"batch_in_epoch", batchInEpoch},
-                   {"best", std::isnan(best) ? json(nullptr) : json(best)},
-                   {"best_step", bestStep},
-                   {"bad_evals", badEvals},
-                   {"plateau_scale", plateauScale},
-                   {"plateau_best", std::isnan(plateauBest) ? json(nullptr) : json(plateauBest)},
-                   {"plateau_bad", plateauBad},
-                   {"elapsed_s", elapsedBefore + elapsed()},
-                   {"raised", std::vector<std::string>(raised.begin(), raised.end())}});
+    writeJsonFile(tmp / "trainer.json", st.toJson(st.elapsedBefore + elapsed()));
   }
 
   void loadState()
   {
     const fs::path file = stateDir() / "trainer.json";
-    const json s = readJsonFile(file);
-    // Every field checked against this run before it is used: a state from another run or a
-    // corrupt file is refused with the field, never trained on.
-    auto integer = [&](const char *name, long lo, long hi, long fallback) {
-      if (!s.is_object() || !s.contains(name) || s[name].is_null())
-        return fallback;
-      if (!s[name].is_number_integer() || s[name].get<long long>() < lo || s[name].get<long long>() > hi)
-        throw Error(file.string() + ": field \"" + name + "\" must be an integer from " + std::to_string(lo) +
-                    " to " + std::to_string(hi) + " for this run, got " + s[name].dump());
-      return static_cast<long>(s[name].get<long long>());
-    };
-    auto number = [&](const char *name, double fallback) {
-      if (!s.is_object() || !s.contains(name) || s[name].is_null())
-        return fallback;
-      if (!s[name].is_number())
-        throw Error(file.string() + ": field \"" + name + "\" must be a number, got " + s[name].dump());
-      return s[name].get<double>();
-    };
-    const long maxEpochs = std::max<long>(config.training.epochs, totalSteps);
-    step = integer("step", 0, totalSteps, 0);
-    epoch = static_cast<int>(integer("epoch", 0, maxEpochs, 0));
-    batchInEpoch = integer("batch_in_epoch", 0,
-                           (std::max(1L, stepsPerEpoch) + 1) * config.training.gradientAccumulation, 0);
-    best = number("best", std::nan(""));
-    bestStep = integer("best_step", -1, totalSteps, -1);
-    badEvals = static_cast<int>(integer("bad_evals", 0, totalSteps, 0));
-    plateauScale = number("plateau_scale", 1.0);
-    plateauBest = number("plateau_best", std::nan(""));
-    plateauBad = static_cast<int>(integer("plateau_bad", 0, totalSteps, 0));
-    elapsedBefore = number("elapsed_s", 0.0);
-    if (s.contains("raised") && s["raised"].is_array())
-      for (const json &r : s["raised"])
-        if (r.is_string())
-          raised.insert(r.get<std::string>());
+    TrainingState::Limits limits;
+    limits.totalSteps = totalSteps;
+    limits.epochs = std::max<long>(config.training.epochs, totalSteps);
+    limits.batchesInEpoch = (std::max(1L, stepsPerEpoch) + 1) * config.training.gradientAccumulation;
+    st = TrainingState::fromJson(readJsonFile(file), file, limits);
     loadModel(*built.model, stateDir() / "model.pt");
     torch::serialize::InputArchive opt;
     opt.load_from((stateDir() / "optimizer.pt").string());
@@ -341,7 +293,7 @@ struct Trainer::Impl
       } catch (const json::exception &) {
         break; // a line cut by the crash
       }
-      if (j.value("step", 0L) > step)
+      if (j.value("step", 0L) > st.step)
         continue;
       kept.push_back(line);
       addToCurves(j);
@@ -350,8 +302,8 @@ struct Trainer::Impl
     for (const std::string &line : kept)
       text += line + "\n";
     writeFileAtomically(runDir / "events.jsonl", text);
-    observer->onResumed(step);
-    log("resumed at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1) + ")");
+    observer->onResumed(st.step);
+    log("resumed at step " + std::to_string(st.step) + " (epoch " + std::to_string(st.epoch + 1) + ")");
   }
 
   void addToCurves(const json &j)
@@ -418,38 +370,39 @@ struct Trainer::Impl
   }
 
   // --- evaluation, early stopping, diagnosis -----------------------------------------------
-  // Returns true when training should stop (early stopping or a critical diagnosis).
-  bool validate(std::string &why)
+  // The status training ends with when it should stop here: "early_stopped" (patience ran out) or
+  // "failed" (a critical diagnosis), with the reason in `why`; "" to go on.
+  std::string validate(std::string &why)
   {
     Evaluation ev = evaluateRows(built, data, data.split.validation, config, padId, bf16, tokenizer.get());
     EvalEvent &e = ev.event;
     addAuxiliaryMetrics(e, "validation");
-    e.step = step;
-    e.epoch = epoch;
+    e.step = st.step;
+    e.epoch = st.epoch;
     e.split = "validation";
     // The selection metric (accuracy when the data has no such metric, e.g. entity F1 on POS tags).
     const auto found = e.metrics.find(config.selectionMetric());
     const double value = found != e.metrics.end() ? found->second : e.metrics["accuracy"];
-    e.best = better(value, best);
+    e.best = better(value, st.best);
     if (e.best) {
-      best = value;
-      bestStep = step;
-      badEvals = 0;
+      st.best = value;
+      st.bestStep = st.step;
+      st.badEvals = 0;
       if (config.output.saveBest) {
         saveModel(*built.model, runDir / "best" / "model.pt");
         observer->onCheckpoint("best", runDir / "best");
       }
     } else {
-      ++badEvals;
+      ++st.badEvals;
     }
     if (config.training.scheduler == "plateau") {
-      if (better(value, plateauBest)) {
-        plateauBest = value;
-        plateauBad = 0;
-      } else if (++plateauBad > config.training.plateauPatience) {
-        plateauScale *= config.training.plateauFactor;
-        plateauBad = 0;
-        log("learning rate reduced to " + std::to_string(plateauScale) + " × base (no improvement)");
+      if (better(value, st.plateauBest)) {
+        st.plateauBest = value;
+        st.plateauBad = 0;
+      } else if (++st.plateauBad > config.training.plateauPatience) {
+        st.plateauScale *= config.training.plateauFactor;
+        st.plateauBad = 0;
+        log("learning rate reduced to " + std::to_string(st.plateauScale) + " × base (no improvement)");
       }
     }
     record(eventJson(e));
@@ -460,23 +413,24 @@ struct Trainer::Impl
     }
     for (const Diagnosis &d : diagnose(curves, std::max(2, std::min(3, config.evaluation.patience)))) {
       const std::string kind = diagnosisKindName(d.kind);
-      if (raised.count(kind))
+      if (st.raised.count(kind))
         continue;
-      raised.insert(kind);
+      st.raised.insert(kind);
       diagnoses.push_back(d);
-      record({{"type", "diagnosis"}, {"step", step}, {"diagnosis", diagnosisJson(d)}});
+      record({{"type", "diagnosis"}, {"step", st.step}, {"diagnosis", diagnosisJson(d)}});
       observer->onDiagnosis(d);
       if (d.critical) {
         why = d.title + ": " + d.evidence;
-        return true;
+        return "failed";
       }
     }
-    if (config.evaluation.patience > 0 && badEvals >= config.evaluation.patience) {
-      why = "early stopping: " + config.selectionMetric() + " did not improve for " + std::to_string(badEvals) +
-            " evaluations (best " + std::to_string(best) + " at step " + std::to_string(bestStep) + ")";
-      return true;
+    if (config.evaluation.patience > 0 && st.badEvals >= config.evaluation.patience) {
+      why = "early stopping: " + config.selectionMetric() + " did not improve for " +
+            std::to_string(st.badEvals) + " evaluations (best " + std::to_string(st.best) + " at step " +
+            std::to_string(st.bestStep) + ")";
+      return "early_stopped";
     }
-    return false;
+    return {};
   }
 
   RunResult finish(const std::string &status, const std::string &reason)
@@ -484,19 +438,19 @@ struct Trainer::Impl
     RunResult r;
     r.status = status;
     r.reason = reason;
-    r.steps = step;
-    r.bestStep = bestStep;
-    r.bestMetric = std::isnan(best) ? 0.0 : best;
+    r.steps = st.step;
+    r.bestStep = st.bestStep;
+    r.bestMetric = std::isnan(st.best) ? 0.0 : st.best;
     r.metric = config.selectionMetric();
-    r.seconds = elapsedBefore + elapsed();
+    r.seconds = st.elapsedBefore + elapsed();
     const TrainableReport tr = trainableReport(*built.model);
     r.trainableParameters = tr.trainable;
     r.totalParameters = tr.total;
     curves.finished = true;
     for (const Diagnosis &d : diagnose(curves, 2)) {
       const std::string kind = diagnosisKindName(d.kind);
-      if (!raised.count(kind)) {
-        raised.insert(kind);
+      if (!st.raised.count(kind)) {
+        st.raised.insert(kind);
         diagnoses.push_back(d);
         observer->onDiagnosis(d);
       }
@@ -509,13 +463,13 @@ struct Trainer::Impl
       r.validation = v.event;
       addAuxiliaryMetrics(r.validation, "validation");
       r.validation.split = "validation";
-      r.validation.step = bestStep;
+      r.validation.step = st.bestStep;
       if (!data.split.test.empty()) {
         Evaluation t = evaluateRows(built, data, data.split.test, config, padId, bf16, tokenizer.get());
         r.test = t.event;
         addAuxiliaryMetrics(r.test, "test");
         r.test.split = "test";
-        r.test.step = bestStep;
+        r.test.step = st.bestStep;
         record(eventJson(r.test));
         observer->onEvaluation(r.test);
       }
@@ -583,22 +537,24 @@ struct Trainer::Impl
     const auto &t = config.training;
     built.model->train();
     std::string why;
-    bool done = step >= totalSteps;
+    bool done = st.step >= totalSteps;
     std::string status = "finished";
-    for (; !done && epoch < std::max(t.epochs, t.maxSteps > 0 ? 1 << 30 : 0); ) {
-      const auto batches = epochSchedule(epoch);
-      while (!done && batchInEpoch < static_cast<long>(batches.size())) {
+    for (; !done && st.epoch < std::max(t.epochs, t.maxSteps > 0 ? 1 << 30 : 0);) {
+      const auto batches = epochSchedule(st.epoch);
+      while (!done && st.batchInEpoch < static_cast<long>(batches.size())) {
         const auto stepStart = std::chrono::steady_clock::now();
         dropGradients(*optimizer);
-        const long micro = std::min<long>(t.gradientAccumulation, static_cast<long>(batches.size()) - batchInEpoch);
+        const long micro =
+            std::min<long>(t.gradientAccumulation, static_cast<long>(batches.size()) - st.batchInEpoch);
         double lossSum = 0;
         long tokens = 0;
         std::string stepTask; // multi-task: the task of this step's batches ("mixed" when several)
-        for (long m = 0; m < micro; ++m, ++batchInEpoch) {
+        for (long m = 0; m < micro; ++m, ++st.batchInEpoch) {
           // Pre-training noise differs per epoch and batch, and repeats exactly on resume.
-          const std::uint64_t noiseSeed = config.seed * 1000003ULL + static_cast<std::uint64_t>(epoch) * 7919ULL +
-                                          static_cast<std::uint64_t>(batchInEpoch);
-          const auto &[taskIndex, rows] = batches[static_cast<std::size_t>(batchInEpoch)];
+          const std::uint64_t noiseSeed = config.seed * 1000003ULL +
+                                          static_cast<std::uint64_t>(st.epoch) * 7919ULL +
+                                          static_cast<std::uint64_t>(st.batchInEpoch);
+          const auto &[taskIndex, rows] = batches[static_cast<std::size_t>(st.batchInEpoch)];
           const Auxiliary *aux = taskIndex > 0 ? &auxiliary[static_cast<std::size_t>(taskIndex - 1)] : nullptr;
           const PreparedData &taskData = aux ? aux->data : data;
           const std::string &kind = aux ? aux->config.task.kind : config.task.kind;
@@ -633,18 +589,18 @@ struct Trainer::Impl
           gradNorm = std::sqrt(gradNorm);
         }
         StepEvent e;
-        e.epoch = epoch;
+        e.epoch = st.epoch;
         e.totalSteps = totalSteps;
         e.loss = loss;
         e.gradNorm = gradNorm;
         e.learningRate = applySchedule();
         if (std::isfinite(loss) && std::isfinite(gradNorm))
           optimizer->step();
-        ++step;
-        e.step = step;
+        ++st.step;
+        e.step = st.step;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stepStart).count();
         e.tokensPerSecond = seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
-        e.elapsedSeconds = elapsedBefore + elapsed();
+        e.elapsedSeconds = st.elapsedBefore + elapsed();
         json stepJson = eventJson(e);
         if (!auxiliary.empty())
           stepJson["task"] = stepTask;
@@ -652,8 +608,8 @@ struct Trainer::Impl
         observer->onStep(e);
         if (!std::isfinite(loss) || !std::isfinite(gradNorm)) {
           for (const Diagnosis &d : diagnose(curves))
-            if (d.critical && !raised.count(diagnosisKindName(d.kind))) {
-              raised.insert(diagnosisKindName(d.kind));
+            if (d.critical && !st.raised.count(diagnosisKindName(d.kind))) {
+              st.raised.insert(diagnosisKindName(d.kind));
               diagnoses.push_back(d);
               observer->onDiagnosis(d);
               why = d.title + ": " + d.evidence;
@@ -662,11 +618,11 @@ struct Trainer::Impl
           done = true;
           break;
         }
-        if (t.maxSteps > 0 && step >= t.maxSteps)
+        if (t.maxSteps > 0 && st.step >= t.maxSteps)
           done = true;
-        if (config.evaluation.everySteps > 0 && step % config.evaluation.everySteps == 0 && !done) {
-          if (validate(why)) {
-            status = why.rfind("early stopping", 0) == 0 ? "early_stopped" : "failed";
+        if (config.evaluation.everySteps > 0 && st.step % config.evaluation.everySteps == 0 && !done) {
+          if (const std::string end = validate(why); !end.empty()) {
+            status = end;
             done = true;
           }
           saveState();
@@ -675,28 +631,29 @@ struct Trainer::Impl
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         if (stop && !done) {
           saveState();
-          return finish("stopped", "stopped by the user at step " + std::to_string(step) + "; resume continues from here");
+          return finish("stopped", "stopped by the user at step " + std::to_string(st.step) +
+                                       "; resume continues from here");
         }
       }
       if (status == "failed")
         break;
-      const bool epochEnded = batchInEpoch >= static_cast<long>(batches.size());
+      const bool epochEnded = st.batchInEpoch >= static_cast<long>(batches.size());
       if (epochEnded) {
-        ++epoch;
-        batchInEpoch = 0;
+        ++st.epoch;
+        st.batchInEpoch = 0;
       }
       if ((epochEnded && config.evaluation.everySteps == 0) || done) {
-        if (validate(why) && status == "finished") {
-          status = why.rfind("early stopping", 0) == 0 ? "early_stopped" : "failed";
+        if (const std::string end = validate(why); !end.empty() && status == "finished") {
+          status = end;
           done = true;
         }
         saveState();
       }
-      if (epoch >= t.epochs && t.maxSteps == 0)
+      if (st.epoch >= t.epochs && t.maxSteps == 0)
         done = true;
     }
     if (why.empty())
-      why = status == "finished" ? "completed " + std::to_string(step) + " steps" : why;
+      why = status == "finished" ? "completed " + std::to_string(st.step) + " steps" : why;
     return finish(status, why);
   }
 };

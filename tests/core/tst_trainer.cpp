@@ -4,6 +4,7 @@
 #include "core/config/experiment.h"
 #include "core/models/taskmodel.h"
 #include "core/strategies/strategy.h"
+#include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "support/golden.h"
 

@@ -386,6 +386,8 @@ private Q_SLOTS:
     QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
     QVERIFY(finished.wait(240000));
     QCOMPARE(finished.back().at(0).toString(), QStringLiteral("finished"));
+    // The monitor of a started or resumed run charts the run's own selection metric.
+    QCOMPARE(window.session()->selectionMetric(), QStringLiteral("loss"));
     EvaluationView *ev = window.evaluation();
     QCOMPARE(ev->runsBox()->count(), 1);
     QSignalSpy evaluated(ev, &EvaluationView::evaluated);

@@ -1,0 +1,68 @@
+#pragma once
+
+#include "core/config/experiment.h"
+#include "core/train/events.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tunebench {
+
+// A run's folder opened again for evaluation and prediction with its best model.
+class TrainedRun
+{
+public:
+  static std::unique_ptr<TrainedRun> open(const std::filesystem::path &runDir);
+  ~TrainedRun();
+  const ExperimentConfig &config() const;
+  const std::vector<std::string> &labels() const;
+  EvalEvent evaluate(const std::string &split); // train, validation or test (the run's own split)
+
+  // Per-example results of a classification or tagging run on one split (error analysis,
+  // calibration, threshold tuning, ensembles, tag repair).
+  struct Detailed
+  {
+    EvalEvent event;
+    std::vector<int> rows; // dataset rows of the split, in split order
+    std::vector<std::string> texts;
+    std::vector<int> truth;                         // single-label class index (-1 when unknown)
+    std::vector<std::vector<double>> probabilities; // per row, per label
+    // Tagging: per row, the reference and predicted tags and per word the labels' log-probabilities.
+    std::vector<std::vector<std::string>> truthTags, predictedTags;
+    std::vector<std::vector<std::vector<double>>> tagLogProbs;
+    // Instruction tuning: greedy answers to the split's first `evaluation.generate` prompts
+    // beside the reference answers.
+    struct Generation
+    {
+      std::string prompt, generated, reference;
+    };
+    std::vector<Generation> generations;
+  };
+  Detailed evaluateDetailed(const std::string &split);
+
+  struct Prediction
+  {
+    std::string text;
+    std::vector<std::string> labels;   // predicted label(s), or one tag per word for tagging
+    std::vector<double> probabilities; // per label (classification)
+  };
+  // Classification: the label(s) and probabilities; tagging: a tag per whitespace-separated word;
+  // language models: the generated continuation (causal LM) or answer (instruction) as labels[0];
+  // masked LM: the most likely token at each [MASK]; span corruption: the spans for the text's
+  // <extra_id_N> markers, as generated.
+  std::vector<Prediction> predict(const std::vector<std::string> &texts);
+  // Writes the trained model: a Hugging Face folder for language models (config.json,
+  // model.safetensors, tokenizer files: usable as model.path of a next run), else
+  // model.safetensors + labels.json + tunebench.yaml.
+  void exportTo(const std::filesystem::path &folder) const;
+
+private:
+  TrainedRun();
+  std::vector<std::string> fillIn(const std::string &text);
+  struct Impl;
+  std::unique_ptr<Impl> d;
+};
+
+} // namespace tunebench
