@@ -115,6 +115,37 @@ private Q_SLOTS:
         true);
   }
 
+  // A history written by the schema before run ids (v1) is migrated when opened for writing: its
+  // rows are kept, the uid column is there, and a row takes a run id.
+  void schemaOneIsMigrated()
+  {
+    const std::filesystem::path old = m_dir.filePath(QStringLiteral("schema-one")).toStdString();
+    std::int64_t id = 0;
+    {
+      RunStore store(old);
+      id = store.createRun("old-run", old / "old-run", configYaml("full", 1e-4));
+    }
+    sqlite3 *db = nullptr;
+    QCOMPARE(sqlite3_open((old / "runs.sqlite").string().c_str(), &db), SQLITE_OK);
+    QCOMPARE(sqlite3_exec(db, "DROP INDEX runs_uid; ALTER TABLE runs DROP COLUMN uid; PRAGMA user_version=1",
+                          nullptr, nullptr, nullptr),
+             SQLITE_OK);
+    sqlite3_close(db);
+    {
+      RunStore readOnly(old, RunStore::Access::ReadOnly); // reads a v1 file as it is
+      QCOMPARE(readOnly.schemaVersion(), 1);
+      QCOMPARE(QString::fromStdString(readOnly.run(id).name), QStringLiteral("old-run"));
+    }
+    RunStore store(old);
+    QCOMPARE(store.schemaVersion(), RunStore::kSchemaVersion);
+    QCOMPARE(QString::fromStdString(store.run(id).name), QStringLiteral("old-run"));
+    // A resume of that run's folder (no run.json yet) takes the old row and gives it the id.
+    QCOMPARE(store.openRun("0123abcd", true, "old-run", old / "old-run", configYaml("full", 1e-4)), id);
+    QCOMPARE(store.findByUid("0123abcd").value_or(0), id);
+    // A new run in the same folder path gets a row of its own.
+    QVERIFY(store.openRun("4567ef01", false, "new-run", old / "old-run", configYaml("full", 1e-4)) != id);
+  }
+
   void newerSchemaIsRefused()
   {
     const std::filesystem::path other = m_dir.filePath(QStringLiteral("newer")).toStdString();
