@@ -41,7 +41,7 @@ Gpt2Config Gpt2Config::fromJson(const nlohmann::json &j, const std::string &sour
 
 Gpt2Config Gpt2Config::fromFile(const std::filesystem::path &path)
 {
-  return fromJson(readJsonFile(path), path.string());
+  return withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
 }
 
 Conv1DImpl::Conv1DImpl(int in, int out)

@@ -70,7 +70,7 @@ EncoderConfig EncoderConfig::fromJson(const nlohmann::json &j, const std::string
 
 EncoderConfig EncoderConfig::fromFile(const std::filesystem::path &path)
 {
-  return fromJson(readJsonFile(path), path.string());
+  return withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
 }
 
 nlohmann::json EncoderConfig::toJson() const

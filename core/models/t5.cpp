@@ -46,7 +46,7 @@ T5Config T5Config::fromJson(const nlohmann::json &j, const std::string &source)
 
 T5Config T5Config::fromFile(const std::filesystem::path &path)
 {
-  return fromJson(readJsonFile(path), path.string());
+  return withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
 }
 
 T5LayerNormImpl::T5LayerNormImpl(int size, double eps) : m_eps(eps)

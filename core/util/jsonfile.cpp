@@ -9,11 +9,7 @@
 namespace tunebench {
 namespace fs = std::filesystem;
 
-namespace {
-
-// nlohmann's message without its "[json.exception.parse_error.101] parse error at line 1, column 28:"
-// prefix (positions are ours).
-std::string jsonReason(const nlohmann::json::exception &e)
+std::string jsonErrorReason(const nlohmann::json::exception &e)
 {
   std::string what = e.what();
   const auto colon = what.find(": ", what.find(']'));
@@ -21,6 +17,14 @@ std::string jsonReason(const nlohmann::json::exception &e)
     what = what.substr(colon + 2);
   else if (const auto bracket = what.find("] "); bracket != std::string::npos)
     what = what.substr(bracket + 2);
+  return what;
+}
+
+namespace {
+
+std::string jsonReason(const nlohmann::json::exception &e)
+{
+  const std::string what = jsonErrorReason(e);
   return what.empty() ? std::string() : ": " + what;
 }
 

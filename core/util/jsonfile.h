@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/util/error.h"
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,6 +18,20 @@ std::size_t jsonTooDeepAt(std::string_view text, int maxDepth = kMaxJsonDepth);
 // nlohmann::json::parse after the depth check: throws tunebench::Error naming `source` and the
 // offset when the text nests too deep; parse errors (nlohmann::json::parse_error) go on as they are.
 nlohmann::json parseJson(std::string_view text, const std::string &source);
+
+// nlohmann's message without its "[json.exception.…]" prefix and its own positions.
+std::string jsonErrorReason(const nlohmann::json::exception &e);
+
+// Reads `read()` and turns a field of the wrong JSON type (nlohmann's type_error, e.g. a number
+// where a string belongs) into a tunebench::Error naming `source`, in our words.
+template <class F> auto withJsonTypeErrors(const std::string &source, F &&read) -> decltype(read())
+{
+  try {
+    return read();
+  } catch (const nlohmann::json::type_error &e) {
+    throw Error(source + ": a field has the wrong JSON type (" + jsonErrorReason(e) + ")");
+  }
+}
 
 // Parses a JSON file; throws tunebench::Error naming the file when it cannot be opened or parsed.
 nlohmann::json readJsonFile(const std::filesystem::path &path);

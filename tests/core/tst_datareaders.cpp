@@ -3,6 +3,7 @@
 #include "core/config/experiment.h"
 #include "core/data/mapping.h"
 #include "core/data/readers.h"
+#include "core/models/modelconfig.h"
 #include "core/util/error.h"
 #include "core/util/jsonfile.h"
 
@@ -253,6 +254,22 @@ private Q_SLOTS:
               "config.json: field \"hidden_size\" must be an integer from 0 to 2147483647, got 10000000000"));
     }
     QVERIFY_THROWS_EXCEPTION(tunebench::Error, tunebench::intField(config, "config.json", "negative"));
+  }
+
+  // A model's config.json with a field of the wrong JSON type: our words and the file, never
+  // nlohmann's "[json.exception.type_error.302]".
+  void wrongJsonTypeNamesTheFile()
+  {
+    const QString path = write(QStringLiteral("typed-config.json"),
+                               "{\"model_type\": 5, \"vocab_size\": 10, \"hidden_size\": 8}");
+    try {
+      tunebench::EncoderConfig::fromFile(path.toStdString());
+      QFAIL("accepted");
+    } catch (const tunebench::Error &e) {
+      QCOMPARE(QString::fromUtf8(e.what()),
+               path +
+                   QStringLiteral(": a field has the wrong JSON type (type must be string, but is number)"));
+    }
   }
 
   // Good rows survive next to bad ones.
