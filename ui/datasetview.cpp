@@ -270,89 +270,77 @@ DatasetView::~DatasetView()
     m_thread->wait();
 }
 
-void DatasetView::open(const QString &file, const QString &kindName, const QString &modelDir, int maxLength,
-                       const QMap<QString, QString> &columns)
+void DatasetView::load(const QString &file, const QString &kindName, const QString &summary,
+                       const QString &modelDir, int maxLength, std::function<Dataset(DataReport &)> read)
 {
   if (m_loading)
     return; // one load at a time
   m_loading = true;
   m_path->setText(displayPath(file));
   m_kind->setCurrentText(kindName);
-  m_summary->setText(tr("Reading %1…").arg(file.toHtmlEscaped()));
-  m_open->setEnabled(false);
-  m_openedFile = realPath(file);
-  runInBackground(this, m_thread, [file = realPath(file), kindName, modelDir, maxLength, columns] {
-    auto l = std::make_shared<Loaded>();
-    l->maxLength = maxLength;
-    try {
-      const std::optional<TaskKind> kind = parseTaskKind(kindName.toStdString());
-      DataReport report;
-      const Table table = readTable(file.toStdString(), report);
-      MappingOptions options;
-      options.kind = kind.value_or(TaskKind::SingleLabel);
-      options.columns = guessMapping(table, options.kind);
-      if (!columns.isEmpty()) {
-        const std::string separator = options.columns.labelSeparator;
-        options.columns = toColumnMapping(columns);
-        options.columns.labelSeparator = separator;
-      }
-      l->dataset = std::make_shared<Dataset>(toDataset(table, options, report));
-      l->issues = report.issues();
-      std::unique_ptr<Tokenizer> tokenizer;
-      if (!modelDir.isEmpty()) {
-        try {
-          tokenizer = loadTokenizer(modelDir.toStdString());
-        } catch (const std::exception &) {
-          // no token lengths without a tokenizer
-        }
-      }
-      l->statistics = computeStatistics(*l->dataset, tokenizer.get(), maxLength);
-    } catch (const std::exception &e) {
-      l->error = QString::fromUtf8(e.what());
-    }
-    return l;
-  }, [this](const std::shared_ptr<Loaded> &l) { show(*l); });
-}
-
-void DatasetView::openExperiment(const ExperimentConfig &config, const QString &kindName)
-{
-  if (m_loading)
-    return;
-  m_loading = true;
-  const QString file = QString::fromStdString(config.resolve(config.data.path).string());
-  m_path->setText(displayPath(file));
-  m_kind->setCurrentText(kindName);
-  m_summary->setText(tr("Preparing %1 as the experiment's run does…").arg(file.toHtmlEscaped()));
+  m_summary->setText(summary);
   m_open->setEnabled(false);
   m_openedFile = realPath(file);
   runInBackground(
       this, m_thread,
-      [config] {
+      [read = std::move(read), modelDir, maxLength] {
         auto l = std::make_shared<Loaded>();
-        l->maxLength = config.model.maxLength;
+        l->maxLength = maxLength;
         try {
           DataReport report;
-          LoadedDataset d = loadDataset(config, report);
-          const std::pair<const std::vector<int> *, const char *> splits[] = {
-              {&d.split.train, "train"}, {&d.split.validation, "validation"}, {&d.split.test, "test"}};
-          for (const auto &[rows, name] : splits)
-            for (int r : *rows)
-              d.dataset.examples[static_cast<std::size_t>(r)].split = name;
-          l->dataset = std::make_shared<Dataset>(std::move(d.dataset));
+          l->dataset = std::make_shared<Dataset>(read(report));
           l->issues = report.issues();
           std::unique_ptr<Tokenizer> tokenizer;
-          try {
-            tokenizer = loadTokenizer(config.resolve(config.model.path));
-          } catch (const std::exception &) {
-            // no token lengths without a tokenizer
+          if (!modelDir.isEmpty()) {
+            try {
+              tokenizer = loadTokenizer(modelDir.toStdString());
+            } catch (const std::exception &) {
+              // no token lengths without a tokenizer
+            }
           }
-          l->statistics = computeStatistics(*l->dataset, tokenizer.get(), config.model.maxLength);
+          l->statistics = computeStatistics(*l->dataset, tokenizer.get(), maxLength);
         } catch (const std::exception &e) {
           l->error = QString::fromUtf8(e.what());
         }
         return l;
       },
       [this](const std::shared_ptr<Loaded> &l) { show(*l); });
+}
+
+void DatasetView::open(const QString &file, const QString &kindName, const QString &modelDir, int maxLength,
+                       const QMap<QString, QString> &columns)
+{
+  const std::string path = realPath(file).toStdString();
+  const TaskKind kind = parseTaskKind(kindName.toStdString()).value_or(TaskKind::SingleLabel);
+  load(file, kindName, tr("Reading %1…").arg(file.toHtmlEscaped()), modelDir, maxLength,
+       [path, kind, columns](DataReport &report) {
+         const Table table = readTable(path, report);
+         MappingOptions options;
+         options.kind = kind;
+         options.columns = guessMapping(table, options.kind);
+         if (!columns.isEmpty()) {
+           const std::string separator = options.columns.labelSeparator;
+           options.columns = toColumnMapping(columns);
+           options.columns.labelSeparator = separator;
+         }
+         return toDataset(table, options, report);
+       });
+}
+
+void DatasetView::openExperiment(const ExperimentConfig &config, const QString &kindName)
+{
+  const QString file = QString::fromStdString(config.resolve(config.data.path).string());
+  load(file, kindName, tr("Preparing %1 as the experiment's run does…").arg(file.toHtmlEscaped()),
+       QString::fromStdString(config.resolve(config.model.path).string()), config.model.maxLength,
+       [config](DataReport &report) {
+         LoadedDataset d = loadDataset(config, report);
+         const std::pair<const std::vector<int> *, const char *> splits[] = {
+             {&d.split.train, "train"}, {&d.split.validation, "validation"}, {&d.split.test, "test"}};
+         for (const auto &[rows, name] : splits)
+           for (int r : *rows)
+             d.dataset.examples[static_cast<std::size_t>(r)].split = name;
+         return std::move(d.dataset);
+       });
 }
 
 void DatasetView::show(const Loaded &l)

@@ -7,6 +7,7 @@
 #include <QThread>
 #include <QWidget>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,7 @@ class QUndoStack;
 
 namespace tunebench {
 
+class DataReport;
 struct Dataset;
 struct ExperimentConfig;
 struct DatasetStatistics;
@@ -85,6 +87,10 @@ Q_SIGNALS:
 
 private:
   struct Loaded;
+  // Reads on the worker thread: `read` makes the dataset and fills the report; token lengths with
+  // the tokenizer of modelDir when given. One load at a time; show() follows.
+  void load(const QString &file, const QString &kindName, const QString &summary, const QString &modelDir,
+            int maxLength, std::function<Dataset(DataReport &)> read);
   void show(const Loaded &l);
 
   QPointer<QThread> m_thread;

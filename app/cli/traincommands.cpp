@@ -170,28 +170,6 @@ std::vector<std::string> takeOverrides(std::vector<std::string> &argv)
   return overrides;
 }
 
-// The one-batch sanity check on a throw-away copy of the model, in a temporary folder of its own:
-// the run folder is not touched. "" when the pipeline learns.
-std::string sanityCheck(const ExperimentConfig &config)
-{
-  std::string pattern = (fs::temp_directory_path() / "tunebench-sanity-XXXXXX").string();
-  if (!::mkdtemp(pattern.data()))
-    throw Error(pattern + ": cannot make a temporary folder for the sanity check");
-  const fs::path scratch = pattern;
-  std::string problem;
-  try {
-    Trainer check(config, scratch);
-    problem = check.overfitOneBatch();
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(scratch, ec);
-    throw;
-  }
-  std::error_code ec;
-  fs::remove_all(scratch, ec); // made above, by this function
-  return problem;
-}
-
 // A plan's progress on stderr: each child as it starts, its test metrics as it ends.
 class PlanProgress final : public PlanObserver
 {
@@ -251,7 +229,8 @@ int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonO
               std::int64_t parent = 0)
 {
   if (sanity) {
-    const std::string problem = sanityCheck(config);
+    // A throw-away copy of the model, trained in memory: the check claims and writes no folder.
+    const std::string problem = Trainer(config, runDir).overfitOneBatch();
     if (!problem.empty()) {
       std::fprintf(stderr, "sanity check failed: %s\n", problem.c_str());
       return ExitFailure;
@@ -324,10 +303,7 @@ int runTrain(const std::vector<std::string> &argvIn)
   const fs::path runDir = args.value("run-dir") ? fs::path(*args.value("run-dir")) : newRunDir(config);
   if (fs::exists(runDir / "state") || fs::exists(runDir / "results.json"))
     throw Error(runDir.string() + ": already holds a run (use `resume` to continue it)");
-  if (!folderIsEmpty(runDir))
-    throw Error(runDir.string() +
-                ": the folder is not empty; a run needs a new or empty folder (nothing in it "
-                "was changed)");
+  requireNewRunFolder(runDir);
   return trainInto(config, runDir, args.has("json"), args.has("quiet"), args.has("sanity"));
 }
 

@@ -284,14 +284,18 @@ ConfigResult parseExperimentConfig(const std::string &yaml, const fs::path &base
 
 ConfigResult loadExperimentConfig(const fs::path &file, const std::vector<std::string> &overrides)
 {
-  std::string text;
-  try {
-    text = readInputFile(file, "an experiment file (YAML)");
-  } catch (const Error &e) {
+  const std::string what = "an experiment file (YAML)";
+  std::string problem = inputFileProblem(file, what), text;
+  if (problem.empty()) {
+    try {
+      text = readInputFile(file, what);
+    } catch (const Error &) {
+      problem = "cannot be read (permission denied?)";
+    }
+  }
+  if (!problem.empty()) {
     ConfigResult r;
-    const std::string what = e.what();
-    const std::string prefix = file.string() + ": ";
-    r.problems.push_back({0, 0, "(file)", what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what});
+    r.problems.push_back({0, 0, "(file)", problem});
     return r;
   }
   return parseExperimentConfig(text, fs::absolute(file).parent_path(), overrides);

@@ -7,7 +7,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <stdexcept>
 #include <unordered_map>
 
 namespace tunebench {
@@ -237,29 +236,30 @@ Dataset toDataset(const Table &table, const MappingOptions &options, DataReport 
     }
     case TaskKind::Instruction: {
       if (!m.messages.empty() && m.instruction.empty()) {
-        try {
-          if (jsonTooDeepAt(cell(m.messages)) != std::string::npos)
-            throw std::length_error("the conversation nests deeper than " + std::to_string(kMaxJsonDepth) +
-                                    " levels");
-          const nlohmann::json turns = nlohmann::json::parse(cell(m.messages));
-          bool assistant = false;
-          for (const auto &t : turns) {
-            const std::string role = t.value("role", t.value("from", std::string()));
-            const std::string content = t.value("content", t.value("value", std::string()));
-            if (role != "system" && role != "user" && role != "assistant" && role != "human" && role != "gpt")
-              fail(m.messages, "unknown role \"" + role + "\" (expected system, user or assistant)");
-            const std::string normalized = role == "human" ? "user" : role == "gpt" ? "assistant" : role;
-            assistant = assistant || normalized == "assistant";
-            e.messages.push_back({normalized, content});
+        const std::string turnsText = cell(m.messages);
+        if (jsonTooDeepAt(turnsText) != std::string::npos) {
+          fail(m.messages, "the conversation nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+        } else {
+          try {
+            const nlohmann::json turns = nlohmann::json::parse(turnsText);
+            bool assistant = false;
+            for (const auto &t : turns) {
+              const std::string role = t.value("role", t.value("from", std::string()));
+              const std::string content = t.value("content", t.value("value", std::string()));
+              if (role != "system" && role != "user" && role != "assistant" && role != "human" &&
+                  role != "gpt")
+                fail(m.messages, "unknown role \"" + role + "\" (expected system, user or assistant)");
+              const std::string normalized = role == "human" ? "user" : role == "gpt" ? "assistant" : role;
+              assistant = assistant || normalized == "assistant";
+              e.messages.push_back({normalized, content});
+            }
+            if (!assistant)
+              fail(m.messages, "the conversation has no assistant turn to learn from");
+          } catch (const nlohmann::json::exception &) {
+            fail(m.messages, "not a JSON list of {role, content} turns");
           }
-          if (!assistant)
-            fail(m.messages, "the conversation has no assistant turn to learn from");
-        } catch (const nlohmann::json::exception &) {
-          fail(m.messages, "not a JSON list of {role, content} turns");
-        } catch (const std::length_error &deep) {
-          fail(m.messages, deep.what());
         }
-        key = cell(m.messages);
+        key = turnsText;
       } else {
         e.instruction = cell(m.instruction);
         e.input = cell(m.input);

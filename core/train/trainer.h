@@ -43,7 +43,8 @@ public:
   bool paused() const;
 
   // The sanity check: trains on one small batch without dropout for up to `steps` steps; the loss
-  // must approach zero. Returns "" when it does, else what looks broken.
+  // must approach zero. Returns "" when it does, else what looks broken. Trains this Trainer's model
+  // in memory only: the run folder is neither claimed nor written.
   std::string overfitOneBatch(int steps = 100);
 
   const std::filesystem::path &runDir() const;

@@ -29,21 +29,29 @@ std::uintmax_t maxInputBytes()
   return limit;
 }
 
-std::string readInputFile(const fs::path &path, const std::string &what)
+std::string inputFileProblem(const fs::path &path, const std::string &what)
 {
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (ec || !fs::exists(status))
-    throw Error(path.string() + ": no such file (expected " + what + ")");
+    return "no such file (expected " + what + ")";
   if (fs::is_directory(status))
-    throw Error(path.string() + ": is a folder, expected " + what);
+    return "is a folder, expected " + what;
   if (!fs::is_regular_file(status))
-    throw Error(path.string() + ": is not a regular file (a pipe, socket or device), expected " + what);
+    return "is not a regular file (a pipe, socket or device), expected " + what;
   const std::uintmax_t size = fs::file_size(path, ec);
   if (!ec && size > maxInputBytes())
-    throw Error(path.string() + ": " + std::to_string(size / (1024 * 1024)) +
-                " MiB is above the input limit of " + std::to_string(maxInputBytes() / (1024 * 1024)) +
-                " MiB (TUNEBENCH_MAX_INPUT_MB raises it)");
+    return std::to_string(size / (1024 * 1024)) + " MiB is above the input limit of " +
+           std::to_string(maxInputBytes() / (1024 * 1024)) + " MiB (TUNEBENCH_MAX_INPUT_MB raises it)";
+  return {};
+}
+
+std::string readInputFile(const fs::path &path, const std::string &what)
+{
+  if (const std::string problem = inputFileProblem(path, what); !problem.empty())
+    throw Error(path.string() + ": " + problem);
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(path.string() + ": cannot be read (permission denied?)");

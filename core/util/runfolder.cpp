@@ -45,24 +45,22 @@ std::string writeIdentity(const fs::path &dir)
 
 } // namespace
 
-bool folderIsEmpty(const fs::path &dir)
+void requireNewRunFolder(const fs::path &dir)
 {
   std::error_code ec;
   if (!fs::exists(dir, ec))
-    return true;
+    return;
   if (!fs::is_directory(dir, ec))
-    return false;
-  return fs::directory_iterator(dir, ec) == fs::directory_iterator();
+    throw Error(dir.string() + ": is not a folder; choose a new folder for the run");
+  if (fs::directory_iterator(dir, ec) != fs::directory_iterator())
+    throw Error(dir.string() + ": the folder is not empty; a run needs a new or empty folder "
+                               "(nothing in it was changed)");
 }
 
 std::string createRunFolder(const fs::path &dir)
 {
+  requireNewRunFolder(dir);
   std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw Error(dir.string() + ": is not a folder; choose a new folder for the run");
-  if (!folderIsEmpty(dir))
-    throw Error(dir.string() + ": the folder is not empty; a run needs a new or empty folder "
-                               "(nothing in it was changed)");
   fs::create_directories(dir, ec);
   if (ec)
     throw Error(dir.string() + ": cannot create the run folder: " + ec.message());

@@ -23,8 +23,9 @@ std::optional<std::string> runFolderId(const std::filesystem::path &dir);
 // The id of an existing run folder; one is written now for a folder made before run ids existed.
 std::string adoptRunFolder(const std::filesystem::path &dir);
 
-// Whether a folder has nothing in it (true when it does not exist).
-bool folderIsEmpty(const std::filesystem::path &dir);
+// Refuses (Error naming it) a `dir` that could not be a new run folder: not a folder, or one with
+// anything in it. createRunFolder checks this; a front end can check it before other work.
+void requireNewRunFolder(const std::filesystem::path &dir);
 
 // An exclusive lock on a run folder (flock on DIR/run.lock), held for the object's life, so two
 // processes never train one run. Error naming the folder when another process holds it.

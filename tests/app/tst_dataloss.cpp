@@ -10,6 +10,7 @@
 // Also: a second process cannot train a run that is training (flock on the run folder).
 // Every slot sets up what it needs (no order between them).
 #include "core/runs/runstore.h"
+#include "support/cli.h"
 #include "support/golden.h"
 
 #include <QJsonArray>
@@ -25,18 +26,7 @@ class TestDataLoss : public QObject
 {
   Q_OBJECT
 
-  struct Result
-  {
-    int exitCode = -1;
-    bool crashed = false;
-    QString out;
-    QString err;
-    QJsonObject json() const
-    {
-      const QStringList lines = out.trimmed().split(QLatin1Char('\n'));
-      return QJsonDocument::fromJson(lines.last().toUtf8()).object();
-    }
-  };
+  using Result = tunebench::testing::CliResult;
 
   QString m_cli;
   QTemporaryDir m_dir;
@@ -59,16 +49,7 @@ class TestDataLoss : public QObject
 
   Result run(const QStringList &args, const QString &workspace, const QString &fault = {})
   {
-    QProcess p;
-    p.setProcessEnvironment(env(workspace, fault));
-    p.start(m_cli, args);
-    if (!p.waitForFinished(300000)) {
-      p.kill();
-      p.waitForFinished();
-      return {};
-    }
-    return {p.exitCode(), p.exitStatus() == QProcess::CrashExit, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
+    return tunebench::testing::runCli(m_cli, args, env(workspace, fault));
   }
 
   static void writeFile(const QString &file, const QByteArray &content)

@@ -1,13 +1,13 @@
 // Training from the command line as a script drives it: kill -9 in the middle and `resume` ends
 // with the same metrics as an uninterrupted run; SIGTERM/Ctrl-C leaves a resumable run (exit 130);
 // config errors are listed at once with line:column (exit 3); eval and predict on a finished run.
+#include "support/cli.h"
 #include "support/golden.h"
-
-#include <QtTest/QtTest>
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QtTest/QtTest>
 
 #include <csignal>
 
@@ -17,17 +17,7 @@ class TestTrainingCli : public QObject
 {
   Q_OBJECT
 
-  struct Result
-  {
-    int exitCode = -1;
-    QString out;
-    QString err;
-    QJsonObject json() const
-    {
-      const QStringList lines = out.trimmed().split(QLatin1Char('\n'));
-      return QJsonDocument::fromJson(lines.last().toUtf8()).object();
-    }
-  };
+  using Result = tunebench::testing::CliResult;
 
   QString m_cli;
   QTemporaryDir m_dir;
@@ -43,12 +33,7 @@ class TestTrainingCli : public QObject
 
   Result run(const QStringList &args, int timeoutMs = 300000)
   {
-    QProcess p;
-    p.setProcessEnvironment(env());
-    p.start(m_cli, args);
-    if (!p.waitForFinished(timeoutMs))
-      return {};
-    return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+    return tunebench::testing::runCli(m_cli, args, env(), timeoutMs);
   }
 
   QString path(const QString &name) const { return m_dir.filePath(name); }
