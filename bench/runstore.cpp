@@ -43,7 +43,7 @@ int main(int argc, char **argv)
         store.addMetric(id, "validation", "accuracy", (s + 1) * 10, s * 5 / evalPoints, s * 1.0, 0.5 + 0.4 * u(rng));
       store.setSummary(id, "test", "accuracy", 0.5 + 0.45 * u(rng));
       store.setSummary(id, "test", "macro_f1", 0.5 + 0.45 * u(rng));
-      store.setStatus(id, "finished", "", 100 * u(rng));
+      store.setStatus(id, RunStatus::Finished, "", 100 * u(rng));
     }
     std::printf("built %d runs × %d points in %.1f s (%.0f points/s); database %.0f MiB\n", runs, points, since(start),
                 static_cast<double>(runs) * points / since(start),

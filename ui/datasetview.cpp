@@ -266,8 +266,7 @@ QString DatasetView::saveVersion()
 
 DatasetView::~DatasetView()
 {
-  if (m_thread)
-    m_thread->wait();
+  m_thread.stopAndWait();
 }
 
 void DatasetView::load(const QString &file, const QString &kindName, const QString &summary,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ui/background.h"
 #include "ui/datasetmodel.h"
 
 #include <QMap>
@@ -93,7 +94,7 @@ private:
             int maxLength, std::function<Dataset(DataReport &)> read);
   void show(const Loaded &l);
 
-  QPointer<QThread> m_thread;
+  BackgroundSlot m_thread;
   bool m_loading = false;
   QLineEdit *m_path = nullptr, *m_search = nullptr;
   QComboBox *m_kind = nullptr, *m_labels = nullptr, *m_splits = nullptr;

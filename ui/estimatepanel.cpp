@@ -71,8 +71,7 @@ EstimatePanel::EstimatePanel(QWidget *parent) : QWidget(parent)
 
 EstimatePanel::~EstimatePanel()
 {
-  if (m_thread)
-    m_thread->wait();
+  m_thread.stopAndWait();
 }
 
 void EstimatePanel::request(const QString &yaml, const QString &baseDir)
@@ -84,7 +83,7 @@ void EstimatePanel::request(const QString &yaml, const QString &baseDir)
 
 void EstimatePanel::start()
 {
-  if (m_thread && m_thread->isRunning()) {
+  if (m_thread.running()) {
     m_dirty = true; // plan again when this one is done
     return;
   }

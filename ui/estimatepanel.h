@@ -1,5 +1,7 @@
 #pragma once
 
+#include "ui/background.h"
+
 #include <QPointer>
 #include <QThread>
 #include <QWidget>
@@ -42,7 +44,7 @@ private:
 
   QString m_yaml, m_baseDir;
   bool m_dirty = false;
-  QPointer<QThread> m_thread;
+  BackgroundSlot m_thread;
   QTimer *m_timer = nullptr;
   QLabel *m_text = nullptr;
   QChart *m_chart = nullptr;

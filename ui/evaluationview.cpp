@@ -242,13 +242,13 @@ EvaluationView::EvaluationView(QWidget *parent) : QWidget(parent)
 
 EvaluationView::~EvaluationView()
 {
-  if (m_thread)
-    m_thread->wait();
+  m_thread.stopAndWait();
 }
 
-void EvaluationView::setWorkspace(const QString &workspace)
+void EvaluationView::setWorkspace(const QString &workspace, RunStore *store)
 {
   m_workspace = workspace;
+  m_store = store;
   refreshRuns();
 }
 
@@ -256,12 +256,11 @@ void EvaluationView::refreshRuns()
 {
   const QString current = m_runs->currentData().toString();
   m_runs->clear();
-  if (m_workspace.isEmpty())
+  if (!m_store)
     return;
   try {
-    RunStore store(m_workspace.toStdString());
-    for (const RunRecord &r : store.list()) {
-      if (r.status != "finished" && r.status != "early_stopped")
+    for (const RunRecord &r : m_store->list()) {
+      if (!completed(parseRunStatus(r.status).value_or(RunStatus::Failed)))
         continue;
       const QString folder = QString::fromStdString(r.folder);
       if (!QDir(folder).exists(QStringLiteral("best")))

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "ui/background.h"
+
 #include <QPointer>
 #include <QThread>
 #include <QWidget>
@@ -18,6 +20,8 @@ class QTableWidget;
 class QTextEdit;
 
 namespace tunebench {
+
+class RunStore;
 
 class TrainedRun;
 
@@ -52,7 +56,8 @@ class EvaluationView final : public QWidget
 public:
   explicit EvaluationView(QWidget *parent = nullptr);
   ~EvaluationView() override;
-  void setWorkspace(const QString &workspace);
+  // The workspace and its history (owned by the main window; null when it cannot be opened).
+  void setWorkspace(const QString &workspace, RunStore *store);
   void refreshRuns();
   // Opens the run folder and evaluates it on the split (asynchronously: evaluated() follows).
   void evaluate(const QString &runDir, const QString &split);
@@ -79,10 +84,11 @@ private:
   void setBusy(bool busy);
 
   QString m_workspace;
+  RunStore *m_store = nullptr;
   QString m_runDir;
   std::shared_ptr<TrainedRun> m_run;
   bool m_busy = false;
-  QPointer<QThread> m_thread;
+  BackgroundSlot m_thread;
   QComboBox *m_runs = nullptr, *m_split = nullptr;
   QPushButton *m_evaluate = nullptr, *m_predict = nullptr;
   QLabel *m_summary = nullptr;

@@ -138,8 +138,7 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
 
 ExperimentView::~ExperimentView()
 {
-  if (m_quickThread)
-    m_quickThread->wait();
+  m_quickThread.stopAndWait();
 }
 
 void ExperimentView::quickCheck()
@@ -238,7 +237,7 @@ void ExperimentView::setRunning(bool running, bool paused)
   m_pause->setText(paused ? tr("&Resume") : tr("&Pause"));
   m_pause->blockSignals(false);
   m_editor->setReadOnly(running);
-  m_quick->setEnabled(!running && !m_quickThread);
+  m_quick->setEnabled(!running && !m_quickThread.running());
   m_form->setEnabled(!running);
 }
 

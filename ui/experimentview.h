@@ -1,5 +1,7 @@
 #pragma once
 
+#include "ui/background.h"
+
 #include <QPointer>
 #include <QWidget>
 
@@ -61,7 +63,7 @@ private:
   QPlainTextEdit *m_editor = nullptr;
   QListWidget *m_problems = nullptr;
   QPushButton *m_start = nullptr, *m_pause = nullptr, *m_stop = nullptr, *m_quick = nullptr;
-  QPointer<QThread> m_quickThread;
+  BackgroundSlot m_quickThread;
   QLabel *m_hint = nullptr;
   EstimatePanel *m_estimate = nullptr;
   ExperimentForm *m_form = nullptr;

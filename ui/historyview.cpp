@@ -124,7 +124,7 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
     const auto ids = selectedIds();
     if (ids.size() != 1)
       return;
-    RunStore store(m_workspace.toStdString());
+    RunStore &store = this->store();
     Q_EMIT resumeRequested(QString::fromStdString(store.run(ids.front()).folder));
   });
   for (QPushButton *b : {m_clone, m_rerun})
@@ -142,7 +142,7 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
     const auto ids = selectedIds();
     if (ids.size() != 1)
       return;
-    RunStore store(m_workspace.toStdString());
+    RunStore &store = this->store();
     const RunRecord r = store.run(ids.front());
     QDialog dialog(this);
     dialog.setWindowTitle(tr("Run %1: notes and tags").arg(r.id));
@@ -175,7 +175,7 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
                                  static_cast<int>(ids.size()))) != QMessageBox::Yes)
       return;
     try {
-      RunStore store(m_workspace.toStdString());
+      RunStore &store = this->store();
       for (std::int64_t id : ids)
         store.remove(id, true);
     } catch (const Error &e) {
@@ -184,17 +184,25 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
     refresh();
   });
   connect(m_archive, &QPushButton::clicked, this, [this] {
-    RunStore store(m_workspace.toStdString());
+    RunStore &store = this->store();
     for (std::int64_t id : selectedIds())
       store.setArchived(id, true);
     refresh();
   });
 }
 
-void HistoryView::setWorkspace(const QString &workspace)
+void HistoryView::setWorkspace(const QString &workspace, RunStore *store)
 {
   m_workspace = workspace;
+  m_store = store;
   refresh();
+}
+
+RunStore &HistoryView::store() const
+{
+  if (!m_store)
+    throw Error((m_workspace + QStringLiteral(": the run history cannot be opened")).toStdString());
+  return *m_store;
 }
 
 std::vector<std::int64_t> HistoryView::selectedIds() const
@@ -213,7 +221,7 @@ void HistoryView::refresh()
   if (m_workspace.isEmpty())
     return;
   try {
-    RunStore store(m_workspace.toStdString());
+    RunStore &store = this->store();
     RunQuery q;
     for (const QString &f : m_filter->text().split(QLatin1Char(' '), Qt::SkipEmptyParts))
       q.filters.push_back(RunFilter::parse(f.toStdString()));
@@ -261,7 +269,7 @@ void HistoryView::refresh()
 
 void HistoryView::compare(const std::vector<std::int64_t> &ids)
 {
-  RunStore store(m_workspace.toStdString());
+  RunStore &store = this->store();
   const RunComparison c = store.compare(ids);
   m_diff->clear();
   m_diff->setColumnCount(static_cast<int>(ids.size()));
@@ -335,7 +343,7 @@ void HistoryView::compare(const std::vector<std::int64_t> &ids)
 QString HistoryView::configOf(std::int64_t run) const
 {
   try {
-    RunStore store(m_workspace.toStdString());
+    RunStore &store = this->store();
     const QString stored = QString::fromStdString(store.configYaml(run));
     if (!stored.isEmpty() && parseExperimentConfig(stored.toStdString(), m_workspace.toStdString()).ok())
       return stored;
@@ -359,7 +367,7 @@ void HistoryView::selectRun(std::int64_t run)
 void HistoryView::setNotesAndTags(std::int64_t run, const QString &notes, const QStringList &tags)
 {
   try {
-    RunStore store(m_workspace.toStdString());
+    RunStore &store = this->store();
     store.setNotes(run, notes.toStdString());
     std::vector<std::string> list;
     for (const QString &t : tags)

@@ -13,6 +13,8 @@ class QTableWidget;
 
 namespace tunebench {
 
+class RunStore;
+
 // The run history of the workspace (runs.sqlite): a sortable, filterable table of runs; select two
 // or more to overlay their curves and see the config diff (only what differs); resume an
 // interrupted run, clone or rerun a run's config, notes and tags, archive, delete.
@@ -22,7 +24,8 @@ class HistoryView final : public QWidget
 
 public:
   explicit HistoryView(QWidget *parent = nullptr);
-  void setWorkspace(const QString &workspace);
+  // The workspace and its history (owned by the main window; null when it cannot be opened).
+  void setWorkspace(const QString &workspace, RunStore *store);
   void refresh();
   void compare(const std::vector<std::int64_t> &runs);
 
@@ -44,7 +47,11 @@ Q_SIGNALS:
 private:
   std::vector<std::int64_t> selectedIds() const;
 
+  // The open history; throws Error when there is none.
+  RunStore &store() const;
+
   QString m_workspace;
+  RunStore *m_store = nullptr;
   QLineEdit *m_filter = nullptr;
   QTableWidget *m_runs = nullptr, *m_diff = nullptr;
   QPushButton *m_compare = nullptr, *m_resume = nullptr, *m_archive = nullptr, *m_refresh = nullptr,

@@ -1,7 +1,8 @@
 #include "ui/mainwindow.h"
 
-#include "core/runtime/runtime.h"
 #include "core/config/experiment.h"
+#include "core/runs/runstore.h"
+#include "core/runtime/runtime.h"
 #include "ui/datasetview.h"
 #include "ui/environmentview.h"
 #include "ui/evaluationview.h"
@@ -120,6 +121,7 @@ void MainWindow::createTrainingViews()
     const StepEvent &last = batch.back();
     m_statusRun->setText(tr("training: step %1 of %2").arg(last.step).arg(last.totalSteps));
   });
+  connect(m_session, &TrainingSession::planned, m_monitor, &MonitorView::setPlan);
   connect(m_session, &TrainingSession::evaluation, m_monitor, &MonitorView::addEvaluation);
   connect(m_session, &TrainingSession::diagnosis, m_monitor, &MonitorView::addDiagnosis);
   connect(m_session, &TrainingSession::logLine, this, [this](const QString &line) { statusBar()->showMessage(line, 5000); });
@@ -264,12 +266,23 @@ bool MainWindow::openWorkspace(const QString &dir)
   }
   m_workspaceDir = workspace.absolutePath();
   m_workspaceLabel->setText(tr("Workspace: <code>%1</code>").arg(m_workspaceDir.toHtmlEscaped()));
+  m_store.reset();
+  try {
+    m_store = std::make_unique<RunStore>(m_workspaceDir.toStdString());
+  } catch (const std::exception &e) {
+    // A read-only workspace still shows its history.
+    try {
+      m_store = std::make_unique<RunStore>(m_workspaceDir.toStdString(), RunStore::Access::ReadOnly);
+    } catch (const std::exception &) {
+    }
+    statusBar()->showMessage(tr("The run history: %1").arg(QString::fromUtf8(e.what())), 10000);
+  }
   if (m_experiment)
     m_experiment->setBaseDir(m_workspaceDir);
   if (m_history)
-    m_history->setWorkspace(m_workspaceDir);
+    m_history->setWorkspace(m_workspaceDir, m_store.get());
   if (m_evaluation)
-    m_evaluation->setWorkspace(m_workspaceDir);
+    m_evaluation->setWorkspace(m_workspaceDir, m_store.get());
   if (m_data)
     m_data->setVersionsDir(QDir(m_workspaceDir).filePath(QStringLiteral("datasets")));
   setWindowTitle(tr("tunebench — %1").arg(QDir(m_workspaceDir).dirName()));

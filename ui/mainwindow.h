@@ -1,10 +1,12 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QString>
+#include <QStringList>
 
+#include <memory>
 #include <utility>
 #include <vector>
-#include <QString>
 
 class QLabel;
 class QTabWidget;
@@ -18,6 +20,25 @@ class DatasetView;
 class EvaluationView;
 class MonitorView;
 class TrainingSession;
+class RunStore;
+
+// What the command line asks the window to do once it is shown (app/gui/main.cpp fills it;
+// MainWindow::applyStartup does it, in this order).
+struct StartupOptions
+{
+  QString preset;            // loaded into the Experiment tab
+  QStringList overrides;     // key=value, set in the experiment
+  bool start = false;        // start the experiment at once
+  int compareLast = 0;       // compare the N most recent runs in History (N >= 2)
+  bool openData = false;     // the experiment's data in the Data tab
+  bool yamlView = false;     // the experiment as YAML
+  QString importFile;        // the column-mapping dialog on this data file
+  bool evaluateLast = false; // the most recent finished run evaluated on its test split
+  QString playground;        // with evaluateLast: then this text predicted
+  QString tab;               // open on this tab (its title, case-insensitive)
+  QString screenshot;        // a PNG of the window (or the import dialog) saved, then quit
+  int screenshotDelayMs = 800;
+};
 
 // The workbench window: menus, the view tabs, the status bar. It owns its views; the layout
 // (geometry and dock/tab state) is remembered between sessions through QSettings.
@@ -37,10 +58,15 @@ public:
   EvaluationView *evaluation() const { return m_evaluation; }
   DatasetView *data() const { return m_data; }
   TrainingSession *session() const { return m_session; }
+  // The workspace's run history (null when it cannot be opened).
+  RunStore *store() const { return m_store.get(); }
 
   // Starts the experiment in the Experiment tab (what its Start button does). Returns the
   // problems that kept it from starting.
   QStringList startExperiment();
+
+  // Does what the command line asked (messages for problems go to stderr).
+  void applyStartup(const StartupOptions &options);
 
   // Opens another workspace folder (creates it when missing). Returns false with a message shown
   // in the status bar when the folder cannot be used.
@@ -67,6 +93,9 @@ private:
   void showAbout();
 
   QString m_workspaceDir;
+  // The workspace's run history, one connection for every view on the GUI thread (the training
+  // worker records its run through a connection of its own).
+  std::unique_ptr<RunStore> m_store;
   QTabWidget *m_tabs = nullptr;
   QLabel *m_workspaceLabel = nullptr;
   QLabel *m_statusRuntime = nullptr;

@@ -330,6 +330,15 @@ void MonitorView::reset(const QString &title, const QString &metric, long stepsP
   m_seen = 0;
 }
 
+void MonitorView::setPlan(const RunPlan &plan)
+{
+  m_stepsPerEpoch = plan.stepsPerEpoch;
+  m_metricName = QString::fromStdString(plan.metric);
+  m_metric.chart->setTitle(tr("Validation %1").arg(m_metricName));
+  if (m_epochAxis)
+    redraw();
+}
+
 void MonitorView::addSteps(const std::vector<StepEvent> &steps)
 {
   if (steps.empty())
@@ -396,7 +405,7 @@ void MonitorView::addDiagnosis(const Diagnosis &d)
 void MonitorView::setFinished(const QString &status, const QString &reason)
 {
   m_status->setText(tr("%1: %2").arg(status, reason));
-  if (status == QLatin1String("finished") || status == QLatin1String("early_stopped"))
+  if (completed(parseRunStatus(status.toStdString()).value_or(RunStatus::Failed)))
     m_progress->setValue(1000);
 }
 

@@ -41,6 +41,8 @@ public:
   void addEvaluation(const EvalEvent &e);
   void addDiagnosis(const Diagnosis &d);
   void setFinished(const QString &status, const QString &reason);
+  // The run's plan as the trainer made it: the epoch axis and the metric chart follow it.
+  void setPlan(const RunPlan &plan);
 
   // For tests and screenshots.
   int trainPoints() const;

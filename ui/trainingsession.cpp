@@ -3,6 +3,7 @@
 #include "core/config/experiment.h"
 #include "core/experiments/recorder.h"
 #include "core/runs/runstore.h"
+#include "core/runtime/runtime.h"
 #include "core/util/error.h"
 
 #include <QDir>
@@ -19,6 +20,11 @@ public:
   {
     std::lock_guard lock(m_s.m_mutex);
     m_s.m_logs.push_back(m);
+  }
+  void onPlanned(const RunPlan &p) override
+  {
+    std::lock_guard lock(m_s.m_mutex);
+    m_s.m_plan = p;
   }
   void onStep(const StepEvent &e) override
   {
@@ -44,6 +50,7 @@ TrainingSession::TrainingSession(QObject *parent) : QObject(parent)
 {
   qRegisterMetaType<std::vector<StepEvent>>();
   qRegisterMetaType<EvalEvent>();
+  qRegisterMetaType<RunPlan>();
   qRegisterMetaType<Diagnosis>();
   m_timer.setInterval(100);
   connect(&m_timer, &QTimer::timeout, this, &TrainingSession::drain);
@@ -90,6 +97,7 @@ void TrainingSession::launch(const ExperimentConfig &config, const QString &runD
   if (m_worker.joinable())
     m_worker.join();
   m_runDir = runDir;
+  applyTrainingThreads(config.training.threads); // the process's threads, set here on the GUI thread
   m_trainer = std::make_unique<Trainer>(config, runDir.toStdString());
   m_forwarder = std::make_unique<Forwarder>(*this);
   {
@@ -107,7 +115,7 @@ void TrainingSession::launch(const ExperimentConfig &config, const QString &runD
       RecordedRun recorded(store, *m_trainer, 0,
                            m_forwarder.get()); // a run that cannot start is marked failed
       const RunResult result = recorded.run();
-      status = result.status;
+      status = runStatusName(result.status);
       reason = result.reason;
     } catch (const std::exception &e) {
       status = "failed";
@@ -142,6 +150,7 @@ void TrainingSession::stop()
 
 void TrainingSession::drain()
 {
+  std::optional<RunPlan> plan;
   std::vector<StepEvent> steps;
   std::vector<EvalEvent> evals;
   std::vector<Diagnosis> diagnoses;
@@ -150,6 +159,7 @@ void TrainingSession::drain()
   std::string status, reason;
   {
     std::lock_guard lock(m_mutex);
+    plan.swap(m_plan);
     steps.swap(m_steps);
     evals.swap(m_evals);
     diagnoses.swap(m_diagnoses);
@@ -163,6 +173,8 @@ void TrainingSession::drain()
   }
   for (const std::string &l : logs)
     Q_EMIT logLine(QString::fromStdString(l));
+  if (plan)
+    Q_EMIT planned(*plan);
   if (!steps.empty())
     Q_EMIT this->steps(steps);
   for (const EvalEvent &e : evals)

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -40,6 +41,8 @@ public:
 
 Q_SIGNALS:
   void started(const QString &runDir);
+  // The run's plan from the trainer (steps per epoch, metric), before its first step.
+  void planned(const tunebench::RunPlan &plan);
   void steps(const std::vector<tunebench::StepEvent> &batch);
   void evaluation(const tunebench::EvalEvent &event);
   void diagnosis(const tunebench::Diagnosis &diagnosis);
@@ -59,6 +62,7 @@ private:
   QString m_runDir;
 
   std::mutex m_mutex; // guards the queues below
+  std::optional<RunPlan> m_plan;
   std::vector<StepEvent> m_steps;
   std::vector<EvalEvent> m_evals;
   std::vector<Diagnosis> m_diagnoses;
@@ -71,4 +75,5 @@ private:
 
 Q_DECLARE_METATYPE(std::vector<tunebench::StepEvent>)
 Q_DECLARE_METATYPE(tunebench::EvalEvent)
+Q_DECLARE_METATYPE(tunebench::RunPlan)
 Q_DECLARE_METATYPE(tunebench::Diagnosis)

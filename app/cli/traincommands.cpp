@@ -8,6 +8,7 @@
 #include "core/experiments/runner.h"
 #include "core/runs/runstore.h"
 #include "core/runtime/paths.h"
+#include "core/runtime/runtime.h"
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
@@ -148,9 +149,12 @@ private:
   std::string m_lastEval;
 };
 
+// The config of a run about to train; its training.threads applied to the process.
 ExperimentConfig loadOrExplain(const fs::path &file, const std::vector<std::string> &overrides)
 {
-  return ExperimentSource::fromFile(file, overrides).config();
+  ExperimentConfig config = ExperimentSource::fromFile(file, overrides).config();
+  applyTrainingThreads(config.training.threads);
+  return config;
 }
 
 // `--set key=value` may repeat: pulled out before the other options are parsed.
@@ -186,7 +190,7 @@ public:
   {
     if (m_quiet)
       return;
-    std::fprintf(stderr, "  %s; test:", r.status.c_str());
+    std::fprintf(stderr, "  %s; test:", runStatusName(r.status));
     for (const auto &[name, v] : r.test.metrics)
       std::fprintf(stderr, " %s %.4f", name.c_str(), v);
     std::fprintf(stderr, "\n");
@@ -252,7 +256,7 @@ int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonO
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (!quiet) {
-    std::fprintf(stderr, "%s: %s\n", r.status.c_str(), r.reason.c_str());
+    std::fprintf(stderr, "%s: %s\n", runStatusName(r.status), r.reason.c_str());
     if (!r.test.split.empty()) {
       std::fprintf(stderr, "test (best checkpoint, step %ld):", r.bestStep);
       for (const auto &[k, v] : r.test.metrics)
@@ -268,18 +272,27 @@ int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonO
     json diag = json::array();
     for (const Diagnosis &d : r.diagnoses)
       diag.push_back(diagnosisKindName(d.kind));
-    std::cout << json{{"run", runDir.string()}, {"status", r.status}, {"reason", r.reason}, {"steps", r.steps},
-                      {"best_step", r.bestStep}, {"metric", r.metric}, {"best_metric", r.bestMetric},
-                      {"validation", evalJson(r.validation)}, {"test", evalJson(r.test)}, {"seconds", r.seconds},
-                      {"peak_memory_mib", r.peakMemoryMiB}, {"trainable_parameters", r.trainableParameters},
-                      {"total_parameters", r.totalParameters}, {"majority_baseline", r.majorityBaseline},
+    std::cout << json{{"run", runDir.string()},
+                      {"status", runStatusName(r.status)},
+                      {"reason", r.reason},
+                      {"steps", r.steps},
+                      {"best_step", r.bestStep},
+                      {"metric", r.metric},
+                      {"best_metric", r.bestMetric},
+                      {"validation", evalJson(r.validation)},
+                      {"test", evalJson(r.test)},
+                      {"seconds", r.seconds},
+                      {"peak_memory_mib", r.peakMemoryMiB},
+                      {"trainable_parameters", r.trainableParameters},
+                      {"total_parameters", r.totalParameters},
+                      {"majority_baseline", r.majorityBaseline},
                       {"diagnoses", diag}}
                      .dump()
               << std::endl;
   }
-  if (r.status == "stopped")
+  if (r.status == RunStatus::Stopped)
     return ExitInterrupted;
-  return r.status == "failed" ? ExitFailure : ExitOk;
+  return r.status == RunStatus::Failed ? ExitFailure : ExitOk;
 }
 
 } // namespace
@@ -337,9 +350,9 @@ int runCrossValidate(const std::vector<std::string> &argvIn)
       source, folds, args.value("run-dir") ? fs::path(*args.value("run-dir")) : fs::path());
   PlanProgress progress(args.has("quiet"));
   const PlanOutcome outcome = runPlanWithSigint(plan, progress);
-  if (outcome.status == "stopped")
+  if (outcome.status == RunStatus::Stopped)
     return ExitInterrupted;
-  if (outcome.status != "finished")
+  if (outcome.status != RunStatus::Finished)
     throw Error(outcome.reason);
   if (!args.has("quiet"))
     for (const auto &[name, stats] : outcome.summary["test"].items())
@@ -404,7 +417,7 @@ int runSweep(const std::vector<std::string> &argvIn)
       planSweep(source, spec, args.value("run-dir") ? fs::path(*args.value("run-dir")) : fs::path());
   PlanProgress progress(false);
   const PlanOutcome outcome = runPlanWithSigint(plan, progress);
-  if (outcome.status == "stopped")
+  if (outcome.status == RunStatus::Stopped)
     return ExitInterrupted;
   const std::string metric = plan.parent.selectionMetric();
   const std::string key = "validation_" + metric;

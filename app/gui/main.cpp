@@ -4,21 +4,10 @@
 #include "core/runtime/paths.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
-#include "core/runs/runstore.h"
-#include "ui/columnmapping.h"
-#include "ui/datasetview.h"
-#include "ui/experimentview.h"
-#include "ui/historyview.h"
-#include "ui/evaluationview.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QDir>
-#include <QPixmap>
-#include <QTabWidget>
-#include <QComboBox>
-#include <QTimer>
 
 #include <cstdio>
 #include <cstring>
@@ -105,75 +94,23 @@ int main(int argc, char **argv)
   const QString workspace = parser.isSet(workspaceOption)
                                 ? parser.value(workspaceOption)
                                 : QString::fromStdString(tunebench::defaultWorkspaceDir().string());
+  tunebench::StartupOptions startup;
+  startup.preset = parser.value(presetOption);
+  startup.overrides = parser.values(setOption);
+  startup.start = parser.isSet(startOption);
+  startup.compareLast = parser.value(compareOption).toInt();
+  startup.openData = parser.isSet(dataOption);
+  startup.yamlView = parser.isSet(formOption);
+  startup.importFile = parser.value(importOption);
+  startup.evaluateLast = parser.isSet(evaluateOption);
+  startup.playground = parser.value(playOption);
+  startup.tab = parser.value(tabOption);
+  startup.screenshot = parser.value(screenshotOption);
+  if (parser.isSet(afterOption))
+    startup.screenshotDelayMs = static_cast<int>(parser.value(afterOption).toDouble() * 1000);
+
   tunebench::MainWindow window(workspace);
   window.show();
-  if (parser.isSet(presetOption))
-    window.experiment()->loadPreset(parser.value(presetOption));
-  for (const QString &kv : parser.values(setOption)) {
-    const qsizetype eq = kv.indexOf(QLatin1Char('='));
-    if (eq > 0)
-      window.experiment()->setOverride(kv.left(eq), kv.mid(eq + 1));
-  }
-  if (parser.isSet(startOption)) {
-    const QStringList problems = window.startExperiment();
-    for (const QString &p : problems)
-      std::fprintf(stderr, "tunebench: %s\n", qPrintable(p));
-  }
-  if (parser.isSet(compareOption)) {
-    tunebench::RunStore store(workspace.toStdString());
-    tunebench::RunQuery q;
-    q.limit = parser.value(compareOption).toInt();
-    std::vector<std::int64_t> ids;
-    for (const auto &r : store.list(q))
-      ids.insert(ids.begin(), r.id);
-    if (ids.size() >= 2)
-      window.history()->compare(ids);
-  }
-  if (parser.isSet(dataOption))
-    window.openExperimentData();
-  if (parser.isSet(formOption))
-    window.experiment()->editors()->setCurrentIndex(1);
-  tunebench::ColumnMappingDialog *importDialog = nullptr;
-  if (parser.isSet(importOption)) {
-    const QString importFile = parser.value(importOption);
-    importDialog = new tunebench::ColumnMappingDialog(importFile, QStringLiteral("single_label"), &window);
-    QObject::connect(importDialog, &QDialog::accepted, importDialog, [&window, importDialog, importFile] {
-      window.tabs()->setCurrentWidget(window.data());
-      window.data()->open(importFile, importDialog->kind(), {}, 128, importDialog->columns());
-      if (importDialog->useInExperiment())
-        Q_EMIT window.data()->useInExperiment(importFile, importDialog->kind(), importDialog->columns());
-    });
-    importDialog->open();
-  }
-  if (parser.isSet(evaluateOption)) {
-    tunebench::EvaluationView *view = window.evaluation();
-    if (view->runsBox()->count() > 0) {
-      const QString text = parser.value(playOption);
-      if (!text.isEmpty())
-        QObject::connect(view, &tunebench::EvaluationView::evaluated, view, [view, text](bool ok) {
-          if (ok)
-            view->predict(text);
-        });
-      view->evaluate(view->runsBox()->itemData(0).toString(), QStringLiteral("test"));
-    }
-  }
-  if (parser.isSet(tabOption)) {
-    const QString tab = parser.value(tabOption).toLower();
-    for (int i = 0; i < window.tabs()->count(); ++i)
-      if (window.tabs()->tabText(i).remove(QLatin1Char('&')).toLower() == tab)
-        window.tabs()->setCurrentIndex(i);
-  }
-
-  if (parser.isSet(screenshotOption)) {
-    const QString file = parser.value(screenshotOption);
-    const int delay = parser.isSet(afterOption) ? static_cast<int>(parser.value(afterOption).toDouble() * 1000) : 800;
-    QTimer::singleShot(delay, &window, [&window, file, importDialog] {
-      QWidget *target = importDialog && importDialog->isVisible() ? static_cast<QWidget *>(importDialog) : &window;
-      const bool saved = target->grab().save(file, "PNG");
-      std::fprintf(saved ? stdout : stderr, "%s %s\n", saved ? "saved" : "cannot save",
-                   qPrintable(file));
-      QApplication::exit(saved ? 0 : 1);
-    });
-  }
+  window.applyStartup(startup);
   return QApplication::exec();
 }

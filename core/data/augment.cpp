@@ -1,6 +1,7 @@
 #include "core/data/augment.h"
 
 #include "core/data/wordnet.h"
+#include "core/util/cancel.h"
 #include "core/util/error.h"
 #include "core/util/text.h"
 
@@ -145,6 +146,7 @@ std::vector<Example> augment(const Dataset &dataset, const std::vector<int> &row
   std::vector<Example> out;
   std::vector<std::size_t> toParaphrase;
   for (int row : rows) {
+    throwIfStopped();
     const Example &source = dataset.examples.at(static_cast<std::size_t>(row));
     for (int k = 0; k < options.perExample && !operations.empty(); ++k) {
       const std::string &op = operations[static_cast<std::size_t>(k) % operations.size()];

@@ -46,7 +46,7 @@ RunResult RecordedRun::run()
     if (reason.size() > 500)
       reason = reason.substr(0, 497) + "...";
     try {
-      m_store.setStatus(m_id, "failed", reason, 0);
+      m_store.setStatus(m_id, RunStatus::Failed, reason, 0);
     } catch (const std::exception &) {
       // The history cannot be written (a full disk): the run then reads as interrupted.
     }
@@ -129,7 +129,7 @@ void RunRecorder::onFinished(const RunResult &r)
   m_store.setSummary(m_run, "last", "steps", static_cast<double>(r.steps));
   m_store.setSummary(m_run, "last", "peak_memory_mib", r.peakMemoryMiB);
   m_store.setSummary(m_run, "last", "trainable_parameters", static_cast<double>(r.trainableParameters));
-  if (r.status == "failed")
+  if (r.status == RunStatus::Failed)
     m_store.addEvent(m_run, r.steps, "error", json{{"reason", r.reason}}.dump());
   m_store.setStatus(m_run, r.status, r.reason, r.seconds);
   m_store.recordArtifacts(m_run);

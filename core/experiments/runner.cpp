@@ -130,25 +130,25 @@ PlanOutcome PlanRunner::run(const ExperimentPlan &plan, PlanObserver *observer)
       m_current = nullptr;
     } catch (const std::exception &e) {
       m_current = nullptr;
-      m_store.setStatus(parent, "failed", child.label + ": " + e.what(), secondsSince(started));
+      m_store.setStatus(parent, RunStatus::Failed, child.label + ": " + e.what(), secondsSince(started));
       throw;
     }
     observer->onRunFinished(i, child, r);
-    if (r.status == "stopped" || m_stop) {
-      m_store.setStatus(parent, "stopped", "stopped during " + child.label, secondsSince(started));
-      out.status = "stopped";
+    if (r.status == RunStatus::Stopped || m_stop) {
+      m_store.setStatus(parent, RunStatus::Stopped, "stopped during " + child.label, secondsSince(started));
+      out.status = RunStatus::Stopped;
       out.reason = "stopped during " + child.label + " (its run is resumable)";
       return out;
     }
-    if (plan.kind == PlanKind::CrossValidation && r.status == "failed") {
-      out.status = "failed";
+    if (plan.kind == PlanKind::CrossValidation && r.status == RunStatus::Failed) {
+      out.status = RunStatus::Failed;
       out.reason = child.label + " failed: " + r.reason;
-      m_store.setStatus(parent, "failed", out.reason, secondsSince(started));
+      m_store.setStatus(parent, RunStatus::Failed, out.reason, secondsSince(started));
       return out;
     }
     out.results.push_back(std::move(r));
   }
-  out.status = "finished";
+  out.status = RunStatus::Finished;
   out.summary = summarizePlan(plan, out.results);
   std::string what;
   if (plan.kind == PlanKind::CrossValidation) {
@@ -163,7 +163,7 @@ PlanOutcome PlanRunner::run(const ExperimentPlan &plan, PlanObserver *observer)
     writeJsonFile(plan.root / "sweep.json", out.summary);
   }
   out.reason = what;
-  m_store.setStatus(parent, "finished", what, secondsSince(started));
+  m_store.setStatus(parent, RunStatus::Finished, what, secondsSince(started));
   return out;
 }
 

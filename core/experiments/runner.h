@@ -28,9 +28,9 @@ public:
 
 struct PlanOutcome
 {
-  // finished; stopped (the current child saved resumable state); failed (a cross-validation fold
+  // Finished; Stopped (the current child saved resumable state); Failed (a cross-validation fold
   // failed: the mean would leave it out)
-  std::string status;
+  RunStatus status = RunStatus::Finished;
   std::string reason;
   std::vector<RunResult> results; // of the children that ended, in plan order
   nlohmann::json summary;         // what cv.json / sweep.json hold (empty unless finished)

@@ -285,4 +285,29 @@ void releaseBf16Shadows()
   s.slots.clear();
 }
 
+void releaseBf16Shadows(const std::vector<at::Tensor> &parameters)
+{
+  Shadows &s = shadows();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  for (const at::Tensor &p : parameters)
+    s.slots.erase(p.unsafeGetTensorImpl());
+  sweep(s);
+}
+
+Bf16ShadowOwner &Bf16ShadowOwner::operator=(Bf16ShadowOwner &&other) noexcept
+{
+  if (this != &other) {
+    releaseBf16Shadows(m_parameters);
+    m_parameters = std::move(other.m_parameters);
+    other.m_parameters.clear();
+  }
+  return *this;
+}
+
+Bf16ShadowOwner::~Bf16ShadowOwner()
+{
+  if (!m_parameters.empty())
+    releaseBf16Shadows(m_parameters);
+}
+
 } // namespace tunebench

@@ -42,8 +42,33 @@ bool bf16LinearApplies(const at::Tensor &weight, const at::Tensor &bias, const a
 std::uint16_t *currentBf16Shadow(const at::Tensor &parameter);
 void parameterWritten(const at::Tensor &parameter, bool shadowWritten);
 
-// What the shadows hold, and dropping them all (the end of a run).
+// What the shadows hold, and dropping them: all of them, or those of some parameters (a model's,
+// when it goes: see Bf16ShadowOwner).
 std::int64_t bf16ShadowBytes();
 void releaseBf16Shadows();
+void releaseBf16Shadows(const std::vector<at::Tensor> &parameters);
+
+// Held by whoever owns a model: the model's shadows go when it does (other models', say a run
+// training beside it in another thread, are kept).
+class Bf16ShadowOwner
+{
+public:
+  Bf16ShadowOwner() = default;
+  explicit Bf16ShadowOwner(std::vector<at::Tensor> parameters)
+    : m_parameters(std::move(parameters))
+  {}
+  Bf16ShadowOwner(Bf16ShadowOwner &&other) noexcept
+    : m_parameters(std::move(other.m_parameters))
+  {
+    other.m_parameters.clear();
+  }
+  Bf16ShadowOwner &operator=(Bf16ShadowOwner &&other) noexcept;
+  Bf16ShadowOwner(const Bf16ShadowOwner &) = delete;
+  Bf16ShadowOwner &operator=(const Bf16ShadowOwner &) = delete;
+  ~Bf16ShadowOwner();
+
+private:
+  std::vector<at::Tensor> m_parameters;
+};
 
 } // namespace tunebench

@@ -1,5 +1,6 @@
 #include "core/models/checkpoint.h"
 
+#include "core/util/cancel.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
@@ -65,6 +66,7 @@ TensorMap readCheckpoint(const fs::path &folder)
       shards.insert(shard.get<std::string>());
     TensorMap all;
     for (const std::string &shard : shards) {
+      throwIfStopped();
       if (shard.find("..") != std::string::npos || shard.find('/') != std::string::npos)
         throw Error(index.string() + ": shard \"" + shard + "\" is not a file name in the folder");
       TensorMap part = readSafetensors(folder / shard);

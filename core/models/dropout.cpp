@@ -1,5 +1,7 @@
 #include "core/models/dropout.h"
 
+#include "core/runtime/generator.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/autograd.h>
@@ -95,7 +97,7 @@ torch::Tensor applyMask(const torch::Tensor &input, std::uint64_t seed, double p
 
 std::uint64_t drawSeed()
 {
-  auto generator = at::detail::getDefaultCPUGenerator();
+  at::Generator generator = currentGenerator();
   std::lock_guard<std::mutex> lock(generator.mutex());
   return generator.get<at::CPUGeneratorImpl>()->random64();
 }

@@ -11,8 +11,9 @@ namespace tunebench {
 // (bench/reference/opprofile.py). Here the keep/drop decision of element i is a hash of
 // (seed, i) — a counter-based generator, so it runs in parallel and vectorises, and the backward
 // pass regenerates the same mask from the seed instead of keeping one. The seed is drawn from
-// LibTorch's default generator, so torch::manual_seed and a resumed run's saved generator state
-// make the masks reproducible. float and bfloat16 run this kernel; other types use torch::dropout.
+// the run's generator (core/runtime/generator.h), so the run's seed and a resumed run's saved
+// generator state make the masks reproducible. float and bfloat16 run this kernel; other types use
+// torch::dropout.
 torch::Tensor applyDropout(const torch::Tensor &x, double p, bool training);
 
 class DropoutImpl : public torch::nn::Module

@@ -1,6 +1,7 @@
 #include "core/models/encoder.h"
 
 #include "core/models/bf16linear.h"
+#include "core/models/linear.h"
 #include "core/models/moduletree.h"
 #include "core/util/error.h"
 
@@ -87,10 +88,10 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor &x, const torch::Ten
 
 EmbeddingsImpl::EmbeddingsImpl(const EncoderConfig &c) : m_roberta(c.modelType == "roberta"), m_pad(c.padTokenId)
 {
-  words = register_module("word_embeddings", torch::nn::Embedding(c.vocabSize, c.hiddenSize));
-  positions = register_module("position_embeddings", torch::nn::Embedding(c.maxPositions, c.hiddenSize));
+  words = register_module("word_embeddings", makeEmbedding(c.vocabSize, c.hiddenSize));
+  positions = register_module("position_embeddings", makeEmbedding(c.maxPositions, c.hiddenSize));
   if (c.typeVocabSize > 0)
-    tokenTypes = register_module("token_type_embeddings", torch::nn::Embedding(c.typeVocabSize, c.hiddenSize));
+    tokenTypes = register_module("token_type_embeddings", makeEmbedding(c.typeVocabSize, c.hiddenSize));
   norm = register_module("LayerNorm", layerNorm(c));
   m_dropout = register_module("dropout", Dropout(c.hiddenDropout));
 }

@@ -1,7 +1,8 @@
 #include "core/models/gpt2.h"
 
 #include "core/models/bf16linear.h"
-
+#include "core/models/linear.h"
+#include "core/runtime/generator.h"
 #include "core/util/error.h"
 #include "core/util/jsonfile.h"
 
@@ -46,7 +47,7 @@ Gpt2Config Gpt2Config::fromFile(const std::filesystem::path &path)
 
 Conv1DImpl::Conv1DImpl(int in, int out)
 {
-  weight = register_parameter("weight", torch::randn({in, out}) * 0.02);
+  weight = register_parameter("weight", torch::randn({in, out}, currentGenerator()) * 0.02);
   bias = register_parameter("bias", torch::zeros({out}));
 }
 
@@ -117,8 +118,8 @@ torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor
 Gpt2LMHeadModelImpl::Gpt2LMHeadModelImpl(const Gpt2Config &c) : m_config(c)
 {
   auto transformer = register_module("transformer", std::make_shared<torch::nn::Module>());
-  wte = transformer->register_module("wte", torch::nn::Embedding(c.vocabSize, c.hiddenSize));
-  wpe = transformer->register_module("wpe", torch::nn::Embedding(c.maxPositions, c.hiddenSize));
+  wte = transformer->register_module("wte", makeEmbedding(c.vocabSize, c.hiddenSize));
+  wpe = transformer->register_module("wpe", makeEmbedding(c.maxPositions, c.hiddenSize));
   blocks = torch::nn::ModuleList();
   for (int i = 0; i < c.numLayers; ++i)
     blocks->push_back(Gpt2Block(c));
@@ -141,9 +142,9 @@ void Gpt2LMHeadModelImpl::initialiseWeights()
     } else if (isBias) {
       t.zero_();
     } else if (name.find("c_proj.weight") != std::string::npos) {
-      t.normal_(0.0, residualStd);
+      t.normal_(0.0, residualStd, currentGenerator());
     } else {
-      t.normal_(0.0, std);
+      t.normal_(0.0, std, currentGenerator());
     }
   }
 }

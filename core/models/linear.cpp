@@ -1,6 +1,7 @@
 #include "core/models/linear.h"
 
 #include "core/models/bf16linear.h"
+#include "core/runtime/generator.h"
 
 #include <torch/torch.h>
 
@@ -12,11 +13,28 @@ LinearImpl::LinearImpl(int in, int out, bool withBias)
 {
   // torch::nn::Linear's initialisation: Kaiming-uniform weights, uniform bias in ±1/sqrt(in).
   weight = register_parameter("weight", torch::empty({out, in}));
-  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
-  if (withBias) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(in));
-    bias = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));
-  }
+  if (withBias)
+    bias = register_parameter("bias", torch::empty({out}));
+  initLinearParameters(weight, bias);
+}
+
+void initLinearParameters(torch::Tensor &weight, torch::Tensor &bias)
+{
+  // kaiming_uniform_(a = sqrt(5)) draws from ±gain·sqrt(3 / in) with gain sqrt(2 / (1 + 5)):
+  // ±1/sqrt(in), as the bias.
+  torch::NoGradGuard noGrad;
+  const double bound = 1.0 / std::sqrt(static_cast<double>(weight.size(1)));
+  weight.uniform_(-bound, bound, currentGenerator());
+  if (bias.defined())
+    bias.uniform_(-bound, bound, currentGenerator());
+}
+
+torch::nn::Embedding makeEmbedding(std::int64_t count, std::int64_t dim)
+{
+  torch::nn::Embedding e(count, dim);
+  torch::NoGradGuard noGrad;
+  e->weight.normal_(0.0, 1.0, currentGenerator());
+  return e;
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor &x)

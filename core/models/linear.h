@@ -1,6 +1,7 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
 #include <torch/nn/pimpl.h>
 
 #include <memory>
@@ -38,5 +39,13 @@ private:
   std::vector<std::shared_ptr<OutputHook>> m_hooks;
 };
 TORCH_MODULE(Linear);
+
+// torch::nn::Linear's initialisation of (weight [out, in], bias or undefined), drawn from the
+// run's generator (core/runtime/generator.h): weights and bias uniform in ±1/sqrt(in).
+void initLinearParameters(torch::Tensor &weight, torch::Tensor &bias);
+
+// A torch::nn::Embedding (count × dim) initialised N(0, 1) like LibTorch's, from the run's
+// generator.
+torch::nn::Embedding makeEmbedding(std::int64_t count, std::int64_t dim);
 
 } // namespace tunebench

@@ -1,6 +1,7 @@
 #include "core/models/maskedlm.h"
 
 #include "core/models/moduletree.h"
+#include "core/runtime/generator.h"
 
 #include <torch/torch.h>
 
@@ -52,7 +53,7 @@ void MaskedLanguageModelImpl::initialiseWeights()
     else if (p.value().dim() == 1)
       p.value().zero_();
     else
-      p.value().normal_(0.0, 0.02);
+      p.value().normal_(0.0, 0.02, currentGenerator());
   }
 }
 

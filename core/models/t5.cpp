@@ -1,6 +1,8 @@
 #include "core/models/t5.h"
 
+#include "core/models/linear.h"
 #include "core/models/moduletree.h"
+#include "core/runtime/generator.h"
 #include "core/util/error.h"
 #include "core/util/jsonfile.h"
 
@@ -96,7 +98,7 @@ T5AttentionImpl::T5AttentionImpl(const T5Config &c, bool relativeBias, bool caus
   v = register_module("v", noBias(c.dModel, inner));
   o = register_module("o", noBias(inner, c.dModel));
   if (relativeBias)
-    relativeAttentionBias = register_module("relative_attention_bias", torch::nn::Embedding(c.buckets, c.numHeads));
+    relativeAttentionBias = register_module("relative_attention_bias", makeEmbedding(c.buckets, c.numHeads));
 }
 
 torch::Tensor T5AttentionImpl::computeBias(std::int64_t queryLength, std::int64_t keyLength, std::int64_t offset) const
@@ -139,7 +141,7 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor &x, const torch::Tens
 
 T5ModelImpl::T5ModelImpl(const T5Config &c) : m_config(c)
 {
-  shared = register_module("shared", torch::nn::Embedding(c.vocabSize, c.dModel));
+  shared = register_module("shared", makeEmbedding(c.vocabSize, c.dModel));
   auto encoderBlocks = registerAt(*this, "encoder.block", torch::nn::ModuleList());
   for (int i = 0; i < c.numLayers; ++i)
     m_encoder.push_back(makeBlock(encoderBlocks, false, i == 0));
@@ -175,7 +177,7 @@ void T5ModelImpl::initialiseWeights()
     if (n.find("layer_norm") != std::string::npos)
       p.value().fill_(1.0);
     else
-      p.value().normal_(0.0, std);
+      p.value().normal_(0.0, std, currentGenerator());
   }
 }
 

@@ -1,5 +1,6 @@
 #include "core/models/uselite.h"
 
+#include "core/models/linear.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
@@ -92,7 +93,7 @@ torch::Tensor UseLiteLayerImpl::forward(const torch::Tensor &x, const torch::Ten
 
 UseLiteEncoderImpl::UseLiteEncoderImpl(const UseLiteConfig &c) : m_config(c)
 {
-  embeddings = register_module("embeddings", torch::nn::Embedding(c.vocabSize, c.embeddingSize));
+  embeddings = register_module("embeddings", makeEmbedding(c.vocabSize, c.embeddingSize));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int i = 0; i < c.numLayers; ++i)
     layers->push_back(UseLiteLayer(c, i == 0 ? c.embeddingSize : c.hiddenSize));

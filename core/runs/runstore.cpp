@@ -77,9 +77,9 @@ RunRecord readRecord(Stmt &s)
   r.parent = s.null(8) ? 0 : s.integer(8);
   r.folder = s.text(9);
   r.archived = s.integer(10) != 0;
-  if (r.status == "running" && !processAlive(s.integer(11))) {
+  if (r.status == runStatusName(RunStatus::Running) && !processAlive(s.integer(11))) {
     // Read as interrupted even where the store is not written (a read-only open).
-    r.status = "interrupted";
+    r.status = runStatusName(RunStatus::Interrupted);
     r.reason = kInterruptedReason;
   }
   return r;
@@ -228,7 +228,10 @@ std::int64_t RunStore::createRun(const std::string &name, const fs::path &folder
          "INSERT INTO runs(name, created, status, folder, pid, config_yaml, parent, tags, uid) "
          "VALUES(?,?,?,?,?,?,?,?,?)",
          m_path);
-  s.bind(1, name).bind(2, nowIso()).bind(3, std::string("running")).bind(4, fs::absolute(folder).string());
+  s.bind(1, name)
+      .bind(2, nowIso())
+      .bind(3, std::string(runStatusName(RunStatus::Running)))
+      .bind(4, fs::absolute(folder).string());
   s.bind(5, static_cast<std::int64_t>(getpid())).bind(6, configYaml);
   if (parent > 0)
     s.bind(7, parent);
@@ -280,7 +283,7 @@ std::int64_t RunStore::openRun(const std::string &uid, bool resuming, const std:
     }
   }
   if (existing) {
-    setStatus(*existing, "running", "", 0);
+    setStatus(*existing, RunStatus::Running, "", 0);
     return *existing;
   }
   return createRun(name, folder, configYaml, parent, {}, uid);
@@ -301,11 +304,12 @@ void RunStore::truncateRun(std::int64_t run, long step)
   t.commit();
 }
 
-void RunStore::setStatus(std::int64_t run, const std::string &status, const std::string &reason, double duration)
+void RunStore::setStatus(std::int64_t run, RunStatus status, const std::string &reason, double duration)
 {
   flush();
   Stmt s(m_db, "UPDATE runs SET status=?, reason=?, duration=?, pid=? WHERE id=?", m_path);
-  s.bind(1, status).bind(2, reason).bind(3, duration).bind(4, static_cast<std::int64_t>(status == "running" ? getpid() : 0));
+  s.bind(1, std::string(runStatusName(status))).bind(2, reason).bind(3, duration);
+  s.bind(4, static_cast<std::int64_t>(status == RunStatus::Running ? getpid() : 0));
   s.bind(5, run).run();
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/util/runstatus.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -107,7 +109,7 @@ public:
                        std::int64_t parent = 0);
   // A resumed run restarts at `step`: its metric points and events after that step are deleted.
   void truncateRun(std::int64_t run, long step);
-  void setStatus(std::int64_t run, const std::string &status, const std::string &reason, double duration);
+  void setStatus(std::int64_t run, RunStatus status, const std::string &reason, double duration);
   void setNotes(std::int64_t run, const std::string &notes);
   void setTags(std::int64_t run, const std::vector<std::string> &tags);
   void setArchived(std::int64_t run, bool archived);

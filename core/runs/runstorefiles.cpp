@@ -53,7 +53,8 @@ std::int64_t RunStore::pruneCheckpoints(int keep)
   q.includeArchived = true;
   int kept = 0;
   for (const RunRecord &r : list(q)) {
-    if (r.status == "running" || r.status == "stopped" || r.status == "interrupted")
+    const auto status = parseRunStatus(r.status);
+    if (status == RunStatus::Running || status == RunStatus::Stopped || status == RunStatus::Interrupted)
       continue; // resumable: never prune
     const fs::path state = fs::path(r.folder) / "state";
     std::error_code ec;
@@ -109,14 +110,15 @@ std::int64_t RunStore::importFolder(const fs::path &folder, std::int64_t parent)
       addEvent(id, step, "diagnosis", j.value("diagnosis", json::object()).dump());
     }
   }
-  std::string status = fileExists(folder / "state" / "trainer.json") ? "interrupted" : "failed";
+  RunStatus status =
+      fileExists(folder / "state" / "trainer.json") ? RunStatus::Interrupted : RunStatus::Failed;
   std::string reason;
   double seconds = 0;
   if (fileExists(folder / "results.json")) {
     std::ifstream r(folder / "results.json");
     const json results = json::parse(r, nullptr, false);
     if (results.is_object()) {
-      status = results.value("status", status);
+      status = parseRunStatus(results.value("status", "")).value_or(status);
       reason = results.value("reason", "");
       seconds = results.value("seconds", 0.0);
       for (const char *split : {"test", "validation"}) {

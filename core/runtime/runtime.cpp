@@ -92,16 +92,32 @@ bool freedMemoryKept() { return g_freedMemoryKept; }
 
 void releaseFreeMemory() { malloc_trim(0); }
 
-int configureRuntime(const RuntimeOptions &options)
+namespace {
+std::atomic<bool> g_threadsChosen{false}; // by --threads or TUNEBENCH_THREADS
+
+void setThreads(int threads)
 {
-  keepFreedMemory();
-  const int threads = options.threads > 0 ? options.threads : usableCores();
   at::set_num_threads(threads);
   // OpenBLAS (pthread build) keeps a pool of its own; LibTorch calls into it from its own threads,
   // so match it rather than oversubscribe.
   using SetThreads = void (*)(int);
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     set(threads);
+}
+} // namespace
+
+int configureRuntime(const RuntimeOptions &options)
+{
+  keepFreedMemory();
+  g_threadsChosen = options.threads > 0;
+  setThreads(options.threads > 0 ? options.threads : usableCores());
+  return at::get_num_threads();
+}
+
+int applyTrainingThreads(int threads)
+{
+  if (threads > 0 && !g_threadsChosen && threads != at::get_num_threads())
+    setThreads(threads);
   return at::get_num_threads();
 }
 

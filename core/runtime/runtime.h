@@ -45,6 +45,12 @@ int usableCores();
 // pool. Returns the thread count in effect. Call it early, from the main thread.
 int configureRuntime(const RuntimeOptions &options = {});
 
+// A run's training.threads (> 0), applied by the front end before the run starts, on the thread
+// that configured the runtime: the process's intra-op and BLAS threads become that many, unless the
+// command line or TUNEBENCH_THREADS chose them (those win). The trainer never sets threads: they
+// are the process's, shared by everything it runs. Returns the thread count in effect.
+int applyTrainingThreads(int threads);
+
 // glibc's malloc serves large allocations with mmap (above a threshold that adapts up to 32 MiB)
 // and returns them on free, and trims the heap's free top above 128 KiB. LibTorch allocates a
 // step's activations and gradients afresh every step, so each step page-faulted its large tensors

@@ -2,6 +2,7 @@
 
 #include "core/models/dropout.h"
 #include "core/models/safetensors.h"
+#include "core/runtime/generator.h"
 #include "core/strategies/hookable.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
@@ -104,7 +105,7 @@ bool LoraStrategy::targeted(const std::string &name) const
 
 void LoraStrategy::apply(torch::nn::Module &model)
 {
-  torch::manual_seed(m_options.seed);
+  GeneratorScope seeded(seededGenerator(m_options.seed)); // the LoRA matrices' own draws
   for (auto &p : model.parameters())
     p.set_requires_grad(false);
   m_adapted.clear();

@@ -2,9 +2,11 @@
 
 #include "core/models/encoder.h"
 #include "core/models/gpt2.h"
+#include "core/models/linear.h"
 #include "core/models/moduletree.h"
 #include "core/models/t5.h"
 #include "core/models/uselite.h"
+#include "core/runtime/generator.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
@@ -27,11 +29,14 @@ public:
     // PEFT's names: embedding.weight, transform.0 / transform.2 (the MLP around a tanh).
     auto holder = register_module("embedding", std::make_shared<torch::nn::Module>());
     if (o.reparameterize) {
-      embedding = holder->register_parameter("weight", torch::randn({m_p, m_widths.front()}));
+      embedding =
+          holder->register_parameter("weight", torch::randn({m_p, m_widths.front()}, currentGenerator()));
       down = registerAt(*this, "transform.0", torch::nn::Linear(m_widths.front(), o.projectionHidden));
       up = registerAt(*this, "transform.2", torch::nn::Linear(o.projectionHidden, total));
+      initLinearParameters(down->weight, down->bias);
+      initLinearParameters(up->weight, up->bias);
     } else {
-      embedding = holder->register_parameter("weight", torch::randn({m_p, total}));
+      embedding = holder->register_parameter("weight", torch::randn({m_p, total}, currentGenerator()));
     }
   }
   int length() const override { return static_cast<int>(m_p); }
@@ -104,7 +109,7 @@ void PromptTuning::apply(torch::nn::Module &model)
     }
     initial = vocabulary.index_select(0, torch::tensor(ids, torch::kLong)).detach().clone();
   } else {
-    initial = torch::randn({p, vocabulary.size(1)}) * vocabulary.std().item<double>();
+    initial = torch::randn({p, vocabulary.size(1)}, currentGenerator()) * vocabulary.std().item<double>();
   }
   auto encoder = std::make_shared<PromptEncoderImpl>(initial.to(torch::kFloat32));
   for (auto &param : model.named_parameters())

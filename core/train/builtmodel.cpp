@@ -258,6 +258,7 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
   if (c.strategy.cacheFrozen && b.task)
     if (const int frozen = b.task->backbone().frozenBottomLayers(); frozen > 0)
       b.frozenCache = std::make_shared<FrozenLayerCache>(frozen, computesInBf16(c) ? torch::kBFloat16 : torch::kFloat32);
+  b.shadows = Bf16ShadowOwner(b.model->parameters());
   return b;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/config/experiment.h"
+#include "core/models/bf16linear.h"
 #include "core/models/gpt2.h"
 #include "core/models/maskedlm.h"
 #include "core/models/t5.h"
@@ -56,6 +57,8 @@ struct BuiltModel
   std::string configJson; // language models: config.json for export
   // strategy.cache_frozen with frozen bottom layers: batches (of a task model) start above them.
   std::shared_ptr<FrozenLayerCache> frozenCache;
+  // The model's bf16 weight copies go with it (declared last: released while the model lives).
+  Bf16ShadowOwner shadows;
 
   // Single-sequence models (classifiers, taggers, GPT-2, masked LMs).
   torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &types);

@@ -8,6 +8,7 @@
 #include "core/data/wordnet.h"
 #include "core/runtime/paths.h"
 #include "core/tokenize/tokenizer.h"
+#include "core/util/cancel.h"
 #include "core/util/error.h"
 
 #include <algorithm>
@@ -71,6 +72,7 @@ void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer 
     auto pack = [&](const std::vector<int> &rows, std::vector<int> &indices) {
       std::vector<int> stream;
       for (int r : rows) {
+        throwIfStopped(); // a row can take milliseconds (long documents)
         const std::vector<Token> tokens = tokenizer.tokenize(out.dataset.examples[static_cast<std::size_t>(r)].text);
         for (const Token &t : tokens)
           stream.push_back(t.id);
@@ -105,6 +107,7 @@ void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer 
     if (!templ)
       throw Error("unknown prompt template \"" + config.task.promptTemplate + "\"");
     for (std::size_t r = 0; r < out.dataset.size(); ++r) {
+      throwIfStopped(); // a row can take milliseconds (long documents)
       EncodedExample e;
       for (const PromptSegment &segment : renderExample(out.dataset.examples[r], *templ))
         for (const Token &t : tokenizer.tokenize(segment.text)) {
@@ -289,7 +292,9 @@ LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report)
 
   if (config.data.augmentPerRow > 0) {
     const std::filesystem::path dict = assetsDir() / "debs" / "root" / "usr" / "share" / "wordnet";
+    throwIfStopped();
     const WordNet wordnet = WordNet::load(dict);
+    throwIfStopped();
     AugmentOptions a;
     a.synonymAlpha = config.data.synonymRate;
     a.insertionAlpha = config.data.insertRate;
@@ -326,6 +331,7 @@ PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokeni
   const EncodeOptions options = encodeOptions(config);
   out.encoded.reserve(out.dataset.size());
   for (std::size_t r = 0; r < out.dataset.size(); ++r) {
+    throwIfStopped(); // a row can take milliseconds (long documents)
     const Example &x = out.dataset.examples[r];
     EncodedExample e;
     if (out.dataset.kind == TaskKind::TokenTagging) {

@@ -6,6 +6,7 @@
 #include "core/models/generation.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/train/batches.h"
+#include "core/util/cancel.h"
 
 #include <torch/torch.h>
 
@@ -33,6 +34,7 @@ Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, co
     AutocastScope autocast(bf16);
     const std::size_t bs = static_cast<std::size_t>(std::max(c.training.batchSize, 8));
     for (std::size_t at = 0; at < rows.size(); at += bs) {
+      throwIfStopped();
       const std::vector<int> chunk(rows.begin() + static_cast<std::ptrdiff_t>(at),
                                    rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), at + bs)));
       // The denoising objectives' noise is the same at every evaluation: comparable losses.
@@ -130,6 +132,7 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
   predictedSets.assign(rows.size(), {});
   truthTags.assign(rows.size(), {});
   for (std::size_t at = 0; at < order.size(); at += bs) {
+    throwIfStopped();
     const std::vector<int> chunk(order.begin() + static_cast<std::ptrdiff_t>(at),
                                  order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + bs)));
     const Batch b = collate(data.encoded, chunk, padId, task, labelCount);
@@ -231,6 +234,25 @@ double taskSelectionScore(ExperimentConfig c, const std::map<std::string, double
     return it->second;
   const auto accuracy = metrics.find(prefix + "accuracy");
   return accuracy != metrics.end() ? accuracy->second : 0.0;
+}
+
+double majorityBaseline(const PreparedData &data)
+{
+  if (data.split.test.empty())
+    return 0.0;
+  std::map<int, int> counts;
+  for (int row : data.split.train)
+    ++counts[data.encoded[static_cast<std::size_t>(row)].label];
+  int majority = 0, most = -1;
+  for (const auto &[label, n] : counts)
+    if (n > most) {
+      most = n;
+      majority = label;
+    }
+  int right = 0;
+  for (int row : data.split.test)
+    right += data.encoded[static_cast<std::size_t>(row)].label == majority;
+  return static_cast<double>(right) / static_cast<double>(data.split.test.size());
 }
 
 } // namespace tunebench

@@ -36,6 +36,10 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
                         const ExperimentConfig &config, int padId, bool bf16, const Tokenizer *tokenizer = nullptr,
                         const std::string &head = kTaskHead);
 
+// Test accuracy of always answering the training split's most frequent label (single-label data
+// with a test split; ties go to the smallest label id).
+double majorityBaseline(const PreparedData &data);
+
 // A task's own selection metric among metrics (names prefixed by `prefix`, e.g. "pos/"): its
 // auto metric, or accuracy when the data lacks it (entity F1 on plain tags).
 double taskSelectionScore(ExperimentConfig config, const std::map<std::string, double> &metrics,

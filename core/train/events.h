@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/train/diagnosis.h"
+#include "core/util/runstatus.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -38,10 +39,21 @@ struct EvalEvent
   bool best = false; // the best so far (validation)
 };
 
+// What a run is about to do, known once its data and model are prepared (a resumed run's too).
+struct RunPlan
+{
+  long stepsPerEpoch = 1;
+  long totalSteps = 0;
+  long warmupSteps = 0;
+  long startStep = 0; // 0, or the step a resumed run continues from
+  std::string metric; // the selection metric (validation)
+  bool higherIsBetter = true;
+};
+
 // Where a run ended and with what.
 struct RunResult
 {
-  std::string status; // finished, early_stopped, stopped (resumable), failed
+  RunStatus status = RunStatus::Finished; // Finished, EarlyStopped, Stopped (resumable) or Failed
   std::string reason; // in words
   long steps = 0;
   long bestStep = -1;
@@ -63,6 +75,8 @@ class TrainingObserver
 public:
   virtual ~TrainingObserver() = default;
   virtual void onLog(const std::string &) {}
+  // Before the first step of this process: the run's plan.
+  virtual void onPlanned(const RunPlan &) {}
   virtual void onStep(const StepEvent &) {}
   virtual void onEvaluation(const EvalEvent &) {}
   virtual void onCheckpoint(const std::string & /*kind: best|last*/, const std::filesystem::path &) {}

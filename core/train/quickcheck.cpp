@@ -36,21 +36,20 @@ QuickCheckResult quickCheck(const ExperimentConfig &config, const fs::path &scra
     Trainer trainer(small, scratchDir / "subset");
     run = trainer.run();
   }
-  r.subsetStatus = run.status;
+  r.subsetStatus = runStatusName(run.status);
   r.subsetReason = run.reason;
   r.subsetSteps = run.steps;
   r.subsetRows = small.data.subsetRows;
   r.subsetSeconds = run.seconds;
   r.validationLoss = run.validation.loss;
-  const bool runOk = (run.status == "finished" || run.status == "early_stopped") && run.steps > 0 &&
-                     std::isfinite(run.validation.loss);
+  const bool runOk = completed(run.status) && run.steps > 0 && std::isfinite(run.validation.loss);
   char line[256];
   if (runOk)
     std::snprintf(line, sizeof line, "A %ld-step run on %d rows finished in %.1f s (validation loss %.4f).",
                   run.steps, r.subsetRows, run.seconds, run.validation.loss);
   else
     std::snprintf(line, sizeof line, "A %ld-step run on %d rows ended %s: %s", run.steps, r.subsetRows,
-                  run.status.c_str(), run.reason.c_str());
+                  runStatusName(run.status), run.reason.c_str());
   r.lines.push_back(line);
   for (const Diagnosis &d : run.diagnoses)
     if (d.critical || d.kind == Diagnosis::Kind::Instability || d.kind == Diagnosis::Kind::ExplodingGradients)

@@ -26,6 +26,7 @@ json TrainingState::toJson(double elapsed) const
           {"plateau_best", orNull(plateauBest)},
           {"plateau_bad", plateauBad},
           {"elapsed_s", elapsed},
+          {"validation_due", validationDue},
           {"raised", std::vector<std::string>(raised.begin(), raised.end())}};
 }
 
@@ -59,6 +60,12 @@ TrainingState TrainingState::fromJson(const json &s, const std::filesystem::path
   t.plateauBest = number("plateau_best", std::nan(""));
   t.plateauBad = static_cast<int>(integer("plateau_bad", 0, limits.totalSteps, 0));
   t.elapsedBefore = number("elapsed_s", 0.0);
+  if (s.contains("validation_due")) {
+    if (!s["validation_due"].is_boolean())
+      throw Error(file.string() + ": field \"validation_due\" must be true or false, got " +
+                  s["validation_due"].dump());
+    t.validationDue = s["validation_due"].get<bool>();
+  }
   if (s.contains("raised") && s["raised"].is_array())
     for (const json &r : s["raised"])
       if (r.is_string())

@@ -24,6 +24,7 @@ struct TrainingState
   int plateauBad = 0;
   double elapsedBefore = 0;     // seconds trained by earlier processes
   std::set<std::string> raised; // diagnosis kinds already reported
+  bool validationDue = false;   // stopped during a validation: a resume runs it first
 
   // `elapsed`: the seconds to store (earlier processes' and this one's).
   nlohmann::json toJson(double elapsed) const;

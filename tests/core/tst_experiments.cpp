@@ -32,7 +32,7 @@ class TestExperiments : public QObject
   static RunResult result(double validation, std::map<std::string, double> test)
   {
     RunResult r;
-    r.status = "finished";
+    r.status = RunStatus::Finished;
     r.bestMetric = validation;
     r.test.split = "test";
     r.test.metrics = std::move(test);

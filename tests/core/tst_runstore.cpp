@@ -186,9 +186,9 @@ private Q_SLOTS:
     store.setSummary(a, "test", "accuracy", 0.81);
     store.setSummary(b, "test", "accuracy", 0.85);
     store.setSummary(c, "test", "accuracy", 0.79);
-    store.setStatus(a, "finished", "done", 12.5);
-    store.setStatus(b, "finished", "done", 20);
-    store.setStatus(c, "failed", "NaN loss", 3);
+    store.setStatus(a, RunStatus::Finished, "done", 12.5);
+    store.setStatus(b, RunStatus::Finished, "done", 20);
+    store.setStatus(c, RunStatus::Failed, "NaN loss", 3);
     store.flush();
 
     RunQuery q;

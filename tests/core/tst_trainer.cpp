@@ -12,10 +12,12 @@
 
 #include <QtTest/QtTest>
 
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 using namespace tunebench;
 using tunebench::testing::assetPath;
@@ -120,7 +122,7 @@ private Q_SLOTS:
     QCOMPARE(QString::fromStdString(c.selectionMetric()), QStringLiteral("multitask_score"));
     Trainer trainer(c, dir("multitask"));
     const RunResult r = trainer.run();
-    QCOMPARE(QString::fromStdString(r.status), QStringLiteral("finished"));
+    QCOMPARE(QString::fromLatin1(runStatusName(r.status)), QStringLiteral("finished"));
     QCOMPARE(r.steps, 2L * (24 + 5)); // per epoch: 384/16 sentiment batches and ⌈80/16⌉ POS batches
     std::vector<std::string> tasks;
     std::ifstream in(dir("multitask") / "events.jsonl");
@@ -149,7 +151,7 @@ private Q_SLOTS:
   {
     const ExperimentConfig c = config();
     const RunResult a = wholeRun();
-    QCOMPARE(QString::fromStdString(a.status), QStringLiteral("finished"));
+    QCOMPARE(QString::fromLatin1(runStatusName(a.status)), QStringLiteral("finished"));
     QCOMPARE(a.steps, 48L); // 384 training rows / 16 × 2 epochs
     QVERIFY(a.test.metrics.at("accuracy") > 0.5);
 
@@ -158,12 +160,12 @@ private Q_SLOTS:
       StopAt stop(first, 13); // between two saved states (every 8 steps): the stop saves its own
       first.setObserver(&stop);
       const RunResult stopped = first.run();
-      QCOMPARE(QString::fromStdString(stopped.status), QStringLiteral("stopped"));
+      QCOMPARE(QString::fromLatin1(runStatusName(stopped.status)), QStringLiteral("stopped"));
       QCOMPARE(stopped.steps, 13L);
     }
     Trainer second(c, dir("resumed"));
     const RunResult b = second.run();
-    QCOMPARE(QString::fromStdString(b.status), QStringLiteral("finished"));
+    QCOMPARE(QString::fromLatin1(runStatusName(b.status)), QStringLiteral("finished"));
     QCOMPARE(b.steps, a.steps);
     QCOMPARE(b.bestStep, a.bestStep);
     QCOMPARE(b.test.metrics, a.test.metrics);
@@ -179,6 +181,32 @@ private Q_SLOTS:
       QVERIFY2(torch::equal(wa.at(k), wb.at(k)), k.c_str());
   }
 
+  // A stop that arrives during a validation stops it part-way (the window closes at once); the
+  // validation is saved as due and the resume runs it first: the run still ends exactly where the
+  // uninterrupted one does.
+  void stopInsideValidationResumesExactly()
+  {
+    const RunResult a = wholeRun();
+    {
+      Trainer first(config(), dir("stopped-in-validation"));
+      StopAt stop(first, 8); // step 8 is followed by a validation (every 8 steps)
+      first.setObserver(&stop);
+      const RunResult stopped = first.run();
+      QCOMPARE(QString::fromLatin1(runStatusName(stopped.status)), QStringLiteral("stopped"));
+      QCOMPARE(stopped.steps, 8L);
+    }
+    const auto saved =
+        nlohmann::json::parse(std::ifstream(dir("stopped-in-validation") / "state" / "trainer.json"));
+    QCOMPARE(saved.value("validation_due", false), true);
+    QCOMPARE(saved.value("best_step", 0L), -1L); // the validation did not happen
+    Trainer second(config(), dir("stopped-in-validation"));
+    const RunResult b = second.run();
+    QCOMPARE(QString::fromLatin1(runStatusName(b.status)), QStringLiteral("finished"));
+    QCOMPARE(stepLosses(dir("stopped-in-validation")), stepLosses(dir("whole")));
+    QCOMPARE(b.bestStep, a.bestStep);
+    QCOMPARE(b.test.metrics, a.test.metrics);
+  }
+
   void sameSeedSameRunOtherSeedNot()
   {
     wholeRun();
@@ -191,6 +219,34 @@ private Q_SLOTS:
     Trainer other(config({"seed=7"}), dir("seed7"));
     other.run();
     QVERIFY(stepLosses(dir("seed7")) != stepLosses(dir("whole")));
+  }
+
+  // A run draws from its own generator: trained while another thread seeds and draws from
+  // LibTorch's process-wide generator, runs quick checks (a model built and over-fitted) and
+  // evaluates a saved run, its losses and results are bit-identical to the same run alone.
+  void isolatedFromRunsBeside()
+  {
+    const RunResult alone = wholeRun();
+    std::atomic<bool> done{false};
+    std::atomic<int> rounds{0};
+    std::thread beside([&] {
+      for (int i = 0; !done; ++i) {
+        torch::manual_seed(static_cast<std::uint64_t>(i));
+        (void)torch::randn({4096}).sum().item<double>();
+        Trainer quick(config({"seed=" + std::to_string(100 + i), "training.dropout=0.3"}), dir("quick"));
+        (void)quick.overfitOneBatch(3);
+        (void)TrainedRun::open(dir("whole"))->evaluate("validation");
+        ++rounds;
+      }
+    });
+    Trainer trainer(config(), dir("beside"));
+    const RunResult r = trainer.run();
+    done = true;
+    beside.join();
+    QVERIFY2(rounds > 0, "nothing ran beside the run");
+    QCOMPARE(stepLosses(dir("beside")), stepLosses(dir("whole")));
+    QCOMPARE(r.test.metrics, alone.test.metrics);
+    QCOMPARE(r.bestStep, alone.bestStep);
   }
 
   // strategy.cache_frozen: partial fine-tuning of USE-Lite's top layer with the embeddings and
@@ -215,7 +271,7 @@ private Q_SLOTS:
     const RunResult a = plain.run();
     Trainer cached(config(cachedOverrides), dir("cached"));
     const RunResult b = cached.run();
-    QCOMPARE(QString::fromStdString(b.status), QStringLiteral("finished"));
+    QCOMPARE(QString::fromLatin1(runStatusName(b.status)), QStringLiteral("finished"));
     QCOMPARE(b.steps, a.steps);
     const auto la = stepLosses(dir("uncached")), lb = stepLosses(dir("cached"));
     QCOMPARE(la.size(), lb.size());

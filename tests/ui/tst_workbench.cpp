@@ -21,6 +21,7 @@
 
 #include <QChart>
 #include <QComboBox>
+#include <QElapsedTimer>
 #include <QFont>
 #include <QLabel>
 #include <QLineEdit>
@@ -399,6 +400,62 @@ private Q_SLOTS:
     for (int r = 0; r < g->rowCount(); ++r) {
       QVERIFY(!g->item(r, 0)->text().isEmpty()); // the prompt
       QVERIFY(!g->item(r, 2)->text().isEmpty()); // the reference answer
+    }
+  }
+
+  // Closing the window stops a run wherever it is — preparing its data (1,500 long reviews take
+  // seconds to clean and tokenize), inside a validation (after every step here; one takes
+  // seconds), between training steps — and the window is gone within 2 s. The run is left stopped
+  // in the history, never "running".
+  void closesWithinTwoSeconds_data()
+  {
+    QTest::addColumn<QString>("when");
+    QTest::newRow("preparing the data") << QStringLiteral("prepare");
+    QTest::newRow("in a validation") << QStringLiteral("validation");
+    QTest::newRow("training") << QStringLiteral("training");
+  }
+  void closesWithinTwoSeconds()
+  {
+    QFETCH(QString, when);
+    const QString ws = m_root.filePath(QStringLiteral("close-") + when);
+    auto *window = new MainWindow(ws);
+    window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(window));
+    ExperimentView *e = window->experiment();
+    const QString reviews =
+        tunebench::testing::assetPath(QStringLiteral("data/sentiment/pang-lee-reviews.csv"));
+    e->setOverride(QStringLiteral("data.path"), QStringLiteral("\"%1\"").arg(reviews));
+    e->setOverride(QStringLiteral("training.epochs"), QStringLiteral("1"));
+    e->setOverride(QStringLiteral("training.batch_size"),
+                   QStringLiteral("8")); // a step takes a fraction of a second
+    e->setOverride(QStringLiteral("evaluation.every_steps"),
+                   when == QLatin1String("validation") ? QStringLiteral("1") : QStringLiteral("0"));
+    QSignalSpy planned(window->session(), &TrainingSession::planned);
+    QSignalSpy steps(window->session(), &TrainingSession::steps);
+    QElapsedTimer sinceStart;
+    sinceStart.start();
+    QVERIFY(window->startExperiment().isEmpty());
+    if (when == QLatin1String("prepare")) {
+      QTest::qWait(500);
+      QCOMPARE(planned.count(), 0); // still preparing
+    } else {
+      QVERIFY(steps.wait(300000));
+      // An unstoppable preparation would have kept the first row's window open past the limit.
+      QVERIFY2(sinceStart.elapsed() > 2500, qPrintable(QString::number(sinceStart.elapsed())));
+    }
+    const QString runDir = window->session()->runDir();
+    QElapsedTimer closing;
+    closing.start();
+    window->close();
+    delete window;
+    QVERIFY2(closing.elapsed() < 2000, qPrintable(QStringLiteral("%1 ms").arg(closing.elapsed())));
+    RunStore store(ws.toStdString(), RunStore::Access::ReadOnly);
+    const auto runs = store.list();
+    QCOMPARE(runs.size(), std::size_t(1));
+    QCOMPARE(QString::fromStdString(runs.front().status), QStringLiteral("stopped"));
+    if (when == QLatin1String("validation")) { // stopped inside it: saved as due for the resume
+      const auto state = nlohmann::json::parse(std::ifstream(runDir.toStdString() + "/state/trainer.json"));
+      QCOMPARE(state.value("validation_due", false), true);
     }
   }
 

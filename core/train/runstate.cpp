@@ -1,0 +1,131 @@
+#include "core/train/runstate.h"
+
+#include "core/train/builtmodel.h"
+#include "core/train/dataprep.h"
+#include "core/util/error.h"
+#include "core/util/files.h"
+#include "core/util/jsonfile.h"
+#include "core/util/runfolder.h"
+
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/input-archive.h>
+
+#include <fstream>
+
+namespace tunebench {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void writeRunStart(const fs::path &runDir, const ExperimentConfig &config, const PreparedData &data)
+{
+  ExperimentConfig resolved = config;
+  resolved.model.path = config.resolve(config.model.path).string();
+  resolved.data.path = config.resolve(config.data.path).string();
+  resolved.output.runs = config.resolve(config.output.runs).string();
+  writeFileAtomically(runDir / "config.yaml", resolved.toYaml());
+  writeJsonFile(runDir / "labels.json", data.labels);
+  writeJsonFile(
+      runDir / "split.json",
+      {{"train", data.split.train}, {"validation", data.split.validation}, {"test", data.split.test}});
+  fs::remove(runDir / "events.jsonl");
+}
+
+namespace {
+
+void writeState(const fs::path &tmp, torch::nn::Module &model, torch::optim::Optimizer &optimizer,
+                const at::Generator &generator, const json &trainerJson)
+{
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  saveModel(model, tmp / "model.pt");
+  torch::serialize::OutputArchive opt;
+  optimizer.save(opt);
+  opt.write("rng", generator.get_state(), true);
+  saveArchive(opt, tmp / "optimizer.pt");
+  writeJsonFile(tmp / "trainer.json", trainerJson);
+}
+
+} // namespace
+
+void saveTrainingState(const fs::path &runDir, torch::nn::Module &model, torch::optim::Optimizer &optimizer,
+                       const at::Generator &generator, const json &trainerJson)
+{
+  const fs::path tmp = runDir / "state.tmp";
+  try {
+    writeState(tmp, model, optimizer, generator, trainerJson);
+  } catch (const std::exception &e) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec); // give the space back; the previous state/ is untouched
+    throw Error(
+        "the run's state could not be saved (the last saved state is kept; resume continues from it): " +
+        std::string(e.what()));
+  }
+  faultPoint("state-written");
+  replaceFolder(tmp, runDir / "state");
+}
+
+TrainingState loadTrainingState(const fs::path &runDir, torch::nn::Module &model,
+                                torch::optim::Optimizer &optimizer, at::Generator &generator,
+                                const TrainingState::Limits &limits)
+{
+  const fs::path stateDir = runDir / "state";
+  const fs::path file = stateDir / "trainer.json";
+  TrainingState st = TrainingState::fromJson(readJsonFile(file), file, limits);
+  loadModel(model, stateDir / "model.pt");
+  torch::serialize::InputArchive opt;
+  opt.load_from((stateDir / "optimizer.pt").string());
+  optimizer.load(opt);
+  torch::Tensor rng;
+  if (opt.try_read("rng", rng, true))
+    generator.set_state(rng);
+  return st;
+}
+
+std::vector<json> keepEventsUpTo(const fs::path &runDir, long step)
+{
+  std::vector<json> kept;
+  std::string text;
+  std::ifstream in(runDir / "events.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception &) {
+      break; // a line cut by the crash
+    }
+    if (j.value("step", 0L) > step)
+      continue;
+    text += line + "\n";
+    kept.push_back(std::move(j));
+  }
+  in.close();
+  writeFileAtomically(runDir / "events.jsonl", text);
+  return kept;
+}
+
+void writeResults(const fs::path &runDir, const RunResult &r, long totalSteps, const std::string &strategy,
+                  const json &frozenCache)
+{
+  json diag = json::array();
+  for (const Diagnosis &d : r.diagnoses)
+    diag.push_back(diagnosisJson(d));
+  writeJsonFile(runDir / "results.json", {{"status", runStatusName(r.status)},
+                                          {"reason", r.reason},
+                                          {"steps", r.steps},
+                                          {"total_steps", totalSteps},
+                                          {"best_step", r.bestStep},
+                                          {"metric", r.metric},
+                                          {"best_metric", r.bestMetric},
+                                          {"validation", eventJson(r.validation)},
+                                          {"test", eventJson(r.test)},
+                                          {"diagnoses", diag},
+                                          {"seconds", r.seconds},
+                                          {"peak_memory_mib", r.peakMemoryMiB},
+                                          {"trainable_parameters", r.trainableParameters},
+                                          {"total_parameters", r.totalParameters},
+                                          {"majority_baseline", r.majorityBaseline},
+                                          {"strategy", strategy},
+                                          {"frozen_cache", frozenCache}});
+}
+
+} // namespace tunebench

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "core/config/experiment.h"
+#include "core/train/events.h"
+#include "core/train/trainstate.h"
+
+#include <ATen/core/Generator.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace torch::nn {
+class Module;
+}
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace tunebench {
+
+struct PreparedData;
+
+// The files the trainer keeps in a run folder (the layout is listed in trainer.h). Every file is
+// written whole through a temporary and a rename (core/util/files.h).
+
+// A new run's start: the resolved config (paths made absolute), the head's labels and the split.
+void writeRunStart(const std::filesystem::path &runDir, const ExperimentConfig &config,
+                   const PreparedData &data);
+
+// state/: the model, the optimizer, the run's generator and the training state. The new state is
+// written beside the old one (state.tmp), complete, then swapped in: a crash at any point leaves
+// one whole state/ to resume from. Throws Error (the last state kept) when it cannot be written.
+void saveTrainingState(const std::filesystem::path &runDir, torch::nn::Module &model,
+                       torch::optim::Optimizer &optimizer, const at::Generator &generator,
+                       const nlohmann::json &trainerJson);
+
+// Reads state/ back into the model, the optimizer and the generator; the training state is checked
+// against `limits` (an Error names the file and the field).
+TrainingState loadTrainingState(const std::filesystem::path &runDir, torch::nn::Module &model,
+                                torch::optim::Optimizer &optimizer, at::Generator &generator,
+                                const TrainingState::Limits &limits);
+
+// events.jsonl cut back to what happened up to `step` (the saved state's; a line cut by a crash
+// ends it); returns the lines kept.
+std::vector<nlohmann::json> keepEventsUpTo(const std::filesystem::path &runDir, long step);
+
+// results.json: the result, the planned steps, the strategy and what the frozen-layer cache did.
+void writeResults(const std::filesystem::path &runDir, const RunResult &r, long totalSteps,
+                  const std::string &strategy, const nlohmann::json &frozenCache);
+
+} // namespace tunebench

@@ -1,0 +1,182 @@
+#pragma once
+
+// The trainer's insides, shared by the files that implement it (not for use elsewhere):
+//   trainer.cpp      the run: start, the loop, the one step function, the sanity check
+//   trainerprep.cpp  preparation (data, model, plan, optimizer) and the run folder's state
+//   trainereval.cpp  evaluation, best model, plateau, early stopping, diagnosis, the result
+
+#include "core/runtime/generator.h"
+#include "core/tokenize/tokenizer.h"
+#include "core/train/builtmodel.h"
+#include "core/train/dataprep.h"
+#include "core/train/diagnosis.h"
+#include "core/train/evaluation.h"
+#include "core/train/optimizers.h"
+#include "core/train/trainer.h"
+#include "core/train/trainstate.h"
+#include "core/util/runfolder.h"
+#include "core/util/runstatus.h"
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tunebench {
+
+using EpochSchedule = std::vector<std::pair<int, std::vector<int>>>; // (task, rows) per micro-batch
+
+inline double secondsSince(std::chrono::steady_clock::time_point t)
+{
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+struct Trainer::Impl
+{
+  using json = nlohmann::json;
+  using path = std::filesystem::path;
+
+  ExperimentConfig config;
+  path runDir;
+  std::string runId;                   // run.json's id, once the folder is claimed
+  std::unique_ptr<RunFolderLock> lock; // held while this Trainer owns the folder
+  bool resumes = false;                // the claimed folder holds a run to continue
+  TrainingObserver defaultObserver;
+  TrainingObserver *observer = &defaultObserver;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> paused{false};
+  // The run's own random numbers (initialisation, dropout): never the process-wide generator.
+  at::Generator generator;
+
+  std::unique_ptr<Tokenizer> tokenizer;
+  PreparedData data;
+  // Multi-task learning: the other tasks, each with its data and head on the shared encoder.
+  struct Auxiliary
+  {
+    std::string name;
+    ExperimentConfig config;
+    PreparedData data;
+    double weight = 1.0;
+  };
+  std::vector<Auxiliary> auxiliary;
+  BuiltModel built;
+  Optimization opt;
+  int padId = 0;
+  bool bf16 = false;
+  bool prepared = false;
+  bool finishing = false; // the final evaluation began
+
+  TrainingState st; // where the run stands (saved in state/trainer.json)
+  long stepsPerEpoch = 1;
+  long totalSteps = 1;
+  long warmup = 0;
+  TrainingCurves curves;
+  std::vector<Diagnosis> diagnoses;
+  std::ofstream events;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  Impl(ExperimentConfig c, path dir)
+    : config(std::move(c))
+    , runDir(std::move(dir))
+    , generator(seededGenerator(config.seed))
+  {}
+
+  void log(const std::string &message) { observer->onLog(message); }
+  double elapsed() const { return secondsSince(started); }
+
+  bool better(double value, double reference) const;
+
+  // --- preparation -------------------------------------------------------------------------
+  void prepare();
+
+  void requireLabels(const PreparedData &d, const std::string &kind, const std::string &what) const;
+
+  // The tokenizer and every task's data; returns the other tasks' heads.
+  std::vector<HeadSpec> loadTasks();
+
+  void prepareModel(const std::vector<HeadSpec> &extraHeads);
+
+  void planSteps();
+
+  double applySchedule();
+
+  // --- the run folder ------------------------------------------------------------------------
+  path stateDir() const { return runDir / "state"; }
+
+  // The run folder made (new: it must be empty) or opened (resume), and locked against a second
+  // process. Returns the run's id.
+  const std::string &claim();
+
+  void saveState();
+
+  void loadState();
+
+  void addToCurves(const json &j);
+
+  void record(const json &j);
+
+  // --- tasks ---------------------------------------------------------------------------------
+  EpochSchedule epochSchedule(int e) const;
+
+  // Multi-task runs: every other task evaluated on its own split (metrics named TASK/metric) and
+  // multitask_score, the mean of every task's own selection metric.
+  void addAuxiliaryMetrics(EvalEvent &e, const std::string &split);
+
+  // Every task on one split: the main task's metrics with the others' beside them.
+  Evaluation evaluateSplit(const std::string &split, long step);
+
+  // --- one optimizer step --------------------------------------------------------------------
+  // One micro-batch's forward and backward pass (the loss divided by the step's micro-batches);
+  // returns its loss.
+  double microStep(const EpochSchedule::value_type &batch, long micro, std::string &stepTask, long &tokens);
+
+  // The one step function: up to gradient_accumulation micro-batches of the epoch's schedule, the
+  // gradient norm (clipped), the scheduled LR and the update (skipped when anything is not finite).
+  // stepTask: multi-task runs, the task of the step's batches ("mixed" when several).
+  StepEvent takeStep(const EpochSchedule &batches, std::string &stepTask);
+
+  // --- evaluation, early stopping, diagnosis -----------------------------------------------
+  void keepBest(EvalEvent &e, double value);
+
+  void reduceOnPlateau(double value);
+
+  enum class Raise {
+    RecordUntilCritical, // during training: recorded in events.jsonl; the first critical one stops
+    All,                 // the final result's
+    CriticalOnly,        // a step that was not finite
+  };
+  // Reports the diagnoses not raised before; returns the first critical one's reason ("" when none
+  // is critical).
+  std::string raiseDiagnoses(const std::vector<Diagnosis> &found, Raise how);
+
+  // Validation during training. Returns the status training ends with when it should stop here
+  // (EarlyStopped: patience ran out; Failed: a critical diagnosis), with the reason in `why`.
+  std::optional<RunStatus> validate(std::string &why);
+
+  // The best checkpoint evaluated on validation and test (test recorded and reported).
+  void evaluateBest(RunResult &r);
+
+  RunResult finish(RunStatus status, const std::string &reason);
+
+  // --- the run -------------------------------------------------------------------------------
+  // A new run's files, or a resumed run's state; the event log opened.
+  void start();
+
+  // The step's event recorded and reported; a loss or gradient that is not finite fails the run.
+  bool recordStep(const StepEvent &e, const std::string &stepTask, std::string &why);
+
+  // A due validation run and the state saved (keepEarlierEnd: an end already decided stands).
+  void validateAndSave(RunStatus &status, bool &done, std::string &why, bool keepEarlierEnd);
+  // The loop from where the state stands to the result; throws Stopped when asked to stop.
+  RunResult train();
+  // Trains (or resumes) under the run's generator and stop flag.
+  RunResult run();
+};
+
+} // namespace tunebench

@@ -1,0 +1,170 @@
+#include "core/tokenize/tokenizerloader.h"
+#include "core/train/runstate.h"
+#include "core/train/schedule.h"
+#include "core/train/trainerimpl.h"
+#include "core/util/error.h"
+#include "core/util/files.h"
+
+#include <torch/cuda.h>
+
+#include <cmath>
+
+namespace tunebench {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// --- preparation -------------------------------------------------------------------------
+void Trainer::Impl::prepare()
+{
+  if (prepared)
+    return;
+  GeneratorScope scope(generator);
+  std::vector<HeadSpec> extraHeads = loadTasks();
+  prepareModel(extraHeads);
+  planSteps();
+  opt = buildOptimizer(config.training, *built.model, *built.strategy);
+  prepared = true;
+}
+
+void Trainer::Impl::requireLabels(const PreparedData &d, const std::string &kind,
+                                  const std::string &what) const
+{
+  if (static_cast<int>(d.labels.size()) < (kind == "single_label" ? 2 : 1))
+    throw Error(what + " has " + std::to_string(d.labels.size()) +
+                " label(s); classification needs at least 2");
+}
+
+std::vector<HeadSpec> Trainer::Impl::loadTasks()
+{
+  tokenizer = loadTokenizer(config.resolve(config.model.path));
+  DataReport report;
+  data = tunebench::prepareData(config, *tokenizer, report);
+  for (const std::string &line : data.log)
+    log(line);
+  if (!config.isLanguageModelling())
+    requireLabels(data, config.task.kind, config.resolve(config.data.path).string() + ": the training data");
+  std::vector<HeadSpec> extraHeads;
+  auxiliary.clear();
+  for (const ExperimentConfig::AuxiliaryTask &t : config.multitask.tasks) {
+    Auxiliary a{t.name, config.auxiliaryConfig(t), {}, t.weight};
+    DataReport auxReport;
+    a.data = tunebench::prepareData(a.config, *tokenizer, auxReport);
+    for (const std::string &line : a.data.log)
+      log(t.name + ": " + line);
+    requireLabels(a.data, t.kind, a.config.resolve(t.path).string() + ": task \"" + t.name + "\"");
+    extraHeads.push_back(headSpecFor(a.config, t.name, static_cast<int>(a.data.labels.size())));
+    auxiliary.push_back(std::move(a));
+  }
+  padId = std::max(0, tokenizer->specialTokens().pad);
+  return extraHeads;
+}
+
+void Trainer::Impl::prepareModel(const std::vector<HeadSpec> &extraHeads)
+{
+  generator.set_current_seed(config.seed); // initialisation draws from the seed alone
+  built = buildModel(config, static_cast<int>(data.labels.size()), *tokenizer, extraHeads);
+  if (!built.loadReport.empty())
+    log(built.loadReport);
+  const TrainableReport tr = trainableReport(*built.model);
+  log(tr.summary());
+  if (config.strategy.cacheFrozen)
+    log(describeFrozenCache(built.frozenCache.get()));
+  if (tr.trainable == 0)
+    throw Error("strategy \"" + config.strategy.name + "\" leaves no parameter to train");
+  // Devices: Debian's LibTorch is built without CUDA; a CUDA request says so instead of
+  // silently training on the CPU.
+  if (config.training.device == "cuda" && !torch::cuda::is_available())
+    throw Error("training.device is cuda, but this LibTorch build has no CUDA device available "
+                "(`tunebench-cli --version` shows it); use cpu or auto");
+  if (config.training.precision == "fp16")
+    throw Error("training.precision fp16 needs CUDA (loss scaling on a GPU); on this CPU use bf16 or fp32");
+  bf16 = computesInBf16(config);
+  if (bf16)
+    log("mixed precision: bf16 autocast on the CPU");
+}
+
+void Trainer::Impl::planSteps()
+{
+  const auto &t = config.training;
+  const auto batchesOf = [&](const PreparedData &d) {
+    return static_cast<long>((d.split.train.size() + static_cast<std::size_t>(t.batchSize) - 1) /
+                             static_cast<std::size_t>(t.batchSize));
+  };
+  long batches = batchesOf(data);
+  for (const Auxiliary &a : auxiliary)
+    batches += batchesOf(a.data);
+  stepsPerEpoch = std::max(1L, (batches + t.gradientAccumulation - 1) / t.gradientAccumulation);
+  totalSteps = t.maxSteps > 0 ? t.maxSteps : stepsPerEpoch * t.epochs;
+  warmup = t.warmupSteps > 0 ? t.warmupSteps : std::lround(t.warmupRatio * static_cast<double>(totalSteps));
+  curves.stepsPerEpoch = stepsPerEpoch;
+}
+
+double Trainer::Impl::applySchedule()
+{
+  const auto &t = config.training;
+  return opt.setLearningRate(learningRateFactor(t.scheduler, st.step, totalSteps, warmup, t.cycles, t.power) *
+                             st.plateauScale);
+}
+
+const std::string &Trainer::Impl::claim()
+{
+  if (!runId.empty())
+    return runId;
+  recoverFolder(stateDir());
+  resumes = fileExists(stateDir() / "trainer.json") || fileExists(runDir / "results.json");
+  if (resumes)
+    runId = adoptRunFolder(runDir);
+  else if (const auto id = runFolderId(runDir))
+    runId = *id; // claimed by the caller, or a run that never reached its first checkpoint
+  else
+    runId = createRunFolder(runDir);
+  lock = std::make_unique<RunFolderLock>(runDir);
+  return runId;
+}
+
+void Trainer::Impl::saveState()
+{
+  saveTrainingState(runDir, *built.model, *opt.optimizer, generator, st.toJson(st.elapsedBefore + elapsed()));
+  observer->onCheckpoint("last", stateDir());
+}
+
+void Trainer::Impl::loadState()
+{
+  TrainingState::Limits limits;
+  limits.totalSteps = totalSteps;
+  limits.epochs = std::max<long>(config.training.epochs, totalSteps);
+  limits.batchesInEpoch = (std::max(1L, stepsPerEpoch) + 1) * config.training.gradientAccumulation;
+  st = loadTrainingState(runDir, *built.model, *opt.optimizer, generator, limits);
+  // The event log keeps what happened up to the saved step; curves are rebuilt from it.
+  for (const json &j : keepEventsUpTo(runDir, st.step))
+    addToCurves(j);
+  observer->onResumed(st.step);
+  log("resumed at step " + std::to_string(st.step) + " (epoch " + std::to_string(st.epoch + 1) + ")");
+}
+
+void Trainer::Impl::addToCurves(const json &j)
+{
+  const long s = j.value("step", 0L);
+  if (j.value("type", "") == "step") {
+    // Multi-task: the tasks' losses differ in scale; the curves follow the main task's steps.
+    if (j.value("task", std::string(kTaskHead)) == kTaskHead)
+      curves.trainLoss.push_back({s, j.value("loss", 0.0)});
+    curves.gradNorm.push_back({s, j.value("grad_norm", 0.0)});
+    curves.learningRate.push_back({s, j.value("lr", 0.0)});
+  } else if (j.value("type", "") == "eval" && j.value("split", "") == "validation") {
+    curves.validationLoss.push_back({s, j.value("loss", 0.0)});
+    const auto metrics = j.value("metrics", std::map<std::string, double>());
+    const auto it = metrics.find(config.selectionMetric());
+    if (it != metrics.end())
+      curves.validationMetric.push_back({s, config.higherIsBetter() ? it->second : -it->second});
+  }
+}
+
+void Trainer::Impl::record(const json &j)
+{
+  events << j.dump() << "\n";
+  events.flush();
+  addToCurves(j);
+}
+
+} // namespace tunebench
