@@ -74,5 +74,7 @@ function(tunebench_add_test name)
   set_tests_properties(${name} PROPERTIES
     LABELS "${T_LABELS}"
     TIMEOUT ${T_TIMEOUT}
-    ENVIRONMENT "QT_QPA_PLATFORM=offscreen;TUNEBENCH_BIN_DIR=${CMAKE_BINARY_DIR}/bin")
+    # Qt Test's own per-function watchdog (5 minutes by default) follows the test's time limit: a
+    # slow function under a parallel ctest run is not killed before ctest would kill the test.
+    ENVIRONMENT "QT_QPA_PLATFORM=offscreen;TUNEBENCH_BIN_DIR=${CMAKE_BINARY_DIR}/bin;QTEST_FUNCTION_TIMEOUT=${T_TIMEOUT}000")
 endfunction()

@@ -1,13 +1,11 @@
 #include "ui/datasetview.h"
 
 #include "core/config/experiment.h"
-#include "core/data/augment.h"
 #include "core/data/datareport.h"
 #include "core/data/dataset.h"
 #include "core/data/mapping.h"
 #include "core/data/readers.h"
 #include "core/data/statistics.h"
-#include "core/data/wordnet.h"
 #include "core/runtime/paths.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/tokenize/tokenizerloader.h"
@@ -15,11 +13,10 @@
 #include "ui/background.h"
 #include "ui/charttheme.h"
 #include "ui/columnmapping.h"
+#include "ui/datacharts.h"
 #include "ui/labelling.h"
+#include "ui/plotview.h"
 
-#include <QBarCategoryAxis>
-#include <QBarSeries>
-#include <QBarSet>
 #include <QChart>
 #include <QChartView>
 #include <QComboBox>
@@ -30,7 +27,6 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
-#include <QLineSeries>
 #include <QListWidget>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -41,7 +37,6 @@
 #include <QToolButton>
 #include <QUndoStack>
 #include <QVBoxLayout>
-#include <QValueAxis>
 
 #include <algorithm>
 
@@ -88,6 +83,24 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
 {
   setObjectName(QStringLiteral("DatasetView"));
   auto *layout = new QVBoxLayout(this);
+  layout->addLayout(createOpenBar());
+  layout->addLayout(createFilterBar());
+  m_summary = new QLabel(tr("Open a data file, or the Experiment tab's data."), this);
+  m_summary->setWordWrap(true);
+  layout->addWidget(m_summary);
+  auto *split = new QSplitter(Qt::Horizontal, this);
+  createTable(split);
+  QSplitter *side = createSide(split);
+  split->addWidget(m_table);
+  split->addWidget(side);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+  layout->addWidget(split, 1);
+}
+
+// The file, its task, Open, Import… and the experiment's data.
+QHBoxLayout *DatasetView::createOpenBar()
+{
   auto *bar = new QHBoxLayout;
   m_path = new QLineEdit(this);
   m_path->setPlaceholderText(tr("A CSV, JSON, JSON Lines, CoNLL or text file"));
@@ -105,8 +118,15 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   bar->addWidget(m_kind);
   bar->addWidget(m_open);
   bar->addWidget(fromExperiment);
-  layout->addLayout(bar);
+  connect(browse, &QPushButton::clicked, this, &DatasetView::import);
+  connect(m_open, &QPushButton::clicked, this, [this] { open(m_path->text(), m_kind->currentText()); });
+  connect(fromExperiment, &QPushButton::clicked, this, &DatasetView::experimentDataRequested);
+  return bar;
+}
 
+// Search, label and split filters, undo/redo of label edits, saving a new version.
+QHBoxLayout *DatasetView::createFilterBar()
+{
   auto *filters = new QHBoxLayout;
   m_search = new QLineEdit(this);
   m_search->setPlaceholderText(tr("Search the text"));
@@ -136,12 +156,19 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   filters->addWidget(m_saveVersion);
   connect(m_undo, &QUndoStack::cleanChanged, this, [this](bool clean) { m_saveVersion->setEnabled(!clean); });
   connect(m_saveVersion, &QPushButton::clicked, this, &DatasetView::saveVersion);
-  layout->addLayout(filters);
-  m_summary = new QLabel(tr("Open a data file, or the Experiment tab's data."), this);
-  m_summary->setWordWrap(true);
-  layout->addWidget(m_summary);
+  auto refilter = [this] {
+    setFilters(m_search->text(), m_labels->currentIndex() > 0 ? m_labels->currentText() : QString(),
+               m_splits->currentIndex() > 0 ? m_splits->currentText() : QString());
+  };
+  connect(m_search, &QLineEdit::textChanged, this, refilter);
+  connect(m_labels, &QComboBox::currentIndexChanged, this, refilter);
+  connect(m_splits, &QComboBox::currentIndexChanged, this, refilter);
+  return filters;
+}
 
-  auto *split = new QSplitter(Qt::Horizontal, this);
+// The rows: sortable, labels edited in place (tags in a dialog).
+void DatasetView::createTable(QSplitter *split)
+{
   m_model = new DatasetModel(this);
   m_filter = new DatasetFilter(this);
   m_filter->setSourceModel(m_model);
@@ -167,6 +194,11 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   m_table->horizontalHeader()->setStretchLastSection(true);
   m_table->sortByColumn(0, Qt::AscendingOrder);
   m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
+}
+
+// The charts, the validation report and the augmentation preview.
+QSplitter *DatasetView::createSide(QSplitter *split)
+{
   auto *side = new QSplitter(Qt::Vertical, split);
   m_labelChart = themedChart();
   m_labelChart->setTitle(tr("Labels"));
@@ -175,8 +207,7 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   m_lengthChart->setTitle(tr("Token lengths"));
   m_lengthChart->legend()->setAlignment(Qt::AlignBottom);
   for (QChart *c : {m_labelChart, m_lengthChart}) {
-    auto *view = new QChartView(c, side);
-    view->setRenderHint(QPainter::Antialiasing);
+    auto *view = new PlotView(c, side);
     view->setMinimumHeight(120);
   }
   auto *bottom = new QTabWidget(side);
@@ -202,23 +233,8 @@ DatasetView::DatasetView(QWidget *parent) : QWidget(parent)
   side->setStretchFactor(1, 2);
   side->setStretchFactor(2, 1);
   side->setSizes({260, 260, 160});
-  split->addWidget(m_table);
-  split->addWidget(side);
-  split->setStretchFactor(0, 3);
-  split->setStretchFactor(1, 2);
-  layout->addWidget(split, 1);
-
-  connect(browse, &QPushButton::clicked, this, &DatasetView::import);
-  connect(m_open, &QPushButton::clicked, this, [this] { open(m_path->text(), m_kind->currentText()); });
-  connect(fromExperiment, &QPushButton::clicked, this, &DatasetView::experimentDataRequested);
-  auto refilter = [this] {
-    setFilters(m_search->text(), m_labels->currentIndex() > 0 ? m_labels->currentText() : QString(),
-               m_splits->currentIndex() > 0 ? m_splits->currentText() : QString());
-  };
-  connect(m_search, &QLineEdit::textChanged, this, refilter);
-  connect(m_labels, &QComboBox::currentIndexChanged, this, refilter);
-  connect(m_splits, &QComboBox::currentIndexChanged, this, refilter);
   connect(m_report, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem *item) { jumpToIssue(m_report->row(item)); });
+  return side;
 }
 
 void DatasetView::import()
@@ -342,21 +358,9 @@ void DatasetView::openExperiment(const ExperimentConfig &config, const QString &
        });
 }
 
-void DatasetView::show(const Loaded &l)
+// Filters: every label (or tag) and split present.
+void DatasetView::showFilters(const Loaded &l)
 {
-  m_loading = false;
-  m_open->setEnabled(true);
-  if (!l.error.isEmpty()) {
-    m_summary->setText(tr("<b>Cannot open the data:</b> %1").arg(l.error.toHtmlEscaped()));
-    Q_EMIT loaded(false);
-    return;
-  }
-  m_dataset = l.dataset;
-  m_model->setDataset(l.dataset);
-  m_undo->clear();
-  m_table->resizeColumnToContents(0);
-  m_table->setColumnWidth(1, std::max(200, m_table->width() / 2));
-  // Filters: every label (or tag) and split present.
   m_labels->blockSignals(true);
   m_splits->blockSignals(true);
   m_labels->clear();
@@ -373,8 +377,11 @@ void DatasetView::show(const Loaded &l)
   m_labels->blockSignals(false);
   m_splits->blockSignals(false);
   setFilters(m_search->text(), {}, {});
+}
 
-  // The validation report: errors first; each entry remembers its line.
+// The validation report: errors first; each entry remembers its line.
+void DatasetView::showReport(const Loaded &l)
+{
   m_report->clear();
   m_issueLines.clear();
   std::vector<DataIssue> issues = l.issues;
@@ -386,82 +393,27 @@ void DatasetView::show(const Loaded &l)
     item->setForeground(palette().color(i.severity == DataIssue::Severity::Error ? QPalette::Text : QPalette::PlaceholderText));
     m_issueLines.push_back(i.line);
   }
+}
 
-  // Label distribution: a bar per label, the most frequent first (at most 40).
-  m_labelChart->removeAllSeries();
-  for (QAbstractAxis *a : m_labelChart->axes())
-    m_labelChart->removeAxis(a);
-  std::vector<std::pair<std::string, int>> counts(l.statistics.labelCounts.begin(), l.statistics.labelCounts.end());
-  std::sort(counts.begin(), counts.end(), [](const auto &a, const auto &b) { return a.second > b.second; });
-  if (counts.size() > 40)
-    counts.resize(40);
-  if (!counts.empty()) {
-    auto *set = new QBarSet(tr("examples"));
-    QStringList names;
-    int most = 0;
-    for (const auto &[label, n] : counts) {
-      *set << n;
-      names << QString::fromStdString(label);
-      most = std::max(most, n);
-    }
-    auto *series = new QBarSeries;
-    series->append(set);
-    m_labelChart->addSeries(series);
-    auto *x = new QBarCategoryAxis;
-    x->append(names);
-    auto *y = new QValueAxis;
-    y->setRange(0, most * 1.1);
-    y->setLabelFormat(QStringLiteral("%d"));
-    m_labelChart->addAxis(x, Qt::AlignBottom);
-    m_labelChart->addAxis(y, Qt::AlignLeft);
-    series->attachAxis(x);
-    series->attachAxis(y);
+void DatasetView::show(const Loaded &l)
+{
+  m_loading = false;
+  m_open->setEnabled(true);
+  if (!l.error.isEmpty()) {
+    m_summary->setText(tr("<b>Cannot open the data:</b> %1").arg(l.error.toHtmlEscaped()));
+    Q_EMIT loaded(false);
+    return;
   }
-
-  // Token lengths: a histogram and the max-length cut-off.
-  m_lengthChart->removeAllSeries();
-  for (QAbstractAxis *a : m_lengthChart->axes())
-    m_lengthChart->removeAxis(a);
+  m_dataset = l.dataset;
+  m_model->setDataset(l.dataset);
+  m_undo->clear();
+  m_table->resizeColumnToContents(0);
+  m_table->setColumnWidth(1, std::max(200, m_table->width() / 2));
+  showFilters(l);
+  showReport(l);
+  drawLabelCounts(m_labelChart, l.statistics.labelCounts);
+  drawTokenLengths(m_lengthChart, l.statistics, l.maxLength);
   const std::vector<int> &lengths = l.statistics.tokenLengths;
-  if (!lengths.empty()) {
-    const int longest = std::max(l.statistics.maxLength, l.maxLength);
-    const int bins = 30;
-    const double width = std::max(1.0, std::ceil(static_cast<double>(longest + 1) / bins));
-    std::vector<int> histogram(bins, 0);
-    for (int n : lengths)
-      ++histogram[static_cast<std::size_t>(std::min(bins - 1, static_cast<int>(n / width)))];
-    auto *bars = new QLineSeries;
-    bars->setName(tr("examples"));
-    int most = 0;
-    for (int b = 0; b < bins; ++b) { // a step outline of the histogram
-      bars->append(b * width, histogram[static_cast<std::size_t>(b)]);
-      bars->append((b + 1) * width, histogram[static_cast<std::size_t>(b)]);
-      most = std::max(most, histogram[static_cast<std::size_t>(b)]);
-    }
-    auto *cut = new QLineSeries;
-    cut->setName(tr("max length %1 (%2 rows cut)").arg(l.maxLength).arg(l.statistics.truncatedRows));
-    cut->append(l.maxLength, 0);
-    cut->append(l.maxLength, most * 1.1);
-    QPen pen(Qt::red);
-    pen.setStyle(Qt::DashLine);
-    pen.setWidth(2);
-    cut->setPen(pen);
-    m_lengthChart->addSeries(bars);
-    m_lengthChart->addSeries(cut);
-    auto *x = new QValueAxis;
-    x->setRange(0, bins * width);
-    x->setLabelFormat(QStringLiteral("%d"));
-    x->setTickCount(5);
-    auto *y = new QValueAxis;
-    y->setRange(0, most * 1.1);
-    y->setLabelFormat(QStringLiteral("%d"));
-    m_lengthChart->addAxis(x, Qt::AlignBottom);
-    m_lengthChart->addAxis(y, Qt::AlignLeft);
-    for (QLineSeries *s : {bars, cut}) {
-      s->attachAxis(x);
-      s->attachAxis(y);
-    }
-  }
   m_summary->setText(tr("<b>%1</b>: %2 rows, %3 labels; %4 errors, %5 warnings%6")
                          .arg(m_path->text().section(QLatin1Char('/'), -1).toHtmlEscaped())
                          .arg(l.dataset->size())
@@ -479,70 +431,6 @@ void DatasetView::show(const Loaded &l)
 void DatasetView::setFilters(const QString &text, const QString &label, const QString &split)
 {
   m_filter->setFilters(text, label, split);
-}
-
-void DatasetView::previewAugmentation(int rows)
-{
-  if (!m_dataset || m_loading)
-    return;
-  std::vector<int> source;
-  for (int r = 0; r < m_filter->rowCount() && static_cast<int>(source.size()) < rows; ++r)
-    source.push_back(m_filter->mapToSource(m_filter->index(r, 0)).row());
-  m_loading = true;
-  m_augment->setEnabled(false);
-  std::shared_ptr<const Dataset> dataset = m_model->shared();
-  struct Augmented
-  {
-    std::vector<Example> rows;
-    QString error;
-  };
-  runInBackground(this, m_thread, [dataset, source] {
-    auto result = std::make_shared<Augmented>();
-    std::vector<Example> *out = &result->rows;
-    QString &error = result->error;
-    try {
-      // WordNet is read once and kept (read-only, shared between threads).
-      static const std::shared_ptr<const WordNet> wordnet = std::make_shared<const WordNet>(
-          WordNet::load(assetsDir() / "debs" / "root" / "usr" / "share" / "wordnet"));
-      AugmentOptions options;
-      options.perExample = 4;
-      *out = augment(*dataset, source, options, wordnet.get());
-    } catch (const std::exception &e) {
-      error = QString::fromUtf8(e.what());
-    }
-    return result;
-  }, [this, dataset](const std::shared_ptr<Augmented> &result) {
-      const std::vector<Example> *out = &result->rows;
-      const QString &error = result->error;
-      auto *self = this;
-      self->m_loading = false;
-      self->m_augment->setEnabled(true);
-      QTableWidget *t = self->m_augmentation;
-      t->setRowCount(0);
-      if (!error.isEmpty()) {
-        self->m_summary->setText(tr("<b>Cannot augment:</b> %1").arg(error.toHtmlEscaped()));
-        Q_EMIT self->augmented(false);
-        return;
-      }
-      auto textOf = [](const Example &e) {
-        return QString::fromStdString(e.tokens.empty() ? exampleText(e) : [&] {
-          std::string joined;
-          for (const std::string &w : e.tokens)
-            joined += (joined.empty() ? "" : " ") + w;
-          return joined;
-        }());
-      };
-      t->setRowCount(static_cast<int>(out->size()));
-      for (int i = 0; i < static_cast<int>(out->size()); ++i) {
-        const Example &a = (*out)[static_cast<std::size_t>(i)];
-        t->setItem(i, 0, new QTableWidgetItem(QString::fromStdString(a.augmentation)));
-        t->setItem(i, 1, new QTableWidgetItem(a.sourceRow >= 0 ? textOf(dataset->examples[static_cast<std::size_t>(a.sourceRow)])
-                                                                : QString()));
-        t->setItem(i, 2, new QTableWidgetItem(textOf(a)));
-      }
-      t->resizeColumnToContents(0);
-      Q_EMIT self->augmented(true);
-  });
 }
 
 bool DatasetView::jumpToIssue(int issueIndex)

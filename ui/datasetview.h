@@ -25,6 +25,9 @@ class QTableView;
 class QTableWidget;
 class QUndoStack;
 
+class QHBoxLayout;
+class QSplitter;
+
 namespace tunebench {
 
 class DataReport;
@@ -93,6 +96,12 @@ private:
   void load(const QString &file, const QString &kindName, const QString &summary, const QString &modelDir,
             int maxLength, std::function<Dataset(DataReport &)> read);
   void show(const Loaded &l);
+  void showFilters(const Loaded &l);
+  void showReport(const Loaded &l);
+  QHBoxLayout *createOpenBar();
+  QHBoxLayout *createFilterBar();
+  void createTable(QSplitter *split);
+  QSplitter *createSide(QSplitter *split);
 
   BackgroundSlot m_thread;
   bool m_loading = false;

@@ -5,6 +5,7 @@
 #include "core/train/planning.h"
 #include "ui/background.h"
 #include "ui/charttheme.h"
+#include "ui/plotview.h"
 
 #include <QChart>
 #include <QChartView>
@@ -12,8 +13,8 @@
 #include <QLineSeries>
 #include <QLocale>
 #include <QTimer>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <memory>
 
@@ -39,6 +40,85 @@ struct Outcome
   RunPlan plan;
 };
 
+// The plan in words: model, trainable share, data, memory, time, warnings and the remedies (each
+// remedy's overrides appended to `remedies`, its link names its index there).
+QString planHtml(const RunPlan &p, std::vector<std::vector<std::pair<std::string, std::string>>> &remedies)
+{
+  const double share =
+      p.parameters > 0 ? 100.0 * static_cast<double>(p.trainable) / static_cast<double>(p.parameters) : 0;
+  QString html =
+      QObject::tr(
+          "<b>Model</b> %1<br><b>Trainable</b> %2 (%3%)<br><b>Data</b> ≈%4 rows → %5 steps (%6 per epoch)"
+          "<br><b>Memory per step</b> ≈%7 of %8 (weights %9, activations %10)<br><b>Time</b> ≈%11 (%12 per "
+          "step)")
+          .arg(QString::fromStdString(p.model).toHtmlEscaped())
+          .arg(QLocale().toString(static_cast<qlonglong>(p.trainable)))
+          .arg(share, 0, 'f', share < 1 ? 3 : 1)
+          .arg(p.rows)
+          .arg(p.totalSteps)
+          .arg(p.stepsPerEpoch)
+          .arg(QString::fromStdString(formatBytes(p.estimate.totalBytes)),
+               QString::fromStdString(formatBytes(p.machineBytes)),
+               QString::fromStdString(formatBytes(p.estimate.weightBytes)),
+               QString::fromStdString(formatBytes(p.estimate.activationBytes)))
+          .arg(duration(p.totalSeconds), duration(p.secondsPerStep));
+  if (p.cacheBytes > 0)
+    html += QObject::tr("<br><b>Frozen-layer cache</b> at most %1 (every row at the max length)")
+                .arg(QString::fromStdString(formatBytes(p.cacheBytes)));
+  for (const std::string &w : p.warnings)
+    html += QStringLiteral("<p style='color:#c0392b'><b>%1</b></p>")
+                .arg(QString::fromStdString(w).toHtmlEscaped());
+  remedies.clear();
+  if (!p.remedies.empty()) {
+    html += QObject::tr("<p>Remedies:</p><ul>");
+    for (const PlanRemedy &r : p.remedies) {
+      QString item = QString::fromStdString(r.text).toHtmlEscaped();
+      if (!r.overrides.empty()) {
+        item += QObject::tr(": ≈%1 <a href='remedy:%2'>Apply</a>")
+                    .arg(QString::fromStdString(formatBytes(r.bytesAfter)))
+                    .arg(remedies.size());
+        remedies.push_back(r.overrides);
+      }
+      html += QStringLiteral("<li>%1</li>").arg(item);
+    }
+    html += QStringLiteral("</ul>");
+  }
+  return html;
+}
+
+// The schedule's preview: the learning rate over the planned steps.
+void drawSchedule(QChart *c, const RunPlan &p)
+{
+  c->removeAllSeries();
+  for (QAbstractAxis *a : c->axes())
+    c->removeAxis(a);
+  if (!p.learningRates.empty()) {
+    auto *series = new QLineSeries;
+    double most = 0;
+    for (std::size_t i = 0; i < p.learningRates.size(); ++i) {
+      const double step = p.learningRates.size() > 1
+                              ? static_cast<double>(i) * static_cast<double>(p.totalSteps - 1) /
+                                    static_cast<double>(p.learningRates.size() - 1)
+                              : 0.0;
+      series->append(step, p.learningRates[i]);
+      most = std::max(most, p.learningRates[i]);
+    }
+    c->addSeries(series);
+    auto *x = new QValueAxis;
+    x->setRange(0, std::max<double>(1, static_cast<double>(p.totalSteps)));
+    x->setLabelFormat(QStringLiteral("%d"));
+    x->setTickCount(5);
+    auto *y = new QValueAxis;
+    y->setRange(0, most * 1.1);
+    y->setLabelFormat(QStringLiteral("%.0e"));
+    y->setTickCount(3);
+    c->addAxis(x, Qt::AlignBottom);
+    c->addAxis(y, Qt::AlignLeft);
+    series->attachAxis(x);
+    series->attachAxis(y);
+  }
+}
+
 } // namespace
 
 EstimatePanel::EstimatePanel(QWidget *parent) : QWidget(parent)
@@ -58,8 +138,7 @@ EstimatePanel::EstimatePanel(QWidget *parent) : QWidget(parent)
   m_chart = themedChart();
   m_chart->setTitle(tr("Learning rate"));
   m_chart->legend()->hide();
-  auto *view = new QChartView(m_chart, this);
-  view->setRenderHint(QPainter::Antialiasing);
+  auto *view = new PlotView(m_chart, this);
   view->setMinimumHeight(120);
   layout->addWidget(m_text);
   layout->addWidget(view, 1);
@@ -74,10 +153,9 @@ EstimatePanel::~EstimatePanel()
   m_thread.stopAndWait();
 }
 
-void EstimatePanel::request(const QString &yaml, const QString &baseDir)
+void EstimatePanel::request(std::shared_ptr<const ConfigResult> parsed)
 {
-  m_yaml = yaml;
-  m_baseDir = baseDir;
+  m_parsed = std::move(parsed);
   m_timer->start();
 }
 
@@ -87,104 +165,50 @@ void EstimatePanel::start()
     m_dirty = true; // plan again when this one is done
     return;
   }
-  const std::string yaml = m_yaml.toStdString(), base = m_baseDir.toStdString();
-  runInBackground(this, m_thread, [yaml, base] {
-    auto out = std::make_shared<Outcome>();
-    try {
-      const ConfigResult r = parseExperimentConfig(yaml, base);
-      for (const ConfigProblem &p : r.problems)
-        if (p.message.find("no such") == std::string::npos)
-          out->problems << QString::fromStdString(p.field + ": " + p.message);
-      if (out->problems.isEmpty()) {
-        // This machine's speed, measured once: a third of the GEMM peak is what training reaches.
-        static const double flops = [] {
-          const bool bf16 = true;
-          return measureGemm(bf16, 512, 0.2).gflops * 1e9 / 3.0;
-        }();
-        out->plan = planRun(r.config, flops);
-      }
-    } catch (const std::exception &e) {
-      out->error = QString::fromUtf8(e.what());
-    }
-    return out;
-  }, [this](const std::shared_ptr<Outcome> &out) {
-      auto *self = this;
-      const RunPlan &p = out->plan;
-      if (!out->error.isEmpty() || !out->problems.isEmpty()) {
-        self->m_text->setText(tr("<i>No estimate:</i> %1")
-                                  .arg((out->error.isEmpty() ? out->problems.join(QStringLiteral("; ")) : out->error).toHtmlEscaped()));
-      } else {
-        const double share = p.parameters > 0 ? 100.0 * static_cast<double>(p.trainable) / static_cast<double>(p.parameters) : 0;
-        QString html = tr("<b>Model</b> %1<br><b>Trainable</b> %2 (%3%)<br><b>Data</b> ≈%4 rows → %5 steps (%6 per epoch)"
-                          "<br><b>Memory per step</b> ≈%7 of %8 (weights %9, activations %10)<br><b>Time</b> ≈%11 (%12 per step)")
-                           .arg(QString::fromStdString(p.model).toHtmlEscaped())
-                           .arg(QLocale().toString(static_cast<qlonglong>(p.trainable)))
-                           .arg(share, 0, 'f', share < 1 ? 3 : 1)
-                           .arg(p.rows)
-                           .arg(p.totalSteps)
-                           .arg(p.stepsPerEpoch)
-                           .arg(QString::fromStdString(formatBytes(p.estimate.totalBytes)),
-                                QString::fromStdString(formatBytes(p.machineBytes)),
-                                QString::fromStdString(formatBytes(p.estimate.weightBytes)),
-                                QString::fromStdString(formatBytes(p.estimate.activationBytes)))
-                           .arg(duration(p.totalSeconds), duration(p.secondsPerStep));
-        if (p.cacheBytes > 0)
-          html += tr("<br><b>Frozen-layer cache</b> at most %1 (every row at the max length)")
-                      .arg(QString::fromStdString(formatBytes(p.cacheBytes)));
-        for (const std::string &w : p.warnings)
-          html += QStringLiteral("<p style='color:#c0392b'><b>%1</b></p>").arg(QString::fromStdString(w).toHtmlEscaped());
-        self->m_remedies.clear();
-        if (!p.remedies.empty()) {
-          html += tr("<p>Remedies:</p><ul>");
-          for (const PlanRemedy &r : p.remedies) {
-            QString item = QString::fromStdString(r.text).toHtmlEscaped();
-            if (!r.overrides.empty()) {
-              item += tr(": ≈%1 <a href='remedy:%2'>Apply</a>")
-                          .arg(QString::fromStdString(formatBytes(r.bytesAfter)))
-                          .arg(self->m_remedies.size());
-              self->m_remedies.push_back(r.overrides);
-            }
-            html += QStringLiteral("<li>%1</li>").arg(item);
+  if (!m_parsed)
+    return;
+  runInBackground(
+      this, m_thread,
+      [parsed = m_parsed] {
+        auto out = std::make_shared<Outcome>();
+        try {
+          const ConfigResult &r = *parsed;
+          for (const ConfigProblem &p : r.problems)
+            if (p.message.find("no such") == std::string::npos)
+              out->problems << QString::fromStdString(p.field + ": " + p.message);
+          if (out->problems.isEmpty()) {
+            // This machine's speed, measured once: a third of the GEMM peak is what training reaches.
+            static const double flops = [] {
+              const bool bf16 = true;
+              return measureGemm(bf16, 512, 0.2).gflops * 1e9 / 3.0;
+            }();
+            out->plan = planRun(r.config, flops);
           }
-          html += QStringLiteral("</ul>");
+        } catch (const std::exception &e) {
+          out->error = QString::fromUtf8(e.what());
         }
-        self->m_text->setText(html);
-      }
-      // The schedule's preview.
-      QChart *c = self->m_chart;
-      c->removeAllSeries();
-      for (QAbstractAxis *a : c->axes())
-        c->removeAxis(a);
-      if (!p.learningRates.empty()) {
-        auto *series = new QLineSeries;
-        double most = 0;
-        for (std::size_t i = 0; i < p.learningRates.size(); ++i) {
-          const double step = p.learningRates.size() > 1 ? static_cast<double>(i) * static_cast<double>(p.totalSteps - 1) /
-                                                               static_cast<double>(p.learningRates.size() - 1)
-                                                         : 0.0;
-          series->append(step, p.learningRates[i]);
-          most = std::max(most, p.learningRates[i]);
+        return out;
+      },
+      [this](const std::shared_ptr<Outcome> &out) {
+        auto *self = this;
+        const RunPlan &p = out->plan;
+        if (!out->error.isEmpty() || !out->problems.isEmpty()) {
+          self->m_text->setText(
+              tr("<i>No estimate:</i> %1")
+                  .arg((out->error.isEmpty() ? out->problems.join(QStringLiteral("; ")) : out->error)
+                           .toHtmlEscaped()));
+        } else {
+          self->m_remedies.clear();
+          self->m_text->setText(planHtml(p, self->m_remedies));
         }
-        c->addSeries(series);
-        auto *x = new QValueAxis;
-        x->setRange(0, std::max<double>(1, static_cast<double>(p.totalSteps)));
-        x->setLabelFormat(QStringLiteral("%d"));
-        x->setTickCount(5);
-        auto *y = new QValueAxis;
-        y->setRange(0, most * 1.1);
-        y->setLabelFormat(QStringLiteral("%.0e"));
-        y->setTickCount(3);
-        c->addAxis(x, Qt::AlignBottom);
-        c->addAxis(y, Qt::AlignLeft);
-        series->attachAxis(x);
-        series->attachAxis(y);
-      }
-      Q_EMIT self->updated();
-      if (self->m_dirty) {
-        self->m_dirty = false;
-        self->m_timer->start();
-      }
-  });
+        // The schedule's preview.
+        drawSchedule(self->m_chart, p);
+        Q_EMIT self->updated();
+        if (self->m_dirty) {
+          self->m_dirty = false;
+          self->m_timer->start();
+        }
+      });
 }
 
 void EstimatePanel::applyRemedy(int i)

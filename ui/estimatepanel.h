@@ -1,11 +1,13 @@
 #pragma once
 
+#include "core/config/experiment.h"
 #include "ui/background.h"
 
 #include <QPointer>
 #include <QThread>
 #include <QWidget>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,8 +29,8 @@ class EstimatePanel final : public QWidget
 public:
   explicit EstimatePanel(QWidget *parent = nullptr);
   ~EstimatePanel() override;
-  // Plans the experiment in `yaml` (relative paths from baseDir) after a short pause.
-  void request(const QString &yaml, const QString &baseDir);
+  // Plans the parsed experiment (on a worker thread) after a short pause.
+  void request(std::shared_ptr<const ConfigResult> parsed);
   QLabel *text() const { return m_text; }
   QChart *learningRateChart() const { return m_chart; }
   int remedyCount() const { return static_cast<int>(m_remedies.size()); }
@@ -42,7 +44,7 @@ Q_SIGNALS:
 private:
   void start();
 
-  QString m_yaml, m_baseDir;
+  std::shared_ptr<const ConfigResult> m_parsed;
   bool m_dirty = false;
   BackgroundSlot m_thread;
   QTimer *m_timer = nullptr;

@@ -5,6 +5,7 @@
 #include "core/runs/runstore.h"
 #include "core/runtime/paths.h"
 #include "core/util/error.h"
+#include "ui/background.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -124,26 +125,7 @@ ExperimentForm::ExperimentForm(QWidget *parent) : QWidget(parent)
   scroll->setWidget(page);
   outer->addWidget(scroll);
 
-  m_models = new QComboBox(this);
-  m_models->setObjectName(QStringLiteral("ModelPicker"));
-  m_models->addItem(tr("Universal Sentence Encoder Lite (built in)"), QStringLiteral("$ASSETS/models/use-lite"));
-  const QDir models(QString::fromStdString((assetsDir() / "models").string()));
-  for (const QString &d : models.entryList(QDir::Dirs | QDir::NoDotAndDotDot))
-    if (d != QLatin1String("use-lite"))
-      m_models->addItem(d, QStringLiteral("$ASSETS/models/%1").arg(d));
-  for (const QString &recent : QSettings().value(QStringLiteral("form/recentModels")).toStringList())
-    if (m_models->findData(recent) < 0)
-      m_models->addItem(QDir::toNativeSeparators(recent), recent);
-  m_models->addItem(tr("Hugging Face folder on disk…"), kChooseFolder);
-  m_modelInfo = new QLabel(this);
-  m_modelInfo->setObjectName(QStringLiteral("ModelInfo"));
-  m_modelInfo->setWordWrap(true);
-  connect(m_models, &QComboBox::activated, this, [this](int i) {
-    if (m_models->itemData(i).toString() == kChooseFolder)
-      chooseModelFolder();
-    else
-      commit(QStringLiteral("model.path"));
-  });
+  createModelPicker();
   m_strategyNote = new QLabel(this);
   m_strategyNote->setWordWrap(true);
   m_strategyNote->setObjectName(QStringLiteral("StrategyNote"));
@@ -208,6 +190,33 @@ ExperimentForm::ExperimentForm(QWidget *parent) : QWidget(parent)
   column(right, 1);
   grid->setColumnStretch(0, 1);
   grid->setColumnStretch(1, 1);
+}
+
+// The model picker (the built-in model, the fetched ones, recent folders, a folder on disk) and
+// the description under it.
+void ExperimentForm::createModelPicker()
+{
+  m_models = new QComboBox(this);
+  m_models->setObjectName(QStringLiteral("ModelPicker"));
+  m_models->addItem(tr("Universal Sentence Encoder Lite (built in)"),
+                    QStringLiteral("$ASSETS/models/use-lite"));
+  const QDir models(QString::fromStdString((assetsDir() / "models").string()));
+  for (const QString &d : models.entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+    if (d != QLatin1String("use-lite"))
+      m_models->addItem(d, QStringLiteral("$ASSETS/models/%1").arg(d));
+  for (const QString &recent : QSettings().value(QStringLiteral("form/recentModels")).toStringList())
+    if (m_models->findData(recent) < 0)
+      m_models->addItem(QDir::toNativeSeparators(recent), recent);
+  m_models->addItem(tr("Hugging Face folder on disk…"), kChooseFolder);
+  m_modelInfo = new QLabel(this);
+  m_modelInfo->setObjectName(QStringLiteral("ModelInfo"));
+  m_modelInfo->setWordWrap(true);
+  connect(m_models, &QComboBox::activated, this, [this](int i) {
+    if (m_models->itemData(i).toString() == kChooseFolder)
+      chooseModelFolder();
+    else
+      commit(QStringLiteral("model.path"));
+  });
 }
 
 ExperimentForm::~ExperimentForm() = default;
@@ -297,10 +306,9 @@ QString ExperimentForm::problem(const QString &path) const
 
 QString ExperimentForm::value(const QString &path) const { return m_values.value(path); }
 
-void ExperimentForm::showConfig(const QString &yaml, const QString &baseDir)
+void ExperimentForm::showConfig(const QString &yaml, const ConfigResult &r, const QString &baseDir)
 {
   m_baseDir = baseDir;
-  const ConfigResult r = parseExperimentConfig(yaml.toStdString(), baseDir.toStdString());
   std::map<std::string, std::string> values, written;
   try {
     written = flattenYaml(yaml.toStdString());
@@ -445,27 +453,47 @@ void ExperimentForm::describeModel(const QString &path)
   if (path == m_describedModel)
     return;
   m_describedModel = path;
+  m_modelInfo->setText(tr("Reading the model folder…"));
+  m_modelInfo->setStyleSheet(QString());
   ExperimentConfig c;
   c.baseDir = m_baseDir.toStdString();
-  try {
-    const ModelFolderInfo info = inspectModelFolder(c.resolve(path.toStdString()));
-    const TransformerShape &s = info.shape;
-    QString text = tr("%1 · %2 layers × %3 hidden · %4 heads · %5 parameters")
-                       .arg(QString::fromStdString(info.family))
-                       .arg(s.decoderLayers > 0 ? QStringLiteral("%1+%2").arg(s.numLayers).arg(s.decoderLayers)
-                                                : QString::number(s.numLayers))
-                       .arg(s.hiddenSize)
-                       .arg(s.numHeads)
-                       .arg(humanCount(static_cast<double>(info.checkpointNumbers)));
-    if (!info.architectures.empty())
-      text += QStringLiteral(" · ") + QString::fromStdString(info.architectures.front());
-    text += tr(" · vocabulary %1").arg(QLocale().toString(info.tokenizerVocabulary));
-    m_modelInfo->setText(text);
-    m_modelInfo->setStyleSheet(QString());
-  } catch (const std::exception &e) {
-    m_modelInfo->setText(QString::fromUtf8(e.what()));
-    m_modelInfo->setStyleSheet(QStringLiteral("color: #c0392b;"));
-  }
+  const std::filesystem::path folder = c.resolve(path.toStdString());
+  struct Described
+  {
+    QString text;
+    bool error = false;
+  };
+  // Reading a folder can mean reading every tensor of a .bin: on a worker thread.
+  runInBackground(
+      this, m_describeThread,
+      [folder] {
+        auto out = std::make_shared<Described>();
+        try {
+          const ModelFolderInfo info = inspectModelFolder(folder);
+          const TransformerShape &s = info.shape;
+          out->text =
+              QObject::tr("%1 · %2 layers × %3 hidden · %4 heads · %5 parameters")
+                  .arg(QString::fromStdString(info.family))
+                  .arg(s.decoderLayers > 0 ? QStringLiteral("%1+%2").arg(s.numLayers).arg(s.decoderLayers)
+                                           : QString::number(s.numLayers))
+                  .arg(s.hiddenSize)
+                  .arg(s.numHeads)
+                  .arg(humanCount(static_cast<double>(info.checkpointNumbers)));
+          if (!info.architectures.empty())
+            out->text += QStringLiteral(" · ") + QString::fromStdString(info.architectures.front());
+          out->text += QObject::tr(" · vocabulary %1").arg(QLocale().toString(info.tokenizerVocabulary));
+        } catch (const std::exception &e) {
+          out->text = QString::fromUtf8(e.what());
+          out->error = true;
+        }
+        return out;
+      },
+      [this, path](const std::shared_ptr<Described> &d) {
+        if (path != m_describedModel)
+          return; // another model was chosen meanwhile
+        m_modelInfo->setText(d->text);
+        m_modelInfo->setStyleSheet(d->error ? QStringLiteral("color: #c0392b;") : QString());
+      });
 }
 
 } // namespace tunebench

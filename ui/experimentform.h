@@ -1,5 +1,7 @@
 #pragma once
 
+#include "ui/background.h"
+
 #include <QMap>
 #include <QString>
 #include <QWidget>
@@ -13,6 +15,8 @@ class QLabel;
 class QPushButton;
 
 namespace tunebench {
+
+struct ConfigResult;
 
 // The experiment as a form: the model picker (the embedded default, fetched models, any Hugging
 // Face folder chosen on disk, with its architecture and size), the task, the strategy showing only
@@ -30,7 +34,8 @@ public:
 
   // Shows the experiment's values (what the YAML says, defaults where it is silent) and its
   // problems beside their fields. Paths are relative to baseDir.
-  void showConfig(const QString &yaml, const QString &baseDir);
+  // `parsed`: the experiment as ExperimentView parsed it from `yaml` (relative paths from baseDir).
+  void showConfig(const QString &yaml, const ConfigResult &parsed, const QString &baseDir);
 
   QWidget *editor(const QString &path) const;  // the field's editor (nullptr when not in the form)
   bool fieldVisible(const QString &path) const; // the row applies (strategy/optimizer/schedule)
@@ -47,6 +52,7 @@ Q_SIGNALS:
   void edited(const QString &path, const QString &yamlValue);
 
 private:
+  void createModelPicker();
   struct Row;
   void addGroup(const QString &title, const QStringList &paths);
   QWidget *makeEditor(const QString &path, QGridLayout *form);
@@ -54,7 +60,7 @@ private:
   void updateVisibility();
   void chooseModelFolder();
   void selectModel(const QString &path); // listed first when it is not yet
-  void describeModel(const QString &path);
+  void describeModel(const QString &path); // on a worker thread; the label follows
   QString value(const QString &path) const;
 
   std::vector<std::unique_ptr<Row>> m_owned;
@@ -64,6 +70,7 @@ private:
   QLabel *m_modelInfo = nullptr, *m_strategyNote = nullptr;
   QString m_baseDir, m_describedModel;
   bool m_showing = false;
+  BackgroundSlot m_describeThread;
 };
 
 } // namespace tunebench

@@ -30,6 +30,33 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
 {
   setObjectName(QStringLiteral("ExperimentView"));
   auto *layout = new QVBoxLayout(this);
+  layout->addLayout(createPresetBar());
+  layout->addWidget(createEditors(), 3);
+  m_hint = new QLabel(tr("Problems (double-click to jump to the line):"), this);
+  layout->addWidget(m_hint);
+  m_problems = new QListWidget(this);
+  m_problems->setObjectName(QStringLiteral("ConfigProblems"));
+  m_problems->setMaximumHeight(80);
+  layout->addWidget(m_problems);
+  connect(m_problems, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem *item) {
+    const int line = item->data(Qt::UserRole).toInt();
+    if (line <= 0)
+      return;
+    QTextCursor c(m_editor->document()->findBlockByNumber(line - 1));
+    m_editor->setTextCursor(c);
+    m_editor->setFocus();
+  });
+  layout->addLayout(createButtons());
+  setRunning(false);
+  if (m_presets->count() > 0)
+    loadPreset(m_presets->findText(QStringLiteral("sentiment-use-lite")) >= 0
+                   ? QStringLiteral("sentiment-use-lite")
+                   : m_presets->itemText(0));
+}
+
+// The presets, Open… and Save As….
+QHBoxLayout *ExperimentView::createPresetBar()
+{
   auto *top = new QHBoxLayout;
   m_presets = new QComboBox(this);
   for (const QString &f : QDir(QStringLiteral(":/presets")).entryList({QStringLiteral("*.yaml")}))
@@ -40,7 +67,27 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   top->addWidget(m_presets, 1);
   top->addWidget(load);
   top->addWidget(save);
-  layout->addLayout(top);
+  connect(m_presets, &QComboBox::currentTextChanged, this, &ExperimentView::loadPreset);
+  connect(load, &QPushButton::clicked, this, [this] {
+    const QString file =
+        QFileDialog::getOpenFileName(this, tr("Open Experiment"), QString(), tr("YAML (*.yaml *.yml)"));
+    QFile f(file);
+    if (!file.isEmpty() && f.open(QIODevice::ReadOnly))
+      setYaml(QString::fromUtf8(f.readAll()));
+  });
+  connect(save, &QPushButton::clicked, this, [this] {
+    const QString file =
+        QFileDialog::getSaveFileName(this, tr("Save Experiment"), QString(), tr("YAML (*.yaml)"));
+    QFile f(file);
+    if (!file.isEmpty() && f.open(QIODevice::WriteOnly))
+      f.write(yaml().toUtf8());
+  });
+  return top;
+}
+
+// The form and the YAML (each follows the other), and the estimate beside them.
+QSplitter *ExperimentView::createEditors()
+{
   m_editor = new QPlainTextEdit(this);
   m_editor->setObjectName(QStringLiteral("ExperimentYaml"));
   m_editor->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
@@ -58,7 +105,6 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 1);
   split->setSizes({760, 320});
-  layout->addWidget(split, 3);
   connect(m_estimate, &EstimatePanel::remedyChosen, this, [this](const QList<QPair<QString, QString>> &overrides) {
     for (const auto &[key, value] : overrides)
       setOverride(key, value);
@@ -66,26 +112,25 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   m_formTimer = new QTimer(this);
   m_formTimer->setSingleShot(true);
   m_formTimer->setInterval(150);
-  auto refresh = [this] { // the form and the problems list follow the YAML
-    m_form->showConfig(yaml(), m_baseDir);
-    validate(m_baseDir);
+  auto refresh = [this] { // the form, the problems list and the estimate follow the YAML
+    const auto p = parsed(m_baseDir);
+    m_form->showConfig(yaml(), *p, m_baseDir);
+    showProblems(*p);
+    m_estimate->request(p);
   };
   connect(m_formTimer, &QTimer::timeout, this, refresh);
-  connect(m_editor, &QPlainTextEdit::textChanged, this, [this] {
-    m_estimate->request(yaml(), m_baseDir);
-    m_formTimer->start();
-  });
+  connect(m_editor, &QPlainTextEdit::textChanged, m_formTimer, qOverload<>(&QTimer::start));
   connect(m_form, &ExperimentForm::edited, this, [this, refresh](const QString &path, const QString &value) {
     setOverride(path, value);
     m_formTimer->stop();
     refresh(); // the field's problem at once
   });
-  m_hint = new QLabel(tr("Problems (double-click to jump to the line):"), this);
-  layout->addWidget(m_hint);
-  m_problems = new QListWidget(this);
-  m_problems->setObjectName(QStringLiteral("ConfigProblems"));
-  m_problems->setMaximumHeight(80);
-  layout->addWidget(m_problems);
+  return split;
+}
+
+// Quick check, Start, Pause, Stop.
+QHBoxLayout *ExperimentView::createButtons()
+{
   auto *buttons = new QHBoxLayout;
   m_start = new QPushButton(tr("&Start"), this);
   m_pause = new QPushButton(tr("&Pause"), this);
@@ -100,10 +145,6 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   buttons->addWidget(m_start);
   buttons->addWidget(m_pause);
   buttons->addWidget(m_stop);
-  layout->addLayout(buttons);
-  setRunning(false);
-
-  connect(m_presets, &QComboBox::currentTextChanged, this, &ExperimentView::loadPreset);
   connect(m_start, &QPushButton::clicked, this, &ExperimentView::startRequested);
   connect(m_pause, &QPushButton::toggled, this, [this](bool on) {
     m_pause->setText(on ? tr("&Resume") : tr("&Pause"));
@@ -111,29 +152,7 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   });
   connect(m_stop, &QPushButton::clicked, this, &ExperimentView::stopRequested);
   connect(m_quick, &QPushButton::clicked, this, &ExperimentView::quickCheck);
-  connect(load, &QPushButton::clicked, this, [this] {
-    const QString file = QFileDialog::getOpenFileName(this, tr("Open Experiment"), QString(), tr("YAML (*.yaml *.yml)"));
-    QFile f(file);
-    if (!file.isEmpty() && f.open(QIODevice::ReadOnly))
-      setYaml(QString::fromUtf8(f.readAll()));
-  });
-  connect(save, &QPushButton::clicked, this, [this] {
-    const QString file = QFileDialog::getSaveFileName(this, tr("Save Experiment"), QString(), tr("YAML (*.yaml)"));
-    QFile f(file);
-    if (!file.isEmpty() && f.open(QIODevice::WriteOnly))
-      f.write(yaml().toUtf8());
-  });
-  connect(m_problems, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem *item) {
-    const int line = item->data(Qt::UserRole).toInt();
-    if (line <= 0)
-      return;
-    QTextCursor c(m_editor->document()->findBlockByNumber(line - 1));
-    m_editor->setTextCursor(c);
-    m_editor->setFocus();
-  });
-  if (m_presets->count() > 0)
-    loadPreset(m_presets->findText(QStringLiteral("sentiment-use-lite")) >= 0 ? QStringLiteral("sentiment-use-lite")
-                                                                               : m_presets->itemText(0));
+  return buttons;
 }
 
 ExperimentView::~ExperimentView()
@@ -143,8 +162,8 @@ ExperimentView::~ExperimentView()
 
 void ExperimentView::quickCheck()
 {
-  const ConfigResult parsed = parseExperimentConfig(yaml().toStdString(), m_baseDir.toStdString());
-  if (!parsed.ok()) {
+  const auto experiment = parsed(m_baseDir);
+  if (!experiment->ok()) {
     const QStringList problems = validate(m_baseDir);
     Q_EMIT quickChecked(false, problems.join(QLatin1Char('\n')));
     return;
@@ -164,7 +183,7 @@ void ExperimentView::quickCheck()
   };
   runInBackground(
       this, m_quickThread,
-      [config = parsed.config, scratch] {
+      [config = experiment->config, scratch] {
         auto out = std::make_shared<Outcome>();
         try {
           const QuickCheckResult r = tunebench::quickCheck(config, scratch);
@@ -192,8 +211,9 @@ QString ExperimentView::yaml() const { return m_editor->toPlainText(); }
 void ExperimentView::setBaseDir(const QString &dir)
 {
   m_baseDir = dir;
-  m_estimate->request(yaml(), m_baseDir);
-  m_form->showConfig(yaml(), m_baseDir);
+  const auto p = parsed(m_baseDir);
+  m_estimate->request(p);
+  m_form->showConfig(yaml(), *p, m_baseDir);
 }
 void ExperimentView::setYaml(const QString &yaml) { m_editor->setPlainText(yaml); }
 
@@ -207,9 +227,26 @@ void ExperimentView::loadPreset(const QString &name)
     m_presets->setCurrentIndex(i);
 }
 
+std::shared_ptr<const ConfigResult> ExperimentView::parsed(const QString &baseDir) const
+{
+  const QString text = yaml();
+  if (!m_parsed || text != m_parsedYaml || baseDir != m_parsedBase) {
+    m_parsed = std::make_shared<const ConfigResult>(
+        parseExperimentConfig(text.toStdString(), baseDir.toStdString()));
+    m_parsedYaml = text;
+    m_parsedBase = baseDir;
+    ++m_parses;
+  }
+  return m_parsed;
+}
+
 QStringList ExperimentView::validate(const QString &baseDir)
 {
-  const ConfigResult r = parseExperimentConfig(yaml().toStdString(), baseDir.toStdString());
+  return showProblems(*parsed(baseDir));
+}
+
+QStringList ExperimentView::showProblems(const ConfigResult &r)
+{
   m_problems->clear();
   QStringList out;
   for (const ConfigProblem &p : r.problems) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/config/experiment.h"
 #include "ui/background.h"
 
 #include <QPointer>
@@ -13,6 +14,11 @@ class QLabel;
 class QThread;
 class QTabWidget;
 class QTimer;
+
+class QHBoxLayout;
+class QSplitter;
+
+#include <memory>
 
 namespace tunebench {
 
@@ -35,6 +41,11 @@ public:
   void loadPreset(const QString &name); // a file of resources/presets (":/presets/NAME.yaml")
   // Returns the problems of the current text ("" when valid); shows them in the list.
   QStringList validate(const QString &baseDir);
+  // The experiment as parsed from the YAML now (relative paths from baseDir): parsed once per edit
+  // and shared by the form, the problems list, the estimate, Start and the monitor.
+  std::shared_ptr<const ConfigResult> parsed(const QString &baseDir) const;
+  // How many times the view has parsed its YAML (a test checks it is once per edit).
+  int parses() const { return m_parses; }
   void setRunning(bool running, bool paused = false);
   void setOverride(const QString &dottedKey, const QString &value); // edits the YAML text
 
@@ -59,6 +70,10 @@ Q_SIGNALS:
   void quickChecked(bool ok, const QString &findings);
 
 private:
+  QStringList showProblems(const ConfigResult &r);
+  QHBoxLayout *createPresetBar();
+  QSplitter *createEditors();
+  QHBoxLayout *createButtons();
   QComboBox *m_presets = nullptr;
   QPlainTextEdit *m_editor = nullptr;
   QListWidget *m_problems = nullptr;
@@ -69,6 +84,9 @@ private:
   ExperimentForm *m_form = nullptr;
   QTabWidget *m_editors = nullptr;
   QTimer *m_formTimer = nullptr;
+  mutable std::shared_ptr<const ConfigResult> m_parsed;
+  mutable QString m_parsedYaml, m_parsedBase;
+  mutable int m_parses = 0;
   QString m_baseDir;
 };
 

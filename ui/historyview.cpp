@@ -4,6 +4,7 @@
 #include "core/runs/runstore.h"
 #include "core/util/error.h"
 #include "ui/charttheme.h"
+#include "ui/plotview.h"
 
 #include <QChart>
 #include <QChartView>
@@ -11,18 +12,18 @@
 #include <QDialogButtonBox>
 #include <QFile>
 #include <QFormLayout>
-#include <QPlainTextEdit>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSplitter>
 #include <QTableWidget>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <cmath>
 #include <set>
@@ -61,6 +62,12 @@ const QStringList kColumns = {QStringLiteral("id"),       QStringLiteral("name")
 HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
 {
   setObjectName(QStringLiteral("HistoryView"));
+  createWidgets();
+  connectButtons();
+}
+
+void HistoryView::createWidgets()
+{
   auto *layout = new QVBoxLayout(this);
   auto *bar = new QHBoxLayout;
   m_filter = new QLineEdit(this);
@@ -100,8 +107,7 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
   m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
   m_chart = themedChart();
   m_chart->setTitle(tr("Select runs and press Compare: curves overlaid"));
-  m_chartView = new QChartView(m_chart, lower);
-  m_chartView->setRenderHint(QPainter::Antialiasing);
+  m_chartView = new PlotView(m_chart, lower);
   m_chartView->setMinimumWidth(420);
   lower->setStretchFactor(0, 2);
   lower->setStretchFactor(1, 3);
@@ -109,7 +115,10 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
   split->setStretchFactor(0, 2);
   split->setStretchFactor(1, 3);
   layout->addWidget(split, 1);
+}
 
+void HistoryView::connectButtons()
+{
   connect(m_refresh, &QPushButton::clicked, this, &HistoryView::refresh);
   connect(m_filter, &QLineEdit::returnPressed, this, &HistoryView::refresh);
   connect(m_compare, &QPushButton::clicked, this, [this] {
@@ -138,57 +147,65 @@ HistoryView::HistoryView(QWidget *parent) : QWidget(parent)
       if (!yaml.isEmpty())
         Q_EMIT configRequested(yaml, b == m_rerun);
     });
-  connect(m_notes, &QPushButton::clicked, this, [this] {
-    const auto ids = selectedIds();
-    if (ids.size() != 1)
-      return;
-    RunStore &store = this->store();
-    const RunRecord r = store.run(ids.front());
-    QDialog dialog(this);
-    dialog.setWindowTitle(tr("Run %1: notes and tags").arg(r.id));
-    auto *form = new QFormLayout(&dialog);
-    QStringList tags;
-    for (const std::string &t : r.tags)
-      tags << QString::fromStdString(t);
-    auto *tagEdit = new QLineEdit(tags.join(QStringLiteral(", ")), &dialog);
-    tagEdit->setPlaceholderText(tr("comma-separated, e.g. baseline, lora"));
-    auto *notes = new QPlainTextEdit(QString::fromStdString(r.notes), &dialog);
-    form->addRow(tr("Tags:"), tagEdit);
-    form->addRow(tr("Notes:"), notes);
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, &dialog);
-    form->addRow(buttons);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    if (dialog.exec() == QDialog::Accepted) {
-      QStringList list;
-      for (const QString &t : tagEdit->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
-        list << t.trimmed();
-      setNotesAndTags(r.id, notes->toPlainText(), list);
-    }
-  });
-  connect(m_delete, &QPushButton::clicked, this, [this] {
-    const auto ids = selectedIds();
-    if (ids.empty())
-      return;
-    if (QMessageBox::question(this, tr("Delete runs"),
-                              tr("Delete %n run(s) from the history and their folders (checkpoints included)?", "",
-                                 static_cast<int>(ids.size()))) != QMessageBox::Yes)
-      return;
-    try {
-      RunStore &store = this->store();
-      for (std::int64_t id : ids)
-        store.remove(id, true);
-    } catch (const Error &e) {
-      QMessageBox::warning(this, tr("Delete runs"), QString::fromUtf8(e.what()));
-    }
-    refresh();
-  });
+  connect(m_notes, &QPushButton::clicked, this, &HistoryView::editNotes);
+  connect(m_delete, &QPushButton::clicked, this, &HistoryView::deleteSelected);
   connect(m_archive, &QPushButton::clicked, this, [this] {
     RunStore &store = this->store();
     for (std::int64_t id : selectedIds())
       store.setArchived(id, true);
     refresh();
   });
+}
+
+// The selected run's notes and tags in a dialog.
+void HistoryView::editNotes()
+{
+  const auto ids = selectedIds();
+  if (ids.size() != 1)
+    return;
+  RunStore &store = this->store();
+  const RunRecord r = store.run(ids.front());
+  QDialog dialog(this);
+  dialog.setWindowTitle(tr("Run %1: notes and tags").arg(r.id));
+  auto *form = new QFormLayout(&dialog);
+  QStringList tags;
+  for (const std::string &t : r.tags)
+    tags << QString::fromStdString(t);
+  auto *tagEdit = new QLineEdit(tags.join(QStringLiteral(", ")), &dialog);
+  tagEdit->setPlaceholderText(tr("comma-separated, e.g. baseline, lora"));
+  auto *notes = new QPlainTextEdit(QString::fromStdString(r.notes), &dialog);
+  form->addRow(tr("Tags:"), tagEdit);
+  form->addRow(tr("Notes:"), notes);
+  auto *buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, &dialog);
+  form->addRow(buttons);
+  connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+  connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  if (dialog.exec() == QDialog::Accepted) {
+    QStringList list;
+    for (const QString &t : tagEdit->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
+      list << t.trimmed();
+    setNotesAndTags(r.id, notes->toPlainText(), list);
+  }
+}
+
+// The selected runs removed from the history with their folders, once confirmed.
+void HistoryView::deleteSelected()
+{
+  const auto ids = selectedIds();
+  if (ids.empty())
+    return;
+  if (QMessageBox::question(this, tr("Delete runs"),
+                            tr("Delete %n run(s) from the history and their folders (checkpoints included)?",
+                               "", static_cast<int>(ids.size()))) != QMessageBox::Yes)
+    return;
+  try {
+    RunStore &store = this->store();
+    for (std::int64_t id : ids)
+      store.remove(id, true);
+  } catch (const Error &e) {
+    QMessageBox::warning(this, tr("Delete runs"), QString::fromUtf8(e.what()));
+  }
+  refresh();
 }
 
 void HistoryView::setWorkspace(const QString &workspace, RunStore *store)

@@ -45,6 +45,10 @@ Q_SIGNALS:
   void configRequested(const QString &yaml, bool start);
 
 private:
+  void createWidgets();
+  void connectButtons();
+  void editNotes();
+  void deleteSelected();
   std::vector<std::int64_t> selectedIds() const;
 
   // The open history; throws Error when there is none.

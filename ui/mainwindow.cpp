@@ -171,13 +171,14 @@ QStringList MainWindow::startExperiment()
   QStringList problems = m_experiment->validate(m_workspaceDir);
   if (!problems.isEmpty())
     return problems;
-  problems = m_session->start(m_experiment->yaml(), m_workspaceDir, m_workspaceDir);
+  const ExperimentConfig &config = m_experiment->parsed(m_workspaceDir)->config; // the one parse
+  problems = m_session->start(config, m_workspaceDir);
   if (!problems.isEmpty())
     return problems;
-  const ConfigResult r = parseExperimentConfig(m_experiment->yaml().toStdString(), m_workspaceDir.toStdString());
-  m_monitor->reset(tr("<b>%1</b> — %2").arg(QString::fromStdString(r.config.name).toHtmlEscaped(),
-                                            QDir(m_workspaceDir).relativeFilePath(m_session->runDir()).toHtmlEscaped()),
-                   QString::fromStdString(r.config.selectionMetric()));
+  m_monitor->reset(tr("<b>%1</b> — %2")
+                       .arg(QString::fromStdString(config.name).toHtmlEscaped(),
+                            QDir(m_workspaceDir).relativeFilePath(m_session->runDir()).toHtmlEscaped()),
+                   QString::fromStdString(config.selectionMetric()));
   m_experiment->setRunning(true);
   m_tabs->setCurrentWidget(m_monitor);
   return {};

@@ -1,5 +1,7 @@
 #include "ui/monitorview.h"
+
 #include "ui/charttheme.h"
+#include "ui/plotview.h"
 
 #include <QAreaSeries>
 #include <QChart>
@@ -8,15 +10,15 @@
 #include <QComboBox>
 #include <QGridLayout>
 #include <QHBoxLayout>
-#include <QLogValueAxis>
-#include <QSlider>
 #include <QLabel>
 #include <QLineSeries>
+#include <QLogValueAxis>
 #include <QPen>
 #include <QProgressBar>
 #include <QScatterSeries>
-#include <QValueAxis>
+#include <QSlider>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <algorithm>
 #include <cmath>
@@ -41,6 +43,24 @@ MonitorView::MonitorView(QWidget *parent) : QWidget(parent)
   layout->addWidget(m_progress);
   layout->addWidget(m_status);
   layout->addWidget(m_banner);
+  layout->addLayout(createControls());
+  auto *grid = new QGridLayout;
+  m_loss = makeChart(tr("Loss"));
+  m_metric = makeChart(tr("Validation metric"));
+  m_lr = makeChart(tr("Learning rate"));
+  m_grad = makeChart(tr("Gradient norm"));
+  grid->addWidget(m_loss.view, 0, 0);
+  grid->addWidget(m_metric.view, 0, 1);
+  grid->addWidget(m_lr.view, 1, 0);
+  grid->addWidget(m_grad.view, 1, 1);
+  layout->addLayout(grid, 1);
+
+  createSeries();
+}
+
+// The x-axis (steps or epochs), the smoothing of the training loss and a log-scale loss axis.
+QHBoxLayout *MonitorView::createControls()
+{
   auto *controls = new QHBoxLayout;
   m_axis = new QComboBox(this);
   m_axis->setObjectName(QStringLiteral("MonitorAxis"));
@@ -63,24 +83,19 @@ MonitorView::MonitorView(QWidget *parent) : QWidget(parent)
   controls->addSpacing(12);
   controls->addWidget(m_logBox);
   controls->addStretch(1);
-  layout->addLayout(controls);
   connect(m_axis, &QComboBox::currentIndexChanged, this, [this](int i) { setEpochAxis(i == 1); });
   connect(m_smoothing, &QSlider::valueChanged, this, [this, weight](int v) {
     weight->setText(QString::number(v / 100.0, 'f', 2));
     setSmoothing(v / 100.0);
   });
   connect(m_logBox, &QCheckBox::toggled, this, &MonitorView::setLogScale);
-  auto *grid = new QGridLayout;
-  m_loss = makeChart(tr("Loss"));
-  m_metric = makeChart(tr("Validation metric"));
-  m_lr = makeChart(tr("Learning rate"));
-  m_grad = makeChart(tr("Gradient norm"));
-  grid->addWidget(m_loss.view, 0, 0);
-  grid->addWidget(m_metric.view, 0, 1);
-  grid->addWidget(m_lr.view, 1, 0);
-  grid->addWidget(m_grad.view, 1, 1);
-  layout->addLayout(grid, 1);
+  return controls;
+}
 
+// The charts' series: losses, metric, learning rate, gradient norm, the over-fitting region and
+// the best checkpoint.
+void MonitorView::createSeries()
+{
   auto series = [](Chart &c, const QString &name, QColor color) {
     auto *s = new QLineSeries;
     s->setName(name);
@@ -128,24 +143,14 @@ MonitorView::Chart MonitorView::makeChart(const QString &title)
   c.y = new QValueAxis(c.chart);
   c.chart->addAxis(c.x, Qt::AlignBottom);
   c.chart->addAxis(c.y, Qt::AlignLeft);
-  c.view = new QChartView(c.chart, this);
-  c.view->setRenderHint(QPainter::Antialiasing);
+  c.view = new PlotView(c.chart, this);
   c.view->setMinimumSize(300, 200);
   return c;
 }
 
 void MonitorView::append(QLineSeries *series, double x, double y)
 {
-  if (!std::isfinite(y))
-    return;
-  series->append(x, y);
-  if (series->count() > kMaxPoints) { // keep every other point: bounded memory and redraw time
-    QList<QPointF> points = series->points();
-    QList<QPointF> kept;
-    for (int i = 0; i < points.size(); i += 2)
-      kept.append(points[i]);
-    series->replace(kept);
-  }
+  appendPoints(series, {QPointF(x, y)}, kMaxPoints);
 }
 
 void MonitorView::fit(Chart &c, const std::vector<QLineSeries *> &series)
@@ -196,13 +201,17 @@ double MonitorView::xOf(long step) const
 
 void MonitorView::plotSteps(std::size_t from)
 {
+  QList<QPointF> loss, lr, grad; // a batch of steps: one replace() per series
   for (std::size_t i = from; i < m_steps.size(); ++i) {
     const StepEvent &e = m_steps[i];
     m_smoothed = m_seen++ == 0 ? e.loss : m_weight * m_smoothed + (1 - m_weight) * e.loss;
-    append(m_trainLoss, xOf(e.step), m_smoothed);
-    append(m_lrSeries, xOf(e.step), e.learningRate);
-    append(m_gradSeries, xOf(e.step), e.gradNorm);
+    loss.append(QPointF(xOf(e.step), m_smoothed));
+    lr.append(QPointF(xOf(e.step), e.learningRate));
+    grad.append(QPointF(xOf(e.step), e.gradNorm));
   }
+  appendPoints(m_trainLoss, loss, kMaxPoints);
+  appendPoints(m_lrSeries, lr, kMaxPoints);
+  appendPoints(m_gradSeries, grad, kMaxPoints);
 }
 
 void MonitorView::plotEvaluation(const EvalEvent &e)
@@ -330,7 +339,7 @@ void MonitorView::reset(const QString &title, const QString &metric, long stepsP
   m_seen = 0;
 }
 
-void MonitorView::setPlan(const RunPlan &plan)
+void MonitorView::setPlan(const StartEvent &plan)
 {
   m_stepsPerEpoch = plan.stepsPerEpoch;
   m_metricName = QString::fromStdString(plan.metric);

@@ -19,6 +19,8 @@ class QCheckBox;
 class QComboBox;
 class QSlider;
 
+class QHBoxLayout;
+
 namespace tunebench {
 
 // The live monitor: training and validation loss, the task metric, learning rate and gradient
@@ -42,7 +44,7 @@ public:
   void addDiagnosis(const Diagnosis &d);
   void setFinished(const QString &status, const QString &reason);
   // The run's plan as the trainer made it: the epoch axis and the metric chart follow it.
-  void setPlan(const RunPlan &plan);
+  void setPlan(const StartEvent &plan);
 
   // For tests and screenshots.
   int trainPoints() const;
@@ -56,6 +58,8 @@ public:
   bool overfittingShaded() const;
 
 private:
+  QHBoxLayout *createControls();
+  void createSeries();
   struct Chart
   {
     QChart *chart = nullptr;

@@ -21,7 +21,7 @@ public:
     std::lock_guard lock(m_s.m_mutex);
     m_s.m_logs.push_back(m);
   }
-  void onPlanned(const RunPlan &p) override
+  void onPlanned(const StartEvent &p) override
   {
     std::lock_guard lock(m_s.m_mutex);
     m_s.m_plan = p;
@@ -50,7 +50,7 @@ TrainingSession::TrainingSession(QObject *parent) : QObject(parent)
 {
   qRegisterMetaType<std::vector<StepEvent>>();
   qRegisterMetaType<EvalEvent>();
-  qRegisterMetaType<RunPlan>();
+  qRegisterMetaType<StartEvent>();
   qRegisterMetaType<Diagnosis>();
   m_timer.setInterval(100);
   connect(&m_timer, &QTimer::timeout, this, &TrainingSession::drain);
@@ -74,7 +74,13 @@ QStringList TrainingSession::start(const QString &yaml, const QString &baseDir, 
     problems << QString::fromStdString(p.str("experiment"));
   if (!problems.isEmpty())
     return problems;
-  ExperimentConfig config = r.config;
+  return start(r.config, workspace);
+}
+
+QStringList TrainingSession::start(ExperimentConfig config, const QString &workspace)
+{
+  if (running())
+    return {tr("a run is already training")};
   config.output.runs = (fs::path(workspace.toStdString()) / "runs").string();
   launch(config, QString::fromStdString(newRunDir(config).string()), workspace);
   return {};
@@ -150,7 +156,7 @@ void TrainingSession::stop()
 
 void TrainingSession::drain()
 {
-  std::optional<RunPlan> plan;
+  std::optional<StartEvent> plan;
   std::vector<StepEvent> steps;
   std::vector<EvalEvent> evals;
   std::vector<Diagnosis> diagnoses;

@@ -29,6 +29,8 @@ public:
   // Validates the YAML (paths relative to baseDir); on problems returns them ("line:col: field:
   // message") and starts nothing. Otherwise starts the run in workspace/runs and returns {}.
   QStringList start(const QString &yaml, const QString &baseDir, const QString &workspace);
+  // Starts a parsed, valid experiment in workspace/runs.
+  QStringList start(ExperimentConfig config, const QString &workspace);
   // Continues a stopped or interrupted run folder.
   QStringList resume(const QString &runDir, const QString &workspace);
   bool running() const { return m_worker.joinable() && !m_done; }
@@ -42,7 +44,7 @@ public:
 Q_SIGNALS:
   void started(const QString &runDir);
   // The run's plan from the trainer (steps per epoch, metric), before its first step.
-  void planned(const tunebench::RunPlan &plan);
+  void planned(const tunebench::StartEvent &plan);
   void steps(const std::vector<tunebench::StepEvent> &batch);
   void evaluation(const tunebench::EvalEvent &event);
   void diagnosis(const tunebench::Diagnosis &diagnosis);
@@ -62,7 +64,7 @@ private:
   QString m_runDir;
 
   std::mutex m_mutex; // guards the queues below
-  std::optional<RunPlan> m_plan;
+  std::optional<StartEvent> m_plan;
   std::vector<StepEvent> m_steps;
   std::vector<EvalEvent> m_evals;
   std::vector<Diagnosis> m_diagnoses;
@@ -75,5 +77,5 @@ private:
 
 Q_DECLARE_METATYPE(std::vector<tunebench::StepEvent>)
 Q_DECLARE_METATYPE(tunebench::EvalEvent)
-Q_DECLARE_METATYPE(tunebench::RunPlan)
+Q_DECLARE_METATYPE(tunebench::StartEvent)
 Q_DECLARE_METATYPE(tunebench::Diagnosis)

@@ -6,6 +6,7 @@
 #include "core/config/experiment.h"
 #include "core/data/tagging.h"
 #include "core/eval/analysis.h"
+#include "core/eval/decision.h"
 #include "core/eval/metrics.h"
 #include "core/experiments/ensemble.h"
 #include "core/train/trainedrun.h"
@@ -83,124 +84,190 @@ int repairTagsReport(TrainedRun &run, const std::string &split, bool asJson)
   return ExitOk;
 }
 
+// --errors N: the most confident mistakes and the most-confused label pairs.
+void errorsReport(const TrainedRun::Detailed &d, const std::vector<std::string> &labels, int n, bool jsonOut,
+                  json &out)
+{
+  const ErrorAnalysis a = analyseErrors(d.truth, d.probabilities);
+  json list = json::array();
+  if (!jsonOut)
+    std::printf("\n%zu mistakes of %zu; the most confident:\n", a.mistakes.size(), d.rows.size());
+  for (std::size_t k = 0; k < a.mistakes.size() && static_cast<int>(k) < n; ++k) {
+    const ClassMistake &m = a.mistakes[k];
+    const std::string &truth = labels[static_cast<std::size_t>(m.truth)];
+    const std::string &pred = labels[static_cast<std::size_t>(m.predicted)];
+    list.push_back({{"row", d.rows[m.index]},
+                    {"text", d.texts[m.index]},
+                    {"label", truth},
+                    {"predicted", pred},
+                    {"confidence", m.confidence}});
+    if (!jsonOut)
+      std::printf("  %.3f  %s -> %s  %s\n", m.confidence, truth.c_str(), pred.c_str(),
+                  d.texts[m.index].c_str());
+  }
+  json confused = json::array();
+  if (!jsonOut)
+    std::printf("most-confused pairs (true -> predicted):\n");
+  for (std::size_t k = 0; k < a.confused.size() && k < 10; ++k) {
+    const ConfusedPair &pair = a.confused[k];
+    const std::string &truth = labels[static_cast<std::size_t>(pair.truth)];
+    const std::string &pred = labels[static_cast<std::size_t>(pair.predicted)];
+    confused.push_back({{"label", truth}, {"predicted", pred}, {"count", pair.count}});
+    if (!jsonOut)
+      std::printf("  %s -> %s: %d\n", truth.c_str(), pred.c_str(), pair.count);
+  }
+  out["errors"] = list;
+  out["confused_pairs"] = confused;
+}
+
+// --calibrate: temperature scaling fitted on validation, NLL and ECE on the split before/after.
+// Returns the temperature.
+double calibrationReport(const TrainedRun::Detailed &v, const TrainedRun::Detailed &d,
+                         const std::string &split, bool jsonOut, json &out)
+{
+  const CalibrationReport r = calibrateOn(v.probabilities, v.truth, d.probabilities, d.truth);
+  out["calibration"] = {{"temperature", r.temperature},
+                        {"nll_before", r.nllBefore},
+                        {"nll_after", r.nllAfter},
+                        {"ece_before", r.eceBefore},
+                        {"ece_after", r.eceAfter}};
+  if (!jsonOut)
+    std::printf("\ntemperature %.3f (fitted on validation): NLL %.4f -> %.4f, ECE %.4f -> %.4f on %s\n",
+                r.temperature, r.nllBefore, r.nllAfter, r.eceBefore, r.eceAfter, split.c_str());
+  return r.temperature;
+}
+
+// --tune-threshold: the F1-best threshold of the positive label on validation (probabilities as
+// given: tempered when a temperature was fitted too), applied to the split.
+ThresholdReport thresholdReport(const TrainedRun::Detailed &v, const TrainedRun::Detailed &d,
+                                const std::vector<std::string> &labels,
+                                const std::optional<std::string> &positiveLabel, const std::string &split,
+                                bool jsonOut, json &out)
+{
+  if (labels.size() != 2)
+    throw Error("--tune-threshold needs a binary task (this run has " + std::to_string(labels.size()) +
+                " labels)");
+  int positive = 1;
+  if (positiveLabel) {
+    const auto it = std::find(labels.begin(), labels.end(), *positiveLabel);
+    if (it == labels.end())
+      throw UsageError("--positive: no label \"" + *positiveLabel + "\"");
+    positive = static_cast<int>(it - labels.begin());
+  }
+  const ThresholdReport r =
+      tuneThresholdOn(v.probabilities, v.truth, d.probabilities, d.truth, labels, positive);
+  const std::string &name = labels[static_cast<std::size_t>(positive)];
+  out["threshold"] = {{"positive", name}, {"threshold", r.threshold}, {"metrics", r.metrics}};
+  if (!jsonOut) {
+    std::printf("\nthreshold for \"%s\" tuned on validation: %.4f\n", name.c_str(), r.threshold);
+    printMetrics((split + " with it").c_str(), r.metrics);
+  }
+  return r;
+}
+
+// --calibrated: the split's metrics with the run's saved decision rule applied.
+int calibratedReport(TrainedRun &run, const std::filesystem::path &runDir, const std::string &split,
+                     bool jsonOut)
+{
+  if (run.config().task.kind != "single_label")
+    throw Error("--calibrated applies to single-label classification runs");
+  const std::optional<DecisionRule> rule = requireDecisionRule(runDir, run.labels());
+  const TrainedRun::Detailed d = run.evaluateDetailed(split);
+  const auto metrics =
+      classificationSummary(d.truth, applyTemperature(d.probabilities, rule->temperature), run.labels(),
+                            rule->positive >= 0 ? rule->threshold : -1, std::max(rule->positive, 0));
+  json decision = {{"temperature", rule->temperature}};
+  if (rule->positive >= 0)
+    decision["threshold"] = {{"positive", run.labels()[static_cast<std::size_t>(rule->positive)]},
+                             {"value", rule->threshold}};
+  if (jsonOut)
+    std::cout << json{{"split", split}, {"metrics", metrics}, {"decision", decision}}.dump() << '\n';
+  else
+    printMetrics((split + " with the saved decision rule").c_str(), metrics);
+  return ExitOk;
+}
+
+// The split's metrics, one line (or JSON).
+int plainReport(TrainedRun &run, const std::string &split, bool jsonOut)
+{
+  const EvalEvent e = run.evaluate(split);
+  if (jsonOut) {
+    std::cout << evalJson(e).dump() << '\n';
+    return ExitOk;
+  }
+  std::printf("%s: loss %.4f", e.split.c_str(), e.loss);
+  for (const auto &[k, v] : e.metrics)
+    if (k != "loss")
+      std::printf(", %s %.4f", k.c_str(), v);
+  std::printf("\n");
+  return ExitOk;
+}
+
 } // namespace
 
 int runEval(const std::vector<std::string> &argv)
 {
-  Args args(argv, {{"split", true, "train, validation or test (default test)"},
-                   {"json", false, "one JSON line"},
-                   {"errors", true, "list the N most confident mistakes and the most-confused label pairs"},
-                   {"calibrate", false, "fit temperature scaling on validation; NLL and ECE before/after"},
-                   {"tune-threshold", false, "binary tasks: the F1-best threshold on validation, applied to the split"},
-                   {"positive", true, "the positive label for --tune-threshold (default: the second label)"},
-                   {"repair-tags", false, "tagging: entity F1 with invalid tag sequences repaired by rule and by "
-                                          "constrained decoding; the better on validation is applied to the split"}});
+  Args args(
+      argv,
+      {{"split", true, "train, validation or test (default test)"},
+       {"json", false, "one JSON line"},
+       {"errors", true, "list the N most confident mistakes and the most-confused label pairs"},
+       {"calibrate", false, "fit temperature scaling on validation; NLL and ECE before/after"},
+       {"tune-threshold", false, "binary tasks: the F1-best threshold on validation, applied to the split"},
+       {"positive", true, "the positive label for --tune-threshold (default: the second label)"},
+       {"repair-tags", false,
+        "tagging: entity F1 with invalid tag sequences repaired by rule and by "
+        "constrained decoding; the better on validation is applied to the split"},
+       {"save", false, "with --calibrate/--tune-threshold: keep what was fitted in RUN/decision.json"},
+       {"calibrated", false, "the split's metrics with the saved decision rule (RUN/decision.json)"}});
   if (args.positionals().size() != 1)
     throw UsageError("eval needs one run folder");
   auto run = TrainedRun::open(args.positionals().front());
   const std::string split = args.value("split").value_or("test");
-  const bool detailed =
-      args.has("errors") || args.has("calibrate") || args.has("tune-threshold") || args.has("repair-tags");
-  if (!detailed) {
-    const EvalEvent e = run->evaluate(split);
-    if (args.has("json")) {
-      std::cout << evalJson(e).dump() << '\n';
-    } else {
-      std::printf("%s: loss %.4f", e.split.c_str(), e.loss);
-      for (const auto &[k, v] : e.metrics)
-        if (k != "loss")
-          std::printf(", %s %.4f", k.c_str(), v);
-      std::printf("\n");
-    }
-    return ExitOk;
-  }
+  const bool jsonOut = args.has("json");
   if (args.has("repair-tags"))
-    return repairTagsReport(*run, split, args.has("json"));
+    return repairTagsReport(*run, split, jsonOut);
+  if (args.has("calibrated"))
+    return calibratedReport(*run, args.positionals().front(), split, jsonOut);
+  if (!args.has("errors") && !args.has("calibrate") && !args.has("tune-threshold"))
+    return plainReport(*run, split, jsonOut);
   if (run->config().task.kind != "single_label")
     throw Error("--errors, --calibrate and --tune-threshold apply to single-label classification runs");
   const auto &labels = run->labels();
   const TrainedRun::Detailed d = run->evaluateDetailed(split);
   json out = {{"split", split}, {"metrics", d.event.metrics}};
-  if (!args.has("json"))
+  if (!jsonOut)
     printMetrics(split.c_str(), d.event.metrics);
-
-  if (args.has("errors")) {
-    const int n = args.intValue("errors").value_or(10);
-    const ErrorAnalysis a = analyseErrors(d.truth, d.probabilities);
-    json list = json::array();
-    if (!args.has("json"))
-      std::printf("\n%zu mistakes of %zu; the most confident:\n", a.mistakes.size(), d.rows.size());
-    for (std::size_t k = 0; k < a.mistakes.size() && static_cast<int>(k) < n; ++k) {
-      const ClassMistake &m = a.mistakes[k];
-      const std::string &truth = labels[static_cast<std::size_t>(m.truth)];
-      const std::string &pred = labels[static_cast<std::size_t>(m.predicted)];
-      list.push_back({{"row", d.rows[m.index]},
-                      {"text", d.texts[m.index]},
-                      {"label", truth},
-                      {"predicted", pred},
-                      {"confidence", m.confidence}});
-      if (!args.has("json"))
-        std::printf("  %.3f  %s -> %s  %s\n", m.confidence, truth.c_str(), pred.c_str(),
-                    d.texts[m.index].c_str());
-    }
-    json confused = json::array();
-    if (!args.has("json"))
-      std::printf("most-confused pairs (true -> predicted):\n");
-    for (std::size_t k = 0; k < a.confused.size() && k < 10; ++k) {
-      const ConfusedPair &pair = a.confused[k];
-      const std::string &truth = labels[static_cast<std::size_t>(pair.truth)];
-      const std::string &pred = labels[static_cast<std::size_t>(pair.predicted)];
-      confused.push_back({{"label", truth}, {"predicted", pred}, {"count", pair.count}});
-      if (!args.has("json"))
-        std::printf("  %s -> %s: %d\n", truth.c_str(), pred.c_str(), pair.count);
-    }
-    out["errors"] = list;
-    out["confused_pairs"] = confused;
-  }
-
+  if (args.has("errors"))
+    errorsReport(d, labels, args.intValue("errors").value_or(10), jsonOut, out);
   if (args.has("calibrate") || args.has("tune-threshold")) {
-    const TrainedRun::Detailed v = run->evaluateDetailed("validation");
-    if (args.has("calibrate")) {
-      const CalibrationReport r = calibrateOn(v.probabilities, v.truth, d.probabilities, d.truth);
-      const double t = r.temperature;
-      const json c = {{"temperature", r.temperature},
-                      {"nll_before", r.nllBefore},
-                      {"nll_after", r.nllAfter},
-                      {"ece_before", r.eceBefore},
-                      {"ece_after", r.eceAfter}};
-      out["calibration"] = c;
-      if (!args.has("json"))
-        std::printf("\ntemperature %.3f (fitted on validation): NLL %.4f -> %.4f, ECE %.4f -> %.4f on %s\n", t,
-                    c["nll_before"].get<double>(), c["nll_after"].get<double>(), c["ece_before"].get<double>(),
-                    c["ece_after"].get<double>(), split.c_str());
-    }
+    TrainedRun::Detailed v = run->evaluateDetailed("validation");
+    const std::filesystem::path runDir = args.positionals().front();
+    DecisionRule rule = loadDecisionRule(runDir, labels).value_or(DecisionRule{});
+    if (args.has("calibrate"))
+      rule.temperature = calibrationReport(v, d, split, jsonOut, out);
     if (args.has("tune-threshold")) {
-      if (labels.size() != 2)
-        throw Error("--tune-threshold needs a binary task (this run has " + std::to_string(labels.size()) + " labels)");
-      int positive = 1;
-      if (args.value("positive")) {
-        const auto it = std::find(labels.begin(), labels.end(), *args.value("positive"));
-        if (it == labels.end())
-          throw UsageError("--positive: no label \"" + *args.value("positive") + "\"");
-        positive = static_cast<int>(it - labels.begin());
-      }
-      const ThresholdReport r =
-          tuneThresholdOn(v.probabilities, v.truth, d.probabilities, d.truth, labels, positive);
-      const double threshold = r.threshold;
-      const auto &tuned = r.metrics;
-      out["threshold"] = {{"positive", labels[static_cast<std::size_t>(positive)]}, {"threshold", threshold}, {"metrics", tuned}};
-      if (!args.has("json")) {
-        std::printf("\nthreshold for \"%s\" tuned on validation: %.4f\n", labels[static_cast<std::size_t>(positive)].c_str(),
-                    threshold);
-        printMetrics((split + " with it").c_str(), tuned);
-      }
+      TrainedRun::Detailed tempered = d; // the threshold applies after the temperature
+      v.probabilities = applyTemperature(v.probabilities, rule.temperature);
+      tempered.probabilities = applyTemperature(d.probabilities, rule.temperature);
+      const ThresholdReport t =
+          thresholdReport(v, tempered, labels, args.value("positive"), split, jsonOut, out);
+      rule.positive = t.positive;
+      rule.threshold = t.threshold;
     }
+    if (args.has("save")) {
+      saveDecisionRule(runDir, rule, labels);
+      out["saved"] = (runDir / "decision.json").string();
+      if (!jsonOut)
+        std::printf("saved: %s\n", (runDir / "decision.json").c_str());
+    }
+  } else if (args.has("save")) {
+    throw UsageError("--save keeps what --calibrate or --tune-threshold fits");
   }
-  if (args.has("json"))
+  if (jsonOut)
     std::cout << out.dump() << '\n';
   return ExitOk;
 }
-
 
 int runEnsemble(const std::vector<std::string> &argv)
 {
@@ -222,10 +289,29 @@ int runEnsemble(const std::vector<std::string> &argv)
   return ExitOk;
 }
 
+namespace {
+
+// predict --calibrated: the probabilities tempered and the label chosen by the saved rule.
+void applySavedRule(TrainedRun &run, const std::filesystem::path &runDir,
+                    std::vector<TrainedRun::Prediction> &predictions)
+{
+  if (run.config().task.kind != "single_label")
+    throw Error("--calibrated applies to single-label classification runs");
+  const std::optional<DecisionRule> rule = requireDecisionRule(runDir, run.labels());
+  for (TrainedRun::Prediction &p : predictions) {
+    p.probabilities = applyTemperature({p.probabilities}, rule->temperature).front();
+    p.labels = {run.labels()[static_cast<std::size_t>(decide(*rule, p.probabilities))]};
+  }
+}
+
+} // namespace
+
 int runPredict(const std::vector<std::string> &argv)
 {
-  Args args(argv, {{"text", true, "one text to classify"}, {"file", true, "a file with one text per line"},
-                   {"json", false, "one JSON object per text"}});
+  Args args(argv, {{"text", true, "one text to classify"},
+                   {"file", true, "a file with one text per line"},
+                   {"json", false, "one JSON object per text"},
+                   {"calibrated", false, "apply the run's saved decision rule (RUN/decision.json)"}});
   if (args.positionals().size() != 1)
     throw UsageError("predict needs one run folder");
   std::vector<std::string> texts;
@@ -242,7 +328,10 @@ int runPredict(const std::vector<std::string> &argv)
     for (std::string line; std::getline(std::cin, line);)
       texts.push_back(line);
   auto run = TrainedRun::open(args.positionals().front());
-  for (const TrainedRun::Prediction &p : run->predict(texts)) {
+  std::vector<TrainedRun::Prediction> predictions = run->predict(texts);
+  if (args.has("calibrated"))
+    applySavedRule(*run, args.positionals().front(), predictions);
+  for (const TrainedRun::Prediction &p : predictions) {
     if (args.has("json")) {
       json probs = json::object();
       for (std::size_t k = 0; k < p.probabilities.size(); ++k)

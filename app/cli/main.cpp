@@ -30,26 +30,40 @@ struct Command
 const std::vector<Command> &commands()
 {
   static const std::vector<Command> list = {
-    {"version", "print versions of tunebench and every library, the BLAS in use, threads, bf16/CUDA",
-     runVersion},
-    {"doctor", "check this machine: libraries, BLAS, sentencepiece shim, GEMM throughput", runDoctor},
-    {"data", "prepare-assets | check FILE [--task K] [--model DIR]: data files and their reports", runData},
-    {"inspect", "a model folder: architecture, sizes, tokenizer, heads, training estimate", runInspect},
-    {"embed", "one JSON vector per stdin line from a model folder", runEmbed},
-    {"tokenize", "ids for every stdin line (--model DIR | --tokenizer FILE) [--json]", runTokenize},
-    {"train", "CONFIG.yaml [--set key=value]... [--json] [--sanity] [--check]: train an experiment", runTrain},
-    {"resume", "RUN: continue a stopped or crashed run exactly where its state was saved", runResume},
-    {"cv", "CONFIG.yaml [--folds 5] [--set key=value]... [--json]: stratified k-fold cross-validation (mean ± std)",
-     runCrossValidate},
-    {"eval", "RUN [--split S] [--errors N] [--calibrate] [--tune-threshold] [--json]: a run's best model on a split",
-     runEval},
-    {"ensemble", "RUN RUN... [--split test]: average the class probabilities of runs", runEnsemble},
-    {"sweep", "CONFIG.yaml --grid key=a,b... | --random N --range key=lo:hi [--seeds N]: one run per point", runSweep},
-    {"runs", "list | show ID | compare A B... | best METRIC | export | bundle | import | index | delete | archive | "
-             "notes | tag | prune | du: the run history (runs.sqlite in the workspace)",
-     runRuns},
-    {"export", "RUN [--out DIR]: the trained model as a folder (Hugging Face layout for language models)", runExport},
-    {"predict", "RUN --text T | --file F (or stdin) [--json]: labels from a run's best model", runPredict},
+      {"version", "print versions of tunebench and every library, the BLAS in use, threads, bf16/CUDA",
+       runVersion},
+      {"doctor", "check this machine: libraries, BLAS, sentencepiece shim, GEMM throughput", runDoctor},
+      {"data", "prepare-assets | check FILE [--task K] [--model DIR]: data files and their reports", runData},
+      {"inspect", "a model folder: architecture, sizes, tokenizer, heads, training estimate", runInspect},
+      {"embed", "one JSON vector per stdin line from a model folder", runEmbed},
+      {"tokenize", "ids for every stdin line (--model DIR | --tokenizer FILE) [--json]", runTokenize},
+      {"train", "CONFIG.yaml [--set key=value]... [--json] [--sanity] [--check]: train an experiment",
+       runTrain},
+      {"resume", "RUN: continue a stopped or crashed run exactly where its state was saved", runResume},
+      {"cv",
+       "CONFIG.yaml [--folds 5] [--set key=value]... [--json]: stratified k-fold cross-validation (mean ± "
+       "std)",
+       runCrossValidate},
+      {"eval",
+       "RUN [--split S] [--errors N] [--calibrate] [--tune-threshold] [--save] [--calibrated] [--json]: a "
+       "run's "
+       "best model on a split",
+       runEval},
+      {"ensemble", "RUN RUN... [--split test]: average the class probabilities of runs", runEnsemble},
+      {"sweep", "CONFIG.yaml --grid key=a,b... | --random N --range key=lo:hi [--seeds N]: one run per point",
+       runSweep},
+      {"runs",
+       "list | show ID | compare A B... | best METRIC | export | bundle | import | index | delete | archive "
+       "| "
+       "notes | tag | prune | du: the run history (runs.sqlite in the workspace)",
+       runRuns},
+      {"export",
+       "RUN [--out DIR] [--calibrated]: the trained model as a folder (Hugging Face layout for language "
+       "models)",
+       runExport},
+      {"predict",
+       "RUN --text T | --file F (or stdin) [--json] [--calibrated]: labels from a run's best model",
+       runPredict},
   };
   return list;
 }

@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "cli/evaljson.h"
 #include "core/config/experiment.h"
+#include "core/eval/decision.h"
 #include "core/experiments/plan.h"
 #include "core/experiments/recorder.h"
 #include "core/experiments/runner.h"
@@ -365,12 +366,18 @@ int runCrossValidate(const std::vector<std::string> &argvIn)
 
 int runExport(const std::vector<std::string> &argv)
 {
-  Args args(argv, {{"out", true, "the folder to write (default: RUN/export)"}});
+  Args args(argv, {{"out", true, "the folder to write (default: RUN/export)"},
+                   {"calibrated", false, "the run's saved decision rule goes along (decision.json)"}});
   if (args.positionals().size() != 1)
     throw UsageError("export needs one run folder");
   const fs::path runDir = args.positionals().front();
   const fs::path out = args.value("out") ? fs::path(*args.value("out")) : runDir / "export";
-  TrainedRun::open(runDir)->exportTo(out);
+  auto run = TrainedRun::open(runDir);
+  const std::optional<DecisionRule> rule =
+      args.has("calibrated") ? std::optional(requireDecisionRule(runDir, run->labels())) : std::nullopt;
+  run->exportTo(out);
+  if (rule)
+    saveDecisionRule(out, *rule, run->labels());
   std::printf("%s\n", out.string().c_str());
   return ExitOk;
 }

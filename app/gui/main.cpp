@@ -12,6 +12,78 @@
 #include <cstdio>
 #include <cstring>
 
+namespace {
+
+// The command line's options (name, description, value name; none for a switch).
+QList<QCommandLineOption> options()
+{
+  const auto option = [](const char *name, const char *description, const char *value = nullptr) {
+    return value ? QCommandLineOption(QString::fromLatin1(name), QString::fromUtf8(description),
+                                      QString::fromLatin1(value))
+                 : QCommandLineOption(QString::fromLatin1(name), QString::fromUtf8(description));
+  };
+  return {
+      option("workspace", "Workspace folder to open.", "dir"),
+      option("threads", "Intra-op threads (default: all cores).", "n"),
+      option("screenshot", "Save a PNG of the main window once it is shown, then quit.", "file"),
+      option("screenshot-after", "Seconds to wait before the screenshot (default 0.8).", "seconds"),
+      option("tab", "Open on a tab: start, experiment, monitor or history.", "name"),
+      option("preset", "Load a preset into the Experiment tab.", "name"),
+      option("set", "Override a key of the experiment (key=value; repeatable).", "key=value"),
+      option("start", "Start the experiment at once."),
+      option("compare-last", "Compare the N most recent runs in the History tab.", "n"),
+      option("evaluate-last", "Evaluate the most recent finished run in the Evaluate tab (test split)."),
+      option("playground", "With --evaluate-last: then predict this text in the playground.", "text"),
+      option("open-data", "Open the experiment's data file in the Data tab."),
+      option("import", "Import a data file: open the column-mapping dialog on it.", "file"),
+      option("yaml-view", "Show the experiment as YAML (not as the form)."),
+  };
+}
+
+tunebench::StartupOptions startupOptions(const QCommandLineParser &p)
+{
+  const auto value = [&](const char *name) { return p.value(QString::fromLatin1(name)); };
+  const auto isSet = [&](const char *name) { return p.isSet(QString::fromLatin1(name)); };
+  tunebench::StartupOptions o;
+  o.preset = value("preset");
+  o.overrides = p.values(QStringLiteral("set"));
+  o.start = isSet("start");
+  o.compareLast = value("compare-last").toInt();
+  o.openData = isSet("open-data");
+  o.yamlView = isSet("yaml-view");
+  o.importFile = value("import");
+  o.evaluateLast = isSet("evaluate-last");
+  o.playground = value("playground");
+  o.tab = value("tab");
+  o.screenshot = value("screenshot");
+  if (isSet("screenshot-after"))
+    o.screenshotDelayMs = static_cast<int>(value("screenshot-after").toDouble() * 1000);
+  return o;
+}
+
+// The runtime configured (threads from --threads or TUNEBENCH_THREADS); false after a message.
+bool configureRuntime(const QCommandLineParser &p)
+{
+  try {
+    tunebench::RuntimeOptions options = tunebench::runtimeOptionsFromEnvironment();
+    if (p.isSet(QStringLiteral("threads"))) {
+      bool ok = false;
+      options.threads = p.value(QStringLiteral("threads")).toInt(&ok);
+      if (!ok || options.threads < 1) {
+        std::fprintf(stderr, "tunebench: --threads: expected a positive integer\n");
+        return false;
+      }
+    }
+    tunebench::configureRuntime(options);
+    return true;
+  } catch (const tunebench::Error &e) {
+    std::fprintf(stderr, "tunebench: %s\n", e.what());
+    return false;
+  }
+}
+
+} // namespace
+
 int main(int argc, char **argv)
 {
   // Answered before any QApplication exists, so that `tunebench-cli --version` can ask without a
@@ -33,84 +105,16 @@ int main(int argc, char **argv)
   parser.setApplicationDescription(QStringLiteral("Fine-tuning workbench"));
   parser.addHelpOption();
   parser.addVersionOption();
-  const QCommandLineOption workspaceOption(QStringLiteral("workspace"),
-                                           QStringLiteral("Workspace folder to open."),
-                                           QStringLiteral("dir"));
-  const QCommandLineOption threadsOption(QStringLiteral("threads"),
-                                         QStringLiteral("Intra-op threads (default: all cores)."),
-                                         QStringLiteral("n"));
-  const QCommandLineOption screenshotOption(
-      QStringLiteral("screenshot"),
-      QStringLiteral("Save a PNG of the main window once it is shown, then quit."),
-      QStringLiteral("file"));
-  const QCommandLineOption afterOption(QStringLiteral("screenshot-after"),
-                                      QStringLiteral("Seconds to wait before the screenshot (default 0.8)."),
-                                      QStringLiteral("seconds"));
-  const QCommandLineOption tabOption(QStringLiteral("tab"),
-                                     QStringLiteral("Open on a tab: start, experiment, monitor or history."),
-                                     QStringLiteral("name"));
-  const QCommandLineOption presetOption(QStringLiteral("preset"),
-                                        QStringLiteral("Load a preset into the Experiment tab."), QStringLiteral("name"));
-  const QCommandLineOption setOption(QStringLiteral("set"),
-                                     QStringLiteral("Override a key of the experiment (key=value; repeatable)."),
-                                     QStringLiteral("key=value"));
-  const QCommandLineOption startOption(QStringLiteral("start"), QStringLiteral("Start the experiment at once."));
-  const QCommandLineOption compareOption(QStringLiteral("compare-last"),
-                                         QStringLiteral("Compare the N most recent runs in the History tab."),
-                                         QStringLiteral("n"));
-  const QCommandLineOption evaluateOption(QStringLiteral("evaluate-last"),
-                                          QStringLiteral("Evaluate the most recent finished run in the Evaluate tab "
-                                                         "(test split)."));
-  const QCommandLineOption playOption(QStringLiteral("playground"),
-                                      QStringLiteral("With --evaluate-last: then predict this text in the playground."),
-                                      QStringLiteral("text"));
-  const QCommandLineOption dataOption(QStringLiteral("open-data"),
-                                      QStringLiteral("Open the experiment's data file in the Data tab."));
-  const QCommandLineOption importOption(QStringLiteral("import"),
-                                        QStringLiteral("Import a data file: open the column-mapping dialog on it."),
-                                        QStringLiteral("file"));
-  const QCommandLineOption formOption(QStringLiteral("yaml-view"),
-                                      QStringLiteral("Show the experiment as YAML (not as the form)."));
-  parser.addOptions({workspaceOption, threadsOption, screenshotOption, afterOption, tabOption, presetOption, setOption,
-                     startOption, compareOption, evaluateOption, playOption, dataOption, importOption, formOption});
+  parser.addOptions(options());
   parser.process(app);
-
-  try {
-    tunebench::RuntimeOptions options = tunebench::runtimeOptionsFromEnvironment();
-    if (parser.isSet(threadsOption)) {
-      bool ok = false;
-      options.threads = parser.value(threadsOption).toInt(&ok);
-      if (!ok || options.threads < 1) {
-        std::fprintf(stderr, "tunebench: --threads: expected a positive integer\n");
-        return 2;
-      }
-    }
-    tunebench::configureRuntime(options);
-  } catch (const tunebench::Error &e) {
-    std::fprintf(stderr, "tunebench: %s\n", e.what());
+  if (!configureRuntime(parser))
     return 2;
-  }
 
-  const QString workspace = parser.isSet(workspaceOption)
-                                ? parser.value(workspaceOption)
+  const QString workspace = parser.isSet(QStringLiteral("workspace"))
+                                ? parser.value(QStringLiteral("workspace"))
                                 : QString::fromStdString(tunebench::defaultWorkspaceDir().string());
-  tunebench::StartupOptions startup;
-  startup.preset = parser.value(presetOption);
-  startup.overrides = parser.values(setOption);
-  startup.start = parser.isSet(startOption);
-  startup.compareLast = parser.value(compareOption).toInt();
-  startup.openData = parser.isSet(dataOption);
-  startup.yamlView = parser.isSet(formOption);
-  startup.importFile = parser.value(importOption);
-  startup.evaluateLast = parser.isSet(evaluateOption);
-  startup.playground = parser.value(playOption);
-  startup.tab = parser.value(tabOption);
-  startup.screenshot = parser.value(screenshotOption);
-  if (parser.isSet(afterOption))
-    startup.screenshotDelayMs = static_cast<int>(parser.value(afterOption).toDouble() * 1000);
-
   tunebench::MainWindow window(workspace);
   window.show();
-  window.applyStartup(startup);
+  window.applyStartup(startupOptions(parser));
   return QApplication::exec();
 }

@@ -98,15 +98,13 @@ ColumnMapping guessMapping(const Table &table, TaskKind kind)
   return m;
 }
 
-Dataset toDataset(const Table &table, const MappingOptions &options, DataReport &report)
+namespace {
+
+// The columns the task needs (and the optional ones it names) exist; errors otherwise.
+bool columnsPresent(const Table &table, const MappingOptions &options, DataReport &report)
 {
-  Dataset dataset;
-  dataset.source = table.source;
-  dataset.kind = options.kind;
   const ColumnMapping &m = options.columns;
   const std::string &file = table.source;
-
-  // Which columns this task needs, and where they are.
   std::vector<std::pair<std::string, std::string>> required; // (role, column)
   switch (options.kind) {
   case TaskKind::SingleLabel:
@@ -120,182 +118,241 @@ Dataset toDataset(const Table &table, const MappingOptions &options, DataReport 
     break;
   case TaskKind::LanguageModel: required = {{"text", m.text}}; break;
   }
-  bool missing = false;
+  bool present = true;
   for (const auto &[role, column] : required) {
     if (column.empty()) {
       report.error(file, 1, 0, role, "no column is mapped to " + role + "; the file has: " + joinList(table.columns));
-      missing = true;
+      present = false;
     } else if (table.columnIndex(column) < 0) {
       report.error(file, 1, 0, column, "column not found (mapped to " + role + "); the file has: " + joinList(table.columns));
-      missing = true;
+      present = false;
     }
   }
   for (const std::string *optional : {&m.textPair, &m.input, &m.split})
     if (!optional->empty() && table.columnIndex(*optional) < 0) {
       report.error(file, 1, 0, *optional, "column not found; the file has: " + joinList(table.columns));
-      missing = true;
+      present = false;
     }
-  if (missing)
-    return dataset;
+  return present;
+}
 
-  const std::set<std::string> allowed(options.allowedLabels.begin(), options.allowedLabels.end());
-  TagScheme scheme = options.scheme.value_or(TagScheme::IOB2);
-  if (options.kind == TaskKind::TokenTagging && !options.scheme) {
-    std::vector<std::vector<std::string>> sample;
-    const int c = table.columnIndex(m.tags);
-    std::string ignored;
-    for (std::size_t r = 0; r < table.rows.size() && r < 2000; ++r) {
-      sample.emplace_back();
-      parseList(table.rows[r][static_cast<std::size_t>(c)], "", sample.back(), ignored);
-    }
-    scheme = detectTagScheme(sample);
+// The tag scheme named, or the one the first 2,000 rows' tags follow.
+TagScheme tagSchemeOf(const Table &table, const MappingOptions &options)
+{
+  if (options.kind != TaskKind::TokenTagging || options.scheme)
+    return options.scheme.value_or(TagScheme::IOB2);
+  std::vector<std::vector<std::string>> sample;
+  const int c = table.columnIndex(options.columns.tags);
+  std::string ignored;
+  for (std::size_t r = 0; r < table.rows.size() && r < 2000; ++r) {
+    sample.emplace_back();
+    parseList(table.rows[r][static_cast<std::size_t>(c)], "", sample.back(), ignored);
   }
+  return detectTagScheme(sample);
+}
+
+// One row of the table as it is read into an Example: its cells, and its problems reported with
+// the row's line and the cell's column.
+struct RowReader
+{
+  const Table &table;
+  const MappingOptions &options;
+  DataReport &report;
+  const std::set<std::string> &allowed;
+  std::size_t r;
+  int line;
+  bool ok = true;
+
+  const std::string &cell(const std::string &column) const
+  {
+    static const std::string none;
+    const int c = column.empty() ? -1 : table.columnIndex(column);
+    return c < 0 ? none : table.rows[r][static_cast<std::size_t>(c)];
+  }
+  int columnAt(const std::string &column) const
+  {
+    const int c = table.columnIndex(column);
+    return c < 0 ? 0 : table.columnOf(r, static_cast<std::size_t>(c));
+  }
+  void fail(const std::string &column, const std::string &message)
+  {
+    report.error(table.source, line, columnAt(column), column, message, static_cast<int>(r));
+    ok = false;
+  }
+  void warn(const std::string &column, const std::string &message)
+  {
+    report.warning(table.source, line, columnAt(column), column, message, static_cast<int>(r));
+  }
+  bool absent(const std::string &column) const
+  {
+    const int c = table.columnIndex(column);
+    return c >= 0 && r < table.present.size() && !table.present[r][static_cast<std::size_t>(c)];
+  }
+  void checkAllowed(const std::string &column, const std::string &what, const std::string &value)
+  {
+    if (!allowed.empty() && !allowed.count(value))
+      fail(column, "unknown " + what + " \"" + value +
+                       "\" (expected one of: " + joinList(options.allowedLabels) + ")");
+  }
+};
+
+// Each reader fills the example from its row and returns the key duplicates are found by.
+std::string readClassification(RowReader &row, Example &e)
+{
+  const ColumnMapping &m = row.options.columns;
+  e.text = row.cell(m.text);
+  e.textPair = row.cell(m.textPair);
+  if (row.absent(m.text))
+    row.fail(m.text, "missing");
+  else if (blank(e.text))
+    row.fail(m.text, "the text is empty");
+  const std::string &labelCell = row.cell(m.label);
+  if (row.options.kind == TaskKind::SingleLabel) {
+    std::string label = text::trim(labelCell);
+    if (row.absent(m.label) || label.empty())
+      row.fail(m.label, "the label is missing");
+    else
+      e.labels = {std::move(label)};
+  } else {
+    std::string error;
+    if (!parseList(labelCell, m.labelSeparator, e.labels, error))
+      row.fail(m.label, error);
+  }
+  for (const std::string &l : e.labels)
+    row.checkAllowed(m.label, "label", l);
+  return e.text + '\x1f' + e.textPair;
+}
+
+std::string readTagging(RowReader &row, Example &e, TagScheme scheme)
+{
+  const ColumnMapping &m = row.options.columns;
+  std::string error;
+  if (!parseList(row.cell(m.tokens), "", e.tokens, error))
+    row.fail(m.tokens, error);
+  if (!parseList(row.cell(m.tags), "", e.tags, error))
+    row.fail(m.tags, error);
+  if (row.ok && e.tokens.empty())
+    row.fail(m.tokens, "the sentence has no tokens");
+  if (row.ok && e.tokens.size() != e.tags.size())
+    row.fail(m.tags,
+             std::to_string(e.tokens.size()) + " tokens but " + std::to_string(e.tags.size()) + " tags");
+  if (row.ok) {
+    for (const TagProblem &p : validateTags(e.tags, scheme)) {
+      const std::string message = "token " + std::to_string(p.token + 1) + " (\"" +
+                                  e.tokens[static_cast<std::size_t>(p.token)] + "\"): " + p.message;
+      if (p.syntax)
+        row.fail(m.tags, message + " in " + tagSchemeName(scheme));
+      else
+        row.warn(m.tags, message);
+    }
+    for (const EntitySpan &s :
+         scheme == TagScheme::Plain ? std::vector<EntitySpan>{} : extractEntities(e.tags))
+      row.checkAllowed(m.tags, "entity type", s.type);
+  }
+  std::string key;
+  for (const std::string &t : e.tokens)
+    key += t + '\x1f';
+  return key;
+}
+
+std::string readConversation(RowReader &row, Example &e)
+{
+  const std::string &column = row.options.columns.messages;
+  const std::string turnsText = row.cell(column);
+  if (jsonTooDeepAt(turnsText) != std::string::npos) {
+    row.fail(column, "the conversation nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return turnsText;
+  }
+  try {
+    const nlohmann::json turns = nlohmann::json::parse(turnsText);
+    bool assistant = false;
+    for (const auto &t : turns) {
+      const std::string role = t.value("role", t.value("from", std::string()));
+      const std::string content = t.value("content", t.value("value", std::string()));
+      if (role != "system" && role != "user" && role != "assistant" && role != "human" && role != "gpt")
+        row.fail(column, "unknown role \"" + role + "\" (expected system, user or assistant)");
+      const std::string normalized = role == "human" ? "user" : role == "gpt" ? "assistant" : role;
+      assistant = assistant || normalized == "assistant";
+      e.messages.push_back({normalized, content});
+    }
+    if (!assistant)
+      row.fail(column, "the conversation has no assistant turn to learn from");
+  } catch (const nlohmann::json::exception &) {
+    row.fail(column, "not a JSON list of {role, content} turns");
+  }
+  return turnsText;
+}
+
+std::string readInstruction(RowReader &row, Example &e)
+{
+  const ColumnMapping &m = row.options.columns;
+  if (!m.messages.empty() && m.instruction.empty())
+    return readConversation(row, e);
+  e.instruction = row.cell(m.instruction);
+  e.input = row.cell(m.input);
+  e.output = row.cell(m.output);
+  if (blank(e.instruction))
+    row.fail(m.instruction, "the instruction is empty");
+  if (blank(e.output))
+    row.fail(m.output, "the output is empty");
+  return e.instruction + '\x1f' + e.input;
+}
+
+std::string readText(RowReader &row, Example &e)
+{
+  e.text = row.cell(row.options.columns.text);
+  if (blank(e.text))
+    row.fail(row.options.columns.text, "the text is empty");
+  return e.text;
+}
+
+} // namespace
+
+Dataset toDataset(const Table &table, const MappingOptions &options, DataReport &report)
+{
+  Dataset dataset;
+  dataset.source = table.source;
+  dataset.kind = options.kind;
+  if (!columnsPresent(table, options, report))
+    return dataset;
+  const std::set<std::string> allowed(options.allowedLabels.begin(), options.allowedLabels.end());
+  const TagScheme scheme = tagSchemeOf(table, options);
   std::set<std::string> labelSet;
   std::unordered_map<std::string, std::pair<int, std::string>> seen; // key → (line, label)
-
   for (std::size_t r = 0; r < table.rows.size(); ++r) {
-    const int line = r < table.lines.size() ? table.lines[r] : 0;
-    const int row = static_cast<int>(r);
-    bool rowOk = true;
-    auto cell = [&](const std::string &column) -> const std::string & {
-      static const std::string none;
-      const int c = column.empty() ? -1 : table.columnIndex(column);
-      return c < 0 ? none : table.rows[r][static_cast<std::size_t>(c)];
-    };
-    auto columnAt = [&](const std::string &column) {
-      const int c = table.columnIndex(column);
-      return c < 0 ? 0 : table.columnOf(r, static_cast<std::size_t>(c));
-    };
-    auto fail = [&](const std::string &column, const std::string &message) {
-      report.error(file, line, columnAt(column), column, message, row);
-      rowOk = false;
-    };
-    auto absent = [&](const std::string &column) {
-      const int c = table.columnIndex(column);
-      return c >= 0 && r < table.present.size() && !table.present[r][static_cast<std::size_t>(c)];
-    };
-
+    RowReader row{table, options, report, allowed, r, r < table.lines.size() ? table.lines[r] : 0};
     Example e;
-    e.line = line;
-    e.split = lower(cell(m.split));
+    e.line = row.line;
+    e.split = lower(row.cell(options.columns.split));
     std::string key;
     switch (options.kind) {
     case TaskKind::SingleLabel:
-    case TaskKind::MultiLabel: {
-      e.text = cell(m.text);
-      e.textPair = cell(m.textPair);
-      if (absent(m.text))
-        fail(m.text, "missing");
-      else if (blank(e.text))
-        fail(m.text, "the text is empty");
-      const std::string &labelCell = cell(m.label);
-      if (options.kind == TaskKind::SingleLabel) {
-        std::string label = text::trim(labelCell);
-        if (absent(m.label) || label.empty())
-          fail(m.label, "the label is missing");
-        else
-          e.labels = {std::move(label)};
-      } else {
-        std::string error;
-        if (!parseList(labelCell, m.labelSeparator, e.labels, error))
-          fail(m.label, error);
-      }
-      for (const std::string &l : e.labels)
-        if (!allowed.empty() && !allowed.count(l))
-          fail(m.label, "unknown label \"" + l + "\" (expected one of: " + joinList(options.allowedLabels) + ")");
-      key = e.text + '\x1f' + e.textPair;
+    case TaskKind::MultiLabel:
+      key = readClassification(row, e);
       break;
-    }
-    case TaskKind::TokenTagging: {
-      std::string error;
-      if (!parseList(cell(m.tokens), "", e.tokens, error))
-        fail(m.tokens, error);
-      if (!parseList(cell(m.tags), "", e.tags, error))
-        fail(m.tags, error);
-      if (rowOk && e.tokens.empty())
-        fail(m.tokens, "the sentence has no tokens");
-      if (rowOk && e.tokens.size() != e.tags.size())
-        fail(m.tags, std::to_string(e.tokens.size()) + " tokens but " + std::to_string(e.tags.size()) + " tags");
-      if (rowOk) {
-        for (const TagProblem &p : validateTags(e.tags, scheme)) {
-          const std::string message = "token " + std::to_string(p.token + 1) + " (\"" +
-                                      e.tokens[static_cast<std::size_t>(p.token)] + "\"): " + p.message;
-          if (p.syntax)
-            fail(m.tags, message + " in " + tagSchemeName(scheme));
-          else
-            report.warning(file, line, columnAt(m.tags), m.tags, message, row);
-        }
-        for (const EntitySpan &s : scheme == TagScheme::Plain ? std::vector<EntitySpan>{} : extractEntities(e.tags))
-          if (!allowed.empty() && !allowed.count(s.type))
-            fail(m.tags, "unknown entity type \"" + s.type + "\" (expected one of: " +
-                             joinList(options.allowedLabels) + ")");
-      }
-      for (const std::string &t : e.tokens)
-        key += t + '\x1f';
+    case TaskKind::TokenTagging:
+      key = readTagging(row, e, scheme);
       break;
-    }
-    case TaskKind::Instruction: {
-      if (!m.messages.empty() && m.instruction.empty()) {
-        const std::string turnsText = cell(m.messages);
-        if (jsonTooDeepAt(turnsText) != std::string::npos) {
-          fail(m.messages, "the conversation nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-        } else {
-          try {
-            const nlohmann::json turns = nlohmann::json::parse(turnsText);
-            bool assistant = false;
-            for (const auto &t : turns) {
-              const std::string role = t.value("role", t.value("from", std::string()));
-              const std::string content = t.value("content", t.value("value", std::string()));
-              if (role != "system" && role != "user" && role != "assistant" && role != "human" &&
-                  role != "gpt")
-                fail(m.messages, "unknown role \"" + role + "\" (expected system, user or assistant)");
-              const std::string normalized = role == "human" ? "user" : role == "gpt" ? "assistant" : role;
-              assistant = assistant || normalized == "assistant";
-              e.messages.push_back({normalized, content});
-            }
-            if (!assistant)
-              fail(m.messages, "the conversation has no assistant turn to learn from");
-          } catch (const nlohmann::json::exception &) {
-            fail(m.messages, "not a JSON list of {role, content} turns");
-          }
-        }
-        key = turnsText;
-      } else {
-        e.instruction = cell(m.instruction);
-        e.input = cell(m.input);
-        e.output = cell(m.output);
-        if (blank(e.instruction))
-          fail(m.instruction, "the instruction is empty");
-        if (blank(e.output))
-          fail(m.output, "the output is empty");
-        key = e.instruction + '\x1f' + e.input;
-      }
+    case TaskKind::Instruction:
+      key = readInstruction(row, e);
       break;
-    }
     case TaskKind::LanguageModel:
-      e.text = cell(m.text);
-      if (blank(e.text))
-        fail(m.text, "the text is empty");
-      key = e.text;
+      key = readText(row, e);
       break;
     }
-    if (!rowOk)
+    if (!row.ok)
       continue;
     if (options.reportDuplicates) {
       const std::string label = joinList(e.labels);
-      const auto [it, inserted] = seen.emplace(key, std::make_pair(line, label));
+      const auto [it, inserted] = seen.emplace(key, std::make_pair(row.line, label));
       if (!inserted)
-        report.warning(file, line, 0, "",
-                       "duplicate of the example on line " + std::to_string(it->second.first) +
-                           (it->second.second != label ? " with a different label (\"" + it->second.second +
-                                                             "\" there, \"" + label + "\" here)"
-                                                       : std::string()),
-                       row);
+        row.warn("", "duplicate of the example on line " + std::to_string(it->second.first) +
+                         (it->second.second != label ? " with a different label (\"" + it->second.second +
+                                                           "\" there, \"" + label + "\" here)"
+                                                     : std::string()));
     }
-    for (const std::string &l : e.labels)
-      labelSet.insert(l);
-    for (const std::string &t : e.tags)
-      labelSet.insert(t);
+    labelSet.insert(e.labels.begin(), e.labels.end());
+    labelSet.insert(e.tags.begin(), e.tags.end());
     dataset.examples.push_back(std::move(e));
   }
   dataset.labels.assign(labelSet.begin(), labelSet.end());

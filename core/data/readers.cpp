@@ -1,5 +1,6 @@
 #include "core/data/readers.h"
 
+#include "core/data/readersdetail.h"
 #include "core/tokenize/unicode.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
@@ -16,11 +17,11 @@ namespace tunebench {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
+namespace detail {
 
 // The file's bytes with a UTF-8 BOM removed; every invalid byte is reported at its line:column.
 // Returns the 1-based lines that hold invalid bytes.
-std::string readAll(const fs::path &path, DataReport &report, std::set<int> &badLines)
+std::string readDataText(const fs::path &path, DataReport &report, std::set<int> &badLines)
 {
   std::string data = readInputFile(path, "a data file");
   if (data.rfind("\xEF\xBB\xBF", 0) == 0)
@@ -47,6 +48,12 @@ std::string readAll(const fs::path &path, DataReport &report, std::set<int> &bad
   }
   return data;
 }
+
+} // namespace detail
+
+using detail::readDataText;
+
+namespace {
 
 // Line and character column of a byte offset.
 std::pair<int, int> locate(const std::string &data, std::size_t offset)
@@ -269,7 +276,7 @@ int Table::columnIndex(const std::string &name) const
 Table readCsv(const fs::path &path, const CsvOptions &options, DataReport &report)
 {
   std::set<int> badLines;
-  const std::string data = readAll(path, report, badLines);
+  const std::string data = readDataText(path, report, badLines);
   const std::string file = path.string();
   Table table;
   table.source = file;
@@ -335,7 +342,7 @@ Table readCsv(const fs::path &path, const CsvOptions &options, DataReport &repor
 Table readJsonLines(const fs::path &path, DataReport &report)
 {
   std::set<int> badLines;
-  const std::string data = readAll(path, report, badLines);
+  const std::string data = readDataText(path, report, badLines);
   const std::string file = path.string();
   Table table;
   table.source = file;
@@ -368,7 +375,7 @@ Table readJsonLines(const fs::path &path, DataReport &report)
 Table readJson(const fs::path &path, DataReport &report)
 {
   std::set<int> badLines;
-  const std::string data = readAll(path, report, badLines);
+  const std::string data = readDataText(path, report, badLines);
   const std::string file = path.string();
   Table table;
   table.source = file;
@@ -402,84 +409,6 @@ Table readJson(const fs::path &path, DataReport &report)
     }
     addObject(table, index, root[i], static_cast<int>(i) + 1);
   }
-  return table;
-}
-
-Table readConll(const fs::path &path, const ConllOptions &options, DataReport &report)
-{
-  std::set<int> badLines;
-  const std::string data = readAll(path, report, badLines);
-  const std::string file = path.string();
-  Table table;
-  table.source = file;
-  table.columns = {"tokens", "tags"};
-  json tokens = json::array(), tags = json::array();
-  int sentenceLine = 0;
-  bool sentenceBad = false;
-  auto flush = [&] {
-    if (!tokens.empty() && !sentenceBad) {
-      table.rows.push_back({tokens.dump(), tags.dump()});
-      table.lines.push_back(sentenceLine);
-    }
-    tokens = json::array();
-    tags = json::array();
-    sentenceBad = false;
-  };
-  text::forEachLine(data, [&](int line, std::string_view view, std::size_t) {
-    const std::string text(view);
-    if (text.find_first_not_of(" \t") == std::string::npos) {
-      flush();
-      return;
-    }
-    // CoNLL-U metadata ("# sent_id = 3") is a comment; a token "#" ("#\t#", "# #") is not.
-    const bool comment = text[0] == '#' && text.find('\t') == std::string::npos && text.find('=') != std::string::npos;
-    if (text.rfind("-DOCSTART-", 0) == 0 || comment) {
-      flush();
-      return;
-    }
-    if (badLines.count(line)) {
-      sentenceBad = true;
-      return;
-    }
-    std::vector<std::string> cols;
-    const char *sep = text.find('\t') != std::string::npos ? "\t" : " ";
-    for (std::size_t p = 0; p <= text.size();) {
-      const std::size_t q = std::min(text.find(sep, p), text.size());
-      if (q > p)
-        cols.push_back(text.substr(p, q - p));
-      p = q + 1;
-    }
-    const int tagColumn = options.tagColumn < 0 ? static_cast<int>(cols.size()) - 1 : options.tagColumn;
-    if (cols.size() < 2 || tagColumn <= options.tokenColumn || tagColumn >= static_cast<int>(cols.size())) {
-      report.error(file, line, 1, "tags", "expected a token and a tag column, found " + std::to_string(cols.size()) +
-                                              " column(s): \"" + text + "\"");
-      sentenceBad = true;
-      return;
-    }
-    if (tokens.empty())
-      sentenceLine = line;
-    tokens.push_back(cols[static_cast<std::size_t>(options.tokenColumn)]);
-    tags.push_back(cols[static_cast<std::size_t>(tagColumn)]);
-  });
-  flush();
-  if (table.rows.empty() && !report.hasErrors())
-    report.error(file, 0, 0, "", "the file holds no sentences");
-  return table;
-}
-
-Table readPlainText(const fs::path &path, DataReport &report)
-{
-  std::set<int> badLines;
-  const std::string data = readAll(path, report, badLines);
-  Table table;
-  table.source = path.string();
-  table.columns = {"text"};
-  text::forEachLine(data, [&](int line, std::string_view text, std::size_t) {
-    if (text.find_first_not_of(" \t") == std::string_view::npos || badLines.count(line))
-      return;
-    table.rows.push_back({std::string(text)});
-    table.lines.push_back(line);
-  });
   return table;
 }
 

@@ -85,6 +85,50 @@ std::vector<Token> Tokenizer::tokenize(std::string_view text) const
   return out;
 }
 
+namespace {
+
+// The texts cut to max_length less the special tokens, by the truncation strategy.
+void truncateToFit(std::vector<Token> &first, std::vector<Token> *second, const EncodeOptions &options,
+                   int specials)
+{
+  const bool pair = second != nullptr;
+  const std::size_t before = first.size() + (pair ? second->size() : 0);
+  if (options.maxLength <= 0 || before + specials <= static_cast<std::size_t>(options.maxLength))
+    return;
+  const std::size_t budget = static_cast<std::size_t>(std::max(0, options.maxLength - specials));
+  if (!pair || options.truncation == TruncationStrategy::OnlyFirst) {
+    const std::size_t other = pair ? second->size() : 0;
+    if (other > budget)
+      throw Error("truncation only_first cannot fit: the second text alone has " + std::to_string(other) +
+                  " tokens for a budget of " + std::to_string(budget));
+    cut(first, budget - other, options.truncationSide);
+  } else if (options.truncation == TruncationStrategy::OnlySecond) {
+    if (first.size() > budget)
+      throw Error("truncation only_second cannot fit: the first text alone has " +
+                  std::to_string(first.size()) + " tokens for a budget of " + std::to_string(budget));
+    cut(*second, budget - first.size(), options.truncationSide);
+  } else {
+    // Longest first, as Hugging Face tokenizers does it: the shorter keeps what it can (at least
+    // half the budget), the longer gets the rest.
+    std::size_t n1 = first.size();
+    std::size_t n2 = second->size();
+    const bool swap = n1 > n2;
+    if (swap)
+      std::swap(n1, n2);
+    n2 = n1 > budget ? n1 : std::max(n1, budget - n1);
+    if (n1 + n2 > budget) {
+      n1 = budget / 2;
+      n2 = n1 + budget % 2;
+    }
+    if (swap)
+      std::swap(n1, n2);
+    cut(first, n1, options.truncationSide);
+    cut(*second, n2, options.truncationSide);
+  }
+}
+
+} // namespace
+
 Encoding Tokenizer::assemble(std::vector<Token> first, std::vector<Token> *second,
                              const EncodeOptions &options) const
 {
@@ -92,38 +136,7 @@ Encoding Tokenizer::assemble(std::vector<Token> first, std::vector<Token> *secon
   const bool pair = second != nullptr;
   const int specials = options.addSpecialTokens ? addedBy(m_template, pair) : 0;
   const std::size_t before = first.size() + (pair ? second->size() : 0);
-  if (options.maxLength > 0 && before + specials > static_cast<std::size_t>(options.maxLength)) {
-    const std::size_t budget = static_cast<std::size_t>(std::max(0, options.maxLength - specials));
-    if (!pair || options.truncation == TruncationStrategy::OnlyFirst) {
-      const std::size_t other = pair ? second->size() : 0;
-      if (other > budget)
-        throw Error("truncation only_first cannot fit: the second text alone has " + std::to_string(other) +
-                    " tokens for a budget of " + std::to_string(budget));
-      cut(first, budget - other, options.truncationSide);
-    } else if (options.truncation == TruncationStrategy::OnlySecond) {
-      if (first.size() > budget)
-        throw Error("truncation only_second cannot fit: the first text alone has " + std::to_string(first.size()) +
-                    " tokens for a budget of " + std::to_string(budget));
-      cut(*second, budget - first.size(), options.truncationSide);
-    } else {
-      // Longest first, as Hugging Face tokenizers does it: the shorter keeps what it can (at least
-      // half the budget), the longer gets the rest.
-      std::size_t n1 = first.size();
-      std::size_t n2 = second->size();
-      const bool swap = n1 > n2;
-      if (swap)
-        std::swap(n1, n2);
-      n2 = n1 > budget ? n1 : std::max(n1, budget - n1);
-      if (n1 + n2 > budget) {
-        n1 = budget / 2;
-        n2 = n1 + budget % 2;
-      }
-      if (swap)
-        std::swap(n1, n2);
-      cut(first, n1, options.truncationSide);
-      cut(*second, n2, options.truncationSide);
-    }
-  }
+  truncateToFit(first, second, options, specials);
   enc.truncated = static_cast<int>(before - first.size() - (pair ? second->size() : 0));
 
   auto special = [&](int id, int type) {

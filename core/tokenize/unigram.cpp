@@ -81,8 +81,36 @@ void UnigramTokenizer::encodeWord(const AlignedText &word, std::vector<Token> &o
   }
   charAt.push_back(word.chars.size());
   starts.push_back(1);
-  const std::size_t size = bytes.size();
 
+  const std::vector<Piece> pieces = segment(bytes, starts);
+  for (const Piece &p : pieces) {
+    const auto span = word.span(charAt[p.begin], charAt[p.end]);
+    int id = p.id;
+    if (id == m_unkId) {
+      // A fused run that happens to spell a piece is that piece (as the reference looks strings up).
+      if (const int known = tokenToId(std::string_view(bytes).substr(p.begin, p.end - p.begin)); known >= 0)
+        id = known;
+    }
+    if (id == m_unkId && m_byteFallback) {
+      bool all = true;
+      for (std::size_t b = p.begin; b < p.end; ++b)
+        all = all && m_byteIds[static_cast<unsigned char>(bytes[b])] >= 0;
+      if (all) {
+        for (std::size_t b = p.begin; b < p.end; ++b)
+          out.push_back({m_byteIds[static_cast<unsigned char>(bytes[b])], span.first, span.second});
+        continue;
+      }
+    }
+    out.push_back({id, span.first, span.second});
+  }
+}
+
+// The best-scoring segmentation of the word's bytes into vocabulary pieces (Viterbi over
+// character boundaries; a character no piece covers is unknown), consecutive unknown pieces fused.
+std::vector<UnigramTokenizer::Piece> UnigramTokenizer::segment(const std::string &bytes,
+                                                               const std::vector<char> &starts) const
+{
+  const std::size_t size = bytes.size();
   struct Node
   {
     int id = -1;
@@ -132,11 +160,6 @@ void UnigramTokenizer::encodeWord(const AlignedText &word, std::vector<Token> &o
   }
 
   // Back-trace; consecutive unknown pieces fuse into one.
-  struct Piece
-  {
-    int id;
-    std::size_t begin, end;
-  };
   std::vector<Piece> pieces;
   for (std::size_t end = size; end > 0;) {
     const Node &node = best[end];
@@ -147,26 +170,7 @@ void UnigramTokenizer::encodeWord(const AlignedText &word, std::vector<Token> &o
     end = node.startsAt;
   }
   std::reverse(pieces.begin(), pieces.end());
-  for (const Piece &p : pieces) {
-    const auto span = word.span(charAt[p.begin], charAt[p.end]);
-    int id = p.id;
-    if (id == m_unkId) {
-      // A fused run that happens to spell a piece is that piece (as the reference looks strings up).
-      if (const int known = tokenToId(std::string_view(bytes).substr(p.begin, p.end - p.begin)); known >= 0)
-        id = known;
-    }
-    if (id == m_unkId && m_byteFallback) {
-      bool all = true;
-      for (std::size_t b = p.begin; b < p.end; ++b)
-        all = all && m_byteIds[static_cast<unsigned char>(bytes[b])] >= 0;
-      if (all) {
-        for (std::size_t b = p.begin; b < p.end; ++b)
-          out.push_back({m_byteIds[static_cast<unsigned char>(bytes[b])], span.first, span.second});
-        continue;
-      }
-    }
-    out.push_back({id, span.first, span.second});
-  }
+  return pieces;
 }
 
 std::string UnigramTokenizer::decode(const std::vector<int> &ids, bool skipSpecialTokens) const

@@ -31,7 +31,13 @@ protected:
   std::vector<Token> tokenizeSegment(std::string_view text) const override;
 
 private:
+  struct Piece
+  {
+    int id;
+    std::size_t begin, end; // byte offsets in the word
+  };
   void encodeWord(const AlignedText &word, std::vector<Token> &out) const;
+  std::vector<Piece> segment(const std::string &bytes, const std::vector<char> &starts) const;
 
   std::vector<std::pair<std::string, double>> m_pieces;
   text::StringMap<int> m_ids;

@@ -53,84 +53,103 @@ int endOfTextId(const Tokenizer &tokenizer)
   return -1;
 }
 
-void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer &tokenizer, PreparedData &out)
+namespace {
+
+// Each split's texts, joined with the end-of-text token and cut into blocks (labels = ids).
+// Masked LM: each block wrapped as the model's single-sequence input ([CLS] … [SEP]); the noise
+// (and its labels) comes afresh with every batch, as does span corruption's.
+void packBlocks(const ExperimentConfig &config, const Tokenizer &tokenizer, PreparedData &out,
+                std::vector<EncodedExample> &encoded, SplitIndices &split)
 {
   const int eos = endOfTextId(tokenizer);
   const auto block = static_cast<std::size_t>(config.model.maxLength);
+  const SpecialTokens &specials = tokenizer.specialTokens();
+  const int open = specials.cls >= 0 ? specials.cls : specials.bos;
+  const int close = specials.sep >= 0 ? specials.sep : specials.eos;
+  const bool wrap = config.task.kind == "masked_lm" && open >= 0 && close >= 0;
+  const std::size_t room = wrap ? std::max<std::size_t>(block, 3) - 2 : block;
+  auto pack = [&](const std::vector<int> &rows, std::vector<int> &indices) {
+    std::vector<int> stream;
+    for (int r : rows) {
+      throwIfStopped(); // a row can take milliseconds (long documents)
+      const std::vector<Token> tokens =
+          tokenizer.tokenize(out.dataset.examples[static_cast<std::size_t>(r)].text);
+      for (const Token &t : tokens)
+        stream.push_back(t.id);
+      if (eos >= 0)
+        stream.push_back(eos);
+    }
+    for (std::size_t at = 0; at + 2 <= stream.size(); at += room) {
+      EncodedExample e;
+      if (wrap)
+        e.ids.push_back(open);
+      e.ids.insert(e.ids.end(), stream.begin() + static_cast<std::ptrdiff_t>(at),
+                   stream.begin() + static_cast<std::ptrdiff_t>(std::min(stream.size(), at + room)));
+      if (wrap)
+        e.ids.push_back(close);
+      if (!config.isDenoising())
+        e.tokenLabels = e.ids;
+      e.typeIds.assign(e.ids.size(), 0);
+      e.row = -1;
+      indices.push_back(static_cast<int>(encoded.size()));
+      encoded.push_back(std::move(e));
+    }
+  };
+  pack(out.split.train, split.train);
+  pack(out.split.validation, split.validation);
+  pack(out.split.test, split.test);
+  out.log.push_back("language modelling: blocks of " + std::to_string(block) +
+                    " tokens: " + std::to_string(split.train.size()) + " train, " +
+                    std::to_string(split.validation.size()) + " validation, " +
+                    std::to_string(split.test.size()) + " test");
+}
+
+// Instruction pairs: the prompt is context (no loss), the response and end-of-text train.
+void encodeInstructions(const ExperimentConfig &config, const Tokenizer &tokenizer, PreparedData &out,
+                        std::vector<EncodedExample> &encoded, SplitIndices &split)
+{
+  const int eos = endOfTextId(tokenizer);
+  const auto block = static_cast<std::size_t>(config.model.maxLength);
+  const auto templ = promptTemplate(config.task.promptTemplate);
+  if (!templ)
+    throw Error("unknown prompt template \"" + config.task.promptTemplate + "\"");
+  for (std::size_t r = 0; r < out.dataset.size(); ++r) {
+    throwIfStopped(); // a row can take milliseconds (long documents)
+    EncodedExample e;
+    for (const PromptSegment &segment : renderExample(out.dataset.examples[r], *templ))
+      for (const Token &t : tokenizer.tokenize(segment.text)) {
+        e.ids.push_back(t.id);
+        e.tokenLabels.push_back(segment.trainable ? t.id : -100);
+      }
+    if (eos >= 0) {
+      e.ids.push_back(eos);
+      e.tokenLabels.push_back(eos);
+    }
+    if (e.ids.size() > block) {
+      e.ids.resize(block);
+      e.tokenLabels.resize(block);
+      ++out.truncated;
+    }
+    e.typeIds.assign(e.ids.size(), 0);
+    e.row = static_cast<int>(r);
+    encoded.push_back(std::move(e));
+  }
+  split = out.split;
+  out.log.push_back("instruction tuning (" + templ->name + " template): " + std::to_string(out.truncated) +
+                    " examples cut at " + std::to_string(block) + " tokens");
+}
+
+} // namespace
+
+void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer &tokenizer, PreparedData &out)
+{
   out.labels.clear();
   std::vector<EncodedExample> encoded;
   SplitIndices split;
-  if (out.dataset.kind == TaskKind::LanguageModel) {
-    // Each split's texts, joined with the end-of-text token and cut into blocks (labels = ids).
-    // Masked LM: each block wrapped as the model's single-sequence input ([CLS] … [SEP]); the noise
-    // (and its labels) comes afresh with every batch, as does span corruption's.
-    const SpecialTokens &specials = tokenizer.specialTokens();
-    const int open = specials.cls >= 0 ? specials.cls : specials.bos;
-    const int close = specials.sep >= 0 ? specials.sep : specials.eos;
-    const bool wrap = config.task.kind == "masked_lm" && open >= 0 && close >= 0;
-    const std::size_t room = wrap ? std::max<std::size_t>(block, 3) - 2 : block;
-    auto pack = [&](const std::vector<int> &rows, std::vector<int> &indices) {
-      std::vector<int> stream;
-      for (int r : rows) {
-        throwIfStopped(); // a row can take milliseconds (long documents)
-        const std::vector<Token> tokens = tokenizer.tokenize(out.dataset.examples[static_cast<std::size_t>(r)].text);
-        for (const Token &t : tokens)
-          stream.push_back(t.id);
-        if (eos >= 0)
-          stream.push_back(eos);
-      }
-      for (std::size_t at = 0; at + 2 <= stream.size(); at += room) {
-        EncodedExample e;
-        if (wrap)
-          e.ids.push_back(open);
-        e.ids.insert(e.ids.end(), stream.begin() + static_cast<std::ptrdiff_t>(at),
-                     stream.begin() + static_cast<std::ptrdiff_t>(std::min(stream.size(), at + room)));
-        if (wrap)
-          e.ids.push_back(close);
-        if (!config.isDenoising())
-          e.tokenLabels = e.ids;
-        e.typeIds.assign(e.ids.size(), 0);
-        e.row = -1;
-        indices.push_back(static_cast<int>(encoded.size()));
-        encoded.push_back(std::move(e));
-      }
-    };
-    pack(out.split.train, split.train);
-    pack(out.split.validation, split.validation);
-    pack(out.split.test, split.test);
-    out.log.push_back("language modelling: blocks of " + std::to_string(block) + " tokens: " +
-                      std::to_string(split.train.size()) + " train, " + std::to_string(split.validation.size()) +
-                      " validation, " + std::to_string(split.test.size()) + " test");
-  } else {
-    // Instruction pairs: the prompt is context (no loss), the response and end-of-text train.
-    const auto templ = promptTemplate(config.task.promptTemplate);
-    if (!templ)
-      throw Error("unknown prompt template \"" + config.task.promptTemplate + "\"");
-    for (std::size_t r = 0; r < out.dataset.size(); ++r) {
-      throwIfStopped(); // a row can take milliseconds (long documents)
-      EncodedExample e;
-      for (const PromptSegment &segment : renderExample(out.dataset.examples[r], *templ))
-        for (const Token &t : tokenizer.tokenize(segment.text)) {
-          e.ids.push_back(t.id);
-          e.tokenLabels.push_back(segment.trainable ? t.id : -100);
-        }
-      if (eos >= 0) {
-        e.ids.push_back(eos);
-        e.tokenLabels.push_back(eos);
-      }
-      if (e.ids.size() > block) {
-        e.ids.resize(block);
-        e.tokenLabels.resize(block);
-        ++out.truncated;
-      }
-      e.typeIds.assign(e.ids.size(), 0);
-      e.row = static_cast<int>(r);
-      encoded.push_back(std::move(e));
-    }
-    split = out.split;
-    out.log.push_back("instruction tuning (" + templ->name + " template): " + std::to_string(out.truncated) +
-                      " examples cut at " + std::to_string(block) + " tokens");
-  }
+  if (out.dataset.kind == TaskKind::LanguageModel)
+    packBlocks(config, tokenizer, out, encoded, split);
+  else
+    encodeInstructions(config, tokenizer, out, encoded, split);
   out.encoded = std::move(encoded);
   out.split = std::move(split);
   if (out.split.train.empty() || out.split.validation.empty())
@@ -177,10 +196,12 @@ void reportLeaks(const std::string &file, const Dataset &dataset, const std::vec
 
 } // namespace
 
-LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report)
+namespace {
+
+// The file read and mapped to the task's examples; rows with errors left out (counted in the log).
+Dataset readMapped(const ExperimentConfig &config, const std::filesystem::path &path, DataReport &report,
+                   std::vector<std::string> &log)
 {
-  LoadedDataset out;
-  const std::filesystem::path path = config.resolve(config.data.path);
   const Table table = readTable(path, report);
   if (report.hasErrors() && table.rows.empty())
     throw Error(report.issues().front().toString());
@@ -199,16 +220,20 @@ LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report)
   if (!config.data.tagScheme.empty())
     mapping.scheme = parseTagScheme(config.data.tagScheme);
   mapping.reportDuplicates = false;
-  out.dataset = toDataset(table, mapping, report);
-  if (out.dataset.examples.empty()) {
+  Dataset dataset = toDataset(table, mapping, report);
+  if (dataset.examples.empty()) {
     for (const DataIssue &issue : report.issues())
       if (issue.severity == DataIssue::Severity::Error)
         throw Error(issue.toString());
     throw Error(path.string() + ": no usable rows");
   }
   if (const int errors = report.errorCount(); errors > 0)
-    out.log.push_back(std::to_string(errors) + " rows with errors were left out (see the data report)");
+    log.push_back(std::to_string(errors) + " rows with errors were left out (see the data report)");
+  return dataset;
+}
 
+void clean(const ExperimentConfig &config, LoadedDataset &out)
+{
   CleaningOptions cleaning;
   cleaning.whitespace = config.data.cleanWhitespace;
   cleaning.stripHtml = config.data.cleanHtml;
@@ -223,8 +248,11 @@ LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report)
     if (step.rowsChanged || step.rowsRemoved)
       out.log.push_back("cleaning " + step.name + ": " + std::to_string(step.rowsChanged) + " rows changed, " +
                         std::to_string(step.rowsRemoved) + " removed");
+}
 
-  // A subset: the first rows of a seeded shuffle (stratification is kept by the split below).
+// A subset: the first rows of a seeded shuffle (stratification is kept by the split below).
+void takeSubset(const ExperimentConfig &config, LoadedDataset &out)
+{
   int keep = static_cast<int>(out.dataset.size());
   if (config.data.subsetRows > 0)
     keep = std::min(keep, config.data.subsetRows);
@@ -240,8 +268,39 @@ LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report)
     out.dataset.examples = std::move(kept);
     out.log.push_back("subset: " + std::to_string(keep) + " rows");
   }
+}
 
-  // Splits: the file's own split column when it has one, else by ratio.
+// k-fold: this fold is the test split; the rest is split into training and validation in the
+// ratio train : validation, per class when stratified.
+void splitForFold(const ExperimentConfig &config, LoadedDataset &out)
+{
+  const bool stratified = config.data.stratified && out.dataset.kind == TaskKind::SingleLabel;
+  const auto folds = kFold(out.dataset, config.data.folds, stratified, config.seed);
+  out.split.test = folds[static_cast<std::size_t>(config.data.fold)];
+  std::vector<char> inTest(out.dataset.size(), 0);
+  for (int r : out.split.test)
+    inTest[static_cast<std::size_t>(r)] = 1;
+  const double share = config.data.validation / std::max(1e-9, config.data.train + config.data.validation);
+  std::map<std::string, std::vector<int>> groups;
+  for (int r : shuffledIndices(static_cast<int>(out.dataset.size()), config.seed ^ 0xf01dULL))
+    if (!inTest[static_cast<std::size_t>(r)])
+      groups[stratified ? Dataset::primaryLabel(out.dataset.examples[static_cast<std::size_t>(r)])
+                        : std::string()]
+          .push_back(r);
+  for (const auto &[label, rows] : groups) {
+    const auto nVal = static_cast<std::size_t>(std::lround(share * static_cast<double>(rows.size())));
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      (i < nVal ? out.split.validation : out.split.train).push_back(rows[i]);
+  }
+  std::sort(out.split.train.begin(), out.split.train.end());
+  std::sort(out.split.validation.begin(), out.split.validation.end());
+  out.log.push_back("fold " + std::to_string(config.data.fold + 1) + " of " +
+                    std::to_string(config.data.folds) + " is the test split");
+}
+
+// Splits: the file's own split column when it has one, else this fold's, else by ratio.
+void split(const ExperimentConfig &config, LoadedDataset &out)
+{
   bool fileSplits = false;
   for (const Example &e : out.dataset.examples)
     fileSplits = fileSplits || !e.split.empty();
@@ -253,34 +312,46 @@ LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report)
           .push_back(static_cast<int>(i));
     }
   } else if (config.data.folds > 0) {
-    // k-fold: this fold is the test split; the rest is split into training and validation in the
-    // ratio train : validation, per class when stratified.
-    const bool stratified = config.data.stratified && out.dataset.kind == TaskKind::SingleLabel;
-    const auto folds = kFold(out.dataset, config.data.folds, stratified, config.seed);
-    out.split.test = folds[static_cast<std::size_t>(config.data.fold)];
-    std::vector<char> inTest(out.dataset.size(), 0);
-    for (int r : out.split.test)
-      inTest[static_cast<std::size_t>(r)] = 1;
-    const double share = config.data.validation / std::max(1e-9, config.data.train + config.data.validation);
-    std::map<std::string, std::vector<int>> groups;
-    for (int r : shuffledIndices(static_cast<int>(out.dataset.size()), config.seed ^ 0xf01dULL))
-      if (!inTest[static_cast<std::size_t>(r)])
-        groups[stratified ? Dataset::primaryLabel(out.dataset.examples[static_cast<std::size_t>(r)]) : std::string()]
-            .push_back(r);
-    for (const auto &[label, rows] : groups) {
-      const auto nVal = static_cast<std::size_t>(std::lround(share * static_cast<double>(rows.size())));
-      for (std::size_t i = 0; i < rows.size(); ++i)
-        (i < nVal ? out.split.validation : out.split.train).push_back(rows[i]);
-    }
-    std::sort(out.split.train.begin(), out.split.train.end());
-    std::sort(out.split.validation.begin(), out.split.validation.end());
-    out.log.push_back("fold " + std::to_string(config.data.fold + 1) + " of " + std::to_string(config.data.folds) +
-                      " is the test split");
+    splitForFold(config, out);
   } else {
     SplitRatios ratios{config.data.train, config.data.validation, config.data.test};
     out.split = splitDataset(out.dataset, ratios,
                              config.data.stratified && out.dataset.kind == TaskKind::SingleLabel, config.seed);
   }
+}
+
+// Augmented copies of the training rows (WordNet synonyms, insertions, swaps, deletions).
+void augmentTraining(const ExperimentConfig &config, LoadedDataset &out)
+{
+  const std::filesystem::path dict = assetsDir() / "debs" / "root" / "usr" / "share" / "wordnet";
+  throwIfStopped();
+  const WordNet wordnet = WordNet::load(dict);
+  throwIfStopped();
+  AugmentOptions a;
+  a.synonymAlpha = config.data.synonymRate;
+  a.insertionAlpha = config.data.insertRate;
+  a.swapAlpha = config.data.swapRate;
+  a.deletionAlpha = config.data.deleteRate;
+  a.perExample = config.data.augmentPerRow;
+  a.seed = config.seed;
+  std::vector<Example> added = augment(out.dataset, out.split.train, a, &wordnet);
+  out.log.push_back("augmentation: " + std::to_string(added.size()) + " new training rows");
+  for (Example &e : added) {
+    out.split.train.push_back(static_cast<int>(out.dataset.size()));
+    out.dataset.examples.push_back(std::move(e));
+  }
+}
+
+} // namespace
+
+LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report)
+{
+  LoadedDataset out;
+  const std::filesystem::path path = config.resolve(config.data.path);
+  out.dataset = readMapped(config, path, report, out.log);
+  clean(config, out);
+  takeSubset(config, out);
+  split(config, out);
   if (out.split.train.empty() || out.split.validation.empty())
     throw Error(path.string() + ": too few rows for a training and a validation split (" +
                 std::to_string(out.dataset.size()) + " rows)");
@@ -289,26 +360,8 @@ LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report)
   reportLeaks(path.string(), out.dataset, out.split.train, out.split.test, "train", "test", report, out.log);
   reportLeaks(path.string(), out.dataset, out.split.validation, out.split.test, "validation", "test", report,
               out.log);
-
-  if (config.data.augmentPerRow > 0) {
-    const std::filesystem::path dict = assetsDir() / "debs" / "root" / "usr" / "share" / "wordnet";
-    throwIfStopped();
-    const WordNet wordnet = WordNet::load(dict);
-    throwIfStopped();
-    AugmentOptions a;
-    a.synonymAlpha = config.data.synonymRate;
-    a.insertionAlpha = config.data.insertRate;
-    a.swapAlpha = config.data.swapRate;
-    a.deletionAlpha = config.data.deleteRate;
-    a.perExample = config.data.augmentPerRow;
-    a.seed = config.seed;
-    std::vector<Example> added = augment(out.dataset, out.split.train, a, &wordnet);
-    out.log.push_back("augmentation: " + std::to_string(added.size()) + " new training rows");
-    for (Example &e : added) {
-      out.split.train.push_back(static_cast<int>(out.dataset.size()));
-      out.dataset.examples.push_back(std::move(e));
-    }
-  }
+  if (config.data.augmentPerRow > 0)
+    augmentTraining(config, out);
   return out;
 }
 

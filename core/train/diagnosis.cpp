@@ -52,12 +52,13 @@ std::string diagnosisKindName(Diagnosis::Kind kind)
   return "unknown";
 }
 
-std::vector<Diagnosis> diagnose(const TrainingCurves &c, int patience)
-{
-  std::vector<Diagnosis> out;
-  const auto &train = c.trainLoss;
+namespace {
 
-  // Non-finite loss or gradients: the run cannot go on.
+using Diagnoses = std::vector<Diagnosis>;
+
+// Non-finite loss or gradients: the run cannot go on.
+bool nonFinite(const TrainingCurves &c, Diagnoses &out)
+{
   for (const auto *curve : {&c.trainLoss, &c.gradNorm})
     for (const auto &p : *curve)
       if (!std::isfinite(p.value)) {
@@ -67,11 +68,16 @@ std::vector<Diagnosis> diagnose(const TrainingCurves &c, int patience)
                        {"lower the learning rate", "add warm-up", "clip gradients (max_grad_norm 1.0)",
                         "use bf16 instead of fp16, or fp32", "check the data for empty or extreme examples"},
                        true});
-        return out;
+        return true;
       }
+  return false;
+}
 
-  // Over-fitting: validation loss above its minimum for `patience` evaluations in a row, rising,
-  // while the training loss keeps falling.
+// Over-fitting: validation loss above its minimum for `patience` evaluations in a row, rising,
+// while the training loss keeps falling.
+void overfitting(const TrainingCurves &c, int patience, Diagnoses &out)
+{
+  const auto &train = c.trainLoss;
   const auto &val = c.validationLoss;
   if (val.size() >= static_cast<std::size_t>(patience) + 1) {
     std::size_t best = 0;
@@ -107,7 +113,24 @@ std::vector<Diagnosis> diagnose(const TrainingCurves &c, int patience)
       }
     }
   }
+}
 
+// A validation metric that clearly improved means the model learns (a hard task's loss can stay
+// near chance level while accuracy rises).
+bool metricImproved(const TrainingCurves &c)
+{
+  if (c.validationMetric.size() < 2)
+    return false;
+  double best = c.validationMetric.front().value;
+  for (const auto &p : c.validationMetric)
+    best = std::max(best, p.value);
+  return best - c.validationMetric.front().value > 0.05;
+}
+
+// Learning rate too high or too low, under-fitting, loss spikes: from the training loss.
+void trainingLoss(const TrainingCurves &c, Diagnoses &out)
+{
+  const auto &train = c.trainLoss;
   if (train.size() >= 20) {
     const std::size_t n = train.size();
     const std::size_t w = std::max<std::size_t>(5, n / 10);
@@ -126,14 +149,7 @@ std::vector<Diagnosis> diagnose(const TrainingCurves &c, int patience)
                      end > start * 3.0});
     } else if (end > start * 0.9 &&
                (c.finished || static_cast<long>(n) >= std::max<long>(20, 2 * c.stepsPerEpoch)) &&
-               !(c.validationMetric.size() >= 2 && [&] {
-                 // A validation metric that clearly improved means the model learns (a hard task's
-                 // loss can stay near chance level while accuracy rises).
-                 double best = c.validationMetric.front().value;
-                 for (const auto &p : c.validationMetric)
-                   best = std::max(best, p.value);
-                 return best - c.validationMetric.front().value > 0.05;
-               }())) {
+               !metricImproved(c)) {
       // Under-fitting: almost no progress on the training loss.
       const bool lowLr = !c.learningRate.empty() && c.learningRate.back().value < 1e-6;
       out.push_back({lowLr ? Diagnosis::Kind::LearningRateTooLow : Diagnosis::Kind::Underfitting, train.front().step,
@@ -166,8 +182,11 @@ std::vector<Diagnosis> diagnose(const TrainingCurves &c, int patience)
         window.erase(window.begin());
     }
   }
+}
 
-  // Gradients: exploding (far above their median) or vanishing (near zero throughout the last part).
+// Gradients: exploding (far above their median) or vanishing (near zero throughout the last part).
+void gradients(const TrainingCurves &c, Diagnoses &out)
+{
   if (c.gradNorm.size() >= 20) {
     std::vector<double> norms;
     for (const auto &p : c.gradNorm)
@@ -191,8 +210,11 @@ std::vector<Diagnosis> diagnose(const TrainingCurves &c, int patience)
                       "a different initialisation or strategy"},
                      false});
   }
+}
 
-  // Under-fitting against chance: the validation metric never left the majority-class baseline.
+// Under-fitting against chance: the validation metric never left the majority-class baseline.
+void atChance(const TrainingCurves &c, Diagnoses &out)
+{
   if (c.chanceMetric > 0 && c.validationMetric.size() >= 2) {
     double best = 0;
     for (const auto &p : c.validationMetric)
@@ -207,6 +229,19 @@ std::vector<Diagnosis> diagnose(const TrainingCurves &c, int patience)
                      {"raise the learning rate", "train for more epochs", "train more parameters", "check the labels"},
                      false});
   }
+}
+
+} // namespace
+
+std::vector<Diagnosis> diagnose(const TrainingCurves &c, int patience)
+{
+  Diagnoses out;
+  if (nonFinite(c, out))
+    return out;
+  overfitting(c, patience, out);
+  trainingLoss(c, out);
+  gradients(c, out);
+  atChance(c, out);
   return out;
 }
 

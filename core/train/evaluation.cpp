@@ -96,6 +96,154 @@ Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, co
 
 } // namespace
 
+namespace {
+
+// What a classifier or tagger's evaluation gathers, each in the caller's row order.
+struct Collected
+{
+  const PreparedData &data;
+  std::map<int, std::size_t> position;                    // row → its place in the caller's order
+  std::vector<int> truth, predicted;                      // single-label
+  std::vector<std::vector<int>> truthSets, predictedSets; // multi-label
+  std::vector<std::vector<std::string>> truthTags;        // tagging
+
+  Collected(const PreparedData &d, const std::vector<int> &rows, Evaluation &out)
+    : data(d)
+  {
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      position[rows[i]] = i;
+    out.probabilities.assign(rows.size(), {});
+    out.predictedTags.assign(rows.size(), {});
+    out.tagLogProbs.assign(rows.size(), {});
+    truth.assign(rows.size(), -1);
+    predicted.assign(rows.size(), -1);
+    truthSets.assign(rows.size(), {});
+    predictedSets.assign(rows.size(), {});
+    truthTags.assign(rows.size(), {});
+  }
+};
+
+// Each word's tag from its first sub-token, with every label's log-probability.
+void collectTags(const torch::Tensor &logits, const std::vector<int> &chunk, Collected &col, Evaluation &out)
+{
+  const PreparedData &data = col.data;
+  auto &position = col.position;
+  const int labelCount = static_cast<int>(data.labels.size());
+  const torch::Tensor argmax = logits.argmax(-1);
+  auto am = argmax.accessor<long, 2>();
+  const torch::Tensor logProbs = torch::log_softmax(logits, -1).to(torch::kDouble).contiguous();
+  auto lp = logProbs.accessor<double, 3>();
+  auto &truthTags = col.truthTags;
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    const std::size_t pos = position[chunk[i]];
+    const Example &x = data.dataset.examples[static_cast<std::size_t>(chunk[i])];
+    const EncodedExample &e = data.encoded[static_cast<std::size_t>(chunk[i])];
+    std::vector<std::string> tags(x.tokens.size(), "O");
+    std::vector<bool> seen(x.tokens.size(), false);
+    // Words cut off by max_length: certain "O" (log-probability 0 for O when it exists).
+    std::vector<std::vector<double>> wordLogProbs(
+        x.tokens.size(), std::vector<double>(static_cast<std::size_t>(labelCount), -1e9));
+    const auto o = std::find(data.labels.begin(), data.labels.end(), "O");
+    for (auto &w : wordLogProbs)
+      if (o != data.labels.end())
+        w[static_cast<std::size_t>(o - data.labels.begin())] = 0.0;
+    for (std::size_t t = 0; t < e.wordIds.size(); ++t) {
+      const int word = e.wordIds[t];
+      if (word < 0 || static_cast<std::size_t>(word) >= tags.size() || seen[static_cast<std::size_t>(word)])
+        continue;
+      seen[static_cast<std::size_t>(word)] = true;
+      tags[static_cast<std::size_t>(word)] =
+          data.labels[static_cast<std::size_t>(am[static_cast<long>(i)][static_cast<long>(t)])];
+      for (int k = 0; k < labelCount; ++k)
+        wordLogProbs[static_cast<std::size_t>(word)][static_cast<std::size_t>(k)] =
+            lp[static_cast<long>(i)][static_cast<long>(t)][k];
+    }
+    out.tagLogProbs[pos] = std::move(wordLogProbs);
+    truthTags[pos] = x.tags;
+    out.predictedTags[pos] = tags;
+  }
+}
+
+void collectMultiLabel(const torch::Tensor &logits, const std::vector<int> &chunk, Collected &col,
+                       Evaluation &out)
+{
+  const PreparedData &data = col.data;
+  auto &position = col.position;
+  const int labelCount = static_cast<int>(data.labels.size());
+  auto &predictedSets = col.predictedSets;
+  auto &truthSets = col.truthSets;
+  const torch::Tensor probs = torch::sigmoid(logits);
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    const std::size_t pos = position[chunk[i]];
+    const EncodedExample &e = data.encoded[static_cast<std::size_t>(chunk[i])];
+    for (int k = 0; k < labelCount; ++k) {
+      const double p = probs[static_cast<long>(i)][k].item<double>();
+      out.probabilities[pos].push_back(p);
+      if (p >= 0.5)
+        predictedSets[pos].push_back(k);
+      if (e.multiLabel[static_cast<std::size_t>(k)] > 0.5f)
+        truthSets[pos].push_back(k);
+    }
+  }
+}
+
+void collectSingleLabel(const torch::Tensor &logits, const std::vector<int> &chunk, Collected &col,
+                        Evaluation &out)
+{
+  const PreparedData &data = col.data;
+  auto &position = col.position;
+  const int labelCount = static_cast<int>(data.labels.size());
+  auto &predicted = col.predicted;
+  auto &truth = col.truth;
+  const torch::Tensor probs = torch::softmax(logits, -1).contiguous();
+  auto pa = probs.accessor<float, 2>();
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    const std::size_t pos = position[chunk[i]];
+    int best = 0;
+    for (int k = 0; k < labelCount; ++k) {
+      out.probabilities[pos].push_back(pa[static_cast<long>(i)][k]);
+      if (pa[static_cast<long>(i)][k] > pa[static_cast<long>(i)][best])
+        best = k;
+    }
+    predicted[pos] = best;
+    truth[pos] = data.encoded[static_cast<std::size_t>(chunk[i])].label;
+  }
+}
+
+// The task's metrics from what was collected.
+void taskMetrics(const ExperimentConfig &c, const Collected &col, Evaluation &out)
+{
+  const std::string &task = c.task.kind;
+  const auto &truthTags = col.truthTags;
+  const auto &truth = col.truth;
+  const auto &predicted = col.predicted;
+  const auto &truthSets = col.truthSets;
+  const auto &predictedSets = col.predictedSets;
+  const PreparedData &data = col.data;
+  EvalEvent &e = out.event;
+  if (task == "token_tagging") {
+    if (c.data.tagScheme != "plain" &&
+        detectTagScheme(truthTags) != TagScheme::Plain) { // POS tags have no entities
+      const EntityMetrics em = entityMetrics(truthTags, out.predictedTags);
+      e.metrics["entity_f1"] = em.micro.f1;
+      e.metrics["entity_precision"] = em.micro.precision;
+      e.metrics["entity_recall"] = em.micro.recall;
+    }
+    e.metrics["token_accuracy"] = tokenAccuracy(truthTags, out.predictedTags);
+    e.metrics["accuracy"] = e.metrics["token_accuracy"];
+  } else {
+    const ClassificationMetrics m = task == "multi_label"
+                                        ? multiLabelMetrics(truthSets, predictedSets, data.labels)
+                                        : classificationMetrics(truth, predicted, data.labels);
+    e.metrics["accuracy"] = m.accuracy;
+    e.metrics["macro_f1"] = m.macro.f1;
+    e.metrics["micro_f1"] = m.micro.f1;
+    e.metrics["weighted_f1"] = m.weighted.f1;
+  }
+}
+
+} // namespace
+
 Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::vector<int> &rows,
                         const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer,
                         const std::string &head)
@@ -111,26 +259,13 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
   const int labelCount = static_cast<int>(data.labels.size());
   double lossSum = 0;
   long lossCount = 0;
-  std::vector<int> truth, predicted;
-  std::vector<std::vector<int>> truthSets, predictedSets;
-  std::vector<std::vector<std::string>> truthTags, predictedTags;
   // Sorted by length for evaluation: less padding.
   std::vector<int> order = rows;
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
     return data.encoded[static_cast<std::size_t>(a)].ids.size() > data.encoded[static_cast<std::size_t>(b)].ids.size();
   });
   const std::size_t bs = static_cast<std::size_t>(std::max(c.training.batchSize, 32));
-  std::map<int, std::size_t> position;
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    position[rows[i]] = i;
-  out.probabilities.assign(rows.size(), {});
-  out.predictedTags.assign(rows.size(), {});
-  out.tagLogProbs.assign(rows.size(), {});
-  truth.assign(rows.size(), -1);
-  predicted.assign(rows.size(), -1);
-  truthSets.assign(rows.size(), {});
-  predictedSets.assign(rows.size(), {});
-  truthTags.assign(rows.size(), {});
+  Collected col(data, rows, out);
   for (std::size_t at = 0; at < order.size(); at += bs) {
     throwIfStopped();
     const std::vector<int> chunk(order.begin() + static_cast<std::ptrdiff_t>(at),
@@ -140,87 +275,17 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
     const torch::Tensor loss = lossOf(logits, b, task, 0.0);
     lossSum += loss.item<double>() * static_cast<double>(chunk.size());
     lossCount += static_cast<long>(chunk.size());
-    if (task == "token_tagging") {
-      const torch::Tensor argmax = logits.argmax(-1);
-      auto am = argmax.accessor<long, 2>();
-      const torch::Tensor logProbs = torch::log_softmax(logits, -1).to(torch::kDouble).contiguous();
-      auto lp = logProbs.accessor<double, 3>();
-      for (std::size_t i = 0; i < chunk.size(); ++i) {
-        const std::size_t pos = position[chunk[i]];
-        const Example &x = data.dataset.examples[static_cast<std::size_t>(chunk[i])];
-        const EncodedExample &e = data.encoded[static_cast<std::size_t>(chunk[i])];
-        std::vector<std::string> tags(x.tokens.size(), "O");
-        std::vector<bool> seen(x.tokens.size(), false);
-        // Words cut off by max_length: certain "O" (log-probability 0 for O when it exists).
-        std::vector<std::vector<double>> wordLogProbs(x.tokens.size(), std::vector<double>(static_cast<std::size_t>(labelCount), -1e9));
-        const auto o = std::find(data.labels.begin(), data.labels.end(), "O");
-        for (auto &w : wordLogProbs)
-          if (o != data.labels.end())
-            w[static_cast<std::size_t>(o - data.labels.begin())] = 0.0;
-        for (std::size_t t = 0; t < e.wordIds.size(); ++t) {
-          const int word = e.wordIds[t];
-          if (word < 0 || static_cast<std::size_t>(word) >= tags.size() || seen[static_cast<std::size_t>(word)])
-            continue;
-          seen[static_cast<std::size_t>(word)] = true;
-          tags[static_cast<std::size_t>(word)] = data.labels[static_cast<std::size_t>(am[static_cast<long>(i)][static_cast<long>(t)])];
-          for (int k = 0; k < labelCount; ++k)
-            wordLogProbs[static_cast<std::size_t>(word)][static_cast<std::size_t>(k)] = lp[static_cast<long>(i)][static_cast<long>(t)][k];
-        }
-        out.tagLogProbs[pos] = std::move(wordLogProbs);
-        truthTags[pos] = x.tags;
-        out.predictedTags[pos] = tags;
-      }
-    } else if (task == "multi_label") {
-      const torch::Tensor probs = torch::sigmoid(logits);
-      for (std::size_t i = 0; i < chunk.size(); ++i) {
-        const std::size_t pos = position[chunk[i]];
-        const EncodedExample &e = data.encoded[static_cast<std::size_t>(chunk[i])];
-        for (int k = 0; k < labelCount; ++k) {
-          const double p = probs[static_cast<long>(i)][k].item<double>();
-          out.probabilities[pos].push_back(p);
-          if (p >= 0.5)
-            predictedSets[pos].push_back(k);
-          if (e.multiLabel[static_cast<std::size_t>(k)] > 0.5f)
-            truthSets[pos].push_back(k);
-        }
-      }
-    } else {
-      const torch::Tensor probs = torch::softmax(logits, -1).contiguous();
-      auto pa = probs.accessor<float, 2>();
-      for (std::size_t i = 0; i < chunk.size(); ++i) {
-        const std::size_t pos = position[chunk[i]];
-        int best = 0;
-        for (int k = 0; k < labelCount; ++k) {
-          out.probabilities[pos].push_back(pa[static_cast<long>(i)][k]);
-          if (pa[static_cast<long>(i)][k] > pa[static_cast<long>(i)][best])
-            best = k;
-        }
-        predicted[pos] = best;
-        truth[pos] = data.encoded[static_cast<std::size_t>(chunk[i])].label;
-      }
-    }
+    if (task == "token_tagging")
+      collectTags(logits, chunk, col, out);
+    else if (task == "multi_label")
+      collectMultiLabel(logits, chunk, col, out);
+    else
+      collectSingleLabel(logits, chunk, col, out);
   }
-  EvalEvent &e = out.event;
-  e.loss = lossCount ? lossSum / static_cast<double>(lossCount) : 0.0;
-  e.metrics["loss"] = e.loss;
-  if (task == "token_tagging") {
-    if (c.data.tagScheme != "plain" && detectTagScheme(truthTags) != TagScheme::Plain) { // POS tags have no entities
-      const EntityMetrics em = entityMetrics(truthTags, out.predictedTags);
-      e.metrics["entity_f1"] = em.micro.f1;
-      e.metrics["entity_precision"] = em.micro.precision;
-      e.metrics["entity_recall"] = em.micro.recall;
-    }
-    e.metrics["token_accuracy"] = tokenAccuracy(truthTags, out.predictedTags);
-    e.metrics["accuracy"] = e.metrics["token_accuracy"];
-  } else {
-    const ClassificationMetrics m = task == "multi_label" ? multiLabelMetrics(truthSets, predictedSets, data.labels)
-                                                          : classificationMetrics(truth, predicted, data.labels);
-    e.metrics["accuracy"] = m.accuracy;
-    e.metrics["macro_f1"] = m.macro.f1;
-    e.metrics["micro_f1"] = m.micro.f1;
-    e.metrics["weighted_f1"] = m.weighted.f1;
-  }
-  out.truthTags = std::move(truthTags);
+  out.event.loss = lossCount ? lossSum / static_cast<double>(lossCount) : 0.0;
+  out.event.metrics["loss"] = out.event.loss;
+  taskMetrics(c, col, out);
+  out.truthTags = std::move(col.truthTags);
   model->train();
   return out;
 }

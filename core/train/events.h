@@ -40,7 +40,7 @@ struct EvalEvent
 };
 
 // What a run is about to do, known once its data and model are prepared (a resumed run's too).
-struct RunPlan
+struct StartEvent
 {
   long stepsPerEpoch = 1;
   long totalSteps = 0;
@@ -76,7 +76,7 @@ public:
   virtual ~TrainingObserver() = default;
   virtual void onLog(const std::string &) {}
   // Before the first step of this process: the run's plan.
-  virtual void onPlanned(const RunPlan &) {}
+  virtual void onPlanned(const StartEvent &) {}
   virtual void onStep(const StepEvent &) {}
   virtual void onEvaluation(const EvalEvent &) {}
   virtual void onCheckpoint(const std::string & /*kind: best|last*/, const std::filesystem::path &) {}

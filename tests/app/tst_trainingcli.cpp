@@ -9,6 +9,7 @@
 #include <QJsonObject>
 #include <QtTest/QtTest>
 
+#include <cmath>
 #include <csignal>
 
 using tunebench::testing::assetPath;
@@ -158,6 +159,68 @@ private Q_SLOTS:
     const QJsonObject j = p.json();
     QCOMPARE(j.value(QLatin1String("labels")).toArray().size(), 1);
     QCOMPARE(j.value(QLatin1String("probabilities")).toObject().size(), 2);
+  }
+
+  // A temperature and a threshold fitted on validation and saved with the run (--save) are what
+  // `eval --calibrated`, `predict --calibrated` and `export --calibrated` apply; without a saved
+  // rule --calibrated says how to make one.
+  void savedDecisionRule()
+  {
+    const QString whole = path(QStringLiteral("whole"));
+    if (!QFile::exists(whole + QStringLiteral("/results.json")))
+      killNineThenResume();
+    const Result none = run({QStringLiteral("eval"), whole, QStringLiteral("--calibrated")});
+    QCOMPARE(none.exitCode, 3);
+    QVERIFY2(none.err.contains(QLatin1String("no saved decision rule")), qPrintable(none.err));
+
+    const Result fit = run({QStringLiteral("eval"), whole, QStringLiteral("--split"), QStringLiteral("test"),
+                            QStringLiteral("--calibrate"), QStringLiteral("--tune-threshold"),
+                            QStringLiteral("--save"), QStringLiteral("--json")});
+    QVERIFY2(fit.exitCode == 0, qPrintable(fit.err));
+    const QJsonObject f = fit.json();
+    const double temperature =
+        f.value(QLatin1String("calibration")).toObject().value(QLatin1String("temperature")).toDouble();
+    const QJsonObject threshold = f.value(QLatin1String("threshold")).toObject();
+    const QString positive = threshold.value(QLatin1String("positive")).toString();
+    QVERIFY(temperature > 0 && !positive.isEmpty());
+    QFile saved(whole + QStringLiteral("/decision.json"));
+    QVERIFY(saved.open(QIODevice::ReadOnly));
+    const QJsonObject rule = QJsonDocument::fromJson(saved.readAll()).object();
+    QCOMPARE(rule.value(QLatin1String("temperature")).toDouble(), temperature);
+    QCOMPARE(rule.value(QLatin1String("threshold")).toObject().value(QLatin1String("value")).toDouble(),
+             threshold.value(QLatin1String("threshold")).toDouble());
+
+    const Result calibrated =
+        run({QStringLiteral("eval"), whole, QStringLiteral("--split"), QStringLiteral("test"),
+             QStringLiteral("--calibrated"), QStringLiteral("--json")});
+    QVERIFY2(calibrated.exitCode == 0, qPrintable(calibrated.err));
+    QCOMPARE(calibrated.json().value(QLatin1String("metrics")).toObject(),
+             threshold.value(QLatin1String("metrics")).toObject());
+
+    const QStringList text = {QStringLiteral("predict"), whole, QStringLiteral("--text"),
+                              QStringLiteral("a warm , funny and moving film"), QStringLiteral("--json")};
+    const QJsonObject raw = run(text).json();
+    const QJsonObject adjusted = run(text + QStringList{QStringLiteral("--calibrated")}).json();
+    const QJsonObject p0 = raw.value(QLatin1String("probabilities")).toObject();
+    const QJsonObject p1 = adjusted.value(QLatin1String("probabilities")).toObject();
+    double sum = 0;
+    for (const QString &label : p0.keys())
+      sum += std::exp(std::log(p0.value(label).toDouble()) / temperature);
+    for (const QString &label : p0.keys()) // softmax(log p / T)
+      QVERIFY(std::abs(p1.value(label).toDouble() -
+                       std::exp(std::log(p0.value(label).toDouble()) / temperature) / sum) < 1e-9);
+    const bool isPositive =
+        p1.value(positive).toDouble() >= threshold.value(QLatin1String("threshold")).toDouble();
+    QCOMPARE(adjusted.value(QLatin1String("labels")).toArray().first().toString() == positive, isPositive);
+
+    const QString out = path(QStringLiteral("exported-calibrated"));
+    QCOMPARE(
+        run({QStringLiteral("export"), whole, QStringLiteral("--calibrated"), QStringLiteral("--out"), out})
+            .exitCode,
+        0);
+    QFile exported(out + QStringLiteral("/decision.json"));
+    QVERIFY(exported.open(QIODevice::ReadOnly));
+    QCOMPARE(QJsonDocument::fromJson(exported.readAll()).object(), rule);
   }
 
   // k-fold: every fold a run; the test splits are disjoint and cover every row; mean ± std reported.

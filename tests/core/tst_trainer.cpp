@@ -186,10 +186,12 @@ private Q_SLOTS:
   // uninterrupted one does.
   void stopInsideValidationResumesExactly()
   {
-    const RunResult a = wholeRun();
+    const ExperimentConfig small = config({"data.subset_rows=200"}); // 10 steps an epoch, validation every 8
+    Trainer whole(small, dir("small-whole"));
+    const RunResult a = whole.run();
     {
-      Trainer first(config(), dir("stopped-in-validation"));
-      StopAt stop(first, 8); // step 8 is followed by a validation (every 8 steps)
+      Trainer first(small, dir("stopped-in-validation"));
+      StopAt stop(first, 8); // step 8 is followed by a validation
       first.setObserver(&stop);
       const RunResult stopped = first.run();
       QCOMPARE(QString::fromLatin1(runStatusName(stopped.status)), QStringLiteral("stopped"));
@@ -199,10 +201,10 @@ private Q_SLOTS:
         nlohmann::json::parse(std::ifstream(dir("stopped-in-validation") / "state" / "trainer.json"));
     QCOMPARE(saved.value("validation_due", false), true);
     QCOMPARE(saved.value("best_step", 0L), -1L); // the validation did not happen
-    Trainer second(config(), dir("stopped-in-validation"));
+    Trainer second(small, dir("stopped-in-validation"));
     const RunResult b = second.run();
     QCOMPARE(QString::fromLatin1(runStatusName(b.status)), QStringLiteral("finished"));
-    QCOMPARE(stepLosses(dir("stopped-in-validation")), stepLosses(dir("whole")));
+    QCOMPARE(stepLosses(dir("stopped-in-validation")), stepLosses(dir("small-whole")));
     QCOMPARE(b.bestStep, a.bestStep);
     QCOMPARE(b.test.metrics, a.test.metrics);
   }
@@ -226,7 +228,9 @@ private Q_SLOTS:
   // evaluates a saved run, its losses and results are bit-identical to the same run alone.
   void isolatedFromRunsBeside()
   {
-    const RunResult alone = wholeRun();
+    const ExperimentConfig small = config({"data.subset_rows=200"}); // 10 steps an epoch
+    Trainer aloneTrainer(small, dir("small-alone"));
+    const RunResult alone = aloneTrainer.run();
     std::atomic<bool> done{false};
     std::atomic<int> rounds{0};
     std::thread beside([&] {
@@ -234,17 +238,17 @@ private Q_SLOTS:
         torch::manual_seed(static_cast<std::uint64_t>(i));
         (void)torch::randn({4096}).sum().item<double>();
         Trainer quick(config({"seed=" + std::to_string(100 + i), "training.dropout=0.3"}), dir("quick"));
-        (void)quick.overfitOneBatch(3);
-        (void)TrainedRun::open(dir("whole"))->evaluate("validation");
+        (void)quick.overfitOneBatch(2);
+        (void)TrainedRun::open(dir("small-alone"))->evaluate("validation");
         ++rounds;
       }
     });
-    Trainer trainer(config(), dir("beside"));
+    Trainer trainer(small, dir("small-beside"));
     const RunResult r = trainer.run();
     done = true;
     beside.join();
     QVERIFY2(rounds > 0, "nothing ran beside the run");
-    QCOMPARE(stepLosses(dir("beside")), stepLosses(dir("whole")));
+    QCOMPARE(stepLosses(dir("small-beside")), stepLosses(dir("small-alone")));
     QCOMPARE(r.test.metrics, alone.test.metrics);
     QCOMPARE(r.bestStep, alone.bestStep);
   }

@@ -2,13 +2,17 @@
 #include "ui/environmentview.h"
 #include "ui/experimentview.h"
 #include "ui/mainwindow.h"
+#include "ui/monitorview.h"
+#include "ui/plotview.h"
 
-#include <QtTest/QtTest>
 #include <QChart>
 #include <QChartView>
+#include <QImage>
 #include <QMenu>
+#include <QRegularExpression>
 #include <QTabWidget>
 #include <QTreeWidget>
+#include <QtTest/QtTest>
 
 using namespace tunebench;
 
@@ -132,6 +136,70 @@ private Q_SLOTS:
     MainWindow window(root.filePath(QStringLiteral("light")));
     for (QChartView *v : window.findChildren<QChartView *>())
       QCOMPARE(v->chart()->theme(), QChart::ChartThemeLight);
+  }
+
+  // Every chart is a PlotView (right-click: PNG, SVG, CSV), and what it saves is what it shows: a
+  // monitor fed 9,000 steps keeps at most 4,000 points per series with the newest last; the CSV
+  // holds those points, the SVG draws them as one polyline, the PNG is the view's pixels.
+  void chartsExportWhatTheyShow()
+  {
+    QTemporaryDir root;
+    MainWindow window(root.filePath(QStringLiteral("plots")));
+    const auto views = window.findChildren<QChartView *>();
+    QVERIFY(views.size() >= 5);
+    for (QChartView *v : views)
+      QVERIFY2(qobject_cast<PlotView *>(v), qPrintable(v->chart()->title()));
+
+    MonitorView *monitor = window.monitor();
+    monitor->reset(QStringLiteral("t"), QStringLiteral("accuracy"), 100);
+    for (int batch = 0; batch < 9; ++batch) {
+      std::vector<StepEvent> steps;
+      for (int i = 1; i <= 1000; ++i) {
+        StepEvent e;
+        e.step = batch * 1000 + i;
+        e.totalSteps = 9000;
+        e.loss = 1.0 / static_cast<double>(e.step);
+        e.learningRate = 1e-4;
+        e.gradNorm = 0.5;
+        steps.push_back(e);
+      }
+      monitor->addSteps(steps);
+    }
+    QVERIFY(monitor->trainPoints() <= MonitorView::kMaxPoints);
+    QVERIFY(monitor->trainPoints() >= MonitorView::kMaxPoints / 2);
+    QCOMPARE(monitor->lastTrainPoint().x(), 9000.0);
+
+    PlotView *loss = nullptr;
+    for (PlotView *v : monitor->findChildren<PlotView *>())
+      if (v->chart()->title() == QLatin1String("Loss"))
+        loss = v;
+    QVERIFY(loss);
+    QCOMPARE(loss->exportActions().size(), 3);
+    loss->resize(640, 400);
+    const QString csv = root.filePath(QStringLiteral("loss.csv")),
+                  svg = root.filePath(QStringLiteral("loss.svg")),
+                  png = root.filePath(QStringLiteral("loss.png"));
+    QVERIFY(loss->saveCsv(csv) && loss->saveSvg(svg) && loss->savePng(png));
+    QFile csvFile(csv);
+    QVERIFY(csvFile.open(QIODevice::ReadOnly));
+    const QStringList rows =
+        QString::fromUtf8(csvFile.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QCOMPARE(rows.front(), QStringLiteral("series,x,y"));
+    const QStringList trainRows = rows.filter(QRegularExpression(QStringLiteral("^train \\(smoothed\\),")));
+    QCOMPARE(trainRows.size(), monitor->trainPoints());
+    QCOMPARE(trainRows.back().section(QLatin1Char(','), 1, 1).toDouble(), 9000.0);
+    QFile svgFile(svg);
+    QVERIFY(svgFile.open(QIODevice::ReadOnly));
+    const QString drawing = QString::fromUtf8(svgFile.readAll());
+    QVERIFY(drawing.startsWith(QLatin1String("<?xml")) &&
+            drawing.trimmed().endsWith(QLatin1String("</svg>")));
+    const QRegularExpressionMatch line =
+        QRegularExpression(QStringLiteral("<polyline points='([^']*)'")).match(drawing);
+    QVERIFY(line.hasMatch());
+    QCOMPARE(line.captured(1).split(QLatin1Char(' '), Qt::SkipEmptyParts).size(), monitor->trainPoints());
+    QVERIFY(drawing.contains(QLatin1String("train (smoothed)")));
+    const QImage image(png);
+    QCOMPARE(image.size(), loss->size() * loss->devicePixelRatio());
   }
 };
 

@@ -403,6 +403,32 @@ private Q_SLOTS:
     }
   }
 
+  // One edit, one parse: the form, the problems list, the estimate, Start and the monitor share the
+  // experiment the view parsed; the model description is read off the GUI thread.
+  void editsAreParsedOnce()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("parse-once")));
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    ExperimentView *e = window.experiment();
+    ExperimentForm *form = e->form();
+    QTRY_VERIFY(form->modelInfo()->text().contains(QLatin1String("parameters")));
+    QSignalSpy estimated(e->estimate(), &EstimatePanel::updated);
+    const int before = e->parses();
+    e->setOverride(QStringLiteral("training.epochs"), QStringLiteral("2"));
+    QVERIFY(estimated.wait(20000)); // the estimate followed the edit
+    QTest::qWait(400);
+    QCOMPARE(e->parses(), before + 1);
+    auto *epochs = qobject_cast<QLineEdit *>(form->editor(QStringLiteral("training.epochs")));
+    QVERIFY(epochs);
+    QCOMPARE(epochs->text(), QStringLiteral("2")); // the form shows the edit
+    QVERIFY(window.startExperiment().isEmpty());
+    QCOMPARE(e->parses(), before + 1); // Start and the monitor used the same parse
+    QSignalSpy finished(window.session(), &TrainingSession::finished);
+    window.session()->stop();
+    QVERIFY(finished.wait(60000));
+  }
+
   // Closing the window stops a run wherever it is — preparing its data (1,500 long reviews take
   // seconds to clean and tokenize), inside a validation (after every step here; one takes
   // seconds), between training steps — and the window is gone within 2 s. The run is left stopped

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <QChartView>
+#include <QList>
+#include <QPointF>
+#include <QString>
+
+class QAction;
+class QXYSeries;
+
+namespace tunebench {
+
+// Every chart of the workbench is shown through this view (the one place to change when the
+// charts move to Qt Graphs): antialiased, in the desktop's theme (themedChart), and with a
+// right-click menu to save the chart as PNG or SVG or its data as CSV.
+class PlotView final : public QChartView
+{
+  Q_OBJECT
+
+public:
+  explicit PlotView(QChart *chart, QWidget *parent = nullptr);
+
+  // The pixels as shown.
+  bool savePng(const QString &file);
+  // Vector: the title, the axes with their ranges and ticks, every line, scatter and area series
+  // in its colour, bar sets as bars, the legend's names. Written by tunebench (no QtSvg here).
+  bool saveSvg(const QString &file) const;
+  // One row per point: series,x,y (bar sets: set,category,value).
+  bool saveCsv(const QString &file) const;
+  // The right-click menu's actions (Save as PNG…, Save as SVG…, Export data as CSV…).
+  QList<QAction *> exportActions() const { return m_actions; }
+
+protected:
+  void contextMenuEvent(QContextMenuEvent *event) override;
+
+private:
+  QList<QAction *> m_actions;
+};
+
+// The chart's data and drawing, as saveCsv/saveSvg write them.
+QString chartCsv(const QChart *chart);
+QString chartSvg(const QChart *chart, const QSizeF &size);
+
+// Adds points to a line or scatter series with one replace() (one repaint instead of one per
+// point). Over maxPoints, every other point is dropped (the last kept): bounded memory and redraw
+// time however long a run is.
+void appendPoints(QXYSeries *series, const QList<QPointF> &points, int maxPoints);
+
+} // namespace tunebench
