@@ -263,7 +263,14 @@ int runsImport(const RunsContext &c)
     throw UsageError("runs import needs one bundle file");
   const fs::path target = readRunBundle(c.pos.front(), c.args.value("out") ? fs::path(*c.args.value("out"))
                                                                            : c.workspace / "runs");
-  const std::int64_t id = c.store.importFolder(target);
+  std::int64_t id = 0;
+  try {
+    id = c.store.importFolder(target);
+  } catch (const std::exception &) {
+    std::error_code ec;
+    fs::remove_all(target, ec); // the folder this import made: nothing half-imported stays
+    throw;
+  }
   std::printf("run %lld: %s\n", static_cast<long long>(id), target.string().c_str());
   return ExitOk;
 }

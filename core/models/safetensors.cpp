@@ -45,6 +45,52 @@ const DtypeInfo *byDtype(torch::Dtype dtype)
   return nullptr;
 }
 
+// One tensor's header entry, checked against the data that follows the header: a known dtype,
+// a shape of non-negative sizes whose byte count does not overflow, offsets inside the data that
+// hold exactly that many bytes.
+struct Entry
+{
+  const DtypeInfo *dtype = nullptr;
+  std::vector<std::int64_t> shape;
+  std::int64_t elements = 1;
+  std::uint64_t begin = 0, end = 0;
+};
+
+Entry checkedEntry(const std::string &where, const nlohmann::json &info, std::uint64_t dataSize)
+{
+  if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") ||
+      !info.contains("data_offsets"))
+    throw Error(where + ": needs dtype, shape and data_offsets");
+  Entry e;
+  e.dtype = info["dtype"].is_string() ? byName(info["dtype"].get<std::string>()) : nullptr;
+  if (!e.dtype)
+    throw Error(where + ": unsupported dtype " + info["dtype"].dump());
+  if (!info["shape"].is_array())
+    throw Error(where + ": bad shape " + info["shape"].dump());
+  for (const auto &d : info["shape"]) {
+    if (!d.is_number_integer() || d.get<std::int64_t>() < 0)
+      throw Error(where + ": bad shape " + info["shape"].dump());
+    const std::int64_t n = d.get<std::int64_t>();
+    if (n > 0 && e.elements > (std::int64_t{1} << 56) / n)
+      throw Error(where + ": shape " + info["shape"].dump() + " is too large for any file");
+    e.shape.push_back(n);
+    e.elements *= n;
+  }
+  const auto &offsets = info["data_offsets"];
+  if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+      !offsets[1].is_number_unsigned())
+    throw Error(where + ": bad data_offsets " + offsets.dump());
+  e.begin = offsets[0].get<std::uint64_t>();
+  e.end = offsets[1].get<std::uint64_t>();
+  if (e.begin > e.end || e.end > dataSize)
+    throw Error(where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                ") lie outside the " + std::to_string(dataSize) + " bytes of data (truncated file?)");
+  if (e.end - e.begin != static_cast<std::uint64_t>(e.elements) * static_cast<std::uint64_t>(e.dtype->bytes))
+    throw Error(where + ": " + std::to_string(e.end - e.begin) + " bytes do not hold shape " +
+                info["shape"].dump() + " of " + e.dtype->name);
+  return e;
+}
+
 } // namespace
 
 TensorMap readSafetensors(const fs::path &path, std::map<std::string, std::string> *metadata)
@@ -81,33 +127,10 @@ TensorMap readSafetensors(const fs::path &path, std::map<std::string, std::strin
             (*metadata)[k] = v.get<std::string>();
       continue;
     }
-    const std::string where = file + ": tensor \"" + name + "\"";
-    if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") || !info.contains("data_offsets"))
-      throw Error(where + ": needs dtype, shape and data_offsets");
-    const DtypeInfo *dtype = info["dtype"].is_string() ? byName(info["dtype"].get<std::string>()) : nullptr;
-    if (!dtype)
-      throw Error(where + ": unsupported dtype " + info["dtype"].dump());
-    std::vector<std::int64_t> shape;
-    std::int64_t elements = 1;
-    for (const auto &d : info["shape"]) {
-      if (!d.is_number_integer() || d.get<std::int64_t>() < 0)
-        throw Error(where + ": bad shape " + info["shape"].dump());
-      shape.push_back(d.get<std::int64_t>());
-      elements *= shape.back();
-    }
-    const auto &offsets = info["data_offsets"];
-    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
-      throw Error(where + ": bad data_offsets " + offsets.dump());
-    const std::uint64_t begin = offsets[0].get<std::uint64_t>(), end = offsets[1].get<std::uint64_t>();
-    if (begin > end || end > dataSize)
-      throw Error(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                  ") lie outside the " + std::to_string(dataSize) + " bytes of data (truncated file?)");
-    if (end - begin != static_cast<std::uint64_t>(elements) * static_cast<std::uint64_t>(dtype->bytes))
-      throw Error(where + ": " + std::to_string(end - begin) + " bytes do not hold shape " + info["shape"].dump() +
-                  " of " + dtype->name);
-    torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype->dtype));
-    if (end > begin)
-      std::memcpy(t.data_ptr(), data.data() + base + begin, end - begin);
+    const Entry e = checkedEntry(file + ": tensor \"" + name + "\"", info, dataSize);
+    torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype->dtype));
+    if (e.end > e.begin)
+      std::memcpy(t.data_ptr(), data.data() + base + e.begin, e.end - e.begin);
     tensors.emplace(name, std::move(t));
   }
   return tensors;
@@ -118,27 +141,31 @@ std::int64_t countSafetensorsValues(const fs::path &path)
   std::ifstream in(path, std::ios::binary);
   unsigned char size[8] = {};
   if (!in || !in.read(reinterpret_cast<char *>(size), 8))
-    throw Error(path.string() + ": cannot read the safetensors header length");
+    throw Error(path.string() + ": truncated: not even the 8-byte header length");
   std::uint64_t headerSize = 0;
   for (int i = 7; i >= 0; --i)
     headerSize = (headerSize << 8) | size[i];
+  std::error_code ec;
+  const std::uint64_t fileSize = fs::file_size(path, ec);
+  if (ec || headerSize > (1u << 30) || headerSize > fileSize - 8)
+    throw Error(path.string() + ": truncated: the header says " + std::to_string(headerSize) +
+                " bytes but the file has " + std::to_string(ec ? 0 : fileSize - 8) + " after the length");
   std::string header(headerSize, '\0');
-  if (headerSize > (1u << 30) || !in.read(header.data(), static_cast<std::streamsize>(headerSize)))
+  if (!in.read(header.data(), static_cast<std::streamsize>(headerSize)))
     throw Error(path.string() + ": truncated safetensors header");
-  std::int64_t total = 0;
+  nlohmann::json parsed;
   try {
-    const nlohmann::json parsed = parseJson(header, path.string()); // items() must not outlive it
-    for (const auto &[name, info] : parsed.items()) {
-      if (name == "__metadata__")
-        continue;
-      std::int64_t n = 1;
-      for (const auto &d : info.at("shape"))
-        n *= d.get<std::int64_t>();
-      total += n;
-    }
+    parsed = parseJson(header, path.string());
   } catch (const nlohmann::json::exception &e) {
-    throw Error(path.string() + ": bad safetensors header: " + e.what());
+    throw Error(path.string() + ": the safetensors header is not valid JSON: " + e.what());
   }
+  if (!parsed.is_object())
+    throw Error(path.string() + ": the safetensors header is not a JSON object");
+  std::int64_t total = 0;
+  for (const auto &[name, info] : parsed.items())
+    if (name != "__metadata__") // every entry checked as reading it would: offsets inside the file
+      total +=
+          checkedEntry(path.string() + ": tensor \"" + name + "\"", info, fileSize - 8 - headerSize).elements;
   return total;
 }
 

@@ -17,12 +17,45 @@ using detail::Stmt;
 
 namespace {
 
-void flattenNode(const YAML::Node &node, const std::string &prefix, std::map<std::string, std::string> &out)
+// A config holds a few hundred nodes; aliases can make a short file stand for billions (a
+// "billion laughs" file in an imported bundle): every node visited counts against this budget.
+constexpr long kMaxYamlNodes = 100000;
+
+struct Budget
 {
+  long left = kMaxYamlNodes;
+  void spend()
+  {
+    if (--left < 0)
+      throw Error("config YAML: more than " + std::to_string(kMaxYamlNodes) +
+                  " values (aliases that expand without end?); not read");
+  }
+};
+
+// Every node under `node` counted (what emitting it would expand).
+void countNodes(const YAML::Node &node, Budget &budget)
+{
+  budget.spend();
+  if (node.IsMap())
+    for (const auto &kv : node) {
+      countNodes(kv.first, budget);
+      countNodes(kv.second, budget);
+    }
+  else if (node.IsSequence())
+    for (const auto &item : node)
+      countNodes(item, budget);
+}
+
+void flattenNode(const YAML::Node &node, const std::string &prefix, std::map<std::string, std::string> &out,
+                 Budget &budget)
+{
+  budget.spend();
   if (node.IsMap()) {
     for (const auto &kv : node)
-      flattenNode(kv.second, prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar(), out);
+      flattenNode(kv.second, prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar(), out,
+                  budget);
   } else if (node.IsSequence()) {
+    countNodes(node, budget);
     YAML::Emitter e;
     e << YAML::Flow << node;
     out[prefix] = e.c_str();
@@ -38,8 +71,9 @@ void flattenNode(const YAML::Node &node, const std::string &prefix, std::map<std
 std::map<std::string, std::string> flattenYaml(const std::string &yaml)
 {
   std::map<std::string, std::string> out;
+  Budget budget;
   try {
-    flattenNode(YAML::Load(yaml), "", out);
+    flattenNode(YAML::Load(yaml), "", out, budget);
   } catch (const YAML::Exception &e) {
     throw Error(std::string("config YAML: ") + e.what());
   }

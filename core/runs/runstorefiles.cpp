@@ -79,7 +79,12 @@ std::int64_t RunStore::importFolder(const fs::path &folder, std::int64_t parent)
   std::stringstream buffer;
   buffer << in.rdbuf();
   const std::string yaml = buffer.str();
-  const auto flat = flattenYaml(yaml);
+  std::map<std::string, std::string> flat;
+  try {
+    flat = flattenYaml(yaml);
+  } catch (const Error &e) {
+    throw Error(config.string() + ": " + e.what());
+  }
   const std::string name = flat.count("name") ? flat.at("name") : folder.filename().string();
   const std::string uid = runFolderId(folder).value_or("");
   if (const auto existing = uid.empty() ? findByFolder(folder) : findByUid(uid))
@@ -289,13 +294,26 @@ fs::path readRunBundle(const fs::path &bundle, const fs::path &targetParent)
   for (int i = 2; fs::exists(target); ++i)
     target = targetParent / (name + "-" + std::to_string(i));
   const fs::path root = fs::weakly_canonical(targetParent);
-  for (const auto &[path, data] : contents) {
+  for (const auto &[path, data] : contents) { // every path checked before anything is written
     const fs::path file = fs::weakly_canonical(target / path);
     const std::string rel = fs::relative(file, root).string();
     if (rel.empty() || rel.rfind("..", 0) == 0)
       throw Error(bundle.string() + ": " + path + " would be written outside " + targetParent.string());
-    fs::create_directories(file.parent_path());
-    writeFileAtomically(file, data);
+  }
+  // Written whole into a hidden folder beside the target, then renamed: a failed import (disk
+  // full, a crash) leaves no half-written run folder.
+  const fs::path staging = targetParent / ("." + target.filename().string() + ".importing");
+  try {
+    fs::remove_all(staging);
+    for (const auto &[path, data] : contents) {
+      fs::create_directories((staging / path).parent_path());
+      writeFileAtomically(staging / path, data);
+    }
+    fs::rename(staging, target);
+  } catch (const std::exception &e) {
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    throw Error(bundle.string() + ": cannot be unpacked into " + targetParent.string() + ": " + e.what());
   }
   return target;
 }

@@ -4,13 +4,15 @@
 #include "core/models/estimate.h"
 #include "core/models/gpt2.h"
 #include "core/models/modelfolder.h"
+#include "core/models/safetensors.h"
 #include "core/util/error.h"
-
 #include "support/golden.h"
 
 #include <torch/torch.h>
 
 #include <QtTest/QtTest>
+
+#include <fstream>
 
 using namespace tunebench;
 
@@ -103,6 +105,81 @@ private Q_SLOTS:
       QFAIL("an empty folder was taken for a model");
     } catch (const Error &e) {
       QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("no config.json")), e.what());
+    }
+  }
+
+  // Damaged safetensors are refused by `inspect` (countSafetensorsValues) as by loading, with the
+  // file and the tensor named: cut short, offsets past the data, an unknown dtype, a shape whose
+  // size overflows, a header longer than the file.
+  void damagedSafetensorsAreRefused_data()
+  {
+    QTest::addColumn<QString>("damage");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("truncated data") << "truncate"
+                                    << "outside the";
+    QTest::newRow("offsets past the data") << "offsets"
+                                           << "outside the";
+    QTest::newRow("unknown dtype") << "dtype"
+                                   << "unsupported dtype";
+    QTest::newRow("overflowing shape") << "shape"
+                                       << "too large";
+    QTest::newRow("header longer than the file") << "header"
+                                                 << "truncated";
+  }
+  void damagedSafetensorsAreRefused()
+  {
+    QFETCH(QString, damage);
+    QFETCH(QString, message);
+    QTemporaryDir dir;
+    const std::filesystem::path file = dir.filePath(QStringLiteral("model.safetensors")).toStdString();
+    writeSafetensors(file, {{"w", torch::ones({4, 8})}});
+    std::string bytes;
+    {
+      std::ifstream in(file, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    std::uint64_t headerSize = 0;
+    for (int i = 7; i >= 0; --i)
+      headerSize = (headerSize << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
+    std::string header = bytes.substr(8, headerSize);
+    const auto replace = [&](const std::string &from, const std::string &to) {
+      const auto at = header.find(from);
+      QVERIFY2(at != std::string::npos, from.c_str());
+      header.replace(at, from.size(), to);
+      if (header.size() < headerSize)
+        header.resize(headerSize, ' '); // same length: the data stays where it was
+    };
+    if (damage == QLatin1String("truncate"))
+      bytes.resize(bytes.size() - 16);
+    else if (damage == QLatin1String("offsets"))
+      replace("[0,128]", "[0,999]");
+    else if (damage == QLatin1String("dtype"))
+      replace("\"F32\"", "\"F12\"");
+    else if (damage == QLatin1String("shape"))
+      replace("[4,8]", "[4294967296,4294967296]");
+    if (damage == QLatin1String("header")) {
+      bytes[3] = '\x01'; // a header length of 16 MiB and more
+    } else if (damage != QLatin1String("truncate")) {
+      QVERIFY(header.size() >= headerSize || damage == QLatin1String("shape"));
+      bytes = bytes.substr(0, 8) + header + bytes.substr(8 + headerSize);
+      if (header.size() != headerSize) { // the longer shape: the length field follows
+        std::uint64_t n = header.size();
+        for (int i = 0; i < 8; ++i, n >>= 8)
+          bytes[static_cast<std::size_t>(i)] = static_cast<char>(n & 0xff);
+      }
+    }
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+    for (int reader = 0; reader < 2; ++reader) {
+      try {
+        if (reader == 0)
+          countSafetensorsValues(file);
+        else
+          readSafetensors(file);
+        QFAIL("a damaged file was read");
+      } catch (const Error &e) {
+        const QString text = QString::fromUtf8(e.what());
+        QVERIFY2(text.contains(QString::fromStdString(file.string())) && text.contains(message), e.what());
+      }
     }
   }
 

@@ -279,6 +279,42 @@ private Q_SLOTS:
     QVERIFY_THROWS_EXCEPTION(Error, readRunBundle(bundle, target));
   }
 
+  // A "billion laughs" config (aliases of aliases) in a run folder or bundle is refused at once with
+  // the file named, before anything is recorded; a failed unpack leaves no folder behind.
+  void aliasBombIsRefused()
+  {
+    std::string yaml = "name: bomb\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i <= 9; ++i)
+      yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) + ", *a" +
+              std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) +
+              ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+              std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) +
+              ", *a" + std::to_string(i - 1) + "]\n";
+    QVERIFY_THROWS_EXCEPTION(Error, flattenYaml(yaml)); // 10^10 values if expanded
+    const std::filesystem::path run = m_dir.filePath(QStringLiteral("run-bomb")).toStdString();
+    std::filesystem::create_directories(run);
+    std::ofstream(run / "config.yaml") << yaml;
+    RunStore store(m_dir.filePath(QStringLiteral("ws-bomb")).toStdString());
+    try {
+      store.importFolder(run);
+      QFAIL("imported");
+    } catch (const Error &e) {
+      QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("config.yaml")), e.what());
+      QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("aliases")), e.what());
+    }
+    QVERIFY(store.list().empty());
+    // A bundle unpacks through a hidden staging folder renamed into place: none is left behind.
+    std::ofstream(run / "config.yaml") << "name: fine\n";
+    const std::filesystem::path bundle = m_dir.filePath(QStringLiteral("fine.tbrun")).toStdString();
+    writeRunBundle(run, bundle);
+    const std::filesystem::path parent = m_dir.filePath(QStringLiteral("unpacked")).toStdString();
+    std::filesystem::create_directories(parent);
+    const auto placed = readRunBundle(bundle, parent);
+    QVERIFY(std::filesystem::exists(placed / "config.yaml"));
+    for (const auto &entry : std::filesystem::directory_iterator(parent))
+      QVERIFY2(entry.path() == placed, entry.path().c_str()); // no staging folder left
+  }
+
   // A writer killed with SIGKILL in the middle of its transactions: the database stays sound and
   // holds whole batches only.
   void killedWriterLosesAtMostOneBatch()
