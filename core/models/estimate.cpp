@@ -1,7 +1,12 @@
 #include "core/models/estimate.h"
 
+#include "core/util/error.h"
+
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace tunebench {
 
@@ -80,6 +85,30 @@ std::string formatBytes(double bytes)
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
   return buffer;
+}
+
+void requireWeightsFit(const std::filesystem::path &configFile, const TransformerShape &shape)
+{
+  double limit = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (const char *env = std::getenv("TUNEBENCH_MAX_MODEL_MB"); env && *env) {
+    char *end = nullptr;
+    const double mb = std::strtod(env, &end);
+    if (*end != '\0' || !(mb > 0))
+      throw Error(std::string("TUNEBENCH_MAX_MODEL_MB: expected a positive number of MiB, got \"") + env +
+                  "\"");
+    limit = mb * 1024.0 * 1024.0;
+  }
+  // Counted in double: a config's sizes can multiply past any integer.
+  const double layers = static_cast<double>(shape.numLayers) + shape.decoderLayers;
+  const double h = shape.hiddenSize, ffn = shape.intermediateSize;
+  const double bytes = 4.0 * (layers * (4.0 * h * h + 2.0 * h * ffn) +
+                              (static_cast<double>(shape.vocabSize) + shape.maxPositions) * h);
+  if (bytes > limit)
+    throw Error(configFile.string() + ": the model it describes (" +
+                std::to_string(static_cast<long long>(shape.numLayers) + shape.decoderLayers) + " layers × " +
+                std::to_string(shape.hiddenSize) + " hidden) needs about " + formatBytes(bytes) +
+                " for its weights alone, more than the " + formatBytes(limit) +
+                " this machine has (TUNEBENCH_MAX_MODEL_MB sets another limit)");
 }
 
 } // namespace tunebench

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 namespace tunebench {
@@ -52,5 +53,11 @@ TrainingEstimate estimateTraining(const TransformerShape &shape, std::int64_t tr
                                   Precision precision, int optimizerStatesPerWeight = 2);
 
 std::string formatBytes(double bytes);
+
+// The memory guard: a model config whose float32 weights alone would not fit this machine's
+// memory (or TUNEBENCH_MAX_MODEL_MB when set) is refused before anything is allocated, naming the
+// file — a config.json with 10^6 layers fails at once instead of allocating until the machine
+// gives out.
+void requireWeightsFit(const std::filesystem::path &configFile, const TransformerShape &shape);
 
 } // namespace tunebench

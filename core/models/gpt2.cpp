@@ -1,6 +1,7 @@
 #include "core/models/gpt2.h"
 
 #include "core/models/bf16linear.h"
+#include "core/models/estimate.h"
 #include "core/models/linear.h"
 #include "core/runtime/generator.h"
 #include "core/util/error.h"
@@ -42,7 +43,16 @@ Gpt2Config Gpt2Config::fromJson(const nlohmann::json &j, const std::string &sour
 
 Gpt2Config Gpt2Config::fromFile(const std::filesystem::path &path)
 {
-  return withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
+  Gpt2Config c =
+      withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
+  TransformerShape s;
+  s.vocabSize = c.vocabSize;
+  s.hiddenSize = c.hiddenSize;
+  s.numLayers = c.numLayers;
+  s.intermediateSize = c.innerSize;
+  s.maxPositions = c.maxPositions;
+  requireWeightsFit(path, s);
+  return c;
 }
 
 Conv1DImpl::Conv1DImpl(int in, int out)

@@ -1,5 +1,6 @@
 #include "core/models/modelconfig.h"
 
+#include "core/models/estimate.h"
 #include "core/util/error.h"
 #include "core/util/jsonfile.h"
 
@@ -70,7 +71,16 @@ EncoderConfig EncoderConfig::fromJson(const nlohmann::json &j, const std::string
 
 EncoderConfig EncoderConfig::fromFile(const std::filesystem::path &path)
 {
-  return withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
+  EncoderConfig c =
+      withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
+  TransformerShape s;
+  s.vocabSize = c.vocabSize;
+  s.hiddenSize = c.hiddenSize;
+  s.numLayers = c.numLayers;
+  s.intermediateSize = c.intermediateSize;
+  s.maxPositions = c.maxPositions;
+  requireWeightsFit(path, s);
+  return c;
 }
 
 nlohmann::json EncoderConfig::toJson() const

@@ -1,5 +1,6 @@
 #include "core/models/t5.h"
 
+#include "core/models/estimate.h"
 #include "core/models/linear.h"
 #include "core/models/moduletree.h"
 #include "core/runtime/generator.h"
@@ -48,7 +49,15 @@ T5Config T5Config::fromJson(const nlohmann::json &j, const std::string &source)
 
 T5Config T5Config::fromFile(const std::filesystem::path &path)
 {
-  return withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
+  T5Config c = withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
+  TransformerShape s;
+  s.vocabSize = c.vocabSize;
+  s.hiddenSize = c.dModel;
+  s.numLayers = c.numLayers;
+  s.decoderLayers = c.numDecoderLayers;
+  s.intermediateSize = c.dFf;
+  requireWeightsFit(path, s);
+  return c;
 }
 
 T5LayerNormImpl::T5LayerNormImpl(int size, double eps) : m_eps(eps)

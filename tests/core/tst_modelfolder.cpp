@@ -5,6 +5,7 @@
 #include "core/models/gpt2.h"
 #include "core/models/modelfolder.h"
 #include "core/models/safetensors.h"
+#include "core/models/taskmodel.h"
 #include "core/util/error.h"
 #include "support/golden.h"
 
@@ -13,6 +14,7 @@
 #include <QtTest/QtTest>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 using namespace tunebench;
 
@@ -181,6 +183,59 @@ private Q_SLOTS:
         QVERIFY2(text.contains(QString::fromStdString(file.string())) && text.contains(message), e.what());
       }
     }
+  }
+
+  // The memory guard: a config.json describing a model whose weights alone exceed the machine (10^6
+  // layers) is refused at once, naming the file, for every family, by inspection and by loading;
+  // TUNEBENCH_MAX_MODEL_MB sets another limit (here below a tiny golden model).
+  void hugeConfigsAreRefusedAtOnce_data()
+  {
+    QTest::addColumn<QString>("family");
+    QTest::addColumn<QString>("layersKey");
+    QTest::newRow("bert") << "bert"
+                          << "num_hidden_layers";
+    QTest::newRow("gpt2") << "gpt2"
+                          << "n_layer";
+    QTest::newRow("t5 v1.0") << "t5_v1_0"
+                             << "num_layers";
+  }
+  void hugeConfigsAreRefusedAtOnce()
+  {
+    QFETCH(QString, family);
+    QFETCH(QString, layersKey);
+    QTemporaryDir dir;
+    const QString source = tunebench::testing::goldenDir(QStringLiteral("models/") + family);
+    for (const QString &name : QDir(source).entryList(QDir::Files))
+      QVERIFY(QFile::copy(source + QLatin1Char('/') + name, dir.filePath(name)));
+    const std::filesystem::path folder = dir.path().toStdString();
+    nlohmann::json config = nlohmann::json::parse(std::ifstream(folder / "config.json"));
+    const nlohmann::json original = config;
+    config[layersKey.toStdString()] = 1000000;
+    config["hidden_size"] = config.contains("hidden_size") ? nlohmann::json(4096) : config["hidden_size"];
+    config["d_model"] = config.contains("d_model") ? nlohmann::json(4096) : config["d_model"];
+    config["n_embd"] = config.contains("n_embd") ? nlohmann::json(4096) : config["n_embd"];
+    for (const char *unused : {"hidden_size", "d_model", "n_embd"})
+      if (config[unused].is_null())
+        config.erase(unused);
+    std::ofstream(folder / "config.json", std::ios::trunc) << config.dump();
+    for (int reader = 0; reader < 2; ++reader) {
+      try {
+        if (reader == 0)
+          inspectModelFolder(folder);
+        else
+          randomBackbone(folder); // what a run builds before loading weights
+        QFAIL("a model larger than the machine was accepted");
+      } catch (const Error &e) {
+        const QString text = QString::fromUtf8(e.what());
+        QVERIFY2(text.contains(QLatin1String("config.json")) && text.contains(QLatin1String("weights alone")),
+                 e.what());
+      }
+    }
+    std::ofstream(folder / "config.json", std::ios::trunc) << original.dump();
+    QVERIFY(inspectModelFolder(folder).checkpointNumbers > 0);
+    qputenv("TUNEBENCH_MAX_MODEL_MB", "0.001");
+    QVERIFY_THROWS_EXCEPTION(Error, inspectModelFolder(folder));
+    qunsetenv("TUNEBENCH_MAX_MODEL_MB");
   }
 
   void embeddingsAreUnitVectorsForUseLite()
