@@ -327,7 +327,9 @@ int runResume(const std::vector<std::string> &argv)
   if (args.positionals().size() != 1)
     throw UsageError("resume needs one run folder");
   const fs::path runDir = args.positionals().front();
-  if (!fs::exists(runDir / "state" / "trainer.json") && !fs::exists(runDir / "results.json"))
+  // A run that died before its first checkpoint (config.yaml and run.json, no state) starts again.
+  if (!fs::exists(runDir / "state" / "trainer.json") && !fs::exists(runDir / "results.json") &&
+      !(fs::exists(runDir / "config.yaml") && fs::exists(runDir / "run.json")))
     throw Error(runDir.string() + ": no resumable state (state/trainer.json)");
   const ExperimentConfig config = loadOrExplain(runDir / "config.yaml", {});
   return trainInto(config, runDir, args.has("json"), args.has("quiet"), false);

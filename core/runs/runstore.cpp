@@ -1,5 +1,6 @@
 #include "core/runs/runstoredetail.h"
 #include "core/util/error.h"
+#include "core/util/runfolder.h"
 #include "core/util/text.h"
 
 #include <signal.h>
@@ -372,6 +373,7 @@ void RunStore::flush()
       summary.run();
     }
   }
+  faultPoint("store-flush"); // inside the transaction: the crash tests kill here
   t.commit();
   m_pending.clear();
 }

@@ -6,6 +6,7 @@
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
+#include "core/util/runfolder.h"
 
 #include <torch/optim/adamw.h>
 
@@ -91,10 +92,15 @@ void Trainer::Impl::start()
     fs::remove(runDir / "results.json");
   }
   prepare();
-  if (resuming)
+  if (resuming) {
     loadState();
-  else
+  } else {
     writeRunStart(runDir, config, data);
+    if (restarts) {
+      observer->onResumed(0); // what the first attempt recorded is void
+      log("no saved state yet: the run starts again from its first step");
+    }
+  }
   events.open(runDir / "events.jsonl", std::ios::app);
   started = std::chrono::steady_clock::now();
   observer->onPlanned(
@@ -110,6 +116,7 @@ bool Trainer::Impl::recordStep(const StepEvent &e, const std::string &stepTask, 
     stepJson["task"] = stepTask;
   record(stepJson);
   observer->onStep(e);
+  faultPoint("step");
   if (std::isfinite(e.loss) && std::isfinite(e.gradNorm))
     return true;
   if (std::string critical = raiseDiagnoses(diagnose(curves), Raise::CriticalOnly); !critical.empty())

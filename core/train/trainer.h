@@ -31,7 +31,8 @@ public:
   // opens the existing run of a resume, locks it against a second process for this Trainer's life,
   // and returns the run's id (the history's key). run() calls it when the caller has not.
   std::string claimFolder();
-  // After claimFolder(): whether the folder holds a run to continue.
+  // After claimFolder(): whether the folder holds a run to continue (from its saved state, or
+  // from its first step when it died before its first checkpoint).
   bool resumes() const;
   // Trains (or resumes) to the end. Problems with the data or model throw tunebench::Error before
   // any step; problems during training end the run with status "failed" and a reason.

@@ -71,6 +71,7 @@ struct Trainer::Impl
   bool bf16 = false;
   bool prepared = false;
   bool finishing = false; // the final evaluation began
+  bool restarts = false;  // the folder's run never reached a checkpoint: it starts again
 
   TrainingState st; // where the run stands (saved in state/trainer.json)
   long stepsPerEpoch = 1;

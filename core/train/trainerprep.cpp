@@ -112,6 +112,10 @@ const std::string &Trainer::Impl::claim()
     return runId;
   recoverFolder(stateDir());
   resumes = fileExists(stateDir() / "trainer.json") || fileExists(runDir / "results.json");
+  // A run that started here and died before its first checkpoint: it starts again from step 0 in
+  // its own folder and history row.
+  restarts = !resumes && fileExists(runDir / "config.yaml") && fileExists(runDir / "run.json");
+  resumes = resumes || restarts;
   if (resumes)
     runId = adoptRunFolder(runDir);
   else if (const auto id = runFolderId(runDir))
