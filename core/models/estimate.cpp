@@ -111,4 +111,16 @@ void requireWeightsFit(const std::filesystem::path &configFile, const Transforme
                 " this machine has (TUNEBENCH_MAX_MODEL_MB sets another limit)");
 }
 
+TransformerShape denseShape(int vocab, int hidden, int layers, int ffn, int positions, int decoderLayers)
+{
+  TransformerShape s;
+  s.vocabSize = vocab;
+  s.hiddenSize = hidden;
+  s.numLayers = layers;
+  s.intermediateSize = ffn;
+  s.maxPositions = positions;
+  s.decoderLayers = decoderLayers;
+  return s;
+}
+
 } // namespace tunebench

@@ -59,5 +59,8 @@ std::string formatBytes(double bytes);
 // file — a config.json with 10^6 layers fails at once instead of allocating until the machine
 // gives out.
 void requireWeightsFit(const std::filesystem::path &configFile, const TransformerShape &shape);
+// The sizes the guard reads, from a family's config: vocabulary, width, layers (encoder and
+// decoder), feed-forward width, positions.
+TransformerShape denseShape(int vocab, int hidden, int layers, int ffn, int positions, int decoderLayers = 0);
 
 } // namespace tunebench

@@ -45,13 +45,7 @@ Gpt2Config Gpt2Config::fromFile(const std::filesystem::path &path)
 {
   Gpt2Config c =
       withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
-  TransformerShape s;
-  s.vocabSize = c.vocabSize;
-  s.hiddenSize = c.hiddenSize;
-  s.numLayers = c.numLayers;
-  s.intermediateSize = c.innerSize;
-  s.maxPositions = c.maxPositions;
-  requireWeightsFit(path, s);
+  requireWeightsFit(path, denseShape(c.vocabSize, c.hiddenSize, c.numLayers, c.innerSize, c.maxPositions));
   return c;
 }
 

@@ -73,13 +73,8 @@ EncoderConfig EncoderConfig::fromFile(const std::filesystem::path &path)
 {
   EncoderConfig c =
       withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
-  TransformerShape s;
-  s.vocabSize = c.vocabSize;
-  s.hiddenSize = c.hiddenSize;
-  s.numLayers = c.numLayers;
-  s.intermediateSize = c.intermediateSize;
-  s.maxPositions = c.maxPositions;
-  requireWeightsFit(path, s);
+  requireWeightsFit(path,
+                    denseShape(c.vocabSize, c.hiddenSize, c.numLayers, c.intermediateSize, c.maxPositions));
   return c;
 }
 

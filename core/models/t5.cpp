@@ -50,13 +50,7 @@ T5Config T5Config::fromJson(const nlohmann::json &j, const std::string &source)
 T5Config T5Config::fromFile(const std::filesystem::path &path)
 {
   T5Config c = withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
-  TransformerShape s;
-  s.vocabSize = c.vocabSize;
-  s.hiddenSize = c.dModel;
-  s.numLayers = c.numLayers;
-  s.decoderLayers = c.numDecoderLayers;
-  s.intermediateSize = c.dFf;
-  requireWeightsFit(path, s);
+  requireWeightsFit(path, denseShape(c.vocabSize, c.dModel, c.numLayers, c.dFf, 0, c.numDecoderLayers));
   return c;
 }
 

@@ -5,6 +5,7 @@
 #include "core/runs/runstore.h"
 #include "support/cli.h"
 #include "support/golden.h"
+#include "support/history.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -122,17 +123,9 @@ private Q_SLOTS:
     QCOMPARE(stepLosses(dir), m_referenceLosses);
 
     tunebench::RunStore store(path(ws).toStdString(), tunebench::RunStore::Access::ReadOnly);
-    QCOMPARE(QString::fromStdString(store.integrityCheck()), QStringLiteral("ok"));
     const auto runs = store.list();
     QCOMPARE(runs.size(), std::size_t(1));
-    QCOMPARE(QString::fromStdString(runs.front().status), QStringLiteral("finished"));
-    const auto losses = store.series(runs.front().id, "train", "loss");
-    std::set<long> steps;
-    for (const tunebench::MetricPoint &p : losses)
-      QVERIFY2(steps.insert(p.step).second, qPrintable(QStringLiteral("step %1 recorded twice").arg(p.step)));
-    QCOMPARE(static_cast<int>(losses.size()), m_referenceLosses.size());
-    for (int i = 0; i < m_referenceLosses.size(); ++i)
-      QCOMPARE(losses[static_cast<std::size_t>(i)].value, m_referenceLosses[i]);
+    tunebench::testing::checkResumedHistory(store, runs.front().id, m_referenceLosses);
   }
 };
 

@@ -12,6 +12,7 @@
 #include "core/runs/runstore.h"
 #include "support/cli.h"
 #include "support/golden.h"
+#include "support/history.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -259,18 +260,10 @@ private Q_SLOTS:
     QVERIFY(!QFile::exists(dir + QStringLiteral("/state.tmp")));
 
     tunebench::RunStore store(path(ws).toStdString());
-    QCOMPARE(QString::fromStdString(store.integrityCheck()), QStringLiteral("ok"));
     QCOMPARE(store.list().size(), std::size_t(1));
     const std::int64_t id = rowOf(store, dir);
     QVERIFY(id > 0);
-    QCOMPARE(QString::fromStdString(store.run(id).status), QStringLiteral("finished"));
-    std::set<long> steps;
-    const auto losses = store.series(id, "train", "loss");
-    for (const tunebench::MetricPoint &p : losses)
-      QVERIFY2(steps.insert(p.step).second, "a step recorded twice");
-    QCOMPARE(static_cast<int>(losses.size()), m_referenceLosses.size());
-    for (int i = 0; i < m_referenceLosses.size(); ++i)
-      QCOMPARE(losses[static_cast<std::size_t>(i)].value, m_referenceLosses[i]);
+    tunebench::testing::checkResumedHistory(store, id, m_referenceLosses);
   }
 
   // A state that does not fit the run (a step past its end, a wrong type) is refused by `resume`
