@@ -67,17 +67,6 @@ class TestDataLoss : public QObject
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
   }
 
-  static QList<double> stepLosses(const QString &runDir)
-  {
-    QList<double> losses;
-    for (const QByteArray &line : readFile(runDir + QStringLiteral("/events.jsonl")).split('\n')) {
-      const QJsonObject j = QJsonDocument::fromJson(line).object();
-      if (j.value(QLatin1String("type")).toString() == QLatin1String("step"))
-        losses << j.value(QLatin1String("loss")).toDouble();
-    }
-    return losses;
-  }
-
   // The history's row of a run folder, read through the store.
   static std::int64_t rowOf(tunebench::RunStore &store, const QString &runDir)
   {
@@ -96,7 +85,7 @@ class TestDataLoss : public QObject
                          QStringLiteral("ws-reference"));
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
     m_reference = r.json();
-    m_referenceLosses = stepLosses(dir);
+    m_referenceLosses = tunebench::testing::eventLosses(dir);
     QCOMPARE(m_referenceLosses.size(), m_reference.value(QLatin1String("steps")).toInt());
   }
 
@@ -252,11 +241,9 @@ private Q_SLOTS:
     const Result resumed =
         run({QStringLiteral("resume"), dir, QStringLiteral("--quiet"), QStringLiteral("--json")}, ws);
     QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
-    const QJsonObject j = resumed.json();
-    QCOMPARE(j.value(QLatin1String("steps")), m_reference.value(QLatin1String("steps")));
-    QCOMPARE(j.value(QLatin1String("best_step")), m_reference.value(QLatin1String("best_step")));
-    QCOMPARE(j.value(QLatin1String("test")), m_reference.value(QLatin1String("test")));
-    QCOMPARE(stepLosses(dir), m_referenceLosses);
+    tunebench::testing::checkResumedResult(resumed.json(), dir, m_reference, m_referenceLosses);
+    if (QTest::currentTestFailed())
+      return;
     QVERIFY(!QFile::exists(dir + QStringLiteral("/state.tmp")));
 
     tunebench::RunStore store(path(ws).toStdString());
@@ -350,7 +337,7 @@ private Q_SLOTS:
         run({QStringLiteral("resume"), dir, QStringLiteral("--quiet"), QStringLiteral("--json")}, ws);
     QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
     QCOMPARE(resumed.json().value(QLatin1String("test")), m_reference.value(QLatin1String("test")));
-    QCOMPARE(stepLosses(dir), m_referenceLosses);
+    QCOMPARE(tunebench::testing::eventLosses(dir), m_referenceLosses);
   }
 
   // Two processes never train one run: `resume` of a run that is training is refused.

@@ -5,11 +5,39 @@
 
 #include "core/runs/runstore.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QtTest/QtTest>
 
 #include <set>
 
 namespace tunebench::testing {
+
+// The training losses of a run folder's events.jsonl, in step order.
+inline QList<double> eventLosses(const QString &runDir)
+{
+  QList<double> losses;
+  QFile f(runDir + QStringLiteral("/events.jsonl"));
+  if (!f.open(QIODevice::ReadOnly))
+    return losses;
+  for (const QByteArray &line : f.readAll().split('\n')) {
+    const QJsonObject j = QJsonDocument::fromJson(line).object();
+    if (j.value(QLatin1String("type")).toString() == QLatin1String("step"))
+      losses << j.value(QLatin1String("loss")).toDouble();
+  }
+  return losses;
+}
+
+// A resumed run's --json result and its folder's losses against the uninterrupted run's. QTest
+// checks (the caller returns on QTest::currentTestFailed()).
+inline void checkResumedResult(const QJsonObject &resumed, const QString &runDir,
+                               const QJsonObject &reference, const QList<double> &referenceLosses)
+{
+  QCOMPARE(resumed.value(QLatin1String("steps")), reference.value(QLatin1String("steps")));
+  QCOMPARE(resumed.value(QLatin1String("best_step")), reference.value(QLatin1String("best_step")));
+  QCOMPARE(resumed.value(QLatin1String("test")), reference.value(QLatin1String("test")));
+  QCOMPARE(eventLosses(runDir), referenceLosses);
+}
 
 // QTest checks (the caller returns on QTest::currentTestFailed()).
 inline void checkResumedHistory(const RunStore &store, std::int64_t run, const QList<double> &referenceLosses)
