@@ -64,19 +64,6 @@ TrainingSession::~TrainingSession()
     m_worker.join();
 }
 
-QStringList TrainingSession::start(const QString &yaml, const QString &baseDir, const QString &workspace)
-{
-  if (running())
-    return {tr("a run is already training")};
-  const ConfigResult r = parseExperimentConfig(yaml.toStdString(), baseDir.toStdString());
-  QStringList problems;
-  for (const ConfigProblem &p : r.problems)
-    problems << QString::fromStdString(p.str("experiment"));
-  if (!problems.isEmpty())
-    return problems;
-  return start(r.config, workspace);
-}
-
 QStringList TrainingSession::start(ExperimentConfig config, const QString &workspace)
 {
   if (running())

@@ -26,10 +26,8 @@ public:
   explicit TrainingSession(QObject *parent = nullptr);
   ~TrainingSession() override; // stops a running run and waits for it
 
-  // Validates the YAML (paths relative to baseDir); on problems returns them ("line:col: field:
-  // message") and starts nothing. Otherwise starts the run in workspace/runs and returns {}.
-  QStringList start(const QString &yaml, const QString &baseDir, const QString &workspace);
-  // Starts a parsed, valid experiment in workspace/runs.
+  // Starts a parsed, valid experiment (ExperimentView::parsed) in workspace/runs and returns {},
+  // or why it cannot start.
   QStringList start(ExperimentConfig config, const QString &workspace);
   // Continues a stopped or interrupted run folder.
   QStringList resume(const QString &runDir, const QString &workspace);
