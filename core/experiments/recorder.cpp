@@ -132,7 +132,10 @@ void RunRecorder::onFinished(const RunResult &r)
   if (r.status == RunStatus::Failed)
     m_store.addEvent(m_run, r.steps, "error", json{{"reason", r.reason}}.dump());
   m_store.setStatus(m_run, r.status, r.reason, r.seconds);
-  m_store.recordArtifacts(m_run);
+  // A stopped run has not ended: its files (the resume state above all) change when it resumes, so
+  // they are listed and hashed when it ends, not on every stop (a window closes without waiting).
+  if (r.status != RunStatus::Stopped)
+    m_store.recordArtifacts(m_run);
   if (m_next)
     m_next->onFinished(r);
 }
