@@ -1,11 +1,11 @@
 #include "core/models/checkpoint.h"
 
+#include "core/models/torchpickle.h"
 #include "core/util/cancel.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
 
-#include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
 
 #include <fstream>
@@ -16,30 +16,6 @@ namespace tunebench {
 namespace fs = std::filesystem;
 
 namespace {
-
-TensorMap readPickle(const fs::path &path)
-{
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(path.string() + ": cannot open");
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(bytes);
-  } catch (const c10::Error &e) {
-    throw Error(path.string() + ": not a readable PyTorch checkpoint (truncated or corrupt?): " +
-                e.what_without_backtrace());
-  }
-  if (!value.isGenericDict())
-    throw Error(path.string() + ": expected a state dict (a dictionary of tensors)");
-  TensorMap out;
-  for (const auto &item : value.toGenericDict()) {
-    if (!item.key().isString() || !item.value().isTensor())
-      continue;
-    out.emplace(item.key().toStringRef(), item.value().toTensor());
-  }
-  return out;
-}
 
 std::string legacyName(const std::string &key)
 {
@@ -79,7 +55,7 @@ TensorMap readCheckpoint(const fs::path &folder)
     return all;
   }
   if (fileExists(folder / "pytorch_model.bin"))
-    return readPickle(folder / "pytorch_model.bin");
+    return readTorchPickle(folder / "pytorch_model.bin");
   throw Error(folder.string() + ": no weights found (model.safetensors, model.safetensors.index.json or "
                                 "pytorch_model.bin)");
 }

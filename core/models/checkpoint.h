@@ -11,7 +11,8 @@
 namespace tunebench {
 
 // The weights of a Hugging Face model folder: model.safetensors, sharded safetensors
-// (model.safetensors.index.json), or pytorch_model.bin (LibTorch's reader of torch.save files).
+// (model.safetensors.index.json), or pytorch_model.bin (a torch.save zip file, read by
+// readTorchPickle).
 // Throws tunebench::Error naming the file (and tensor) for anything unreadable.
 TensorMap readCheckpoint(const std::filesystem::path &folder);
 
