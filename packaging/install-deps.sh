@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages tunebench needs. Idempotent and quick when all are present.
 #
 #   packaging/install-deps.sh [build] [assets] [reference]
-#     build      compilers, LibTorch, Qt 6 (+Charts), yaml-cpp, SQLite, sentencepiece, Xvfb (default)
+#     build      compilers (and clang for the fuzz targets), LibTorch, Qt 6 (+Charts), yaml-cpp,
+#                SQLite, sentencepiece, Xvfb (default)
 #     assets     Node.js/npm, used by packaging/fetch-assets.sh to fetch models and tokenizers
 #     reference  Python torch/torchtext: the reference engines behind golden files and benchmarks
 set -euo pipefail
@@ -28,6 +29,8 @@ build_pkgs=(
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev qt6-qpa-plugins libgl-dev
   # Headless GUI runs and screenshots.
   xvfb xauth x11-utils imagemagick fonts-dejavu-core
+  # The parsers' fuzz targets (tests/fuzz): clang with libFuzzer and the sanitizers' runtimes.
+  clang libclang-rt-14-dev
 )
 assets_pkgs=(ca-certificates)
 reference_pkgs=(python3 python3-torch python3-torchtext)

@@ -266,10 +266,14 @@ int runsImport(const RunsContext &c)
   std::int64_t id = 0;
   try {
     id = c.store.importFolder(target);
-  } catch (const std::exception &) {
+  } catch (const std::exception &e) {
     std::error_code ec;
     fs::remove_all(target, ec); // the folder this import made: nothing half-imported stays
-    throw;
+    const std::string unpacked = target.string() + "/";
+    std::string why = e.what();
+    if (why.rfind(unpacked, 0) == 0) // the bundle's file, not the folder that is gone again
+      why.erase(0, unpacked.size());
+    throw Error(c.pos.front() + ": not imported: " + why);
   }
   std::printf("run %lld: %s\n", static_cast<long long>(id), target.string().c_str());
   return ExitOk;

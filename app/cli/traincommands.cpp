@@ -171,6 +171,9 @@ std::vector<std::string> takeOverrides(std::vector<std::string> &argv)
       rest.push_back(argv[i]);
     }
   }
+  for (const std::string &o : overrides)
+    if (o.find('=') == std::string::npos || o.front() == '=')
+      throw UsageError("--set " + o + ": expected key.path=value");
   argv = rest;
   return overrides;
 }
@@ -421,6 +424,11 @@ int runSweep(const std::vector<std::string> &argvIn)
     throw UsageError("sweep needs --grid key=a,b,... and/or --random N --range key=lo:hi[:log]");
   spec.random = args.intValue("random").value_or(8);
   spec.seeds = args.intValue("seeds").value_or(1);
+  try { // a malformed --grid or --range is a bad command line, found before anything is loaded
+    sweepPoints(spec);
+  } catch (const Error &e) {
+    throw UsageError(e.what());
+  }
   const ExperimentSource source = ExperimentSource::fromFile(args.positionals().front(), base);
   const ExperimentPlan plan =
       planSweep(source, spec, args.value("run-dir") ? fs::path(*args.value("run-dir")) : fs::path());

@@ -39,9 +39,14 @@ struct Parser
       problem(node.Mark(), section.empty() ? "(top level)" : section, "expected a map of settings");
       return;
     }
+    std::set<std::string> seen;
     for (const auto &kv : node) {
       const std::string key = kv.first.Scalar();
       const std::string path = section.empty() ? key : section + "." + key;
+      if (!seen.insert(key).second) { // YAML forbids it; yaml-cpp would keep one of them silently
+        problem(kv.first.Mark(), path, "appears twice in the same map (remove one)");
+        continue;
+      }
       marks[path] = kv.second.Mark().is_null() ? kv.first.Mark() : kv.second.Mark();
       if (const Field *f = findField(path)) {
         if (std::string err = f->read(kv.second, config); !err.empty())
@@ -253,8 +258,11 @@ ConfigResult parseExperimentConfig(const std::string &yaml, const fs::path &base
     parser.problem(e.mark, "(syntax)", e.msg);
     return {parser.config, parser.problems};
   }
-  if (root.IsNull())
+  if (root.IsNull()) {
+    if (overrides.empty())
+      parser.problem(YAML::Mark::null_mark(), "(top level)", "the file holds no settings (it is empty)");
     root = YAML::Node(YAML::NodeType::Map);
+  }
   for (const std::string &o : overrides) {
     const auto eq = o.find('=');
     if (eq == std::string::npos || eq == 0) {

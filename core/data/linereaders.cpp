@@ -91,6 +91,8 @@ Table readPlainText(const fs::path &path, DataReport &report)
     table.rows.push_back({std::string(text)});
     table.lines.push_back(line);
   });
+  if (table.rows.empty() && badLines.empty())
+    report.error(path.string(), 0, 0, "", "the file holds no lines of text");
   return table;
 }
 

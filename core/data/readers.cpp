@@ -24,13 +24,16 @@ namespace detail {
 std::string readDataText(const fs::path &path, DataReport &report, std::set<int> &badLines)
 {
   std::string data = readInputFile(path, "a data file");
+  if (data.rfind("\xFF\xFE", 0) == 0 || data.rfind("\xFE\xFF", 0) == 0)
+    throw Error(path.string() +
+                ": the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8");
   if (data.rfind("\xEF\xBB\xBF", 0) == 0)
     data.erase(0, 3);
-  // Walk the bad bytes in order, counting lines as we go (not from the start for each one).
-  std::size_t from = 0, bad = 0, counted = 0;
+  // Walk the bad bytes in order (invalid UTF-8, then NUL bytes: a binary file, or UTF-16 without a
+  // byte-order mark), counting lines as we go (not from the start for each one).
+  std::size_t counted = 0;
   int line = 1;
-  while (!unicode::isValidUtf8(std::string_view(data).substr(from), &bad)) {
-    const std::size_t at = from + bad;
+  const auto badByte = [&](std::size_t at, const std::string &what) {
     line += static_cast<int>(std::count(data.begin() + static_cast<std::ptrdiff_t>(counted),
                                         data.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
     counted = at;
@@ -38,14 +41,21 @@ std::string readDataText(const fs::path &path, DataReport &report, std::set<int>
       const std::size_t lineStart = at == 0 ? std::string::npos : data.rfind('\n', at - 1);
       const std::size_t begin = lineStart == std::string::npos ? 0 : lineStart + 1;
       const int column = static_cast<int>(unicode::decode(std::string_view(data).substr(begin, at - begin)).size()) + 1;
-      report.error(path.string(), line, column, "",
-                   "invalid UTF-8 byte 0x" + std::string(1, "0123456789abcdef"[(static_cast<unsigned char>(data[at]) >> 4)]) +
-                       std::string(1, "0123456789abcdef"[static_cast<unsigned char>(data[at]) & 15]) +
-                       " (save the file as UTF-8)");
+      report.error(path.string(), line, column, "", what);
     }
     badLines.insert(line);
-    from = at + 1;
+  };
+  std::size_t from = 0, bad = 0;
+  while (!unicode::isValidUtf8(std::string_view(data).substr(from), &bad)) {
+    const auto byte = static_cast<unsigned char>(data[from + bad]);
+    badByte(from + bad, "invalid UTF-8 byte 0x" + std::string(1, "0123456789abcdef"[byte >> 4]) +
+                            std::string(1, "0123456789abcdef"[byte & 15]) + " (save the file as UTF-8)");
+    from += bad + 1;
   }
+  counted = 0;
+  line = 1;
+  for (std::size_t at = data.find('\0'); at != std::string::npos; at = data.find('\0', at + 1))
+    badByte(at, "a NUL byte (a binary file, or UTF-16 without a byte-order mark?)");
   return data;
 }
 
@@ -60,7 +70,7 @@ std::pair<int, int> locate(const std::string &data, std::size_t offset)
 {
   offset = std::min(offset, data.size());
   const int line = static_cast<int>(std::count(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(offset), '\n')) + 1;
-  const std::size_t lineStart = offset == 0 ? 0 : data.rfind('\n', offset - 1);
+  const std::size_t lineStart = offset == 0 ? std::string::npos : data.rfind('\n', offset - 1);
   const std::size_t begin = lineStart == std::string::npos ? 0 : lineStart + 1;
   return {line, static_cast<int>(unicode::decode(std::string_view(data).substr(begin, offset - begin)).size()) + 1};
 }
@@ -256,13 +266,6 @@ std::size_t jsonErrorOffset(std::string_view text, const nlohmann::json::parse_e
   return offset;
 }
 
-std::string jsonErrorText(const nlohmann::json::parse_error &e)
-{
-  const std::string what = e.what();
-  const auto colon = what.find("error: ");
-  return colon == std::string::npos ? what : what.substr(colon + 7);
-}
-
 bool blankRecord(const std::vector<std::string> &fields) { return fields.size() == 1 && fields[0].empty(); }
 
 } // namespace
@@ -364,7 +367,9 @@ Table readJsonLines(const fs::path &path, DataReport &report)
       addObject(table, index, object, line);
     } catch (const json::parse_error &e) {
       const auto [l, c] = locate(data, lineStart + jsonErrorOffset(text, e));
-      report.error(file, l, c, "", "invalid JSON: " + jsonErrorText(e));
+      report.error(file, l, c, "", "invalid JSON: " + jsonErrorReason(e));
+    } catch (const json::out_of_range &) {
+      report.error(file, line, 1, "", "invalid JSON: a number is too large to be represented");
     }
   });
   if (table.rows.empty() && !report.hasErrors())
@@ -381,6 +386,10 @@ Table readJson(const fs::path &path, DataReport &report)
   table.source = file;
   if (!badLines.empty())
     return table;
+  if (data.find_first_not_of(" \t\r\n") == std::string::npos) {
+    report.error(file, 0, 0, "", "the file is empty");
+    return table;
+  }
   if (const std::size_t deep = jsonTooDeepAt(data); deep != std::string_view::npos) {
     const auto [l, c] = locate(data, deep);
     report.error(file, l, c, "", "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
@@ -391,7 +400,10 @@ Table readJson(const fs::path &path, DataReport &report)
     root = json::parse(data);
   } catch (const json::parse_error &e) {
     const auto [l, c] = locate(data, jsonErrorOffset(data, e));
-    report.error(file, l, c, "", "invalid JSON: " + jsonErrorText(e));
+    report.error(file, l, c, "", "invalid JSON: " + jsonErrorReason(e));
+    return table;
+  } catch (const json::out_of_range &) {
+    report.error(file, 1, 1, "", "invalid JSON: a number is too large to be represented");
     return table;
   }
   if (root.is_object() && root.contains("data") && root["data"].is_array())

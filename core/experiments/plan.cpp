@@ -51,9 +51,15 @@ double number(const std::string &text, const std::string &option)
   throw Error(option + ": \"" + text + "\" is not a number");
 }
 
+} // namespace
+
 // The grid's cartesian product, then (with ranges) `random` samples per grid point.
 std::vector<std::vector<std::string>> sweepPoints(const SweepSpec &spec)
 {
+  if (spec.seeds < 1)
+    throw Error("--seeds: a sweep needs at least one seed per point");
+  if (!spec.ranges.empty() && spec.random < 1)
+    throw Error("--random: a random sweep needs at least one point");
   std::vector<std::vector<std::string>> points = {{}};
   for (const std::string &g : spec.grid) {
     const auto eq = g.find('=');
@@ -95,8 +101,6 @@ std::vector<std::vector<std::string>> sweepPoints(const SweepSpec &spec)
     }
   return sampled;
 }
-
-} // namespace
 
 ExperimentSource ExperimentSource::fromFile(const fs::path &file, std::vector<std::string> overrides)
 {
@@ -148,8 +152,6 @@ ExperimentPlan planCrossValidation(const ExperimentSource &source, int folds, fs
 
 ExperimentPlan planSweep(const ExperimentSource &source, const SweepSpec &spec, fs::path root)
 {
-  if (spec.seeds < 1)
-    throw Error("a sweep needs at least one seed per point");
   ExperimentPlan plan;
   plan.kind = PlanKind::Sweep;
   plan.groups = sweepPoints(spec);

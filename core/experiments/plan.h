@@ -68,6 +68,11 @@ struct SweepSpec
   std::uint64_t samplingSeed = 12345;
 };
 
+// The spec's points (each a list of key=value overrides); Error naming the option for a malformed
+// grid or range, a number of random points or seeds below 1. Cheap: callers check a command line
+// with it before anything is loaded.
+std::vector<std::vector<std::string>> sweepPoints(const SweepSpec &spec);
+
 // One run per point and seed. Error (naming the option) for a malformed grid or range.
 // `root` empty: <output.runs>/<name>-sweep-<time>.
 ExperimentPlan planSweep(const ExperimentSource &source, const SweepSpec &spec,

@@ -12,11 +12,11 @@ namespace {
 
 // Reads the first of several names an integer field goes by.
 int intField(const nlohmann::json &j, const std::string &source, std::initializer_list<const char *> names,
-             std::optional<int> fallback = std::nullopt)
+             std::optional<int> fallback = std::nullopt, int minimum = 1)
 {
   for (const char *name : names)
     if (j.contains(name))
-      return tunebench::intField(j, source, name, fallback, 0); // range-checked: no wrap past int
+      return tunebench::intField(j, source, name, fallback, minimum); // range-checked: no wrap past int
   if (fallback)
     return *fallback;
   throw Error(source + ": field \"" + *names.begin() + "\" is missing");
@@ -41,8 +41,8 @@ EncoderConfig EncoderConfig::fromJson(const nlohmann::json &j, const std::string
   c.numHeads = intField(j, source, distil ? std::initializer_list<const char *>{"n_heads"} : std::initializer_list<const char *>{"num_attention_heads"});
   c.intermediateSize = intField(j, source, distil ? std::initializer_list<const char *>{"hidden_dim"} : std::initializer_list<const char *>{"intermediate_size"});
   c.maxPositions = intField(j, source, {"max_position_embeddings"}, 512);
-  c.typeVocabSize = distil ? 0 : intField(j, source, {"type_vocab_size"}, 2);
-  c.padTokenId = intField(j, source, {"pad_token_id"}, c.modelType == "roberta" ? 1 : 0);
+  c.typeVocabSize = distil ? 0 : intField(j, source, {"type_vocab_size"}, 2, 0);
+  c.padTokenId = intField(j, source, {"pad_token_id"}, c.modelType == "roberta" ? 1 : 0, 0);
   c.layerNormEps = j.value("layer_norm_eps", 1e-12);
   c.activation = j.value(distil ? "activation" : "hidden_act", std::string("gelu"));
   if (c.activation != "gelu" && c.activation != "gelu_new" && c.activation != "gelu_pytorch_tanh" && c.activation != "relu")
@@ -95,7 +95,14 @@ nlohmann::json EncoderConfig::toJson() const
 
 std::string readModelType(const std::filesystem::path &configJson)
 {
-  return readJsonFile(configJson).value("model_type", std::string());
+  const nlohmann::json j = readJsonFile(configJson);
+  if (!j.is_object())
+    throw Error(configJson.string() + ": expected a JSON object (a model's config.json), found " +
+                j.type_name());
+  if (j.contains("model_type") && !j["model_type"].is_string())
+    throw Error(configJson.string() + ": field \"model_type\" must be a string, found " +
+                j["model_type"].dump());
+  return j.value("model_type", std::string());
 }
 
 } // namespace tunebench

@@ -112,7 +112,7 @@ TensorMap readSafetensors(const fs::path &path, std::map<std::string, std::strin
   try {
     header = parseJson(std::string_view(data).substr(8, headerSize), file);
   } catch (const nlohmann::json::exception &e) {
-    throw Error(file + ": the safetensors header is not valid JSON: " + e.what());
+    throw Error(file + ": the safetensors header is not valid JSON: " + jsonErrorReason(e));
   }
   if (!header.is_object())
     throw Error(file + ": the safetensors header is not a JSON object");
@@ -157,7 +157,7 @@ std::int64_t countSafetensorsValues(const fs::path &path)
   try {
     parsed = parseJson(header, path.string());
   } catch (const nlohmann::json::exception &e) {
-    throw Error(path.string() + ": the safetensors header is not valid JSON: " + e.what());
+    throw Error(path.string() + ": the safetensors header is not valid JSON: " + jsonErrorReason(e));
   }
   if (!parsed.is_object())
     throw Error(path.string() + ": the safetensors header is not a JSON object");

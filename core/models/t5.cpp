@@ -21,7 +21,10 @@ T5Config T5Config::fromJson(const nlohmann::json &j, const std::string &source)
     throw Error(source + ": field \"model_type\": \"" + j.value("model_type", std::string()) + "\" is not t5");
   T5Config c;
   c.raw = j;
-  auto integer = [&](const char *name, int fallback) { return intField(j, source, name, fallback); };
+  // Sizes are at least 1; token ids at least 0.
+  auto integer = [&](const char *name, int fallback, int minimum = 1) {
+    return intField(j, source, name, fallback, minimum);
+  };
   c.vocabSize = integer("vocab_size", c.vocabSize);
   c.dModel = integer("d_model", c.dModel);
   c.dKv = integer("d_kv", c.dKv);
@@ -41,9 +44,9 @@ T5Config T5Config::fromJson(const nlohmann::json &j, const std::string &source)
   if (c.activation != "relu" && c.activation != "gelu" && c.activation != "gelu_new")
     throw Error(source + ": field \"feed_forward_proj\": \"" + proj + "\" is not supported (relu, gated-gelu, gated-relu)");
   c.tieEmbeddings = j.value("tie_word_embeddings", !c.gated);
-  c.padTokenId = integer("pad_token_id", 0);
-  c.eosTokenId = integer("eos_token_id", 1);
-  c.decoderStartTokenId = integer("decoder_start_token_id", 0);
+  c.padTokenId = integer("pad_token_id", 0, 0);
+  c.eosTokenId = integer("eos_token_id", 1, 0);
+  c.decoderStartTokenId = integer("decoder_start_token_id", 0, 0);
   return c;
 }
 

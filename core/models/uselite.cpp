@@ -2,6 +2,7 @@
 
 #include "core/models/linear.h"
 #include "core/util/error.h"
+#include "core/util/jsonfile.h"
 
 #include <torch/torch.h>
 
@@ -57,7 +58,7 @@ UseLiteConfig UseLiteConfig::fromJson(const nlohmann::json &j, const std::string
     c.layerNormEps = j.value("layer_norm_eps", 1e-6);
     c.dropout = j.value("dropout", 0.1);
   } catch (const nlohmann::json::exception &e) {
-    throw Error(source + ": " + e.what());
+    throw Error(source + ": " + jsonErrorReason(e));
   }
   return c;
 }

@@ -27,7 +27,7 @@ struct Budget
   void spend()
   {
     if (--left < 0)
-      throw Error("config YAML: more than " + std::to_string(kMaxYamlNodes) +
+      throw Error("more than " + std::to_string(kMaxYamlNodes) +
                   " values (aliases that expand without end?); not read");
   }
 };
@@ -75,7 +75,9 @@ std::map<std::string, std::string> flattenYaml(const std::string &yaml)
   try {
     flattenNode(YAML::Load(yaml), "", out, budget);
   } catch (const YAML::Exception &e) {
-    throw Error(std::string("config YAML: ") + e.what());
+    throw Error(e.mark.is_null() ? "not valid YAML: " + e.msg
+                                 : "line " + std::to_string(e.mark.line + 1) + ", column " +
+                                       std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
   }
   return out;
 }

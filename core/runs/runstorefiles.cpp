@@ -259,9 +259,13 @@ void writeRunBundle(const fs::path &runFolder, const fs::path &bundle)
 
 fs::path readRunBundle(const fs::path &bundle, const fs::path &targetParent)
 {
+  const std::string problem = inputFileProblem(bundle, "a run bundle");
+  if (!problem.empty())
+    throw Error(bundle.string() + ": " + problem);
   std::ifstream in(bundle, std::ios::binary);
   if (!in)
     throw Error(bundle.string() + ": cannot be read");
+  const auto total = static_cast<std::int64_t>(fs::file_size(bundle));
   std::string magic, header;
   std::getline(in, magic);
   if (magic != kBundleMagic)
@@ -270,23 +274,33 @@ fs::path readRunBundle(const fs::path &bundle, const fs::path &targetParent)
   const json manifest = json::parse(header, nullptr, false);
   if (!manifest.is_object() || !manifest.contains("files") || !manifest["files"].is_array())
     throw Error(bundle.string() + ": damaged manifest");
-  const std::string name = manifest.value("name", "");
+  const std::string name =
+      manifest.contains("name") && manifest["name"].is_string() ? manifest["name"].get<std::string>() : "";
   if (!safeRelativePath(name) || fs::path(name).has_parent_path())
     throw Error(bundle.string() + ": unsafe run name \"" + name + "\" in the manifest");
   // Read and check everything before writing anything.
   std::vector<std::pair<std::string, std::string>> contents;
+  const auto text = [](const json &f, const char *key) {
+    return f.contains(key) && f[key].is_string() ? f[key].get<std::string>() : std::string();
+  };
   for (const json &f : manifest["files"]) {
-    const std::string path = f.value("path", "");
+    if (!f.is_object())
+      throw Error(bundle.string() + ": damaged manifest (an entry of \"files\" is not an object)");
+    const std::string path = text(f, "path");
     if (!safeRelativePath(path))
       throw Error(bundle.string() + ": unsafe path \"" + path + "\" in the manifest (absolute or with ..)");
-    const auto size = f.value("size", std::int64_t(-1));
+    const auto size =
+        f.contains("size") && f["size"].is_number_integer() ? f["size"].get<std::int64_t>() : -1;
     if (size < 0)
       throw Error(bundle.string() + ": " + path + ": no size");
+    if (size > total - static_cast<std::int64_t>(in.tellg())) // before anything is allocated
+      throw Error(bundle.string() + ": " + path + ": cut short (the manifest says " + std::to_string(size) +
+                  " bytes, more than the bundle holds)");
     std::string data(static_cast<std::size_t>(size), '\0');
     in.read(data.data(), size);
     if (in.gcount() != size)
       throw Error(bundle.string() + ": " + path + ": cut short");
-    if (sha256Hex(data) != f.value("sha256", ""))
+    if (sha256Hex(data) != text(f, "sha256"))
       throw Error(bundle.string() + ": " + path + ": checksum mismatch");
     contents.emplace_back(path, std::move(data));
   }

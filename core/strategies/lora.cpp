@@ -214,7 +214,7 @@ LoraOptions LoraStrategy::readConfig(const std::filesystem::path &folder)
       o.modulesToSave = j["modules_to_save"].get<std::vector<std::string>>();
     return o;
   } catch (const nlohmann::json::exception &e) {
-    throw Error(path.string() + ": " + e.what());
+    throw Error(path.string() + ": " + jsonErrorReason(e));
   }
 }
 

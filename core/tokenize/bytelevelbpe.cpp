@@ -80,12 +80,13 @@ std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::fromFiles(const st
     if (!vocab.is_object())
       throw Error(vocabJson.string() + ": expected a JSON object of token → id");
     for (const auto &[token, id] : vocab.items()) {
-      if (!id.is_number_integer() || id.get<int>() < 0)
-        throw Error(vocabJson.string() + ": token \"" + token + "\" has no non-negative integer id");
+      if (!id.is_number_integer() || id.get<long long>() < 0 || id.get<long long>() >= (1LL << 24))
+        throw Error(vocabJson.string() + ": token \"" + token + "\" has no id from 0 to 16777215 (got " +
+                    id.dump() + ")");
       pairs.emplace_back(token, id.get<int>());
     }
   } catch (const nlohmann::json::exception &e) {
-    throw Error(vocabJson.string() + ": not valid JSON: " + e.what());
+    throw Error(vocabJson.string() + ": not valid JSON: " + jsonErrorReason(e));
   }
   std::ifstream in(mergesTxt, std::ios::binary);
   if (!in)

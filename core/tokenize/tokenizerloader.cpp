@@ -87,22 +87,30 @@ std::unique_ptr<Tokenizer> fromTokenizerJson(const json &root, const fs::path &p
   try {
     return parseTokenizerJson(root, path);
   } catch (const json::exception &e) {
-    throw Error(path.string() + ": unexpected content: " + e.what());
+    throw Error(path.string() + ": unexpected content: " + jsonErrorReason(e));
   }
 }
 
 std::unique_ptr<Tokenizer> parseTokenizerJson(const json &root, const fs::path &path)
 {
-  const json &model = root.value("model", json::object());
+  if (!root.is_object() || !root.contains("model") || !root["model"].is_object())
+    throw Error(path.string() + ": a tokenizer.json needs a \"model\" object (with its type and vocab)");
+  const json &model = root["model"];
+  if (model.contains("type") && !model["type"].is_string())
+    throw Error(path.string() + ": field model.type must be a string, got " + model["type"].dump());
   const std::string type = model.value("type", std::string());
   std::unique_ptr<Tokenizer> tokenizer;
   // items() of a temporary would dangle: keep the vocabulary object alive.
   const json vocab = model.value("vocab", json::object());
   auto vocabPairs = [&] {
+    if (!vocab.is_object() || vocab.empty())
+      throw Error(path.string() + ": field model.vocab must be a non-empty object of token: id");
     std::vector<std::pair<std::string, int>> pairs;
+    constexpr long long kMaxId = 1 << 24; // 16,777,216 ids: more than any vocabulary has
     for (const auto &[token, id] : vocab.items()) {
-      if (!id.is_number_integer())
-        throw Error(path.string() + ": model.vocab[\"" + token + "\"] is not an integer id");
+      if (!id.is_number_integer() || id.get<long long>() < 0 || id.get<long long>() >= kMaxId)
+        throw Error(path.string() + ": model.vocab[\"" + token + "\"] is not an id from 0 to " +
+                    std::to_string(kMaxId - 1) + " (got " + id.dump() + ")");
       pairs.emplace_back(token, id.get<int>());
     }
     return pairs;
@@ -278,7 +286,8 @@ std::unique_ptr<Tokenizer> loadTokenizer(const fs::path &dir)
   try {
     configureFromFolder(*tokenizer, dir);
   } catch (const json::exception &e) {
-    throw Error(dir.string() + ": unexpected content in its config.json or tokenizer files: " + e.what());
+    throw Error(dir.string() +
+                ": unexpected content in its config.json or tokenizer files: " + jsonErrorReason(e));
   }
   return tokenizer;
 }

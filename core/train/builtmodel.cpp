@@ -313,25 +313,39 @@ void saveArchive(torch::serialize::OutputArchive &archive, const fs::path &file)
   writeFileAtomically(file, bytes.str());
 }
 
+void loadArchive(torch::serialize::InputArchive &archive, const fs::path &file)
+{
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec))
+    throw Error(file.string() + ": missing (the run's saved state is incomplete)");
+  try {
+    archive.load_from(file.string());
+  } catch (const c10::Error &) {
+    throw Error(file.string() + ": not a readable LibTorch archive (damaged or cut short)");
+  }
+}
+
 void loadModel(torch::nn::Module &model, const fs::path &file)
 {
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(file.string());
-  } catch (const c10::Error &e) {
-    throw Error(file.string() + ": cannot be read (" + std::string(e.what_without_backtrace()) + ")");
-  }
+  loadArchive(archive, file);
   torch::NoGradGuard noGrad;
+  const auto copy = [&](const std::string &key, torch::Tensor &into, const torch::Tensor &t) {
+    if (t.sizes() != into.sizes() || t.scalar_type() != into.scalar_type())
+      throw Error(file.string() + ": tensor \"" + key +
+                  "\" does not have the model's shape and type (was the config changed?)");
+    into.copy_(t);
+  };
   for (auto &p : model.named_parameters()) {
     torch::Tensor t;
     if (!archive.try_read(p.key(), t))
       throw Error(file.string() + ": has no tensor \"" + p.key() + "\" (was the config changed?)");
-    p.value().copy_(t);
+    copy(p.key(), p.value(), t);
   }
   for (auto &b : model.named_buffers()) {
     torch::Tensor t;
     if (archive.try_read(b.key(), t, true))
-      b.value().copy_(t);
+      copy(b.key(), b.value(), t);
   }
 }
 

@@ -88,5 +88,7 @@ void saveModel(torch::nn::Module &model, const std::filesystem::path &file);
 // full or the folder not writable; what was at `file` before is kept then).
 void saveArchive(torch::serialize::OutputArchive &archive, const std::filesystem::path &file);
 void loadModel(torch::nn::Module &model, const std::filesystem::path &file);
+// Opens a LibTorch archive; Error naming the file when it is missing or unreadable.
+void loadArchive(torch::serialize::InputArchive &archive, const std::filesystem::path &file);
 
 } // namespace tunebench

@@ -73,11 +73,17 @@ TrainingState loadTrainingState(const fs::path &runDir, torch::nn::Module &model
   TrainingState st = TrainingState::fromJson(readJsonFile(file), file, limits);
   loadModel(model, stateDir / "model.pt");
   torch::serialize::InputArchive opt;
-  opt.load_from((stateDir / "optimizer.pt").string());
-  optimizer.load(opt);
-  torch::Tensor rng;
-  if (opt.try_read("rng", rng, true))
-    generator.set_state(rng);
+  loadArchive(opt, stateDir / "optimizer.pt");
+  try {
+    optimizer.load(opt);
+    torch::Tensor rng;
+    if (opt.try_read("rng", rng, true))
+      generator.set_state(rng);
+  } catch (const c10::Error &) {
+    throw Error(
+        (stateDir / "optimizer.pt").string() +
+        ": does not hold this run's optimizer and random state (damaged, or the config was changed?)");
+  }
   return st;
 }
 

@@ -59,7 +59,11 @@ nlohmann::json parseJson(std::string_view text, const std::string &source)
   if (deep != std::string_view::npos)
     throw Error(source + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels (at byte " +
                 std::to_string(deep + 1) + ")");
-  return nlohmann::json::parse(text);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::out_of_range &) { // a number past a double's range: 1e999
+    throw Error(source + ": not valid JSON: a number is too large to be represented");
+  }
 }
 
 nlohmann::json readJsonFile(const std::filesystem::path &path)

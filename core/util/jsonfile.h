@@ -16,7 +16,8 @@ inline constexpr int kMaxJsonDepth = 256;
 // The offset of the first bracket that nests deeper than maxDepth, or npos (strings are skipped).
 std::size_t jsonTooDeepAt(std::string_view text, int maxDepth = kMaxJsonDepth);
 // nlohmann::json::parse after the depth check: throws tunebench::Error naming `source` and the
-// offset when the text nests too deep; parse errors (nlohmann::json::parse_error) go on as they are.
+// offset when the text nests too deep or holds a number too large for a double; parse errors
+// (nlohmann::json::parse_error) go on as they are.
 nlohmann::json parseJson(std::string_view text, const std::string &source);
 
 // nlohmann's message without its "[json.exception.…]" prefix and its own positions.

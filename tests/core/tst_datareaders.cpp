@@ -149,6 +149,17 @@ private Q_SLOTS:
     QTest::newRow("list cell nested deep")
         << "al.csv" << QByteArray("text,labels\nhello,\"" + deep + "\"\n") << multi << "" << iob2 << 2 << 0
         << "the list nests deeper than 256 levels" << true;
+    // Found by fuzz_tables: an empty JSON file (a crash in locating the error) and numbers past a
+    // double's range (nlohmann's out_of_range escaped the readers).
+    QTest::newRow("json empty") << "an.json" << QByteArray("") << single << "" << iob2 << 0 << 0
+                                << "the file is empty" << true;
+    QTest::newRow("json number too large")
+        << "ao.json" << QByteArray("[{\"text\": \"x\", \"label\": 1e999}]") << single << "" << iob2 << 1 << 1
+        << "a number is too large" << true;
+    QTest::newRow("jsonl number too large")
+        << "ap.jsonl"
+        << QByteArray("{\"text\": \"ok\", \"label\": \"a\"}\n{\"text\": \"x\", \"label\": 1e999}\n") << single
+        << "" << iob2 << 2 << 1 << "a number is too large" << true;
     QTest::newRow("csv header only") << "am.csv" << QByteArray("text,label\n") << single << "" << iob2 << 1
                                      << 0 << "the file has a header but no data rows" << true;
     // Plain text

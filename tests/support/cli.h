@@ -31,6 +31,7 @@ inline CliResult runCli(const QString &cli, const QStringList &args, const QProc
   QProcess p;
   p.setProcessEnvironment(env);
   p.start(cli, args);
+  p.closeWriteChannel(); // a command that reads stdin sees its end, as under `< /dev/null`
   if (!p.waitForFinished(timeoutMs)) {
     p.kill();
     p.waitForFinished();
