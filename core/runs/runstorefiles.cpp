@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 namespace tunebench {
@@ -203,9 +204,18 @@ std::string RunStore::exportJson(const std::vector<std::int64_t> &ids) const
         points.push_back({p.step, p.epoch, p.wall, std::isfinite(p.value) ? json(p.value) : json(nullptr)});
       series[split + "/" + name] = points;
     }
-    out.push_back({{"id", r.id}, {"name", r.name}, {"created", r.created}, {"status", r.status}, {"reason", r.reason},
-                   {"duration", r.duration}, {"tags", r.tags}, {"notes", r.notes}, {"parent", r.parent},
-                   {"folder", r.folder}, {"config", config(id)}, {"summary", summary},
+    out.push_back({{"id", r.id},
+                   {"name", r.name},
+                   {"created", r.created},
+                   {"status", r.status},
+                   {"reason", r.reason},
+                   {"duration", r.duration},
+                   {"tags", r.tags},
+                   {"notes", r.notes},
+                   {"parent", r.parent},
+                   {"folder", r.folder},
+                   {"config", config(id)},
+                   {"summary", summary},
                    {"series", series}});
   }
   return out.dump(2) + "\n";
@@ -233,14 +243,17 @@ bool safeRelativePath(const std::string &p)
 void writeRunBundle(const fs::path &runFolder, const fs::path &bundle)
 {
   std::vector<std::string> files;
-  for (const char *name : {"config.yaml", "labels.json", "split.json", "events.jsonl", "results.json", "best/model.pt"})
+  for (const char *name :
+       {"config.yaml", "labels.json", "split.json", "events.jsonl", "results.json", "best/model.pt"})
     if (fileExists(runFolder / name))
       files.emplace_back(name);
   if (files.empty() || !fileExists(runFolder / "config.yaml"))
     throw Error(runFolder.string() + ": not a run folder (no config.yaml)");
-  json manifest = {{"name", fs::absolute(runFolder).lexically_normal().filename().string()}, {"files", json::array()}};
+  json manifest = {{"name", fs::absolute(runFolder).lexically_normal().filename().string()},
+                   {"files", json::array()}};
   for (const std::string &f : files)
-    manifest["files"].push_back({{"path", f}, {"size", fs::file_size(runFolder / f)}, {"sha256", sha256File(runFolder / f)}});
+    manifest["files"].push_back(
+        {{"path", f}, {"size", fs::file_size(runFolder / f)}, {"sha256", sha256File(runFolder / f)}});
   const fs::path tmp = bundle.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary);
@@ -331,6 +344,5 @@ fs::path readRunBundle(const fs::path &bundle, const fs::path &targetParent)
   }
   return target;
 }
-
 
 } // namespace tunebench
