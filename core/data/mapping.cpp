@@ -64,7 +64,15 @@ bool parseList(const std::string &cell, const std::string &separator, std::vecto
   return true;
 }
 
-std::string joinList(const std::vector<std::string> &items) { return text::join(items, ", "); }
+// The first 20 names (a file with 100,000 columns makes a message, not a megabyte).
+std::string joinList(const std::vector<std::string> &items)
+{
+  constexpr std::size_t kShown = 20;
+  if (items.size() <= kShown)
+    return text::join(items, ", ");
+  return text::join(std::vector<std::string>(items.begin(), items.begin() + kShown), ", ") + ", … (" +
+         std::to_string(items.size()) + " columns in all)";
+}
 
 } // namespace
 

@@ -221,6 +221,17 @@ QList<Case> dataFiles()
       d("csv too few fields", "a.csv", "text,label\ngood\n", "found 1"),
       d("csv bad utf-8", "a.csv", "text,label\ngo\xffod,pos\n", "invalid UTF-8"),
       d("csv nul byte", "a.csv", QByteArray("text,label\ngo\0od,pos\n", 21), "NUL"),
+      d(
+          "csv 100,000 columns", "a.csv",
+          [] {
+            QByteArray header, row;
+            for (int i = 0; i < 100000; ++i) {
+              header += (i ? ",c" : "c") + QByteArray::number(i);
+              row += i ? ",x" : "x";
+            }
+            return header + "\n" + row + "\n";
+          }(),
+          "100000 columns in all"),
       d("csv utf-16", "a.csv", QByteArray("\xff\xfet\0e\0x\0t\0", 10), "UTF-16"),
       d("csv empty label", "a.csv", "text,label\ngood,\n", "label"),
       d("csv duplicate header", "a.csv", "text,text,label\na,b,pos\n", "text"),
