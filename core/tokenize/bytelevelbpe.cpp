@@ -2,12 +2,14 @@
 
 #include "core/tokenize/unicode.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
 #include "core/util/jsonfile.h"
 
 #include <array>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace tunebench {
 
@@ -48,10 +50,7 @@ bool isPatternSpace(char32_t c)
 
 std::string readFile(const std::filesystem::path &path, const char *what)
 {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(path.string() + ": cannot open the " + what);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return readInputFile(path, std::string("the ") + what);
 }
 
 } // namespace
@@ -88,9 +87,7 @@ std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::fromFiles(const st
   } catch (const nlohmann::json::exception &e) {
     throw Error(vocabJson.string() + ": not valid JSON: " + jsonErrorReason(e));
   }
-  std::ifstream in(mergesTxt, std::ios::binary);
-  if (!in)
-    throw Error(mergesTxt.string() + ": cannot open the BPE merges");
+  std::istringstream in(readFile(mergesTxt, "BPE merges"));
   std::vector<std::pair<std::string, std::string>> merges;
   std::string line;
   for (std::size_t lineNo = 1; std::getline(in, line); ++lineNo) {

@@ -2,6 +2,7 @@
 
 #include "core/shim/spmshim.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -143,6 +144,8 @@ SentencePieceModel::~SentencePieceModel() = default;
 
 SentencePieceModel SentencePieceModel::fromFile(const fs::path &path)
 {
+  if (const std::string problem = inputFileProblem(path, "a SentencePiece model"); !problem.empty())
+    throw Error(path.string() + ": " + problem); // a pipe or device would block the loader
   const ShimApi &api = shim();
   auto handle = std::make_unique<Handle>();
   handle->api = &api;

@@ -38,6 +38,8 @@ std::string tokenText(const json &value)
 
 bool isUseVocabulary(const fs::path &vocabJson)
 {
+  if (!inputFileProblem(vocabJson, "a vocabulary").empty())
+    return false; // the reader that follows says what is wrong with it
   std::ifstream in(vocabJson, std::ios::binary);
   char first = 0;
   while (in.get(first) && std::isspace(static_cast<unsigned char>(first))) {

@@ -2,8 +2,10 @@
 
 #include "core/tokenize/unicode.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
 
 #include <fstream>
+#include <sstream>
 
 namespace tunebench {
 
@@ -46,9 +48,7 @@ WordPieceTokenizer::WordPieceTokenizer(Vocabulary vocabulary, WordPieceOptions o
 std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromVocabFile(const std::filesystem::path &path,
                                                                       WordPieceOptions options)
 {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(path.string() + ": cannot open the WordPiece vocabulary");
+  std::istringstream in(readInputFile(path, "the WordPiece vocabulary"));
   std::vector<std::string> tokens;
   std::string line;
   std::size_t lineNo = 0;

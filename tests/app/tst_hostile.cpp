@@ -517,6 +517,15 @@ QList<Case> tokenizerFiles()
       t("spiece.model junk", "spiece.model", "not a protobuf at all", "spiece.model"),
       t("spiece.model empty", "spiece.model", "", "spiece.model"),
       t("unknown tokenizer file", "tokens.bin", "x", "tokens.bin"),
+      t("vocab.txt a FIFO", "vocab.txt", "@fifo", "not a regular file"),
+      t("tokenizer.json a FIFO", "tokenizer.json", "@fifo", "not a regular file"),
+      t("spiece.model a FIFO", "spiece.model", "@fifo", "not a regular file"),
+      Case{QStringLiteral("a model folder's vocab.txt a FIFO"),
+           {QStringLiteral("tokenize"), QStringLiteral("--model"), QStringLiteral("{d}/m")},
+           {{QStringLiteral("m/vocab.txt"), "@fifo"}},
+           3,
+           QStringLiteral("not a regular file"),
+           QStringLiteral("vocab.txt")},
   };
 }
 
