@@ -44,6 +44,16 @@ std::string closestMatch(const std::string &word, const std::vector<std::string>
 
 Args::Args(const std::vector<std::string> &argv, const std::vector<Option> &options)
 {
+  if (std::any_of(argv.begin(), argv.end(),
+                  [](const std::string &a) { return a == "--help" || a == "-h"; })) {
+    std::string text;
+    for (const Option &o : options) {
+      std::string flag = "--" + o.name + (o.takesValue ? " VALUE" : "");
+      flag.resize(std::max<std::size_t>(flag.size() + 2, 24), ' ');
+      text += "  " + flag + o.help + "\n";
+    }
+    throw HelpRequested("options", text.empty() ? "  (none)\n" : text);
+  }
   std::vector<std::string> names;
   for (const Option &o : options)
     names.push_back(o.name);

@@ -17,6 +17,24 @@ public:
   using Error::Error;
 };
 
+// Thrown when a command line asks for --help (or -h): `text` is the block to print under
+// `heading` (the options with their help, or a command's sub-commands). The CLI prints it with the
+// command's usage line and example and exits 0.
+class HelpRequested : public std::exception
+{
+public:
+  HelpRequested(std::string heading, std::string text)
+    : m_heading(std::move(heading))
+    , m_text(std::move(text))
+  {}
+  const char *what() const noexcept override { return "help requested"; }
+  const std::string &heading() const { return m_heading; }
+  const std::string &text() const { return m_text; }
+
+private:
+  std::string m_heading, m_text;
+};
+
 // Command-line arguments after the sub-command: `--name value`, `--name=value`, `--flag`, and
 // positionals. Options are declared up front so that a typo is an error with a suggestion.
 class Args final
@@ -29,7 +47,8 @@ public:
     std::string help;
   };
 
-  // Throws UsageError for unknown options or a missing value.
+  // Throws UsageError for unknown options or a missing value, HelpRequested (listing `options`)
+  // when argv holds --help or -h.
   Args(const std::vector<std::string> &argv, const std::vector<Option> &options);
 
   bool has(const std::string &name) const { return m_values.count(name) > 0; }

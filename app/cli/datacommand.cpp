@@ -80,6 +80,12 @@ int runData(const std::vector<std::string> &argv)
 {
   if (argv.empty())
     throw UsageError("data needs a sub-command: prepare-assets, check");
+  if (argv.front() == "--help" || argv.front() == "-h")
+    throw HelpRequested(
+        "sub-commands (each answers --help with its options)",
+        "  check FILE              validate a data file: every problem with file:line:column, label\n"
+        "                          counts, token lengths\n"
+        "  prepare-assets          turn the fetched corpora into the data files the presets use\n");
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv.front() == "prepare-assets")
     return prepareAssets(rest);

@@ -399,6 +399,16 @@ int runRuns(const std::vector<std::string> &argvIn)
   if (argvIn.empty())
     throw UsageError(runsUsage());
   const std::string sub = argvIn.front();
+  if (sub == "--help" || sub == "-h") {
+    std::string text;
+    for (const RunsSubcommand &s : runsSubcommands())
+      if (s.help) {
+        std::string name = s.name;
+        name.resize(std::max<std::size_t>(name.size() + 2, 24), ' ');
+        text += "  " + name + s.help + "\n";
+      }
+    throw HelpRequested("sub-commands (each answers --help with its options)", text);
+  }
   const auto found = std::find_if(runsSubcommands().begin(), runsSubcommands().end(),
                                   [&](const RunsSubcommand &s) { return sub == s.name; });
   if (found == runsSubcommands().end())
@@ -411,19 +421,23 @@ int runRuns(const std::vector<std::string> &argvIn)
     else
       rest.push_back(argvIn[i]);
   }
-  Args args(rest, {{"workspace", true, "the workspace (default $TUNEBENCH_WORKSPACE)"},
-                   {"json", false, "JSON output"},
-                   {"sort", true, "list: created, name, duration, a summary metric (test.accuracy) or config key; - for ascending"},
-                   {"limit", true, "list: at most N runs"},
-                   {"all", false, "list: archived runs too"},
-                   {"columns", true, "list: summary metrics to show (comma-separated)"},
-                   {"format", true, "export: csv or json"},
-                   {"out", true, "export/bundle/import: the output file or folder"},
-                   {"files", false, "delete: the run folder too"},
-                   {"keep", true, "prune: checkpoints of this many recent finished runs stay"},
-                   {"min", false, "best: the lowest value wins"},
-                   {"undo", false, "archive: un-archive"},
-                   {"rows", true, "stress-write: rows per transaction"}});
+  Args args(
+      rest,
+      {{"workspace", true, "the workspace (default $TUNEBENCH_WORKSPACE)"},
+       {"json", false, "JSON output"},
+       {"where", true, "list/export: a filter such as test.accuracy>0.8 or status=finished (repeatable)"},
+       {"sort", true,
+        "list: created, name, duration, a summary metric (test.accuracy) or config key; - for ascending"},
+       {"limit", true, "list: at most N runs"},
+       {"all", false, "list: archived runs too"},
+       {"columns", true, "list: summary metrics to show (comma-separated)"},
+       {"format", true, "export: csv or json"},
+       {"out", true, "export/bundle/import: the output file or folder"},
+       {"files", false, "delete: the run folder too"},
+       {"keep", true, "prune: checkpoints of this many recent finished runs stay"},
+       {"min", false, "best: the lowest value wins"},
+       {"undo", false, "archive: un-archive"},
+       {"rows", true, "stress-write: rows per transaction"}});
   const fs::path workspace = args.value("workspace") ? fs::path(*args.value("workspace")) : defaultWorkspaceDir();
   RunStore store(workspace, found->reads ? RunStore::Access::ReadOnly : RunStore::Access::ReadWrite);
   return found->run({store, args, args.positionals(), where, workspace});

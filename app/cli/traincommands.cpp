@@ -305,7 +305,8 @@ int runTrain(const std::vector<std::string> &argvIn)
 {
   std::vector<std::string> argv = argvIn;
   const std::vector<std::string> overrides = takeOverrides(argv);
-  Args args(argv, {{"json", false, "end with one JSON line of final metrics on stdout"},
+  Args args(argv, {{"set", true, "key.path=value: one setting of the config overridden (repeatable)"},
+                   {"json", false, "end with one JSON line of final metrics on stdout"},
                    {"run-dir", true, "the run folder (default: <output.runs>/<name>-<time>)"},
                    {"quiet", false, "no progress output"},
                    {"sanity", false, "first check that one batch can be over-fitted"},
@@ -342,10 +343,12 @@ int runCrossValidate(const std::vector<std::string> &argvIn)
 {
   std::vector<std::string> argv = argvIn;
   const std::vector<std::string> overrides = takeOverrides(argv);
-  Args args(argv, {{"folds", true, "number of folds (default 5)"},
-                   {"run-dir", true, "the folder for the fold runs (default: <output.runs>/<name>-cv-<time>)"},
-                   {"json", false, "end with one JSON line: per-fold and mean/std test metrics"},
-                   {"quiet", false, "no progress output"}});
+  Args args(argv,
+            {{"folds", true, "number of folds (default 5)"},
+             {"set", true, "key.path=value: one setting of the config overridden (repeatable)"},
+             {"run-dir", true, "the folder for the fold runs (default: <output.runs>/<name>-cv-<time>)"},
+             {"json", false, "end with one JSON line: per-fold and mean/std test metrics"},
+             {"quiet", false, "no progress output"}});
   if (args.positionals().size() != 1)
     throw UsageError("cv needs one CONFIG.yaml");
   const int folds = args.intValue("folds").value_or(5);
@@ -414,8 +417,11 @@ int runSweep(const std::vector<std::string> &argvIn)
   SweepSpec spec;
   spec.grid = takeRepeated(argv, "grid");
   spec.ranges = takeRepeated(argv, "range");
-  Args args(argv, {{"random", true, "random search: this many points from the --range options"},
-                   {"seeds", true, "repeat every point with this many seeds (mean ± std)"},
+  Args args(argv, {{"grid", true, "key=a,b,...: every value of a setting (repeatable: their product)"},
+                   {"range", true, "key=lo:hi or key=lo:hi:log: a setting sampled at random (repeatable)"},
+                   {"random", true, "random search: this many points from the --range options (default 8)"},
+                   {"seeds", true, "repeat every point with this many seeds (mean ± std; default 1)"},
+                   {"set", true, "key.path=value: one setting of the config overridden (repeatable)"},
                    {"run-dir", true, "the folder for the runs"},
                    {"json", false, "end with one JSON line"}});
   if (args.positionals().size() != 1)

@@ -195,6 +195,50 @@ private Q_SLOTS:
     QVERIFY2(r.out.contains(QLatin1String("threads:       1 intra-op")), qPrintable(r.out));
   }
 
+  // Every command (and the data and runs sub-commands) answers --help on stdout with its usage
+  // line, its options or sub-commands and an example, exit 0; `help CMD` says the same.
+  void everyCommandAnswersHelp_data()
+  {
+    QTest::addColumn<QStringList>("command");
+    QTest::addColumn<QString>("option"); // one option its help must list ("" for none)
+    const auto row = [](const char *name, QStringList command, const char *option) {
+      QTest::newRow(name) << command << QString::fromUtf8(option);
+    };
+    row("version", {QStringLiteral("version")}, "");
+    row("doctor", {QStringLiteral("doctor")}, "--quick");
+    row("data", {QStringLiteral("data")}, "check FILE");
+    row("data check", {QStringLiteral("data"), QStringLiteral("check")}, "--max-length VALUE");
+    row("inspect", {QStringLiteral("inspect")}, "--json");
+    row("embed", {QStringLiteral("embed")}, "--batch VALUE");
+    row("tokenize", {QStringLiteral("tokenize")}, "--tokenizer VALUE");
+    row("train", {QStringLiteral("train")}, "--set VALUE");
+    row("resume", {QStringLiteral("resume")}, "--quiet");
+    row("cv", {QStringLiteral("cv")}, "--folds VALUE");
+    row("eval", {QStringLiteral("eval")}, "--split VALUE");
+    row("ensemble", {QStringLiteral("ensemble")}, "--split VALUE");
+    row("sweep", {QStringLiteral("sweep")}, "--grid VALUE");
+    row("runs", {QStringLiteral("runs")}, "compare");
+    row("runs list", {QStringLiteral("runs"), QStringLiteral("list")}, "--limit VALUE");
+    row("export", {QStringLiteral("export")}, "--out VALUE");
+    row("predict", {QStringLiteral("predict")}, "--text VALUE");
+  }
+  void everyCommandAnswersHelp()
+  {
+    QFETCH(QStringList, command);
+    QFETCH(QString, option);
+    const Result r = run(command + QStringList{QStringLiteral("--help")});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.startsWith(QStringLiteral("usage: tunebench-cli ") + command.front()), qPrintable(r.out));
+    QVERIFY2(r.out.contains(QLatin1String("\nexample:\n  ")), qPrintable(r.out));
+    QVERIFY2(option.isEmpty() ? r.out.contains(QLatin1String("(none)")) : r.out.contains(option),
+             qPrintable(r.out));
+    QVERIFY2(r.err.isEmpty(), qPrintable(r.err));
+    const Result h = run(QStringList{QStringLiteral("help")} + command);
+    QCOMPARE(h.exitCode, 0);
+    if (command.size() == 1) // `help data check` is `data --help check`: the sub-commands
+      QCOMPARE(h.out, r.out);
+  }
+
   void errorsAreOneLine_data()
   {
     QTest::addColumn<QStringList>("args");
