@@ -1,6 +1,7 @@
 // `runs`: the workspace's run history (list, show, compare, export, import, housekeeping).
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/eval/pairedcomparison.h"
 #include "core/runs/runstore.h"
 #include "core/runtime/paths.h"
 #include "core/util/error.h"
@@ -155,11 +156,23 @@ int runsShow(const RunsContext &c)
   return ExitOk;
 }
 
+// --significance: B (the second run) against A on their shared test rows.
+std::optional<RunPairComparison> significanceOf(const RunsContext &ctx, const RunComparison &c)
+{
+  if (!ctx.args.has("significance"))
+    return std::nullopt;
+  if (c.runs.size() != 2)
+    throw UsageError("runs compare --significance compares two runs (A then B)");
+  return compareOnTestRows(c.runs[0].folder, c.runs[1].folder,
+                           ctx.args.intValue("resamples").value_or(10000));
+}
+
 int runsCompare(const RunsContext &ctx)
 {
   if (ctx.pos.size() < 2)
     throw UsageError("runs compare needs two or more run ids");
   const RunComparison c = ctx.store.compare(ids(ctx.pos, 0));
+  const std::optional<RunPairComparison> significance = significanceOf(ctx, c);
   if (ctx.args.has("json")) {
     json diff = json::object(), summary = json::object(), series = json::object();
     for (const auto &[k, v] : c.configDiff)
@@ -183,8 +196,10 @@ int runsCompare(const RunsContext &ctx)
     json runs = json::array();
     for (const RunRecord &r : c.runs)
       runs.push_back(r.id);
-    std::cout << json{{"runs", runs}, {"config_diff", diff}, {"summary", summary}, {"series", series}}.dump()
-              << '\n';
+    json out = {{"runs", runs}, {"config_diff", diff}, {"summary", summary}, {"series", series}};
+    if (significance)
+      out["significance"] = comparisonJson(*significance);
+    std::cout << out.dump() << '\n';
     return ExitOk;
   }
   std::printf("%-36s", "config (only what differs)");
@@ -213,6 +228,12 @@ int runsCompare(const RunsContext &ctx)
   for (const RunRecord &r : c.runs)
     std::printf("  %18s", r.status.c_str());
   std::printf("\n");
+  if (significance) {
+    std::printf("\nrun %lld (B) against run %lld (A) on the same test rows:\n",
+                static_cast<long long>(c.runs[1].id), static_cast<long long>(c.runs[0].id));
+    for (const std::string &line : describeComparison(*significance))
+      std::printf("  %s\n", line.c_str());
+  }
   return ExitOk;
 }
 
@@ -367,7 +388,9 @@ const std::vector<RunsSubcommand> &runsSubcommands()
   static const std::vector<RunsSubcommand> table = {
       {"list", true, "list runs (--where, --sort, --limit, --all, --columns, --json)", runsList},
       {"show", true, "one run: status, summary, series, diagnoses, config", runsShow},
-      {"compare", true, "two or more runs side by side (config differences, summaries)", runsCompare},
+      {"compare", true,
+       "two or more runs side by side (config differences, summaries; --significance: B against A)",
+       runsCompare},
       {"best", true, "the id of the run with the best value of a summary metric", runsBest},
       {"export", true, "summaries as CSV or JSON", runsExport},
       {"bundle", false, "one run folder packed into a file (--out)", runsBundle},
@@ -425,6 +448,9 @@ int runRuns(const std::vector<std::string> &argvIn)
       rest,
       {{"workspace", true, "the workspace (default $TUNEBENCH_WORKSPACE)"},
        {"json", false, "JSON output"},
+       {"significance", false,
+        "compare: paired bootstrap and McNemar's test of B against A on the test rows"},
+       {"resamples", true, "compare --significance: bootstrap resamples (default 10000)"},
        {"where", true, "list/export: a filter such as test.accuracy>0.8 or status=finished (repeatable)"},
        {"sort", true,
         "list: created, name, duration, a summary metric (test.accuracy) or config key; - for ascending"},

@@ -243,8 +243,8 @@ bool safeRelativePath(const std::string &p)
 void writeRunBundle(const fs::path &runFolder, const fs::path &bundle)
 {
   std::vector<std::string> files;
-  for (const char *name :
-       {"config.yaml", "labels.json", "split.json", "events.jsonl", "results.json", "best/model.pt"})
+  for (const char *name : {"config.yaml", "labels.json", "split.json", "events.jsonl", "results.json",
+                           "test_predictions.jsonl", "best/model.pt"})
     if (fileExists(runFolder / name))
       files.emplace_back(name);
   if (files.empty() || !fileExists(runFolder / "config.yaml"))

@@ -2,6 +2,7 @@
 
 #include "core/train/builtmodel.h"
 #include "core/train/dataprep.h"
+#include "core/train/evaluation.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
@@ -10,6 +11,7 @@
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/input-archive.h>
 
+#include <algorithm>
 #include <fstream>
 
 namespace tunebench {
@@ -107,6 +109,36 @@ std::vector<json> keepEventsUpTo(const fs::path &runDir, long step)
   in.close();
   writeFileAtomically(runDir / "events.jsonl", text);
   return kept;
+}
+
+void writeTestPredictions(const fs::path &runDir, const PreparedData &data, const Evaluation &test)
+{
+  const std::vector<int> &rows = data.split.test;
+  std::string out;
+  if (!test.probabilities.empty() && test.probabilities.size() == rows.size()) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const EncodedExample &e = data.encoded[static_cast<std::size_t>(rows[i])];
+      const auto &p = test.probabilities[i];
+      const auto best = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+      if (e.label < 0 || best >= data.labels.size())
+        return; // multi-label: no single prediction to pair
+      out += json{{"row", e.row},
+                  {"truth", data.labels[static_cast<std::size_t>(e.label)]},
+                  {"predicted", data.labels[best]}}
+                 .dump() +
+             "\n";
+    }
+  } else if (!test.predictedTags.empty() && test.predictedTags.size() == rows.size()) {
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      out += json{{"row", data.encoded[static_cast<std::size_t>(rows[i])].row},
+                  {"truth", test.truthTags[i]},
+                  {"predicted", test.predictedTags[i]}}
+                 .dump() +
+             "\n";
+  } else {
+    return;
+  }
+  writeFileAtomically(runDir / "test_predictions.jsonl", out);
 }
 
 void writeResults(const fs::path &runDir, const RunResult &r, long totalSteps, const std::string &strategy,

@@ -45,6 +45,14 @@ TrainingState loadTrainingState(const std::filesystem::path &runDir, torch::nn::
 // ends it); returns the lines kept.
 std::vector<nlohmann::json> keepEventsUpTo(const std::filesystem::path &runDir, long step);
 
+struct Evaluation;
+struct PreparedData;
+// test_predictions.jsonl: per test row (dataset row, reference, prediction) of a single-label or
+// tagging run's best model, for paired comparisons of runs on the same test rows. Other tasks
+// write nothing.
+void writeTestPredictions(const std::filesystem::path &runDir, const PreparedData &data,
+                          const Evaluation &test);
+
 // results.json: the result, the planned steps, the strategy and what the frozen-layer cache did.
 void writeResults(const std::filesystem::path &runDir, const RunResult &r, long totalSteps,
                   const std::string &strategy, const nlohmann::json &frozenCache);

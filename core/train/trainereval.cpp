@@ -136,7 +136,9 @@ void Trainer::Impl::evaluateBest(RunResult &r)
   r.validation = evaluateSplit("validation", st.bestStep).event;
   if (data.split.test.empty())
     return;
-  r.test = evaluateSplit("test", st.bestStep).event;
+  const Evaluation test = evaluateSplit("test", st.bestStep);
+  r.test = test.event;
+  writeTestPredictions(runDir, data, test);
   record(eventJson(r.test));
   observer->onEvaluation(r.test);
   if (config.task.kind == "single_label")

@@ -125,6 +125,19 @@ private Q_SLOTS:
     QCOMPARE(cmp.exitCode, 0);
     QVERIFY2(cmp.out.contains(QLatin1String("(the configs are the same)")), qPrintable(cmp.out));
     QVERIFY2(cmp.out.contains(QRegularExpression(QStringLiteral("test.accuracy\\s+(\\S+)\\s+\\1"))), qPrintable(cmp.out));
+    // Each run kept its test predictions; the same predictions on the same rows: B - A = 0, p = 1.
+    const Result sig = run({QStringLiteral("runs"), QStringLiteral("compare"), QStringLiteral("1"),
+                            QStringLiteral("2"), QStringLiteral("--significance"),
+                            QStringLiteral("--resamples"), QStringLiteral("500"), QStringLiteral("--json")});
+    QVERIFY2(sig.exitCode == 0, qPrintable(sig.err));
+    const QJsonObject significance = sig.json().value(QLatin1String("significance")).toObject();
+    QVERIFY2(significance.value(QLatin1String("rows")).toInt() > 0, qPrintable(sig.out));
+    const QJsonObject accuracy = significance.value(QLatin1String("metrics")).toArray().first().toObject();
+    QCOMPARE(accuracy.value(QLatin1String("metric")).toString(), QStringLiteral("accuracy"));
+    QCOMPARE(accuracy.value(QLatin1String("difference")).toDouble(), 0.0);
+    QCOMPARE(accuracy.value(QLatin1String("p")).toDouble(), 1.0);
+    QCOMPARE(significance.value(QLatin1String("mcnemar")).toObject().value(QLatin1String("p")).toDouble(),
+             1.0);
   }
 
   void interruptLeavesAResumableRun()
