@@ -20,7 +20,7 @@ for t in "${targets[@]}"; do
   log=build/fuzz/logs/$t.log
   start=$(date +%s)
   set +e
-  ASAN_OPTIONS=detect_leaks=1 build/fuzz/bin/fuzz_"$t" -runs="$runs" -rss_limit_mb=2048 -timeout=10 \
+  ASAN_OPTIONS=detect_leaks=1 build/fuzz/bin/fuzz_"$t" -runs="$runs" -rss_limit_mb=2048 -timeout=10 $([ "$t" = tokenizer ] && echo -max_len=8192) \
     -print_final_stats=1 -artifact_prefix=build/fuzz/findings/"$t"- "$corpus" build/fuzz/tests/fuzz/seeds/"$t" \
     >"$log" 2>&1
   status=$?

@@ -187,6 +187,12 @@ private Q_SLOTS:
     QVERIFY(std::abs(r.metrics.front().bootstrap.high - expected.high) < 1e-12);
     QCOMPARE(r.metrics.front().bootstrap.p, expected.p);
     QCOMPARE(r.metrics.at(1).metric, std::string("macro_f1"));
+    const std::vector<std::string> lines = describeComparison(r);
+    QVERIFY2(
+        QString::fromStdString(lines.front()).startsWith(QStringLiteral("B - A accuracy = +30.0 points [")),
+        lines.front().c_str());
+    QCOMPARE(QString::fromStdString(lines.back()),
+             QStringLiteral("McNemar's exact test: 0 rows only A got right, 3 only B, p = 0.25"));
     QVERIFY_THROWS_EXCEPTION(Error, compareOnTestRows(a, c)); // other rows
     QVERIFY_THROWS_EXCEPTION(Error, compareOnTestRows(a, dir.filePath(QStringLiteral("none")).toStdString()));
   }
