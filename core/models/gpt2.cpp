@@ -15,40 +15,6 @@
 
 namespace tunebench {
 
-Gpt2Config Gpt2Config::fromJson(const nlohmann::json &j, const std::string &source)
-{
-  if (j.value("model_type", std::string()) != "gpt2")
-    throw Error(source + ": field \"model_type\": \"" + j.value("model_type", std::string()) + "\" is not gpt2");
-  Gpt2Config c;
-  c.raw = j;
-  auto integer = [&](const char *name, int fallback) { return intField(j, source, name, fallback, 1); };
-  c.vocabSize = integer("vocab_size", c.vocabSize);
-  c.hiddenSize = integer("n_embd", c.hiddenSize);
-  c.numLayers = integer("n_layer", c.numLayers);
-  c.numHeads = integer("n_head", c.numHeads);
-  c.maxPositions = integer("n_positions", c.maxPositions);
-  c.innerSize = integer("n_inner", 4 * c.hiddenSize);
-  c.layerNormEps = j.value("layer_norm_epsilon", c.layerNormEps);
-  c.activation = j.value("activation_function", c.activation);
-  c.residDropout = j.value("resid_pdrop", c.residDropout);
-  c.embdDropout = j.value("embd_pdrop", c.embdDropout);
-  c.attnDropout = j.value("attn_pdrop", c.attnDropout);
-  c.bosTokenId = integer("bos_token_id", c.bosTokenId);
-  c.eosTokenId = integer("eos_token_id", c.eosTokenId);
-  if (c.hiddenSize % c.numHeads != 0)
-    throw Error(source + ": n_embd " + std::to_string(c.hiddenSize) + " is not a multiple of n_head " +
-                std::to_string(c.numHeads));
-  return c;
-}
-
-Gpt2Config Gpt2Config::fromFile(const std::filesystem::path &path)
-{
-  Gpt2Config c =
-      withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
-  requireWeightsFit(path, denseShape(c.vocabSize, c.hiddenSize, c.numLayers, c.innerSize, c.maxPositions));
-  return c;
-}
-
 Conv1DImpl::Conv1DImpl(int in, int out)
 {
   weight = register_parameter("weight", torch::randn({in, out}, currentGenerator()) * 0.02);

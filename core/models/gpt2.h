@@ -1,11 +1,10 @@
 #pragma once
 
-#include "core/models/generation.h"
-#include "core/models/prefix.h"
 #include "core/models/dropout.h"
+#include "core/models/generation.h"
 #include "core/models/linear.h"
-
-#include <nlohmann/json.hpp>
+#include "core/models/modelconfig.h"
+#include "core/models/prefix.h"
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -14,26 +13,9 @@
 #include <torch/nn/modules/normalization.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 namespace tunebench {
-
-struct Gpt2Config
-{
-  int vocabSize = 50257;
-  int hiddenSize = 768;  // n_embd
-  int numLayers = 12;    // n_layer
-  int numHeads = 12;     // n_head
-  int maxPositions = 1024; // n_positions
-  int innerSize = 0;     // n_inner; 0 = 4 × hidden
-  double layerNormEps = 1e-5;
-  std::string activation = "gelu_new";
-  double residDropout = 0.1, embdDropout = 0.1, attnDropout = 0.1;
-  int bosTokenId = 50256, eosTokenId = 50256;
-  nlohmann::json raw;
-
-  static Gpt2Config fromJson(const nlohmann::json &json, const std::string &source);
-  static Gpt2Config fromFile(const std::filesystem::path &configJson);
-};
 
 // GPT-2's Conv1D: y = x·W + b with W stored [in, out], as the checkpoints store it. Strategies
 // attach output hooks as on tunebench::Linear.

@@ -4,6 +4,7 @@
 #include "core/util/error.h"
 #include "core/util/jsonfile.h"
 
+#include <algorithm>
 #include <fstream>
 
 namespace tunebench {
@@ -103,6 +104,85 @@ std::string readModelType(const std::filesystem::path &configJson)
     throw Error(configJson.string() + ": field \"model_type\" must be a string, found " +
                 j["model_type"].dump());
   return j.value("model_type", std::string());
+}
+
+Gpt2Config Gpt2Config::fromJson(const nlohmann::json &j, const std::string &source)
+{
+  if (j.value("model_type", std::string()) != "gpt2")
+    throw Error(source + ": field \"model_type\": \"" + j.value("model_type", std::string()) +
+                "\" is not gpt2");
+  Gpt2Config c;
+  c.raw = j;
+  auto integer = [&](const char *name, int fallback) { return intField(j, source, name, fallback, 1); };
+  c.vocabSize = integer("vocab_size", c.vocabSize);
+  c.hiddenSize = integer("n_embd", c.hiddenSize);
+  c.numLayers = integer("n_layer", c.numLayers);
+  c.numHeads = integer("n_head", c.numHeads);
+  c.maxPositions = integer("n_positions", c.maxPositions);
+  c.innerSize = integer("n_inner", static_cast<int>(std::min<long long>(4LL * c.hiddenSize, 0x7fffffff)));
+  c.layerNormEps = j.value("layer_norm_epsilon", c.layerNormEps);
+  c.activation = j.value("activation_function", c.activation);
+  c.residDropout = j.value("resid_pdrop", c.residDropout);
+  c.embdDropout = j.value("embd_pdrop", c.embdDropout);
+  c.attnDropout = j.value("attn_pdrop", c.attnDropout);
+  c.bosTokenId = integer("bos_token_id", c.bosTokenId);
+  c.eosTokenId = integer("eos_token_id", c.eosTokenId);
+  if (c.hiddenSize % c.numHeads != 0)
+    throw Error(source + ": n_embd " + std::to_string(c.hiddenSize) + " is not a multiple of n_head " +
+                std::to_string(c.numHeads));
+  return c;
+}
+
+Gpt2Config Gpt2Config::fromFile(const std::filesystem::path &path)
+{
+  Gpt2Config c =
+      withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
+  requireWeightsFit(path, denseShape(c.vocabSize, c.hiddenSize, c.numLayers, c.innerSize, c.maxPositions));
+  return c;
+}
+
+T5Config T5Config::fromJson(const nlohmann::json &j, const std::string &source)
+{
+  if (j.value("model_type", std::string()) != "t5" && j.value("model_type", std::string()) != "mt5")
+    throw Error(source + ": field \"model_type\": \"" + j.value("model_type", std::string()) +
+                "\" is not t5");
+  T5Config c;
+  c.raw = j;
+  // Sizes are at least 1; token ids at least 0.
+  auto integer = [&](const char *name, int fallback, int minimum = 1) {
+    return intField(j, source, name, fallback, minimum);
+  };
+  c.vocabSize = integer("vocab_size", c.vocabSize);
+  c.dModel = integer("d_model", c.dModel);
+  c.dKv = integer("d_kv", c.dKv);
+  c.dFf = integer("d_ff", c.dFf);
+  c.numLayers = integer("num_layers", c.numLayers);
+  c.numDecoderLayers = integer("num_decoder_layers", c.numLayers);
+  c.numHeads = integer("num_heads", c.numHeads);
+  c.buckets = integer("relative_attention_num_buckets", c.buckets);
+  c.maxDistance = integer("relative_attention_max_distance", c.maxDistance);
+  c.layerNormEps = j.value("layer_norm_epsilon", c.layerNormEps);
+  c.dropout = j.value("dropout_rate", c.dropout);
+  const std::string proj = j.value("feed_forward_proj", std::string("relu"));
+  c.gated = proj.rfind("gated-", 0) == 0;
+  c.activation = c.gated ? proj.substr(6) : proj;
+  if (c.activation == "gelu" && c.gated)
+    c.activation = "gelu_new"; // Hugging Face maps gated-gelu to the tanh approximation
+  if (c.activation != "relu" && c.activation != "gelu" && c.activation != "gelu_new")
+    throw Error(source + ": field \"feed_forward_proj\": \"" + proj +
+                "\" is not supported (relu, gated-gelu, gated-relu)");
+  c.tieEmbeddings = j.value("tie_word_embeddings", !c.gated);
+  c.padTokenId = integer("pad_token_id", 0, 0);
+  c.eosTokenId = integer("eos_token_id", 1, 0);
+  c.decoderStartTokenId = integer("decoder_start_token_id", 0, 0);
+  return c;
+}
+
+T5Config T5Config::fromFile(const std::filesystem::path &path)
+{
+  T5Config c = withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
+  requireWeightsFit(path, denseShape(c.vocabSize, c.dModel, c.numLayers, c.dFf, 0, c.numDecoderLayers));
+  return c;
 }
 
 } // namespace tunebench

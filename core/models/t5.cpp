@@ -15,48 +15,6 @@
 
 namespace tunebench {
 
-T5Config T5Config::fromJson(const nlohmann::json &j, const std::string &source)
-{
-  if (j.value("model_type", std::string()) != "t5" && j.value("model_type", std::string()) != "mt5")
-    throw Error(source + ": field \"model_type\": \"" + j.value("model_type", std::string()) + "\" is not t5");
-  T5Config c;
-  c.raw = j;
-  // Sizes are at least 1; token ids at least 0.
-  auto integer = [&](const char *name, int fallback, int minimum = 1) {
-    return intField(j, source, name, fallback, minimum);
-  };
-  c.vocabSize = integer("vocab_size", c.vocabSize);
-  c.dModel = integer("d_model", c.dModel);
-  c.dKv = integer("d_kv", c.dKv);
-  c.dFf = integer("d_ff", c.dFf);
-  c.numLayers = integer("num_layers", c.numLayers);
-  c.numDecoderLayers = integer("num_decoder_layers", c.numLayers);
-  c.numHeads = integer("num_heads", c.numHeads);
-  c.buckets = integer("relative_attention_num_buckets", c.buckets);
-  c.maxDistance = integer("relative_attention_max_distance", c.maxDistance);
-  c.layerNormEps = j.value("layer_norm_epsilon", c.layerNormEps);
-  c.dropout = j.value("dropout_rate", c.dropout);
-  const std::string proj = j.value("feed_forward_proj", std::string("relu"));
-  c.gated = proj.rfind("gated-", 0) == 0;
-  c.activation = c.gated ? proj.substr(6) : proj;
-  if (c.activation == "gelu" && c.gated)
-    c.activation = "gelu_new"; // Hugging Face maps gated-gelu to the tanh approximation
-  if (c.activation != "relu" && c.activation != "gelu" && c.activation != "gelu_new")
-    throw Error(source + ": field \"feed_forward_proj\": \"" + proj + "\" is not supported (relu, gated-gelu, gated-relu)");
-  c.tieEmbeddings = j.value("tie_word_embeddings", !c.gated);
-  c.padTokenId = integer("pad_token_id", 0, 0);
-  c.eosTokenId = integer("eos_token_id", 1, 0);
-  c.decoderStartTokenId = integer("decoder_start_token_id", 0, 0);
-  return c;
-}
-
-T5Config T5Config::fromFile(const std::filesystem::path &path)
-{
-  T5Config c = withJsonTypeErrors(path.string(), [&] { return fromJson(readJsonFile(path), path.string()); });
-  requireWeightsFit(path, denseShape(c.vocabSize, c.dModel, c.numLayers, c.dFf, 0, c.numDecoderLayers));
-  return c;
-}
-
 T5LayerNormImpl::T5LayerNormImpl(int size, double eps) : m_eps(eps)
 {
   weight = register_parameter("weight", torch::ones({size}));

@@ -1,11 +1,10 @@
 #pragma once
 
-#include "core/models/generation.h"
 #include "core/models/dropout.h"
+#include "core/models/generation.h"
 #include "core/models/linear.h"
+#include "core/models/modelconfig.h"
 #include "core/models/prefix.h"
-
-#include <nlohmann/json.hpp>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -13,33 +12,9 @@
 #include <torch/nn/modules/embedding.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 namespace tunebench {
-
-// T5 v1.0 (ReLU FFN, LM head tied to the shared embeddings with d_model^-0.5 rescaling) and v1.1
-// (gated GELU, untied head), from config.json's names.
-struct T5Config
-{
-  int vocabSize = 32128;
-  int dModel = 512;
-  int dKv = 64;
-  int dFf = 2048;
-  int numLayers = 6;
-  int numDecoderLayers = 6;
-  int numHeads = 8;
-  int buckets = 32;
-  int maxDistance = 128;
-  double layerNormEps = 1e-6;
-  double dropout = 0.1;
-  bool gated = false;            // feed_forward_proj "gated-gelu"/"gated-relu"
-  std::string activation = "relu";
-  bool tieEmbeddings = true;
-  int padTokenId = 0, eosTokenId = 1, decoderStartTokenId = 0;
-  nlohmann::json raw;
-
-  static T5Config fromJson(const nlohmann::json &json, const std::string &source);
-  static T5Config fromFile(const std::filesystem::path &configJson);
-};
 
 // RMS LayerNorm: scale only, no mean subtraction, no bias.
 class T5LayerNormImpl : public torch::nn::Module
