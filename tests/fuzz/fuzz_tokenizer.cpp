@@ -1,6 +1,6 @@
 // Tokenizer files: the first byte chooses the file (tokenizer.json, vocab.txt, vocab.json with a
 // fixed merges.txt), the rest is its content; a loaded tokenizer then encodes and decodes a fixed
-// text. Only tunebench::Error may be thrown while loading; anything else is a finding.
+// text. Only tunebench::Error may be thrown; anything else is a finding.
 #include "core/tokenize/tokenizer.h"
 #include "core/tokenize/tokenizerloader.h"
 #include "core/util/error.h"
