@@ -101,7 +101,8 @@ std::unique_ptr<ByteLevelBpeTokenizer> ByteLevelBpeTokenizer::fromFiles(const st
                   line + "\"");
     merges.emplace_back(line.substr(0, space), line.substr(space + 1));
   }
-  return std::make_unique<ByteLevelBpeTokenizer>(Vocabulary::fromPairs(pairs), std::move(merges), addPrefixSpace);
+  return std::make_unique<ByteLevelBpeTokenizer>(Vocabulary::fromPairs(pairs, vocabJson.string()),
+                                                 std::move(merges), addPrefixSpace);
 }
 
 std::string ByteLevelBpeTokenizer::idToToken(int id) const
@@ -254,6 +255,8 @@ std::vector<Token> ByteLevelBpeTokenizer::tokenizeSegment(std::string_view text)
     for (int id : bpe(text.substr(begin, end - begin))) {
       const std::uint32_t length = static_cast<std::uint32_t>(
           id >= 0 ? unicode::decode(m_vocab.token(id)).size() : 1); // one symbol per byte
+      if (at >= end)
+        break; // a vocabulary whose token is longer than the text it came from: nothing left
       const std::uint32_t last = std::min(at + length, end) - 1;
       out.push_back({id, original(charStart[at]), original(charEnd[last])});
       at += length;

@@ -133,7 +133,7 @@ std::unique_ptr<Tokenizer> parseTokenizerJson(const json &root, const fs::path &
     } else if (!norm.is_null()) {
       options.lowercase = false;
     }
-    tokenizer = std::make_unique<WordPieceTokenizer>(Vocabulary::fromPairs(pairs), options);
+    tokenizer = std::make_unique<WordPieceTokenizer>(Vocabulary::fromPairs(pairs, path.string()), options);
   } else if (type == "BPE") {
     const auto pairs = vocabPairs();
     std::vector<std::pair<std::string, std::string>> merges;
@@ -150,7 +150,8 @@ std::unique_ptr<Tokenizer> parseTokenizerJson(const json &root, const fs::path &
     }
     const json &pre = root.value("pre_tokenizer", json::object());
     const bool prefixSpace = pre.is_object() && pre.value("add_prefix_space", false);
-    tokenizer = std::make_unique<ByteLevelBpeTokenizer>(Vocabulary::fromPairs(pairs), std::move(merges), prefixSpace);
+    tokenizer = std::make_unique<ByteLevelBpeTokenizer>(Vocabulary::fromPairs(pairs, path.string()),
+                                                        std::move(merges), prefixSpace);
   } else if (type == "Unigram") {
     tokenizer = std::make_unique<UnigramTokenizer>(root, path.string());
   } else {

@@ -1,5 +1,7 @@
 #include "core/tokenize/vocabulary.h"
 
+#include "core/util/error.h"
+
 #include <algorithm>
 
 namespace tunebench {
@@ -12,14 +14,22 @@ Vocabulary::Vocabulary(std::vector<std::string> tokens) : m_tokens(std::move(tok
     m_ids.emplace(m_tokens[i], static_cast<int>(i));
 }
 
-Vocabulary Vocabulary::fromPairs(const std::vector<std::pair<std::string, int>> &pairs)
+Vocabulary Vocabulary::fromPairs(const std::vector<std::pair<std::string, int>> &pairs,
+                                 const std::string &source)
 {
   int size = 0;
   for (const auto &p : pairs)
     size = std::max(size, p.second + 1);
   std::vector<std::string> tokens(static_cast<std::size_t>(size));
-  for (const auto &p : pairs)
-    tokens[static_cast<std::size_t>(p.second)] = p.first;
+  std::vector<bool> taken(static_cast<std::size_t>(size), false);
+  for (const auto &p : pairs) {
+    const auto id = static_cast<std::size_t>(p.second);
+    if (taken[id])
+      throw Error(source + ": id " + std::to_string(id) + " is given to two tokens, \"" + tokens[id] +
+                  "\" and \"" + p.first + "\"");
+    taken[id] = true;
+    tokens[id] = p.first;
+  }
   Vocabulary v;
   v.m_tokens = std::move(tokens);
   v.m_ids.reserve(pairs.size());

@@ -13,8 +13,10 @@ class Vocabulary final
 public:
   Vocabulary() = default;
   explicit Vocabulary(std::vector<std::string> tokens);
-  // Explicit ids (vocab.json); gaps are filled with empty tokens.
-  static Vocabulary fromPairs(const std::vector<std::pair<std::string, int>> &pairs);
+  // Explicit ids (vocab.json); gaps are filled with empty tokens. An id given to two tokens (a
+  // damaged vocabulary: encoding would mis-measure the tokens) is an Error naming `source`.
+  static Vocabulary fromPairs(const std::vector<std::pair<std::string, int>> &pairs,
+                              const std::string &source = "the vocabulary");
 
   int find(std::string_view token) const
   {

@@ -518,6 +518,18 @@ QList<Case> tokenizerFiles()
       t("spiece.model empty", "spiece.model", "", "spiece.model"),
       t("unknown tokenizer file", "tokens.bin", "x", "tokens.bin"),
       t("vocab.txt a FIFO", "vocab.txt", "@fifo", "not a regular file"),
+      // Found by fuzz_tokenizer: a token given another's id was measured by the other's length and
+      // encoding read past the text (heap overflow).
+      Case{QStringLiteral("vocab.json with an id given twice"),
+           {QStringLiteral("tokenize"), QStringLiteral("--tokenizer"), QStringLiteral("{d}/vocab.json")},
+           {{QStringLiteral("vocab.json"), "{\"h\": 0, \"e\": 1, \"l\": 2, \"o\": 3, \"h&&&&&&&&&&e\": 1}"},
+            {QStringLiteral("merges.txt"), "#version: 0.2\nh e\n"}},
+           3,
+           QStringLiteral("id 1 is given to two tokens"),
+           QString()},
+      t("tokenizer.json with an id given twice", "tokenizer.json",
+        "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0, \"a\": 1, \"b\": 1}}}",
+        "id 1 is given to two tokens"),
       t("tokenizer.json a FIFO", "tokenizer.json", "@fifo", "not a regular file"),
       t("spiece.model a FIFO", "spiece.model", "@fifo", "not a regular file"),
       Case{QStringLiteral("a model folder's vocab.txt a FIFO"),
