@@ -48,6 +48,8 @@ Args::Args(const std::vector<std::string> &argv, const std::vector<Option> &opti
                   [](const std::string &a) { return a == "--help" || a == "-h"; })) {
     std::string text;
     for (const Option &o : options) {
+      if (o.help.empty())
+        continue; // an option for tests and benchmarks, not listed
       std::string flag = "--" + o.name + (o.takesValue ? " VALUE" : "");
       flag.resize(std::max<std::size_t>(flag.size() + 2, 24), ' ');
       text += "  " + flag + o.help + "\n";

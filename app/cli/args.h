@@ -44,7 +44,7 @@ public:
   {
     std::string name;      // without the leading "--"
     bool takesValue = false;
-    std::string help;
+    std::string help; // empty: accepted but not listed by --help (test and benchmark helpers)
   };
 
   // Throws UsageError for unknown options or a missing value, HelpRequested (listing `options`)

@@ -463,7 +463,7 @@ int runRuns(const std::vector<std::string> &argvIn)
        {"keep", true, "prune: checkpoints of this many recent finished runs stay"},
        {"min", false, "best: the lowest value wins"},
        {"undo", false, "archive: un-archive"},
-       {"rows", true, "stress-write: rows per transaction"}});
+       {"rows", true, ""} /* stress-write (a test helper): rows per transaction */});
   const fs::path workspace = args.value("workspace") ? fs::path(*args.value("workspace")) : defaultWorkspaceDir();
   RunStore store(workspace, found->reads ? RunStore::Access::ReadOnly : RunStore::Access::ReadWrite);
   return found->run({store, args, args.positionals(), where, workspace});
