@@ -5,6 +5,7 @@
 #include "core/data/dataset.h"
 #include "core/train/trainer.h"
 #include "support/golden.h"
+#include "support/guitest.h"
 #include "ui/columnmapping.h"
 #include "ui/datasetview.h"
 #include "ui/experimentview.h"
@@ -37,13 +38,8 @@ class TestDataTab : public QObject
 private Q_SLOTS:
   void initTestCase()
   {
-    QStandardPaths::setTestModeEnabled(true);
-    QCoreApplication::setOrganizationName(QStringLiteral("tunebench-test"));
-    QCoreApplication::setApplicationName(QStringLiteral("tst_datatab"));
-    QSettings().clear();
-    qputenv("TUNEBENCH_ASSETS", tunebench::testing::assetsDir().toUtf8());
-    QVERIFY2(QFile::exists(tunebench::testing::assetPath(QStringLiteral("models/use-lite/model.json"))),
-             "USE-Lite is missing: run packaging/fetch-assets.sh");
+    tunebench::testing::isolateSettings(QStringLiteral("tst_datatab"));
+    QVERIFY2(tunebench::testing::useFetchedAssets(), "USE-Lite is missing: run packaging/fetch-assets.sh");
   }
 
   // The Data tab on the default experiment's data (4,000 sentences): the table, text and label

@@ -2,6 +2,7 @@
 // everything that shows or starts it; and closing the window stops a run wherever it is.
 #include "core/runs/runstore.h"
 #include "support/golden.h"
+#include "support/guitest.h"
 #include "ui/estimatepanel.h"
 #include "ui/experimentform.h"
 #include "ui/experimentview.h"
@@ -27,13 +28,8 @@ class TestGuiResponsive : public QObject
 private Q_SLOTS:
   void initTestCase()
   {
-    QStandardPaths::setTestModeEnabled(true);
-    QCoreApplication::setOrganizationName(QStringLiteral("tunebench-test"));
-    QCoreApplication::setApplicationName(QStringLiteral("tst_guiresponsive"));
-    QSettings().clear();
-    qputenv("TUNEBENCH_ASSETS", tunebench::testing::assetsDir().toUtf8());
-    QVERIFY2(QFile::exists(tunebench::testing::assetPath(QStringLiteral("models/use-lite/model.json"))),
-             "USE-Lite is missing: run packaging/fetch-assets.sh");
+    tunebench::testing::isolateSettings(QStringLiteral("tst_guiresponsive"));
+    QVERIFY2(tunebench::testing::useFetchedAssets(), "USE-Lite is missing: run packaging/fetch-assets.sh");
   }
 
   // One edit, one parse: the form, the problems list, the estimate, Start and the monitor share the

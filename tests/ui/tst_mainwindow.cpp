@@ -1,4 +1,5 @@
 #include "core/runtime/runtime.h"
+#include "support/guitest.h"
 #include "ui/environmentview.h"
 #include "ui/experimentview.h"
 #include "ui/mainwindow.h"
@@ -21,13 +22,7 @@ class TestMainWindow : public QObject
   Q_OBJECT
 
 private Q_SLOTS:
-  void initTestCase()
-  {
-    QStandardPaths::setTestModeEnabled(true); // QSettings go to a test location
-    QCoreApplication::setOrganizationName(QStringLiteral("tunebench-test"));
-    QCoreApplication::setApplicationName(QStringLiteral("tst_mainwindow"));
-    QSettings().clear();
-  }
+  void initTestCase() { tunebench::testing::isolateSettings(QStringLiteral("tst_mainwindow")); }
 
   void opensOnTheWorkspace()
   {

@@ -7,6 +7,7 @@
 #include "core/runs/runstore.h"
 #include "core/train/trainer.h"
 #include "support/golden.h"
+#include "support/guitest.h"
 #include "ui/columnmapping.h"
 #include "ui/datasetview.h"
 #include "ui/estimatepanel.h"
@@ -97,13 +98,8 @@ class TestWorkbench : public QObject
 private Q_SLOTS:
   void initTestCase()
   {
-    QStandardPaths::setTestModeEnabled(true);
-    QCoreApplication::setOrganizationName(QStringLiteral("tunebench-test"));
-    QCoreApplication::setApplicationName(QStringLiteral("tst_workbench"));
-    QSettings().clear();
-    qputenv("TUNEBENCH_ASSETS", tunebench::testing::assetsDir().toUtf8());
-    QVERIFY2(QFile::exists(tunebench::testing::assetPath(QStringLiteral("models/use-lite/model.json"))),
-             "USE-Lite is missing: run packaging/fetch-assets.sh");
+    tunebench::testing::isolateSettings(QStringLiteral("tst_workbench"));
+    QVERIFY2(tunebench::testing::useFetchedAssets(), "USE-Lite is missing: run packaging/fetch-assets.sh");
   }
 
   // The Experiment tab's estimate follows the edits: LoRA r=8 on USE-Lite trains a fraction of a
