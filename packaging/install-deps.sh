@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tunebench needs. Idempotent and quick when all are present.
 #
-#   packaging/install-deps.sh [build] [assets] [reference]
+#   packaging/install-deps.sh [build] [assets] [package] [reference]
 #     build      compilers (and clang for the fuzz targets), LibTorch, Qt 6 (+Charts), yaml-cpp,
 #                SQLite, sentencepiece, Xvfb (default)
 #     assets     Node.js/npm, used by packaging/fetch-assets.sh to fetch models and tokenizers
+#     package    what builds and checks the .deb: dpkg-shlibdeps, lintian, desktop-file-validate,
+#                appstreamcli (packaging/make-deb.sh, the test labelled package)
 #     reference  Python torch/torchtext: the reference engines behind golden files and benchmarks
 set -euo pipefail
 
@@ -33,6 +35,7 @@ build_pkgs=(
   clang libclang-rt-14-dev
 )
 assets_pkgs=(ca-certificates)
+package_pkgs=(dpkg-dev lintian desktop-file-utils appstream man-db)
 reference_pkgs=(python3 python3-torch python3-torchtext)
 
 wanted=()
@@ -42,8 +45,9 @@ for g in "${groups[@]}"; do
     assets) wanted+=("${assets_pkgs[@]}")
             # Node.js from Debian unless a node/npm is already on PATH.
             command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm) ;;
+    package) wanted+=("${package_pkgs[@]}") ;;
     reference) wanted+=("${reference_pkgs[@]}") ;;
-    *) echo "install-deps.sh: unknown group '$g' (expected build, assets or reference)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown group '$g' (expected build, assets, package or reference)" >&2; exit 2 ;;
   esac
 done
 

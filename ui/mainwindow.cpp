@@ -3,6 +3,7 @@
 #include "core/config/experiment.h"
 #include "core/runs/runstore.h"
 #include "core/runtime/runtime.h"
+#include "ui/assetspanel.h"
 #include "ui/datasetview.h"
 #include "ui/environmentview.h"
 #include "ui/evaluationview.h"
@@ -73,8 +74,10 @@ void MainWindow::createStartPage()
   m_workspaceLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
   auto *envTitle = new QLabel(tr("<b>This machine</b>"), page);
   m_environment = new EnvironmentView(page);
+  m_assets = new AssetsPanel(page);
   layout->addWidget(title);
   layout->addWidget(m_workspaceLabel);
+  layout->addWidget(m_assets);
   layout->addSpacing(8);
   layout->addWidget(envTitle);
   layout->addWidget(m_environment, 1);

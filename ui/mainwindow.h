@@ -14,6 +14,7 @@ class QTabWidget;
 namespace tunebench {
 
 class EnvironmentView;
+class AssetsPanel;
 class ExperimentView;
 class HistoryView;
 class DatasetView;
@@ -100,6 +101,7 @@ private:
   QLabel *m_workspaceLabel = nullptr;
   QLabel *m_statusRuntime = nullptr;
   EnvironmentView *m_environment = nullptr;
+  AssetsPanel *m_assets = nullptr;
   ExperimentView *m_experiment = nullptr;
   MonitorView *m_monitor = nullptr;
   HistoryView *m_history = nullptr;

@@ -47,14 +47,16 @@ Args::Args(const std::vector<std::string> &argv, const std::vector<Option> &opti
   if (std::any_of(argv.begin(), argv.end(),
                   [](const std::string &a) { return a == "--help" || a == "-h"; })) {
     std::string text;
+    std::vector<std::string> words;
     for (const Option &o : options) {
       if (o.help.empty())
         continue; // an option for tests and benchmarks, not listed
+      words.push_back("--" + o.name);
       std::string flag = "--" + o.name + (o.takesValue ? " VALUE" : "");
       flag.resize(std::max<std::size_t>(flag.size() + 2, 24), ' ');
       text += "  " + flag + o.help + "\n";
     }
-    throw HelpRequested("options", text.empty() ? "  (none)\n" : text);
+    throw HelpRequested("options", text.empty() ? "  (none)\n" : text, words);
   }
   std::vector<std::string> names;
   for (const Option &o : options)

@@ -19,20 +19,25 @@ public:
 
 // Thrown when a command line asks for --help (or -h): `text` is the block to print under
 // `heading` (the options with their help, or a command's sub-commands). The CLI prints it with the
-// command's usage line and example and exits 0.
+// command's usage line and example and exits 0. `words` are what may follow on the command line
+// (the options as `--name`, or the sub-commands' names): the man page and shell completion use them.
 class HelpRequested : public std::exception
 {
 public:
-  HelpRequested(std::string heading, std::string text)
+  HelpRequested(std::string heading, std::string text, std::vector<std::string> words)
     : m_heading(std::move(heading))
     , m_text(std::move(text))
+    , m_words(std::move(words))
   {}
   const char *what() const noexcept override { return "help requested"; }
   const std::string &heading() const { return m_heading; }
   const std::string &text() const { return m_text; }
+  const std::vector<std::string> &words() const { return m_words; }
+  bool listsSubcommands() const { return !m_words.empty() && m_words.front().rfind("--", 0) != 0; }
 
 private:
   std::string m_heading, m_text;
+  std::vector<std::string> m_words;
 };
 
 // Command-line arguments after the sub-command: `--name value`, `--name=value`, `--flag`, and

@@ -30,5 +30,24 @@ int runEnsemble(const std::vector<std::string> &args);
 int runSweep(const std::vector<std::string> &args);
 int runRuns(const std::vector<std::string> &args);
 int runPredict(const std::vector<std::string> &args);
+int runFetchAssets(const std::vector<std::string> &args);
+
+class HelpRequested;
+
+struct Command
+{
+  const char *name;
+  const char *summary;
+  int (*run)(const std::vector<std::string> &args);
+  const char *example;
+};
+
+// Every sub-command, in the order --help lists them (commandtable.cpp).
+const std::vector<Command> &commands();
+// What `COMMAND [SUB] --help` lists.
+HelpRequested commandHelp(const Command &command, const std::vector<std::string> &subcommand = {});
+// The man page tunebench-cli(1) and the bash completion script, both from the table above.
+std::string manPage(const std::string &version);
+std::string bashCompletion();
 
 } // namespace tunebench::cli

@@ -85,7 +85,8 @@ int runData(const std::vector<std::string> &argv)
         "sub-commands (each answers --help with its options)",
         "  check FILE              validate a data file: every problem with file:line:column, label\n"
         "                          counts, token lengths\n"
-        "  prepare-assets          turn the fetched corpora into the data files the presets use\n");
+        "  prepare-assets          turn the fetched corpora into the data files the presets use\n",
+        {"check", "prepare-assets"});
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv.front() == "prepare-assets")
     return prepareAssets(rest);

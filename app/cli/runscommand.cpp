@@ -424,13 +424,15 @@ int runRuns(const std::vector<std::string> &argvIn)
   const std::string sub = argvIn.front();
   if (sub == "--help" || sub == "-h") {
     std::string text;
+    std::vector<std::string> words;
     for (const RunsSubcommand &s : runsSubcommands())
       if (s.help) {
+        words.emplace_back(s.name);
         std::string name = s.name;
         name.resize(std::max<std::size_t>(name.size() + 2, 24), ' ');
         text += "  " + name + s.help + "\n";
       }
-    throw HelpRequested("sub-commands (each answers --help with its options)", text);
+    throw HelpRequested("sub-commands (each answers --help with its options)", text, words);
   }
   const auto found = std::find_if(runsSubcommands().begin(), runsSubcommands().end(),
                                   [&](const RunsSubcommand &s) { return sub == s.name; });

@@ -1,7 +1,6 @@
 // `version` and `doctor`: what the process runs with, and whether this machine is set up well.
 #include "cli/args.h"
 #include "cli/commands.h"
-
 #include "core/runtime/blascore.h"
 #include "core/runtime/gemmprobe.h"
 #include "core/runtime/paths.h"
@@ -9,8 +8,12 @@
 #include "core/tokenize/sentencepiecemodel.h"
 #include "core/util/error.h"
 
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -41,7 +44,34 @@ std::string qtVersionFromGui()
   return output.empty() ? "unknown (" + gui.string() + " printed nothing)" : output;
 }
 
+// What fetch-assets runs: the packaged script beside the program (lib/tunebench/fetch-assets, the
+// same relative place in a build folder and in an installation).
+std::filesystem::path fetchAssetsScript()
+{
+  return executableDir().parent_path() / "lib" / "tunebench" / "fetch-assets";
+}
+
 } // namespace
+
+int runFetchAssets(const std::vector<std::string> &argv)
+{
+  Args args(argv, {{"assets", true,
+                    "where to put them (default: $TUNEBENCH_ASSETS, else "
+                    "$XDG_DATA_HOME/tunebench/assets)"}});
+  if (!args.positionals().empty())
+    throw UsageError("fetch-assets takes no arguments (see tunebench-cli fetch-assets --help)");
+  const std::filesystem::path script = fetchAssetsScript();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(script, ec))
+    throw Error(script.string() + ": the fetch-assets script is missing (reinstall tunebench)");
+  const std::string assets = args.value("assets").value_or(assetsDir().string());
+  const std::string cli = (executableDir() / "tunebench-cli").string();
+  ::setenv("TUNEBENCH_ASSETS", assets.c_str(), 1);
+  ::setenv("TUNEBENCH_CLI", cli.c_str(), 1);
+  std::cout << "fetch-assets: into " << assets << std::endl;
+  ::execl("/bin/bash", "bash", script.c_str(), static_cast<char *>(nullptr));
+  throw Error("cannot run /bin/bash " + script.string() + ": " + std::strerror(errno));
+}
 
 int runVersion(const std::vector<std::string> &argv)
 {
@@ -49,7 +79,9 @@ int runVersion(const std::vector<std::string> &argv)
   const RuntimeInfo info = runtimeInfo();
   std::cout << "tunebench " << info.tunebenchVersion << '\n'
             << "Qt:            " << qtVersionFromGui() << '\n'
-            << formatRuntimeInfo(info);
+            << formatRuntimeInfo(info) << "workspace:     " << defaultWorkspaceDir().string() << '\n'
+            << "assets:        " << assetsDir().string()
+            << (assetsPresent(assetsDir()) ? "" : " (missing: tunebench-cli fetch-assets)") << '\n';
   return ExitOk;
 }
 
@@ -87,6 +119,8 @@ int runDoctor(const std::vector<std::string> &argv)
   } catch (const Error &e) {
     check(false, "sentencepiece shim", e.what());
   }
+  check(assetsPresent(assetsDir()), "assets found in " + assetsDir().string(),
+        "run `tunebench-cli fetch-assets` (or set TUNEBENCH_ASSETS)");
   if (!args.has("quick")) {
     const GemmProbeResult f32 = measureGemm(false);
     std::cout << "[info] GEMM fp32 " << f32.n << "²: " << static_cast<int>(f32.gflops) << " GFLOP/s\n";

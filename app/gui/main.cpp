@@ -40,6 +40,43 @@ QList<QCommandLineOption> options()
   };
 }
 
+// tunebench(1): the man page, from the same option list the command line parses.
+void printManPage()
+{
+  const auto roff = [](QString text) {
+    return text.replace(QLatin1Char('\\'), QStringLiteral("\\e"))
+        .replace(QLatin1Char('-'), QStringLiteral("\\-"));
+  };
+  std::printf(".TH TUNEBENCH 1 \"\" \"tunebench %s\" \"User Commands\"\n.SH NAME\n"
+              "tunebench \\- desktop workbench for fine\\-tuning pre\\-trained NLP models\n"
+              ".SH SYNOPSIS\n.B tunebench\n[\\fIoptions\\fR]\n.SH DESCRIPTION\n"
+              "Opens the workbench on a workspace: experiments edited as a form or YAML, training with live "
+              "charts, the history of every run, evaluation and comparison. "
+              "\\fBtunebench\\-cli\\fR(1) runs the same experiment files without a display.\n.SH OPTIONS\n",
+              TUNEBENCH_APP_VERSION);
+  QList<QCommandLineOption> all = options();
+  all.prepend(
+      QCommandLineOption({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show the options.")));
+  all.prepend(QCommandLineOption({QStringLiteral("v"), QStringLiteral("version")},
+                                 QStringLiteral("Show the version.")));
+  for (const QCommandLineOption &o : all) {
+    QStringList names;
+    for (const QString &n : o.names())
+      names << QStringLiteral("\\fB%1\\fR")
+                   .arg(roff((n.size() == 1 ? QStringLiteral("-") : QStringLiteral("--")) + n));
+    const QString value =
+        o.valueName().isEmpty() ? QString() : QStringLiteral(" \\fI%1\\fR").arg(roff(o.valueName()));
+    std::printf(".TP\n%s%s\n%s\n", names.join(QStringLiteral(", ")).toUtf8().constData(),
+                value.toUtf8().constData(), roff(o.description()).toUtf8().constData());
+  }
+  std::printf(
+      ".SH ENVIRONMENT\n.TP\n.B TUNEBENCH_WORKSPACE\nThe workspace opened when \\fB\\-\\-workspace\\fR "
+      "is not given; default \\fI$XDG_DATA_HOME/tunebench/workspace\\fR.\n.TP\n.B TUNEBENCH_ASSETS\n"
+      "The fetched models, tokenizers and data; default \\fI$XDG_DATA_HOME/tunebench/assets\\fR. "
+      "The Start tab offers to fetch them when they are missing.\n.TP\n.B TUNEBENCH_THREADS\n"
+      "Intra\\-op threads.\n.SH SEE ALSO\n\\fBtunebench\\-cli\\fR(1)\n");
+}
+
 tunebench::StartupOptions startupOptions(const QCommandLineParser &p)
 {
   const auto value = [&](const char *name) { return p.value(QString::fromLatin1(name)); };
@@ -91,6 +128,10 @@ int main(int argc, char **argv)
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--qt-version") == 0) {
       std::printf("%s\n", qVersion());
+      return 0;
+    }
+    if (std::strcmp(argv[i], "--man") == 0) {
+      printManPage();
       return 0;
     }
   }

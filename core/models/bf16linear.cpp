@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 
@@ -214,6 +215,16 @@ bool bf16AutocastActive()
   return at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
 }
 
+namespace {
+// A precondition of the caller (a bug when it fails). Not TORCH_CHECK: that embeds the source
+// file's path in the binary.
+void requireArguments(bool ok, const char *what)
+{
+  if (!ok)
+    throw std::invalid_argument(what);
+}
+} // namespace
+
 at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weights,
                       const std::vector<at::Tensor> &biases, bool weightsInputMajor)
 {
@@ -221,10 +232,10 @@ at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weight
   for (const auto &b : biases)
     if (b.defined())
       present.push_back(b);
-  TORCH_CHECK(!weights.empty() && weights.size() <= 3 &&
-                  (present.empty() || present.size() == weights.size()),
-              "bf16Linear: one to three weights, with a bias each or none");
-  TORCH_CHECK(!weightsInputMajor || weights.size() == 1, "bf16Linear: one weight stored [in, out]");
+  requireArguments(!weights.empty() && weights.size() <= 3 &&
+                       (present.empty() || present.size() == weights.size()),
+                   "bf16Linear: one to three weights, with a bias each or none");
+  requireArguments(!weightsInputMajor || weights.size() == 1, "bf16Linear: one weight stored [in, out]");
   auto nth = [](const std::vector<at::Tensor> &v, std::size_t i) {
     return i < v.size() ? Optional(v[i]) : Optional();
   };

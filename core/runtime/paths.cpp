@@ -32,6 +32,13 @@ fs::path defaultWorkspaceDir()
 
 fs::path assetsDir() { return fromEnvironment("TUNEBENCH_ASSETS", dataHome() / "tunebench" / "assets"); }
 
+bool assetsPresent(const fs::path &dir)
+{
+  std::error_code ec;
+  return fs::is_regular_file(dir / "models" / "use-lite" / "model.json", ec) &&
+         fs::is_regular_file(dir / "data" / "sentiment" / "pang-lee-sentences.csv", ec);
+}
+
 fs::path executableDir()
 {
   std::error_code ec;

@@ -12,6 +12,10 @@ std::filesystem::path defaultWorkspaceDir();
 // $XDG_DATA_HOME/tunebench/assets. ./run.sh points it at the checkout's git-ignored assets/.
 std::filesystem::path assetsDir();
 
+// Whether `dir` holds what the default experiment needs (USE-Lite and the sentiment data): the CLI's
+// doctor and the GUI's Start tab offer `tunebench-cli fetch-assets` when it does not.
+bool assetsPresent(const std::filesystem::path &dir);
+
 // The folder of the running executable (from /proc/self/exe).
 std::filesystem::path executableDir();
 

@@ -14,8 +14,6 @@
 namespace tunebench {
 namespace fs = std::filesystem;
 
-namespace {
-
 // The resolved functions of the shim. Loaded once per process and never unloaded: dlclose of a
 // library with its own protobuf registry at exit is asking for trouble.
 struct ShimApi
@@ -37,6 +35,8 @@ struct ShimApi
   TbSpmSpecialIdFn specialId = nullptr;
 };
 
+namespace {
+
 std::vector<fs::path> candidatePaths()
 {
   std::vector<fs::path> paths;
@@ -46,7 +46,8 @@ std::vector<fs::path> candidatePaths()
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     paths.push_back(exe.parent_path() / TUNEBENCH_SPM_SHIM_NAME);
-    paths.push_back(exe.parent_path().parent_path() / "lib" / "tunebench" / TUNEBENCH_SPM_SHIM_NAME);
+    // Installed: PREFIX/bin/PROGRAM and PREFIX/lib/tunebench/shim/ (packaging/CMakeLists.txt).
+    paths.push_back(exe.parent_path().parent_path() / "lib" / "tunebench" / "shim" / TUNEBENCH_SPM_SHIM_NAME);
   }
   return paths;
 }

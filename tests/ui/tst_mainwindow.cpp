@@ -1,5 +1,6 @@
 #include "core/runtime/runtime.h"
 #include "support/guitest.h"
+#include "ui/assetspanel.h"
 #include "ui/environmentview.h"
 #include "ui/experimentview.h"
 #include "ui/mainwindow.h"
@@ -9,7 +10,10 @@
 #include <QChart>
 #include <QChartView>
 #include <QImage>
+#include <QLabel>
 #include <QMenu>
+#include <QPlainTextEdit>
+#include <QPushButton>
 #include <QRegularExpression>
 #include <QTabWidget>
 #include <QTreeWidget>
@@ -23,6 +27,48 @@ class TestMainWindow : public QObject
 
 private Q_SLOTS:
   void initTestCase() { tunebench::testing::isolateSettings(QStringLiteral("tst_mainwindow")); }
+
+  // The Start tab offers fetch-assets while the assets folder lacks the default experiment's model
+  // and data, hides the offer once they are there, and shows the script's failure when it fails.
+  void startTabOffersTheAssets()
+  {
+    QTemporaryDir root;
+    const QByteArray saved = qgetenv("TUNEBENCH_ASSETS");
+    const QString assets = root.filePath(QStringLiteral("assets"));
+    qputenv("TUNEBENCH_ASSETS", assets.toUtf8());
+    {
+      MainWindow window(root.filePath(QStringLiteral("workspace")));
+      window.show();
+      QVERIFY(QTest::qWaitForWindowExposed(&window));
+      auto *panel = window.findChild<AssetsPanel *>();
+      QVERIFY(panel);
+      QVERIFY(panel->isVisible());
+      auto *message = panel->findChild<QLabel *>();
+      QVERIFY(message->text().contains(assets));
+      QVERIFY(panel->fetchButton()->isEnabled());
+
+      QVERIFY(QDir().mkpath(assets + QStringLiteral("/models/use-lite")));
+      QVERIFY(QDir().mkpath(assets + QStringLiteral("/data/sentiment")));
+      QFile(assets + QStringLiteral("/models/use-lite/model.json")).open(QIODevice::WriteOnly);
+      QVERIFY(!panel->refresh()); // the data file is still missing
+      QFile(assets + QStringLiteral("/data/sentiment/pang-lee-sentences.csv")).open(QIODevice::WriteOnly);
+      QVERIFY(panel->refresh());
+      QVERIFY(!panel->isVisible());
+
+      // A folder that cannot be made (below a plain file): the script fails and says so.
+      const QString blocked = root.filePath(QStringLiteral("file/assets"));
+      QFile(root.filePath(QStringLiteral("file"))).open(QIODevice::WriteOnly);
+      qputenv("TUNEBENCH_ASSETS", blocked.toUtf8());
+      QVERIFY(!panel->refresh());
+      QVERIFY(panel->isVisible());
+      panel->fetchButton()->click();
+      QVERIFY(!panel->fetchButton()->isEnabled());
+      QTRY_VERIFY_WITH_TIMEOUT(panel->fetchButton()->isEnabled(), 30000);
+      QVERIFY2(message->text().contains(QLatin1String("Fetching failed")), qPrintable(message->text()));
+      QVERIFY(panel->findChild<QPlainTextEdit *>()->toPlainText().contains(blocked));
+    }
+    qputenv("TUNEBENCH_ASSETS", saved);
+  }
 
   void opensOnTheWorkspace()
   {
