@@ -32,6 +32,7 @@ public:
   QTableWidget *runs() const { return m_runs; }
   QTableWidget *diff() const { return m_diff; }
   QPushButton *compareButton() const { return m_compare; }
+  QPushButton *resumeButton() const { return m_resume; }
   int overlaySeries() const;
   // A past run's config as the experiment to edit (clone) or to start again (rerun): the YAML it
   // was started with, or its folder's resolved config.yaml when that no longer resolves here.

@@ -128,7 +128,7 @@ std::vector<Example> augment(const Dataset &dataset, const std::vector<int> &row
                              const WordNet *wordnet, Paraphraser *paraphraser)
 {
   if (options.backTranslation && !paraphraser)
-    throw Error("augmentation: back-translation needs a seq2seq model (set augmentation.paraphrase_model)");
+    throw Error("augmentation: back-translation needs a paraphrasing model (none was given)");
   if ((options.synonymAlpha > 0 || options.insertionAlpha > 0) && !wordnet)
     throw Error("augmentation: synonym replacement and insertion need WordNet (run packaging/fetch-assets.sh)");
   std::vector<std::string> operations;

@@ -7,6 +7,7 @@
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "support/golden.h"
+#include "support/runfiles.h"
 
 #include <torch/serialize.h>
 
@@ -21,6 +22,8 @@
 
 using namespace tunebench;
 using tunebench::testing::assetPath;
+using tunebench::testing::readModel;
+using tunebench::testing::stepLosses;
 
 namespace {
 
@@ -38,31 +41,6 @@ private:
   Trainer &m_trainer;
   long m_step;
 };
-
-std::vector<double> stepLosses(const std::filesystem::path &run)
-{
-  std::vector<double> out;
-  std::ifstream in(run / "events.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    const auto j = nlohmann::json::parse(line);
-    if (j.value("type", "") == "step")
-      out.push_back(j["loss"].get<double>());
-  }
-  return out;
-}
-
-std::map<std::string, torch::Tensor> readModel(const std::filesystem::path &file, const std::vector<std::string> &keys)
-{
-  torch::serialize::InputArchive a;
-  a.load_from(file.string());
-  std::map<std::string, torch::Tensor> out;
-  for (const std::string &k : keys) {
-    torch::Tensor t;
-    a.read(k, t);
-    out[k] = t;
-  }
-  return out;
-}
 
 } // namespace
 

@@ -6,8 +6,10 @@
 #include "core/data/dataset.h"
 #include "core/runs/runstore.h"
 #include "core/train/trainer.h"
+#include "support/cli.h"
 #include "support/golden.h"
 #include "support/guitest.h"
+#include "support/runfiles.h"
 #include "ui/columnmapping.h"
 #include "ui/datasetview.h"
 #include "ui/estimatepanel.h"
@@ -193,6 +195,76 @@ private Q_SLOTS:
       QVERIFY(!g->item(r, 0)->text().isEmpty()); // the prompt
       QVERIFY(!g->item(r, 2)->text().isEmpty()); // the reference answer
     }
+  }
+
+  // History → Resume on a run stopped in the GUI continues it to the end the CLI reaches with the
+  // same config uninterrupted: the same step losses and the same test metrics.
+  void resumeFromHistoryEndsLikeTheCli()
+  {
+    const QString workspace = m_root.filePath(QStringLiteral("resume-workspace"));
+    MainWindow window(workspace);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    shrink(window, QStringLiteral("4"));
+    QSignalSpy finished(window.session(), &TrainingSession::finished);
+    QVERIFY(window.startExperiment().isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(window.monitor()->trainPoints() >= 4, 120000);
+    QTest::mouseClick(window.experiment()->stopButton(), Qt::LeftButton);
+    QVERIFY(finished.wait(120000));
+    QCOMPARE(finished.back().at(0).toString(), QStringLiteral("stopped"));
+
+    const QStringList stoppedRuns =
+        QDir(workspace + QStringLiteral("/runs")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    QCOMPARE(stoppedRuns.size(), 1);
+    const std::size_t stoppedAt =
+        tunebench::testing::stepLosses(
+            (workspace + QStringLiteral("/runs/") + stoppedRuns.front()).toStdString())
+            .size();
+    QVERIFY(stoppedAt >= 4);
+    long firstStepAfterResume = -1; // continued, not started again
+    connect(window.session(), &TrainingSession::steps, this, [&](const std::vector<StepEvent> &batch) {
+      if (firstStepAfterResume < 0 && !batch.empty())
+        firstStepAfterResume = batch.front().step;
+    });
+
+    HistoryView *history = window.history();
+    window.tabs()->setCurrentWidget(history);
+    QCOMPARE(history->runs()->rowCount(), 1);
+    history->selectRun(1);
+    QVERIFY(history->resumeButton()->isEnabled());
+    QTest::mouseClick(history->resumeButton(), Qt::LeftButton);
+    QVERIFY(window.session()->running());
+    QVERIFY(finished.wait(240000));
+    QCOMPARE(finished.back().at(0).toString(), QStringLiteral("finished"));
+    QCOMPARE(firstStepAfterResume, static_cast<long>(stoppedAt) + 1);
+    const QStringList folders =
+        QDir(workspace + QStringLiteral("/runs")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    QCOMPARE(folders.size(), 1);
+    const std::filesystem::path resumed =
+        (workspace + QStringLiteral("/runs/") + folders.front()).toStdString();
+
+    const QString cliDir = m_root.filePath(QStringLiteral("resume-cli"));
+    const auto cli = tunebench::testing::runCli(
+        qEnvironmentVariable("TUNEBENCH_BIN_DIR") + QStringLiteral("/tunebench-cli"),
+        {QStringLiteral("train"), QString::fromStdString((resumed / "config.yaml").string()),
+         QStringLiteral("--run-dir"), cliDir, QStringLiteral("--quiet"), QStringLiteral("--json")},
+        QProcessEnvironment::systemEnvironment());
+    QVERIFY2(cli.exitCode == 0, qPrintable(cli.err));
+    const std::vector<double> gui = tunebench::testing::stepLosses(resumed);
+    const std::vector<double> whole = tunebench::testing::stepLosses(cliDir.toStdString());
+    QCOMPARE(gui.size(), whole.size());
+    QVERIFY(gui.size() > 4);
+    for (std::size_t i = 0; i < gui.size(); ++i)
+      QVERIFY2(std::abs(gui[i] - whole[i]) < 1e-6, qPrintable(QStringLiteral("step %1").arg(i + 1)));
+    std::ifstream in(resumed / "results.json");
+    const nlohmann::json results = nlohmann::json::parse(in);
+    const QJsonObject cliTest =
+        cli.json().value(QLatin1String("test")).toObject().value(QLatin1String("metrics")).toObject();
+    QVERIFY(!cliTest.isEmpty());
+    for (const QString &metric : {QStringLiteral("accuracy"), QStringLiteral("macro_f1")})
+      QVERIFY2(std::abs(results["test"]["metrics"][metric.toStdString()].get<double>() -
+                        cliTest.value(metric).toDouble()) < 1e-9,
+               qPrintable(metric));
   }
 
   void trainStopFindCompare()
