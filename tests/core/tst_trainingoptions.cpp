@@ -5,6 +5,7 @@
 #include "core/config/experiment.h"
 #include "core/data/datareport.h"
 #include "core/eval/calibration.h"
+#include "core/experiments/ensemble.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/train/batches.h"
 #include "core/train/dataprep.h"
@@ -371,6 +372,40 @@ private Q_SLOTS:
       QVERIFY(e.text != augmented.dataset.examples.at(static_cast<std::size_t>(e.sourceRow)).text);
       QCOMPARE(e.labels, augmented.dataset.examples.at(static_cast<std::size_t>(e.sourceRow)).labels);
     }
+  }
+
+  // An ensemble's probabilities are the members' own (each re-scored from its saved best model)
+  // averaged row by row, and its accuracy is that of their arg-max.
+  void ensembleAveragesTheMembers()
+  {
+    std::vector<std::filesystem::path> runs;
+    for (const char *lr : {"1e-4", "5e-4", "1e-3"}) {
+      const std::filesystem::path d = dir((std::string("member-") + lr).c_str());
+      Trainer t(config({"training.max_steps=4", std::string("training.learning_rate=") + lr}), d);
+      QCOMPARE(t.run().steps, 4L);
+      runs.push_back(d);
+    }
+    const EnsembleResult e = ensembleRuns(runs, "test");
+    QCOMPARE(e.members.size(), std::size_t(3));
+    std::vector<std::vector<double>> mean;
+    std::vector<int> truth;
+    for (const auto &run : runs) {
+      const TrainedRun::Detailed d = TrainedRun::open(run)->evaluateDetailed("test");
+      truth = d.truth;
+      if (mean.empty())
+        mean.assign(d.probabilities.size(), std::vector<double>(d.probabilities.front().size(), 0.0));
+      for (std::size_t r = 0; r < mean.size(); ++r)
+        for (std::size_t c = 0; c < mean[r].size(); ++c)
+          mean[r][c] += d.probabilities[r][c] / 3.0;
+    }
+    QCOMPARE(e.probabilities.size(), mean.size());
+    int right = 0;
+    for (std::size_t r = 0; r < mean.size(); ++r) {
+      for (std::size_t c = 0; c < mean[r].size(); ++c)
+        QVERIFY(std::abs(e.probabilities[r][c] - mean[r][c]) < 1e-9);
+      right += std::max_element(mean[r].begin(), mean[r].end()) - mean[r].begin() == truth[r];
+    }
+    QCOMPARE(e.metrics.at("accuracy"), static_cast<double>(right) / static_cast<double>(mean.size()));
   }
 
   // Temperature scaling: T minimises the validation NLL; the golden file holds SciPy's optimum
