@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -306,14 +307,65 @@ void applySavedRule(TrainedRun &run, const std::filesystem::path &runDir,
 
 } // namespace
 
+namespace {
+
+// A number in (low, high]; `range` says so in words.
+double doubleOption(const Args &args, const std::string &name, double fallback, double low, double high,
+                    const char *range)
+{
+  const std::optional<std::string> text = args.value(name);
+  if (!text)
+    return fallback;
+  char *end = nullptr;
+  const double v = std::strtod(text->c_str(), &end);
+  if (text->empty() || *end != '\0' || !(v > low && v <= high))
+    throw UsageError("--" + name + ": expected " + range + ", got \"" + *text + "\"");
+  return v;
+}
+
+// --beam, --sample, --temperature, --top-p, --top-k, --max-new-tokens, --seed: how a language
+// model's answer is generated (greedy when none is given).
+TrainedRun::Decoding decodingOptions(const Args &args)
+{
+  TrainedRun::Decoding d;
+  d.beams = args.intValue("beam").value_or(1);
+  d.temperature = doubleOption(args, "temperature", 1.0, 0.0, 100.0, "a number above 0 and at most 100");
+  d.topP = doubleOption(args, "top-p", 1.0, 0.0, 1.0, "a number above 0 and at most 1");
+  d.topK = args.intValue("top-k").value_or(0);
+  d.sample = args.has("sample") || args.has("temperature") || args.has("top-p") || args.has("top-k");
+  d.maxNewTokens = args.intValue("max-new-tokens").value_or(0);
+  d.seed = static_cast<std::uint64_t>(args.intValue("seed").value_or(0));
+  if (d.beams > 1 && d.sample)
+    throw UsageError("--beam searches deterministically: it does not combine with sampling "
+                     "(--sample, --temperature, --top-p, --top-k)");
+  return d;
+}
+
+} // namespace
+
 int runPredict(const std::vector<std::string> &argv)
 {
-  Args args(argv, {{"text", true, "one text to classify"},
-                   {"file", true, "a file with one text per line"},
-                   {"json", false, "one JSON object per text"},
-                   {"calibrated", false, "apply the run's saved decision rule (RUN/decision.json)"}});
+  Args args(argv,
+            {{"text", true, "one text to classify"},
+             {"file", true, "a file with one text per line"},
+             {"json", false, "one JSON object per text"},
+             {"calibrated", false, "apply the run's saved decision rule (RUN/decision.json)"},
+             {"beam", true, "language models: beam search with this many beams (default 1: greedy)"},
+             {"sample", false, "language models: sample instead of taking the most likely token"},
+             {"temperature", true, "language models: sampling temperature (implies --sample; default 1)"},
+             {"top-p", true,
+              "language models: nucleus sampling, the smallest set of tokens with this "
+              "much probability (implies --sample)"},
+             {"top-k", true, "language models: sample among the k most likely tokens (implies --sample)"},
+             {"max-new-tokens", true,
+              "language models: the longest answer (default: the run's "
+              "evaluation.max_new_tokens)"},
+             {"seed", true, "language models: the sampling seed (text i uses seed + i; default 0)"}});
   if (args.positionals().size() != 1)
     throw UsageError("predict needs one run folder");
+  const TrainedRun::Decoding decoding = decodingOptions(args);
+  const bool generationAsked =
+      args.has("beam") || decoding.sample || args.has("max-new-tokens") || args.has("seed");
   std::vector<std::string> texts;
   if (args.value("text"))
     texts.push_back(*args.value("text"));
@@ -328,7 +380,12 @@ int runPredict(const std::vector<std::string> &argv)
     for (std::string line; std::getline(std::cin, line);)
       texts.push_back(line);
   auto run = TrainedRun::open(args.positionals().front());
-  std::vector<TrainedRun::Prediction> predictions = run->predict(texts);
+  if (generationAsked && (!run->config().isLanguageModelling() || run->config().isDenoising()))
+    throw UsageError(
+        "--beam, --sample, --temperature, --top-p, --top-k, --max-new-tokens and --seed apply to "
+        "causal-LM and instruction runs; " +
+        args.positionals().front() + " is a " + run->config().task.kind + " run");
+  std::vector<TrainedRun::Prediction> predictions = run->predict(texts, decoding);
   if (args.has("calibrated"))
     applySavedRule(*run, args.positionals().front(), predictions);
   for (const TrainedRun::Prediction &p : predictions) {

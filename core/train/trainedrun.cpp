@@ -215,6 +215,12 @@ std::vector<std::string> TrainedRun::fillIn(const std::string &text)
 
 std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::string> &texts)
 {
+  return predict(texts, Decoding());
+}
+
+std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::string> &texts,
+                                                        const Decoding &decoding)
+{
   std::vector<Prediction> out;
   torch::NoGradGuard noGrad;
   for (const std::string &text : texts) {
@@ -234,7 +240,13 @@ std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::s
       for (const Token &t : d->tokenizer->tokenize(prompt))
         ids.push_back(t.id);
       GenerationOptions g;
-      g.maxNewTokens = d->config.evaluation.maxNewTokens;
+      g.maxNewTokens = decoding.maxNewTokens > 0 ? decoding.maxNewTokens : d->config.evaluation.maxNewTokens;
+      g.numBeams = decoding.beams;
+      g.sample = decoding.sample;
+      g.temperature = decoding.temperature;
+      g.topP = decoding.topP;
+      g.topK = decoding.topK;
+      g.seed = decoding.seed + out.size();
       if (const int eos = endOfTextId(*d->tokenizer); eos >= 0)
         g.stopTokens = {eos};
       std::vector<int> answer = generate(*d->built.lm, ids, g);

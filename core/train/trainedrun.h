@@ -3,6 +3,7 @@
 #include "core/config/experiment.h"
 #include "core/train/events.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -52,7 +53,20 @@ public:
   // language models: the generated continuation (causal LM) or answer (instruction) as labels[0];
   // masked LM: the most likely token at each [MASK]; span corruption: the spans for the text's
   // <extra_id_N> markers, as generated.
-  std::vector<Prediction> predict(const std::vector<std::string> &texts);
+  // How language models generate in predict(): greedy by default; beam search with beams > 1;
+  // sampling (temperature, top-k, top-p) when `sample` is set, text i seeded with seed + i.
+  struct Decoding
+  {
+    int beams = 1;
+    bool sample = false;
+    double temperature = 1.0;
+    double topP = 1.0;
+    int topK = 0;
+    int maxNewTokens = 0; // 0: the run's evaluation.max_new_tokens
+    std::uint64_t seed = 0;
+  };
+  std::vector<Prediction> predict(const std::vector<std::string> &texts, const Decoding &decoding);
+  std::vector<Prediction> predict(const std::vector<std::string> &texts); // greedy
   // Writes the trained model: a Hugging Face folder for language models (config.json,
   // model.safetensors, tokenizer files: usable as model.path of a next run), else
   // model.safetensors + labels.json + tunebench.yaml.

@@ -147,6 +147,67 @@ private Q_SLOTS:
     QCOMPARE(j.value(QLatin1String("model_type")).toString(), QStringLiteral("t5"));
     QCOMPARE(j.value(QLatin1String("vocab_size")).toInt(), 30522 + 100); // the tokenizer's ids and 100 sentinels
   }
+
+  // A causal LM's `predict`: greedy and --beam 4 are deterministic; sampling (--temperature,
+  // --top-p) repeats with its --seed and departs from greedy with others; beam search and sampling
+  // together, or generation options on a denoising run, are refused as bad command lines.
+  void causalLmPredictsGreedyBeamAndSampled()
+  {
+    const QString config =
+        write(QStringLiteral("gpt2-tiny.yaml"),
+              "name: gpt2-tiny\nseed: 42\n"
+              "model: {path: $ASSETS/tokenizers/gpt2, init: random, max_length: 48,\n"
+              "        scratch: {layers: 1, hidden: 32, heads: 2}}\n"
+              "task: {kind: causal_lm}\n"
+              "data:\n  path: $ASSETS/data/sentiment/pang-lee-reviews.csv\n  columns: {text: text}\n"
+              "  subset_rows: 60\n  split: {train: 0.8, validation: 0.1, test: 0.1, stratified: false}\n"
+              "training: {epochs: 1, batch_size: 8, learning_rate: 2.0e-3}\n"
+              "evaluation: {metric: loss}\n");
+    const QString runDir = m_dir.filePath(QStringLiteral("gpt2-tiny"));
+    const Result trained = run(
+        {QStringLiteral("train"), config, QStringLiteral("--run-dir"), runDir, QStringLiteral("--quiet")});
+    QVERIFY2(trained.exitCode == 0, qPrintable(trained.err));
+    const auto answer = [&](QStringList options) {
+      options = QStringList{QStringLiteral("predict"),    runDir,
+                            QStringLiteral("--json"),     QStringLiteral("--max-new-tokens"),
+                            QStringLiteral("12"),         QStringLiteral("--text"),
+                            QStringLiteral("the film is")} +
+                options;
+      const Result r = run(options);
+      return r.exitCode == 0 ? r.lastJson().value(QLatin1String("labels")).toArray().first().toString()
+                             : QStringLiteral("exit %1: %2").arg(r.exitCode).arg(r.err);
+    };
+    const QString greedy = answer({});
+    QVERIFY(!greedy.startsWith(QLatin1String("exit")));
+    QCOMPARE(answer({}), greedy);
+    const QString beam = answer({QStringLiteral("--beam"), QStringLiteral("4")});
+    QVERIFY2(!beam.startsWith(QLatin1String("exit")), qPrintable(beam));
+    QCOMPARE(answer({QStringLiteral("--beam"), QStringLiteral("4")}), beam);
+    const QStringList sampling = {QStringLiteral("--temperature"), QStringLiteral("1.5"),
+                                  QStringLiteral("--top-p"), QStringLiteral("0.95"),
+                                  QStringLiteral("--seed")};
+    const QString seed1 = answer(sampling + QStringList{QStringLiteral("1")});
+    QVERIFY2(!seed1.startsWith(QLatin1String("exit")), qPrintable(seed1));
+    QCOMPARE(answer(sampling + QStringList{QStringLiteral("1")}), seed1);
+    QStringList others;
+    for (const char *seed : {"2", "3", "4"})
+      others << answer(sampling + QStringList{QString::fromLatin1(seed)});
+    QVERIFY2(others.count(seed1) < 3,
+             qPrintable(others.join(QLatin1Char('|')))); // other seeds, other answers
+    qInfo("greedy: %s | beam 4: %s | sampled: %s | %s", qPrintable(greedy), qPrintable(beam),
+          qPrintable(seed1), qPrintable(others.join(QStringLiteral(" | "))));
+    QVERIFY2(!(seed1 == greedy && others.count(greedy) == 3), "sampling gave the greedy answer every time");
+
+    const Result both = run({QStringLiteral("predict"), runDir, QStringLiteral("--text"), QStringLiteral("a"),
+                             QStringLiteral("--beam"), QStringLiteral("2"), QStringLiteral("--temperature"),
+                             QStringLiteral("0.7")});
+    QCOMPARE(both.exitCode, 2);
+    QVERIFY(both.err.contains(QLatin1String("--beam")));
+    const Result badP = run({QStringLiteral("predict"), runDir, QStringLiteral("--text"), QStringLiteral("a"),
+                             QStringLiteral("--top-p"), QStringLiteral("1.5")});
+    QCOMPARE(badP.exitCode, 2);
+    QVERIFY(badP.err.contains(QLatin1String("--top-p: expected a number above 0 and at most 1")));
+  }
 };
 
 QTEST_GUILESS_MAIN(TestPretrainCli)
