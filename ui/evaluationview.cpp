@@ -6,6 +6,7 @@
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "ui/background.h"
+#include "ui/generationcontrols.h"
 
 #include <QComboBox>
 #include <QDir>
@@ -219,7 +220,10 @@ EvaluationView::EvaluationView(QWidget *parent) : QWidget(parent)
   m_output = new QTextEdit(playground);
   m_output->setObjectName(QStringLiteral("PlaygroundOutput"));
   m_output->setReadOnly(true);
+  m_generation = new GenerationControls(playground);
+  m_generation->hide(); // until a language-model run is evaluated
   pl->addLayout(row);
+  pl->addWidget(m_generation);
   pl->addWidget(m_output);
   split->addWidget(m_views);
   split->addWidget(playground);
@@ -328,6 +332,7 @@ void EvaluationView::evaluate(const QString &runDir, const QString &split)
         }
         m_run = r.run;
         m_runDir = runDir;
+        m_generation->setVisible(m_run->config().isLanguageModelling() && !m_run->config().isDenoising());
         show(r);
         Q_EMIT evaluated(true);
       });
@@ -341,12 +346,14 @@ void EvaluationView::predict(const QString &text)
     return;
   }
   std::shared_ptr<TrainedRun> run = m_run;
+  const TrainedRun::Decoding decoding =
+      m_generation->isHidden() ? TrainedRun::Decoding() : m_generation->decoding();
   runInWorker(
-      [run, text] {
+      [run, text, decoding] {
         auto r = std::make_shared<Result>();
         r->kind = run->config().task.kind;
         r->labels = run->labels();
-        r->predictions = run->predict({text.toStdString()});
+        r->predictions = run->predict({text.toStdString()}, decoding);
         return r;
       },
       [this](const Result &r) {

@@ -24,6 +24,7 @@ namespace tunebench {
 class RunStore;
 
 class TrainedRun;
+class GenerationControls;
 
 // A confusion matrix drawn as a heat map: each cell shaded by its share of the true row, the count
 // written in it; rows are the true labels, columns the predicted.
@@ -71,6 +72,8 @@ public:
   QTableWidget *generations() const { return m_generations; } // instruction runs: answer beside reference
   QLabel *summary() const { return m_summary; }
   QTextEdit *playgroundOutput() const { return m_output; }
+  // Language-model runs: how the playground generates (shown for causal-LM and instruction runs).
+  GenerationControls *generationControls() const { return m_generation; }
   bool busy() const { return m_busy; }
 
 Q_SIGNALS:
@@ -97,6 +100,7 @@ private:
   QTableWidget *m_perClass = nullptr, *m_mistakes = nullptr, *m_entities = nullptr, *m_generations = nullptr;
   QLineEdit *m_text = nullptr;
   QTextEdit *m_output = nullptr;
+  GenerationControls *m_generation = nullptr;
 };
 
 } // namespace tunebench

@@ -26,6 +26,8 @@ Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, co
                                  const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer)
 {
   Evaluation out;
+  const bool wasTraining =
+      model.model->is_training(); // restored at the end: a trained run stays in eval mode
   model.model->eval();
   torch::NoGradGuard noGrad;
   double nll = 0;
@@ -90,7 +92,7 @@ Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, co
       e.metrics["exact_match"] = exactMatch(hypText, refText);
     }
   }
-  model.model->train();
+  model.model->train(wasTraining);
   return out;
 }
 
@@ -252,6 +254,7 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
     return evaluateLanguageModel(built, data, rows, c, padId, bf16, tokenizer);
   Evaluation out;
   torch::nn::Module *model = built.model.get();
+  const bool wasTraining = model->is_training();
   model->eval();
   torch::NoGradGuard noGrad;
   AutocastScope autocast(bf16);
@@ -286,7 +289,7 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
   out.event.metrics["loss"] = out.event.loss;
   taskMetrics(c, col, out);
   out.truthTags = std::move(col.truthTags);
-  model->train();
+  model->train(wasTraining);
   return out;
 }
 

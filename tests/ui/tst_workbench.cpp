@@ -16,6 +16,7 @@
 #include "ui/evaluationview.h"
 #include "ui/experimentform.h"
 #include "ui/experimentview.h"
+#include "ui/generationcontrols.h"
 #include "ui/historyview.h"
 #include "ui/labelling.h"
 #include "ui/mainwindow.h"
@@ -24,11 +25,14 @@
 
 #include <QChart>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QFont>
+#include <QJsonArray>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
+#include <QSpinBox>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
@@ -195,6 +199,48 @@ private Q_SLOTS:
       QVERIFY(!g->item(r, 0)->text().isEmpty()); // the prompt
       QVERIFY(!g->item(r, 2)->text().isEmpty()); // the reference answer
     }
+
+    // The playground generates as its decoding fields say, and answers what the CLI answers with
+    // the same options.
+    GenerationControls *controls = ev->generationControls();
+    QVERIFY(!controls->isHidden());
+    QSignalSpy predicted(ev, &EvaluationView::predicted);
+    const QString question = QStringLiteral("What is the capital of France?");
+    const auto ask = [&] {
+      ev->predict(question);
+      return predicted.wait(60000) && predicted.back().at(0).toBool() ? ev->playgroundOutput()->toPlainText()
+                                                                      : QString();
+    };
+    const auto cliAnswer = [&](const QStringList &options) {
+      const auto r = tunebench::testing::runCli(
+          qEnvironmentVariable("TUNEBENCH_BIN_DIR") + QStringLiteral("/tunebench-cli"),
+          QStringList{QStringLiteral("predict"), ev->runsBox()->itemData(0).toString(),
+                      QStringLiteral("--json"), QStringLiteral("--text"), question} +
+              options,
+          QProcessEnvironment::systemEnvironment());
+      return r.exitCode == 0 ? r.json().value(QLatin1String("labels")).toArray().first().toString() : r.err;
+    };
+    const QString greedy = ask();
+    QCOMPARE(greedy.trimmed(), cliAnswer({}).trimmed());
+    controls->mode()->setCurrentIndex(controls->mode()->findData(QStringLiteral("beam")));
+    QVERIFY(controls->findChild<QSpinBox *>(QStringLiteral("Beams"))->isEnabled());
+    QVERIFY(!controls->findChild<QDoubleSpinBox *>(QStringLiteral("Temperature"))->isEnabled());
+    QCOMPARE(ask().trimmed(), cliAnswer({QStringLiteral("--beam"), QStringLiteral("4")}).trimmed());
+    controls->mode()->setCurrentIndex(controls->mode()->findData(QStringLiteral("sample")));
+    controls->findChild<QDoubleSpinBox *>(QStringLiteral("Temperature"))->setValue(1.5);
+    controls->findChild<QSpinBox *>(QStringLiteral("Seed"))->setValue(1);
+    const QString sampled = ask();
+    QCOMPARE(ask(), sampled); // the same seed
+    QCOMPARE(sampled.trimmed(),
+             cliAnswer({QStringLiteral("--temperature"), QStringLiteral("1.5"), QStringLiteral("--top-p"),
+                        QStringLiteral("0.9"), QStringLiteral("--seed"), QStringLiteral("1")})
+                 .trimmed());
+    QStringList others;
+    for (int seed : {2, 3, 4}) {
+      controls->findChild<QSpinBox *>(QStringLiteral("Seed"))->setValue(seed);
+      others << ask();
+    }
+    QVERIFY2(others.count(sampled) < 3, qPrintable(others.join(QLatin1Char('|'))));
   }
 
   // History → Resume on a run stopped in the GUI continues it to the end the CLI reaches with the
