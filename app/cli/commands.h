@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,11 @@ int runPredict(const std::vector<std::string> &args);
 int runFetchAssets(const std::vector<std::string> &args);
 
 class HelpRequested;
+
+// `runs compare A1,A2,… B1,B2,…`: group B against group A paired by position, printed or as JSON
+// (groupcompare.cpp).
+int printGroupComparison(const std::vector<std::vector<std::int64_t>> &ids,
+                         const std::vector<std::vector<std::filesystem::path>> &folders, bool json);
 
 struct Command
 {

@@ -27,11 +27,14 @@ int prepareAssets(const std::vector<std::string> &argv)
 
 int check(const std::vector<std::string> &argv)
 {
-  Args args(argv, {{"task", true, "classification, multi_label, token_classification, instruction, language_model"},
-                   {"labels", true, "the allowed labels (or entity types), comma-separated"},
-                   {"scheme", true, "tagging scheme: bio/iob2, iob1, iobes"},
-                   {"model", true, "a model folder: token-length statistics with its tokenizer"},
-                   {"max-length", true, "count the rows longer than this"}});
+  Args args(
+      argv,
+      {{"task", true,
+        "the config's task.kind: single_label (default), multi_label, token_tagging, instruction, causal_lm"},
+       {"labels", true, "the allowed labels (or entity types), comma-separated"},
+       {"scheme", true, "tagging scheme: bio/iob2, iob1, iobes"},
+       {"model", true, "a model folder: token-length statistics with its tokenizer"},
+       {"max-length", true, "count the rows longer than this"}});
   if (args.positionals().size() != 1)
     throw UsageError("data check needs one data file");
   const std::string file = args.positionals().front();

@@ -167,8 +167,34 @@ std::optional<RunPairComparison> significanceOf(const RunsContext &ctx, const Ru
                            ctx.args.intValue("resamples").value_or(10000));
 }
 
+// `runs compare 3,4,5 6,7,8`: two groups of runs paired by position (seed or fold).
+int runsCompareGroups(const RunsContext &ctx)
+{
+  if (ctx.pos.size() != 2)
+    throw UsageError("runs compare with groups takes two comma-separated lists of run ids (A then B), "
+                     "paired by position: runs compare 3,4,5 6,7,8");
+  std::vector<std::vector<std::int64_t>> groupIds;
+  std::vector<std::vector<fs::path>> folders;
+  for (const std::string &group : ctx.pos) {
+    std::vector<std::string> members;
+    for (std::size_t at = 0; at <= group.size();) {
+      const std::size_t comma = std::min(group.find(',', at), group.size());
+      members.push_back(group.substr(at, comma - at));
+      at = comma + 1;
+    }
+    groupIds.push_back(ids(members, 0));
+    folders.emplace_back();
+    for (std::int64_t id : groupIds.back())
+      folders.back().push_back(ctx.store.run(id).folder);
+  }
+  return printGroupComparison(groupIds, folders, ctx.args.has("json"));
+}
+
 int runsCompare(const RunsContext &ctx)
 {
+  if (std::any_of(ctx.pos.begin(), ctx.pos.end(),
+                  [](const std::string &p) { return p.find(',') != std::string::npos; }))
+    return runsCompareGroups(ctx);
   if (ctx.pos.size() < 2)
     throw UsageError("runs compare needs two or more run ids");
   const RunComparison c = ctx.store.compare(ids(ctx.pos, 0));
@@ -389,7 +415,8 @@ const std::vector<RunsSubcommand> &runsSubcommands()
       {"list", true, "list runs (--where, --sort, --limit, --all, --columns, --json)", runsList},
       {"show", true, "one run: status, summary, series, diagnoses, config", runsShow},
       {"compare", true,
-       "two or more runs side by side (config differences, summaries; --significance: B against A)",
+       "two or more runs side by side (config differences, summaries; --significance: B against A); "
+       "A1,A2,A3 B1,B2,B3: two groups paired by seed or fold",
        runsCompare},
       {"best", true, "the id of the run with the best value of a summary metric", runsBest},
       {"export", true, "summaries as CSV or JSON", runsExport},

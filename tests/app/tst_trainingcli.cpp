@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <tuple>
 
 using tunebench::testing::assetPath;
 
@@ -270,6 +271,64 @@ private Q_SLOTS:
     }
     QCOMPARE(total, 150);
     QVERIFY(QFile::exists(root + QStringLiteral("/cv.json")));
+
+    // A second configuration on the same folds; `runs compare A1,A2,A3 B1,B2,B3` pairs them fold by
+    // fold: each fold's test accuracy from its results.json, the mean difference, a paired t-test.
+    const QString other = path(QStringLiteral("cv-other"));
+    const Result r2 =
+        run({QStringLiteral("cv"), m_config, QStringLiteral("--folds"), QStringLiteral("3"),
+             QStringLiteral("--run-dir"), other, QStringLiteral("--quiet"), QStringLiteral("--json"),
+             QStringLiteral("--set"), QStringLiteral("data.subset_rows=150"), QStringLiteral("--set"),
+             QStringLiteral("training.epochs=1"), QStringLiteral("--set"),
+             QStringLiteral("training.learning_rate=1e-3")});
+    QVERIFY2(r2.exitCode == 0, qPrintable(r2.err));
+    const QJsonArray listed = QJsonDocument::fromJson(run({QStringLiteral("runs"), QStringLiteral("list"),
+                                                           QStringLiteral("--json"), QStringLiteral("--all")})
+                                                          .out.toUtf8())
+                                  .array();
+    QStringList groupA, groupB;
+    std::vector<double> accA, accB;
+    for (int k = 1; k <= 3; ++k)
+      for (const QJsonValue &v : listed) {
+        const QString folder = QDir::cleanPath(v.toObject().value(QLatin1String("folder")).toString());
+        for (auto [dir, group, acc] : {std::tuple{root, &groupA, &accA}, std::tuple{other, &groupB, &accB}})
+          if (folder == QDir::cleanPath(dir + QStringLiteral("/fold-%1").arg(k))) {
+            *group << QString::number(v.toObject().value(QLatin1String("id")).toInteger());
+            QFile results(folder + QStringLiteral("/results.json"));
+            QVERIFY(results.open(QIODevice::ReadOnly));
+            acc->push_back(QJsonDocument::fromJson(results.readAll())
+                               .object()["test"]
+                               .toObject()["metrics"]
+                               .toObject()["accuracy"]
+                               .toDouble());
+          }
+      }
+    QCOMPARE(groupA.size(), 3);
+    QCOMPARE(groupB.size(), 3);
+    const Result compared =
+        run({QStringLiteral("runs"), QStringLiteral("compare"), groupA.join(QLatin1Char(',')),
+             groupB.join(QLatin1Char(',')), QStringLiteral("--json")});
+    QVERIFY2(compared.exitCode == 0, qPrintable(compared.err));
+    const QJsonObject sig = compared.json().value(QLatin1String("significance")).toObject();
+    QCOMPARE(sig.value(QLatin1String("pairs")).toInt(), 3);
+    const QJsonObject accuracy = sig.value(QLatin1String("metrics")).toArray().first().toObject();
+    QCOMPARE(accuracy.value(QLatin1String("metric")).toString(), QStringLiteral("accuracy"));
+    double meanDifference = 0;
+    for (int i = 0; i < 3; ++i) {
+      QCOMPARE(accuracy.value(QLatin1String("a")).toArray()[i].toDouble(), accA[static_cast<std::size_t>(i)]);
+      QCOMPARE(accuracy.value(QLatin1String("b")).toArray()[i].toDouble(), accB[static_cast<std::size_t>(i)]);
+      meanDifference += (accB[static_cast<std::size_t>(i)] - accA[static_cast<std::size_t>(i)]) / 3;
+    }
+    QVERIFY(std::abs(accuracy.value(QLatin1String("difference")).toDouble() - meanDifference) < 1e-12);
+    const Result text = run({QStringLiteral("runs"), QStringLiteral("compare"), groupA.join(QLatin1Char(',')),
+                             groupB.join(QLatin1Char(','))});
+    QVERIFY2(text.out.contains(QLatin1String("B - A accuracy = ")) &&
+                 text.out.contains(QLatin1String("over 3 pairs")),
+             qPrintable(text.out));
+    const Result uneven = run(
+        {QStringLiteral("runs"), QStringLiteral("compare"), groupA.join(QLatin1Char(',')), groupB.front()});
+    QCOMPARE(uneven.exitCode, 3);
+    QVERIFY(uneven.err.contains(QLatin1String("same size")));
   }
 
   // The NER path at scale: proper-name and number entities (BIO) made from the WSJ POS tags

@@ -1,7 +1,9 @@
 // Significance tests against independent references: McNemar's exact test and the paired t-test
 // against SciPy, the paired bootstrap against a Python reference that redraws the same rows
 // (tests/golden/stats/make_significance.py), and the bootstrap interval's coverage on simulated
-// pairs of classifiers with a known difference.
+// pairs of classifiers with a known difference; groups of runs paired by seed against SciPy
+// (tests/golden/stats/make_groups.py).
+#include "core/eval/groupcomparison.h"
 #include "core/eval/metrics.h"
 #include "core/eval/pairedcomparison.h"
 #include "core/eval/significance.h"
@@ -195,6 +197,58 @@ private Q_SLOTS:
              QStringLiteral("McNemar's exact test: 0 rows only A got right, 3 only B, p = 0.25"));
     QVERIFY_THROWS_EXCEPTION(Error, compareOnTestRows(a, c)); // other rows
     QVERIFY_THROWS_EXCEPTION(Error, compareOnTestRows(a, dir.filePath(QStringLiteral("none")).toStdString()));
+  }
+
+  // Groups paired by seed or fold: means, standard deviations, the paired t-test and the 95%
+  // interval of the mean difference against SciPy (tests/golden/stats/make_groups.py); from run
+  // folders, the test metrics of their results.json.
+  void groupsMatchScipy()
+  {
+    std::ifstream in(tunebench::testing::goldenDir(QStringLiteral("stats")).toStdString() + "/groups.json");
+    QVERIFY(in.good());
+    const nlohmann::json g = nlohmann::json::parse(in);
+    for (const nlohmann::json &q : g["quantiles"])
+      QVERIFY2(close(studentQuantile(q["p"], q["df"]), q["t"], 1e-8),
+               q.dump().c_str()); // the t tail to ~1e-10
+    QVERIFY(g["groups"].size() >= 4);
+    for (const nlohmann::json &c : g["groups"]) {
+      const GroupMetricComparison r = compareGroupValues("accuracy", c["a"].get<std::vector<double>>(),
+                                                         c["b"].get<std::vector<double>>());
+      const std::string name = c["name"];
+      QVERIFY2(close(r.meanA, c["mean_a"]) && close(r.meanB, c["mean_b"]), name.c_str());
+      QVERIFY2(close(r.stdA, c["std_a"]) && close(r.stdB, c["std_b"]), name.c_str());
+      QVERIFY2(close(r.test.meanDifference, c["difference"]), name.c_str());
+      QVERIFY2(close(r.test.t, c["t"], 1e-9) && close(r.test.p, c["p"], 1e-8), name.c_str());
+      QVERIFY2(close(r.low, c["low"], 1e-8) && close(r.high, c["high"], 1e-8), name.c_str());
+    }
+
+    QTemporaryDir dir;
+    auto run = [&](const char *name, double accuracy, double macro) {
+      const std::string folder = dir.filePath(QString::fromLatin1(name)).toStdString();
+      std::filesystem::create_directories(folder);
+      std::ofstream(folder + "/results.json")
+          << nlohmann::json{{"status", "finished"},
+                            {"test", {{"metrics", {{"accuracy", accuracy}, {"macro_f1", macro}}}}}}
+                 .dump();
+      return std::filesystem::path(folder);
+    };
+    const auto three = g["groups"][0];
+    std::vector<std::filesystem::path> a, b;
+    for (int i = 0; i < 3; ++i) {
+      a.push_back(run(("a" + std::to_string(i)).c_str(), three["a"][i], 0.5));
+      b.push_back(run(("b" + std::to_string(i)).c_str(), three["b"][i], 0.5 + 0.01 * i));
+    }
+    const std::vector<GroupMetricComparison> c = compareGroups(a, b);
+    QCOMPARE(c.size(), std::size_t(2)); // accuracy and macro_f1; no entity_f1
+    QVERIFY(close(c[0].test.p, three["p"], 1e-8));
+    QCOMPARE(
+        QString::fromStdString(describeGroupComparison(c).front()),
+        QStringLiteral("B - A accuracy = +1.5 points [+0.3, +2.8] over 3 pairs, p = 0.0354 (paired t-test) - "
+                       "significant at 0.05; A 0.7880 ± 0.0070, B 0.8033 ± 0.0051"));
+    QVERIFY_THROWS_EXCEPTION(Error, compareGroups(a, {b[0], b[1]})); // unequal groups
+    QVERIFY_THROWS_EXCEPTION(Error, compareGroups({a[0]}, {b[0]}));  // one pair
+    QVERIFY_THROWS_EXCEPTION(
+        Error, compareGroups(a, {b[0], b[1], dir.filePath(QStringLiteral("none")).toStdString()}));
   }
 
   void refusesWhatItCannotTest()
