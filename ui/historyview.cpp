@@ -5,6 +5,7 @@
 #include "core/util/error.h"
 #include "ui/charttheme.h"
 #include "ui/plotview.h"
+#include "ui/rungroupspanel.h"
 
 #include <QChart>
 #include <QChartView>
@@ -101,6 +102,7 @@ void HistoryView::createWidgets()
   m_runs->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
   m_runs->horizontalHeader()->setStretchLastSection(true);
   m_runs->verticalHeader()->hide();
+  m_groups = new RunGroupsPanel(split);
   auto *lower = new QSplitter(Qt::Horizontal, split);
   m_diff = new QTableWidget(0, 0, lower);
   m_diff->setObjectName(QStringLiteral("ConfigDiff"));
@@ -113,7 +115,8 @@ void HistoryView::createWidgets()
   lower->setStretchFactor(1, 3);
   lower->setSizes({440, 640});
   split->setStretchFactor(0, 2);
-  split->setStretchFactor(1, 3);
+  split->setStretchFactor(1, 1);
+  split->setStretchFactor(2, 3);
   layout->addWidget(split, 1);
 }
 
@@ -243,6 +246,7 @@ void HistoryView::refresh()
     for (const QString &f : m_filter->text().split(QLatin1Char(' '), Qt::SkipEmptyParts))
       q.filters.push_back(RunFilter::parse(f.toStdString()));
     const auto list = store.list(q);
+    m_groups->setRuns(&store, list);
     const auto strategies = store.configValues("strategy.name");
     const auto rates = store.configValues("training.learning_rate");
     m_runs->setSortingEnabled(false);

@@ -13,6 +13,7 @@ class QTableWidget;
 
 namespace tunebench {
 
+class RunGroupsPanel;
 class RunStore;
 
 // The run history of the workspace (runs.sqlite): a sortable, filterable table of runs; select two
@@ -33,6 +34,7 @@ public:
   QTableWidget *diff() const { return m_diff; }
   QPushButton *compareButton() const { return m_compare; }
   QPushButton *resumeButton() const { return m_resume; }
+  RunGroupsPanel *groups() const { return m_groups; }
   int overlaySeries() const;
   // A past run's config as the experiment to edit (clone) or to start again (rerun): the YAML it
   // was started with, or its folder's resolved config.yaml when that no longer resolves here.
@@ -61,6 +63,7 @@ private:
   QTableWidget *m_runs = nullptr, *m_diff = nullptr;
   QPushButton *m_compare = nullptr, *m_resume = nullptr, *m_archive = nullptr, *m_refresh = nullptr,
               *m_clone = nullptr, *m_rerun = nullptr, *m_notes = nullptr, *m_delete = nullptr;
+  RunGroupsPanel *m_groups = nullptr;
   QChart *m_chart = nullptr;
   QChartView *m_chartView = nullptr;
 };

@@ -1,17 +1,18 @@
 // The run history: schema and migrations, batched writes, queries (filters on config keys and
 // summary metrics, sorting), comparison (config diff, summaries, series), exports, bundles with
 // unsafe paths refused, housekeeping, and a writer killed mid-transaction.
+#include "core/runs/rungroups.h"
 #include "core/runs/runstore.h"
 #include "core/util/error.h"
 #include "core/util/sha256.h"
 
 #include <QtTest/QtTest>
 
-#include <nlohmann/json.hpp>
-
 #include <sqlite3.h>
 
+#include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 using namespace tunebench;
 
@@ -160,6 +161,54 @@ private Q_SLOTS:
     } catch (const Error &e) {
       QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("newer tunebench")), e.what());
     }
+  }
+
+  // Runs grouped by a config key or by their parent: per group the runs, and per summary metric
+  // n, mean, std (n − 1) and the 95% interval mean ± t(0.975, n − 1)·sd/√n, with t(0.975, 2) =
+  // 4.302652729749464 (SciPy's t.ppf, tests/golden/stats/groups.json).
+  void groupsRunsByAKey()
+  {
+    const std::filesystem::path w = m_dir.filePath(QStringLiteral("groups")).toStdString();
+    RunStore store(w);
+    const std::int64_t plan = store.createRun("plan", w / "plan", configYaml("lora", 1e-4));
+    std::vector<std::int64_t> lora, full;
+    for (double acc : {0.80, 0.82, 0.81}) {
+      lora.push_back(store.createRun("lora", w / std::to_string(acc), configYaml("lora", 1e-4), plan));
+      store.setSummary(lora.back(), "test", "accuracy", acc);
+    }
+    for (double acc : {0.78, 0.79}) {
+      full.push_back(store.createRun("full", w / std::to_string(acc + 1), configYaml("full", 3e-5)));
+      store.setSummary(full.back(), "test", "accuracy", acc);
+    }
+    store.flush();
+    store.setSummary(plan, "test", "accuracy", 0.81); // the plan's own record: its children's mean
+    store.flush();
+    std::vector<RunRecord> runs = {store.run(plan)};
+    for (std::int64_t id : lora)
+      runs.push_back(store.run(id));
+    for (std::int64_t id : full)
+      runs.push_back(store.run(id));
+
+    const std::vector<RunGroup> byStrategy = groupRuns(store, runs, "strategy.name");
+    QCOMPARE(byStrategy.size(), std::size_t(2));
+    QCOMPARE(byStrategy[0].value, std::string("lora"));
+    QCOMPARE(byStrategy[0].runs, lora);
+    const MetricSummary l = byStrategy[0].metrics.at("test.accuracy");
+    QCOMPARE(l.n, std::size_t(3));
+    QVERIFY(std::abs(l.mean - 0.81) < 1e-12);
+    QVERIFY(std::abs(l.std - 0.01) < 1e-12);
+    const double half = 4.302652729749464 * 0.01 / std::sqrt(3.0);
+    QVERIFY(std::abs(l.low - (0.81 - half)) < 1e-9 && std::abs(l.high - (0.81 + half)) < 1e-9);
+    const MetricSummary f = byStrategy[1].metrics.at("test.accuracy");
+    QCOMPARE(f.n, std::size_t(2));
+    QVERIFY(std::abs(f.mean - 0.785) < 1e-12);
+
+    const std::vector<RunGroup> byParent = groupRuns(store, runs, "parent");
+    QCOMPARE(byParent.size(), std::size_t(3)); // the plan's three runs, then each full run alone
+    QCOMPARE(byParent[0].value, "run " + std::to_string(plan));
+    QCOMPARE(byParent[0].runs.size(), std::size_t(3));
+    QVERIFY(std::isnan(byParent[1].metrics.at("test.accuracy").low)); // one run: no interval
+    QCOMPARE(groupRuns(store, runs, "no.such.key").front().value, std::string("(unset)"));
   }
 
   void writeQueryCompare()

@@ -1,14 +1,18 @@
+#include "core/runs/runstore.h"
 #include "core/runtime/runtime.h"
 #include "support/guitest.h"
 #include "ui/assetspanel.h"
 #include "ui/environmentview.h"
 #include "ui/experimentview.h"
+#include "ui/historyview.h"
 #include "ui/mainwindow.h"
 #include "ui/monitorview.h"
 #include "ui/plotview.h"
+#include "ui/rungroupspanel.h"
 
 #include <QChart>
 #include <QChartView>
+#include <QComboBox>
 #include <QImage>
 #include <QLabel>
 #include <QMenu>
@@ -16,6 +20,7 @@
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QTreeWidget>
 #include <QtTest/QtTest>
 
@@ -68,6 +73,47 @@ private Q_SLOTS:
       QVERIFY(panel->findChild<QPlainTextEdit *>()->toPlainText().contains(blocked));
     }
     qputenv("TUNEBENCH_ASSETS", saved);
+  }
+
+  // History → Group by: the listed runs grouped by a config key, each test metric as mean ± std
+  // and the 95% interval of the mean: mean ± t(0.975, n − 1)·sd/√n, t = 4.3027 (n = 3), 12.7062 (n = 2).
+  void historyGroupsRuns()
+  {
+    QTemporaryDir root;
+    const QString workspace = root.filePath(QStringLiteral("workspace"));
+    {
+      RunStore store(workspace.toStdString());
+      const std::string lora = "name: r\nstrategy: {name: lora}\n",
+                        full = "name: r\nstrategy: {name: full}\n";
+      int i = 0;
+      for (double acc : {0.80, 0.82, 0.81, 0.78, 0.79}) {
+        const std::int64_t id = store.createRun(
+            "r", (workspace + QStringLiteral("/runs/%1").arg(i)).toStdString(), i < 3 ? lora : full);
+        store.setSummary(id, "test", "accuracy", acc);
+        store.setStatus(id, RunStatus::Finished, "done", 1);
+        ++i;
+      }
+      store.flush();
+    }
+    MainWindow window(workspace);
+    HistoryView *history = window.history();
+    history->refresh();
+    QCOMPARE(history->runs()->rowCount(), 5);
+    QVERIFY(history->groups()->table()->isHidden()); // (none)
+    history->groups()->keyBox()->setCurrentText(QStringLiteral("strategy.name"));
+    QTableWidget *t = history->groups()->table();
+    QVERIFY(!t->isHidden());
+    QCOMPARE(t->rowCount(), 2);
+    QCOMPARE(t->horizontalHeaderItem(2)->text(), QStringLiteral("test.accuracy"));
+    const int lora = t->item(0, 0)->text() == QLatin1String("lora") ? 0 : 1; // the newest run's group first
+    QCOMPARE(t->item(lora, 0)->text(), QStringLiteral("lora"));
+    QCOMPARE(t->item(1 - lora, 0)->text(), QStringLiteral("full"));
+    QCOMPARE(t->item(lora, 1)->text(), QStringLiteral("3 (3,2,1)"));
+    QCOMPARE(t->item(lora, 2)->text(), QStringLiteral("0.8100 ± 0.0100  [0.7852, 0.8348]"));
+    QCOMPARE(t->item(1 - lora, 2)->text(),
+             QStringLiteral("0.7850 ± 0.0071  [0.7215, 0.8485]")); // t(0.975, 1) = 12.7062
+    history->groups()->keyBox()->setCurrentText(QStringLiteral("(none)"));
+    QVERIFY(t->isHidden());
   }
 
   void opensOnTheWorkspace()

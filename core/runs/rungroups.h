@@ -1,0 +1,34 @@
+#pragma once
+
+#include "core/runs/runstore.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tunebench {
+
+// A summary metric over a group of runs: how many have it, mean, standard deviation (n − 1) and the
+// 95% confidence interval of the mean (mean ± t(0.975, n − 1) · sd / √n; NaN below two runs).
+struct MetricSummary
+{
+  std::size_t n = 0;
+  double mean = 0, std = 0, low = 0, high = 0;
+};
+MetricSummary summarizeValues(const std::vector<double> &values);
+
+// Runs that share a value of `key`: a config key (flattened, e.g. strategy.name, seed) or
+// "parent" (the runs of one plan: folds, seeds, sweep points, with their parent's id).
+struct RunGroup
+{
+  std::string value; // the key's value ("(unset)" when a run's config lacks the key)
+  std::vector<std::int64_t> runs;
+  std::map<std::string, MetricSummary> metrics; // every summary metric ("test.accuracy", "best.loss" …)
+};
+// Groups in the order their first run appears in `runs`. A run that is the parent of another listed
+// run (a cross-validation or sweep record, whose summary is its children's) is left out.
+std::vector<RunGroup> groupRuns(const RunStore &store, const std::vector<RunRecord> &runs,
+                                const std::string &key);
+
+} // namespace tunebench
