@@ -28,6 +28,22 @@ size_t editDistance(const std::string &a, const std::string &b)
 
 } // namespace
 
+std::vector<std::int64_t> runIds(const std::vector<std::string> &args, std::size_t from)
+{
+  std::vector<std::int64_t> out;
+  for (std::size_t i = from; i < args.size(); ++i) {
+    try {
+      std::size_t used = 0;
+      out.push_back(std::stoll(args[i], &used));
+      if (used != args[i].size())
+        throw std::invalid_argument("x");
+    } catch (const std::exception &) {
+      throw UsageError("\"" + args[i] + "\" is not a run id (see `runs list`)");
+    }
+  }
+  return out;
+}
+
 std::string closestMatch(const std::string &word, const std::vector<std::string> &candidates)
 {
   std::string best;

@@ -2,6 +2,7 @@
 
 #include "core/util/error.h"
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -66,6 +67,9 @@ private:
   std::map<std::string, std::string> m_values;
   std::vector<std::string> m_positionals;
 };
+
+// Run ids (integers) from args[from...]; UsageError naming the first that is not one.
+std::vector<std::int64_t> runIds(const std::vector<std::string> &args, std::size_t from);
 
 // Closest candidate by edit distance, for "did you mean" messages; empty when nothing is close.
 std::string closestMatch(const std::string &word, const std::vector<std::string> &candidates);

@@ -5,6 +5,10 @@
 #include <string>
 #include <vector>
 
+namespace tunebench {
+class RunStore;
+}
+
 namespace tunebench::cli {
 
 // Exit codes scripts can rely on.
@@ -36,10 +40,9 @@ int runFetchAssets(const std::vector<std::string> &args);
 
 class HelpRequested;
 
-// `runs compare A1,A2,… B1,B2,…`: group B against group A paired by position, printed or as JSON
-// (groupcompare.cpp).
-int printGroupComparison(const std::vector<std::vector<std::int64_t>> &ids,
-                         const std::vector<std::vector<std::filesystem::path>> &folders, bool json);
+// `runs compare A1,A2,… B1,B2,…` (two comma-separated lists in `groups`): group B against group A
+// paired by position, printed or as JSON (groupcompare.cpp).
+int compareRunGroups(const RunStore &store, const std::vector<std::string> &groups, bool json);
 
 struct Command
 {

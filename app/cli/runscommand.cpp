@@ -28,22 +28,6 @@ std::string num(double v)
   return b;
 }
 
-std::vector<std::int64_t> ids(const std::vector<std::string> &args, std::size_t from)
-{
-  std::vector<std::int64_t> out;
-  for (std::size_t i = from; i < args.size(); ++i) {
-    try {
-      std::size_t used = 0;
-      out.push_back(std::stoll(args[i], &used));
-      if (used != args[i].size())
-        throw std::invalid_argument("x");
-    } catch (const std::exception &) {
-      throw UsageError("\"" + args[i] + "\" is not a run id (see `runs list`)");
-    }
-  }
-  return out;
-}
-
 void printRuns(const std::vector<RunRecord> &runs, const std::vector<std::string> &columns)
 {
   std::printf("%6s  %-28s %-13s %9s", "id", "name", "status", "duration");
@@ -116,7 +100,7 @@ int runsShow(const RunsContext &c)
 {
   if (c.pos.size() != 1)
     throw UsageError("runs show needs one run id");
-  const std::int64_t id = ids(c.pos, 0).front();
+  const std::int64_t id = runIds(c.pos, 0).front();
   const RunRecord r = c.store.run(id);
   if (c.args.has("json")) {
     json j = runJson(r);
@@ -167,37 +151,14 @@ std::optional<RunPairComparison> significanceOf(const RunsContext &ctx, const Ru
                            ctx.args.intValue("resamples").value_or(10000));
 }
 
-// `runs compare 3,4,5 6,7,8`: two groups of runs paired by position (seed or fold).
-int runsCompareGroups(const RunsContext &ctx)
-{
-  if (ctx.pos.size() != 2)
-    throw UsageError("runs compare with groups takes two comma-separated lists of run ids (A then B), "
-                     "paired by position: runs compare 3,4,5 6,7,8");
-  std::vector<std::vector<std::int64_t>> groupIds;
-  std::vector<std::vector<fs::path>> folders;
-  for (const std::string &group : ctx.pos) {
-    std::vector<std::string> members;
-    for (std::size_t at = 0; at <= group.size();) {
-      const std::size_t comma = std::min(group.find(',', at), group.size());
-      members.push_back(group.substr(at, comma - at));
-      at = comma + 1;
-    }
-    groupIds.push_back(ids(members, 0));
-    folders.emplace_back();
-    for (std::int64_t id : groupIds.back())
-      folders.back().push_back(ctx.store.run(id).folder);
-  }
-  return printGroupComparison(groupIds, folders, ctx.args.has("json"));
-}
-
 int runsCompare(const RunsContext &ctx)
 {
   if (std::any_of(ctx.pos.begin(), ctx.pos.end(),
                   [](const std::string &p) { return p.find(',') != std::string::npos; }))
-    return runsCompareGroups(ctx);
+    return compareRunGroups(ctx.store, ctx.pos, ctx.args.has("json"));
   if (ctx.pos.size() < 2)
     throw UsageError("runs compare needs two or more run ids");
-  const RunComparison c = ctx.store.compare(ids(ctx.pos, 0));
+  const RunComparison c = ctx.store.compare(runIds(ctx.pos, 0));
   const std::optional<RunPairComparison> significance = significanceOf(ctx, c);
   if (ctx.args.has("json")) {
     json diff = json::object(), summary = json::object(), series = json::object();
@@ -276,7 +237,7 @@ int runsBest(const RunsContext &c)
 
 int runsExport(const RunsContext &c)
 {
-  std::vector<std::int64_t> selected = ids(c.pos, 0);
+  std::vector<std::int64_t> selected = runIds(c.pos, 0);
   if (selected.empty()) {
     RunQuery q;
     for (const std::string &w : c.where)
@@ -299,7 +260,7 @@ int runsBundle(const RunsContext &c)
 {
   if (c.pos.size() != 1 || !c.args.value("out"))
     throw UsageError("runs bundle needs one run id and --out FILE");
-  writeRunBundle(c.store.run(ids(c.pos, 0).front()).folder, *c.args.value("out"));
+  writeRunBundle(c.store.run(runIds(c.pos, 0).front()).folder, *c.args.value("out"));
   std::printf("%s\n", c.args.value("out")->c_str());
   return ExitOk;
 }
@@ -337,14 +298,14 @@ int runsIndex(const RunsContext &c)
 
 int runsDelete(const RunsContext &c)
 {
-  for (std::int64_t id : ids(c.pos, 0))
+  for (std::int64_t id : runIds(c.pos, 0))
     c.store.remove(id, c.args.has("files"));
   return ExitOk;
 }
 
 int runsArchive(const RunsContext &c)
 {
-  for (std::int64_t id : ids(c.pos, 0))
+  for (std::int64_t id : runIds(c.pos, 0))
     c.store.setArchived(id, !c.args.has("undo"));
   return ExitOk;
 }
@@ -353,7 +314,7 @@ int runsNotes(const RunsContext &c)
 {
   if (c.pos.size() != 2)
     throw UsageError("runs notes needs a run id and the text");
-  c.store.setNotes(ids({c.pos[0]}, 0).front(), c.pos[1]);
+  c.store.setNotes(runIds({c.pos[0]}, 0).front(), c.pos[1]);
   return ExitOk;
 }
 
@@ -361,7 +322,7 @@ int runsTag(const RunsContext &c)
 {
   if (c.pos.size() < 1)
     throw UsageError("runs tag needs a run id and tags");
-  c.store.setTags(ids({c.pos[0]}, 0).front(), std::vector<std::string>(c.pos.begin() + 1, c.pos.end()));
+  c.store.setTags(runIds({c.pos[0]}, 0).front(), std::vector<std::string>(c.pos.begin() + 1, c.pos.end()));
   return ExitOk;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numeric>
 
 namespace tunebench {
@@ -13,20 +14,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-double mean(const std::vector<double> &v)
-{
-  return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-}
-
-double sampleStd(const std::vector<double> &v)
-{
-  const double m = mean(v);
-  double s = 0;
-  for (double x : v)
-    s += (x - m) * (x - m);
-  return v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
-}
 
 json testMetrics(const fs::path &run)
 {
@@ -41,6 +28,28 @@ json testMetrics(const fs::path &run)
 }
 
 } // namespace
+
+MetricSummary summarizeValues(const std::vector<double> &values)
+{
+  MetricSummary s;
+  s.n = values.size();
+  if (values.empty())
+    return s;
+  const double n = static_cast<double>(values.size());
+  s.mean = std::accumulate(values.begin(), values.end(), 0.0) / n;
+  double squares = 0;
+  for (double v : values)
+    squares += (v - s.mean) * (v - s.mean);
+  s.std = values.size() > 1 ? std::sqrt(squares / (n - 1)) : 0.0;
+  if (values.size() < 2) {
+    s.low = s.high = std::numeric_limits<double>::quiet_NaN();
+    return s;
+  }
+  const double half = studentQuantile(0.975, n - 1) * s.std / std::sqrt(n);
+  s.low = s.mean - half;
+  s.high = s.mean + half;
+  return s;
+}
 
 double studentQuantile(double p, double df)
 {
@@ -68,18 +77,18 @@ GroupMetricComparison compareGroupValues(const std::string &metric, const std::v
   g.metric = metric;
   g.a = a;
   g.b = b;
-  g.meanA = mean(a);
-  g.meanB = mean(b);
-  g.stdA = sampleStd(a);
-  g.stdB = sampleStd(b);
+  const MetricSummary sa = summarizeValues(a), sb = summarizeValues(b);
+  g.meanA = sa.mean;
+  g.meanB = sb.mean;
+  g.stdA = sa.std;
+  g.stdB = sb.std;
   g.test = pairedTTest(a, b);
   std::vector<double> d(a.size());
   for (std::size_t i = 0; i < a.size(); ++i)
     d[i] = b[i] - a[i];
-  const double half = studentQuantile(0.975, static_cast<double>(a.size() - 1)) * sampleStd(d) /
-                      std::sqrt(static_cast<double>(a.size()));
-  g.low = g.test.meanDifference - half;
-  g.high = g.test.meanDifference + half;
+  const MetricSummary difference = summarizeValues(d); // its interval is the mean difference's
+  g.low = difference.low;
+  g.high = difference.high;
   return g;
 }
 

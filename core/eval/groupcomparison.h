@@ -9,6 +9,15 @@
 
 namespace tunebench {
 
+// Values of one metric over a group of runs: how many, mean, standard deviation (n − 1) and the 95%
+// confidence interval of the mean (mean ± t(0.975, n − 1) · sd / √n; NaN below two values).
+struct MetricSummary
+{
+  std::size_t n = 0;
+  double mean = 0, std = 0, low = 0, high = 0;
+};
+MetricSummary summarizeValues(const std::vector<double> &values);
+
 // Group B against group A, each a list of runs paired by position (the same seed or fold at the
 // same place): per test metric the values, each group's mean and standard deviation (n − 1), a
 // paired t-test of B − A over the pairs and the 95% confidence interval of the mean difference

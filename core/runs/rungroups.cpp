@@ -1,35 +1,9 @@
 #include "core/runs/rungroups.h"
 
-#include "core/eval/groupcomparison.h"
-
 #include <cmath>
-#include <limits>
-#include <numeric>
 #include <set>
 
 namespace tunebench {
-
-MetricSummary summarizeValues(const std::vector<double> &values)
-{
-  MetricSummary s;
-  s.n = values.size();
-  if (values.empty())
-    return s;
-  const double n = static_cast<double>(values.size());
-  s.mean = std::accumulate(values.begin(), values.end(), 0.0) / n;
-  double squares = 0;
-  for (double v : values)
-    squares += (v - s.mean) * (v - s.mean);
-  s.std = values.size() > 1 ? std::sqrt(squares / (n - 1)) : 0.0;
-  if (values.size() < 2) {
-    s.low = s.high = std::numeric_limits<double>::quiet_NaN();
-    return s;
-  }
-  const double half = studentQuantile(0.975, n - 1) * s.std / std::sqrt(n);
-  s.low = s.mean - half;
-  s.high = s.mean + half;
-  return s;
-}
 
 std::vector<RunGroup> groupRuns(const RunStore &store, const std::vector<RunRecord> &runs,
                                 const std::string &key)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/eval/groupcomparison.h"
 #include "core/runs/runstore.h"
 
 #include <cstdint>
@@ -8,15 +9,6 @@
 #include <vector>
 
 namespace tunebench {
-
-// A summary metric over a group of runs: how many have it, mean, standard deviation (n − 1) and the
-// 95% confidence interval of the mean (mean ± t(0.975, n − 1) · sd / √n; NaN below two runs).
-struct MetricSummary
-{
-  std::size_t n = 0;
-  double mean = 0, std = 0, low = 0, high = 0;
-};
-MetricSummary summarizeValues(const std::vector<double> &values);
 
 // Runs that share a value of `key`: a config key (flattened, e.g. strategy.name, seed) or
 // "parent" (the runs of one plan: folds, seeds, sweep points, with their parent's id).
