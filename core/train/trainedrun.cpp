@@ -11,6 +11,7 @@
 #include "core/train/builtmodel.h"
 #include "core/train/dataprep.h"
 #include "core/train/evaluation.h"
+#include "core/train/modelcard.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
@@ -145,13 +146,14 @@ void TrainedRun::exportTo(const fs::path &folder) const
                              "tokenizer_config.json", "special_tokens_map.json"})
       if (fileExists(from / name))
         fs::copy_file(from / name, folder / name, fs::copy_options::overwrite_existing);
-    return;
+  } else {
+    // Classifiers and taggers: the task model's tensors under tunebench's names, its labels and config.
+    fs::create_directories(folder);
+    writeSafetensors(folder / "model.safetensors", stateDict(*d->built.model));
+    writeJsonFile(folder / "labels.json", d->labels);
+    fs::copy_file(d->runDir / "config.yaml", folder / "tunebench.yaml", fs::copy_options::overwrite_existing);
   }
-  // Classifiers and taggers: the task model's tensors under tunebench's names, its labels and config.
-  fs::create_directories(folder);
-  writeSafetensors(folder / "model.safetensors", stateDict(*d->built.model));
-  writeJsonFile(folder / "labels.json", d->labels);
-  fs::copy_file(d->runDir / "config.yaml", folder / "tunebench.yaml", fs::copy_options::overwrite_existing);
+  writeModelCard(d->runDir, d->config, d->labels, folder);
 }
 
 std::vector<std::string> TrainedRun::fillIn(const std::string &text)

@@ -4,6 +4,7 @@
 #include "support/cli.h"
 #include "support/golden.h"
 
+#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -235,6 +236,37 @@ private Q_SLOTS:
     QFile exported(out + QStringLiteral("/decision.json"));
     QVERIFY(exported.open(QIODevice::ReadOnly));
     QCOMPARE(QJsonDocument::fromJson(exported.readAll()).object(), rule);
+
+    // The model card: the data file's SHA-256 (computed here), the rows of each split (split.json),
+    // the strategy and learning rate, the test accuracy of results.json, the files beside it.
+    QFile card(out + QStringLiteral("/README.md"));
+    QVERIFY(card.open(QIODevice::ReadOnly));
+    const QString cardText = QString::fromUtf8(card.readAll());
+    QFile data(assetPath(QStringLiteral("data/sentiment/pang-lee-sentences.csv")));
+    QVERIFY(data.open(QIODevice::ReadOnly));
+    QVERIFY2(cardText.contains(QString::fromLatin1(
+                 QCryptographicHash::hash(data.readAll(), QCryptographicHash::Sha256).toHex())),
+             qPrintable(cardText));
+    QFile splitFile(whole + QStringLiteral("/split.json"));
+    QVERIFY(splitFile.open(QIODevice::ReadOnly));
+    const QJsonObject split = QJsonDocument::fromJson(splitFile.readAll()).object();
+    QVERIFY(cardText.contains(QStringLiteral("Rows: train %1, validation %2, test %3")
+                                  .arg(split.value(QLatin1String("train")).toArray().size())
+                                  .arg(split.value(QLatin1String("validation")).toArray().size())
+                                  .arg(split.value(QLatin1String("test")).toArray().size())));
+    QVERIFY(cardText.contains(QLatin1String("Strategy: full")));
+    QFile resultsFile(whole + QStringLiteral("/results.json"));
+    QVERIFY(resultsFile.open(QIODevice::ReadOnly));
+    const double accuracy = QJsonDocument::fromJson(resultsFile.readAll())
+                                .object()["test"]
+                                .toObject()["metrics"]
+                                .toObject()["accuracy"]
+                                .toDouble();
+    QVERIFY2(cardText.contains(QStringLiteral("| test |")) &&
+                 cardText.contains(QString::number(accuracy, 'f', 4)),
+             qPrintable(cardText));
+    for (const char *file : {"model.safetensors", "labels.json", "tunebench.yaml", "decision.json"})
+      QVERIFY2(cardText.contains(QStringLiteral("- `%1`").arg(QString::fromLatin1(file))), file);
   }
 
   // k-fold: every fold a run; the test splits are disjoint and cover every row; mean ± std reported.
