@@ -305,10 +305,6 @@ void applySavedRule(TrainedRun &run, const std::filesystem::path &runDir,
   }
 }
 
-} // namespace
-
-namespace {
-
 // A number in (low, high]; `range` says so in words.
 double doubleOption(const Args &args, const std::string &name, double fallback, double low, double high,
                     const char *range)

@@ -10,7 +10,6 @@
 #include "core/runs/runstore.h"
 #include "core/runtime/paths.h"
 #include "core/runtime/runtime.h"
-#include "core/train/modelcard.h"
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
@@ -384,11 +383,7 @@ int runExport(const std::vector<std::string> &argv)
   auto run = TrainedRun::open(runDir);
   const std::optional<DecisionRule> rule =
       args.has("calibrated") ? std::optional(requireDecisionRule(runDir, run->labels())) : std::nullopt;
-  run->exportTo(out);
-  if (rule) {
-    saveDecisionRule(out, *rule, run->labels());
-    writeModelCard(runDir, run->config(), run->labels(), out); // the card lists decision.json too
-  }
+  run->exportTo(out, rule ? &*rule : nullptr);
   std::printf("%s\n", out.string().c_str());
   return ExitOk;
 }

@@ -51,6 +51,14 @@ std::filesystem::path fetchAssetsScript()
   return executableDir().parent_path() / "lib" / "tunebench" / "fetch-assets";
 }
 
+// The workspace and the assets folder (where they are when nothing chose them: XDG_DATA_HOME).
+void printFolders()
+{
+  std::cout << "workspace:     " << defaultWorkspaceDir().string() << '\n'
+            << "assets:        " << assetsDir().string()
+            << (assetsPresent(assetsDir()) ? "" : " (missing: tunebench-cli fetch-assets)") << '\n';
+}
+
 } // namespace
 
 int runFetchAssets(const std::vector<std::string> &argv)
@@ -79,9 +87,8 @@ int runVersion(const std::vector<std::string> &argv)
   const RuntimeInfo info = runtimeInfo();
   std::cout << "tunebench " << info.tunebenchVersion << '\n'
             << "Qt:            " << qtVersionFromGui() << '\n'
-            << formatRuntimeInfo(info) << "workspace:     " << defaultWorkspaceDir().string() << '\n'
-            << "assets:        " << assetsDir().string()
-            << (assetsPresent(assetsDir()) ? "" : " (missing: tunebench-cli fetch-assets)") << '\n';
+            << formatRuntimeInfo(info);
+  printFolders();
   return ExitOk;
 }
 
@@ -90,8 +97,7 @@ int runDoctor(const std::vector<std::string> &argv)
   Args args(argv, {{"quick", false, "skip the GEMM measurement"}});
   const RuntimeInfo info = runtimeInfo();
   std::cout << "tunebench " << info.tunebenchVersion << '\n' << formatRuntimeInfo(info);
-  std::cout << "workspace:     " << defaultWorkspaceDir().string() << '\n'
-            << "assets:        " << assetsDir().string() << '\n';
+  printFolders();
 
   int failures = 0;
   auto check = [&](bool ok, const std::string &what, const std::string &remedy) {

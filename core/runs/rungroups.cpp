@@ -15,6 +15,8 @@ std::vector<RunGroup> groupRuns(const RunStore &store, const std::vector<RunReco
   for (const RunRecord &r : runs)
     if (r.parent)
       parents.insert(r.parent);
+  const std::map<std::int64_t, std::string> keyValues =
+      key == "parent" ? std::map<std::int64_t, std::string>() : store.configValues(key); // one query
   for (const RunRecord &r : runs) {
     if (parents.count(r.id))
       continue;
@@ -22,9 +24,8 @@ std::vector<RunGroup> groupRuns(const RunStore &store, const std::vector<RunReco
     if (key == "parent") {
       value = "run " + std::to_string(r.parent ? r.parent : r.id);
     } else {
-      const std::map<std::string, std::string> config = store.config(r.id);
-      const auto it = config.find(key);
-      value = it == config.end() ? "(unset)" : it->second;
+      const auto it = keyValues.find(r.id);
+      value = it == keyValues.end() ? "(unset)" : it->second;
     }
     auto [at, added] = index.emplace(value, groups.size());
     if (added) {

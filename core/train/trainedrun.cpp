@@ -1,6 +1,7 @@
 #include "core/train/trainedrun.h"
 
 #include "core/data/instruction.h"
+#include "core/eval/decision.h"
 #include "core/eval/metrics.h"
 #include "core/models/checkpoint.h"
 #include "core/models/generation.h"
@@ -135,7 +136,7 @@ TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
   return out;
 }
 
-void TrainedRun::exportTo(const fs::path &folder) const
+void TrainedRun::exportTo(const fs::path &folder, const DecisionRule *rule) const
 {
   if (d->config.isLanguageModelling()) {
     // A Hugging Face folder (GPT-2, *ForMaskedLM, T5ForConditionalGeneration): config.json,
@@ -153,6 +154,8 @@ void TrainedRun::exportTo(const fs::path &folder) const
     writeJsonFile(folder / "labels.json", d->labels);
     fs::copy_file(d->runDir / "config.yaml", folder / "tunebench.yaml", fs::copy_options::overwrite_existing);
   }
+  if (rule)
+    saveDecisionRule(folder, *rule, d->labels);
   writeModelCard(d->runDir, d->config, d->labels, folder);
 }
 

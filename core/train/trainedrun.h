@@ -11,6 +11,8 @@
 
 namespace tunebench {
 
+struct DecisionRule;
+
 // A run's folder opened again for evaluation and prediction with its best model.
 class TrainedRun
 {
@@ -70,7 +72,8 @@ public:
   // Writes the trained model: a Hugging Face folder for language models (config.json,
   // model.safetensors, tokenizer files: usable as model.path of a next run), else
   // model.safetensors + labels.json + tunebench.yaml.
-  void exportTo(const std::filesystem::path &folder) const;
+  // `rule`: a saved decision rule that goes along (decision.json), listed by the model card.
+  void exportTo(const std::filesystem::path &folder, const DecisionRule *rule = nullptr) const;
 
 private:
   TrainedRun();
