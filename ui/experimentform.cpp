@@ -66,7 +66,8 @@ const std::map<QString, Condition> &conditions()
          {"constant_warmup", "linear", "cosine", "cosine_restarts", "polynomial", "inverse_sqrt"});
     when({"task.noise_density"}, "task.kind", {"masked_lm", "span_corruption"});
     when({"task.mean_span"}, "task.kind", {"span_corruption"});
-    when({"task.template"}, "task.kind", {"instruction"});
+    when({"task.template", "evaluation.generate", "evaluation.max_new_tokens"}, "task.kind",
+         {"instruction", "seq2seq"});
     when({"task.pooling", "task.head_dropout"}, "task.kind", {"single_label", "multi_label", "token_tagging"});
     when({"data.tag_scheme"}, "task.kind", {"token_tagging"});
     return m;

@@ -163,7 +163,9 @@ bool MainWindow::openExperimentData()
     return false;
   }
   const ExperimentConfig &c = r.config;
-  const QString kind = c.isDenoising() ? QStringLiteral("causal_lm") : QString::fromStdString(c.task.kind);
+  const QString kind = c.isDenoising() ? QStringLiteral("causal_lm")
+                       : c.isSeq2Seq() ? QStringLiteral("instruction") // source → target pairs
+                                       : QString::fromStdString(c.task.kind);
   m_data->openExperiment(c, kind); // the rows, labels and splits the run will train on
   m_tabs->setCurrentWidget(m_data);
   return true;

@@ -100,6 +100,11 @@ struct Parser
       for (const char *m : {"accuracy", "macro_f1", "micro_f1", "weighted_f1", "entity_f1"})
         check(c.evaluation.metric != m, "evaluation.metric",
               std::string(m) + " does not apply to language modelling (loss or perplexity do)");
+    for (const char *m : {"rouge_l", "exact_match", "bleu"})
+      check(c.evaluation.metric != m || (c.answersPrompts() && c.evaluation.generate > 0),
+            "evaluation.metric",
+            std::string(m) + " scores generated answers: it needs task.kind instruction or seq2seq and "
+                             "evaluation.generate above 0");
     if (c.model.init == "random" && c.isLanguageModelling())
       check(c.model.scratchHidden % c.model.scratchHeads == 0, "model.scratch.hidden",
             "must be a multiple of model.scratch.heads");

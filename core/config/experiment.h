@@ -27,11 +27,12 @@ struct ExperimentConfig
 
   struct Task
   {
-    // single_label | multi_label | token_tagging | causal_lm | instruction | masked_lm | span_corruption
+    // single_label | multi_label | token_tagging | causal_lm | instruction | seq2seq | masked_lm |
+    // span_corruption
     std::string kind = "single_label";
     double noiseDensity = 0.15; // masked_lm: share of tokens chosen; span_corruption: noise density
     double meanSpan = 3.0;      // span_corruption: mean noise-span length
-    std::string promptTemplate = "alpaca"; // instruction: alpaca | chat
+    std::string promptTemplate = "alpaca"; // instruction, seq2seq: alpaca | chat | plain
     std::string pooling = "native";    // native | first | mean
     double headDropout = 0.1;
   } task;
@@ -167,9 +168,19 @@ struct ExperimentConfig
   // The metric early stopping and "best" use, and whether higher is better.
   std::string selectionMetric() const;
   bool higherIsBetter() const;
-  // Language modelling: causal LM, instruction tuning, and the denoising objectives.
-  bool isLanguageModelling() const { return task.kind == "causal_lm" || task.kind == "instruction" || isDenoising(); }
+  // Language modelling: causal LM, instruction tuning, text-to-text (seq2seq), and the denoising
+  // objectives.
+  bool isLanguageModelling() const
+  {
+    return task.kind == "causal_lm" || task.kind == "instruction" || isSeq2Seq() || isDenoising();
+  }
   bool isDenoising() const { return task.kind == "masked_lm" || task.kind == "span_corruption"; }
+  // T5 text-to-text: the (templated) instruction is the encoder's input, the answer the decoder's.
+  bool isSeq2Seq() const { return task.kind == "seq2seq"; }
+  // Tasks of prompt → answer pairs, scored by generating answers (BLEU, ROUGE-L, exact match).
+  bool answersPrompts() const { return task.kind == "instruction" || isSeq2Seq(); }
+  // Runs on an encoder-decoder (T5).
+  bool isEncoderDecoder() const { return task.kind == "span_corruption" || isSeq2Seq(); }
 
   // The resolved config as YAML (every field, defaults included).
   std::string toYaml() const;

@@ -14,7 +14,8 @@ std::optional<TaskKind> parseTaskKind(const std::string &name)
     return TaskKind::MultiLabel;
   if (n == "token_classification" || n == "token_tagging" || n == "tagging" || n == "ner" || n == "pos")
     return TaskKind::TokenTagging;
-  if (n == "instruction" || n == "instruction_tuning" || n == "chat" || n == "generation")
+  if (n == "instruction" || n == "instruction_tuning" || n == "chat" || n == "generation" || n == "seq2seq" ||
+      n == "text_to_text")
     return TaskKind::Instruction;
   if (n == "language_model" || n == "lm" || n == "text" || n == "causal_lm" || n == "masked_lm" ||
       n == "span_corruption")

@@ -27,10 +27,16 @@ std::optional<PromptTemplate> promptTemplate(const std::string &name)
   if (name == "chat")
     return PromptTemplate{"chat", "<|user|>\n{instruction}\n\n{input}\n<|assistant|>\n", "<|user|>\n{instruction}\n<|assistant|>\n",
                           "<|user|>\n{content}\n", "<|assistant|>\n", "<|system|>\n{content}\n", "\n"};
+  if (name == "plain") // the instruction (and input) as they are: T5's own text-to-text style
+    return PromptTemplate{
+        "plain", "{instruction}\n{input}", "{instruction}", "{content}\n", "", "{content}\n", ""};
   return std::nullopt;
 }
 
-std::vector<std::string> promptTemplateNames() { return {"alpaca", "chat"}; }
+std::vector<std::string> promptTemplateNames()
+{
+  return {"alpaca", "chat", "plain"};
+}
 
 std::string renderPrompt(const Example &e, const PromptTemplate &t)
 {
@@ -61,6 +67,24 @@ std::vector<PromptSegment> renderExample(const Example &e, const PromptTemplate 
     } else {
       out.push_back({replaceAll(turn.role == "system" ? t.systemTurn : t.userTurn, "{content}", turn.content), false});
     }
+  }
+  return out;
+}
+
+SourceTarget sourceAndTarget(const Example &e, const PromptTemplate &t)
+{
+  const std::vector<PromptSegment> segments = renderExample(e, t);
+  std::size_t last = segments.size(); // one past the last answer
+  while (last > 0 && !segments[last - 1].trainable)
+    --last;
+  SourceTarget out;
+  for (std::size_t i = 0; i + 1 < last; ++i)
+    out.source += segments[i].text;
+  if (last > 0) {
+    out.target = segments[last - 1].text;
+    if (!t.endOfTurn.empty() && out.target.size() >= t.endOfTurn.size() &&
+        out.target.compare(out.target.size() - t.endOfTurn.size(), t.endOfTurn.size(), t.endOfTurn) == 0)
+      out.target.resize(out.target.size() - t.endOfTurn.size());
   }
   return out;
 }

@@ -27,7 +27,8 @@ struct PromptTemplate
   std::string endOfTurn;     // appended after every assistant turn (trainable: the model learns to stop)
 };
 
-// "alpaca" (Stanford Alpaca's prompt) and "chat" (<|system|>/<|user|>/<|assistant|> turns).
+// "alpaca" (Stanford Alpaca's prompt), "chat" (<|system|>/<|user|>/<|assistant|> turns) and
+// "plain" (the instruction, then the input on a new line: text-to-text sources).
 std::optional<PromptTemplate> promptTemplate(const std::string &name);
 std::vector<std::string> promptTemplateNames();
 
@@ -36,5 +37,13 @@ std::vector<PromptSegment> renderExample(const Example &example, const PromptTem
 
 // The prompt alone (what generation is given at inference).
 std::string renderPrompt(const Example &example, const PromptTemplate &t);
+
+// Text-to-text: the source (everything before the last answer, earlier turns included) and the
+// target (the last answer, without the template's end-of-turn mark).
+struct SourceTarget
+{
+  std::string source, target;
+};
+SourceTarget sourceAndTarget(const Example &example, const PromptTemplate &t);
 
 } // namespace tunebench

@@ -92,9 +92,9 @@ ColumnMapping guessMapping(const Table &table, TaskKind kind)
     m.tags = findColumn(table, {"tags", "ner_tags", "pos_tags", "labels", "label"});
     break;
   case TaskKind::Instruction:
-    m.instruction = findColumn(table, {"instruction", "prompt", "question", "query"});
+    m.instruction = findColumn(table, {"instruction", "prompt", "question", "query", "source"});
     m.input = findColumn(table, {"input", "context"});
-    m.output = findColumn(table, {"output", "response", "answer", "completion"});
+    m.output = findColumn(table, {"output", "response", "answer", "completion", "target"});
     m.messages = findColumn(table, {"messages", "conversations", "conversation", "chat"});
     break;
   case TaskKind::LanguageModel:

@@ -43,7 +43,7 @@ Batch collate(const std::vector<EncodedExample> &encoded, const std::vector<int>
   auto ids = b.ids.accessor<long, 2>();
   auto mask = b.mask.accessor<long, 2>();
   auto types = b.types.accessor<long, 2>();
-  const bool seq2seq = task == "span_corruption";
+  const bool seq2seq = task == "span_corruption" || task == "seq2seq";
   const bool perToken = task == "token_tagging" || task == "causal_lm" || task == "instruction" || task == "masked_lm";
   if (seq2seq) {
     const auto tw = static_cast<long>(targetWidth);
@@ -162,7 +162,7 @@ torch::Tensor lossOf(const torch::Tensor &logits, const Batch &b, const std::str
                             b.labels.narrow(1, 1, b.labels.size(1) - 1).reshape({-1}), options);
   if (task == "masked_lm" && x.dim() == 2) // logits of the labelled positions only
     return F::cross_entropy(x, b.labels.masked_select(b.labels.ne(-100)), options);
-  if (task == "token_tagging" || task == "masked_lm" || task == "span_corruption")
+  if (task == "token_tagging" || task == "masked_lm" || task == "span_corruption" || task == "seq2seq")
     return F::cross_entropy(x.reshape({-1, x.size(-1)}), b.labels.reshape({-1}), options);
   return F::cross_entropy(x, b.labels, options);
 }

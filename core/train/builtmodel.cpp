@@ -140,7 +140,7 @@ Gpt2Config languageModelConfig(const ExperimentConfig &c, const Tokenizer &token
 }
 
 // config.json of the model folder, or a small model from scratch (model.scratch.*) around the
-// folder's tokenizer: BERT for masked LM, T5 (ReLU, tied) for span corruption.
+// folder's tokenizer: BERT for masked LM, T5 (ReLU, tied) for span corruption and seq2seq.
 json denoisingModelConfig(const ExperimentConfig &c, const PretrainingNoise &noise, const Tokenizer &tokenizer,
                           const fs::path &folder)
 {
@@ -194,15 +194,21 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
   const fs::path folder = c.resolve(c.model.path);
   const bool scratch = c.model.init == "random";
   std::string family;
-  if (c.isDenoising()) {
-    b.noise = PretrainingNoise::forTask(c.task.kind, c.task.noiseDensity, c.task.meanSpan, tokenizer);
-    json raw = denoisingModelConfig(c, *b.noise, tokenizer, folder);
+  if (c.isDenoising() || c.isSeq2Seq()) {
+    if (c.isDenoising())
+      b.noise = PretrainingNoise::forTask(c.task.kind, c.task.noiseDensity, c.task.meanSpan, tokenizer);
+    // Text-to-text: a T5 from scratch gets span corruption's vocabulary layout (sentinels after the
+    // tokenizer's ids), so either objective can continue from the other's export.
+    const PretrainingNoise shape =
+        b.noise ? *b.noise : PretrainingNoise::forTask("span_corruption", 0.15, 3.0, tokenizer);
+    json raw = denoisingModelConfig(c, shape, tokenizer, folder);
     const TensorMap weights = scratch ? TensorMap() : readCheckpoint(folder);
     if (c.task.kind == "masked_lm") {
       const EncoderConfig config = EncoderConfig::fromJson(raw, (folder / "config.json").string());
-      if (config.vocabSize < b.noise->vocabSize)
-        throw Error((folder / "config.json").string() + ": field \"vocab_size\": " + std::to_string(config.vocabSize) +
-                    " is smaller than the tokenizer's " + std::to_string(b.noise->vocabSize));
+      if (config.vocabSize < shape.vocabSize)
+        throw Error((folder / "config.json").string() +
+                    ": field \"vocab_size\": " + std::to_string(config.vocabSize) +
+                    " is smaller than the tokenizer's " + std::to_string(shape.vocabSize));
       b.mlm = MaskedLanguageModel(config);
       b.mlm->initialiseWeights();
       if (!scratch)
@@ -215,9 +221,14 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
       family = config.modelType;
     } else {
       const T5Config config = T5Config::fromJson(raw, (folder / "config.json").string());
-      if (config.vocabSize < b.noise->vocabSize)
-        throw Error((folder / "config.json").string() + ": field \"vocab_size\": " + std::to_string(config.vocabSize) +
-                    " leaves no room for the 100 sentinels after the tokenizer's vocabulary");
+      const int needed = c.isSeq2Seq() ? tokenizer.vocabSize() : shape.vocabSize;
+      if (config.vocabSize < needed)
+        throw Error(
+            (folder / "config.json").string() +
+            ": field \"vocab_size\": " + std::to_string(config.vocabSize) +
+            (c.isSeq2Seq()
+                 ? " is smaller than the tokenizer's " + std::to_string(needed)
+                 : std::string(" leaves no room for the 100 sentinels after the tokenizer's vocabulary")));
       b.seq2seq = T5Model(config);
       b.seq2seq->initialiseWeights();
       if (!scratch)
@@ -284,6 +295,34 @@ torch::Tensor BuiltModel::forward(const Batch &b, const std::string &head)
   if (mlm && b.labels.defined() && b.labels.dim() == 2)
     return mlm->forward(b.ids, b.mask, b.types, b.labels.ne(-100)); // the masked positions only
   return forward(b.ids, b.mask, b.types);
+}
+
+std::vector<int> BuiltModel::answer(std::vector<int> prompt, const GenerationOptions &options, int padId,
+                                    int maxLength, int vocabularySize)
+{
+  torch::NoGradGuard noGrad;
+  const int stop = options.stopTokens.empty() ? -1 : options.stopTokens.front();
+  std::vector<int> out;
+  if (seq2seq) {
+    if (maxLength > 1 && prompt.size() >= static_cast<std::size_t>(maxLength))
+      prompt.resize(static_cast<std::size_t>(maxLength - 1));
+    if (stop >= 0)
+      prompt.push_back(stop);
+    if (prompt.empty())
+      prompt.push_back(padId);
+    const torch::Tensor ids = torch::tensor(std::vector<long>(prompt.begin(), prompt.end())).unsqueeze(0);
+    T5Decoding decoding(seq2seq, ids, torch::ones_like(ids));
+    for (int id : generate(decoding, {padId}, options))
+      if (id < vocabularySize)
+        out.push_back(id);
+  } else if (lm) {
+    out = generate(*lm, prompt, options);
+  } else {
+    throw Error("this model does not generate text");
+  }
+  if (!out.empty() && out.back() == stop)
+    out.pop_back();
+  return out;
 }
 
 bool excludedFromWeightDecay(const std::string &name)

@@ -43,7 +43,7 @@ std::unique_ptr<Strategy> makeStrategy(const ExperimentConfig &config, const std
 
 // The model of an experiment: a backbone (pre-trained or random) with one task head; a causal
 // language model (GPT-2); a masked language model (BERT/RoBERTa/DistilBERT); or T5 for span
-// corruption — each loaded or made from scratch; the strategy applied to it.
+// corruption and text-to-text — each loaded or made from scratch; the strategy applied to it.
 struct BuiltModel
 {
   std::shared_ptr<torch::nn::Module> model; // what strategies, the optimizer and checkpoints see
@@ -67,6 +67,11 @@ struct BuiltModel
   // head: a multi-task model's head (the main task's by default).
   torch::Tensor forward(const Batch &batch, const std::string &head = kTaskHead);
   const PretrainingNoise *noiseOrNull() const { return noise ? &*noise : nullptr; }
+  // Generative models: the answer to a prompt (token ids). GPT-2 continues the prompt; T5 encodes
+  // it (cut to maxLength with the stop token appended) and decodes from the pad id, dropping ids
+  // at or above vocabularySize (sentinels). The stop token (options.stopTokens[0]) is not returned.
+  std::vector<int> answer(std::vector<int> prompt, const GenerationOptions &options, int padId, int maxLength,
+                          int vocabularySize);
 };
 
 // The head a task of this config gets: kind from task.kind, pooling, dropout; `outputs` wide.

@@ -28,7 +28,7 @@ TaskKind taskKindOf(const ExperimentConfig &config)
     return TaskKind::TokenTagging;
   if (config.task.kind == "causal_lm" || config.isDenoising())
     return TaskKind::LanguageModel; // plain text
-  if (config.task.kind == "instruction")
+  if (config.answersPrompts())      // instruction, seq2seq
     return TaskKind::Instruction;
   return TaskKind::SingleLabel;
 }
@@ -139,6 +139,44 @@ void encodeInstructions(const ExperimentConfig &config, const Tokenizer &tokeniz
                     " examples cut at " + std::to_string(block) + " tokens");
 }
 
+// Text-to-text pairs (T5): the templated source is the encoder's input, the answer then the
+// end-of-sequence token the decoder's target; each cut at model.max_length tokens (keeping the end).
+void encodeSourceTarget(const ExperimentConfig &config, const Tokenizer &tokenizer, PreparedData &out,
+                        std::vector<EncodedExample> &encoded, SplitIndices &split)
+{
+  const int eos = endOfTextId(tokenizer);
+  if (eos < 0)
+    throw Error("task.kind seq2seq: the tokenizer of " + config.resolve(config.model.path).string() +
+                " has no end-of-sequence token (</s>, [SEP])");
+  const auto block = static_cast<std::size_t>(std::max(config.model.maxLength, 2));
+  const auto templ = promptTemplate(config.task.promptTemplate);
+  if (!templ)
+    throw Error("unknown prompt template \"" + config.task.promptTemplate + "\"");
+  auto encode = [&](const std::string &text, std::vector<int> &to) {
+    for (const Token &t : tokenizer.tokenize(text))
+      to.push_back(t.id);
+    const bool cut = to.size() > block - 1;
+    if (cut)
+      to.resize(block - 1);
+    to.push_back(eos);
+    return cut;
+  };
+  for (std::size_t r = 0; r < out.dataset.size(); ++r) {
+    throwIfStopped();
+    const SourceTarget st = sourceAndTarget(out.dataset.examples[r], *templ);
+    EncodedExample e;
+    const bool cutSource = encode(st.source, e.ids);
+    const bool cutTarget = encode(st.target, e.targets);
+    out.truncated += cutSource || cutTarget;
+    e.typeIds.assign(e.ids.size(), 0);
+    e.row = static_cast<int>(r);
+    encoded.push_back(std::move(e));
+  }
+  split = out.split;
+  out.log.push_back("text-to-text (" + templ->name + " template): " + std::to_string(out.truncated) +
+                    " examples cut at " + std::to_string(block) + " tokens");
+}
+
 } // namespace
 
 void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer &tokenizer, PreparedData &out)
@@ -148,6 +186,8 @@ void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer 
   SplitIndices split;
   if (out.dataset.kind == TaskKind::LanguageModel)
     packBlocks(config, tokenizer, out, encoded, split);
+  else if (config.isSeq2Seq())
+    encodeSourceTarget(config, tokenizer, out, encoded, split);
   else
     encodeInstructions(config, tokenizer, out, encoded, split);
   out.encoded = std::move(encoded);

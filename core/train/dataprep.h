@@ -21,7 +21,7 @@ struct EncodedExample
   int label = -1;                 // single-label: class index
   std::vector<float> multiLabel;  // multi-label: 0/1 per class
   std::vector<int> tokenLabels;   // token tagging: tag index per token, -100 where ignored; LMs: target ids
-  std::vector<int> targets;       // sequence-to-sequence (span corruption): the decoder's target ids
+  std::vector<int> targets;       // sequence-to-sequence (span corruption, seq2seq): the decoder's target ids
   std::vector<int> wordIds;       // token tagging: source word per token, -1 for specials
   int row = -1;                   // row in PreparedData::dataset
 };
@@ -58,7 +58,8 @@ PreparedData prepareData(const ExperimentConfig &config, const Tokenizer &tokeni
 int endOfTextId(const Tokenizer &tokenizer);
 
 // Language modelling: causal-LM text packed into blocks of model.max_length tokens (split indices
-// then index blocks), or instruction examples rendered with their template (loss on responses only).
+// then index blocks), instruction examples rendered with their template (loss on responses only),
+// or text-to-text source → target pairs (seq2seq).
 void encodeForLanguageModelling(const ExperimentConfig &config, const Tokenizer &tokenizer, PreparedData &out);
 
 // Encodes one text for prediction the way prepareData does.

@@ -18,10 +18,49 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-// Language models: token-weighted loss, perplexity, next-token (or masked-token, or span) accuracy;
-// for instruction tuning
-// also greedy answers to the first `evaluation.generate` rows scored with BLEU, ROUGE-L and exact
-// match against the reference outputs.
+// Instruction tuning and text-to-text: greedy answers to the first `evaluation.generate` rows scored
+// with BLEU, ROUGE-L and exact match against the reference answers.
+void scoreAnswers(BuiltModel &model, const PreparedData &data, const std::vector<int> &rows,
+                  const ExperimentConfig &c, const Tokenizer &tokenizer, Evaluation &out)
+{
+  const auto templ = promptTemplate(c.task.promptTemplate);
+  GenerationOptions g;
+  g.maxNewTokens = c.evaluation.maxNewTokens;
+  if (const int eos = endOfTextId(tokenizer); eos >= 0)
+    g.stopTokens = {eos};
+  const int pad = std::max(0, tokenizer.specialTokens().pad);
+  std::vector<std::vector<std::string>> hyps;
+  std::vector<std::vector<std::vector<std::string>>> refs;
+  std::vector<std::string> hypText, refText;
+  double rouge = 0;
+  const std::size_t n = std::min(rows.size(), static_cast<std::size_t>(c.evaluation.generate));
+  for (std::size_t i = 0; i < n; ++i) {
+    throwIfStopped();
+    const Example &x =
+        data.dataset.examples[static_cast<std::size_t>(data.encoded[static_cast<std::size_t>(rows[i])].row)];
+    const SourceTarget pair = sourceAndTarget(x, *templ);
+    std::vector<int> prompt;
+    for (const Token &t : tokenizer.tokenize(pair.source))
+      prompt.push_back(t.id);
+    const std::string text =
+        tokenizer.decode(model.answer(prompt, g, pad, c.model.maxLength, tokenizer.vocabSize()));
+    hypText.push_back(text);
+    refText.push_back(pair.target);
+    hyps.push_back(splitWords(text));
+    refs.push_back({splitWords(pair.target)});
+    rouge += rougeL(hyps.back(), refs.back().front()) / static_cast<double>(n);
+    out.samples.push_back({pair.source, text, pair.target});
+  }
+  if (n > 0) {
+    EvalEvent &e = out.event;
+    e.metrics["bleu"] = corpusBleu(hyps, refs);
+    e.metrics["rouge_l"] = rouge;
+    e.metrics["exact_match"] = exactMatch(hypText, refText);
+  }
+}
+
+// Language models: token-weighted loss, perplexity, next-token (or masked-token, or span, or
+// target) accuracy; answers scored for instruction tuning and text-to-text (scoreAnswers).
 Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, const std::vector<int> &rows,
                                  const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer)
 {
@@ -42,7 +81,8 @@ Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, co
       // The denoising objectives' noise is the same at every evaluation: comparable losses.
       const Batch b = collate(data.encoded, chunk, padId, c.task.kind, 0, model.noiseOrNull(), c.seed ^ 0xe7a1ULL);
       const torch::Tensor logits = model.forward(b).to(torch::kFloat);
-      const std::int64_t shift = c.isDenoising() ? 0 : 1; // causal: position t predicts token t + 1
+      // causal: position t predicts token t + 1; the denoising objectives and T5 targets are aligned.
+      const std::int64_t shift = c.isDenoising() || c.isSeq2Seq() ? 0 : 1;
       const bool selected = logits.dim() == 2; // a masked LM's labelled positions only
       const torch::Tensor x =
           selected ? logits : logits.narrow(1, 0, logits.size(1) - shift).reshape({-1, logits.size(-1)});
@@ -59,39 +99,8 @@ Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, co
   e.metrics["loss"] = e.loss;
   e.metrics["perplexity"] = perplexity(e.loss);
   e.metrics["token_accuracy"] = count ? static_cast<double>(right) / static_cast<double>(count) : 0.0;
-  if (c.task.kind == "instruction" && tokenizer && c.evaluation.generate > 0) {
-    const auto templ = promptTemplate(c.task.promptTemplate);
-    GenerationOptions g;
-    g.maxNewTokens = c.evaluation.maxNewTokens;
-    if (const int eos = endOfTextId(*tokenizer); eos >= 0)
-      g.stopTokens = {eos};
-    std::vector<std::vector<std::string>> hyps;
-    std::vector<std::vector<std::vector<std::string>>> refs;
-    std::vector<std::string> hypText, refText;
-    double rouge = 0;
-    const std::size_t n = std::min(rows.size(), static_cast<std::size_t>(c.evaluation.generate));
-    for (std::size_t i = 0; i < n; ++i) {
-      const Example &x = data.dataset.examples[static_cast<std::size_t>(data.encoded[static_cast<std::size_t>(rows[i])].row)];
-      std::vector<int> prompt;
-      for (const Token &t : tokenizer->tokenize(renderPrompt(x, *templ)))
-        prompt.push_back(t.id);
-      std::vector<int> answer = generate(*model.lm, prompt, g);
-      if (!answer.empty() && !g.stopTokens.empty() && answer.back() == g.stopTokens.front())
-        answer.pop_back();
-      const std::string text = tokenizer->decode(answer);
-      hypText.push_back(text);
-      refText.push_back(x.output);
-      hyps.push_back(splitWords(text));
-      refs.push_back({splitWords(x.output)});
-      rouge += rougeL(hyps.back(), refs.back().front()) / static_cast<double>(n);
-      out.samples.push_back({renderPrompt(x, *templ), text, x.output});
-    }
-    if (n > 0) {
-      e.metrics["bleu"] = corpusBleu(hyps, refs);
-      e.metrics["rouge_l"] = rouge;
-      e.metrics["exact_match"] = exactMatch(hypText, refText);
-    }
-  }
+  if (c.answersPrompts() && tokenizer && c.evaluation.generate > 0)
+    scoreAnswers(model, data, rows, c, *tokenizer, out);
   model.model->train(wasTraining);
   return out;
 }

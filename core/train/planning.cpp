@@ -52,7 +52,7 @@ std::string millions(std::int64_t n)
 TransformerShape scratchShape(const ExperimentConfig &c)
 {
   TransformerShape s;
-  const bool t5 = c.task.kind == "span_corruption";
+  const bool t5 = c.isEncoderDecoder();
   s.family = t5 ? "t5" : c.task.kind == "masked_lm" ? "bert" : "gpt2";
   s.vocabSize = 30522;
   s.hiddenSize = c.model.scratchHidden;

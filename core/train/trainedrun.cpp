@@ -236,10 +236,10 @@ std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::s
     } else if (d->config.isLanguageModelling()) {
       // A continuation (causal LM) or an answer (instruction: the text is the instruction).
       std::string prompt = text;
-      if (d->config.task.kind == "instruction") {
+      if (d->config.answersPrompts()) { // instruction, seq2seq: the text is the instruction
         Example x;
         x.instruction = text;
-        prompt = renderPrompt(x, *promptTemplate(d->config.task.promptTemplate));
+        prompt = sourceAndTarget(x, *promptTemplate(d->config.task.promptTemplate)).source;
       }
       std::vector<int> ids;
       for (const Token &t : d->tokenizer->tokenize(prompt))
@@ -252,12 +252,12 @@ std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::s
       g.topP = decoding.topP;
       g.topK = decoding.topK;
       g.seed = decoding.seed + out.size();
+      g.useCache = decoding.useCache;
       if (const int eos = endOfTextId(*d->tokenizer); eos >= 0)
         g.stopTokens = {eos};
-      std::vector<int> answer = generate(*d->built.lm, ids, g);
-      if (!answer.empty() && !g.stopTokens.empty() && answer.back() == g.stopTokens.front())
-        answer.pop_back();
-      p.labels.push_back(d->tokenizer->decode(answer));
+      const int pad = std::max(0, d->tokenizer->specialTokens().pad);
+      p.labels.push_back(d->tokenizer->decode(
+          d->built.answer(ids, g, pad, d->config.model.maxLength, d->tokenizer->vocabSize())));
     } else if (d->config.task.kind == "token_tagging") {
       std::vector<std::string> words = splitWords(text);
       EncodeOptions o;

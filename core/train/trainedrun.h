@@ -52,7 +52,7 @@ public:
     std::vector<double> probabilities; // per label (classification)
   };
   // Classification: the label(s) and probabilities; tagging: a tag per whitespace-separated word;
-  // language models: the generated continuation (causal LM) or answer (instruction) as labels[0];
+  // language models: the generated continuation (causal LM) or answer (instruction, seq2seq) as labels[0];
   // masked LM: the most likely token at each [MASK]; span corruption: the spans for the text's
   // <extra_id_N> markers, as generated.
   // How language models generate in predict(): greedy by default; beam search with beams > 1;
@@ -66,6 +66,7 @@ public:
     int topK = 0;
     int maxNewTokens = 0; // 0: the run's evaluation.max_new_tokens
     std::uint64_t seed = 0;
+    bool useCache = true; // false recomputes the whole sequence at every step (a check of the cache)
   };
   std::vector<Prediction> predict(const std::vector<std::string> &texts, const Decoding &decoding);
   std::vector<Prediction> predict(const std::vector<std::string> &texts); // greedy

@@ -165,21 +165,34 @@ private Q_SLOTS:
     QCOMPARE(window.history()->runs()->rowCount(), 0);
   }
 
-  // An instruction run (a tiny GPT-2 from scratch on quiz questions) in the Evaluate tab: its
-  // greedy answers beside the reference answers.
+  // An instruction run (a tiny GPT-2 from scratch on quiz questions) and a text-to-text run (a tiny
+  // T5), each trained from the GUI, in the Evaluate tab: greedy answers beside the reference answers.
+  void instructionGenerations_data()
+  {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("task");
+    QTest::newRow("gpt2 instruction")
+        << QStringLiteral("$ASSETS/tokenizers/gpt2") << QStringLiteral("{kind: instruction}");
+    QTest::newRow("t5 seq2seq") << QStringLiteral("$ASSETS/tokenizers/bert-base-uncased")
+                                << QStringLiteral("{kind: seq2seq, template: plain}");
+  }
   void instructionGenerations()
   {
-    MainWindow window(m_root.filePath(QStringLiteral("instruction-workspace")));
+    QFETCH(QString, model);
+    QFETCH(QString, task);
+    MainWindow window(m_root.filePath(QStringLiteral("instruction-workspace-") + task.mid(7, 3)));
     ExperimentView *e = window.experiment();
-    e->setYaml(QStringLiteral(
-        "name: quiz-tiny\nseed: 42\n"
-        "model: {path: $ASSETS/tokenizers/gpt2, init: random, max_length: 48, scratch: {layers: 1, hidden: 32, heads: 2}}\n"
-        "task: {kind: instruction}\n"
-        "data: {path: $ASSETS/data/instructions/quiz.jsonl, subset_rows: 80,\n"
-        "       split: {train: 0.8, validation: 0.1, test: 0.1, stratified: false}}\n"
-        "training: {epochs: 1, batch_size: 16, learning_rate: 1.0e-3}\n"
-        "evaluation: {metric: loss, generate: 5, max_new_tokens: 6}\n"
-        "output: {runs: $WORKSPACE/runs}\n"));
+    e->setYaml(
+        QStringLiteral(
+            "name: quiz-tiny\nseed: 42\n"
+            "model: {path: %1, init: random, max_length: 48, scratch: {layers: 1, hidden: 32, heads: 2}}\n"
+            "task: %2\n"
+            "data: {path: $ASSETS/data/instructions/quiz.jsonl, subset_rows: 80,\n"
+            "       split: {train: 0.8, validation: 0.1, test: 0.1, stratified: false}}\n"
+            "training: {epochs: 1, batch_size: 16, learning_rate: 1.0e-3}\n"
+            "evaluation: {metric: loss, generate: 5, max_new_tokens: 6}\n"
+            "output: {runs: $WORKSPACE/runs}\n")
+            .arg(model, task));
     QSignalSpy finished(window.session(), &TrainingSession::finished);
     const QStringList problems = window.startExperiment();
     QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
