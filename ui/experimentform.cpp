@@ -23,7 +23,6 @@
 #include <map>
 
 namespace tunebench {
-
 namespace {
 
 const QString kChooseFolder = QStringLiteral("\x01choose");
