@@ -1,9 +1,11 @@
-// DatasetView::previewAugmentation: the rows shown, augmented on the worker thread, listed beside
-// their copies with the operation that made each.
+// DatasetView::previewAugmentation: the rows shown, augmented on the worker thread (as the
+// experiment's run would, paraphrase models included), listed beside their copies with the
+// operation that made each.
 #include "core/data/augment.h"
 #include "core/data/statistics.h"
 #include "core/data/wordnet.h"
 #include "core/runtime/paths.h"
+#include "core/train/paraphraser.h"
 #include "ui/background.h"
 #include "ui/datasetmodel.h"
 #include "ui/datasetview.h"
@@ -32,19 +34,28 @@ void DatasetView::previewAugmentation(int rows)
     std::vector<Example> rows;
     QString error;
   };
+  // The experiment's own augmentation when it asks for one.
+  std::optional<ExperimentConfig> experiment = m_experiment;
+  if (experiment && experiment->data.augmentPerRow == 0 && experiment->data.paraphrase.model.empty())
+    experiment.reset();
   runInBackground(
       this, m_thread,
-      [dataset, source] {
+      [dataset, source, experiment] {
         auto result = std::make_shared<Augmented>();
         std::vector<Example> *out = &result->rows;
         QString &error = result->error;
         try {
+          AugmentOptions options;
+          options.perExample = 4;
+          std::unique_ptr<Paraphraser> paraphraser;
+          if (experiment) {
+            options = augmentOptionsFor(*experiment);
+            paraphraser = makeParaphraser(*experiment);
+          }
           // WordNet is read once and kept (read-only, shared between threads).
           static const std::shared_ptr<const WordNet> wordnet = std::make_shared<const WordNet>(
               WordNet::load(assetsDir() / "debs" / "root" / "usr" / "share" / "wordnet"));
-          AugmentOptions options;
-          options.perExample = 4;
-          *out = augment(*dataset, source, options, wordnet.get());
+          *out = augment(*dataset, source, options, wordnet.get(), paraphraser.get());
         } catch (const std::exception &e) {
           error = QString::fromUtf8(e.what());
         }

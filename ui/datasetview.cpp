@@ -327,6 +327,7 @@ void DatasetView::open(const QString &file, const QString &kindName, const QStri
 {
   const std::string path = realPath(file).toStdString();
   const TaskKind kind = parseTaskKind(kindName.toStdString()).value_or(TaskKind::SingleLabel);
+  m_experiment.reset();
   load(file, kindName, tr("Reading %1…").arg(file.toHtmlEscaped()), modelDir, maxLength,
        [path, kind, columns](DataReport &report) {
          const Table table = readTable(path, report);
@@ -345,6 +346,7 @@ void DatasetView::open(const QString &file, const QString &kindName, const QStri
 void DatasetView::openExperiment(const ExperimentConfig &config, const QString &kindName)
 {
   const QString file = QString::fromStdString(config.resolve(config.data.path).string());
+  m_experiment = config;
   load(file, kindName, tr("Preparing %1 as the experiment's run does…").arg(file.toHtmlEscaped()),
        QString::fromStdString(config.resolve(config.model.path).string()), config.model.maxLength,
        [config](DataReport &report) {

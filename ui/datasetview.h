@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/config/experiment.h"
 #include "ui/background.h"
 #include "ui/datasetmodel.h"
 
@@ -11,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,8 +69,10 @@ public:
   void setFilters(const QString &text, const QString &label, const QString &split);
   // Selects and shows the row a report entry points at.
   bool jumpToIssue(int issueIndex);
-  // Augments the first `rows` rows the filters show (WordNet synonyms, insertion, swap, deletion)
-  // and lists each original beside its augmented copies with the operation. augmented() follows.
+  // Augments the first `rows` rows the filters show and lists each original beside its augmented
+  // copies with the operation. The experiment's data (openExperiment) gets the experiment's
+  // augmentation (EDA and back-translation through its paraphrase models, as its run does); other
+  // files four EDA copies a row (WordNet synonyms, insertion, swap, deletion). augmented() follows.
   void previewAugmentation(int rows = 20);
 
   QTableView *table() const { return m_table; }
@@ -118,6 +122,7 @@ private:
   QUndoStack *m_undo = nullptr;
   QString m_versionsDir, m_openedFile;
   std::shared_ptr<const Dataset> m_dataset;
+  std::optional<ExperimentConfig> m_experiment; // when the experiment's data is shown
   QChart *m_labelChart = nullptr, *m_lengthChart = nullptr;
   std::vector<int> m_issueLines; // per report entry: the source line it names
 };

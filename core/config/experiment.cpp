@@ -100,6 +100,13 @@ struct Parser
       for (const char *m : {"accuracy", "macro_f1", "micro_f1", "weighted_f1", "entity_f1"})
         check(c.evaluation.metric != m, "evaluation.metric",
               std::string(m) + " does not apply to language modelling (loss or perplexity do)");
+    check(c.data.paraphrase.perRow == 1 || c.data.paraphrase.sampling, "data.augmentation.paraphrase.per_row",
+          "more than one paraphrase per row needs data.augmentation.paraphrase.sampling: true (greedy "
+          "decoding gives "
+          "the same paraphrase every time)");
+    check(c.data.paraphrase.backModel.empty() || !c.data.paraphrase.model.empty(),
+          "data.augmentation.paraphrase.back_model",
+          "needs data.augmentation.paraphrase.model (the first leg)");
     for (const char *m : {"rouge_l", "exact_match", "bleu"})
       check(c.evaluation.metric != m || (c.answersPrompts() && c.evaluation.generate > 0),
             "evaluation.metric",

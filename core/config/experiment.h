@@ -55,6 +55,16 @@ struct ExperimentConfig
     // Augmentation of the training split (0 = off).
     int augmentPerRow = 0;
     double synonymRate = 0.1, insertRate = 0.1, swapRate = 0.1, deleteRate = 0.1;
+    // Paraphrases of the training rows by a sequence-to-sequence (T5) model folder, optionally
+    // through a second one (back-translation: to a pivot language and back). Off when empty.
+    struct Paraphrase
+    {
+      std::string model, backModel; // folders
+      std::string prefix,
+          backPrefix;        // put before each input, a space between ("translate English to German:")
+      int perRow = 1;        // paraphrases per training row
+      bool sampling = false; // false: greedy; true: top-p 0.9 sampling, seeded
+    } paraphrase;
   } data;
 
   struct Strategy

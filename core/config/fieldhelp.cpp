@@ -60,6 +60,20 @@ std::string fieldHelp(const std::string &path)
       {"data.augmentation.insert", "Share of words inserted (synonyms of words in the text)."},
       {"data.augmentation.swap", "Share of word pairs swapped."},
       {"data.augmentation.delete", "Probability of deleting each word."},
+      {"data.augmentation.paraphrase.model",
+       "A T5 (sequence-to-sequence) model folder that paraphrases each training row (its text, or an "
+       "instruction's question); empty: off."},
+      {"data.augmentation.paraphrase.back_model", "Back-translation: a second T5 folder that turns the first "
+                                                  "model's output back (to the pivot language and "
+                                                  "back)."},
+      {"data.augmentation.paraphrase.prefix",
+       "Put before each input of the first model, a space between (e.g. "
+       "\"translate English to German:\")."},
+      {"data.augmentation.paraphrase.back_prefix", "Put before each input of the second model."},
+      {"data.augmentation.paraphrase.per_row",
+       "Paraphrases made of each training row (above 1 needs sampling)."},
+      {"data.augmentation.paraphrase.sampling",
+       "Sample the paraphrases (top-p 0.9, seeded by the run's seed) instead of greedy decoding."},
       {"strategy.name", "What is trained: everything (full), the top layers (partial), the head only (linear "
                         "probe), biases (BitFit), low-rank updates (LoRA), bottleneck adapters, IA3 scaling "
                         "vectors, prefixes of every attention layer, or a soft prompt."},

@@ -122,6 +122,37 @@ private:
   std::mt19937_64 m_rng;
 };
 
+// The field a paraphrase replaces: an instruction example's instruction, else the text.
+std::string Example::*paraphrasedField(TaskKind kind)
+{
+  return kind == TaskKind::Instruction ? &Example::instruction : &Example::text;
+}
+
+void addParaphrases(const Dataset &dataset, const std::vector<std::size_t> &rows,
+                    const AugmentOptions &options, Paraphraser &paraphraser, std::vector<Example> &out)
+{
+  std::string Example::*field = paraphrasedField(dataset.kind);
+  std::vector<std::string> texts;
+  for (std::size_t r : rows)
+    texts.push_back(dataset.examples[r].*field);
+  std::vector<std::set<std::string>> seen(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    seen[i].insert(texts[i]);
+  for (int round = 0; round < std::max(1, options.paraphrasesPerRow); ++round) {
+    throwIfStopped();
+    const std::vector<std::string> paraphrases = paraphraser.paraphrase(texts);
+    for (std::size_t i = 0; i < rows.size() && i < paraphrases.size(); ++i) {
+      if (paraphrases[i].empty() || !seen[i].insert(paraphrases[i]).second)
+        continue;
+      Example e = dataset.examples[rows[i]];
+      e.*field = paraphrases[i];
+      e.sourceRow = static_cast<int>(rows[i]);
+      e.augmentation = "back-translation (" + paraphraser.name() + ")";
+      out.push_back(std::move(e));
+    }
+  }
+}
+
 } // namespace
 
 std::vector<Example> augment(const Dataset &dataset, const std::vector<int> &rows, const AugmentOptions &options,
@@ -173,21 +204,8 @@ std::vector<Example> augment(const Dataset &dataset, const std::vector<int> &row
     if (options.backTranslation && dataset.kind != TaskKind::TokenTagging)
       toParaphrase.push_back(static_cast<std::size_t>(row));
   }
-  if (!toParaphrase.empty()) {
-    std::vector<std::string> texts;
-    for (std::size_t r : toParaphrase)
-      texts.push_back(dataset.examples[r].text);
-    const std::vector<std::string> paraphrases = paraphraser->paraphrase(texts);
-    for (std::size_t i = 0; i < toParaphrase.size() && i < paraphrases.size(); ++i) {
-      if (paraphrases[i].empty() || paraphrases[i] == texts[i])
-        continue;
-      Example e = dataset.examples[toParaphrase[i]];
-      e.text = paraphrases[i];
-      e.sourceRow = static_cast<int>(toParaphrase[i]);
-      e.augmentation = "back-translation (" + paraphraser->name() + ")";
-      out.push_back(std::move(e));
-    }
-  }
+  if (!toParaphrase.empty())
+    addParaphrases(dataset, toParaphrase, options, *paraphraser, out);
   return out;
 }
 

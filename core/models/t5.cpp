@@ -262,4 +262,24 @@ torch::Tensor T5Decoding::logits(const torch::Tensor &ids, const torch::Tensor &
   return m_model->decode(ids, mask, m_encoderOutput, m_encoderMask, cache);
 }
 
+std::vector<int> generateFromSource(const T5Model &model, std::vector<int> source,
+                                    const GenerationOptions &options, int endId, int startId, int maxLength,
+                                    int vocabularyLimit)
+{
+  torch::NoGradGuard noGrad;
+  if (maxLength > 1 && source.size() >= static_cast<std::size_t>(maxLength))
+    source.resize(static_cast<std::size_t>(maxLength - 1));
+  if (endId >= 0)
+    source.push_back(endId);
+  if (source.empty())
+    source.push_back(startId);
+  const torch::Tensor ids = torch::tensor(std::vector<long>(source.begin(), source.end())).unsqueeze(0);
+  T5Decoding decoding(model, ids, torch::ones_like(ids));
+  std::vector<int> out;
+  for (int id : generate(decoding, {startId}, options))
+    if (id < vocabularyLimit && id != endId)
+      out.push_back(id);
+  return out;
+}
+
 } // namespace tunebench

@@ -107,4 +107,11 @@ private:
   torch::Tensor m_encoderOutput, m_encoderMask;
 };
 
+// Text-to-text generation: encodes `source` (cut to maxLength - 1 ids, the end id appended) and
+// decodes from startId with generate(); returns the new ids below vocabularyLimit (sentinels and
+// other ids past the tokenizer's vocabulary left out), the end id dropped.
+std::vector<int> generateFromSource(const T5Model &model, std::vector<int> source,
+                                    const GenerationOptions &options, int endId, int startId, int maxLength,
+                                    int vocabularyLimit);
+
 } // namespace tunebench

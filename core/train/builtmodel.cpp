@@ -300,26 +300,13 @@ torch::Tensor BuiltModel::forward(const Batch &b, const std::string &head)
 std::vector<int> BuiltModel::answer(std::vector<int> prompt, const GenerationOptions &options, int padId,
                                     int maxLength, int vocabularySize)
 {
-  torch::NoGradGuard noGrad;
   const int stop = options.stopTokens.empty() ? -1 : options.stopTokens.front();
-  std::vector<int> out;
-  if (seq2seq) {
-    if (maxLength > 1 && prompt.size() >= static_cast<std::size_t>(maxLength))
-      prompt.resize(static_cast<std::size_t>(maxLength - 1));
-    if (stop >= 0)
-      prompt.push_back(stop);
-    if (prompt.empty())
-      prompt.push_back(padId);
-    const torch::Tensor ids = torch::tensor(std::vector<long>(prompt.begin(), prompt.end())).unsqueeze(0);
-    T5Decoding decoding(seq2seq, ids, torch::ones_like(ids));
-    for (int id : generate(decoding, {padId}, options))
-      if (id < vocabularySize)
-        out.push_back(id);
-  } else if (lm) {
-    out = generate(*lm, prompt, options);
-  } else {
+  if (seq2seq)
+    return generateFromSource(seq2seq, std::move(prompt), options, stop, padId, maxLength, vocabularySize);
+  if (!lm)
     throw Error("this model does not generate text");
-  }
+  torch::NoGradGuard noGrad;
+  std::vector<int> out = generate(*lm, prompt, options);
   if (!out.empty() && out.back() == stop)
     out.pop_back();
   return out;

@@ -8,6 +8,7 @@
 #include "core/data/wordnet.h"
 #include "core/runtime/paths.h"
 #include "core/tokenize/tokenizer.h"
+#include "core/train/paraphraser.h"
 #include "core/util/cancel.h"
 #include "core/util/error.h"
 
@@ -360,22 +361,27 @@ void split(const ExperimentConfig &config, LoadedDataset &out)
   }
 }
 
-// Augmented copies of the training rows (WordNet synonyms, insertions, swaps, deletions).
+// Augmented copies of the training rows (WordNet synonyms, insertions, swaps, deletions) and
+// paraphrases by a T5 model folder (or two: back-translation).
 void augmentTraining(const ExperimentConfig &config, LoadedDataset &out)
 {
-  const std::filesystem::path dict = assetsDir() / "debs" / "root" / "usr" / "share" / "wordnet";
+  const AugmentOptions a = augmentOptionsFor(config);
+  std::optional<WordNet> wordnet;
+  if (a.synonymAlpha > 0 || a.insertionAlpha > 0) {
+    throwIfStopped();
+    wordnet = WordNet::load(assetsDir() / "debs" / "root" / "usr" / "share" / "wordnet");
+  }
   throwIfStopped();
-  const WordNet wordnet = WordNet::load(dict);
-  throwIfStopped();
-  AugmentOptions a;
-  a.synonymAlpha = config.data.synonymRate;
-  a.insertionAlpha = config.data.insertRate;
-  a.swapAlpha = config.data.swapRate;
-  a.deletionAlpha = config.data.deleteRate;
-  a.perExample = config.data.augmentPerRow;
-  a.seed = config.seed;
-  std::vector<Example> added = augment(out.dataset, out.split.train, a, &wordnet);
-  out.log.push_back("augmentation: " + std::to_string(added.size()) + " new training rows");
+  const std::unique_ptr<Paraphraser> paraphraser = makeParaphraser(config);
+  std::vector<Example> added =
+      augment(out.dataset, out.split.train, a, wordnet ? &*wordnet : nullptr, paraphraser.get());
+  const auto paraphrased = std::count_if(added.begin(), added.end(), [](const Example &e) {
+    return e.augmentation.rfind("back-translation", 0) == 0;
+  });
+  out.log.push_back("augmentation: " + std::to_string(added.size()) + " new training rows" +
+                    (paraphraser
+                         ? " (" + std::to_string(paraphrased) + " paraphrases by " + paraphraser->name() + ")"
+                         : std::string()));
   for (Example &e : added) {
     out.split.train.push_back(static_cast<int>(out.dataset.size()));
     out.dataset.examples.push_back(std::move(e));
@@ -400,7 +406,7 @@ LoadedDataset loadDataset(const ExperimentConfig &config, DataReport &report)
   reportLeaks(path.string(), out.dataset, out.split.train, out.split.test, "train", "test", report, out.log);
   reportLeaks(path.string(), out.dataset, out.split.validation, out.split.test, "validation", "test", report,
               out.log);
-  if (config.data.augmentPerRow > 0)
+  if (config.data.augmentPerRow > 0 || !config.data.paraphrase.model.empty())
     augmentTraining(config, out);
   return out;
 }

@@ -2,8 +2,12 @@
 // made inside the test learns to spell digits out ("spell 3 1" → "three one"). Checked: the run
 // learns (test exact match and ROUGE-L against a model that has not trained), predict answers with
 // greedy, beam and top-p/temperature decoding, generation with the cache equals recomputation,
-// and LoRA, prefix and prompt tuning train a T5 (their step losses fall).
+// LoRA, prefix and prompt tuning train a T5 (their step losses fall), and back-translation
+// augmentation runs exported models: digits are spelled out by one model and read back reversed by
+// a second ("3 1" → "three one" → "1 3"), so every paraphrase can be checked.
 #include "core/config/experiment.h"
+#include "core/data/datareport.h"
+#include "core/train/dataprep.h"
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "support/runfiles.h"
@@ -11,6 +15,7 @@
 #include <QtTest/QtTest>
 
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 #include <set>
@@ -30,6 +35,23 @@ std::string spelled(const std::string &digits)
   for (char ch : digits)
     if (ch >= '0' && ch <= '9')
       out += (out.empty() ? "" : " ") + kWords[static_cast<std::size_t>(ch - '0')];
+  return out;
+}
+
+// An augmented training row: the row it was made from, that row's text and its own.
+struct Paraphrased
+{
+  int row;
+  std::string original, paraphrase;
+};
+
+// "3 1 4" → "4 1 3".
+std::string reversed(const std::string &digits)
+{
+  std::string out;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it)
+    if (*it != ' ')
+      out += (out.empty() ? "" : " ") + std::string(1, *it);
   return out;
 }
 
@@ -89,14 +111,28 @@ private Q_SLOTS:
     for (int d = 0; d < 10; ++d)
       vocab << d << '\n' << kWords[static_cast<std::size_t>(d)] << '\n';
     std::ofstream(path("tokenizer") / "tokenizer_config.json") << "{\"do_lower_case\": true}";
+    for (const char *w : {"digits", "odd", "even"})
+      vocab << w << '\n';
+    vocab.close();
     std::mt19937 random(5);
-    std::ofstream data(path("spell.jsonl"));
-    for (int i = 0; i < 3000; ++i) {
-      std::string digits;
+    auto digits = [&] {
+      std::string out;
       const int length = 1 + static_cast<int>(random() % 3);
       for (int k = 0; k < length; ++k)
-        digits += std::string(k ? " " : "") + static_cast<char>('0' + random() % 10);
-      data << "{\"instruction\": \"spell " << digits << "\", \"output\": \"" << spelled(digits) << "\"}\n";
+        out += std::string(k ? " " : "") + static_cast<char>('0' + random() % 10);
+      return out;
+    };
+    std::ofstream spell(path("spell.jsonl")), back(path("back.jsonl"));
+    for (int i = 0; i < 3000; ++i) {
+      const std::string d = digits(), e = digits();
+      spell << "{\"instruction\": \"spell " << d << "\", \"output\": \"" << spelled(d) << "\"}\n";
+      back << "{\"instruction\": \"digits " << spelled(e) << "\", \"output\": \"" << reversed(e) << "\"}\n";
+    }
+    std::ofstream classes(path("classes.csv"));
+    classes << "text,label\n";
+    for (int i = 0; i < 60; ++i) {
+      const std::string d = digits();
+      classes << d << ',' << ((d.back() - '0') % 2 ? "odd" : "even") << '\n';
     }
   }
 
@@ -111,7 +147,7 @@ private Q_SLOTS:
     QCOMPARE(before.test.metrics.at("exact_match"), 0.0);
 
     Trainer trainer(
-        config({"training.epochs=8", "evaluation.every_steps=300", "evaluation.metric=exact_match"}),
+        config({"training.epochs=12", "evaluation.every_steps=300", "evaluation.metric=exact_match"}),
         path("spell"));
     const RunResult r = trainer.run();
     QCOMPARE(r.metric, std::string("exact_match"));
@@ -160,6 +196,100 @@ private Q_SLOTS:
                                           .arg(decoding.beams)
                                           .arg(decoding.sample)
                                           .arg(right)));
+    }
+  }
+
+  // Back-translation augmentation with exported T5 folders on a classification set of digit strings:
+  // one model ("spell ") turns each training text into words; a round trip through a second
+  // ("digits ", reads words back reversed) gives the reversed digits. Sampling makes several
+  // distinct paraphrases a row. Validation and test rows are never paraphrased.
+  void paraphrasesThroughExportedModels()
+  {
+    std::unique_ptr<TrainedRun> spellRun = TrainedRun::open(path("spell"));
+    spellRun->exportTo(path("spell-model"));
+    Trainer back(config({"data.path=" + path("back.jsonl").string(), "training.epochs=12",
+                         "evaluation.every_steps=0", "evaluation.generate=0"}),
+                 path("back"));
+    back.run();
+    TrainedRun::open(path("back"))->exportTo(path("back-model"));
+
+    auto augmented = [&](const std::vector<std::string> &paraphrase) {
+      std::vector<std::string> o = {"task.kind=single_label", "data.path=" + path("classes.csv").string(),
+                                    "data.augmentation.paraphrase.model=" + path("spell-model").string(),
+                                    "data.augmentation.paraphrase.prefix=spell"};
+      o.insert(o.end(), paraphrase.begin(), paraphrase.end());
+      DataReport report;
+      const LoadedDataset d = loadDataset(config(o), report);
+      std::vector<Paraphrased> out;
+      std::set<int> train(d.split.train.begin(), d.split.train.end());
+      for (std::size_t r = 0; r < d.dataset.size(); ++r) {
+        const Example &e = d.dataset.examples[r];
+        if (e.sourceRow < 0)
+          continue;
+        if (!train.count(static_cast<int>(r)) || !train.count(e.sourceRow) ||
+            e.augmentation.rfind("back-translation", 0) != 0)
+          qFatal("row %zu: augmented outside the training split or not by back-translation", r);
+        out.push_back({e.sourceRow, d.dataset.examples[static_cast<std::size_t>(e.sourceRow)].text, e.text});
+      }
+      return std::make_pair(out, d.split.train.size() - out.size());
+    };
+
+    const auto [spelledRows, trainRows] = augmented({});
+    QCOMPARE(spelledRows.size(), trainRows); // one paraphrase for each training row
+    int right = 0;
+    for (const auto &[row, original, paraphrase] : spelledRows) {
+      right += paraphrase == spelled(original);
+    }
+    QVERIFY2(right >= 0.85 * static_cast<double>(spelledRows.size()),
+             qPrintable(QStringLiteral("%1 of %2").arg(right).arg(spelledRows.size())));
+
+    const auto [roundTrip, trainRows2] =
+        augmented({"data.augmentation.paraphrase.back_model=" + path("back-model").string(),
+                   "data.augmentation.paraphrase.back_prefix=digits"});
+    std::size_t changed = 0;
+    right = 0;
+    for (const auto &[row, original, paraphrase] : spelledRows)
+      changed += reversed(original) != original;
+    for (const auto &[row, original, paraphrase] : roundTrip) {
+      QVERIFY(paraphrase != original); // an unchanged round trip adds no row
+      right += paraphrase == reversed(original);
+    }
+    QVERIFY2(roundTrip.size() <= trainRows2 && roundTrip.size() + 3 >= changed,
+             qPrintable(QStringLiteral("%1 round trips, %2 rows the reversal changes")
+                            .arg(roundTrip.size())
+                            .arg(changed)));
+    QVERIFY2(right >= 0.75 * static_cast<double>(roundTrip.size()),
+             qPrintable(QStringLiteral("%1 of %2").arg(right).arg(roundTrip.size())));
+
+    const auto [sampled, trainRows3] =
+        augmented({"data.augmentation.paraphrase.per_row=3", "data.augmentation.paraphrase.sampling=true"});
+    std::map<int, std::set<std::string>> perRow;
+    for (const auto &[row, original, paraphrase] : sampled) {
+      QVERIFY(paraphrase != original);
+      QVERIFY2(perRow[row].insert(paraphrase).second, "the same paraphrase twice for a row");
+    }
+    QVERIFY(sampled.size() > spelledRows.size() && sampled.size() <= 3 * trainRows3);
+  }
+
+  // Unusable paraphrase settings: clear messages naming the field or the folder.
+  void paraphraseErrors()
+  {
+    const ConfigResult greedyTwice = parseExperimentConfig(
+        "name: x\n", m_dir.path().toStdString(),
+        {"model.path=" + path("tokenizer").string(), "data.path=" + path("classes.csv").string(),
+         "data.augmentation.paraphrase.model=" + path("spell-model").string(),
+         "data.augmentation.paraphrase.per_row=2"});
+    QVERIFY(!greedyTwice.ok());
+    QCOMPARE(QString::fromStdString(greedyTwice.problems.front().field),
+             QStringLiteral("data.augmentation.paraphrase.per_row"));
+    DataReport report;
+    try {
+      loadDataset(config({"task.kind=single_label", "data.path=" + path("classes.csv").string(),
+                          "data.augmentation.paraphrase.model=" + path("tokenizer").string()}),
+                  report);
+      QFAIL("a folder without config.json paraphrased");
+    } catch (const std::exception &e) {
+      QVERIFY2(QString::fromUtf8(e.what()).contains(QLatin1String("tokenizer: no config.json")), e.what());
     }
   }
 

@@ -3,6 +3,7 @@
 // the run trains on.
 #include "core/config/experiment.h"
 #include "core/data/dataset.h"
+#include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "support/golden.h"
 #include "support/guitest.h"
@@ -165,6 +166,49 @@ private Q_SLOTS:
     QVERIFY(data->report()->item(0)->text().contains(QLatin1String("bad.csv:")));
     QVERIFY(data->jumpToIssue(0));
     QCOMPARE(data->table()->selectionModel()->selectedRows().size(), 1);
+  }
+
+  // An experiment that paraphrases its training rows with a T5 folder (a tiny one made here and
+  // exported): the preview runs that model on the rows shown and lists each original beside its
+  // paraphrase, as the run would make it.
+  void previewParaphrases()
+  {
+    const ConfigResult t5 = parseExperimentConfig(
+        "name: t5-tiny\nseed: 1\n"
+        "model: {path: $ASSETS/tokenizers/bert-base-uncased, init: random, max_length: 24,\n"
+        "        scratch: {layers: 1, hidden: 32, heads: 2}}\n"
+        "task: {kind: seq2seq, template: plain}\n"
+        "data: {path: $ASSETS/data/instructions/quiz.jsonl, subset_rows: 40,\n"
+        "       split: {train: 0.8, validation: 0.1, test: 0.1, stratified: false}}\n"
+        "training: {max_steps: 2, batch_size: 8}\n"
+        "evaluation: {generate: 0}\n",
+        m_root.path().toStdString());
+    QVERIFY(t5.ok());
+    const std::filesystem::path runDir = m_root.filePath(QStringLiteral("t5-run")).toStdString();
+    Trainer(t5.config, runDir).run();
+    const QString model = m_root.filePath(QStringLiteral("t5-tiny"));
+    TrainedRun::open(runDir)->exportTo(model.toStdString());
+
+    MainWindow window(m_root.filePath(QStringLiteral("paraphrase-workspace")));
+    window.experiment()->loadPreset(QStringLiteral("sentiment-use-lite"));
+    window.experiment()->setOverride(QStringLiteral("data.subset_rows"), QStringLiteral("40"));
+    window.experiment()->setOverride(QStringLiteral("data.augmentation.paraphrase.model"), model);
+    DatasetView *data = window.data();
+    QSignalSpy loaded(data, &DatasetView::loaded);
+    QVERIFY(window.openExperimentData());
+    QVERIFY(loaded.wait(120000));
+    QVERIFY2(loaded.front().at(0).toBool(), qPrintable(data->summary()->text()));
+    QSignalSpy augmented(data, &DatasetView::augmented);
+    data->previewAugmentation(5);
+    QVERIFY(augmented.wait(120000));
+    QVERIFY2(augmented.front().at(0).toBool(), qPrintable(data->summary()->text()));
+    QTableWidget *preview = data->augmentation();
+    QVERIFY(preview->rowCount() >= 1);
+    for (int r = 0; r < preview->rowCount(); ++r) {
+      QCOMPARE(preview->item(r, 0)->text(), QStringLiteral("back-translation (t5-tiny)"));
+      QVERIFY(!preview->item(r, 1)->text().isEmpty());
+      QVERIFY(preview->item(r, 1)->text() != preview->item(r, 2)->text());
+    }
   }
 
   // One data path: the Data tab opened from the experiment shows the rows, labels and splits its
