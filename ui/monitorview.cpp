@@ -53,6 +53,9 @@ MonitorView::MonitorView(QWidget *parent) : QWidget(parent)
   grid->addWidget(m_metric.view, 0, 1);
   grid->addWidget(m_lr.view, 1, 0);
   grid->addWidget(m_grad.view, 1, 1);
+  m_forgetting = makeChart(tr("Forgetting: the pre-training objective on the reference text"));
+  grid->addWidget(m_forgetting.view, 2, 0, 1, 2);
+  m_forgetting.view->setVisible(false);
   layout->addLayout(grid, 1);
 
   createSeries();
@@ -120,6 +123,7 @@ void MonitorView::createSeries()
   m_valMetric = series(m_metric, tr("validation"), QColor(44, 160, 44));
   m_lrSeries = series(m_lr, tr("learning rate"), QColor(148, 103, 189));
   m_gradSeries = series(m_grad, tr("gradient norm"), QColor(140, 86, 75));
+  m_reference = series(m_forgetting, tr("reference loss (start at step 0)"), QColor(23, 190, 207));
   m_overfit->setVisible(false); // shown (with its legend entry) once over-fitting is diagnosed
   m_best = new QScatterSeries;
   m_best->setName(tr("best checkpoint"));
@@ -217,6 +221,12 @@ void MonitorView::plotSteps(std::size_t from)
 void MonitorView::plotEvaluation(const EvalEvent &e)
 {
   append(m_valLoss, xOf(e.step), e.loss);
+  if (const auto ref = e.metrics.find("reference_loss"); ref != e.metrics.end()) {
+    if (m_reference->count() == 0 && !std::isnan(m_referenceBefore))
+      append(m_reference, 0, m_referenceBefore);
+    append(m_reference, xOf(e.step), ref->second);
+    m_forgetting.view->setVisible(true);
+  }
   const auto it = e.metrics.find(m_metricName.toStdString());
   if (it != e.metrics.end()) {
     append(m_valMetric, xOf(e.step), it->second);
@@ -229,14 +239,14 @@ void MonitorView::plotEvaluation(const EvalEvent &e)
 
 void MonitorView::redraw()
 {
-  for (QLineSeries *s : {m_trainLoss, m_valLoss, m_valMetric, m_lrSeries, m_gradSeries})
+  for (QLineSeries *s : {m_trainLoss, m_valLoss, m_valMetric, m_lrSeries, m_gradSeries, m_reference})
     s->clear();
   m_best->clear();
   m_seen = 0;
   plotSteps(0);
   for (const EvalEvent &e : m_evals)
     plotEvaluation(e);
-  for (Chart *c : {&m_loss, &m_metric, &m_lr, &m_grad}) {
+  for (Chart *c : {&m_loss, &m_metric, &m_lr, &m_grad, &m_forgetting}) {
     c->x->setTitleText(m_epochAxis ? tr("epoch") : tr("step"));
     c->x->setLabelFormat(m_epochAxis ? QStringLiteral("%.1f") : QStringLiteral("%d"));
   }
@@ -244,6 +254,12 @@ void MonitorView::redraw()
   fit(m_metric, {m_valMetric});
   fit(m_lr, {m_lrSeries});
   fit(m_grad, {m_gradSeries});
+  fit(m_forgetting, {m_reference});
+}
+
+int MonitorView::referencePoints() const
+{
+  return m_reference->count();
 }
 
 void MonitorView::shadeOverfitting()
@@ -325,8 +341,11 @@ void MonitorView::reset(const QString &title, const QString &metric, long stepsP
   m_metricName = metric;
   m_stepsPerEpoch = stepsPerEpoch;
   m_metric.chart->setTitle(tr("Validation %1").arg(metric));
-  for (QLineSeries *s : {m_trainLoss, m_valLoss, m_valMetric, m_lrSeries, m_gradSeries, m_overfitTop, m_overfitBottom})
+  for (QLineSeries *s : {m_trainLoss, m_valLoss, m_valMetric, m_lrSeries, m_gradSeries, m_overfitTop,
+                         m_overfitBottom, m_reference})
     s->clear();
+  m_referenceBefore = std::nan("");
+  m_forgetting.view->setVisible(false);
   m_steps.clear();
   m_evals.clear();
   m_overfitStep = -1;
@@ -343,6 +362,7 @@ void MonitorView::setPlan(const StartEvent &plan)
 {
   m_stepsPerEpoch = plan.stepsPerEpoch;
   m_metricName = QString::fromStdString(plan.metric);
+  m_referenceBefore = plan.referenceLossBefore;
   m_metric.chart->setTitle(tr("Validation %1").arg(m_metricName));
   if (m_epochAxis)
     redraw();
@@ -385,6 +405,7 @@ void MonitorView::addEvaluation(const EvalEvent &e)
   plotEvaluation(e);
   fit(m_loss, {m_trainLoss, m_valLoss});
   fit(m_metric, {m_valMetric});
+  fit(m_forgetting, {m_reference});
 }
 
 void MonitorView::addDiagnosis(const Diagnosis &d)

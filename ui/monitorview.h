@@ -4,6 +4,7 @@
 
 #include <QWidget>
 
+#include <cmath>
 #include <vector>
 
 class QChart;
@@ -56,6 +57,7 @@ public:
   bool logScale() const { return m_log; }
   QPointF lastTrainPoint() const; // (x, smoothed loss) as drawn
   bool overfittingShaded() const;
+  int referencePoints() const; // the forgetting chart's points (its start included)
 
 private:
   QHBoxLayout *createControls();
@@ -78,9 +80,10 @@ private:
 
   QLabel *m_title = nullptr, *m_status = nullptr, *m_banner = nullptr;
   QProgressBar *m_progress = nullptr;
-  Chart m_loss, m_metric, m_lr, m_grad;
+  Chart m_loss, m_metric, m_lr, m_grad, m_forgetting; // m_forgetting: shown with forgetting.reference
   QLineSeries *m_trainLoss = nullptr, *m_valLoss = nullptr, *m_valMetric = nullptr, *m_lrSeries = nullptr,
-              *m_gradSeries = nullptr, *m_overfitTop = nullptr, *m_overfitBottom = nullptr;
+              *m_gradSeries = nullptr, *m_overfitTop = nullptr, *m_overfitBottom = nullptr,
+              *m_reference = nullptr;
   QAreaSeries *m_overfit = nullptr;
   QScatterSeries *m_best = nullptr;
   QComboBox *m_axis = nullptr;
@@ -95,6 +98,7 @@ private:
   double m_weight = 0.9;
   double m_smoothed = 0;
   long m_seen = 0;
+  double m_referenceBefore = std::nan(""); // the forgetting meter before training
 };
 
 } // namespace tunebench

@@ -120,6 +120,7 @@ struct ExperimentConfig
     int gradientAccumulation = 1;
     double maxGradNorm = 1.0; // 0: no clipping
     double labelSmoothing = 0.0;
+    double l2sp = 0.0;        // L2-SP: λ/2·‖θ − θ₀‖² toward the starting weights (0: off)
     double dropout = -1;      // >= 0 overrides the model's dropout
     std::string precision = "auto"; // auto | fp32 | bf16 | fp16
     std::string device = "auto";    // auto | cpu | cuda
@@ -153,6 +154,16 @@ struct ExperimentConfig
     int subsetRows = 0;
     double weight = 1.0; // its loss is multiplied by this
   };
+  // The forgetting meter: the starting model's pre-training objective (masked-LM loss for
+  // BERT/RoBERTa/DistilBERT, LM loss for GPT-2 language-model runs, span corruption for T5) on a
+  // held-out sample of general text, before training, at every validation and on the best model.
+  struct Forgetting
+  {
+    std::string reference;  // a text file (CSV/JSON Lines with a text column, or plain text); "": off
+    int rows = 200;         // rows of it read
+    double rehearsal = 0.0; // share of steps that add a batch of the objective on the reference text
+  } forgetting;
+
   struct MultiTask
   {
     std::string sampling = "proportional"; // proportional (to each task's batches) | round_robin

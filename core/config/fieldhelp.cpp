@@ -129,6 +129,18 @@ std::string fieldHelp(const std::string &path)
        "Steps whose gradients add up before one update: effective batch = batch × this."},
       {"training.max_grad_norm", "Clip the gradients' global norm to this (0: no clipping)."},
       {"training.label_smoothing", "Share of each target spread over the other classes."},
+      {"training.l2_sp",
+       "L2-SP: a penalty λ/2·‖θ − θ₀‖² pulling the starting model's weights back toward where "
+       "they began (heads and a strategy's new weights excluded); 0: off."},
+      {"forgetting.reference",
+       "The forgetting meter: a general-text file on which the starting model's "
+       "pre-training objective (masked-LM, LM or span-corruption loss) is measured before "
+       "training, at every validation and on the best model; empty: off."},
+      {"forgetting.rows",
+       "Rows of the reference file read (its blocks split: most for rehearsal, the rest measured)."},
+      {"forgetting.rehearsal",
+       "Rehearsal: the share of steps that also train the pre-training objective on a "
+       "batch of the reference text (0: off)."},
       {"training.dropout", "Dropout inside the model (-1: the model's own)."},
       {"training.precision", "auto: bf16 where the CPU or GPU supports it, else fp32; fp16 needs CUDA."},
       {"training.device", "Where training runs: auto picks CUDA when present."},

@@ -67,6 +67,12 @@ void RunRecorder::onLog(const std::string &message)
     m_next->onLog(message);
 }
 
+void RunRecorder::onPlanned(const StartEvent &plan)
+{
+  if (m_next)
+    m_next->onPlanned(plan); // the plan is the front end's (epoch axis, metric, forgetting start)
+}
+
 void RunRecorder::onStep(const StepEvent &e)
 {
   m_wall = e.elapsedSeconds;

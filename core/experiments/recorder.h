@@ -17,6 +17,7 @@ class RunRecorder final : public TrainingObserver
 public:
   RunRecorder(RunStore &store, std::int64_t run, TrainingObserver *next = nullptr);
   void onLog(const std::string &message) override;
+  void onPlanned(const StartEvent &plan) override;
   void onStep(const StepEvent &e) override;
   void onEvaluation(const EvalEvent &e) override;
   void onCheckpoint(const std::string &kind, const std::filesystem::path &path) override;

@@ -11,6 +11,14 @@ namespace tunebench {
 //   RoBERTa:    lm_head.{dense,layer_norm}, lm_head.bias
 //   DistilBERT: vocab_transform, vocab_layer_norm, vocab_projector.bias
 // logits = LayerNorm(act(dense(h))) · Eᵀ + bias, over every position: [batch, time, vocab].
+// The checkpoint names of those heads (loadStateDict's headPrefixes).
+inline const std::vector<std::string> &maskedLmHeadPrefixes()
+{
+  static const std::vector<std::string> prefixes = {"cls.", "lm_head.", "vocab_transform.",
+                                                    "vocab_layer_norm.", "vocab_projector."};
+  return prefixes;
+}
+
 class MaskedLanguageModelImpl : public torch::nn::Module
 {
 public:

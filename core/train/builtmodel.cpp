@@ -212,9 +212,9 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
       b.mlm = MaskedLanguageModel(config);
       b.mlm->initialiseWeights();
       if (!scratch)
-        b.loadReport = loadStateDict(*b.mlm, weights, folder.string(), config.modelType + ".",
-                                     {"cls.", "lm_head.", "vocab_transform.", "vocab_layer_norm.", "vocab_projector."})
-                           .summary();
+        b.loadReport =
+            loadStateDict(*b.mlm, weights, folder.string(), config.modelType + ".", maskedLmHeadPrefixes())
+                .summary();
       raw["architectures"] = {config.modelType == "roberta" ? "RobertaForMaskedLM"
                               : config.modelType == "distilbert" ? "DistilBertForMaskedLM" : "BertForMaskedLM"};
       b.model = b.mlm.ptr();

@@ -3,6 +3,7 @@
 #include "core/train/diagnosis.h"
 #include "core/util/runstatus.h"
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -48,6 +49,9 @@ struct StartEvent
   long startStep = 0; // 0, or the step a resumed run continues from
   std::string metric; // the selection metric (validation)
   bool higherIsBetter = true;
+  // The forgetting meter's value on the starting weights (NaN when forgetting.reference is off);
+  // validations then carry "reference_loss".
+  double referenceLossBefore = std::nan("");
 };
 
 // Where a run ended and with what.
@@ -67,6 +71,10 @@ struct RunResult
   std::int64_t trainableParameters = 0;
   std::int64_t totalParameters = 0;
   double majorityBaseline = 0; // test accuracy of always answering the most frequent training label
+  // The forgetting meter (forgetting.reference): its objective, the loss before training and on
+  // the best checkpoint (the test event's reference_loss); objective empty when off.
+  std::string forgettingObjective;
+  double forgettingBefore = 0, forgettingAfter = 0;
 };
 
 // Receives a run's events (the CLI's progress bar, the GUI's charts, the run store).

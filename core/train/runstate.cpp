@@ -147,23 +147,28 @@ void writeResults(const fs::path &runDir, const RunResult &r, long totalSteps, c
   json diag = json::array();
   for (const Diagnosis &d : r.diagnoses)
     diag.push_back(diagnosisJson(d));
-  writeJsonFile(runDir / "results.json", {{"status", runStatusName(r.status)},
-                                          {"reason", r.reason},
-                                          {"steps", r.steps},
-                                          {"total_steps", totalSteps},
-                                          {"best_step", r.bestStep},
-                                          {"metric", r.metric},
-                                          {"best_metric", r.bestMetric},
-                                          {"validation", eventJson(r.validation)},
-                                          {"test", eventJson(r.test)},
-                                          {"diagnoses", diag},
-                                          {"seconds", r.seconds},
-                                          {"peak_memory_mib", r.peakMemoryMiB},
-                                          {"trainable_parameters", r.trainableParameters},
-                                          {"total_parameters", r.totalParameters},
-                                          {"majority_baseline", r.majorityBaseline},
-                                          {"strategy", strategy},
-                                          {"frozen_cache", frozenCache}});
+  writeJsonFile(runDir / "results.json",
+                {{"status", runStatusName(r.status)},
+                 {"reason", r.reason},
+                 {"steps", r.steps},
+                 {"total_steps", totalSteps},
+                 {"best_step", r.bestStep},
+                 {"metric", r.metric},
+                 {"best_metric", r.bestMetric},
+                 {"validation", eventJson(r.validation)},
+                 {"test", eventJson(r.test)},
+                 {"diagnoses", diag},
+                 {"seconds", r.seconds},
+                 {"peak_memory_mib", r.peakMemoryMiB},
+                 {"trainable_parameters", r.trainableParameters},
+                 {"total_parameters", r.totalParameters},
+                 {"majority_baseline", r.majorityBaseline},
+                 {"strategy", strategy},
+                 {"frozen_cache", frozenCache},
+                 {"forgetting", r.forgettingObjective.empty() ? json(nullptr)
+                                                              : json{{"objective", r.forgettingObjective},
+                                                                     {"before", r.forgettingBefore},
+                                                                     {"after", r.forgettingAfter}}}});
 }
 
 } // namespace tunebench

@@ -41,14 +41,19 @@ double Trainer::Impl::microStep(const EpochSchedule::value_type &batch, long mic
   stepTask = stepTask.empty() || stepTask == taskName ? taskName : "mixed";
   const Batch b = collate(taskData.encoded, rows, padId, kind, static_cast<int>(taskData.labels.size()),
                           built.noiseOrNull(), noiseSeed);
-  torch::Tensor loss;
+  torch::Tensor loss, total;
   {
     AutocastScope autocast(bf16);
     loss = lossOf(built.forward(b, taskName), b, kind, config.training.labelSmoothing);
     if (aux)
       loss = loss * aux->weight;
   }
-  (loss / static_cast<double>(micro)).backward();
+  total = loss; // the step's loss reports the task's alone
+  if (l2sp)
+    total = total + (*l2sp)();
+  if (meter && ForgettingMeter::rehearses(st.step, config.forgetting.rehearsal))
+    total = total + meter->rehearsalLoss(noiseSeed, bf16);
+  (total / static_cast<double>(micro)).backward();
   tokens += b.tokens;
   return loss.item<double>();
 }
@@ -103,8 +108,8 @@ void Trainer::Impl::start()
   }
   events.open(runDir / "events.jsonl", std::ios::app);
   started = std::chrono::steady_clock::now();
-  observer->onPlanned(
-      {stepsPerEpoch, totalSteps, warmup, st.step, config.selectionMetric(), config.higherIsBetter()});
+  observer->onPlanned({stepsPerEpoch, totalSteps, warmup, st.step, config.selectionMetric(),
+                       config.higherIsBetter(), forgettingBefore});
   log("training: " + std::to_string(totalSteps) + " steps (" + std::to_string(stepsPerEpoch) +
       " per epoch), warm-up " + std::to_string(warmup));
 }

@@ -40,6 +40,8 @@ Evaluation Trainer::Impl::evaluateSplit(const std::string &split, long step)
   const std::vector<int> &rows = split == "test" ? data.split.test : data.split.validation;
   Evaluation ev = evaluateRows(built, data, rows, config, padId, bf16, tokenizer.get());
   addAuxiliaryMetrics(ev.event, split);
+  if (meter)
+    ev.event.metrics["reference_loss"] = meter->measure(bf16);
   ev.event.split = split;
   ev.event.step = step;
   return ev;
@@ -138,6 +140,12 @@ void Trainer::Impl::evaluateBest(RunResult &r)
     return;
   const Evaluation test = evaluateSplit("test", st.bestStep);
   r.test = test.event;
+  if (meter) {
+    r.forgettingObjective = meter->objective();
+    r.forgettingBefore = forgettingBefore;
+    r.forgettingAfter = r.test.metrics.at("reference_loss");
+    log("forgetting: " + forgettingLine(r.forgettingObjective, r.forgettingBefore, r.forgettingAfter));
+  }
   writeTestPredictions(runDir, data, test);
   record(eventJson(r.test));
   observer->onEvaluation(r.test);

@@ -11,6 +11,7 @@
 #include "core/train/dataprep.h"
 #include "core/train/diagnosis.h"
 #include "core/train/evaluation.h"
+#include "core/train/forgetting.h"
 #include "core/train/optimizers.h"
 #include "core/train/trainer.h"
 #include "core/train/trainstate.h"
@@ -19,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -66,6 +68,9 @@ struct Trainer::Impl
   };
   std::vector<Auxiliary> auxiliary;
   BuiltModel built;
+  std::unique_ptr<ForgettingMeter> meter;   // forgetting.reference
+  std::optional<StartingPointPenalty> l2sp; // training.l2_sp
+  double forgettingBefore = std::nan("");   // the meter on the starting weights
   Optimization opt;
   int padId = 0;
   bool bf16 = false;

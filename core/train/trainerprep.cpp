@@ -81,6 +81,17 @@ void Trainer::Impl::prepareModel(const std::vector<HeadSpec> &extraHeads)
   bf16 = computesInBf16(config);
   if (bf16)
     log("mixed precision: bf16 autocast on the CPU");
+  // Before a resume restores the trained weights: θ₀ and the meter's first value are the start's.
+  if (config.training.l2sp > 0) {
+    l2sp.emplace(*built.model, config.training.l2sp);
+    log("L2-SP: λ = " + std::to_string(config.training.l2sp) + " toward the starting values of " +
+        std::to_string(l2sp->tensors()) + " tensors");
+  }
+  if (!config.forgetting.reference.empty()) {
+    meter = std::make_unique<ForgettingMeter>(config, built, *tokenizer);
+    forgettingBefore = meter->measure(bf16);
+    log("forgetting meter: " + meter->describe() + "; before training " + std::to_string(forgettingBefore));
+  }
 }
 
 void Trainer::Impl::planSteps()

@@ -5,6 +5,7 @@
 #include "core/config/experiment.h"
 #include "core/data/dataset.h"
 #include "core/runs/runstore.h"
+#include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "support/cli.h"
 #include "support/golden.h"
@@ -254,6 +255,53 @@ private Q_SLOTS:
       others << ask();
     }
     QVERIFY2(others.count(sampled) < 3, qPrintable(others.join(QLatin1Char('|'))));
+  }
+
+  // A run with the forgetting meter on (a classifier on a tiny BERT pre-trained here with masked
+  // LM, the reviews as reference text) trained from the GUI: the Monitor's forgetting chart holds
+  // the value before training and one point per validation, the last one the run's own.
+  void forgettingChart()
+  {
+    const ConfigResult mlm = parseExperimentConfig(
+        "name: mlm\nseed: 1\n"
+        "model: {path: $ASSETS/tokenizers/bert-base-uncased, init: random, max_length: 32,\n"
+        "        scratch: {layers: 1, hidden: 32, heads: 2}}\n"
+        "task: {kind: masked_lm}\n"
+        "data: {path: $ASSETS/data/sentiment/pang-lee-reviews.csv, columns: {text: text}, subset_rows: 40,\n"
+        "       split: {train: 0.8, validation: 0.1, test: 0.1, stratified: false}}\n"
+        "training: {epochs: 1, batch_size: 16, learning_rate: 2.0e-3}\n"
+        "evaluation: {metric: loss}\n",
+        m_root.path().toStdString());
+    QVERIFY(mlm.ok());
+    const std::filesystem::path runDir = m_root.filePath(QStringLiteral("tiny-mlm")).toStdString();
+    Trainer(mlm.config, runDir).run();
+    const QString bert = m_root.filePath(QStringLiteral("tiny-bert"));
+    TrainedRun::open(runDir)->exportTo(bert.toStdString());
+
+    MainWindow window(m_root.filePath(QStringLiteral("forgetting-workspace")));
+    window.experiment()->setYaml(
+        QStringLiteral("name: forgetting\nseed: 2\nmodel: {path: %1, max_length: 32}\n"
+                       "data: {path: $ASSETS/data/sentiment/pang-lee-sentences.csv, subset_rows: 120}\n"
+                       "training: {epochs: 1, batch_size: 16, learning_rate: 1.0e-3}\n"
+                       "evaluation: {every_steps: 2, metric: accuracy, early_stopping: {patience: 0}}\n"
+                       "forgetting: {reference: $ASSETS/data/sentiment/pang-lee-reviews.csv, rows: 8}\n"
+                       "output: {runs: $WORKSPACE/runs}\n")
+            .arg(bert));
+    QSignalSpy finished(window.session(), &TrainingSession::finished);
+    const QStringList problems = window.startExperiment();
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
+    QVERIFY(finished.wait(240000));
+    QCOMPARE(finished.back().at(0).toString(), QStringLiteral("finished"));
+    const std::filesystem::path run = window.history()->runs()->rowCount() > 0
+                                          ? std::filesystem::path(window.session()->runDir().toStdString())
+                                          : std::filesystem::path();
+    int validations = 0;
+    for (const nlohmann::json &e : tunebench::testing::runEvents(run, "eval"))
+      validations += e["split"] == "validation";
+    QVERIFY(validations >= 3);
+    QCOMPARE(window.monitor()->referencePoints(), validations + 1);
+    const auto results = nlohmann::json::parse(std::ifstream(run / "results.json"));
+    QVERIFY(results["forgetting"]["before"].get<double>() > 0);
   }
 
   // History → Resume on a run stopped in the GUI continues it to the end the CLI reaches with the
