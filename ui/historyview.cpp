@@ -264,6 +264,12 @@ void HistoryView::refresh()
       };
       m_runs->setItem(row, 0, new NumberItem(static_cast<double>(r.id), 0));
       m_runs->setItem(row, 1, new QTableWidgetItem(QString::fromStdString(r.name)));
+      if (const double before = summary("forgetting.before"), after = summary("forgetting.after");
+          std::isfinite(before))
+        m_runs->item(row, 1)->setToolTip(tr("forgetting: reference loss %1 → %2 (%3%)")
+                                             .arg(before, 0, 'f', 4)
+                                             .arg(after, 0, 'f', 4)
+                                             .arg(100.0 * (after - before) / before, 0, 'f', 1));
       m_runs->setItem(row, 2, new QTableWidgetItem(QString::fromStdString(r.status)));
       m_runs->item(row, 2)->setToolTip(QString::fromStdString(r.reason));
       m_runs->setItem(row, 3, new QTableWidgetItem(value(strategies)));

@@ -135,6 +135,10 @@ void RunRecorder::onFinished(const RunResult &r)
   m_store.setSummary(m_run, "last", "steps", static_cast<double>(r.steps));
   m_store.setSummary(m_run, "last", "peak_memory_mib", r.peakMemoryMiB);
   m_store.setSummary(m_run, "last", "trainable_parameters", static_cast<double>(r.trainableParameters));
+  if (!r.forgettingObjective.empty()) { // the forgetting meter: before training and on the best model
+    m_store.setSummary(m_run, "forgetting", "before", r.forgettingBefore);
+    m_store.setSummary(m_run, "forgetting", "after", r.forgettingAfter);
+  }
   if (r.status == RunStatus::Failed)
     m_store.addEvent(m_run, r.steps, "error", json{{"reason", r.reason}}.dump());
   m_store.setStatus(m_run, r.status, r.reason, r.seconds);

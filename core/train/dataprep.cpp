@@ -105,15 +105,22 @@ void packBlocks(const ExperimentConfig &config, const Tokenizer &tokenizer, Prep
                     std::to_string(split.test.size()) + " test");
 }
 
+// The experiment's prompt template (Error for an unknown name).
+std::optional<PromptTemplate> templateOf(const ExperimentConfig &config)
+{
+  std::optional<PromptTemplate> t = promptTemplate(config.task.promptTemplate);
+  if (!t)
+    throw Error("unknown prompt template \"" + config.task.promptTemplate + "\"");
+  return t;
+}
+
 // Instruction pairs: the prompt is context (no loss), the response and end-of-text train.
 void encodeInstructions(const ExperimentConfig &config, const Tokenizer &tokenizer, PreparedData &out,
                         std::vector<EncodedExample> &encoded, SplitIndices &split)
 {
   const int eos = endOfTextId(tokenizer);
   const auto block = static_cast<std::size_t>(config.model.maxLength);
-  const auto templ = promptTemplate(config.task.promptTemplate);
-  if (!templ)
-    throw Error("unknown prompt template \"" + config.task.promptTemplate + "\"");
+  const std::optional<PromptTemplate> templ = templateOf(config);
   for (std::size_t r = 0; r < out.dataset.size(); ++r) {
     throwIfStopped(); // a row can take milliseconds (long documents)
     EncodedExample e;
@@ -150,9 +157,7 @@ void encodeSourceTarget(const ExperimentConfig &config, const Tokenizer &tokeniz
     throw Error("task.kind seq2seq: the tokenizer of " + config.resolve(config.model.path).string() +
                 " has no end-of-sequence token (</s>, [SEP])");
   const auto block = static_cast<std::size_t>(std::max(config.model.maxLength, 2));
-  const auto templ = promptTemplate(config.task.promptTemplate);
-  if (!templ)
-    throw Error("unknown prompt template \"" + config.task.promptTemplate + "\"");
+  const std::optional<PromptTemplate> templ = templateOf(config);
   auto encode = [&](const std::string &text, std::vector<int> &to) {
     for (const Token &t : tokenizer.tokenize(text))
       to.push_back(t.id);
