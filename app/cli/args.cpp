@@ -119,15 +119,18 @@ std::optional<std::string> Args::value(const std::string &name) const
   return it->second;
 }
 
-std::optional<int> Args::intValue(const std::string &name) const
+std::optional<int> Args::intValue(const std::string &name, int minimum) const
 {
   const auto text = value(name);
   if (!text)
     return std::nullopt;
   char *end = nullptr;
   const long n = std::strtol(text->c_str(), &end, 10);
-  if (text->empty() || *end != '\0' || n < 1 || n > 1 << 20)
-    throw UsageError("option --" + name + ": expected a positive integer, got \"" + *text + "\"");
+  if (text->empty() || *end != '\0' || n < minimum || n > 1 << 20)
+    throw UsageError("option --" + name + ": expected " +
+                     (minimum == 1 ? std::string("a positive integer")
+                                   : "an integer of at least " + std::to_string(minimum)) +
+                     ", got \"" + *text + "\"");
   return static_cast<int>(n);
 }
 

@@ -59,8 +59,9 @@ public:
 
   bool has(const std::string &name) const { return m_values.count(name) > 0; }
   std::optional<std::string> value(const std::string &name) const;
-  // Parses a positive integer option; throws UsageError naming the option otherwise.
-  std::optional<int> intValue(const std::string &name) const;
+  // Parses an integer option of at least `minimum` (1: a positive integer); throws UsageError
+  // naming the option otherwise.
+  std::optional<int> intValue(const std::string &name, int minimum = 1) const;
   const std::vector<std::string> &positionals() const { return m_positionals; }
 
 private:

@@ -327,10 +327,10 @@ TrainedRun::Decoding decodingOptions(const Args &args)
   d.beams = args.intValue("beam").value_or(1);
   d.temperature = doubleOption(args, "temperature", 1.0, 0.0, 100.0, "a number above 0 and at most 100");
   d.topP = doubleOption(args, "top-p", 1.0, 0.0, 1.0, "a number above 0 and at most 1");
-  d.topK = args.intValue("top-k").value_or(0);
+  d.topK = args.intValue("top-k", 0).value_or(0); // 0: off
   d.sample = args.has("sample") || args.has("temperature") || args.has("top-p") || args.has("top-k");
   d.maxNewTokens = args.intValue("max-new-tokens").value_or(0);
-  d.seed = static_cast<std::uint64_t>(args.intValue("seed").value_or(0));
+  d.seed = static_cast<std::uint64_t>(args.intValue("seed", 0).value_or(0));
   if (d.beams > 1 && d.sample)
     throw UsageError("--beam searches deterministically: it does not combine with sampling "
                      "(--sample, --temperature, --top-p, --top-k)");

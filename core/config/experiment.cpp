@@ -107,6 +107,8 @@ struct Parser
     check(c.data.paraphrase.backModel.empty() || !c.data.paraphrase.model.empty(),
           "data.augmentation.paraphrase.back_model",
           "needs data.augmentation.paraphrase.model (the first leg)");
+    check(c.forgetting.previousRun.empty() || (!c.isLanguageModelling() && !c.isMultiTask()),
+          "forgetting.previous_run", "needs a single classification or tagging task");
     check(c.forgetting.rehearsal == 0 || !c.forgetting.reference.empty(), "forgetting.rehearsal",
           "rehearsal needs forgetting.reference (the text it rehearses)");
     for (const char *m : {"rouge_l", "exact_match", "bleu"})

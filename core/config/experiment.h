@@ -162,6 +162,9 @@ struct ExperimentConfig
     std::string reference;  // a text file (CSV/JSON Lines with a text column, or plain text); "": off
     int rows = 200;         // rows of it read
     double rehearsal = 0.0; // share of steps that add a batch of the objective on the reference text
+    // An earlier classification or tagging run (same model.path): this run starts from its best
+    // model, keeps its head (frozen) and measures that task's metric on its validation split.
+    std::string previousRun;
   } forgetting;
 
   struct MultiTask

@@ -138,6 +138,11 @@ std::string fieldHelp(const std::string &path)
        "training, at every validation and on the best model; empty: off."},
       {"forgetting.rows",
        "Rows of the reference file read (its blocks split: most for rehearsal, the rest measured)."},
+      {"forgetting.previous_run", "An earlier classification or tagging run on the same model folder: this "
+                                  "run starts from its best model, "
+                                  "keeps its head (frozen) and measures that task's metric on its validation "
+                                  "split before training, at every "
+                                  "validation and on the best model (previous_METRIC)."},
       {"forgetting.rehearsal",
        "Rehearsal: the share of steps that also train the pre-training objective on a "
        "batch of the reference text (0: off)."},

@@ -377,6 +377,7 @@ const std::vector<Field> &schema()
       text("forgetting.reference", AT(std::string, forgetting.reference)),
       integer("forgetting.rows", AT(int, forgetting.rows), 8, 1000000),
       number("forgetting.rehearsal", AT(double, forgetting.rehearsal), 0.0, 1.0),
+      text("forgetting.previous_run", AT(std::string, forgetting.previousRun)),
       choice("multitask.sampling", AT(std::string, multitask.sampling), {"proportional", "round_robin"}),
       auxiliaryTasks("multitask.tasks"),
       text("output.runs", AT(std::string, output.runs)),

@@ -139,6 +139,10 @@ void RunRecorder::onFinished(const RunResult &r)
     m_store.setSummary(m_run, "forgetting", "before", r.forgettingBefore);
     m_store.setSummary(m_run, "forgetting", "after", r.forgettingAfter);
   }
+  if (!r.previousMetric.empty()) {
+    m_store.setSummary(m_run, "forgetting", r.previousMetric + "_before", r.previousBefore);
+    m_store.setSummary(m_run, "forgetting", r.previousMetric + "_after", r.previousAfter);
+  }
   if (r.status == RunStatus::Failed)
     m_store.addEvent(m_run, r.steps, "error", json{{"reason", r.reason}}.dump());
   m_store.setStatus(m_run, r.status, r.reason, r.seconds);

@@ -75,6 +75,9 @@ struct RunResult
   // the best checkpoint (the test event's reference_loss); objective empty when off.
   std::string forgettingObjective;
   double forgettingBefore = 0, forgettingAfter = 0;
+  // forgetting.previous_run: the earlier task's metric ("previous_accuracy") before and after.
+  std::string previousMetric;
+  double previousBefore = 0, previousAfter = 0;
 };
 
 // Receives a run's events (the CLI's progress bar, the GUI's charts, the run store).

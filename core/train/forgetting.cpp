@@ -7,6 +7,8 @@
 #include "core/train/batches.h"
 #include "core/train/evaluation.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
+#include "core/util/jsonfile.h"
 
 #include <torch/torch.h>
 
@@ -17,6 +19,15 @@ namespace tunebench {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Weights a strategy adds (no pre-trained value): LoRA, adapters, IA3, prefix and prompt encoders.
+bool strategyOwned(const std::string &name)
+{
+  for (const char *part : {"lora_", "adapter_", "ia3_", "prompt_encoder", "prefix_encoder"})
+    if (name.find(part) != std::string::npos)
+      return true;
+  return false;
+}
 
 // The run's encoder under the folder's masked-LM head (loaded, frozen).
 MaskedLanguageModel sharedMaskedLm(const ExperimentConfig &config, TaskModelImpl &task)
@@ -134,6 +145,69 @@ bool ForgettingMeter::rehearses(long step, double share)
          std::floor(static_cast<double>(step + 1) * share) > std::floor(static_cast<double>(step) * share);
 }
 
+PreviousTask::PreviousTask(const ExperimentConfig &config)
+  : m_run(config.resolve(config.forgetting.previousRun))
+{
+  const fs::path file = m_run / "config.yaml";
+  if (!fileExists(file) || !fileExists(m_run / "labels.json"))
+    throw Error(m_run.string() + ": forgetting.previous_run: not a run folder (config.yaml and labels.json)");
+  const ConfigResult r = loadExperimentConfig(file);
+  if (!r.ok())
+    throw Error(r.problems.front().str(file.string()));
+  m_config = r.config;
+  if (m_config.isLanguageModelling() || m_config.isMultiTask())
+    throw Error(file.string() +
+                ": forgetting.previous_run: the earlier run must be one classification or tagging "
+                "task (it is " +
+                m_config.task.kind + ")");
+  if (fs::weakly_canonical(m_config.resolve(m_config.model.path)) !=
+      fs::weakly_canonical(config.resolve(config.model.path)))
+    throw Error(file.string() + ": forgetting.previous_run: its model.path (" + m_config.model.path +
+                ") is not this run's (" + config.model.path + ")");
+  for (const nlohmann::json &l : readJsonFile(m_run / "labels.json"))
+    m_labels.push_back(l.get<std::string>());
+}
+
+HeadSpec PreviousTask::head() const
+{
+  return headSpecFor(m_config, kHead, static_cast<int>(m_labels.size()));
+}
+
+void PreviousTask::start(BuiltModel &run, const Tokenizer &tokenizer)
+{
+  const fs::path weights = m_run / "best" / "model.pt";
+  torch::serialize::InputArchive archive;
+  loadArchive(archive, fileExists(weights) ? weights : m_run / "state" / "model.pt");
+  const std::string head = std::string("heads.") + kHead + ".";
+  torch::NoGradGuard noGrad;
+  for (auto &p : run.model->named_parameters()) {
+    const std::string &name = p.key();
+    const bool isHead = name.rfind(head, 0) == 0;
+    if (!isHead && name.rfind("backbone.", 0) != 0)
+      continue;
+    const std::string key = isHead ? "heads.main." + name.substr(head.size()) : name;
+    torch::Tensor t;
+    if (!archive.try_read(key, t)) {
+      if (isHead || !strategyOwned(name)) // a strategy's new weights start fresh
+        throw Error(m_run.string() + ": forgetting.previous_run: its model lacks \"" + key + "\"");
+      continue;
+    }
+    p.value().copy_(t.to(p.value().scalar_type()));
+    if (isHead)
+      p.value().set_requires_grad(false);
+  }
+  DataReport report;
+  m_data = prepareData(m_config, tokenizer, report);
+  m_data.labels = m_labels;
+}
+
+double PreviousTask::measure(BuiltModel &run, int padId, bool bf16, const Tokenizer &tokenizer)
+{
+  const Evaluation e =
+      evaluateRows(run, m_data, m_data.split.validation, m_config, padId, bf16, &tokenizer, kHead);
+  return e.event.metrics.at(m_config.selectionMetric());
+}
+
 std::string forgettingLine(const std::string &objective, double before, double after)
 {
   const std::string name = objective == "masked_lm"   ? "masked-LM"
@@ -151,10 +225,7 @@ StartingPointPenalty::StartingPointPenalty(torch::nn::Module &model, double lamb
   torch::NoGradGuard noGrad;
   for (const auto &p : model.named_parameters()) {
     const std::string &name = p.key();
-    bool fresh = name.rfind("heads.", 0) == 0;
-    for (const char *part : {"lora_", "adapter_", "ia3_", "prompt_encoder", "prefix_encoder"})
-      fresh = fresh || name.find(part) != std::string::npos;
-    if (p.value().requires_grad() && !fresh)
+    if (p.value().requires_grad() && name.rfind("heads.", 0) != 0 && !strategyOwned(name))
       m_pairs.emplace_back(p.value(), p.value().detach().clone());
   }
 }

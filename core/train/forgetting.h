@@ -6,6 +6,7 @@
 
 #include <torch/types.h>
 
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,29 @@ private:
   PreparedData m_data;
   std::vector<int> m_measured;
   int m_padId = 0;
+};
+
+// forgetting.previous_run: the run starts from an earlier classification or tagging run's best
+// model (the same model.path), with that run's head kept, frozen, as the head "previous"; that
+// task's selection metric is measured on its own validation split ("previous_METRIC").
+class PreviousTask
+{
+public:
+  static constexpr const char *kHead = "previous";
+  // Reads the earlier run's config and labels (Error naming the folder or file when unusable).
+  explicit PreviousTask(const ExperimentConfig &config);
+  HeadSpec head() const; // for buildModel's extra heads
+  // After buildModel: the earlier run's backbone and head weights loaded, the head frozen, its data
+  // prepared with its own labels.
+  void start(BuiltModel &run, const Tokenizer &tokenizer);
+  std::string metricName() const { return "previous_" + m_config.selectionMetric(); }
+  double measure(BuiltModel &run, int padId, bool bf16, const Tokenizer &tokenizer);
+
+private:
+  std::filesystem::path m_run;
+  ExperimentConfig m_config;
+  std::vector<std::string> m_labels;
+  PreparedData m_data;
 };
 
 // "masked-LM loss 2.91 → 3.40 (+16.8%)".

@@ -168,7 +168,11 @@ void writeResults(const fs::path &runDir, const RunResult &r, long totalSteps, c
                  {"forgetting", r.forgettingObjective.empty() ? json(nullptr)
                                                               : json{{"objective", r.forgettingObjective},
                                                                      {"before", r.forgettingBefore},
-                                                                     {"after", r.forgettingAfter}}}});
+                                                                     {"after", r.forgettingAfter}}},
+                 {"previous_task", r.previousMetric.empty() ? json(nullptr)
+                                                            : json{{"metric", r.previousMetric},
+                                                                   {"before", r.previousBefore},
+                                                                   {"after", r.previousAfter}}}});
 }
 
 } // namespace tunebench

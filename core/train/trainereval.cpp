@@ -42,6 +42,8 @@ Evaluation Trainer::Impl::evaluateSplit(const std::string &split, long step)
   addAuxiliaryMetrics(ev.event, split);
   if (meter)
     ev.event.metrics["reference_loss"] = meter->measure(bf16);
+  if (previous)
+    ev.event.metrics[previous->metricName()] = previous->measure(built, padId, bf16, *tokenizer);
   ev.event.split = split;
   ev.event.step = step;
   return ev;
@@ -145,6 +147,13 @@ void Trainer::Impl::evaluateBest(RunResult &r)
     r.forgettingBefore = forgettingBefore;
     r.forgettingAfter = r.test.metrics.at("reference_loss");
     log("forgetting: " + forgettingLine(r.forgettingObjective, r.forgettingBefore, r.forgettingAfter));
+  }
+  if (previous) {
+    r.previousMetric = previous->metricName();
+    r.previousBefore = previousBefore;
+    r.previousAfter = r.test.metrics.at(r.previousMetric);
+    log("forgetting: the earlier task's " + r.previousMetric.substr(9) + " " +
+        std::to_string(r.previousBefore) + " → " + std::to_string(r.previousAfter));
   }
   writeTestPredictions(runDir, data, test);
   record(eventJson(r.test));

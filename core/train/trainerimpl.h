@@ -71,6 +71,8 @@ struct Trainer::Impl
   std::unique_ptr<ForgettingMeter> meter;   // forgetting.reference
   std::optional<StartingPointPenalty> l2sp; // training.l2_sp
   double forgettingBefore = std::nan("");   // the meter on the starting weights
+  std::unique_ptr<PreviousTask> previous;   // forgetting.previous_run
+  double previousBefore = std::nan("");
   Optimization opt;
   int padId = 0;
   bool bf16 = false;

@@ -20,6 +20,10 @@ void Trainer::Impl::prepare()
     return;
   GeneratorScope scope(generator);
   std::vector<HeadSpec> extraHeads = loadTasks();
+  if (!config.forgetting.previousRun.empty()) {
+    previous = std::make_unique<PreviousTask>(config);
+    extraHeads.push_back(previous->head());
+  }
   prepareModel(extraHeads);
   planSteps();
   opt = buildOptimizer(config.training, *built.model, *built.strategy);
@@ -63,6 +67,12 @@ void Trainer::Impl::prepareModel(const std::vector<HeadSpec> &extraHeads)
 {
   generator.set_current_seed(config.seed); // initialisation draws from the seed alone
   built = buildModel(config, static_cast<int>(data.labels.size()), *tokenizer, extraHeads);
+  if (previous) { // the earlier run's weights and head, before anything takes the starting point
+    previous->start(built, *tokenizer);
+    previousBefore = previous->measure(built, padId, computesInBf16(config), *tokenizer);
+    log("forgetting: the earlier run's " + previous->metricName() + " before training " +
+        std::to_string(previousBefore));
+  }
   if (!built.loadReport.empty())
     log(built.loadReport);
   const TrainableReport tr = trainableReport(*built.model);

@@ -197,6 +197,16 @@ private Q_SLOTS:
     qInfo("greedy: %s | beam 4: %s | sampled: %s | %s", qPrintable(greedy), qPrintable(beam),
           qPrintable(seed1), qPrintable(others.join(QStringLiteral(" | "))));
     QVERIFY2(!(seed1 == greedy && others.count(greedy) == 3), "sampling gave the greedy answer every time");
+    // --seed 0 is the documented default and --top-k 0 means "off": both are accepted as such.
+    QCOMPARE(answer(sampling + QStringList{QStringLiteral("0")}), answer(QStringList(sampling.mid(0, 4))));
+    QCOMPARE(
+        answer(sampling + QStringList{QStringLiteral("1"), QStringLiteral("--top-k"), QStringLiteral("0")}),
+        seed1);
+    const Result negative = run({QStringLiteral("predict"), runDir, QStringLiteral("--text"),
+                                 QStringLiteral("a"), QStringLiteral("--seed"), QStringLiteral("-1")});
+    QCOMPARE(negative.exitCode, 2);
+    QVERIFY2(negative.err.contains(QLatin1String("--seed: expected an integer of at least 0")),
+             qPrintable(negative.err));
 
     const Result both = run({QStringLiteral("predict"), runDir, QStringLiteral("--text"), QStringLiteral("a"),
                              QStringLiteral("--beam"), QStringLiteral("2"), QStringLiteral("--temperature"),

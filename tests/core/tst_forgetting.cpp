@@ -183,6 +183,40 @@ private Q_SLOTS:
                             .arg(plain.forgettingBefore)));
   }
 
+  // forgetting.previous_run: a sentiment classifier started from a spam run keeps that run's head,
+  // frozen (its saved weights equal the earlier run's head), and measures spam accuracy on the
+  // earlier run's validation split: before training exactly the earlier run's own best validation
+  // accuracy; unchanged at a learning rate of 1e-8; moved by full fine-tuning at 1e-2.
+  void previousTaskIsMeasured()
+  {
+    const std::string spam =
+        "data.path=" + assetPath(QStringLiteral("data/spam/spam-apache.csv")).toStdString();
+    Trainer(classifier({"training.learning_rate=1e-3", spam, "data.subset_rows=200", "training.epochs=3"}),
+            path("spam"))
+        .run();
+    const double own = results(path("spam"))["validation"]["metrics"]["accuracy"].get<double>();
+    qInfo("the earlier run's validation accuracy: %g", own);
+    auto sentiment = [&](const char *lr) {
+      ExperimentConfig c = classifier({std::string("training.learning_rate=") + lr, "output.save_best=false",
+                                       "forgetting.previous_run=" + path("spam").string()});
+      c.forgetting.reference.clear();
+      return c;
+    };
+    const RunResult still = Trainer(sentiment("1e-8"), path("sentiment-still")).run();
+    QCOMPARE(still.previousMetric, std::string("previous_accuracy"));
+    QCOMPARE(still.previousBefore, own);
+    QVERIFY(std::abs(still.previousAfter - own) < 1e-9);
+    const RunResult moved = Trainer(sentiment("1e-2"), path("sentiment-moved")).run();
+    QCOMPARE(moved.previousBefore, own);
+    QVERIFY2(moved.previousAfter != moved.previousBefore, qPrintable(QString::number(moved.previousAfter)));
+    const auto earlier = readModel(path("spam") / "best" / "model.pt", {"heads.main.linear.weight"});
+    const auto kept =
+        readModel(path("sentiment-moved") / "state" / "model.pt", {"heads.previous.linear.weight"});
+    QVERIFY(torch::equal(earlier.at("heads.main.linear.weight"), kept.at("heads.previous.linear.weight")));
+    const nlohmann::json j = results(path("sentiment-moved"))["previous_task"];
+    QCOMPARE(j["after"].get<double>(), moved.previousAfter);
+  }
+
   // A model without its pre-training head here is refused with a message naming the field.
   void refusesModelsWithoutTheirObjective()
   {
