@@ -20,6 +20,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The objective in words: "masked-LM", "LM" or "span-corruption".
+std::string objectiveName(const std::string &objective)
+{
+  return objective == "masked_lm" ? "masked-LM" : objective == "causal_lm" ? "LM" : "span-corruption";
+}
+
 // Weights a strategy adds (no pre-trained value): LoRA, adapters, IA3, prefix and prompt encoders.
 bool strategyOwned(const std::string &name)
 {
@@ -107,10 +113,7 @@ ForgettingMeter::ForgettingMeter(const ExperimentConfig &config, BuiltModel &run
 
 std::string ForgettingMeter::describe() const
 {
-  const std::string name = objective() == "masked_lm"   ? "masked-LM"
-                           : objective() == "causal_lm" ? "LM"
-                                                        : "span-corruption";
-  return name + " loss on " + std::to_string(m_measured.size()) + " blocks of " +
+  return objectiveName(objective()) + " loss on " + std::to_string(m_measured.size()) + " blocks of " +
          m_config.resolve(m_config.data.path).filename().string() + " (" +
          std::to_string(m_data.split.train.size()) + " more for rehearsal)";
 }
@@ -210,12 +213,10 @@ double PreviousTask::measure(BuiltModel &run, int padId, bool bf16, const Tokeni
 
 std::string forgettingLine(const std::string &objective, double before, double after)
 {
-  const std::string name = objective == "masked_lm"   ? "masked-LM"
-                           : objective == "causal_lm" ? "LM"
-                                                      : "span-corruption";
   char text[160];
-  std::snprintf(text, sizeof text, "%s loss on the reference text %.4g → %.4g (%+.1f%%)", name.c_str(),
-                before, after, before != 0 ? 100.0 * (after - before) / before : 0.0);
+  std::snprintf(text, sizeof text, "%s loss on the reference text %.4g → %.4g (%+.1f%%)",
+                objectiveName(objective).c_str(), before, after,
+                before != 0 ? 100.0 * (after - before) / before : 0.0);
   return text;
 }
 

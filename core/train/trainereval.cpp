@@ -35,15 +35,17 @@ void Trainer::Impl::addAuxiliaryMetrics(EvalEvent &e, const std::string &split)
   e.metrics["multitask_score"] = sum / tasks;
 }
 
-Evaluation Trainer::Impl::evaluateSplit(const std::string &split, long step)
+Evaluation Trainer::Impl::evaluateSplit(const std::string &split, long step, const EvalEvent *measured)
 {
   const std::vector<int> &rows = split == "test" ? data.split.test : data.split.validation;
   Evaluation ev = evaluateRows(built, data, rows, config, padId, bf16, tokenizer.get());
   addAuxiliaryMetrics(ev.event, split);
   if (meter)
-    ev.event.metrics["reference_loss"] = meter->measure(bf16);
+    ev.event.metrics["reference_loss"] =
+        measured ? measured->metrics.at("reference_loss") : meter->measure(bf16);
   if (previous)
-    ev.event.metrics[previous->metricName()] = previous->measure(built, padId, bf16, *tokenizer);
+    ev.event.metrics[previous->metricName()] = measured ? measured->metrics.at(previous->metricName())
+                                                        : previous->measure(built, padId, bf16, *tokenizer);
   ev.event.split = split;
   ev.event.step = step;
   return ev;
@@ -140,7 +142,8 @@ void Trainer::Impl::evaluateBest(RunResult &r)
   r.validation = evaluateSplit("validation", st.bestStep).event;
   if (data.split.test.empty())
     return;
-  const Evaluation test = evaluateSplit("test", st.bestStep);
+  const Evaluation test =
+      evaluateSplit("test", st.bestStep, &r.validation); // the same weights: measured once
   r.test = test.event;
   if (meter) {
     r.forgettingObjective = meter->objective();

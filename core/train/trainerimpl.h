@@ -137,7 +137,9 @@ struct Trainer::Impl
   void addAuxiliaryMetrics(EvalEvent &e, const std::string &split);
 
   // Every task on one split: the main task's metrics with the others' beside them.
-  Evaluation evaluateSplit(const std::string &split, long step);
+  // With forgetting.* the meters' values go along (measured, or taken from `measured`: an event of
+  // the same weights).
+  Evaluation evaluateSplit(const std::string &split, long step, const EvalEvent *measured = nullptr);
 
   // --- one optimizer step --------------------------------------------------------------------
   // One micro-batch's forward and backward pass (the loss divided by the step's micro-batches);

@@ -67,12 +67,8 @@ void Trainer::Impl::prepareModel(const std::vector<HeadSpec> &extraHeads)
 {
   generator.set_current_seed(config.seed); // initialisation draws from the seed alone
   built = buildModel(config, static_cast<int>(data.labels.size()), *tokenizer, extraHeads);
-  if (previous) { // the earlier run's weights and head, before anything takes the starting point
+  if (previous) // the earlier run's weights and head, before anything takes the starting point
     previous->start(built, *tokenizer);
-    previousBefore = previous->measure(built, padId, computesInBf16(config), *tokenizer);
-    log("forgetting: the earlier run's " + previous->metricName() + " before training " +
-        std::to_string(previousBefore));
-  }
   if (!built.loadReport.empty())
     log(built.loadReport);
   const TrainableReport tr = trainableReport(*built.model);
@@ -91,7 +87,12 @@ void Trainer::Impl::prepareModel(const std::vector<HeadSpec> &extraHeads)
   bf16 = computesInBf16(config);
   if (bf16)
     log("mixed precision: bf16 autocast on the CPU");
-  // Before a resume restores the trained weights: θ₀ and the meter's first value are the start's.
+  // Before a resume restores the trained weights: θ₀ and the meters' first values are the start's.
+  if (previous) {
+    previousBefore = previous->measure(built, padId, bf16, *tokenizer);
+    log("forgetting: the earlier run's " + previous->metricName() + " before training " +
+        std::to_string(previousBefore));
+  }
   if (config.training.l2sp > 0) {
     l2sp.emplace(*built.model, config.training.l2sp);
     log("L2-SP: λ = " + std::to_string(config.training.l2sp) + " toward the starting values of " +
