@@ -16,6 +16,7 @@
 #include <QVBoxLayout>
 #include <QValueAxis>
 
+#include <cmath>
 #include <memory>
 
 namespace tunebench {
@@ -193,12 +194,14 @@ void EstimatePanel::start()
         auto *self = this;
         const RunPlan &p = out->plan;
         if (!out->error.isEmpty() || !out->problems.isEmpty()) {
+          self->m_totalSeconds = std::nan("");
           self->m_text->setText(
               tr("<i>No estimate:</i> %1")
                   .arg((out->error.isEmpty() ? out->problems.join(QStringLiteral("; ")) : out->error)
                            .toHtmlEscaped()));
         } else {
           self->m_remedies.clear();
+          self->m_totalSeconds = p.totalSeconds;
           self->m_text->setText(planHtml(p, self->m_remedies));
         }
         // The schedule's preview.

@@ -7,6 +7,7 @@
 #include <QThread>
 #include <QWidget>
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,6 +34,8 @@ public:
   void request(std::shared_ptr<const ConfigResult> parsed);
   QLabel *text() const { return m_text; }
   QChart *learningRateChart() const { return m_chart; }
+  // The estimated wall time of the run (seconds; NaN when there is no estimate).
+  double totalSeconds() const { return m_totalSeconds; }
   int remedyCount() const { return static_cast<int>(m_remedies.size()); }
   // What the "Apply" link of remedy i does: remedyChosen with its overrides.
   void applyRemedy(int i);
@@ -46,6 +49,7 @@ private:
 
   std::shared_ptr<const ConfigResult> m_parsed;
   bool m_dirty = false;
+  double m_totalSeconds = std::numeric_limits<double>::quiet_NaN();
   BackgroundSlot m_thread;
   QTimer *m_timer = nullptr;
   QLabel *m_text = nullptr;

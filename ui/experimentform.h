@@ -47,6 +47,8 @@ public:
   // Sets a field as a user would (the editor's text, the combo's value, "true"/"false") and
   // reports it as an edit.
   void setField(const QString &path, const QString &value);
+  // The field's value as shown (what the YAML says, the default where it is silent).
+  QString fieldValue(const QString &path) const { return value(path); }
 
 Q_SIGNALS:
   void edited(const QString &path, const QString &yamlValue);

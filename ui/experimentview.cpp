@@ -5,6 +5,7 @@
 #include "ui/background.h"
 #include "ui/estimatepanel.h"
 #include "ui/experimentform.h"
+#include "ui/planpanel.h"
 
 #include <QComboBox>
 #include <QCoreApplication>
@@ -38,6 +39,12 @@ ExperimentView::ExperimentView(QWidget *parent) : QWidget(parent)
   m_problems->setObjectName(QStringLiteral("ConfigProblems"));
   m_problems->setMaximumHeight(80);
   layout->addWidget(m_problems);
+  m_planPanel = new PlanPanel(this);
+  layout->addWidget(m_planPanel);
+  connect(m_estimate, &EstimatePanel::updated, m_planPanel,
+          [this] { m_planPanel->setRunEstimate(m_estimate->totalSeconds()); });
+  connect(m_planPanel, &PlanPanel::fieldRequested, this,
+          [this](const QString &key) { m_planPanel->addField(key, m_form->fieldValue(key)); });
   connect(m_problems, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem *item) {
     const int line = item->data(Qt::UserRole).toInt();
     if (line <= 0)
@@ -276,6 +283,7 @@ void ExperimentView::setRunning(bool running, bool paused)
   m_editor->setReadOnly(running);
   m_quick->setEnabled(!running && !m_quickThread.running());
   m_form->setEnabled(!running);
+  m_planPanel->setEnabled(!running);
 }
 
 void ExperimentView::setOverride(const QString &dottedKey, const QString &value)

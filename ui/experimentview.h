@@ -24,6 +24,7 @@ namespace tunebench {
 
 class EstimatePanel;
 class ExperimentForm;
+class PlanPanel;
 
 // The experiment as a form and as YAML (a preset to start from, load/save), checked as you go:
 // every problem with its line, column and valid range, beside its field in the form. The YAML is
@@ -59,6 +60,7 @@ public:
   QListWidget *problems() const { return m_problems; }
   EstimatePanel *estimate() const { return m_estimate; }
   ExperimentForm *form() const { return m_form; }
+  PlanPanel *planPanel() const { return m_planPanel; } // "Run as": one run or a plan
   QTabWidget *editors() const { return m_editors; } // Form | YAML
   // Where relative paths of the experiment start (the workspace): the estimate reads from there.
   void setBaseDir(const QString &dir);
@@ -82,6 +84,7 @@ private:
   QLabel *m_hint = nullptr;
   EstimatePanel *m_estimate = nullptr;
   ExperimentForm *m_form = nullptr;
+  PlanPanel *m_planPanel = nullptr;
   QTabWidget *m_editors = nullptr;
   QTimer *m_formTimer = nullptr;
   mutable std::shared_ptr<const ConfigResult> m_parsed;

@@ -3,6 +3,7 @@
 #include "core/config/experiment.h"
 #include "core/runs/runstore.h"
 #include "core/runtime/runtime.h"
+#include "core/util/error.h"
 #include "ui/assetspanel.h"
 #include "ui/datasetview.h"
 #include "ui/environmentview.h"
@@ -10,6 +11,8 @@
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
 #include "ui/monitorview.h"
+#include "ui/planpanel.h"
+#include "ui/planqueue.h"
 #include "ui/trainingsession.h"
 
 #include <QAction>
@@ -19,11 +22,13 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
+#include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QVBoxLayout>
 
 namespace tunebench {
@@ -130,11 +135,27 @@ void MainWindow::createTrainingViews()
   connect(m_session, &TrainingSession::logLine, this, [this](const QString &line) { statusBar()->showMessage(line, 5000); });
   connect(m_session, &TrainingSession::finished, this, [this](const QString &status, const QString &reason) {
     m_monitor->setFinished(status, reason);
+    if (m_monitor->planQueue()->isVisible())
+      m_monitor->planQueue()->setFinished(status, reason);
     m_experiment->setRunning(false);
     m_statusRun->setText(tr("last run: %1").arg(status));
     m_history->refresh();
     m_evaluation->refreshRuns();
   });
+  connect(m_session, &TrainingSession::childStarted, this, [this](int index, const QString &runDir) {
+    PlanQueue *queue = m_monitor->planQueue();
+    queue->setStatus(index, QStringLiteral("running"));
+    m_monitor->reset(tr("<b>%1</b> — %2")
+                         .arg(queue->table()->item(index, 0)->text().toHtmlEscaped(),
+                              QDir(m_workspaceDir).relativeFilePath(runDir).toHtmlEscaped()),
+                     m_session->selectionMetric());
+  });
+  connect(m_session, &TrainingSession::childFinished, this,
+          [this](int index, const QString &status, const QString &reason) {
+            m_monitor->planQueue()->setStatus(index, status, reason);
+            m_history->refresh();
+          });
+  connect(m_monitor->planQueue(), &PlanQueue::skipRequested, m_session, &TrainingSession::skip);
   connect(m_history, &HistoryView::configRequested, this, [this](const QString &yaml, bool start) {
     m_experiment->setYaml(yaml);
     m_tabs->setCurrentWidget(m_experiment);
@@ -176,6 +197,9 @@ QStringList MainWindow::startExperiment()
   QStringList problems = m_experiment->validate(m_workspaceDir);
   if (!problems.isEmpty())
     return problems;
+  if (m_experiment->planPanel()->kind() != PlanPanel::Single)
+    return startPlan();
+  m_monitor->planQueue()->setVisible(false);
   const ExperimentConfig &config = m_experiment->parsed(m_workspaceDir)->config; // the one parse
   problems = m_session->start(config, m_workspaceDir);
   if (!problems.isEmpty())
@@ -184,6 +208,38 @@ QStringList MainWindow::startExperiment()
                        .arg(QString::fromStdString(config.name).toHtmlEscaped(),
                             QDir(m_workspaceDir).relativeFilePath(m_session->runDir()).toHtmlEscaped()),
                    QString::fromStdString(config.selectionMetric()));
+  m_experiment->setRunning(true);
+  m_tabs->setCurrentWidget(m_monitor);
+  return {};
+}
+
+QStringList MainWindow::startPlan()
+{
+  ExperimentSource source;
+  source.yaml = m_experiment->yaml().toStdString();
+  source.baseDir = m_workspaceDir.toStdString();
+  source.name = "the Experiment tab";
+  QString runs = QDir(m_workspaceDir).filePath(QStringLiteral("runs"));
+  runs.replace(QLatin1Char('\\'), QStringLiteral("\\\\")).replace(QLatin1Char('"'), QStringLiteral("\\\""));
+  source.overrides = {"output.runs=\"" + runs.toStdString() + "\""};
+  ExperimentPlan plan;
+  try {
+    plan = m_experiment->planPanel()->plan(source);
+  } catch (const Error &e) {
+    m_experiment->problems()->clear();
+    m_experiment->problems()->addItem(tr("The plan cannot start: %1").arg(QString::fromUtf8(e.what())));
+    return {QString::fromUtf8(e.what())};
+  }
+  m_monitor->planQueue()->setPlan(plan);
+  const QString title = QString::fromStdString(plan.parent.name);
+  const QString metric = QString::fromStdString(plan.parent.selectionMetric());
+  QStringList problems = m_session->startPlan(std::move(plan), m_workspaceDir);
+  if (!problems.isEmpty())
+    return problems;
+  m_monitor->reset(tr("<b>%1</b> — %2")
+                       .arg(title.toHtmlEscaped(),
+                            QDir(m_workspaceDir).relativeFilePath(m_session->runDir()).toHtmlEscaped()),
+                   metric);
   m_experiment->setRunning(true);
   m_tabs->setCurrentWidget(m_monitor);
   return {};

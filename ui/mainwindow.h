@@ -65,6 +65,8 @@ public:
   // Starts the experiment in the Experiment tab (what its Start button does). Returns the
   // problems that kept it from starting.
   QStringList startExperiment();
+  // The Experiment tab's plan ("Run as" other than a single run) through the session's queue.
+  QStringList startPlan();
 
   // Does what the command line asked (messages for problems go to stderr).
   void applyStartup(const StartupOptions &options);

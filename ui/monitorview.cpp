@@ -1,6 +1,7 @@
 #include "ui/monitorview.h"
 
 #include "ui/charttheme.h"
+#include "ui/planqueue.h"
 #include "ui/plotview.h"
 
 #include <QAreaSeries>
@@ -43,6 +44,9 @@ MonitorView::MonitorView(QWidget *parent) : QWidget(parent)
   layout->addWidget(m_progress);
   layout->addWidget(m_status);
   layout->addWidget(m_banner);
+  m_queue = new PlanQueue(this);
+  m_queue->setVisible(false);
+  layout->addWidget(m_queue);
   layout->addLayout(createControls());
   auto *grid = new QGridLayout;
   m_loss = makeChart(tr("Loss"));

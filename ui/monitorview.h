@@ -24,6 +24,8 @@ class QHBoxLayout;
 
 namespace tunebench {
 
+class PlanQueue;
+
 // The live monitor: training and validation loss, the task metric, learning rate and gradient
 // norm, updated as batches of events arrive; the best checkpoint marked; diagnosis banners with
 // their remedies, the over-fitting region shaded; progress, tokens/s and ETA. The x-axis counts
@@ -46,6 +48,9 @@ public:
   void setFinished(const QString &status, const QString &reason);
   // The run's plan as the trainer made it: the epoch axis and the metric chart follow it.
   void setPlan(const StartEvent &plan);
+
+  // The running plan's queue (hidden for single runs).
+  PlanQueue *planQueue() const { return m_queue; }
 
   // For tests and screenshots.
   int trainPoints() const;
@@ -80,6 +85,7 @@ private:
 
   QLabel *m_title = nullptr, *m_status = nullptr, *m_banner = nullptr;
   QProgressBar *m_progress = nullptr;
+  PlanQueue *m_queue = nullptr;
   Chart m_loss, m_metric, m_lr, m_grad, m_forgetting; // m_forgetting: shown with forgetting.reference
   QLineSeries *m_trainLoss = nullptr, *m_valLoss = nullptr, *m_valMetric = nullptr, *m_lrSeries = nullptr,
               *m_gradSeries = nullptr, *m_overfitTop = nullptr, *m_overfitBottom = nullptr,

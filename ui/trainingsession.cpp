@@ -2,6 +2,7 @@
 
 #include "core/config/experiment.h"
 #include "core/experiments/recorder.h"
+#include "core/experiments/runner.h"
 #include "core/runs/runstore.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
@@ -46,6 +47,36 @@ private:
   TrainingSession &m_s;
 };
 
+// A plan's children: each announced (the previous child's undrawn events dropped, so no chart mixes
+// two runs) and its training events through the one forwarder.
+class TrainingSession::PlanForwarder final : public PlanObserver
+{
+public:
+  explicit PlanForwarder(TrainingSession &s)
+    : m_s(s)
+  {}
+  TrainingObserver *runObserver(std::size_t) override { return m_s.m_forwarder.get(); }
+  void onRunStarted(std::size_t index, const PlannedRun &run) override
+  {
+    std::lock_guard lock(m_s.m_mutex);
+    m_s.m_plan.reset();
+    m_s.m_steps.clear();
+    m_s.m_evals.clear();
+    m_s.m_diagnoses.clear();
+    m_s.m_children.push_back({static_cast<int>(index), true, {}, {}, run.dir.string()});
+  }
+  void onRunFinished(std::size_t index, const PlannedRun &run, const RunResult &r) override
+  {
+    std::lock_guard lock(m_s.m_mutex);
+    m_s.m_children.push_back({static_cast<int>(index), false,
+                              r.reason == "skipped" ? "skipped" : runStatusName(r.status), r.reason,
+                              run.dir.string()});
+  }
+
+private:
+  TrainingSession &m_s;
+};
+
 TrainingSession::TrainingSession(QObject *parent) : QObject(parent)
 {
   qRegisterMetaType<std::vector<StepEvent>>();
@@ -58,8 +89,7 @@ TrainingSession::TrainingSession(QObject *parent) : QObject(parent)
 
 TrainingSession::~TrainingSession()
 {
-  if (m_trainer)
-    m_trainer->requestStop();
+  stop();
   if (m_worker.joinable())
     m_worker.join();
 }
@@ -71,6 +101,56 @@ QStringList TrainingSession::start(ExperimentConfig config, const QString &works
   config.output.runs = (fs::path(workspace.toStdString()) / "runs").string();
   launch(config, QString::fromStdString(newRunDir(config).string()), workspace);
   return {};
+}
+
+QStringList TrainingSession::startPlan(ExperimentPlan plan, const QString &workspace)
+{
+  if (running())
+    return {tr("a run is already training")};
+  if (m_worker.joinable())
+    m_worker.join();
+  try {
+    m_planStore = std::make_unique<RunStore>(workspace.toStdString());
+  } catch (const std::exception &e) {
+    return {QString::fromUtf8(e.what())};
+  }
+  m_trainer.reset();
+  m_planRunner = std::make_unique<PlanRunner>(*m_planStore);
+  m_planMetric = QString::fromStdString(plan.parent.selectionMetric());
+  m_runDir = QString::fromStdString(plan.root.string());
+  applyTrainingThreads(plan.parent.training.threads);
+  m_forwarder = std::make_unique<Forwarder>(*this);
+  {
+    std::lock_guard lock(m_mutex);
+    m_finished = false;
+    m_children.clear();
+  }
+  m_done = false;
+  m_timer.start();
+  Q_EMIT started(m_runDir);
+  m_worker = std::thread([this, plan = std::move(plan)] {
+    std::string status, reason;
+    try {
+      PlanForwarder observer(*this);
+      const PlanOutcome outcome = m_planRunner->run(plan, &observer);
+      status = runStatusName(outcome.status);
+      reason = outcome.reason;
+    } catch (const std::exception &e) {
+      status = "failed";
+      reason = e.what();
+    }
+    std::lock_guard lock(m_mutex);
+    m_finished = true;
+    m_status = status;
+    m_reason = reason;
+  });
+  return {};
+}
+
+void TrainingSession::skip(int index)
+{
+  if (m_planRunner && index >= 0)
+    m_planRunner->skip(static_cast<std::size_t>(index));
 }
 
 QStringList TrainingSession::resume(const QString &runDir, const QString &workspace)
@@ -90,6 +170,8 @@ void TrainingSession::launch(const ExperimentConfig &config, const QString &runD
   if (m_worker.joinable())
     m_worker.join();
   m_runDir = runDir;
+  m_planRunner.reset();
+  m_planStore.reset();
   applyTrainingThreads(config.training.threads); // the process's threads, set here on the GUI thread
   m_trainer = std::make_unique<Trainer>(config, runDir.toStdString());
   m_forwarder = std::make_unique<Forwarder>(*this);
@@ -123,21 +205,30 @@ void TrainingSession::launch(const ExperimentConfig &config, const QString &runD
 
 QString TrainingSession::selectionMetric() const
 {
+  if (m_planRunner)
+    return m_planMetric;
   return m_trainer ? QString::fromStdString(m_trainer->config().selectionMetric())
                    : QStringLiteral("accuracy");
 }
 
 void TrainingSession::setPaused(bool paused)
 {
-  if (m_trainer)
+  if (m_planRunner)
+    m_planRunner->setPaused(paused);
+  else if (m_trainer)
     m_trainer->setPaused(paused);
 }
 
-bool TrainingSession::paused() const { return m_trainer && m_trainer->paused(); }
+bool TrainingSession::paused() const
+{
+  return m_planRunner ? m_planRunner->paused() : m_trainer && m_trainer->paused();
+}
 
 void TrainingSession::stop()
 {
-  if (m_trainer)
+  if (m_planRunner)
+    m_planRunner->requestStop();
+  else if (m_trainer)
     m_trainer->requestStop();
 }
 
@@ -148,6 +239,7 @@ void TrainingSession::drain()
   std::vector<EvalEvent> evals;
   std::vector<Diagnosis> diagnoses;
   std::vector<std::string> logs;
+  std::vector<ChildEvent> children;
   bool finishedNow = false;
   std::string status, reason;
   {
@@ -157,6 +249,7 @@ void TrainingSession::drain()
     evals.swap(m_evals);
     diagnoses.swap(m_diagnoses);
     logs.swap(m_logs);
+    children.swap(m_children);
     if (m_finished) {
       finishedNow = true;
       m_finished = false;
@@ -166,6 +259,12 @@ void TrainingSession::drain()
   }
   for (const std::string &l : logs)
     Q_EMIT logLine(QString::fromStdString(l));
+  for (const ChildEvent &c : children) {
+    if (c.started)
+      Q_EMIT childStarted(c.index, QString::fromStdString(c.dir));
+    else
+      Q_EMIT childFinished(c.index, QString::fromStdString(c.status), QString::fromStdString(c.reason));
+  }
   if (plan)
     Q_EMIT planned(*plan);
   if (!steps.empty())

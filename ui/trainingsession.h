@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/experiments/plan.h"
 #include "core/train/trainer.h"
 
 #include <QObject>
@@ -15,6 +16,9 @@
 
 namespace tunebench {
 
+class PlanRunner;
+class RunStore;
+
 // Runs one experiment in a worker thread and hands its events to the GUI thread in coalesced
 // batches (a timer drains a locked queue every 100 ms): the GUI never touches tensors and never
 // waits on training. The run is recorded in the workspace's run history like a CLI run.
@@ -29,6 +33,12 @@ public:
   // Starts a parsed, valid experiment (ExperimentView::parsed) in workspace/runs and returns {},
   // or why it cannot start.
   QStringList start(ExperimentConfig config, const QString &workspace);
+  // Runs a plan's children one at a time (PlanRunner) in workspace/runs, each recorded under the
+  // plan's parent; their training events arrive as a single run's do, each child announced first.
+  QStringList startPlan(ExperimentPlan plan, const QString &workspace);
+  bool planRunning() const { return running() && m_planRunner != nullptr; }
+  // The plan's child `index` does not run (queued) or stops now, resumable (running); the plan goes on.
+  void skip(int index);
   // Continues a stopped or interrupted run folder.
   QStringList resume(const QString &runDir, const QString &workspace);
   bool running() const { return m_worker.joinable() && !m_done; }
@@ -48,13 +58,26 @@ Q_SIGNALS:
   void diagnosis(const tunebench::Diagnosis &diagnosis);
   void logLine(const QString &line);
   void finished(const QString &status, const QString &reason);
+  // A plan's child began (its folder) or ended (status as the history names it, or "skipped").
+  void childStarted(int index, const QString &runDir);
+  void childFinished(int index, const QString &status, const QString &reason);
 
 private:
   void launch(const ExperimentConfig &config, const QString &runDir, const QString &workspace);
   void drain();
 
   class Forwarder;
+  class PlanForwarder;
+  struct ChildEvent
+  {
+    int index = 0;
+    bool started = false;
+    std::string status, reason, dir;
+  };
   std::unique_ptr<Trainer> m_trainer;
+  std::unique_ptr<RunStore> m_planStore; // the plan's history connection (its worker alone uses it)
+  std::unique_ptr<PlanRunner> m_planRunner;
+  QString m_planMetric;
   std::unique_ptr<Forwarder> m_forwarder;
   std::thread m_worker;
   std::atomic<bool> m_done{true};
@@ -67,6 +90,7 @@ private:
   std::vector<EvalEvent> m_evals;
   std::vector<Diagnosis> m_diagnoses;
   std::vector<std::string> m_logs;
+  std::vector<ChildEvent> m_children;
   bool m_finished = false;
   std::string m_status, m_reason;
 };

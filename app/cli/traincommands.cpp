@@ -415,7 +415,17 @@ int runSweep(const std::vector<std::string> &argvIn)
   SweepSpec spec;
   spec.grid = takeRepeated(argv, "grid");
   spec.ranges = takeRepeated(argv, "range");
-  Args args(argv, {{"grid", true, "key=a,b,...: every value of a setting (repeatable: their product)"},
+  for (const std::string &point : takeRepeated(argv, "point")) {
+    std::vector<std::string> overrides;
+    std::istringstream words(point);
+    for (std::string w; words >> w;)
+      overrides.push_back(w);
+    spec.points.push_back(overrides);
+  }
+  Args args(argv, {{"point", true,
+                    "\"key=v key2=w\": one point given whole, e.g. a strategy with its own learning rate "
+                    "(repeatable; the grid is taken over each)"},
+                   {"grid", true, "key=a,b,...: every value of a setting (repeatable: their product)"},
                    {"range", true, "key=lo:hi or key=lo:hi:log: a setting sampled at random (repeatable)"},
                    {"random", true, "random search: this many points from the --range options (default 8)"},
                    {"seeds", true, "repeat every point with this many seeds (mean ± std; default 1)"},
@@ -424,8 +434,9 @@ int runSweep(const std::vector<std::string> &argvIn)
                    {"json", false, "end with one JSON line"}});
   if (args.positionals().size() != 1)
     throw UsageError("sweep needs one CONFIG.yaml");
-  if (spec.grid.empty() && spec.ranges.empty())
-    throw UsageError("sweep needs --grid key=a,b,... and/or --random N --range key=lo:hi[:log]");
+  if (spec.grid.empty() && spec.ranges.empty() && spec.points.empty())
+    throw UsageError(
+        "sweep needs --point \"key=v ...\", --grid key=a,b,... and/or --random N --range key=lo:hi[:log]");
   spec.random = args.intValue("random").value_or(8);
   spec.seeds = args.intValue("seeds").value_or(1);
   try { // a malformed --grid or --range is a bad command line, found before anything is loaded

@@ -60,7 +60,13 @@ std::vector<std::vector<std::string>> sweepPoints(const SweepSpec &spec)
     throw Error("--seeds: a sweep needs at least one seed per point");
   if (!spec.ranges.empty() && spec.random < 1)
     throw Error("--random: a random sweep needs at least one point");
-  std::vector<std::vector<std::string>> points = {{}};
+  std::vector<std::vector<std::string>> points = spec.points;
+  if (points.empty())
+    points = {{}};
+  for (const auto &p : points)
+    for (const std::string &o : p)
+      if (o.find('=') == std::string::npos || o.front() == '=')
+        throw Error("point \"" + o + "\": expected key=value");
   for (const std::string &g : spec.grid) {
     const auto eq = g.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == g.size())

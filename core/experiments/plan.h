@@ -61,6 +61,9 @@ ExperimentPlan planCrossValidation(const ExperimentSource &source, int folds,
 
 struct SweepSpec
 {
+  // Points given whole (each a list of key=value overrides, e.g. a strategy with its own learning
+  // rate); the grid's product is taken over each of them. Empty: the grid alone.
+  std::vector<std::vector<std::string>> points;
   std::vector<std::string> grid;   // "key=a,b,c": the cartesian product of every grid option
   std::vector<std::string> ranges; // "key=lo:hi" or "key=lo:hi:log": random samples per grid point
   int random = 8;                  // samples per grid point when ranges are given

@@ -25,12 +25,20 @@ double secondsSince(std::chrono::steady_clock::time_point start)
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Trained to the end (or to early stopping): the children a summary counts.
+bool completed(const RunResult &r)
+{
+  return r.status == RunStatus::Finished || r.status == RunStatus::EarlyStopped;
+}
+
 json crossValidationSummary(const ExperimentPlan &plan, const std::vector<RunResult> &results)
 {
   std::map<std::string, std::vector<double>> values;
   json perFold = json::array();
   for (std::size_t i = 0; i < results.size(); ++i) {
     const PlannedRun &child = plan.runs[i];
+    if (!completed(results[i]))
+      continue;
     for (const auto &[name, v] : results[i].test.metrics)
       values[name].push_back(v);
     perFold.push_back(
@@ -39,7 +47,7 @@ json crossValidationSummary(const ExperimentPlan &plan, const std::vector<RunRes
   json test = json::object();
   for (const auto &[name, v] : values)
     test[name] = meanAndStd(v);
-  return {{"folds", plan.runs.size()}, {"runs", perFold}, {"test", test}, {"root", plan.root.string()}};
+  return {{"folds", perFold.size()}, {"runs", perFold}, {"test", test}, {"root", plan.root.string()}};
 }
 
 json sweepSummary(const ExperimentPlan &plan, const std::vector<RunResult> &results)
@@ -51,7 +59,7 @@ json sweepSummary(const ExperimentPlan &plan, const std::vector<RunResult> &resu
     std::map<std::string, std::vector<double>> values;
     std::vector<double> selection;
     for (std::size_t i = 0; i < results.size(); ++i) {
-      if (plan.runs[i].group != g)
+      if (plan.runs[i].group != g || !completed(results[i]))
         continue;
       selection.push_back(results[i].bestMetric);
       for (const auto &[k, v] : results[i].test.metrics)
@@ -104,6 +112,29 @@ void PlanRunner::requestStop()
     t->requestStop();
 }
 
+void PlanRunner::skip(std::size_t index)
+{
+  {
+    std::lock_guard lock(m_skipMutex);
+    m_skip.push_back(index);
+  }
+  if (Trainer *t = m_current.load(); t && m_currentIndex == index)
+    t->requestStop();
+}
+
+bool PlanRunner::skipped(std::size_t index)
+{
+  std::lock_guard lock(m_skipMutex);
+  return std::find(m_skip.begin(), m_skip.end(), index) != m_skip.end();
+}
+
+void PlanRunner::setPaused(bool paused)
+{
+  m_paused = paused;
+  if (Trainer *t = m_current.load())
+    t->setPaused(paused);
+}
+
 PlanOutcome PlanRunner::run(const ExperimentPlan &plan, PlanObserver *observer)
 {
   NoPlanObserver none;
@@ -118,13 +149,23 @@ PlanOutcome PlanRunner::run(const ExperimentPlan &plan, PlanObserver *observer)
   PlanOutcome out;
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
     const PlannedRun &child = plan.runs[i];
+    if (skipped(i)) { // left out before it started
+      RunResult r;
+      r.status = RunStatus::Stopped;
+      r.reason = "skipped";
+      observer->onRunFinished(i, child, r);
+      out.results.push_back(std::move(r));
+      continue;
+    }
     observer->onRunStarted(i, child);
     Trainer trainer(child.config, child.dir);
     RunResult r;
     try {
       RecordedRun recorded(m_store, trainer, parent, observer->runObserver(i));
+      m_currentIndex = i;
       m_current = &trainer;
-      if (m_stop)
+      trainer.setPaused(m_paused);
+      if (m_stop || skipped(i))
         trainer.requestStop();
       r = recorded.run();
       m_current = nullptr;
@@ -134,10 +175,11 @@ PlanOutcome PlanRunner::run(const ExperimentPlan &plan, PlanObserver *observer)
       throw;
     }
     observer->onRunFinished(i, child, r);
-    if (r.status == RunStatus::Stopped || m_stop) {
+    if (m_stop) {
       m_store.setStatus(parent, RunStatus::Stopped, "stopped during " + child.label, secondsSince(started));
       out.status = RunStatus::Stopped;
       out.reason = "stopped during " + child.label + " (its run is resumable)";
+      out.results.push_back(std::move(r));
       return out;
     }
     if (plan.kind == PlanKind::CrossValidation && r.status == RunStatus::Failed) {
@@ -162,6 +204,11 @@ PlanOutcome PlanRunner::run(const ExperimentPlan &plan, PlanObserver *observer)
     what = std::to_string(plan.groups.size()) + " points × " + std::to_string(plan.seeds) + " seed(s)";
     writeJsonFile(plan.root / "sweep.json", out.summary);
   }
+  const auto left =
+      std::count_if(out.results.begin(), out.results.end(), [](const RunResult &r) { return !completed(r); });
+  if (left > 0)
+    what += " (" + std::to_string(left) + " of " + std::to_string(plan.runs.size()) +
+            " run(s) skipped or failed, left out of the summary)";
   out.reason = what;
   m_store.setStatus(parent, RunStatus::Finished, what, secondsSince(started));
   return out;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -32,7 +33,10 @@ struct PlanOutcome
   // failed: the mean would leave it out)
   RunStatus status = RunStatus::Finished;
   std::string reason;
-  std::vector<RunResult> results; // of the children that ended, in plan order
+  // Of the children that ran, in plan order (one per child up to where the plan ended); a child
+  // skipped before it started is Stopped with reason "skipped", one skipped while running is
+  // Stopped and resumable. Only finished and early-stopped children enter the summary.
+  std::vector<RunResult> results;
   nlohmann::json summary;         // what cv.json / sweep.json hold (empty unless finished)
 };
 
@@ -48,11 +52,22 @@ public:
   PlanOutcome run(const ExperimentPlan &plan, PlanObserver *observer = nullptr);
   // Thread- and signal-safe: the running child stops at its next step (resumable), the plan ends.
   void requestStop();
+  // Thread-safe: the child at `index` does not run (a queued one is left out; the running one
+  // stops at its next step, resumable) and the plan goes on with the next.
+  void skip(std::size_t index);
+  // Thread-safe: the running child waits between steps (and so does every later one until resumed).
+  void setPaused(bool paused);
+  bool paused() const { return m_paused; }
 
 private:
+  bool skipped(std::size_t index);
+
   RunStore &m_store;
-  std::atomic<bool> m_stop{false};
+  std::atomic<bool> m_stop{false}, m_paused{false};
   std::atomic<Trainer *> m_current{nullptr};
+  std::atomic<std::size_t> m_currentIndex{0};
+  std::mutex m_skipMutex; // guards m_skip
+  std::vector<std::size_t> m_skip;
 };
 
 // Mean and sample standard deviation ({"mean", "std"}).

@@ -129,6 +129,26 @@ private Q_SLOTS:
     }
   }
 
+  // Points given whole (compare strategies: each with its own learning rate), the grid taken over each.
+  void pointsGivenWhole()
+  {
+    SweepSpec spec;
+    spec.points = {{"strategy.name=full", "training.learning_rate=1e-4"},
+                   {"strategy.name=lora", "training.learning_rate=1e-3"}};
+    spec.grid = {"training.batch_size=8,16"};
+    const auto points = sweepPoints(spec);
+    QCOMPARE(points.size(), std::size_t(4));
+    QCOMPARE(points[3], (std::vector<std::string>{"strategy.name=lora", "training.learning_rate=1e-3",
+                                                  "training.batch_size=16"}));
+    spec.seeds = 2;
+    const ExperimentPlan plan = planSweep(source(), spec, "/tmp/points");
+    QCOMPARE(plan.runs.size(), std::size_t(8));
+    QCOMPARE(plan.runs[4].config.strategy.name, std::string("lora"));
+    QCOMPARE(plan.runs[4].config.training.learningRate, 1e-3);
+    spec.points = {{"strategy.name"}};
+    QVERIFY_THROWS_EXCEPTION(Error, sweepPoints(spec));
+  }
+
   void aggregation()
   {
     const nlohmann::json ms = meanAndStd({1.0, 2.0, 4.0});

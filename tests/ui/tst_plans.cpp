@@ -1,0 +1,248 @@
+// Plans of many runs from the workbench (offscreen, through its widgets): "Run as" 3-fold
+// cross-validation from the Experiment tab gives a parent and 3 children in History with mean ± std
+// of the folds; a 2 × 2 grid gives 4 runs; a queued run skipped from the Monitor's queue is left out
+// and the plan goes on; malformed sweep fields stop Start with the field named.
+#include "core/eval/groupcomparison.h"
+#include "core/runs/runstore.h"
+#include "support/guitest.h"
+#include "ui/experimentview.h"
+#include "ui/historyview.h"
+#include "ui/mainwindow.h"
+#include "ui/monitorview.h"
+#include "ui/planpanel.h"
+#include "ui/planqueue.h"
+#include "ui/rungroupspanel.h"
+#include "ui/trainingsession.h"
+
+#include <QComboBox>
+#include <QLabel>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QtTest/QtTest>
+
+#include <cmath>
+
+using namespace tunebench;
+
+class TestPlans : public QObject
+{
+  Q_OBJECT
+
+  QTemporaryDir m_root;
+
+  // A small experiment (240 rows, one epoch) in a fresh workspace.
+  static void shrink(MainWindow &window)
+  {
+    ExperimentView *e = window.experiment();
+    window.tabs()->setCurrentWidget(e);
+    e->setOverride(QStringLiteral("data.subset_rows"), QStringLiteral("240"));
+    e->setOverride(QStringLiteral("training.epochs"), QStringLiteral("1"));
+    e->setOverride(QStringLiteral("training.batch_size"), QStringLiteral("16"));
+    e->setOverride(QStringLiteral("training.learning_rate"), QStringLiteral("1e-3"));
+    e->setOverride(QStringLiteral("evaluation.every_steps"), QStringLiteral("4"));
+    e->setOverride(QStringLiteral("evaluation.early_stopping.patience"), QStringLiteral("0"));
+  }
+
+  // Picks "Run as" with the keyboard, as a user does.
+  static void runAs(PlanPanel *panel, PlanPanel::Kind kind)
+  {
+    QComboBox *box = panel->kindBox();
+    box->setFocus();
+    while (box->currentIndex() != kind)
+      QTest::keyClick(box, box->currentIndex() < kind ? Qt::Key_Down : Qt::Key_Up);
+  }
+
+  static void setSpin(QSpinBox *spin, int value)
+  {
+    spin->setFocus();
+    spin->selectAll();
+    QTest::keyClicks(spin, QString::number(value));
+    QTest::keyClick(spin, Qt::Key_Return);
+    QCOMPARE(spin->value(), value);
+  }
+
+  // Start pressed; the plan runs to its end.
+  static void runPlan(MainWindow &window, const QString &expected = QStringLiteral("finished"))
+  {
+    QSignalSpy finished(window.session(), &TrainingSession::finished);
+    QTest::mouseClick(window.experiment()->startButton(), Qt::LeftButton);
+    QVERIFY(window.session()->planRunning());
+    QVERIFY(window.monitor()->planQueue()->isVisible());
+    QVERIFY(finished.wait(300000));
+    QCOMPARE(finished.back().at(0).toString(), expected);
+  }
+
+  // The runs of the workspace's history whose parent is `parent`, in id order.
+  static std::vector<RunRecord> children(MainWindow &window, std::int64_t parent)
+  {
+    std::vector<RunRecord> out;
+    for (const RunRecord &r : window.store()->list({}))
+      if (r.parent == parent)
+        out.push_back(r);
+    std::sort(out.begin(), out.end(), [](const RunRecord &a, const RunRecord &b) { return a.id < b.id; });
+    return out;
+  }
+
+  static RunRecord parentRun(MainWindow &window)
+  {
+    for (const RunRecord &r : window.store()->list({}))
+      if (r.parent == 0)
+        return r;
+    return {};
+  }
+
+private Q_SLOTS:
+  void initTestCase()
+  {
+    tunebench::testing::isolateSettings(QStringLiteral("tst_plans"));
+    QVERIFY2(tunebench::testing::useFetchedAssets(), "USE-Lite is missing: run packaging/fetch-assets.sh");
+  }
+
+  // 3-fold cross-validation from the Experiment tab: the summary counts 3 runs before the start;
+  // History then holds the parent and 3 children; grouped by parent, the row's test accuracy is the
+  // folds' mean ± std and 95% interval (as core computes them from the children's summaries).
+  void crossValidationFromTheExperimentTab()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("cv")));
+    window.show();
+    shrink(window);
+    PlanPanel *panel = window.experiment()->planPanel();
+    runAs(panel, PlanPanel::CrossValidation);
+    QVERIFY(panel->folds()->isVisible());
+    setSpin(panel->folds(), 3);
+    QVERIFY2(panel->summary()->text().startsWith(QLatin1String("3 runs")),
+             qPrintable(panel->summary()->text()));
+    runPlan(window);
+    PlanQueue *queue = window.monitor()->planQueue();
+    QCOMPARE(queue->table()->rowCount(), 3);
+    for (int i = 0; i < 3; ++i)
+      QCOMPARE(queue->status(i), QStringLiteral("finished"));
+
+    const RunRecord parent = parentRun(window);
+    QVERIFY(parent.name.ends_with("-cv"));
+    QCOMPARE(QString::fromStdString(parent.status), QStringLiteral("finished"));
+    const std::vector<RunRecord> folds = children(window, parent.id);
+    QCOMPARE(folds.size(), std::size_t(3));
+    std::vector<double> accuracy;
+    for (const RunRecord &f : folds)
+      accuracy.push_back(f.summary.at("test.accuracy"));
+    const MetricSummary expected = summarizeValues(accuracy);
+    QVERIFY(std::abs(parent.summary.at("test.accuracy") - expected.mean) < 1e-12);
+
+    window.history()->refresh();
+    RunGroupsPanel *groups = window.history()->groups();
+    groups->setKey(QStringLiteral("parent"));
+    QTableWidget *table = groups->table();
+    QCOMPARE(table->rowCount(), 1);
+    int column = -1;
+    for (int c = 0; c < table->columnCount(); ++c)
+      if (table->horizontalHeaderItem(c)->text() == QLatin1String("test.accuracy"))
+        column = c;
+    QVERIFY(column >= 0);
+    QVERIFY(table->item(0, 1)->text().startsWith(QLatin1String("3 (")));
+    const QString cell = QStringLiteral("%1 ± %2  [%3, %4]")
+                             .arg(expected.mean, 0, 'f', 4)
+                             .arg(expected.std, 0, 'f', 4)
+                             .arg(expected.low, 0, 'f', 4)
+                             .arg(expected.high, 0, 'f', 4);
+    QCOMPARE(table->item(0, column)->text(), cell);
+  }
+
+  // A 2 × 2 grid typed into the sweep fields: 4 runs, each with its point's settings.
+  void gridSweep()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("grid")));
+    window.show();
+    shrink(window);
+    PlanPanel *panel = window.experiment()->planPanel();
+    runAs(panel, PlanPanel::Grid);
+    setSpin(panel->seeds(), 1);
+    panel->fields()->setFocus();
+    QTest::keyClicks(panel->fields(), QStringLiteral("training.learning_rate=1e-3,3e-3"));
+    QVERIFY2(panel->summary()->text().startsWith(QLatin1String("2 runs")),
+             qPrintable(panel->summary()->text()));
+    QTest::keyClick(panel->fields(), Qt::Key_Return);
+    QTest::keyClicks(panel->fields(), QStringLiteral("training.batch_size=8,16"));
+    QVERIFY2(panel->summary()->text().startsWith(QLatin1String("4 runs")),
+             qPrintable(panel->summary()->text()));
+    runPlan(window);
+    const RunRecord parent = parentRun(window);
+    QVERIFY(parent.name.ends_with("-sweep"));
+    const std::vector<RunRecord> points = children(window, parent.id);
+    QCOMPARE(points.size(), std::size_t(4));
+    const auto rates = window.store()->configValues("training.learning_rate");
+    const auto batches = window.store()->configValues("training.batch_size");
+    std::set<std::pair<double, int>> seen;
+    for (const RunRecord &r : points) {
+      QCOMPARE(QString::fromStdString(r.status), QStringLiteral("finished"));
+      seen.insert({QString::fromStdString(rates.at(r.id)).toDouble(),
+                   QString::fromStdString(batches.at(r.id)).toInt()});
+    }
+    QCOMPARE(seen.size(), std::size_t(4));
+    QVERIFY(seen.count({0.003, 8}) && seen.count({0.001, 16}));
+  }
+
+  // Repeated seeds: the second run skipped from the queue before it starts is left out, the plan
+  // goes on, and the parent says how many were left out of its summary.
+  void skipAQueuedRun()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("seeds")));
+    window.show();
+    shrink(window);
+    PlanPanel *panel = window.experiment()->planPanel();
+    runAs(panel, PlanPanel::Seeds);
+    setSpin(panel->seeds(), 3);
+    QVERIFY2(panel->summary()->text().startsWith(QLatin1String("3 runs")),
+             qPrintable(panel->summary()->text()));
+    QSignalSpy finished(window.session(), &TrainingSession::finished);
+    QTest::mouseClick(window.experiment()->startButton(), Qt::LeftButton);
+    PlanQueue *queue = window.monitor()->planQueue();
+    queue->table()->selectRow(1);
+    QTest::mouseClick(queue->skipButton(), Qt::LeftButton);
+    QVERIFY(finished.wait(300000));
+    QCOMPARE(finished.back().at(0).toString(), QStringLiteral("finished"));
+    QCOMPARE(queue->status(0), QStringLiteral("finished"));
+    QCOMPARE(queue->status(1), QStringLiteral("skipped"));
+    QCOMPARE(queue->status(2), QStringLiteral("finished"));
+    const RunRecord parent = parentRun(window);
+    QVERIFY2(parent.reason.find("1 of 3 run(s) skipped") != std::string::npos, parent.reason.c_str());
+    QCOMPARE(children(window, parent.id).size(), std::size_t(2));
+  }
+
+  // Malformed plans never start: the summary and the problems list name the option.
+  void malformedPlans()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("bad")));
+    PlanPanel *panel = window.experiment()->planPanel();
+    panel->setKind(PlanPanel::Grid);
+    QVERIFY(panel->summary()->text().contains(QLatin1String("give at least one field")));
+    panel->fields()->setPlainText(QStringLiteral("training.learning_rate"));
+    QVERIFY2(panel->summary()->text().contains(QLatin1String("expected key=a,b")),
+             qPrintable(panel->summary()->text()));
+    QVERIFY(!window.startExperiment().isEmpty());
+    QVERIFY(!window.session()->running());
+    QVERIFY(
+        window.experiment()->problems()->item(0)->text().contains(QLatin1String("training.learning_rate")));
+    panel->fields()->setPlainText(QStringLiteral("training.learning_rat=1e-3,1e-4"));
+    QVERIFY(!window.startExperiment().isEmpty());
+    QVERIFY2(window.experiment()->problems()->item(0)->text().contains(QLatin1String("did you mean")),
+             qPrintable(window.experiment()->problems()->item(0)->text()));
+    panel->setKind(PlanPanel::Strategies);
+    for (int r = 0; r < panel->strategies()->rowCount(); ++r)
+      panel->strategies()->item(r, 0)->setCheckState(Qt::Unchecked);
+    QVERIFY(panel->summary()->text().contains(QLatin1String("tick at least one strategy")));
+    panel->strategies()->item(4, 0)->setCheckState(Qt::Checked); // lora
+    panel->setKind(PlanPanel::Random);
+    panel->fields()->setPlainText(QStringLiteral("training.learning_rate=1e-5:1e-3:log"));
+    panel->samples()->setValue(5);
+    panel->seeds()->setValue(2);
+    QVERIFY2(panel->summary()->text().startsWith(QLatin1String("10 runs")),
+             qPrintable(panel->summary()->text()));
+  }
+};
+
+QTEST_MAIN(TestPlans)
+#include "tst_plans.moc"
