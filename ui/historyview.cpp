@@ -1,14 +1,14 @@
 #include "ui/historyview.h"
 
 #include "core/config/experiment.h"
+#include "core/eval/groupcomparison.h"
+#include "core/eval/pairedcomparison.h"
+#include "core/runs/rungroups.h"
 #include "core/runs/runstore.h"
 #include "core/util/error.h"
-#include "ui/charttheme.h"
-#include "ui/plotview.h"
+#include "ui/curvesview.h"
 #include "ui/rungroupspanel.h"
 
-#include <QChart>
-#include <QChartView>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QFile>
@@ -17,16 +17,16 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
-#include <QLineSeries>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
-#include <QValueAxis>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <set>
 
 namespace tunebench {
@@ -104,13 +104,22 @@ void HistoryView::createWidgets()
   m_runs->verticalHeader()->hide();
   m_groups = new RunGroupsPanel(split);
   auto *lower = new QSplitter(Qt::Horizontal, split);
-  m_diff = new QTableWidget(0, 0, lower);
+  m_diff = new QTableWidget(0, 0, this);
   m_diff->setObjectName(QStringLiteral("ConfigDiff"));
   m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  m_chart = themedChart();
-  m_chart->setTitle(tr("Select runs and press Compare: curves overlaid"));
-  m_chartView = new PlotView(m_chart, lower);
-  m_chartView->setMinimumWidth(420);
+  auto *left = new QWidget(lower);
+  auto *leftLayout = new QVBoxLayout(left);
+  leftLayout->setContentsMargins(0, 0, 0, 0);
+  m_significance = new QLabel(left);
+  m_significance->setObjectName(QStringLiteral("Significance"));
+  m_significance->setWordWrap(true);
+  m_significance->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_significance->setVisible(false);
+  m_diff->setParent(left);
+  leftLayout->addWidget(m_significance);
+  leftLayout->addWidget(m_diff, 1);
+  lower->addWidget(left);
+  m_curves = new CurvesView(lower);
   lower->setStretchFactor(0, 2);
   lower->setStretchFactor(1, 3);
   lower->setSizes({440, 640});
@@ -123,6 +132,7 @@ void HistoryView::createWidgets()
 void HistoryView::connectButtons()
 {
   connect(m_refresh, &QPushButton::clicked, this, &HistoryView::refresh);
+  connect(m_groups, &RunGroupsPanel::groupsSelected, this, &HistoryView::showGroups);
   connect(m_filter, &QLineEdit::returnPressed, this, &HistoryView::refresh);
   connect(m_compare, &QPushButton::clicked, this, [this] {
     const auto ids = selectedIds();
@@ -215,6 +225,7 @@ void HistoryView::setWorkspace(const QString &workspace, RunStore *store)
 {
   m_workspace = workspace;
   m_store = store;
+  m_curves->setStore(store);
   refresh();
 }
 
@@ -322,49 +333,53 @@ void HistoryView::compare(const std::vector<std::int64_t> &ids)
   m_diff->setVerticalHeaderLabels(rows);
   m_diff->resizeColumnsToContents();
 
-  // Overlay: validation loss of every run (and training loss, thin).
-  m_chart->removeAllSeries();
-  for (QAbstractAxis *a : m_chart->axes())
-    m_chart->removeAxis(a);
-  auto *x = new QValueAxis;
-  x->setTitleText(tr("step"));
-  auto *y = new QValueAxis;
-  y->setTitleText(tr("loss"));
-  m_chart->addAxis(x, Qt::AlignBottom);
-  m_chart->addAxis(y, Qt::AlignLeft);
-  double x1 = 1, y0 = 1e300, y1 = -1e300;
-  for (const char *name : {"validation/loss", "train/loss"}) {
-    const auto it = c.series.find(name);
-    if (it == c.series.end())
-      continue;
-    for (std::size_t i = 0; i < it->second.size(); ++i) {
-      auto *s = new QLineSeries;
-      s->setName(tr("run %1 %2").arg(ids[i]).arg(QString::fromLatin1(name).section(QLatin1Char('/'), 0, 0)));
-      const auto &points = it->second[i];
-      const std::size_t stride = std::max<std::size_t>(1, points.size() / 2000);
-      for (std::size_t k = 0; k < points.size(); k += stride) {
-        if (!std::isfinite(points[k].value))
-          continue;
-        s->append(static_cast<double>(points[k].step), points[k].value);
-        x1 = std::max(x1, static_cast<double>(points[k].step));
-        y0 = std::min(y0, points[k].value);
-        y1 = std::max(y1, points[k].value);
-      }
-      static const QColor palette[] = {QColor(31, 119, 180), QColor(214, 39, 40), QColor(44, 160, 44),
-                                       QColor(148, 103, 189), QColor(255, 127, 14), QColor(140, 86, 75)};
-      QPen pen(palette[i % 6], std::string(name) == "train/loss" ? 0.8 : 2.2);
-      if (std::string(name) == "train/loss")
-        pen.setColor(palette[i % 6].lighter(150));
-      s->setPen(pen);
-      m_chart->addSeries(s);
-      s->attachAxis(x);
-      s->attachAxis(y);
+  m_curves->showRuns(ids);
+  QStringList lines;
+  if (ids.size() == 2) {
+    try {
+      const RunPairComparison p = compareOnTestRows(store.run(ids[0]).folder, store.run(ids[1]).folder);
+      lines << tr("run %1 (B) against run %2 (A), %3 test rows:").arg(ids[1]).arg(ids[0]).arg(p.rows);
+      for (const std::string &l : describeComparison(p))
+        lines << QString::fromStdString(l);
+    } catch (const Error &e) {
+      lines << tr("No significance: %1").arg(QString::fromUtf8(e.what()));
     }
   }
-  x->setRange(0, x1);
-  if (y0 < y1)
-    y->setRange(y0, y1);
-  m_chart->setTitle(tr("Loss of runs %1").arg(headers.join(QStringLiteral(", "))));
+  m_significance->setText(lines.join(QLatin1Char('\n')));
+  m_significance->setVisible(!lines.isEmpty());
+}
+
+void HistoryView::showGroups()
+{
+  const std::vector<RunGroup> groups = m_groups->selectedGroups();
+  if (groups.empty() || !m_store)
+    return;
+  std::vector<std::pair<QString, std::vector<std::int64_t>>> shown;
+  for (const RunGroup &g : groups)
+    shown.push_back({QString::fromStdString(g.value), g.runs});
+  m_curves->showGroups(shown);
+  QStringList lines;
+  if (groups.size() == 2) {
+    // Paired by position: each group's runs in the order they were made (a plan's seeds and folds).
+    auto folders = [this](std::vector<std::int64_t> ids) {
+      std::sort(ids.begin(), ids.end());
+      std::vector<std::filesystem::path> out;
+      for (std::int64_t id : ids)
+        out.push_back(m_store->run(id).folder);
+      return out;
+    };
+    try {
+      lines << tr("%1 (B) against %2 (A), paired by seed or fold:")
+                   .arg(QString::fromStdString(groups[1].value), QString::fromStdString(groups[0].value));
+      for (const std::string &l :
+           describeGroupComparison(compareGroups(folders(groups[0].runs), folders(groups[1].runs))))
+        lines << QString::fromStdString(l);
+    } catch (const Error &e) {
+      lines << tr("No significance: %1").arg(QString::fromUtf8(e.what()));
+    }
+  }
+  m_significance->setText(lines.join(QLatin1Char('\n')));
+  m_significance->setVisible(!lines.isEmpty());
 }
 
 QString HistoryView::configOf(std::int64_t run) const
@@ -406,6 +421,9 @@ void HistoryView::setNotesAndTags(std::int64_t run, const QString &notes, const 
   refresh();
 }
 
-int HistoryView::overlaySeries() const { return static_cast<int>(m_chart->series().size()); }
+int HistoryView::overlaySeries() const
+{
+  return m_curves->lineCount();
+}
 
 } // namespace tunebench

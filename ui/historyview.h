@@ -5,14 +5,14 @@
 #include <cstdint>
 #include <vector>
 
-class QChart;
-class QChartView;
+class QLabel;
 class QLineEdit;
 class QPushButton;
 class QTableWidget;
 
 namespace tunebench {
 
+class CurvesView;
 class RunGroupsPanel;
 class RunStore;
 
@@ -35,6 +35,10 @@ public:
   QPushButton *compareButton() const { return m_compare; }
   QPushButton *resumeButton() const { return m_resume; }
   RunGroupsPanel *groups() const { return m_groups; }
+  CurvesView *curves() const { return m_curves; }
+  // B against A: two runs on their test rows (paired bootstrap, McNemar) or two groups paired by
+  // seed or fold (paired t-test), one line per metric; or why it cannot be computed.
+  QLabel *significance() const { return m_significance; }
   int overlaySeries() const;
   // A past run's config as the experiment to edit (clone) or to start again (rerun): the YAML it
   // was started with, or its folder's resolved config.yaml when that no longer resolves here.
@@ -53,6 +57,7 @@ private:
   void editNotes();
   void deleteSelected();
   std::vector<std::int64_t> selectedIds() const;
+  void showGroups(); // the selected group rows: curves, and two compared
 
   // The open history; throws Error when there is none.
   RunStore &store() const;
@@ -64,8 +69,8 @@ private:
   QPushButton *m_compare = nullptr, *m_resume = nullptr, *m_archive = nullptr, *m_refresh = nullptr,
               *m_clone = nullptr, *m_rerun = nullptr, *m_notes = nullptr, *m_delete = nullptr;
   RunGroupsPanel *m_groups = nullptr;
-  QChart *m_chart = nullptr;
-  QChartView *m_chartView = nullptr;
+  CurvesView *m_curves = nullptr;
+  QLabel *m_significance = nullptr;
 };
 
 } // namespace tunebench

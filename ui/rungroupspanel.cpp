@@ -43,9 +43,12 @@ RunGroupsPanel::RunGroupsPanel(QWidget *parent)
   m_table->setObjectName(QStringLiteral("GroupsTable"));
   m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
   m_table->verticalHeader()->hide();
+  m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+  connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunGroupsPanel::groupsSelected);
   m_table->setToolTip(
       tr("mean ± standard deviation over the group's runs, and in brackets the 95% confidence "
-         "interval of the mean: mean ± t(0.975, n − 1) · sd / √n (two runs or more)"));
+         "interval of the mean: mean ± t(0.975, n − 1) · sd / √n (two runs or more). Select rows to draw "
+         "each group's mean curve with a band; select two to compare them (paired by seed or fold)"));
   auto *row = new QHBoxLayout;
   row->addWidget(new QLabel(tr("Group by"), this));
   row->addWidget(m_key, 1);
@@ -85,10 +88,12 @@ void RunGroupsPanel::regroup()
   const QString k = key();
   m_table->setVisible(!k.isEmpty());
   if (k.isEmpty() || !m_store) {
+    m_groups.clear();
     m_table->setRowCount(0);
     return;
   }
-  const std::vector<RunGroup> groups = groupRuns(*m_store, m_runs, k.toStdString());
+  m_groups = groupRuns(*m_store, m_runs, k.toStdString());
+  const std::vector<RunGroup> &groups = m_groups;
   std::set<std::string> metrics;
   for (const RunGroup &g : groups)
     for (const auto &[name, summary] : g.metrics)
@@ -118,6 +123,18 @@ void RunGroupsPanel::regroup()
     }
   }
   m_table->resizeColumnsToContents();
+}
+
+std::vector<RunGroup> RunGroupsPanel::selectedGroups() const
+{
+  std::set<int> rows;
+  for (const QModelIndex &i : m_table->selectionModel()->selectedRows())
+    rows.insert(i.row());
+  std::vector<RunGroup> out;
+  for (int r : rows)
+    if (r < static_cast<int>(m_groups.size()))
+      out.push_back(m_groups[static_cast<std::size_t>(r)]);
+  return out;
 }
 
 } // namespace tunebench

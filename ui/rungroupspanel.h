@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/runs/rungroups.h"
 #include "core/runs/runstore.h"
 
 #include <QWidget>
@@ -28,12 +29,19 @@ public:
   QString key() const;
   QComboBox *keyBox() const { return m_key; }
   QTableWidget *table() const { return m_table; }
+  // The groups whose rows are selected (in row order).
+  std::vector<RunGroup> selectedGroups() const;
+
+Q_SIGNALS:
+  // The selection of group rows changed (History draws their curves; two: their comparison).
+  void groupsSelected();
 
 private:
   void regroup();
 
   const RunStore *m_store = nullptr;
   std::vector<RunRecord> m_runs;
+  std::vector<RunGroup> m_groups; // as the table lists them
   QComboBox *m_key = nullptr;
   QTableWidget *m_table = nullptr;
 };

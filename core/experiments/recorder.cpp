@@ -80,6 +80,8 @@ void RunRecorder::onStep(const StepEvent &e)
   m_store.addMetric(m_run, "train", "lr", e.step, e.epoch, e.elapsedSeconds, e.learningRate);
   m_store.addMetric(m_run, "train", "grad_norm", e.step, e.epoch, e.elapsedSeconds, e.gradNorm);
   m_store.addMetric(m_run, "train", "tokens_per_s", e.step, e.epoch, e.elapsedSeconds, e.tokensPerSecond);
+  m_store.addMetric(m_run, "train", "tokens", e.step, e.epoch, e.elapsedSeconds,
+                    static_cast<double>(e.tokens));
   if (m_store.pending() >= 200)
     m_store.flush();
   if (m_next)

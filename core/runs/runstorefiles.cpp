@@ -104,7 +104,7 @@ std::int64_t RunStore::importFolder(const fs::path &folder, std::int64_t parent)
     const int epoch = j.value("epoch", 0);
     const double wall = j.value("elapsed_s", 0.0);
     if (type == "step") {
-      for (const char *k : {"loss", "lr", "grad_norm", "tokens_per_s"})
+      for (const char *k : {"loss", "lr", "grad_norm", "tokens_per_s", "tokens"})
         if (j.contains(k) && j[k].is_number())
           addMetric(id, "train", k, step, epoch, wall, j[k].get<double>());
     } else if (type == "eval") {

@@ -6,8 +6,15 @@ using json = nlohmann::json;
 
 json eventJson(const StepEvent &e)
 {
-  return {{"type", "step"}, {"step", e.step}, {"epoch", e.epoch}, {"loss", e.loss}, {"lr", e.learningRate},
-          {"grad_norm", e.gradNorm}, {"tokens_per_s", e.tokensPerSecond}, {"elapsed_s", e.elapsedSeconds}};
+  return {{"type", "step"},
+          {"step", e.step},
+          {"epoch", e.epoch},
+          {"loss", e.loss},
+          {"lr", e.learningRate},
+          {"grad_norm", e.gradNorm},
+          {"tokens_per_s", e.tokensPerSecond},
+          {"tokens", e.tokens},
+          {"elapsed_s", e.elapsedSeconds}};
 }
 
 json eventJson(const EvalEvent &e)

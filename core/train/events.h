@@ -26,6 +26,7 @@ struct StepEvent
   double gradNorm = 0;     // before clipping
   double tokensPerSecond = 0;
   double elapsedSeconds = 0;
+  long tokens = 0; // tokens trained on up to and including this step (padding excluded)
 };
 
 // One evaluation (validation during training, test at the end).

@@ -80,6 +80,8 @@ StepEvent Trainer::Impl::takeStep(const EpochSchedule &batches, std::string &ste
   e.step = ++st.step;
   const double seconds = secondsSince(stepStart);
   e.tokensPerSecond = seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
+  st.tokens += tokens;
+  e.tokens = st.tokens;
   e.elapsedSeconds = st.elapsedBefore + elapsed();
   return e;
 }

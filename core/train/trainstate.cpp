@@ -2,6 +2,8 @@
 
 #include "core/util/error.h"
 
+#include <limits>
+
 namespace tunebench {
 using nlohmann::json;
 
@@ -26,6 +28,7 @@ json TrainingState::toJson(double elapsed) const
           {"plateau_best", orNull(plateauBest)},
           {"plateau_bad", plateauBad},
           {"elapsed_s", elapsed},
+          {"tokens", tokens},
           {"validation_due", validationDue},
           {"raised", std::vector<std::string>(raised.begin(), raised.end())}};
 }
@@ -60,6 +63,7 @@ TrainingState TrainingState::fromJson(const json &s, const std::filesystem::path
   t.plateauBest = number("plateau_best", std::nan(""));
   t.plateauBad = static_cast<int>(integer("plateau_bad", 0, limits.totalSteps, 0));
   t.elapsedBefore = number("elapsed_s", 0.0);
+  t.tokens = integer("tokens", 0, std::numeric_limits<long>::max(), 0);
   if (s.contains("validation_due")) {
     if (!s["validation_due"].is_boolean())
       throw Error(file.string() + ": field \"validation_due\" must be true or false, got " +

@@ -23,6 +23,7 @@ struct TrainingState
   double plateauBest = std::nan("");
   int plateauBad = 0;
   double elapsedBefore = 0;     // seconds trained by earlier processes
+  long tokens = 0;              // tokens trained on so far (padding excluded), every process
   std::set<std::string> raised; // diagnosis kinds already reported
   bool validationDue = false;   // stopped during a validation: a resume runs it first
 

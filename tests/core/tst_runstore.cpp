@@ -1,6 +1,7 @@
 // The run history: schema and migrations, batched writes, queries (filters on config keys and
 // summary metrics, sorting), comparison (config diff, summaries, series), exports, bundles with
 // unsafe paths refused, housekeeping, and a writer killed mid-transaction.
+#include "core/runs/groupcurves.h"
 #include "core/runs/rungroups.h"
 #include "core/runs/runstore.h"
 #include "core/util/error.h"
@@ -209,6 +210,58 @@ private Q_SLOTS:
     QCOMPARE(byParent[0].runs.size(), std::size_t(3));
     QVERIFY(std::isnan(byParent[1].metrics.at("test.accuracy").low)); // one run: no interval
     QCOMPARE(groupRuns(store, runs, "no.such.key").front().value, std::string("(unset)"));
+  }
+
+  // A group's curve: each run's points joined by straight lines (never past its own range), the
+  // mean and the band at every x any run has; EMA smoothing per run first; x by epoch (steps of
+  // the first epoch) and by tokens (the count at or before the step). Values worked by hand.
+  void groupCurves()
+  {
+    const std::filesystem::path w = m_dir.filePath(QStringLiteral("curves")).toStdString();
+    RunStore store(w);
+    const std::int64_t a = store.createRun("a", w / "a", configYaml("full", 1e-4));
+    const std::int64_t b = store.createRun("b", w / "b", configYaml("full", 1e-4));
+    for (long step : {2L, 4L, 6L}) // a: 1.0, 0.8, 0.6 at steps 2, 4, 6
+      store.addMetric(a, "validation", "loss", step, step > 4 ? 1 : 0, 0,
+                      1.2 - 0.1 * static_cast<double>(step));
+    store.addMetric(b, "validation", "loss", 3, 0, 0, 0.9); // b: 0.9 at 3, 0.5 at 5
+    store.addMetric(b, "validation", "loss", 5, 1, 0, 0.5);
+    for (long step = 1; step <= 6; ++step) {
+      store.addMetric(a, "train", "loss", step, step > 4 ? 1 : 0, 0, 1.0);
+      store.addMetric(b, "train", "loss", step, step > 4 ? 1 : 0, 0, 1.0);
+      store.addMetric(a, "train", "tokens", step, 0, 0, 100.0 * static_cast<double>(step));
+    }
+    store.flush();
+    CurveOptions o;
+    const GroupCurve g = groupCurve(store, {a, b}, o);
+    QCOMPARE(g.x, (std::vector<double>{2, 3, 4, 5, 6}));
+    QCOMPARE(g.runs, (std::vector<int>{1, 2, 2, 2, 1}));
+    // at 3: a 0.9 (between 1.0 and 0.8), b 0.9; at 4: a 0.8, b 0.7; at 5: a 0.7, b 0.5
+    const std::vector<double> mean = {1.0, 0.9, 0.75, 0.6, 0.6}, low = {1.0, 0.9, 0.7, 0.5, 0.6},
+                              high = {1.0, 0.9, 0.8, 0.7, 0.6};
+    for (std::size_t k = 0; k < 5; ++k) {
+      QVERIFY2(std::abs(g.mean[k] - mean[k]) < 1e-12, qPrintable(QString::number(k)));
+      QVERIFY(std::abs(g.low[k] - low[k]) < 1e-12 && std::abs(g.high[k] - high[k]) < 1e-12);
+    }
+    o.band = CurveBand::ConfidenceInterval; // at 4: mean 0.75, sd 0.0707…, t(0.975, 1) = 12.706204736174698
+    const GroupCurve ci = groupCurve(store, {a, b}, o);
+    const double half = 12.706204736174698 * std::sqrt(0.005) / std::sqrt(2.0);
+    QVERIFY(std::abs(ci.low[2] - (0.75 - half)) < 1e-9 && std::abs(ci.high[2] - (0.75 + half)) < 1e-9);
+    QCOMPARE(ci.low[0], 1.0); // one run: the mean alone
+    o.smoothing = 0.5;        // a: 1.0, 0.9, 0.75
+    QVERIFY(std::abs(runCurve(store, a, o).back().second - 0.75) < 1e-12);
+    o.smoothing = 0;
+    o.axis = CurveAxis::Epoch; // 4 steps in the first epoch
+    QCOMPARE(runCurve(store, a, o).front().first, 0.5);
+    o.axis = CurveAxis::Tokens;
+    QCOMPARE(runCurve(store, a, o).back().first, 600.0);
+    try {
+      groupCurve(store, {a, b}, o);
+      QFAIL("a run without token counts was plotted by tokens");
+    } catch (const Error &e) {
+      QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("run %1 has no token counts").arg(b)),
+               e.what());
+    }
   }
 
   void writeQueryCompare()

@@ -4,7 +4,9 @@
 // and the plan goes on; malformed sweep fields stop Start with the field named.
 #include "core/eval/groupcomparison.h"
 #include "core/runs/runstore.h"
+#include "support/cli.h"
 #include "support/guitest.h"
+#include "ui/curvesview.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
 #include "ui/mainwindow.h"
@@ -14,6 +16,7 @@
 #include "ui/rungroupspanel.h"
 #include "ui/trainingsession.h"
 
+#include <QChart>
 #include <QComboBox>
 #include <QLabel>
 #include <QListWidget>
@@ -21,6 +24,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableWidget>
+#include <QValueAxis>
 #include <QtTest/QtTest>
 
 #include <cmath>
@@ -210,6 +214,82 @@ private Q_SLOTS:
     const RunRecord parent = parentRun(window);
     QVERIFY2(parent.reason.find("1 of 3 run(s) skipped") != std::string::npos, parent.reason.c_str());
     QCOMPARE(children(window, parent.id).size(), std::size_t(2));
+  }
+
+  // "Compare strategies" (full and LoRA over 2 seeds) from the Experiment tab; in History grouped
+  // by strategy, the two groups selected draw two mean curves with their bands (min–max, then the
+  // 95% interval; by epoch and tokens too) and the significance lines equal the CLI's `runs compare
+  // A1,A2 B1,B2`; two runs compared give the paired bootstrap on their test rows.
+  void groupsCurvesAndSignificance()
+  {
+    const QString workspace = m_root.filePath(QStringLiteral("strategies"));
+    MainWindow window(workspace);
+    window.show();
+    shrink(window);
+    PlanPanel *panel = window.experiment()->planPanel();
+    runAs(panel, PlanPanel::Strategies);
+    setSpin(panel->seeds(), 2);
+    QVERIFY2(panel->summary()->text().startsWith(QLatin1String("4 runs")),
+             qPrintable(panel->summary()->text()));
+    runPlan(window);
+
+    HistoryView *history = window.history();
+    window.tabs()->setCurrentWidget(history);
+    history->refresh();
+    history->groups()->setKey(QStringLiteral("strategy.name"));
+    QTableWidget *table = history->groups()->table();
+    QCOMPARE(table->rowCount(), 2);
+    table->selectAll();
+    CurvesView *curves = history->curves();
+    QCOMPARE(curves->lineCount(), 2);
+    QCOMPARE(curves->bandCount(), 2);
+    curves->bandBox()->setCurrentIndex(1); // 95% CI
+    QCOMPARE(curves->bandCount(), 2);
+    curves->axisBox()->setCurrentIndex(2); // tokens
+    QCOMPARE(curves->lineCount(), 2);
+    curves->axisBox()->setCurrentIndex(1); // epochs: one epoch ends at 1
+    const auto *x = qobject_cast<QValueAxis *>(curves->chart()->axes(Qt::Horizontal).front());
+    QVERIFY(x && x->max() <= 1.0 + 1e-9 && x->max() > 0.5);
+
+    const auto groups = history->groups()->selectedGroups();
+    QCOMPARE(groups.size(), std::size_t(2));
+    auto ids = [](std::vector<std::int64_t> v) {
+      std::sort(v.begin(), v.end());
+      QStringList out;
+      for (std::int64_t id : v)
+        out << QString::number(id);
+      return out.join(QLatin1Char(','));
+    };
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("TUNEBENCH_WORKSPACE"), workspace);
+    const QString cliPath = qEnvironmentVariable("TUNEBENCH_BIN_DIR") + QStringLiteral("/tunebench-cli");
+    const auto cli = tunebench::testing::runCli(
+        cliPath,
+        {QStringLiteral("runs"), QStringLiteral("compare"), ids(groups[0].runs), ids(groups[1].runs)}, env);
+    QCOMPARE(cli.exitCode, 0);
+    const QStringList shown = history->significance()->text().split(QLatin1Char('\n'));
+    QVERIFY2(shown.size() == 3,
+             qPrintable(history->significance()->text())); // the heading, accuracy, macro-F1
+    for (const QString &line : shown.mid(1))
+      QVERIFY2(cli.out.contains(QStringLiteral("  ") + line + QLatin1Char('\n')),
+               qPrintable(line + "\n---\n" + cli.out));
+    const auto json =
+        tunebench::testing::runCli(cliPath,
+                                   {QStringLiteral("runs"), QStringLiteral("compare"), ids(groups[0].runs),
+                                    ids(groups[1].runs), QStringLiteral("--json")},
+                                   env)
+            .json();
+    const double p =
+        json[QLatin1String("significance")][QLatin1String("metrics")][0][QLatin1String("p")].toDouble();
+    QVERIFY2(shown[1].contains(QStringLiteral("p = %1 (paired t-test)").arg(QString::number(p, 'g', 3))),
+             qPrintable(shown[1] + QStringLiteral(" vs p = ") + QString::number(p)));
+
+    // Two runs: the paired bootstrap and McNemar's test on their (shared) test rows.
+    history->compare({groups[0].runs.front(), groups[1].runs.front()});
+    const QString two = history->significance()->text();
+    QVERIFY2(two.contains(QLatin1String("test rows")) && two.contains(QLatin1String("McNemar")),
+             qPrintable(two));
+    QCOMPARE(curves->lineCount(), 2);
   }
 
   // Malformed plans never start: the summary and the problems list name the option.
