@@ -160,8 +160,7 @@ void CurvesView::redraw()
         }
       const std::size_t stride = std::max<std::size_t>(1, g.x.size() / 2000);
       auto *mean = new QLineSeries;
-      mean->setName(m_groups ? tr("%1 (mean of %n run(s))", "", static_cast<int>(runs.size())).arg(name)
-                             : name);
+      mean->setName(m_groups ? tr("%1 (mean of %2 runs)").arg(name).arg(runs.size()) : name);
       mean->setPen(QPen(colour, 2.2));
       QLineSeries *low = nullptr, *high = nullptr;
       if (m_groups && o.band != CurveBand::None) {

@@ -8,6 +8,7 @@
 #include "core/util/error.h"
 #include "ui/curvesview.h"
 #include "ui/rungroupspanel.h"
+#include "ui/sweepview.h"
 
 #include <QDialog>
 #include <QDialogButtonBox>
@@ -83,10 +84,15 @@ void HistoryView::createWidgets()
   m_rerun->setToolTip(tr("Start the selected run's config again"));
   m_notes = new QPushButton(tr("&Notes && tags…"), this);
   m_delete = new QPushButton(tr("Delete…"), this);
+  m_sweepButton = new QPushButton(tr("S&weep view"), this);
+  m_sweepButton->setToolTip(
+      tr("Parallel coordinates, scatter and importance of the selected runs, or of a selected "
+         "plan's runs"));
   m_clone->setObjectName(QStringLiteral("CloneButton"));
   m_rerun->setObjectName(QStringLiteral("RerunButton"));
   bar->addWidget(m_filter, 1);
-  for (QPushButton *b : {m_refresh, m_compare, m_clone, m_rerun, m_resume, m_notes, m_archive, m_delete})
+  for (QPushButton *b :
+       {m_refresh, m_compare, m_sweepButton, m_clone, m_rerun, m_resume, m_notes, m_archive, m_delete})
     bar->addWidget(b);
   layout->addLayout(bar);
 
@@ -133,6 +139,7 @@ void HistoryView::connectButtons()
 {
   connect(m_refresh, &QPushButton::clicked, this, &HistoryView::refresh);
   connect(m_groups, &RunGroupsPanel::groupsSelected, this, &HistoryView::showGroups);
+  connect(m_sweepButton, &QPushButton::clicked, this, [this] { showSweep(selectedIds()); });
   connect(m_filter, &QLineEdit::returnPressed, this, &HistoryView::refresh);
   connect(m_compare, &QPushButton::clicked, this, [this] {
     const auto ids = selectedIds();
@@ -380,6 +387,34 @@ void HistoryView::showGroups()
   }
   m_significance->setText(lines.join(QLatin1Char('\n')));
   m_significance->setVisible(!lines.isEmpty());
+}
+
+void HistoryView::showSweep(std::vector<std::int64_t> runs)
+{
+  if (!m_store || runs.empty())
+    return;
+  if (runs.size() == 1) { // a plan: its children
+    const std::int64_t parent = runs.front();
+    runs.clear();
+    for (const RunRecord &r : m_store->list({}))
+      if (r.parent == parent)
+        runs.push_back(r.id);
+    std::sort(runs.begin(), runs.end());
+  }
+  if (runs.size() < 2) {
+    QMessageBox::information(this, tr("Sweep view"),
+                             tr("Select a plan (a sweep, seeds or folds) or two or more runs."));
+    return;
+  }
+  if (!m_sweep) {
+    m_sweep = new SweepView(this);
+    m_sweep->setWindowFlag(Qt::Window);
+    m_sweep->resize(900, 560);
+  }
+  m_sweep->setWindowTitle(tr("Sweep view: %n run(s)", "", static_cast<int>(runs.size())));
+  m_sweep->setRuns(m_store, runs);
+  m_sweep->show();
+  m_sweep->raise();
 }
 
 QString HistoryView::configOf(std::int64_t run) const

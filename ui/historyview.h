@@ -13,6 +13,7 @@ class QTableWidget;
 namespace tunebench {
 
 class CurvesView;
+class SweepView;
 class RunGroupsPanel;
 class RunStore;
 
@@ -39,6 +40,11 @@ public:
   // B against A: two runs on their test rows (paired bootstrap, McNemar) or two groups paired by
   // seed or fold (paired t-test), one line per metric; or why it cannot be computed.
   QLabel *significance() const { return m_significance; }
+  // The sweep views (parallel coordinates, scatter, importance) of these runs, or of a plan's
+  // children when `runs` is its parent alone; in a window of their own.
+  void showSweep(std::vector<std::int64_t> runs);
+  SweepView *sweepView() const { return m_sweep; }
+  QPushButton *sweepButton() const { return m_sweepButton; }
   int overlaySeries() const;
   // A past run's config as the experiment to edit (clone) or to start again (rerun): the YAML it
   // was started with, or its folder's resolved config.yaml when that no longer resolves here.
@@ -67,7 +73,9 @@ private:
   QLineEdit *m_filter = nullptr;
   QTableWidget *m_runs = nullptr, *m_diff = nullptr;
   QPushButton *m_compare = nullptr, *m_resume = nullptr, *m_archive = nullptr, *m_refresh = nullptr,
-              *m_clone = nullptr, *m_rerun = nullptr, *m_notes = nullptr, *m_delete = nullptr;
+              *m_clone = nullptr, *m_rerun = nullptr, *m_notes = nullptr, *m_delete = nullptr,
+              *m_sweepButton = nullptr;
+  SweepView *m_sweep = nullptr; // in its own window, made when first shown
   RunGroupsPanel *m_groups = nullptr;
   CurvesView *m_curves = nullptr;
   QLabel *m_significance = nullptr;

@@ -65,6 +65,7 @@ void PlanQueue::setStatus(int index, const QString &status, const QString &toolt
     return;
   m_table->item(index, 1)->setText(status);
   m_table->item(index, 1)->setToolTip(tooltip);
+  m_table->resizeColumnToContents(1);
   if (status == QLatin1String("running"))
     m_table->scrollToItem(m_table->item(index, 0));
   updateHeader();

@@ -4,6 +4,7 @@
 #include "core/runs/groupcurves.h"
 #include "core/runs/rungroups.h"
 #include "core/runs/runstore.h"
+#include "core/runs/sweeptable.h"
 #include "core/util/error.h"
 #include "core/util/sha256.h"
 
@@ -262,6 +263,38 @@ private Q_SLOTS:
       QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("run %1 has no token counts").arg(b)),
                e.what());
     }
+  }
+
+  // A sweep's table: the keys that differ (seed and name left out), numbers sorted by value, log
+  // scale when they span 100×; η² by hand: learning rate 0.04 / 0.05 = 0.8, epochs 0.01 / 0.05 = 0.2.
+  void sweepTableAndImportance()
+  {
+    const std::filesystem::path w = m_dir.filePath(QStringLiteral("sweep")).toStdString();
+    RunStore store(w);
+    std::vector<std::int64_t> runs;
+    const std::vector<std::tuple<double, int, double>> grid = {
+        {1e-2, 8, 0.6}, {1e-2, 16, 0.7}, {1e-4, 8, 0.8}, {1e-4, 16, 0.9}};
+    for (const auto &[lr, epochs, accuracy] : grid) {
+      const std::string yaml = "name: r" + std::to_string(runs.size()) +
+                               "\nseed: " + std::to_string(runs.size()) +
+                               "\ntraining:\n  learning_rate: " + std::to_string(lr) +
+                               "\n  epochs: " + std::to_string(epochs) + "\n";
+      runs.push_back(store.createRun("r", w / std::to_string(runs.size()), yaml));
+      store.setSummary(runs.back(), "test", "accuracy", accuracy);
+    }
+    const std::int64_t none = store.createRun("r", w / "none", "name: x\n"); // no metric: left out
+    runs.push_back(none);
+    store.flush();
+    const SweepTable t = sweepTable(store, runs, "test.accuracy");
+    QCOMPARE(t.runs.size(), std::size_t(4));
+    QCOMPARE(t.keys.size(), std::size_t(2));
+    QCOMPARE(t.keys[0].name, std::string("training.epochs"));
+    QCOMPARE(t.keys[1].name, std::string("training.learning_rate"));
+    QVERIFY(t.keys[1].numeric && t.keys[1].log && !t.keys[0].log);
+    QCOMPARE(QString::fromStdString(t.keys[1].levels.front()).toDouble(), 1e-4); // by value, not by text
+    const std::vector<double> eta = keyImportance(t);
+    QVERIFY2(std::abs(eta[0] - 0.2) < 1e-12, qPrintable(QString::number(eta[0])));
+    QVERIFY2(std::abs(eta[1] - 0.8) < 1e-12, qPrintable(QString::number(eta[1])));
   }
 
   void writeQueryCompare()

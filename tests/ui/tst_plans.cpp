@@ -11,13 +11,17 @@
 #include "ui/historyview.h"
 #include "ui/mainwindow.h"
 #include "ui/monitorview.h"
+#include "ui/parallelcoordinates.h"
 #include "ui/planpanel.h"
 #include "ui/planqueue.h"
+#include "ui/plotview.h"
 #include "ui/rungroupspanel.h"
+#include "ui/sweepview.h"
 #include "ui/trainingsession.h"
 
 #include <QChart>
 #include <QComboBox>
+#include <QImage>
 #include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
@@ -36,6 +40,17 @@ class TestPlans : public QObject
   Q_OBJECT
 
   QTemporaryDir m_root;
+
+  // With TUNEBENCH_SCREENSHOTS=DIR, the views as the test leaves them saved there (the README's
+  // screenshots of plans, grouped history and sweep views: docs/make-screenshots.sh).
+  static void shot(QWidget *w, const char *name)
+  {
+    const QString dir = qEnvironmentVariable("TUNEBENCH_SCREENSHOTS");
+    if (dir.isEmpty())
+      return;
+    QApplication::processEvents();
+    QVERIFY(w->grab().save(dir + QLatin1Char('/') + QLatin1String(name) + QStringLiteral(".png")));
+  }
 
   // A small experiment (240 rows, one epoch) in a fresh workspace.
   static void shrink(MainWindow &window)
@@ -159,6 +174,7 @@ private Q_SLOTS:
   void gridSweep()
   {
     MainWindow window(m_root.filePath(QStringLiteral("grid")));
+    window.resize(1280, 860);
     window.show();
     shrink(window);
     PlanPanel *panel = window.experiment()->planPanel();
@@ -187,6 +203,57 @@ private Q_SLOTS:
     }
     QCOMPARE(seen.size(), std::size_t(4));
     QVERIFY(seen.count({0.003, 8}) && seen.count({0.001, 16}));
+
+    // The sweep views of the plan: parallel coordinates with 4 lines over the two swept keys and
+    // the metric; a brush on the learning rate's lower half keeps 2; scatter and importance follow.
+    window.history()->refresh();
+    window.history()->showSweep({parent.id});
+    SweepView *view = window.history()->sweepView();
+    QVERIFY(view && view->isVisible());
+    ParallelCoordinates *pc = view->coordinates();
+    QCOMPARE(pc->lineCount(), 4);
+    QCOMPARE(pc->axisCount(), 3);
+    QCOMPARE(QString::fromStdString(pc->table().keys[1].name), QStringLiteral("training.learning_rate"));
+    QCOMPARE(pc->visibleLines(), 4);
+    view->resize(900, 560);
+    QApplication::processEvents();
+    // drag along the learning rate's axis (the middle one) over its lower half
+    const QPoint top(pc->width() / 2, 44 + (pc->height() - 84) / 2 + 5),
+        bottom(pc->width() / 2, pc->height() - 38);
+    QTest::mousePress(pc, Qt::LeftButton, {}, bottom);
+    QMouseEvent move(QEvent::MouseMove, QPointF(top), pc->mapToGlobal(QPointF(top)), Qt::NoButton,
+                     Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(pc, &move);
+    QTest::mouseRelease(pc, Qt::LeftButton, {}, top);
+    QCOMPARE(pc->visibleLines(), 2);
+    shot(view, "sweep-parallel-coordinates");
+    QCOMPARE(pc->csv().count(QStringLiteral(",0\n")), 2); // the two runs brushed out
+    QCOMPARE(pc->svg().count(QStringLiteral("<polyline")), 4);
+    const QString png = m_root.filePath(QStringLiteral("pc.png"));
+    QVERIFY(pc->savePng(png));
+    QCOMPARE(QImage(png).width(), pc->width());
+    QCOMPARE(view->scatter()->series().size(), 1);
+    QCOMPARE(view->importances().size(), std::size_t(2));
+    for (double eta : view->importances())
+      QVERIFY(eta >= 0 && eta <= 1);
+    view->tabs()->setCurrentIndex(1);
+    shot(view, "sweep-scatter");
+    view->tabs()->setCurrentIndex(2);
+    shot(view, "sweep-importance");
+
+    // A chart and its data exported: the History curves as PNG and CSV.
+    window.history()->compare({points[0].id, points[1].id});
+    PlotView *plot = window.history()->curves()->view();
+    const QString chartPng = m_root.filePath(QStringLiteral("curves.png"));
+    const QString chartCsv = m_root.filePath(QStringLiteral("curves.csv"));
+    QVERIFY(plot->savePng(chartPng) && !QImage(chartPng).isNull());
+    QVERIFY(plot->saveCsv(chartCsv));
+    QFile csv(chartCsv);
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(csv.readAll());
+    QVERIFY2(text.startsWith(QLatin1String("series,x,y")) &&
+                 text.contains(QStringLiteral("run %1,").arg(points[1].id)),
+             qPrintable(text.left(200)));
   }
 
   // Repeated seeds: the second run skipped from the queue before it starts is left out, the plan
@@ -224,6 +291,7 @@ private Q_SLOTS:
   {
     const QString workspace = m_root.filePath(QStringLiteral("strategies"));
     MainWindow window(workspace);
+    window.resize(1280, 860);
     window.show();
     shrink(window);
     PlanPanel *panel = window.experiment()->planPanel();
@@ -231,7 +299,10 @@ private Q_SLOTS:
     setSpin(panel->seeds(), 2);
     QVERIFY2(panel->summary()->text().startsWith(QLatin1String("4 runs")),
              qPrintable(panel->summary()->text()));
+    QTRY_VERIFY_WITH_TIMEOUT(panel->summary()->text().contains(QLatin1String("about")), 30000);
+    shot(&window, "experiment-plan");
     runPlan(window);
+    shot(&window, "monitor-plan");
 
     HistoryView *history = window.history();
     window.tabs()->setCurrentWidget(history);
@@ -283,6 +354,9 @@ private Q_SLOTS:
         json[QLatin1String("significance")][QLatin1String("metrics")][0][QLatin1String("p")].toDouble();
     QVERIFY2(shown[1].contains(QStringLiteral("p = %1 (paired t-test)").arg(QString::number(p, 'g', 3))),
              qPrintable(shown[1] + QStringLiteral(" vs p = ") + QString::number(p)));
+
+    curves->axisBox()->setCurrentIndex(0);
+    shot(&window, "history-group-curves");
 
     // Two runs: the paired bootstrap and McNemar's test on their (shared) test rows.
     history->compare({groups[0].runs.front(), groups[1].runs.front()});
