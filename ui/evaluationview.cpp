@@ -7,6 +7,7 @@
 #include "core/train/trainer.h"
 #include "ui/background.h"
 #include "ui/generationcontrols.h"
+#include "ui/tablecsv.h"
 
 #include <QComboBox>
 #include <QDir>
@@ -125,6 +126,7 @@ QTableWidget *table(const QStringList &headers, QWidget *parent, const QString &
   t->verticalHeader()->setVisible(false);
   t->horizontalHeader()->setStretchLastSection(true);
   t->setSortingEnabled(true);
+  addCsvExport(t);
   return t;
 }
 

@@ -7,8 +7,10 @@
 #include "core/runs/runstore.h"
 #include "core/util/error.h"
 #include "ui/curvesview.h"
+#include "ui/ensembledialog.h"
 #include "ui/rungroupspanel.h"
 #include "ui/sweepview.h"
+#include "ui/tablecsv.h"
 
 #include <QDialog>
 #include <QDialogButtonBox>
@@ -85,14 +87,18 @@ void HistoryView::createWidgets()
   m_notes = new QPushButton(tr("&Notes && tags…"), this);
   m_delete = new QPushButton(tr("Delete…"), this);
   m_sweepButton = new QPushButton(tr("S&weep view"), this);
+  m_ensembleButton = new QPushButton(tr("&Ensemble"), this);
+  m_ensembleButton->setToolTip(
+      tr("The selected classification runs' class probabilities averaged on their test "
+         "split, scored beside each run"));
   m_sweepButton->setToolTip(
       tr("Parallel coordinates, scatter and importance of the selected runs, or of a selected "
          "plan's runs"));
   m_clone->setObjectName(QStringLiteral("CloneButton"));
   m_rerun->setObjectName(QStringLiteral("RerunButton"));
   bar->addWidget(m_filter, 1);
-  for (QPushButton *b :
-       {m_refresh, m_compare, m_sweepButton, m_clone, m_rerun, m_resume, m_notes, m_archive, m_delete})
+  for (QPushButton *b : {m_refresh, m_compare, m_sweepButton, m_ensembleButton, m_clone, m_rerun, m_resume,
+                         m_notes, m_archive, m_delete})
     bar->addWidget(b);
   layout->addLayout(bar);
 
@@ -108,9 +114,11 @@ void HistoryView::createWidgets()
   m_runs->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
   m_runs->horizontalHeader()->setStretchLastSection(true);
   m_runs->verticalHeader()->hide();
+  addCsvExport(m_runs);
   m_groups = new RunGroupsPanel(split);
   auto *lower = new QSplitter(Qt::Horizontal, split);
   m_diff = new QTableWidget(0, 0, this);
+  addCsvExport(m_diff);
   m_diff->setObjectName(QStringLiteral("ConfigDiff"));
   m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
   auto *left = new QWidget(lower);
@@ -140,6 +148,13 @@ void HistoryView::connectButtons()
   connect(m_refresh, &QPushButton::clicked, this, &HistoryView::refresh);
   connect(m_groups, &RunGroupsPanel::groupsSelected, this, &HistoryView::showGroups);
   connect(m_sweepButton, &QPushButton::clicked, this, [this] { showSweep(selectedIds()); });
+  connect(m_ensembleButton, &QPushButton::clicked, this, [this] {
+    if (selectedIds().size() < 2)
+      QMessageBox::information(this, tr("Ensemble"),
+                               tr("Select two or more classification runs of the same data."));
+    else
+      ensemble(selectedIds());
+  });
   connect(m_filter, &QLineEdit::returnPressed, this, &HistoryView::refresh);
   connect(m_compare, &QPushButton::clicked, this, [this] {
     const auto ids = selectedIds();
@@ -415,6 +430,18 @@ void HistoryView::showSweep(std::vector<std::int64_t> runs)
   m_sweep->setRuns(m_store, runs);
   m_sweep->show();
   m_sweep->raise();
+}
+
+EnsembleDialog *HistoryView::ensemble(const std::vector<std::int64_t> &runs)
+{
+  std::vector<std::pair<std::int64_t, std::filesystem::path>> members;
+  for (std::int64_t id : runs)
+    members.emplace_back(id, store().run(id).folder);
+  auto *dialog = new EnsembleDialog(this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  dialog->start(members);
+  dialog->show();
+  return dialog;
 }
 
 QString HistoryView::configOf(std::int64_t run) const

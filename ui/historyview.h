@@ -13,6 +13,7 @@ class QTableWidget;
 namespace tunebench {
 
 class CurvesView;
+class EnsembleDialog;
 class SweepView;
 class RunGroupsPanel;
 class RunStore;
@@ -45,6 +46,8 @@ public:
   void showSweep(std::vector<std::int64_t> runs);
   SweepView *sweepView() const { return m_sweep; }
   QPushButton *sweepButton() const { return m_sweepButton; }
+  // The selected runs' ensemble (averaged probabilities on their test split) beside its members.
+  EnsembleDialog *ensemble(const std::vector<std::int64_t> &runs);
   int overlaySeries() const;
   // A past run's config as the experiment to edit (clone) or to start again (rerun): the YAML it
   // was started with, or its folder's resolved config.yaml when that no longer resolves here.
@@ -74,7 +77,7 @@ private:
   QTableWidget *m_runs = nullptr, *m_diff = nullptr;
   QPushButton *m_compare = nullptr, *m_resume = nullptr, *m_archive = nullptr, *m_refresh = nullptr,
               *m_clone = nullptr, *m_rerun = nullptr, *m_notes = nullptr, *m_delete = nullptr,
-              *m_sweepButton = nullptr;
+              *m_sweepButton = nullptr, *m_ensembleButton = nullptr;
   SweepView *m_sweep = nullptr; // in its own window, made when first shown
   RunGroupsPanel *m_groups = nullptr;
   CurvesView *m_curves = nullptr;

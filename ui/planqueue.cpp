@@ -1,6 +1,7 @@
 #include "ui/planqueue.h"
 
 #include "core/experiments/plan.h"
+#include "ui/tablecsv.h"
 
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -24,6 +25,7 @@ PlanQueue::PlanQueue(QWidget *parent)
   m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
   m_table->horizontalHeader()->setStretchLastSection(true);
   m_table->setMaximumHeight(140);
+  addCsvExport(m_table);
   m_skip = new QPushButton(tr("S&kip run"), this);
   m_skip->setToolTip(
       tr("A queued run is left out; the running one stops (resumable from History) and the plan "

@@ -1,6 +1,7 @@
 #include "ui/rungroupspanel.h"
 
 #include "core/runs/rungroups.h"
+#include "ui/tablecsv.h"
 
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -43,6 +44,7 @@ RunGroupsPanel::RunGroupsPanel(QWidget *parent)
   m_table->setObjectName(QStringLiteral("GroupsTable"));
   m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
   m_table->verticalHeader()->hide();
+  addCsvExport(m_table);
   m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
   connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunGroupsPanel::groupsSelected);
   m_table->setToolTip(

@@ -7,6 +7,7 @@
 #include "support/cli.h"
 #include "support/guitest.h"
 #include "ui/curvesview.h"
+#include "ui/ensembledialog.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
 #include "ui/mainwindow.h"
@@ -17,6 +18,7 @@
 #include "ui/plotview.h"
 #include "ui/rungroupspanel.h"
 #include "ui/sweepview.h"
+#include "ui/tablecsv.h"
 #include "ui/trainingsession.h"
 
 #include <QChart>
@@ -364,6 +366,26 @@ private Q_SLOTS:
     QVERIFY2(two.contains(QLatin1String("test rows")) && two.contains(QLatin1String("McNemar")),
              qPrintable(two));
     QCOMPARE(curves->lineCount(), 2);
+
+    // The two runs as an ensemble: each member's test accuracy as History has it, then the
+    // ensemble's; the table exports as CSV.
+    EnsembleDialog *ensemble = history->ensemble({groups[0].runs.front(), groups[1].runs.front()});
+    QSignalSpy done(ensemble, &EnsembleDialog::done);
+    QVERIFY(done.wait(120000));
+    QVERIFY2(done.back().at(0).toBool(), qPrintable(ensemble->status()->text()));
+    QTableWidget *members = ensemble->table();
+    QCOMPARE(members->rowCount(), 3);
+    QVERIFY(members->item(2, 0)->text().startsWith(QLatin1String("ensemble")));
+    int accuracyColumn = -1;
+    for (int c = 0; c < members->columnCount(); ++c)
+      if (members->horizontalHeaderItem(c)->text() == QLatin1String("test accuracy"))
+        accuracyColumn = c;
+    QVERIFY(accuracyColumn > 0);
+    const double memberAccuracy = window.store()->run(groups[0].runs.front()).summary.at("test.accuracy");
+    QCOMPARE(members->item(0, accuracyColumn)->text(), QString::number(memberAccuracy, 'f', 4));
+    const QStringList csvLines = tableCsv(members).trimmed().split(QLatin1Char('\n'));
+    QCOMPARE(csvLines.size(), 4);
+    QVERIFY(csvLines[0].startsWith(QLatin1String("model,")));
   }
 
   // Malformed plans never start: the summary and the problems list name the option.
