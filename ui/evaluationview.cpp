@@ -6,6 +6,7 @@
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "ui/background.h"
+#include "ui/calibrationpanel.h"
 #include "ui/generationcontrols.h"
 #include "ui/tablecsv.h"
 
@@ -28,6 +29,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <optional>
 
 namespace tunebench {
 
@@ -110,6 +112,7 @@ struct EvaluationView::Result
   std::string kind;
   std::vector<std::string> labels;
   TrainedRun::Detailed detailed;
+  std::optional<TrainedRun::Detailed> validation; // single-label: what calibration is fitted on
   std::vector<TrainedRun::Prediction> predictions;
   std::shared_ptr<TrainedRun> run;
 };
@@ -209,6 +212,8 @@ EvaluationView::EvaluationView(QWidget *parent) : QWidget(parent)
   m_generations->setWordWrap(true);
   m_generations->setSortingEnabled(false); // in the split's order
   m_views->addTab(m_generations, tr("Generations"));
+  m_calibration = new CalibrationPanel(m_views);
+  m_views->addTab(m_calibration, tr("Calibration"));
 
   auto *playground = new QWidget(split);
   auto *pl = new QVBoxLayout(playground);
@@ -324,6 +329,9 @@ void EvaluationView::evaluate(const QString &runDir, const QString &split)
         r->kind = run->config().task.kind;
         r->labels = run->labels();
         r->detailed = run->evaluateDetailed(split.toStdString());
+        if (r->kind == "single_label")
+          r->validation =
+              split == QLatin1String("validation") ? r->detailed : run->evaluateDetailed("validation");
         return r;
       },
       [this, runDir](const Result &r) {
@@ -462,6 +470,11 @@ void EvaluationView::show(const Result &r)
       fillScores(m_entities, entityMetrics(d.truthTags, d.predictedTags).perType);
   }
   m_mistakes->setSortingEnabled(true);
+  if (r.validation)
+    m_calibration->setRun(m_runDir, r.labels, {r.validation->probabilities, r.validation->truth},
+                          {d.probabilities, d.truth}, QString::fromStdString(d.event.split));
+  else
+    m_calibration->clear(tr("Calibration applies to single-label classification runs."));
   m_views->setTabEnabled(2, m_entities->rowCount() > 0);
   m_views->setTabEnabled(3, m_generations->rowCount() > 0);
   if (m_generations->rowCount() > 0)

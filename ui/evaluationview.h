@@ -24,6 +24,7 @@ namespace tunebench {
 class RunStore;
 
 class TrainedRun;
+class CalibrationPanel;
 class GenerationControls;
 
 // A confusion matrix drawn as a heat map: each cell shaded by its share of the true row, the count
@@ -74,6 +75,8 @@ public:
   QTextEdit *playgroundOutput() const { return m_output; }
   // Language-model runs: how the playground generates (shown for causal-LM and instruction runs).
   GenerationControls *generationControls() const { return m_generation; }
+  // Single-label runs: temperature and threshold fitted on validation, saved as the decision rule.
+  CalibrationPanel *calibration() const { return m_calibration; }
   bool busy() const { return m_busy; }
 
 Q_SIGNALS:
@@ -101,6 +104,7 @@ private:
   QLineEdit *m_text = nullptr;
   QTextEdit *m_output = nullptr;
   GenerationControls *m_generation = nullptr;
+  CalibrationPanel *m_calibration = nullptr;
 };
 
 } // namespace tunebench
