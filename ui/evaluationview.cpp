@@ -194,27 +194,7 @@ EvaluationView::EvaluationView(QWidget *parent) : QWidget(parent)
   layout->addWidget(m_summary);
 
   auto *split = new QSplitter(Qt::Vertical, this);
-  m_views = new QTabWidget(split);
-  m_heatMap = new HeatMap(m_views);
-  m_perClass = table({tr("label"), tr("precision"), tr("recall"), tr("F1"), tr("support")}, m_views,
-                     QStringLiteral("PerClassTable"));
-  m_mistakes = table({tr("confidence"), tr("true"), tr("predicted"), tr("text")}, m_views, QStringLiteral("MistakesTable"));
-  m_entities = table({tr("entity type"), tr("precision"), tr("recall"), tr("F1"), tr("support")}, m_views,
-                     QStringLiteral("EntitiesTable"));
-  auto *matrixPage = new QWidget(m_views);
-  auto *matrixLayout = new QHBoxLayout(matrixPage);
-  matrixLayout->addWidget(m_heatMap, 3);
-  matrixLayout->addWidget(m_perClass, 2);
-  m_views->addTab(matrixPage, tr("Confusion and per class"));
-  m_views->addTab(m_mistakes, tr("Mistakes"));
-  m_views->addTab(m_entities, tr("Entities"));
-  m_generations = table({tr("prompt"), tr("generated"), tr("reference")}, m_views, QStringLiteral("GenerationsTable"));
-  m_generations->setWordWrap(true);
-  m_generations->setSortingEnabled(false); // in the split's order
-  m_views->addTab(m_generations, tr("Generations"));
-  m_calibration = new CalibrationPanel(m_views);
-  m_views->addTab(m_calibration, tr("Calibration"));
-
+  createViews(split);
   auto *playground = new QWidget(split);
   auto *pl = new QVBoxLayout(playground);
   auto *row = new QHBoxLayout;
@@ -249,6 +229,33 @@ EvaluationView::EvaluationView(QWidget *parent) : QWidget(parent)
   };
   connect(m_predict, &QPushButton::clicked, this, go);
   connect(m_text, &QLineEdit::returnPressed, this, go);
+}
+
+// The tabs over the evaluation: confusion and per class, mistakes, entities, generations, calibration.
+void EvaluationView::createViews(QWidget *parent)
+{
+  m_views = new QTabWidget(parent);
+  m_heatMap = new HeatMap(m_views);
+  m_perClass = table({tr("label"), tr("precision"), tr("recall"), tr("F1"), tr("support")}, m_views,
+                     QStringLiteral("PerClassTable"));
+  m_mistakes = table({tr("confidence"), tr("true"), tr("predicted"), tr("text")}, m_views,
+                     QStringLiteral("MistakesTable"));
+  m_entities = table({tr("entity type"), tr("precision"), tr("recall"), tr("F1"), tr("support")}, m_views,
+                     QStringLiteral("EntitiesTable"));
+  auto *matrixPage = new QWidget(m_views);
+  auto *matrixLayout = new QHBoxLayout(matrixPage);
+  matrixLayout->addWidget(m_heatMap, 3);
+  matrixLayout->addWidget(m_perClass, 2);
+  m_views->addTab(matrixPage, tr("Confusion and per class"));
+  m_views->addTab(m_mistakes, tr("Mistakes"));
+  m_views->addTab(m_entities, tr("Entities"));
+  m_generations =
+      table({tr("prompt"), tr("generated"), tr("reference")}, m_views, QStringLiteral("GenerationsTable"));
+  m_generations->setWordWrap(true);
+  m_generations->setSortingEnabled(false); // in the split's order
+  m_views->addTab(m_generations, tr("Generations"));
+  m_calibration = new CalibrationPanel(m_views);
+  m_views->addTab(m_calibration, tr("Calibration"));
 }
 
 EvaluationView::~EvaluationView()

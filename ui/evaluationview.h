@@ -88,6 +88,7 @@ private:
   void runInWorker(std::function<std::shared_ptr<Result>()> work, std::function<void(const Result &)> done);
   void show(const Result &r);
   void setBusy(bool busy);
+  void createViews(QWidget *parent);
 
   QString m_workspace;
   RunStore *m_store = nullptr;

@@ -6,6 +6,7 @@
 #include "core/runtime/paths.h"
 #include "core/util/error.h"
 #include "ui/background.h"
+#include "ui/formgroups.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -130,45 +131,9 @@ ExperimentForm::ExperimentForm(QWidget *parent) : QWidget(parent)
   m_strategyNote->setWordWrap(true);
   m_strategyNote->setObjectName(QStringLiteral("StrategyNote"));
 
-  struct Group
-  {
-    QString title;
-    QStringList paths;
-  };
-  const std::vector<Group> left = {
-    {tr("Model"), {"model.path", "model.init", "model.max_length"}},
-    {tr("Task and data"),
-     {"task.kind", "data.path", "data.tag_scheme", "task.pooling", "task.head_dropout", "task.noise_density",
-      "task.mean_span", "task.template", "data.subset_rows"}},
-    {tr("Strategy"),
-     {"strategy.name", "strategy.freeze_embeddings", "strategy.freeze_bottom_layers", "strategy.freeze_layers",
-      "strategy.layer_decay", "strategy.cache_frozen", "strategy.lora.r", "strategy.lora.alpha", "strategy.lora.dropout",
-      "strategy.lora.targets", "strategy.lora.rslora", "strategy.lora.bias", "strategy.adapters.kind",
-      "strategy.adapters.reduction", "strategy.adapters.activation", "strategy.prefix.tokens",
-      "strategy.prefix.reparameterize", "strategy.prefix.hidden", "strategy.prompt.tokens",
-      "strategy.prompt.init_text", "strategy.head_lr_scale"}},
-  };
-  const std::vector<Group> right = {
-    {tr("Optimizer"),
-     {"training.optimizer.name", "training.learning_rate", "training.optimizer.beta1", "training.optimizer.beta2",
-      "training.optimizer.eps", "training.optimizer.momentum", "training.optimizer.nesterov"}},
-    {tr("Schedule"),
-     {"training.scheduler.name", "training.scheduler.warmup_ratio", "training.scheduler.warmup_steps",
-      "training.scheduler.cycles", "training.scheduler.power", "training.scheduler.plateau_factor",
-      "training.scheduler.plateau_patience", "training.epochs", "training.max_steps"}},
-    {tr("Batch"),
-     {"training.batch_size", "training.gradient_accumulation", "training.bucket_by_length",
-      "training.scale_lr_with_batch"}},
-    {tr("Regularisation"),
-     {"training.weight_decay", "training.dropout", "training.label_smoothing", "training.max_grad_norm"}},
-    {tr("Precision and device"), {"training.precision", "training.device", "training.threads"}},
-    {tr("Evaluation and early stopping"),
-     {"evaluation.every_steps", "evaluation.metric", "evaluation.mode", "evaluation.early_stopping.patience",
-      "evaluation.early_stopping.threshold"}},
-  };
-  auto column = [&](const std::vector<Group> &groups, int col) {
+  auto column = [&](const std::vector<FormGroup> &groups, int col) {
     auto *box = new QVBoxLayout;
-    for (const Group &g : groups) {
+    for (const FormGroup &g : groups) {
       auto *group = new QGroupBox(g.title, page);
       // A grid, not a QFormLayout: Qt 6.4's QFormLayout writes out of bounds when rows are hidden
       // beside word-wrapped labels.
@@ -186,8 +151,8 @@ ExperimentForm::ExperimentForm(QWidget *parent) : QWidget(parent)
     box->addStretch(1);
     grid->addLayout(box, 0, col);
   };
-  column(left, 0);
-  column(right, 1);
+  column(formGroups(0), 0);
+  column(formGroups(1), 1);
   grid->setColumnStretch(0, 1);
   grid->setColumnStretch(1, 1);
 }

@@ -142,20 +142,7 @@ void MainWindow::createTrainingViews()
     m_history->refresh();
     m_evaluation->refreshRuns();
   });
-  connect(m_session, &TrainingSession::childStarted, this, [this](int index, const QString &runDir) {
-    PlanQueue *queue = m_monitor->planQueue();
-    queue->setStatus(index, QStringLiteral("running"));
-    m_monitor->reset(tr("<b>%1</b> — %2")
-                         .arg(queue->table()->item(index, 0)->text().toHtmlEscaped(),
-                              QDir(m_workspaceDir).relativeFilePath(runDir).toHtmlEscaped()),
-                     m_session->selectionMetric());
-  });
-  connect(m_session, &TrainingSession::childFinished, this,
-          [this](int index, const QString &status, const QString &reason) {
-            m_monitor->planQueue()->setStatus(index, status, reason);
-            m_history->refresh();
-          });
-  connect(m_monitor->planQueue(), &PlanQueue::skipRequested, m_session, &TrainingSession::skip);
+  connectPlanQueue();
   connect(m_history, &HistoryView::configRequested, this, [this](const QString &yaml, bool start) {
     m_experiment->setYaml(yaml);
     m_tabs->setCurrentWidget(m_experiment);
@@ -174,6 +161,25 @@ void MainWindow::createTrainingViews()
     m_experiment->setRunning(true);
     m_tabs->setCurrentWidget(m_monitor);
   });
+}
+
+// A plan's children in the Monitor's queue (and the Monitor reset for each).
+void MainWindow::connectPlanQueue()
+{
+  connect(m_session, &TrainingSession::childStarted, this, [this](int index, const QString &runDir) {
+    PlanQueue *queue = m_monitor->planQueue();
+    queue->setStatus(index, QStringLiteral("running"));
+    m_monitor->reset(tr("<b>%1</b> — %2")
+                         .arg(queue->table()->item(index, 0)->text().toHtmlEscaped(),
+                              QDir(m_workspaceDir).relativeFilePath(runDir).toHtmlEscaped()),
+                     m_session->selectionMetric());
+  });
+  connect(m_session, &TrainingSession::childFinished, this,
+          [this](int index, const QString &status, const QString &reason) {
+            m_monitor->planQueue()->setStatus(index, status, reason);
+            m_history->refresh();
+          });
+  connect(m_monitor->planQueue(), &PlanQueue::skipRequested, m_session, &TrainingSession::skip);
 }
 
 bool MainWindow::openExperimentData()

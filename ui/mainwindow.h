@@ -92,6 +92,7 @@ private:
   void createMenus();
   void createStartPage();
   void createTrainingViews();
+  void connectPlanQueue();
   void restoreLayout();
   void showAbout();
 

@@ -2,12 +2,14 @@
 // cross-validation from the Experiment tab gives a parent and 3 children in History with mean ± std
 // of the folds; a 2 × 2 grid gives 4 runs; a queued run skipped from the Monitor's queue is left out
 // and the plan goes on; malformed sweep fields stop Start with the field named.
+#include "core/config/experiment.h"
 #include "core/eval/groupcomparison.h"
 #include "core/runs/runstore.h"
 #include "support/cli.h"
 #include "support/guitest.h"
 #include "ui/curvesview.h"
 #include "ui/ensembledialog.h"
+#include "ui/experimentform.h"
 #include "ui/experimentview.h"
 #include "ui/historyview.h"
 #include "ui/mainwindow.h"
@@ -386,6 +388,45 @@ private Q_SLOTS:
     const QStringList csvLines = tableCsv(members).trimmed().split(QLatin1Char('\n'));
     QCOMPARE(csvLines.size(), 4);
     QVERIFY(csvLines[0].startsWith(QLatin1String("model,")));
+  }
+
+  // Splits, folds, cleaning and augmentation have form sections: edits reach the YAML, a wrong
+  // value shows its problem beside its field, and a plan can sweep them.
+  void formSections()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("form")));
+    ExperimentView *e = window.experiment();
+    ExperimentForm *form = e->form();
+    for (const char *path :
+         {"data.split.train", "data.split.folds", "data.cleaning.lowercase", "data.cleaning.unicode",
+          "data.augmentation.synonym", "data.augmentation.paraphrase.model"})
+      QVERIFY2(form->editor(QString::fromLatin1(path)), path);
+    form->setField(QStringLiteral("data.cleaning.lowercase"), QStringLiteral("true"));
+    form->setField(QStringLiteral("data.augmentation.per_row"), QStringLiteral("2"));
+    const auto flat = flattenYaml(e->yaml().toStdString());
+    QCOMPARE(QString::fromStdString(flat.at("data.cleaning.lowercase")), QStringLiteral("true"));
+    QCOMPARE(QString::fromStdString(flat.at("data.augmentation.per_row")), QStringLiteral("2"));
+    form->setField(QStringLiteral("data.split.train"), QStringLiteral("1.5"));
+    QVERIFY2(form->problem(QStringLiteral("data.split.train")).contains(QLatin1String("1")),
+             qPrintable(form->problem(QStringLiteral("data.split.train"))));
+    form->setField(QStringLiteral("data.split.train"), QStringLiteral("0.8"));
+    QVERIFY(form->problem(QStringLiteral("data.split.train")).isEmpty());
+
+    PlanPanel *panel = e->planPanel();
+    panel->setKind(PlanPanel::Grid);
+    panel->seeds()->setValue(1);
+    panel->fields()->setPlainText(
+        QStringLiteral("data.augmentation.per_row=0,1,2\ndata.cleaning.lowercase=true,false"));
+    QVERIFY2(panel->summary()->text().startsWith(QLatin1String("6 runs")),
+             qPrintable(panel->summary()->text()));
+    ExperimentSource source;
+    source.yaml = e->yaml().toStdString();
+    source.baseDir = window.workspaceDir().toStdString();
+    const ExperimentPlan plan =
+        panel->plan(source, m_root.filePath(QStringLiteral("form-plan")).toStdString());
+    QCOMPARE(plan.runs.size(), std::size_t(6));
+    QCOMPARE(plan.runs[5].config.data.augmentPerRow, 2);
+    QVERIFY(!plan.runs[5].config.data.cleanLowercase);
   }
 
   // Malformed plans never start: the summary and the problems list name the option.
