@@ -2,6 +2,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/eval/pairedcomparison.h"
+#include "core/runs/rungroups.h"
 #include "core/runs/runstore.h"
 #include "core/runtime/paths.h"
 #include "core/util/error.h"
@@ -248,7 +249,15 @@ int runsExport(const RunsContext &c)
   const std::string format = c.args.value("format").value_or("csv");
   if (format != "csv" && format != "json")
     throw UsageError("--format must be csv or json");
-  const std::string text = format == "csv" ? c.store.exportCsv(selected) : c.store.exportJson(selected);
+  std::string text;
+  if (const auto key = c.args.value("group-by")) { // the groups: mean ± std and the 95% interval
+    std::vector<RunRecord> runs;
+    for (std::int64_t id : selected)
+      runs.push_back(c.store.run(id));
+    const std::vector<RunGroup> groups = groupRuns(c.store, runs, *key);
+    text = format == "csv" ? groupsCsv(*key, groups) : groupsJson(*key, groups).dump(2) + "\n";
+  } else
+    text = format == "csv" ? c.store.exportCsv(selected) : c.store.exportJson(selected);
   if (c.args.value("out"))
     std::ofstream(*c.args.value("out")) << text;
   else
@@ -448,6 +457,8 @@ int runRuns(const std::vector<std::string> &argvIn)
        {"all", false, "list: archived runs too"},
        {"columns", true, "list: summary metrics to show (comma-separated)"},
        {"format", true, "export: csv or json"},
+       {"group-by", true,
+        "export: the runs' groups by a config key or parent (mean, std, 95% interval per metric)"},
        {"out", true, "export/bundle/import: the output file or folder"},
        {"files", false, "delete: the run folder too"},
        {"keep", true, "prune: checkpoints of this many recent finished runs stay"},

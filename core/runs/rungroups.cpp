@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <set>
+#include <sstream>
 
 namespace tunebench {
 
@@ -41,6 +42,75 @@ std::vector<RunGroup> groupRuns(const RunStore &store, const std::vector<RunReco
     for (const auto &[metric, list] : values[g])
       groups[g].metrics[metric] = summarizeValues(list);
   return groups;
+}
+
+namespace {
+std::string csvCell(const std::string &s)
+{
+  if (s.find_first_of(",\"\n") == std::string::npos)
+    return s;
+  std::string out = "\"";
+  for (char c : s)
+    out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string number(double v)
+{
+  if (!std::isfinite(v))
+    return "";
+  std::ostringstream out;
+  out.precision(10);
+  out << v;
+  return out.str();
+}
+} // namespace
+
+std::string groupsCsv(const std::string &key, const std::vector<RunGroup> &groups)
+{
+  std::set<std::string> metrics;
+  for (const RunGroup &g : groups)
+    for (const auto &[m, s] : g.metrics)
+      metrics.insert(m);
+  std::string out = csvCell(key) + ",runs";
+  for (const std::string &m : metrics)
+    for (const char *part : {".n", ".mean", ".std", ".ci_low", ".ci_high"})
+      out += "," + csvCell(m + part);
+  out += "\n";
+  for (const RunGroup &g : groups) {
+    std::string ids;
+    for (std::int64_t id : g.runs)
+      ids += (ids.empty() ? "" : " ") + std::to_string(id);
+    out += csvCell(g.value) + "," + ids;
+    for (const std::string &m : metrics) {
+      const auto it = g.metrics.find(m);
+      if (it == g.metrics.end()) {
+        out += ",,,,,";
+        continue;
+      }
+      const MetricSummary &s = it->second;
+      out += "," + std::to_string(s.n) + "," + number(s.mean) + "," + number(s.std) + "," + number(s.low) +
+             "," + number(s.high);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+nlohmann::json groupsJson(const std::string &key, const std::vector<RunGroup> &groups)
+{
+  nlohmann::json out = nlohmann::json::array();
+  auto value = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  for (const RunGroup &g : groups) {
+    nlohmann::json metrics = nlohmann::json::object();
+    for (const auto &[m, s] : g.metrics)
+      metrics[m] = {{"n", s.n},
+                    {"mean", value(s.mean)},
+                    {"std", value(s.std)},
+                    {"ci95", {value(s.low), value(s.high)}}};
+    out.push_back({{"key", key}, {"value", g.value}, {"runs", g.runs}, {"metrics", metrics}});
+  }
+  return out;
 }
 
 } // namespace tunebench

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,11 @@ struct RunGroup
 // run (a cross-validation or sweep record, whose summary is its children's) is left out.
 std::vector<RunGroup> groupRuns(const RunStore &store, const std::vector<RunRecord> &runs,
                                 const std::string &key);
+
+// The groups for `runs export --group-by`: per group the key's value, its runs and per summary
+// metric n, mean, std, and the 95% interval (CSV: one row per group, metric.mean, metric.std,
+// metric.ci_low, metric.ci_high columns; empty where a group has no interval).
+std::string groupsCsv(const std::string &key, const std::vector<RunGroup> &groups);
+nlohmann::json groupsJson(const std::string &key, const std::vector<RunGroup> &groups);
 
 } // namespace tunebench

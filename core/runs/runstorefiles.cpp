@@ -164,7 +164,7 @@ std::string RunStore::exportCsv(const std::vector<std::int64_t> &ids) const
       out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
   };
-  std::string out = "id,name,created,status,duration";
+  std::string out = "id,name,created,status,duration,parent";
   for (const std::string &m : metrics)
     out += "," + quote(m);
   for (const std::string &k : keys)
@@ -173,7 +173,8 @@ std::string RunStore::exportCsv(const std::vector<std::int64_t> &ids) const
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const RunRecord &r = runs[i];
     std::ostringstream line;
-    line << r.id << "," << quote(r.name) << "," << r.created << "," << r.status << "," << r.duration;
+    line << r.id << "," << quote(r.name) << "," << r.created << "," << r.status << "," << r.duration << ","
+         << r.parent;
     for (const std::string &m : metrics) {
       const auto it = r.summary.find(m);
       line << ",";

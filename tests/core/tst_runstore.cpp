@@ -211,6 +211,18 @@ private Q_SLOTS:
     QCOMPARE(byParent[0].runs.size(), std::size_t(3));
     QVERIFY(std::isnan(byParent[1].metrics.at("test.accuracy").low)); // one run: no interval
     QCOMPARE(groupRuns(store, runs, "no.such.key").front().value, std::string("(unset)"));
+    // `runs export --group-by`: one row per group with n, mean, std and the interval per metric.
+    const std::string csv = groupsCsv("strategy.name", byStrategy);
+    QVERIFY2(csv.rfind("strategy.name,runs,test.accuracy.n,test.accuracy.mean,test.accuracy.std,"
+                       "test.accuracy.ci_low,test.accuracy.ci_high\n",
+                       0) == 0,
+             csv.c_str());
+    QVERIFY2(csv.find("\nfull," + std::to_string(full[0]) + " " + std::to_string(full[1]) + ",2,0.785,") !=
+                 std::string::npos,
+             csv.c_str());
+    const nlohmann::json j = groupsJson("strategy.name", byStrategy);
+    QCOMPARE(j[0]["metrics"]["test.accuracy"]["n"].get<int>(), 3);
+    QVERIFY(std::abs(j[0]["metrics"]["test.accuracy"]["ci95"][1].get<double>() - (0.81 + half)) < 1e-9);
   }
 
   // A group's curve: each run's points joined by straight lines (never past its own range), the
@@ -351,7 +363,7 @@ private Q_SLOTS:
     QCOMPARE(cmp.series.at("train/loss")[1][9].value, 0.2);
 
     const std::string csv = store.exportCsv({a, b});
-    QVERIFY(csv.rfind("id,name,created,status,duration,test.accuracy", 0) == 0);
+    QVERIFY(csv.rfind("id,name,created,status,duration,parent,test.accuracy", 0) == 0);
     QVERIFY(csv.find("lora-run") != std::string::npos);
     const auto js = nlohmann::json::parse(store.exportJson({a}));
     QCOMPARE(js[0]["series"]["train/loss"].size(), std::size_t(100));
