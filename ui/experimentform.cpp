@@ -7,6 +7,7 @@
 #include "core/util/error.h"
 #include "ui/background.h"
 #include "ui/formgroups.h"
+#include "ui/tasklisteditor.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -212,6 +213,10 @@ QWidget *ExperimentForm::makeEditor(const QString &path, QGridLayout *form)
       box->addItem(c.empty() ? tr("(detect / none)") : QString::fromStdString(c), QString::fromStdString(c));
     connect(box, &QComboBox::activated, this, [this, path] { commit(path); });
     row->editor = box;
+  } else if (info->kind == "tasks") {
+    auto *tasks = new TaskListEditor(row->field);
+    connect(tasks, &TaskListEditor::edited, this, [this, path] { commit(path); });
+    row->editor = tasks;
   } else if (info->kind == "boolean") {
     auto *check = new QCheckBox(row->field);
     connect(check, &QCheckBox::clicked, this, [this, path] { commit(path); });
@@ -309,6 +314,9 @@ void ExperimentForm::showConfig(const QString &yaml, const ConfigResult &r, cons
         box->setCurrentIndex(i);
     } else if (auto *check = qobject_cast<QCheckBox *>(row->editor)) {
       check->setChecked(v == QLatin1String("true"));
+    } else if (auto *tasks = qobject_cast<TaskListEditor *>(row->editor)) {
+      if (!problems.contains(row->path)) // a wrong list is read partly: the table keeps the rows as typed
+        tasks->setTasks(r.config.multitask.tasks);
     } else if (auto *line = qobject_cast<QLineEdit *>(row->editor)) {
       QString shown = v;
       if (row->kind == QLatin1String("list") && shown.startsWith(QLatin1Char('[')))
@@ -369,6 +377,8 @@ void ExperimentForm::commit(const QString &path)
     text = check->isChecked() ? QStringLiteral("true") : QStringLiteral("false");
   else if (auto *line = qobject_cast<QLineEdit *>(row->editor))
     text = line->text().trimmed();
+  else if (auto *tasks = qobject_cast<TaskListEditor *>(row->editor))
+    text = tasks->yamlValue();
   QString shown = text;
   if (row->kind == QLatin1String("list"))
     shown = text.isEmpty() ? QStringLiteral("[]") : QStringLiteral("[%1]").arg(text);

@@ -64,6 +64,8 @@ const std::vector<FormGroup> &formGroups(int column)
         "data.augmentation.paraphrase.prefix", "data.augmentation.paraphrase.back_model",
         "data.augmentation.paraphrase.back_prefix", "data.augmentation.paraphrase.per_row",
         "data.augmentation.paraphrase.sampling"}},
+      {QObject::tr("Multi-task (auxiliary tasks trained beside the main one)"),
+       {"multitask.sampling", "multitask.tasks"}},
   };
   return column == 0 ? left : right;
 }

@@ -21,6 +21,7 @@
 #include "ui/rungroupspanel.h"
 #include "ui/sweepview.h"
 #include "ui/tablecsv.h"
+#include "ui/tasklisteditor.h"
 #include "ui/trainingsession.h"
 
 #include <QChart>
@@ -427,6 +428,37 @@ private Q_SLOTS:
     QCOMPARE(plan.runs.size(), std::size_t(6));
     QCOMPARE(plan.runs[5].config.data.augmentPerRow, 2);
     QVERIFY(!plan.runs[5].config.data.cleanLowercase);
+
+    // The multi-task list: the preset's two auxiliary tasks in the table; a weight edited in a
+    // cell reaches the YAML (paths as written); a task added without a data file is a problem
+    // beside the field until it is removed again.
+    e->loadPreset(QStringLiteral("multitask-sentiment-pos-use-lite"));
+    QApplication::processEvents();
+    e->validate(window.workspaceDir());
+    QTest::qWait(300); // the form follows the YAML (debounced)
+    auto *tasks = qobject_cast<TaskListEditor *>(form->editor(QStringLiteral("multitask.tasks")));
+    QVERIFY(tasks);
+    QCOMPARE(tasks->table()->rowCount(), 2);
+    QCOMPARE(tasks->table()->item(0, 0)->text(), QStringLiteral("pos"));
+    tasks->table()->item(1, 6)->setText(QStringLiteral("0.25"));
+    auto parsed = e->parsed(window.workspaceDir());
+    QCOMPARE(parsed->config.multitask.tasks.size(), std::size_t(2));
+    QCOMPARE(parsed->config.multitask.tasks[1].weight, 0.25);
+    QCOMPARE(parsed->config.multitask.tasks[0].tagScheme, std::string("plain"));
+    QVERIFY(
+        QString::fromStdString(parsed->config.multitask.tasks[0].path).startsWith(QLatin1String("$ASSETS/")));
+    QTest::mouseClick(tasks->addButton(), Qt::LeftButton);
+    QVERIFY2(
+        form->problem(QStringLiteral("multitask.tasks")).contains(QLatin1String("needs a name and a path")),
+        qPrintable(form->problem(QStringLiteral("multitask.tasks"))));
+    QCOMPARE(tasks->table()->rowCount(), 3);
+    tasks->table()->setCurrentCell(2, 0);
+    QCOMPARE(tasks->table()->currentRow(), 2);
+    QTest::mouseClick(tasks->removeButton(), Qt::LeftButton);
+    QCOMPARE(tasks->table()->rowCount(), 2);
+    QVERIFY2(form->problem(QStringLiteral("multitask.tasks")).isEmpty(),
+             qPrintable(form->problem(QStringLiteral("multitask.tasks")) + QLatin1Char('\n') + e->yaml()));
+    QCOMPARE(e->parsed(window.workspaceDir())->config.multitask.tasks.size(), std::size_t(2));
   }
 
   // Malformed plans never start: the summary and the problems list name the option.
