@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots for the README, made by the GUI itself (QT_QPA_PLATFORM=offscreen, window.grab()) on
 # a fresh workspace: the start page, the experiment form and its YAML, the import dialog, the live monitor during a real run, and
-# the history comparing two runs, the evaluation of the latest run with a playground prediction. Run after a build and fetch-assets: docs/make-screenshots.sh
+# the history comparing two runs, the evaluation of the latest run with a playground prediction,
+# then a plan in the Experiment tab and the Monitor, grouped curves in History and the sweep views. Run after a build and fetch-assets: docs/make-screenshots.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/build/release/bin
@@ -37,4 +38,7 @@ small=(--set data.subset_rows=1200 --set training.epochs=4 --set evaluation.ever
 # The evaluation of the latest run (confusion heat map, per-class scores) and a playground prediction.
 "$bin/tunebench" --workspace "$ws" --tab evaluate --evaluate-last --playground "a gorgeous, witty and moving film" \
   --screenshot-after 20 --screenshot "$out/evaluate.png"
+# Plans, grouped curves with their comparison, and the sweep views: the offscreen GUI test that
+# drives them saves its windows (small runs of 240 rows, one epoch).
+TUNEBENCH_SCREENSHOTS=$out TUNEBENCH_BIN_DIR=$bin "$bin/tst_plans" gridSweep groupsCurvesAndSignificance >/dev/null
 ls "$out"
