@@ -46,6 +46,10 @@ CurvesView::CurvesView(QWidget *parent)
   m_smoothing->setPrefix(tr("smoothing "));
   m_smoothing->setToolTip(
       tr("Exponential moving average of each run's series before the mean: s = w·s + (1 − w)·v"));
+  for (QComboBox *box : {m_series, m_band, m_axis}) { // the chart, not its controls, sets the width
+    box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    box->setMinimumContentsLength(7);
+  }
   auto *controls = new QHBoxLayout;
   controls->setContentsMargins(0, 0, 0, 0);
   for (QWidget *w : std::initializer_list<QWidget *>{m_series, m_axis, m_band, m_smoothing})

@@ -25,6 +25,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QTableWidget>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -76,17 +77,22 @@ void HistoryView::createWidgets()
   auto *bar = new QHBoxLayout;
   m_filter = new QLineEdit(this);
   m_filter->setPlaceholderText(tr("Filter: strategy.name=lora  test.accuracy>0.8  status=finished (space-separated)"));
-  m_refresh = new QPushButton(tr("Refresh"), this);
-  m_compare = new QPushButton(tr("&Compare selected"), this);
+  m_refresh = new QToolButton(this);
+  m_refresh->setText(tr("Refresh"));
+  m_refresh->setToolTip(tr("List the runs again (runs trained elsewhere, e.g. by the CLI, appear)"));
+  m_compare = new QPushButton(tr("&Compare"), this);
+  m_compare->setToolTip(tr("The selected runs side by side: config diff, summaries, curves; two runs: their "
+                           "paired comparison on the test rows"));
   m_resume = new QPushButton(tr("Resume"), this);
   m_archive = new QPushButton(tr("Archive"), this);
   m_clone = new QPushButton(tr("C&lone"), this);
   m_clone->setToolTip(tr("Open the selected run's config in the Experiment tab, to edit and start"));
   m_rerun = new QPushButton(tr("Re&run"), this);
   m_rerun->setToolTip(tr("Start the selected run's config again"));
-  m_notes = new QPushButton(tr("&Notes && tags…"), this);
+  m_notes = new QPushButton(tr("&Notes…"), this);
+  m_notes->setToolTip(tr("The selected run's notes and tags"));
   m_delete = new QPushButton(tr("Delete…"), this);
-  m_sweepButton = new QPushButton(tr("S&weep view"), this);
+  m_sweepButton = new QPushButton(tr("S&weep…"), this);
   m_ensembleButton = new QPushButton(tr("&Ensemble"), this);
   m_ensembleButton->setToolTip(
       tr("The selected classification runs' class probabilities averaged on their test "
@@ -97,8 +103,9 @@ void HistoryView::createWidgets()
   m_clone->setObjectName(QStringLiteral("CloneButton"));
   m_rerun->setObjectName(QStringLiteral("RerunButton"));
   bar->addWidget(m_filter, 1);
-  for (QPushButton *b : {m_refresh, m_compare, m_sweepButton, m_ensembleButton, m_clone, m_rerun, m_resume,
-                         m_notes, m_archive, m_delete})
+  bar->addWidget(m_refresh);
+  for (QPushButton *b :
+       {m_compare, m_sweepButton, m_ensembleButton, m_clone, m_rerun, m_resume, m_notes, m_archive, m_delete})
     bar->addWidget(b);
   layout->addLayout(bar);
 
@@ -145,7 +152,7 @@ void HistoryView::createWidgets()
 
 void HistoryView::connectButtons()
 {
-  connect(m_refresh, &QPushButton::clicked, this, &HistoryView::refresh);
+  connect(m_refresh, &QToolButton::clicked, this, &HistoryView::refresh);
   connect(m_groups, &RunGroupsPanel::groupsSelected, this, &HistoryView::showGroups);
   connect(m_sweepButton, &QPushButton::clicked, this, [this] { showSweep(selectedIds()); });
   connect(m_ensembleButton, &QPushButton::clicked, this, [this] {

@@ -9,6 +9,7 @@ class QLabel;
 class QLineEdit;
 class QPushButton;
 class QTableWidget;
+class QToolButton;
 
 namespace tunebench {
 
@@ -75,9 +76,10 @@ private:
   RunStore *m_store = nullptr;
   QLineEdit *m_filter = nullptr;
   QTableWidget *m_runs = nullptr, *m_diff = nullptr;
-  QPushButton *m_compare = nullptr, *m_resume = nullptr, *m_archive = nullptr, *m_refresh = nullptr,
-              *m_clone = nullptr, *m_rerun = nullptr, *m_notes = nullptr, *m_delete = nullptr,
-              *m_sweepButton = nullptr, *m_ensembleButton = nullptr;
+  QToolButton *m_refresh = nullptr; // beside the filter, as small as its text
+  QPushButton *m_compare = nullptr, *m_resume = nullptr, *m_archive = nullptr, *m_clone = nullptr,
+              *m_rerun = nullptr, *m_notes = nullptr, *m_delete = nullptr, *m_sweepButton = nullptr,
+              *m_ensembleButton = nullptr;
   SweepView *m_sweep = nullptr; // in its own window, made when first shown
   RunGroupsPanel *m_groups = nullptr;
   CurvesView *m_curves = nullptr;

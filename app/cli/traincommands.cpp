@@ -435,8 +435,8 @@ int runSweep(const std::vector<std::string> &argvIn)
   if (args.positionals().size() != 1)
     throw UsageError("sweep needs one CONFIG.yaml");
   if (spec.grid.empty() && spec.ranges.empty() && spec.points.empty())
-    throw UsageError(
-        "sweep needs --point \"key=v ...\", --grid key=a,b,... and/or --random N --range key=lo:hi[:log]");
+    throw UsageError("sweep needs --grid key=a,b,... and/or --random N --range key=lo:hi[:log] (or --point "
+                     "\"key=v ...\")");
   spec.random = args.intValue("random").value_or(8);
   spec.seeds = args.intValue("seeds").value_or(1);
   try { // a malformed --grid or --range is a bad command line, found before anything is loaded
