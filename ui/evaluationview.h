@@ -1,6 +1,7 @@
 #pragma once
 
 #include "ui/background.h"
+#include "ui/heatmap.h"
 
 #include <QPointer>
 #include <QThread>
@@ -26,26 +27,6 @@ class RunStore;
 class TrainedRun;
 class CalibrationPanel;
 class GenerationControls;
-
-// A confusion matrix drawn as a heat map: each cell shaded by its share of the true row, the count
-// written in it; rows are the true labels, columns the predicted.
-class HeatMap final : public QWidget
-{
-  Q_OBJECT
-
-public:
-  explicit HeatMap(QWidget *parent = nullptr);
-  void setMatrix(const std::vector<std::vector<int>> &counts, const QStringList &labels);
-  int cellCount() const { return static_cast<int>(m_counts.size() * m_counts.size()); }
-  QSize sizeHint() const override { return {420, 360}; }
-
-protected:
-  void paintEvent(QPaintEvent *event) override;
-
-private:
-  std::vector<std::vector<int>> m_counts;
-  QStringList m_labels;
-};
 
 // The Evaluate tab: a finished run's best checkpoint on one of its splits — the confusion heat map,
 // a per-class (or per-tag) table, the mistakes it is most sure of, entity scores for entity tags —

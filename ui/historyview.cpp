@@ -8,10 +8,12 @@
 #include "core/util/error.h"
 #include "ui/curvesview.h"
 #include "ui/ensembledialog.h"
+#include "ui/historyitems.h"
 #include "ui/rungroupspanel.h"
 #include "ui/sweepview.h"
 #include "ui/tablecsv.h"
 
+#include <QCheckBox>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QFile>
@@ -31,31 +33,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 namespace tunebench {
 
 namespace {
-
-// Numbers sort as numbers.
-class NumberItem final : public QTableWidgetItem
-{
-public:
-  // decimals < 0: up to 6 significant digits (integers stay integers).
-  NumberItem(double v, int decimals)
-    : QTableWidgetItem(!std::isfinite(v)                                  ? QStringLiteral("-")
-                       : decimals < 0 && v == std::floor(v) && std::abs(v) < 1e15 ? QString::number(v, 'f', 0)
-                       : decimals < 0                                        ? QString::number(v, 'g', 6)
-                                                                             : QString::number(v, 'f', decimals))
-  {
-    setData(Qt::UserRole, v);
-    setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-  }
-  bool operator<(const QTableWidgetItem &o) const override
-  {
-    return data(Qt::UserRole).toDouble() < o.data(Qt::UserRole).toDouble();
-  }
-};
 
 const QStringList kColumns = {QStringLiteral("id"),       QStringLiteral("name"),        QStringLiteral("status"),
                               QStringLiteral("strategy"), QStringLiteral("LR"),          QStringLiteral("test accuracy"),
@@ -138,6 +121,10 @@ void HistoryView::createWidgets()
   m_significance->setVisible(false);
   m_diff->setParent(left);
   leftLayout->addWidget(m_significance);
+  m_diffOnly = new QCheckBox(tr("Differences only"), left);
+  m_diffOnly->setChecked(true);
+  m_diffOnly->setToolTip(tr("Show only the config keys whose values differ between the compared runs"));
+  leftLayout->addWidget(m_diffOnly);
   leftLayout->addWidget(m_diff, 1);
   lower->addWidget(left);
   m_curves = new CurvesView(lower);
@@ -154,6 +141,10 @@ void HistoryView::connectButtons()
 {
   connect(m_refresh, &QToolButton::clicked, this, &HistoryView::refresh);
   connect(m_groups, &RunGroupsPanel::groupsSelected, this, &HistoryView::showGroups);
+  connect(m_diffOnly, &QCheckBox::toggled, this, [this] {
+    if (!m_compared.empty())
+      compare(m_compared);
+  });
   connect(m_sweepButton, &QPushButton::clicked, this, [this] { showSweep(selectedIds()); });
   connect(m_ensembleButton, &QPushButton::clicked, this, [this] {
     if (selectedIds().size() < 2)
@@ -332,123 +323,6 @@ void HistoryView::refresh()
     m_runs->setUpdatesEnabled(true);
     QMessageBox::warning(this, tr("Run history"), QString::fromUtf8(e.what()));
   }
-}
-
-void HistoryView::compare(const std::vector<std::int64_t> &ids)
-{
-  RunStore &store = this->store();
-  const RunComparison c = store.compare(ids);
-  m_diff->clear();
-  m_diff->setColumnCount(static_cast<int>(ids.size()));
-  QStringList headers;
-  for (std::int64_t id : ids)
-    headers << tr("run %1").arg(id);
-  m_diff->setHorizontalHeaderLabels(headers);
-  QStringList rows;
-  int row = 0;
-  m_diff->setRowCount(static_cast<int>(c.configDiff.size() + c.summary.size()));
-  for (const auto &[key, values] : c.configDiff) {
-    rows << QString::fromStdString(key);
-    for (std::size_t i = 0; i < values.size(); ++i)
-      m_diff->setItem(row, static_cast<int>(i), new QTableWidgetItem(values[i].empty() ? tr("(unset)") : QString::fromStdString(values[i])));
-    ++row;
-  }
-  for (const auto &[key, values] : c.summary) {
-    rows << QString::fromStdString(key);
-    for (std::size_t i = 0; i < values.size(); ++i)
-      m_diff->setItem(row, static_cast<int>(i), new NumberItem(values[i], -1));
-    ++row;
-  }
-  m_diff->setVerticalHeaderLabels(rows);
-  m_diff->resizeColumnsToContents();
-
-  m_curves->showRuns(ids);
-  QStringList lines;
-  if (ids.size() == 2) {
-    try {
-      const RunPairComparison p = compareOnTestRows(store.run(ids[0]).folder, store.run(ids[1]).folder);
-      lines << tr("run %1 (B) against run %2 (A), %3 test rows:").arg(ids[1]).arg(ids[0]).arg(p.rows);
-      for (const std::string &l : describeComparison(p))
-        lines << QString::fromStdString(l);
-    } catch (const Error &e) {
-      lines << tr("No significance: %1").arg(QString::fromUtf8(e.what()));
-    }
-  }
-  m_significance->setText(lines.join(QLatin1Char('\n')));
-  m_significance->setVisible(!lines.isEmpty());
-}
-
-void HistoryView::showGroups()
-{
-  const std::vector<RunGroup> groups = m_groups->selectedGroups();
-  if (groups.empty() || !m_store)
-    return;
-  std::vector<std::pair<QString, std::vector<std::int64_t>>> shown;
-  for (const RunGroup &g : groups)
-    shown.push_back({QString::fromStdString(g.value), g.runs});
-  m_curves->showGroups(shown);
-  QStringList lines;
-  if (groups.size() == 2) {
-    // Paired by position: each group's runs in the order they were made (a plan's seeds and folds).
-    auto folders = [this](std::vector<std::int64_t> ids) {
-      std::sort(ids.begin(), ids.end());
-      std::vector<std::filesystem::path> out;
-      for (std::int64_t id : ids)
-        out.push_back(m_store->run(id).folder);
-      return out;
-    };
-    try {
-      lines << tr("%1 (B) against %2 (A), paired by seed or fold:")
-                   .arg(QString::fromStdString(groups[1].value), QString::fromStdString(groups[0].value));
-      for (const std::string &l :
-           describeGroupComparison(compareGroups(folders(groups[0].runs), folders(groups[1].runs))))
-        lines << QString::fromStdString(l);
-    } catch (const Error &e) {
-      lines << tr("No significance: %1").arg(QString::fromUtf8(e.what()));
-    }
-  }
-  m_significance->setText(lines.join(QLatin1Char('\n')));
-  m_significance->setVisible(!lines.isEmpty());
-}
-
-void HistoryView::showSweep(std::vector<std::int64_t> runs)
-{
-  if (!m_store || runs.empty())
-    return;
-  if (runs.size() == 1) { // a plan: its children
-    const std::int64_t parent = runs.front();
-    runs.clear();
-    for (const RunRecord &r : m_store->list({}))
-      if (r.parent == parent)
-        runs.push_back(r.id);
-    std::sort(runs.begin(), runs.end());
-  }
-  if (runs.size() < 2) {
-    QMessageBox::information(this, tr("Sweep view"),
-                             tr("Select a plan (a sweep, seeds or folds) or two or more runs."));
-    return;
-  }
-  if (!m_sweep) {
-    m_sweep = new SweepView(this);
-    m_sweep->setWindowFlag(Qt::Window);
-    m_sweep->resize(900, 560);
-  }
-  m_sweep->setWindowTitle(tr("Sweep view: %n run(s)", "", static_cast<int>(runs.size())));
-  m_sweep->setRuns(m_store, runs);
-  m_sweep->show();
-  m_sweep->raise();
-}
-
-EnsembleDialog *HistoryView::ensemble(const std::vector<std::int64_t> &runs)
-{
-  std::vector<std::pair<std::int64_t, std::filesystem::path>> members;
-  for (std::int64_t id : runs)
-    members.emplace_back(id, store().run(id).folder);
-  auto *dialog = new EnsembleDialog(this);
-  dialog->setAttribute(Qt::WA_DeleteOnClose);
-  dialog->start(members);
-  dialog->show();
-  return dialog;
 }
 
 QString HistoryView::configOf(std::int64_t run) const

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+class QCheckBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -35,6 +36,7 @@ public:
 
   QTableWidget *runs() const { return m_runs; }
   QTableWidget *diff() const { return m_diff; }
+  QCheckBox *diffOnly() const { return m_diffOnly; } // ticked: only the keys that differ
   QPushButton *compareButton() const { return m_compare; }
   QPushButton *resumeButton() const { return m_resume; }
   RunGroupsPanel *groups() const { return m_groups; }
@@ -84,6 +86,8 @@ private:
   RunGroupsPanel *m_groups = nullptr;
   CurvesView *m_curves = nullptr;
   QLabel *m_significance = nullptr;
+  QCheckBox *m_diffOnly = nullptr;
+  std::vector<std::int64_t> m_compared; // what the diff shows
 };
 
 } // namespace tunebench

@@ -3,6 +3,7 @@
 #include "core/runs/rungroups.h"
 #include "ui/tablecsv.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -54,6 +55,9 @@ RunGroupsPanel::RunGroupsPanel(QWidget *parent)
   auto *row = new QHBoxLayout;
   row->addWidget(new QLabel(tr("Group by"), this));
   row->addWidget(m_key, 1);
+  m_all = new QCheckBox(tr("all summary metrics"), this);
+  m_all->setToolTip(tr("Besides the test metrics: the best, last and validation values every run records"));
+  row->addWidget(m_all);
   row->addStretch(2);
   auto *layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
@@ -64,6 +68,7 @@ RunGroupsPanel::RunGroupsPanel(QWidget *parent)
     QSettings().setValue(QStringLiteral("history/groupBy"), text); // remembered between sessions
     regroup();
   });
+  connect(m_all, &QCheckBox::toggled, this, &RunGroupsPanel::regroup);
   regroup();
 }
 
@@ -99,7 +104,7 @@ void RunGroupsPanel::regroup()
   std::set<std::string> metrics;
   for (const RunGroup &g : groups)
     for (const auto &[name, summary] : g.metrics)
-      if (name.rfind("test.", 0) == 0)
+      if (m_all->isChecked() || name.rfind("test.", 0) == 0)
         metrics.insert(name);
   QStringList headers = {k, tr("runs")};
   for (const std::string &m : metrics)

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+class QCheckBox;
 class QComboBox;
 class QTableWidget;
 
@@ -29,6 +30,8 @@ public:
   QString key() const;
   QComboBox *keyBox() const { return m_key; }
   QTableWidget *table() const { return m_table; }
+  // Unticked (default): the test metrics only; ticked: every summary metric (best, last, validation …).
+  QCheckBox *allMetrics() const { return m_all; }
   // The groups whose rows are selected (in row order).
   std::vector<RunGroup> selectedGroups() const;
 
@@ -43,6 +46,7 @@ private:
   std::vector<RunRecord> m_runs;
   std::vector<RunGroup> m_groups; // as the table lists them
   QComboBox *m_key = nullptr;
+  QCheckBox *m_all = nullptr;
   QTableWidget *m_table = nullptr;
 };
 

@@ -10,6 +10,7 @@
 
 #include <QLabel>
 #include <QPushButton>
+#include <QTableWidget>
 #include <QtTest/QtTest>
 
 #include <cmath>
@@ -53,6 +54,15 @@ private Q_SLOTS:
     ev->evaluate(runDir, QStringLiteral("test"));
     QVERIFY(evaluated.wait(120000));
     QVERIFY(evaluated.back().at(0).toBool());
+    // The confusion matrix's data as CSV: a header and a row per label, the counts adding up to the split.
+    const QStringList matrix = ev->heatMap()->csv().trimmed().split(QLatin1Char('\n'));
+    QCOMPARE(matrix.size(), 3);
+    int counted = 0;
+    for (const QString &row : matrix.mid(1))
+      for (const QString &c : row.split(QLatin1Char(',')).mid(1))
+        counted += c.toInt();
+    QCOMPARE(counted,
+             ev->perClass()->item(0, 4)->text().toInt() + ev->perClass()->item(1, 4)->text().toInt());
     CalibrationPanel *panel = ev->calibration();
     QVERIFY(panel->temperatureButton()->isEnabled() && panel->thresholdButton()->isEnabled());
     QVERIFY(!panel->saveButton()->isEnabled());

@@ -25,6 +25,7 @@
 #include "ui/trainingsession.h"
 
 #include <QChart>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QImage>
 #include <QLabel>
@@ -161,6 +162,11 @@ private Q_SLOTS:
     groups->setKey(QStringLiteral("parent"));
     QTableWidget *table = groups->table();
     QCOMPARE(table->rowCount(), 1);
+    const int testColumns = table->columnCount();
+    groups->allMetrics()->setChecked(true); // best, last, validation … too
+    QVERIFY(table->columnCount() > testColumns);
+    groups->allMetrics()->setChecked(false);
+    QCOMPARE(table->columnCount(), testColumns);
     int column = -1;
     for (int c = 0; c < table->columnCount(); ++c)
       if (table->horizontalHeaderItem(c)->text() == QLatin1String("test.accuracy"))
@@ -246,8 +252,21 @@ private Q_SLOTS:
     view->tabs()->setCurrentIndex(2);
     shot(view, "sweep-importance");
 
-    // A chart and its data exported: the History curves as PNG and CSV.
+    // A chart and its data exported: the History curves as PNG and CSV; the config comparison
+    // with "differences only" (the swept keys) and without (every key).
     window.history()->compare({points[0].id, points[1].id});
+    QTableWidget *diff = window.history()->diff();
+    auto configRows = [diff] {
+      QStringList keys;
+      for (int r = 0; r < diff->rowCount(); ++r)
+        keys << diff->verticalHeaderItem(r)->text();
+      return keys;
+    };
+    QVERIFY(!configRows().contains(QStringLiteral("model.path")));
+    window.history()->diffOnly()->setChecked(false);
+    QVERIFY(configRows().contains(QStringLiteral("model.path")));
+    window.history()->diffOnly()->setChecked(true);
+    QVERIFY(!configRows().contains(QStringLiteral("model.path")));
     PlotView *plot = window.history()->curves()->view();
     const QString chartPng = m_root.filePath(QStringLiteral("curves.png"));
     const QString chartCsv = m_root.filePath(QStringLiteral("curves.csv"));
