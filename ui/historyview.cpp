@@ -107,26 +107,7 @@ void HistoryView::createWidgets()
   addCsvExport(m_runs);
   m_groups = new RunGroupsPanel(split);
   auto *lower = new QSplitter(Qt::Horizontal, split);
-  m_diff = new QTableWidget(0, 0, this);
-  addCsvExport(m_diff);
-  m_diff->setObjectName(QStringLiteral("ConfigDiff"));
-  m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  auto *left = new QWidget(lower);
-  auto *leftLayout = new QVBoxLayout(left);
-  leftLayout->setContentsMargins(0, 0, 0, 0);
-  m_significance = new QLabel(left);
-  m_significance->setObjectName(QStringLiteral("Significance"));
-  m_significance->setWordWrap(true);
-  m_significance->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  m_significance->setVisible(false);
-  m_diff->setParent(left);
-  leftLayout->addWidget(m_significance);
-  m_diffOnly = new QCheckBox(tr("Differences only"), left);
-  m_diffOnly->setChecked(true);
-  m_diffOnly->setToolTip(tr("Show only the config keys whose values differ between the compared runs"));
-  leftLayout->addWidget(m_diffOnly);
-  leftLayout->addWidget(m_diff, 1);
-  lower->addWidget(left);
+  lower->addWidget(createComparisonPane(lower));
   m_curves = new CurvesView(lower);
   lower->setStretchFactor(0, 2);
   lower->setStretchFactor(1, 3);
@@ -135,6 +116,30 @@ void HistoryView::createWidgets()
   split->setStretchFactor(1, 1);
   split->setStretchFactor(2, 3);
   layout->addWidget(split, 1);
+}
+
+// Under the groups, left of the curves: the significance lines, "Differences only" and the diff.
+QWidget *HistoryView::createComparisonPane(QWidget *parent)
+{
+  auto *left = new QWidget(parent);
+  auto *leftLayout = new QVBoxLayout(left);
+  leftLayout->setContentsMargins(0, 0, 0, 0);
+  m_significance = new QLabel(left);
+  m_significance->setObjectName(QStringLiteral("Significance"));
+  m_significance->setWordWrap(true);
+  m_significance->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_significance->setVisible(false);
+  m_diffOnly = new QCheckBox(tr("Differences only"), left);
+  m_diffOnly->setChecked(true);
+  m_diffOnly->setToolTip(tr("Show only the config keys whose values differ between the compared runs"));
+  m_diff = new QTableWidget(0, 0, left);
+  m_diff->setObjectName(QStringLiteral("ConfigDiff"));
+  m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  addCsvExport(m_diff);
+  leftLayout->addWidget(m_significance);
+  leftLayout->addWidget(m_diffOnly);
+  leftLayout->addWidget(m_diff, 1);
+  return left;
 }
 
 void HistoryView::connectButtons()

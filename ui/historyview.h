@@ -65,6 +65,7 @@ Q_SIGNALS:
 
 private:
   void createWidgets();
+  QWidget *createComparisonPane(QWidget *parent);
   void connectButtons();
   void editNotes();
   void deleteSelected();
