@@ -1,8 +1,9 @@
 #include "ui/heatmap.h"
 
+#include "ui/plotview.h"
+
 #include <QContextMenuEvent>
 #include <QFile>
-#include <QFileDialog>
 #include <QMenu>
 #include <QPainter>
 
@@ -102,19 +103,12 @@ QString HeatMap::csv() const
 void HeatMap::contextMenuEvent(QContextMenuEvent *event)
 {
   QMenu menu(this);
-  menu.addAction(tr("Save as PNG…"), this, [this] {
-    const QString file =
-        QFileDialog::getSaveFileName(this, tr("Save as PNG"), QString(), tr("PNG image (*.png)"));
-    if (!file.isEmpty())
-      grab().save(file, "PNG");
-  });
-  menu.addAction(tr("Export data as CSV…"), this, [this] {
-    const QString file =
-        QFileDialog::getSaveFileName(this, tr("Export data as CSV"), QString(), tr("CSV (*.csv)"));
+  menu.addAction(saveAction(&menu, tr("Save as PNG…"), tr("PNG image (*.png)"),
+                            [this](const QString &file) { return grab().save(file, "PNG"); }));
+  menu.addAction(saveAction(&menu, tr("Export data as CSV…"), tr("CSV (*.csv)"), [this](const QString &file) {
     QFile f(file);
-    if (!file.isEmpty() && f.open(QIODevice::WriteOnly | QIODevice::Truncate))
-      f.write(csv().toUtf8());
-  });
+    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(csv().toUtf8()) >= 0;
+  }));
   menu.exec(event->globalPos());
 }
 

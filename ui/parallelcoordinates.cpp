@@ -1,5 +1,7 @@
 #include "ui/parallelcoordinates.h"
 
+#include "ui/plotview.h"
+
 #include <QAction>
 #include <QContextMenuEvent>
 #include <QFile>
@@ -56,18 +58,12 @@ ParallelCoordinates::ParallelCoordinates(QWidget *parent)
   setToolTip(
       tr("One line per run, coloured by the metric (last axis). Drag along an axis to keep the runs in a "
          "range; click an axis to clear its range."));
-  const auto add = [this](const QString &text, const QString &filter, auto save) {
-    auto *a = new QAction(text, this);
-    connect(a, &QAction::triggered, this, [this, text, filter, save] {
-      const QString file = QFileDialog::getSaveFileName(this, text, QString(), filter);
-      if (!file.isEmpty())
-        (this->*save)(file);
-    });
-    m_actions.append(a);
-  };
-  add(tr("Save as PNG…"), tr("PNG image (*.png)"), &ParallelCoordinates::savePng);
-  add(tr("Save as SVG…"), tr("SVG drawing (*.svg)"), &ParallelCoordinates::saveSvg);
-  add(tr("Export data as CSV…"), tr("CSV (*.csv)"), &ParallelCoordinates::saveCsv);
+  m_actions = {saveAction(this, tr("Save as PNG…"), tr("PNG image (*.png)"),
+                          [this](const QString &f) { return savePng(f); }),
+               saveAction(this, tr("Save as SVG…"), tr("SVG drawing (*.svg)"),
+                          [this](const QString &f) { return saveSvg(f); }),
+               saveAction(this, tr("Export data as CSV…"), tr("CSV (*.csv)"),
+                          [this](const QString &f) { return saveCsv(f); })};
 }
 
 void ParallelCoordinates::setTable(SweepTable table)

@@ -269,18 +269,24 @@ PlotView::PlotView(QChart *chart, QWidget *parent)
   : QChartView(chart, parent)
 {
   setRenderHint(QPainter::Antialiasing);
-  const auto add = [this](const QString &text, const QString &filter, auto save) {
-    auto *a = new QAction(text, this);
-    connect(a, &QAction::triggered, this, [this, text, filter, save] {
-      const QString file = QFileDialog::getSaveFileName(this, text, QString(), filter);
-      if (!file.isEmpty())
-        (this->*save)(file);
-    });
-    m_actions.append(a);
-  };
-  add(tr("Save as PNG…"), tr("PNG image (*.png)"), &PlotView::savePng);
-  add(tr("Save as SVG…"), tr("SVG drawing (*.svg)"), &PlotView::saveSvg);
-  add(tr("Export data as CSV…"), tr("CSV (*.csv)"), &PlotView::saveCsv);
+  m_actions = {saveAction(this, tr("Save as PNG…"), tr("PNG image (*.png)"),
+                          [this](const QString &f) { return savePng(f); }),
+               saveAction(this, tr("Save as SVG…"), tr("SVG drawing (*.svg)"),
+                          [this](const QString &f) { return saveSvg(f); }),
+               saveAction(this, tr("Export data as CSV…"), tr("CSV (*.csv)"),
+                          [this](const QString &f) { return saveCsv(f); })};
+}
+
+QAction *saveAction(QWidget *owner, const QString &text, const QString &filter,
+                    std::function<bool(const QString &)> save)
+{
+  auto *a = new QAction(text, owner);
+  QObject::connect(a, &QAction::triggered, owner, [owner, text, filter, save = std::move(save)] {
+    const QString file = QFileDialog::getSaveFileName(owner, text, QString(), filter);
+    if (!file.isEmpty())
+      save(file);
+  });
+  return a;
 }
 
 bool PlotView::savePng(const QString &file)

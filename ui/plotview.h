@@ -5,6 +5,8 @@
 #include <QPointF>
 #include <QString>
 
+#include <functional>
+
 class QAction;
 class QXYSeries;
 
@@ -40,6 +42,10 @@ private:
 // The chart's data and drawing, as saveCsv/saveSvg write them.
 QString chartCsv(const QChart *chart);
 QString chartSvg(const QChart *chart, const QSizeF &size);
+
+// A "Save as …" action of `owner`: asks for a file (the dialog titled `text`, `filter`), then save(file).
+QAction *saveAction(QWidget *owner, const QString &text, const QString &filter,
+                    std::function<bool(const QString &)> save);
 
 // Adds points to a line or scatter series with one replace() (one repaint instead of one per
 // point). Over maxPoints, every other point is dropped (the last kept): bounded memory and redraw

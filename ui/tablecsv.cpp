@@ -1,8 +1,8 @@
 #include "ui/tablecsv.h"
 
-#include <QAction>
+#include "ui/plotview.h"
+
 #include <QFile>
-#include <QFileDialog>
 #include <QHeaderView>
 #include <QTableWidget>
 
@@ -45,14 +45,8 @@ bool saveTableCsv(const QTableWidget *table, const QString &file)
 
 void addCsvExport(QTableWidget *table)
 {
-  auto *action = new QAction(QObject::tr("Export table as CSV…"), table);
-  QObject::connect(action, &QAction::triggered, table, [table] {
-    const QString file = QFileDialog::getSaveFileName(table, QObject::tr("Export table as CSV"), QString(),
-                                                      QObject::tr("CSV (*.csv)"));
-    if (!file.isEmpty())
-      saveTableCsv(table, file);
-  });
-  table->addAction(action);
+  table->addAction(saveAction(table, QObject::tr("Export table as CSV…"), QObject::tr("CSV (*.csv)"),
+                              [table](const QString &file) { return saveTableCsv(table, file); }));
   table->setContextMenuPolicy(Qt::ActionsContextMenu);
 }
 

@@ -119,30 +119,10 @@ QStringList TrainingSession::startPlan(ExperimentPlan plan, const QString &works
   m_planMetric = QString::fromStdString(plan.parent.selectionMetric());
   m_runDir = QString::fromStdString(plan.root.string());
   applyTrainingThreads(plan.parent.training.threads);
-  m_forwarder = std::make_unique<Forwarder>(*this);
-  {
-    std::lock_guard lock(m_mutex);
-    m_finished = false;
-    m_children.clear();
-  }
-  m_done = false;
-  m_timer.start();
-  Q_EMIT started(m_runDir);
-  m_worker = std::thread([this, plan = std::move(plan)] {
-    std::string status, reason;
-    try {
-      PlanForwarder observer(*this);
-      const PlanOutcome outcome = m_planRunner->run(plan, &observer);
-      status = runStatusName(outcome.status);
-      reason = outcome.reason;
-    } catch (const std::exception &e) {
-      status = "failed";
-      reason = e.what();
-    }
-    std::lock_guard lock(m_mutex);
-    m_finished = true;
-    m_status = status;
-    m_reason = reason;
+  runWorker([this, plan = std::move(plan)] {
+    PlanForwarder observer(*this);
+    const PlanOutcome outcome = m_planRunner->run(plan, &observer);
+    return std::pair(std::string(runStatusName(outcome.status)), outcome.reason);
   });
   return {};
 }
@@ -174,32 +154,36 @@ void TrainingSession::launch(const ExperimentConfig &config, const QString &runD
   m_planStore.reset();
   applyTrainingThreads(config.training.threads); // the process's threads, set here on the GUI thread
   m_trainer = std::make_unique<Trainer>(config, runDir.toStdString());
+  runWorker([this, ws = workspace.toStdString()] {
+    RunStore store(ws);
+    RecordedRun recorded(store, *m_trainer, 0, m_forwarder.get()); // a run that cannot start is marked failed
+    const RunResult result = recorded.run();
+    return std::pair(std::string(runStatusName(result.status)), result.reason);
+  });
+}
+
+void TrainingSession::runWorker(std::function<std::pair<std::string, std::string>()> body)
+{
   m_forwarder = std::make_unique<Forwarder>(*this);
   {
     std::lock_guard lock(m_mutex);
     m_finished = false;
+    m_children.clear();
   }
   m_done = false;
   m_timer.start();
-  Q_EMIT started(runDir);
-  const std::string ws = workspace.toStdString();
-  m_worker = std::thread([this, ws] {
-    std::string status, reason;
+  Q_EMIT started(m_runDir);
+  m_worker = std::thread([this, body = std::move(body)] {
+    std::pair<std::string, std::string> end;
     try {
-      RunStore store(ws);
-      RecordedRun recorded(store, *m_trainer, 0,
-                           m_forwarder.get()); // a run that cannot start is marked failed
-      const RunResult result = recorded.run();
-      status = runStatusName(result.status);
-      reason = result.reason;
+      end = body();
     } catch (const std::exception &e) {
-      status = "failed";
-      reason = e.what();
+      end = {"failed", e.what()};
     }
     std::lock_guard lock(m_mutex);
     m_finished = true;
-    m_status = status;
-    m_reason = reason;
+    m_status = end.first;
+    m_reason = end.second;
   });
 }
 

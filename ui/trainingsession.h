@@ -8,6 +8,7 @@
 #include <QStringList>
 #include <QTimer>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,6 +66,9 @@ Q_SIGNALS:
 private:
   void launch(const ExperimentConfig &config, const QString &runDir, const QString &workspace);
   void drain();
+  // On the worker thread: body() trains and returns the status and reason finished() reports (an
+  // exception: "failed" and its message).
+  void runWorker(std::function<std::pair<std::string, std::string>()> body);
 
   class Forwarder;
   class PlanForwarder;

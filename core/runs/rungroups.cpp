@@ -1,5 +1,7 @@
 #include "core/runs/rungroups.h"
 
+#include "core/util/text.h"
+
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -45,16 +47,6 @@ std::vector<RunGroup> groupRuns(const RunStore &store, const std::vector<RunReco
 }
 
 namespace {
-std::string csvCell(const std::string &s)
-{
-  if (s.find_first_of(",\"\n") == std::string::npos)
-    return s;
-  std::string out = "\"";
-  for (char c : s)
-    out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 std::string number(double v)
 {
   if (!std::isfinite(v))
@@ -72,16 +64,16 @@ std::string groupsCsv(const std::string &key, const std::vector<RunGroup> &group
   for (const RunGroup &g : groups)
     for (const auto &[m, s] : g.metrics)
       metrics.insert(m);
-  std::string out = csvCell(key) + ",runs";
+  std::string out = text::csvField(key) + ",runs";
   for (const std::string &m : metrics)
     for (const char *part : {".n", ".mean", ".std", ".ci_low", ".ci_high"})
-      out += "," + csvCell(m + part);
+      out += "," + text::csvField(m + part);
   out += "\n";
   for (const RunGroup &g : groups) {
     std::string ids;
     for (std::int64_t id : g.runs)
       ids += (ids.empty() ? "" : " ") + std::to_string(id);
-    out += csvCell(g.value) + "," + ids;
+    out += text::csvField(g.value) + "," + ids;
     for (const std::string &m : metrics) {
       const auto it = g.metrics.find(m);
       if (it == g.metrics.end()) {

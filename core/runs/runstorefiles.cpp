@@ -5,6 +5,7 @@
 #include "core/util/files.h"
 #include "core/util/runfolder.h"
 #include "core/util/sha256.h"
+#include "core/util/text.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -156,14 +157,7 @@ std::string RunStore::exportCsv(const std::vector<std::int64_t> &ids) const
     for (const auto &[k, v] : runs.back().summary)
       metrics.insert(k);
   }
-  auto quote = [](const std::string &s) {
-    if (s.find_first_of(",\"\n") == std::string::npos)
-      return s;
-    std::string out = "\"";
-    for (char c : s)
-      out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-  };
+  const auto quote = [](const std::string &s) { return text::csvField(s); };
   std::string out = "id,name,created,status,duration,parent";
   for (const std::string &m : metrics)
     out += "," + quote(m);

@@ -53,4 +53,14 @@ std::string now(const char *format, bool utc)
   return buffer;
 }
 
+std::string csvField(std::string_view s)
+{
+  if (s.find_first_of(",\"\n") == std::string_view::npos)
+    return std::string(s);
+  std::string out = "\"";
+  for (char c : s)
+    out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 } // namespace tunebench::text

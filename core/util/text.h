@@ -18,6 +18,9 @@ std::string lower(std::string s);
 // Words separated by runs of spaces, tabs, CR or LF.
 std::vector<std::string> splitWhitespace(std::string_view s);
 std::string join(const std::vector<std::string> &parts, std::string_view separator);
+// A CSV field: as it is, or in double quotes (quotes doubled) when it holds a comma, a quote or a
+// line break.
+std::string csvField(std::string_view s);
 
 // A string-keyed hash map that can be probed with a std::string_view (no allocation per lookup).
 struct StringViewHash
