@@ -58,12 +58,7 @@ ParallelCoordinates::ParallelCoordinates(QWidget *parent)
   setToolTip(
       tr("One line per run, coloured by the metric (last axis). Drag along an axis to keep the runs in a "
          "range; click an axis to clear its range."));
-  m_actions = {saveAction(this, tr("Save as PNG…"), tr("PNG image (*.png)"),
-                          [this](const QString &f) { return savePng(f); }),
-               saveAction(this, tr("Save as SVG…"), tr("SVG drawing (*.svg)"),
-                          [this](const QString &f) { return saveSvg(f); }),
-               saveAction(this, tr("Export data as CSV…"), tr("CSV (*.csv)"),
-                          [this](const QString &f) { return saveCsv(f); })};
+  m_actions = exportActionsOf(this);
 }
 
 void ParallelCoordinates::setTable(SweepTable table)

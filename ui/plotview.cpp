@@ -269,12 +269,7 @@ PlotView::PlotView(QChart *chart, QWidget *parent)
   : QChartView(chart, parent)
 {
   setRenderHint(QPainter::Antialiasing);
-  m_actions = {saveAction(this, tr("Save as PNG…"), tr("PNG image (*.png)"),
-                          [this](const QString &f) { return savePng(f); }),
-               saveAction(this, tr("Save as SVG…"), tr("SVG drawing (*.svg)"),
-                          [this](const QString &f) { return saveSvg(f); }),
-               saveAction(this, tr("Export data as CSV…"), tr("CSV (*.csv)"),
-                          [this](const QString &f) { return saveCsv(f); })};
+  m_actions = exportActionsOf(this);
 }
 
 QAction *saveAction(QWidget *owner, const QString &text, const QString &filter,

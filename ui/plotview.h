@@ -47,6 +47,17 @@ QString chartSvg(const QChart *chart, const QSizeF &size);
 QAction *saveAction(QWidget *owner, const QString &text, const QString &filter,
                     std::function<bool(const QString &)> save);
 
+// Save as PNG…, Save as SVG… and Export data as CSV… of a view with savePng, saveSvg and saveCsv.
+template <typename View> QList<QAction *> exportActionsOf(View *view)
+{
+  return {saveAction(view, View::tr("Save as PNG…"), View::tr("PNG image (*.png)"),
+                     [view](const QString &f) { return view->savePng(f); }),
+          saveAction(view, View::tr("Save as SVG…"), View::tr("SVG drawing (*.svg)"),
+                     [view](const QString &f) { return view->saveSvg(f); }),
+          saveAction(view, View::tr("Export data as CSV…"), View::tr("CSV (*.csv)"),
+                     [view](const QString &f) { return view->saveCsv(f); })};
+}
+
 // Adds points to a line or scatter series with one replace() (one repaint instead of one per
 // point). Over maxPoints, every other point is dropped (the last kept): bounded memory and redraw
 // time however long a run is.
