@@ -41,4 +41,5 @@ small=(--set data.subset_rows=1200 --set training.epochs=4 --set evaluation.ever
 # Plans, grouped curves with their comparison, and the sweep views: the offscreen GUI test that
 # drives them saves its windows (small runs of 240 rows, one epoch).
 TUNEBENCH_SCREENSHOTS=$out TUNEBENCH_BIN_DIR=$bin "$bin/tst_plans" gridSweep groupsCurvesAndSignificance >/dev/null
+TUNEBENCH_SCREENSHOTS=$out TUNEBENCH_BIN_DIR=$bin "$bin/tst_calibration" >/dev/null
 ls "$out"

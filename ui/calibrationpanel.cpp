@@ -47,6 +47,7 @@ void CalibrationPanel::clear(const QString &why)
   m_runDir.clear();
   m_rule = {};
   m_applied.clear();
+  m_appliedLine.clear();
   m_lines = {why};
   m_report->setText(why);
   for (QPushButton *b : {m_temperature, m_threshold, m_save})
@@ -123,10 +124,8 @@ void CalibrationPanel::apply()
                  .arg(QString::fromStdString(k))
                  .arg(before.at(k), 0, 'f', 4)
                  .arg(v, 0, 'f', 4);
-  m_report->setText(
-      (m_lines +
-       QStringList{tr("On %1 with the rule: %2").arg(m_splitName, parts.join(QStringLiteral(", ")))})
-          .join(QLatin1Char('\n')));
+  m_appliedLine = tr("On %1 with the rule: %2").arg(m_splitName, parts.join(QStringLiteral(", ")));
+  m_report->setText((m_lines + QStringList{m_appliedLine}).join(QLatin1Char('\n')));
   m_save->setEnabled(true);
 }
 
@@ -134,9 +133,11 @@ bool CalibrationPanel::save()
 {
   try {
     saveDecisionRule(m_runDir.toStdString(), m_rule, m_labels);
-    m_lines << tr("Saved as %1/decision.json: eval, predict and export apply it with --calibrated.")
-                   .arg(m_runDir);
-    m_report->setText(m_lines.join(QLatin1Char('\n')));
+    const QString saved =
+        tr("Saved as decision.json in the run folder (%1): eval, predict and export apply it "
+           "with --calibrated.")
+            .arg(m_runDir.section(QLatin1Char('/'), -1));
+    m_report->setText((m_lines + QStringList{m_appliedLine, saved}).join(QLatin1Char('\n')));
     return true;
   } catch (const Error &e) {
     m_report->setText(m_report->text() + QLatin1Char('\n') +

@@ -52,7 +52,8 @@ private:
   Probabilities m_validation, m_split;
   DecisionRule m_rule;
   std::map<std::string, double> m_applied;
-  QStringList m_lines;
+  QStringList m_lines;   // what was fitted, in order
+  QString m_appliedLine; // the split's metrics with the rule
   QLabel *m_report = nullptr;
   QPushButton *m_temperature = nullptr, *m_threshold = nullptr, *m_save = nullptr;
 };

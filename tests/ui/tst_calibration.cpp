@@ -10,6 +10,7 @@
 
 #include <QLabel>
 #include <QPushButton>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QtTest/QtTest>
 
@@ -86,6 +87,14 @@ private Q_SLOTS:
     QVERIFY(std::abs(temperature - 1.0) > 1e-6); // a fit, not the identity
 
     QTest::mouseClick(panel->saveButton(), Qt::LeftButton);
+    if (const QString dir = qEnvironmentVariable("TUNEBENCH_SCREENSHOTS"); !dir.isEmpty()) {
+      window.resize(1280, 860);
+      window.show();
+      window.tabs()->setCurrentWidget(ev);
+      ev->findChild<QTabWidget *>()->setCurrentWidget(panel);
+      QApplication::processEvents();
+      QVERIFY(window.grab().save(dir + QStringLiteral("/evaluate-calibration.png")));
+    }
     QVERIFY(QFile::exists(runDir + QStringLiteral("/decision.json")));
     const auto calibrated = tunebench::testing::runCli(
         cli, {QStringLiteral("eval"), runDir, QStringLiteral("--calibrated"), QStringLiteral("--json")}, env);

@@ -405,6 +405,7 @@ private Q_SLOTS:
     QVERIFY(accuracyColumn > 0);
     const double memberAccuracy = window.store()->run(groups[0].runs.front()).summary.at("test.accuracy");
     QCOMPARE(members->item(0, accuracyColumn)->text(), QString::number(memberAccuracy, 'f', 4));
+    shot(ensemble, "history-ensemble");
     const QStringList csvLines = tableCsv(members).trimmed().split(QLatin1Char('\n'));
     QCOMPARE(csvLines.size(), 4);
     QVERIFY(csvLines[0].startsWith(QLatin1String("model,")));
