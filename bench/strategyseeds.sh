@@ -3,7 +3,7 @@
 # 80/10/10, 5 epochs) over several seeds, as one `sweep` plan (--point: each strategy with its own
 # learning rate), then each strategy against full fine-tuning with `runs compare` over the seeds
 # (paired t-test, 95% interval of the mean difference). Prints the README's Markdown table.
-#   bench/strategyseeds.sh [SEEDS]      (default 3)
+#   bench/strategyseeds.sh [SEEDS]      (default 3; TUNEBENCH_WORKSPACE=DIR keeps the runs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cli=${TUNEBENCH_CLI:-$root/build/release/bin/tunebench-cli}
@@ -11,7 +11,8 @@ seeds=${1:-3}
 export TUNEBENCH_ASSETS=${TUNEBENCH_ASSETS:-$root/assets}
 export TUNEBENCH_WORKSPACE=${TUNEBENCH_WORKSPACE:-$(mktemp -d)}
 out=$TUNEBENCH_WORKSPACE/strategies
-"$cli" sweep "$root/resources/presets/sentiment-use-lite.yaml" --run-dir "$out" --seeds "$seeds" \
+# A finished sweep in the workspace is reused (only the comparisons and the table are made again).
+[ -f "$out/sweep.json" ] || "$cli" sweep "$root/resources/presets/sentiment-use-lite.yaml" --run-dir "$out" --seeds "$seeds" \
   --point "strategy.name=full training.learning_rate=1e-4" \
   --point "strategy.name=partial training.learning_rate=1e-4 strategy.freeze_embeddings=true strategy.freeze_bottom_layers=1" \
   --point "strategy.name=linear_probe training.learning_rate=3e-3" \
@@ -51,7 +52,7 @@ names.forEach((name, i) => {
   let vs = "—", p = "—";
   if (i > 0) {
     const c = JSON.parse(fs.readFileSync(prefix + ".compare-" + (i + 1) + ".json", "utf8"));
-    const a = c.metrics.find(m => m.metric === "accuracy");
+    const a = c.significance.metrics.find(m => m.metric === "accuracy");
     const pts = x => (100 * x >= 0 ? "+" : "") + (100 * x).toFixed(1);
     vs = `${pts(a.difference)} points [${pts(a.ci95[0])}, ${pts(a.ci95[1])}]`;
     p = a.p.toFixed(3);
