@@ -135,7 +135,7 @@ void MainWindow::createTrainingViews()
   connect(m_session, &TrainingSession::logLine, this, [this](const QString &line) { statusBar()->showMessage(line, 5000); });
   connect(m_session, &TrainingSession::finished, this, [this](const QString &status, const QString &reason) {
     m_monitor->setFinished(status, reason);
-    if (m_monitor->planQueue()->isVisible())
+    if (!m_monitor->planQueue()->isHidden()) // a plan's end, whichever tab is shown
       m_monitor->planQueue()->setFinished(status, reason);
     m_experiment->setRunning(false);
     m_statusRun->setText(tr("last run: %1").arg(status));
@@ -157,6 +157,7 @@ void MainWindow::createTrainingViews()
       statusBar()->showMessage(problems.front(), 8000);
       return;
     }
+    m_monitor->planQueue()->setVisible(false);
     m_monitor->reset(tr("<b>Resumed:</b> %1").arg(runDir.toHtmlEscaped()), m_session->selectionMetric());
     m_experiment->setRunning(true);
     m_tabs->setCurrentWidget(m_monitor);
@@ -240,8 +241,10 @@ QStringList MainWindow::startPlan()
   const QString title = QString::fromStdString(plan.parent.name);
   const QString metric = QString::fromStdString(plan.parent.selectionMetric());
   QStringList problems = m_session->startPlan(std::move(plan), m_workspaceDir);
-  if (!problems.isEmpty())
+  if (!problems.isEmpty()) {
+    m_monitor->planQueue()->setVisible(false);
     return problems;
+  }
   m_monitor->reset(tr("<b>%1</b> — %2")
                        .arg(title.toHtmlEscaped(),
                             QDir(m_workspaceDir).relativeFilePath(m_session->runDir()).toHtmlEscaped()),

@@ -27,6 +27,7 @@ public:
   void setFinished(const QString &status, const QString &reason);
   QTableWidget *table() const { return m_table; }
   QPushButton *skipButton() const { return m_skip; }
+  QLabel *header() const { return m_header; } // "Plan: 3 of 20 runs done" and the plan's end
 
 Q_SIGNALS:
   void skipRequested(int index);

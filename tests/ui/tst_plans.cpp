@@ -297,7 +297,10 @@ private Q_SLOTS:
     PlanQueue *queue = window.monitor()->planQueue();
     queue->table()->selectRow(1);
     QTest::mouseClick(queue->skipButton(), Qt::LeftButton);
+    window.tabs()->setCurrentWidget(window.history()); // the queue records the end on any tab
     QVERIFY(finished.wait(300000));
+    QVERIFY2(queue->header()->text().contains(QLatin1String("plan finished")),
+             qPrintable(queue->header()->text()));
     QCOMPARE(finished.back().at(0).toString(), QStringLiteral("finished"));
     QCOMPARE(queue->status(0), QStringLiteral("finished"));
     QCOMPARE(queue->status(1), QStringLiteral("skipped"));
