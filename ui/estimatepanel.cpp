@@ -23,17 +23,6 @@ namespace tunebench {
 
 namespace {
 
-QString duration(double seconds)
-{
-  if (seconds < 10)
-    return QObject::tr("%1 s").arg(seconds, 0, 'f', 1);
-  if (seconds < 90)
-    return QObject::tr("%1 s").arg(seconds, 0, 'f', 0);
-  if (seconds < 5400)
-    return QObject::tr("%1 min").arg(seconds / 60, 0, 'f', 0);
-  return QObject::tr("%1 h").arg(seconds / 3600, 0, 'f', 1);
-}
-
 struct Outcome
 {
   QString error;
@@ -62,7 +51,7 @@ QString planHtml(const RunPlan &p, std::vector<std::vector<std::pair<std::string
                QString::fromStdString(formatBytes(p.machineBytes)),
                QString::fromStdString(formatBytes(p.estimate.weightBytes)),
                QString::fromStdString(formatBytes(p.estimate.activationBytes)))
-          .arg(duration(p.totalSeconds), duration(p.secondsPerStep));
+          .arg(formatDuration(p.totalSeconds), formatDuration(p.secondsPerStep));
   if (p.cacheBytes > 0)
     html += QObject::tr("<br><b>Frozen-layer cache</b> at most %1 (every row at the max length)")
                 .arg(QString::fromStdString(formatBytes(p.cacheBytes)));
@@ -121,6 +110,17 @@ void drawSchedule(QChart *c, const RunPlan &p)
 }
 
 } // namespace
+
+QString formatDuration(double seconds)
+{
+  if (seconds < 10)
+    return QObject::tr("%1 s").arg(seconds, 0, 'f', 1);
+  if (seconds < 90)
+    return QObject::tr("%1 s").arg(seconds, 0, 'f', 0);
+  if (seconds < 5400)
+    return QObject::tr("%1 min").arg(seconds / 60, 0, 'f', 0);
+  return QObject::tr("%1 h").arg(seconds / 3600, 0, 'f', 1);
+}
 
 EstimatePanel::EstimatePanel(QWidget *parent) : QWidget(parent)
 {

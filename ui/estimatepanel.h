@@ -19,6 +19,9 @@ class QTimer;
 
 namespace tunebench {
 
+// A duration as the estimate shows it: "8.5 s", "42 s", "12 min", "1.5 h".
+QString formatDuration(double seconds);
+
 // Beside the experiment: what the run will cost, updated as the YAML is edited (after a pause in
 // typing, computed on a worker thread): the model's size, trainable parameters and their share,
 // rows and steps, memory of one step against this machine's memory (with the remedies when it

@@ -82,17 +82,12 @@ void HeatMap::paintEvent(QPaintEvent *)
 
 QString HeatMap::csv() const
 {
-  auto cell = [](QString v) {
-    return v.contains(QLatin1Char(',')) || v.contains(QLatin1Char('"'))
-               ? QLatin1Char('"') + v.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"')
-               : v;
-  };
   QStringList header = {QStringLiteral("true \\ predicted")};
   for (const QString &l : m_labels)
-    header << cell(l);
+    header << csvField(l);
   QString out = header.join(QLatin1Char(',')) + QLatin1Char('\n');
   for (std::size_t i = 0; i < m_counts.size(); ++i) {
-    QStringList row = {cell(m_labels.value(static_cast<int>(i)))};
+    QStringList row = {csvField(m_labels.value(static_cast<int>(i)))};
     for (int c : m_counts[i])
       row << QString::number(c);
     out += row.join(QLatin1Char(',')) + QLatin1Char('\n');
@@ -105,10 +100,8 @@ void HeatMap::contextMenuEvent(QContextMenuEvent *event)
   QMenu menu(this);
   menu.addAction(saveAction(&menu, tr("Save as PNG…"), tr("PNG image (*.png)"),
                             [this](const QString &file) { return grab().save(file, "PNG"); }));
-  menu.addAction(saveAction(&menu, tr("Export data as CSV…"), tr("CSV (*.csv)"), [this](const QString &file) {
-    QFile f(file);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(csv().toUtf8()) >= 0;
-  }));
+  menu.addAction(saveAction(&menu, tr("Export data as CSV…"), tr("CSV (*.csv)"),
+                            [this](const QString &file) { return writeText(file, csv()); }));
   menu.exec(event->globalPos());
 }
 

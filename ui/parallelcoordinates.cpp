@@ -27,12 +27,6 @@ double numberOf(const std::string &text)
   }
 }
 
-bool writeText(const QString &file, const QString &text)
-{
-  QFile f(file);
-  return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(text.toUtf8()) >= 0;
-}
-
 // A value as an axis label: numbers with 6 significant digits (0.003, not 0.0030000000000000001).
 QString shortText(const std::string &value)
 {
@@ -290,21 +284,16 @@ QString ParallelCoordinates::svg() const
 
 QString ParallelCoordinates::csv() const
 {
-  auto quoted = [](QString v) {
-    return v.contains(QLatin1Char(',')) || v.contains(QLatin1Char('"'))
-               ? QLatin1Char('"') + v.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"')
-               : v;
-  };
   QStringList header = {QStringLiteral("run")};
   for (int a = 0; a < axisCount(); ++a)
-    header << quoted(axisName(a));
+    header << csvField(axisName(a));
   header << QStringLiteral("kept");
   QString out = header.join(QLatin1Char(',')) + QLatin1Char('\n');
   for (int r = 0; r < lineCount(); ++r) {
     const auto i = static_cast<std::size_t>(r);
     QStringList row = {QString::number(m_table.runs[i])};
     for (const std::string &v : m_table.values[i])
-      row << quoted(QString::fromStdString(v));
+      row << csvField(QString::fromStdString(v));
     row << QString::number(m_table.metricValues[i], 'g', 10)
         << (visible(r) ? QStringLiteral("1") : QStringLiteral("0"));
     out += row.join(QLatin1Char(',')) + QLatin1Char('\n');

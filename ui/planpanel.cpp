@@ -2,6 +2,7 @@
 
 #include "core/config/experiment.h"
 #include "core/util/error.h"
+#include "ui/estimatepanel.h"
 
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -36,15 +37,6 @@ const StrategyDefault kStrategies[] = {
     {"prefix", "1e-2", "strategy.prefix.tokens=20"},
     {"prompt", "1e-2", "strategy.prompt.tokens=20"},
 };
-
-QString duration(double seconds)
-{
-  if (seconds < 90)
-    return QObject::tr("%1 s").arg(seconds, 0, 'f', 0);
-  if (seconds < 5400)
-    return QObject::tr("%1 min").arg(seconds / 60, 0, 'f', 0);
-  return QObject::tr("%1 h").arg(seconds / 3600, 0, 'f', 1);
-}
 
 QSpinBox *spin(QWidget *parent, int lo, int hi, int value, const QString &prefix)
 {
@@ -253,7 +245,7 @@ void PlanPanel::updateSummary()
     const std::size_t n = runCount();
     QString text = n == 1 ? tr("1 run") : tr("%1 runs, one at a time").arg(n);
     if (std::isfinite(m_runSeconds) && m_runSeconds > 0)
-      text += tr(" · about %1").arg(duration(m_runSeconds * static_cast<double>(n)));
+      text += tr(" · about %1").arg(formatDuration(m_runSeconds * static_cast<double>(n)));
     m_summary->setText(text);
     m_summary->setToolTip(tr("The estimate of one run (beside the form) times the number of runs"));
   } catch (const Error &e) {

@@ -23,22 +23,6 @@ namespace tunebench {
 
 namespace {
 
-bool writeText(const QString &file, const QString &text)
-{
-  QFile f(file);
-  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
-    return false;
-  const QByteArray bytes = text.toUtf8();
-  return f.write(bytes) == bytes.size() && f.flush();
-}
-
-QString csvField(QString s)
-{
-  if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')))
-    s = QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
-  return s;
-}
-
 QString xml(QString s)
 {
   return s.toHtmlEscaped();
@@ -183,6 +167,22 @@ QString seriesSvg(const QChart *chart, QAbstractSeries *series, const QRectF &pl
 }
 
 } // namespace
+
+bool writeText(const QString &file, const QString &text)
+{
+  QFile f(file);
+  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+    return false;
+  const QByteArray bytes = text.toUtf8();
+  return f.write(bytes) == bytes.size() && f.flush();
+}
+
+QString csvField(QString s)
+{
+  if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')))
+    s = QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
+  return s;
+}
 
 QString chartCsv(const QChart *chart)
 {

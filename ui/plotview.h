@@ -43,6 +43,11 @@ private:
 QString chartCsv(const QChart *chart);
 QString chartSvg(const QChart *chart, const QSizeF &size);
 
+// The text written to `file` as UTF-8 (replacing it); false when it cannot be written.
+bool writeText(const QString &file, const QString &text);
+// A CSV field: as it is, or quoted (quotes doubled) when it holds a comma, a quote or a line break.
+QString csvField(QString s);
+
 // A "Save as …" action of `owner`: asks for a file (the dialog titled `text`, `filter`), then save(file).
 QAction *saveAction(QWidget *owner, const QString &text, const QString &filter,
                     std::function<bool(const QString &)> save);

@@ -8,15 +8,6 @@
 
 namespace tunebench {
 
-namespace {
-QString quoted(QString v)
-{
-  if (v.contains(QLatin1Char(',')) || v.contains(QLatin1Char('"')) || v.contains(QLatin1Char('\n')))
-    return QLatin1Char('"') + v.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
-  return v;
-}
-} // namespace
-
 QString tableCsv(const QTableWidget *table)
 {
   QStringList header;
@@ -24,14 +15,14 @@ QString tableCsv(const QTableWidget *table)
   if (rowNames)
     header << QString();
   for (int c = 0; c < table->columnCount(); ++c)
-    header << quoted(table->horizontalHeaderItem(c) ? table->horizontalHeaderItem(c)->text() : QString());
+    header << csvField(table->horizontalHeaderItem(c) ? table->horizontalHeaderItem(c)->text() : QString());
   QString out = header.join(QLatin1Char(',')) + QLatin1Char('\n');
   for (int r = 0; r < table->rowCount(); ++r) {
     QStringList row;
     if (rowNames)
-      row << quoted(table->verticalHeaderItem(r) ? table->verticalHeaderItem(r)->text() : QString());
+      row << csvField(table->verticalHeaderItem(r) ? table->verticalHeaderItem(r)->text() : QString());
     for (int c = 0; c < table->columnCount(); ++c)
-      row << quoted(table->item(r, c) ? table->item(r, c)->text() : QString());
+      row << csvField(table->item(r, c) ? table->item(r, c)->text() : QString());
     out += row.join(QLatin1Char(',')) + QLatin1Char('\n');
   }
   return out;
@@ -39,8 +30,7 @@ QString tableCsv(const QTableWidget *table)
 
 bool saveTableCsv(const QTableWidget *table, const QString &file)
 {
-  QFile f(file);
-  return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(tableCsv(table).toUtf8()) >= 0;
+  return writeText(file, tableCsv(table));
 }
 
 void addCsvExport(QTableWidget *table)
