@@ -84,6 +84,10 @@ struct Parser
             "no such folder: " + c.resolve(c.model.path).string());
     if (!c.data.path.empty())
       check(fs::exists(c.resolve(c.data.path), ec), "data.path", "no such file: " + c.resolve(c.data.path).string());
+    if (!c.strategy.adapter.empty())
+      check(fs::exists(c.resolve(c.strategy.adapter) / "adapter_config.json", ec), "strategy.adapter",
+            "no adapter_config.json in " + c.resolve(c.strategy.adapter).string() +
+                " (a PEFT adapter folder)");
     if (c.data.folds > 0) {
       check(c.data.folds >= 2, "data.split.folds", "k-fold needs at least 2 folds");
       check(c.data.fold < c.data.folds, "data.split.fold",

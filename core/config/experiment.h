@@ -93,6 +93,7 @@ struct ExperimentConfig
     // prompt tuning
     int promptTokens = 20;
     std::string promptInitText; // "": random initialisation
+    std::string adapter;        // a PEFT adapter folder loaded onto the base model ("": none)
     // adapters
     std::string adapterKind = "houlsby";
     int adapterReduction = 16;

@@ -82,6 +82,10 @@ std::string fieldHelp(const std::string &path)
       {"strategy.freeze_layers", "partial: freeze these layers (indices from 0)."},
       {"strategy.layer_decay",
        "partial: each layer down gets its LR multiplied by this (1: the same LR everywhere)."},
+      {"strategy.adapter",
+       "A PEFT adapter folder (adapter_config.json + adapter_model.safetensors: LoRA, IA3, prefix or "
+       "prompt tuning, e.g. an export --format peft) loaded onto model.path; its adapter_config.json "
+       "sets the strategy and its options. Training goes on from the adapter."},
       {"strategy.cache_frozen",
        "partial, linear probe: compute the frozen embeddings and bottom layers once per "
        "example and cache their outputs (those layers then run without dropout): later "

@@ -331,6 +331,7 @@ const std::vector<Field> &schema()
       integer("strategy.prefix.hidden", AT(int, strategy.prefixHidden), 8, 8192),
       integer("strategy.prompt.tokens", AT(int, strategy.promptTokens), 1, 512),
       text("strategy.prompt.init_text", AT(std::string, strategy.promptInitText)),
+      text("strategy.adapter", AT(std::string, strategy.adapter)),
       choice("strategy.adapters.kind", AT(std::string, strategy.adapterKind), {"houlsby", "pfeiffer"}),
       integer("strategy.adapters.reduction", AT(int, strategy.adapterReduction), 1, 1024),
       choice("strategy.adapters.activation", AT(std::string, strategy.adapterActivation),

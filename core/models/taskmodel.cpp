@@ -7,6 +7,7 @@
 #include "core/models/uselite.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
+#include "core/util/jsonfile.h"
 
 #include <torch/torch.h>
 
@@ -164,6 +165,13 @@ std::unique_ptr<Backbone> makeBackbone(const fs::path &folder, bool pretrained, 
     backbone = std::make_unique<Gpt2Backbone>(Gpt2Config::fromFile(config));
   } else if (type == "t5" || type == "mt5") {
     backbone = std::make_unique<T5EncoderBackbone>(T5Config::fromFile(config));
+    strip = "transformer."; // T5ForTokenClassification keeps its T5EncoderModel there
+  } else if (type == "use-lite") {
+    // tunebench's own layout of an exported USE-Lite model (no Hugging Face architecture exists).
+    auto model =
+        std::make_shared<UseLiteEncoderImpl>(UseLiteConfig::fromJson(readJsonFile(config), config.string()));
+    backbone = std::make_unique<UseLiteBackbone>(model);
+    strip = "use_lite.";
   } else {
     backbone = std::make_unique<EncoderBackbone>(EncoderConfig::fromFile(config));
     strip = type + ".";
@@ -185,11 +193,28 @@ std::unique_ptr<Backbone> loadBackbone(const fs::path &folder, std::string *repo
 
 std::unique_ptr<Backbone> randomBackbone(const fs::path &folder) { return makeBackbone(folder, false, nullptr); }
 
+HeadStyle headStyleFor(const std::string &family, const HeadSpec &spec)
+{
+  if (spec.style != HeadStyle::Auto)
+    return spec.style;
+  if (spec.kind == HeadKind::TokenClassification || spec.pooling != Pooling::Native)
+    return HeadStyle::Linear;
+  if (family == "roberta")
+    return HeadStyle::DenseTanh;
+  if (family == "distilbert")
+    return HeadStyle::DenseRelu;
+  if (family == "gpt2")
+    return HeadStyle::Score;
+  return HeadStyle::Linear;
+}
+
 TaskHeadImpl::TaskHeadImpl(const HeadSpec &spec, int hiddenSize) : m_spec(spec)
 {
   if (spec.outputs < 1)
     throw Error("head \"" + spec.name + "\" needs at least one output");
-  linear = register_module("linear", Linear(hiddenSize, spec.outputs));
+  if (spec.style == HeadStyle::DenseTanh || spec.style == HeadStyle::DenseRelu)
+    dense = register_module("dense", Linear(hiddenSize, hiddenSize));
+  linear = register_module("linear", Linear(hiddenSize, spec.outputs, spec.style != HeadStyle::Score));
   m_dropout = register_module("dropout", Dropout(spec.dropout));
 }
 
@@ -203,7 +228,16 @@ torch::Tensor TaskHeadImpl::forward(const BackboneOutput &x)
   case Pooling::First: pooled = x.hidden.select(1, 0); break;
   case Pooling::Mean: pooled = maskedMean(x.hidden, x.mask); break;
   }
-  return linear(m_dropout(pooled));
+  switch (m_spec.style) {
+  case HeadStyle::DenseTanh:
+    return linear(m_dropout(torch::tanh(dense(m_dropout(pooled)))));
+  case HeadStyle::DenseRelu:
+    return linear(m_dropout(torch::relu(dense(pooled))));
+  case HeadStyle::Score:
+    return linear(pooled);
+  default:
+    return linear(m_dropout(pooled));
+  }
 }
 
 TaskModelImpl::TaskModelImpl(std::unique_ptr<Backbone> backbone) : m_backbone(std::move(backbone))
@@ -216,9 +250,20 @@ TaskHead TaskModelImpl::addHead(const HeadSpec &spec)
 {
   if (m_byName.count(spec.name))
     throw Error("the model already has a head named \"" + spec.name + "\"");
-  TaskHead head = m_heads->register_module(spec.name, TaskHead(spec, m_backbone->hiddenSize()));
+  HeadSpec resolved = spec;
+  resolved.style = headStyleFor(m_backbone->family(), spec);
+  TaskHead head = m_heads->register_module(spec.name, TaskHead(resolved, m_backbone->hiddenSize()));
   m_byName.emplace(spec.name, head);
+  m_order.push_back(spec.name);
   return head;
+}
+
+std::vector<HeadSpec> TaskModelImpl::headSpecs() const
+{
+  std::vector<HeadSpec> specs;
+  for (const std::string &name : m_order)
+    specs.push_back(m_byName.at(name)->spec());
+  return specs;
 }
 
 TaskHead TaskModelImpl::head(const std::string &name) const

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace tunebench {
 
@@ -55,6 +56,15 @@ std::unique_ptr<Backbone> randomBackbone(const std::filesystem::path &folder);
 
 enum class HeadKind { Classification, MultiLabel, Regression, TokenClassification };
 enum class Pooling { Native, First, Mean }; // Native: the backbone's pooled vector
+// How a sequence head maps the pooled vector to its outputs. Each family's own Hugging Face head,
+// so that an export carries the reference architecture:
+//   Linear:    dropout → linear (BERT on its pooler, every tagger, USE-Lite, T5, other poolings)
+//   DenseTanh: dropout → dense → tanh → dropout → linear (RobertaClassificationHead on <s>)
+//   DenseRelu: dense → ReLU → dropout → linear (DistilBERT's pre_classifier + classifier on [CLS])
+//   Score:     one bias-free linear map, no dropout (GPT2ForSequenceClassification's score on the
+//              last real token)
+// Auto picks the family's own when the pooling is native, else Linear.
+enum class HeadStyle { Auto, Linear, DenseTanh, DenseRelu, Score };
 
 struct HeadSpec
 {
@@ -63,7 +73,11 @@ struct HeadSpec
   int outputs = 2;        // classes, labels, tags, or regression targets
   Pooling pooling = Pooling::Native;
   double dropout = 0.1;
+  HeadStyle style = HeadStyle::Auto;
 };
+
+// The style a head gets on a backbone of this family (HeadStyle::Auto resolved).
+HeadStyle headStyleFor(const std::string &family, const HeadSpec &spec);
 
 // A linear head (with dropout) on pooled vectors or on every token.
 class TaskHeadImpl : public torch::nn::Module
@@ -74,6 +88,7 @@ public:
   torch::Tensor forward(const BackboneOutput &x);
   const HeadSpec &spec() const { return m_spec; }
 
+  Linear dense{nullptr}; // DenseTanh, DenseRelu
   Linear linear{nullptr};
 
 private:
@@ -95,12 +110,15 @@ public:
   // A head on an already computed backbone output (frozen-layer caching).
   torch::Tensor forward(const std::string &head, const BackboneOutput &encoded);
   TaskHead head(const std::string &name) const;
+  // The heads' specs (styles resolved), in the order they were added.
+  std::vector<HeadSpec> headSpecs() const;
   Backbone &backbone() { return *m_backbone; }
 
 private:
   std::unique_ptr<Backbone> m_backbone;
   std::shared_ptr<torch::nn::Module> m_heads;
   std::map<std::string, TaskHead> m_byName;
+  std::vector<std::string> m_order;
 };
 TORCH_MODULE(TaskModel);
 

@@ -21,8 +21,6 @@ namespace tunebench {
 
 namespace {
 
-const std::string kPrefix = "base_model.model.";
-
 class LoraHook final : public OutputHook
 {
 public:
@@ -59,11 +57,6 @@ bool endsWith(const std::string &s, const std::string &suffix)
 }
 
 // A parameter name split into its module and leaf ("classifier.weight" → "classifier", "weight").
-std::pair<std::string, std::string> splitLeaf(const std::string &name)
-{
-  const auto dot = name.rfind('.');
-  return {name.substr(0, dot), name.substr(dot + 1)};
-}
 
 template <typename F>
 void forEachLora(torch::nn::Module &model, F &&f)
@@ -164,32 +157,6 @@ void LoraStrategy::unmerge(torch::nn::Module &model)
   });
 }
 
-void LoraStrategy::save(const torch::nn::Module &model, const std::filesystem::path &folder) const
-{
-  TensorMap tensors;
-  std::set<std::string> headModules;
-  for (const auto &p : model.named_parameters()) {
-    const std::string &n = p.key();
-    if (n.find(".lora_A.") != std::string::npos || n.find(".lora_B.") != std::string::npos) {
-      tensors.emplace(kPrefix + n, p.value());
-    } else if (p.value().requires_grad() && isHeadParameter(n)) {
-      const auto [module, leaf] = splitLeaf(n);
-      headModules.insert(module);
-      tensors.emplace(kPrefix + module + ".modules_to_save." + leaf, p.value());
-    } else if (p.value().requires_grad()) {
-      tensors.emplace(kPrefix + n, p.value()); // trained biases (bias = all / lora_only)
-    }
-  }
-  nlohmann::json config = {{"peft_type", "LORA"}, {"r", m_options.r}, {"lora_alpha", m_options.alpha},
-                           {"lora_dropout", m_options.dropout}, {"target_modules", m_options.targets},
-                           {"bias", m_options.bias}, {"use_rslora", m_options.rsLora},
-                           {"modules_to_save", std::vector<std::string>(headModules.begin(), headModules.end())},
-                           {"fan_in_fan_out", m_fanInFanOut}, {"inference_mode", true}, {"task_type", nullptr},
-                           {"base_model_name_or_path", nullptr}, {"init_lora_weights", true}};
-  writeSafetensors(folder / "adapter_model.safetensors", tensors);
-  writeFileAtomically(folder / "adapter_config.json", config.dump(2) + "\n");
-}
-
 LoraOptions LoraStrategy::readConfig(const std::filesystem::path &folder)
 {
   const auto path = folder / "adapter_config.json";
@@ -215,28 +182,6 @@ LoraOptions LoraStrategy::readConfig(const std::filesystem::path &folder)
     return o;
   } catch (const nlohmann::json::exception &e) {
     throw Error(path.string() + ": " + jsonErrorReason(e));
-  }
-}
-
-void LoraStrategy::load(torch::nn::Module &model, const std::filesystem::path &folder) const
-{
-  const auto file = folder / "adapter_model.safetensors";
-  const TensorMap tensors = readSafetensors(file);
-  auto params = model.named_parameters();
-  torch::NoGradGuard noGrad;
-  for (const auto &[key, tensor] : tensors) {
-    if (key.rfind(kPrefix, 0) != 0)
-      throw Error(file.string() + ": tensor \"" + key + "\" does not start with " + kPrefix);
-    std::string name = key.substr(kPrefix.size());
-    if (const auto at = name.find(".modules_to_save."); at != std::string::npos)
-      name.erase(at, std::string(".modules_to_save").size());
-    torch::Tensor *target = params.find(name);
-    if (!target)
-      throw Error(file.string() + ": tensor \"" + key + "\" has no place in this model (is it the same base model "
-                                  "and are the LoRA targets the same?)");
-    if (target->sizes() != tensor.sizes())
-      throw Error(file.string() + ": tensor \"" + key + "\" has another shape than the model's \"" + name + "\"");
-    target->copy_(tensor);
   }
 }
 

@@ -23,22 +23,20 @@ struct LoraOptions
 };
 
 // LoRA (Hu et al., 2021): y = W·x + (alpha/r)·B·A·x on the targeted linear maps, A Kaiming-uniform,
-// B zero (so the model starts unchanged), everything else frozen but the head. Saves and loads
-// PEFT's layout (adapter_config.json + adapter_model.safetensors with base_model.model.* keys),
-// merges into the base weights and unmerges.
+// B zero (so the model starts unchanged), everything else frozen but the head; merges into the
+// base weights and unmerges. PEFT's layout: core/strategies/peft.h.
 class LoraStrategy final : public Strategy
 {
 public:
   explicit LoraStrategy(LoraOptions options);
   std::string name() const override { return "lora"; }
   void apply(torch::nn::Module &model) override;
-  void save(const torch::nn::Module &model, const std::filesystem::path &folder) const override;
-  // Loads a PEFT LoRA folder into a model this strategy was applied to.
-  void load(torch::nn::Module &model, const std::filesystem::path &folder) const;
   bool canMerge() const override { return true; }
   void merge(torch::nn::Module &model) override;
   void unmerge(torch::nn::Module &model) override;
   double scaling() const;
+  const LoraOptions &options() const { return m_options; }
+  bool fanInFanOut() const { return m_fanInFanOut; } // after apply()
   // The names of the adapted linear maps, after apply().
   const std::vector<std::string> &adapted() const { return m_adapted; }
 

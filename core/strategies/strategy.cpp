@@ -95,6 +95,4 @@ std::vector<ParameterGroup> Strategy::parameterGroups(torch::nn::Module &model) 
   return {all};
 }
 
-void Strategy::save(const torch::nn::Module &, const std::filesystem::path &) const {}
-
 } // namespace tunebench

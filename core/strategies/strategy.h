@@ -47,8 +47,6 @@ public:
   virtual std::string name() const = 0;
   virtual void apply(torch::nn::Module &model) = 0;
   virtual std::vector<ParameterGroup> parameterGroups(torch::nn::Module &model) const;
-  // What it trained, in the strategy's own layout (PEFT's for LoRA); empty when the whole model is saved.
-  virtual void save(const torch::nn::Module &model, const std::filesystem::path &folder) const;
   virtual bool canMerge() const { return false; }
   virtual void merge(torch::nn::Module &) {}
   virtual void unmerge(torch::nn::Module &) {}

@@ -208,12 +208,20 @@ void configureFromFolder(Tokenizer &tokenizer, const fs::path &dir)
     s.eos = s.sep = tokenizer.tokenToId("</s>");
     s.pad = tokenizer.tokenToId("<pad>");
     s.mask = tokenizer.tokenToId("<mask>");
+    if (s.cls < 0 || s.sep < 0 || s.pad < 0)
+      throw Error(dir.string() + ": config.json says " + modelType +
+                  ", but the tokenizer's vocabulary has no <s>, </s> or <pad> (the tokens it frames every "
+                  "text with)");
     tokenizer.setSpecialTemplate(SpecialTemplate::Roberta);
   } else if (modelType == "t5" || modelType == "mt5") {
     for (const char *t : {"</s>", "<pad>", "<unk>"})
       if (const int id = tokenizer.tokenToId(t); id >= 0)
         tokenizer.addToken(t, id, true);
-    tokenizer.setSpecialTemplate(SpecialTemplate::EosSuffix);
+    if (s.eos < 0)
+      s.eos = tokenizer.tokenToId("</s>");
+    // A T5 made from scratch on another tokenizer (no </s>) keeps that tokenizer's framing, as in training.
+    if (s.eos >= 0)
+      tokenizer.setSpecialTemplate(SpecialTemplate::EosSuffix);
   } else if (modelType == "gpt2") {
     tokenizer.setSpecialTemplate(SpecialTemplate::None);
   }

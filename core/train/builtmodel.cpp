@@ -1,10 +1,12 @@
 #include "core/train/builtmodel.h"
 
 #include "core/models/checkpoint.h"
+#include "core/models/hflayout.h"
 #include "core/models/modelconfig.h"
 #include "core/strategies/adapters.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
+#include "core/strategies/peft.h"
 #include "core/strategies/prefix.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/train/dataprep.h"
@@ -63,6 +65,8 @@ std::vector<std::string> defaultLoraTargets(const std::string &family)
 std::unique_ptr<Strategy> makeStrategy(const ExperimentConfig &c, const std::string &family, const Tokenizer &tokenizer)
 {
   const auto &s = c.strategy;
+  if (!s.adapter.empty())
+    return strategyFromPeft(c.resolve(s.adapter), c.seed);
   if (s.name == "full")
     return std::make_unique<FullFineTuning>();
   if (s.name == "linear_probe")
@@ -248,6 +252,7 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
       b.loadReport = r.summary();
     }
     json raw = config.raw.is_object() ? config.raw : json::object();
+    raw["architectures"] = {"GPT2LMHeadModel"};
     b.configJson = raw.dump(2);
     b.model = b.lm.ptr();
     family = "gpt2";
@@ -258,6 +263,9 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
     b.task->addHead(headSpecFor(c, kTaskHead, outputs));
     for (const HeadSpec &extra : extraHeads)
       b.task->addHead(extra);
+    if (!scratch)
+      if (const std::string heads = loadFolderHeads(*b.task, folder); !heads.empty())
+        b.loadReport += "; " + heads;
     b.model = b.task.ptr();
   }
   if (c.training.dropout >= 0)
@@ -266,11 +274,27 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
         d->p = c.training.dropout;
   b.strategy = makeStrategy(c, family, tokenizer);
   b.strategy->apply(*b.model);
+  if (!c.strategy.adapter.empty())
+    loadPeftAdapter(*b.model, peftNames(b), c.resolve(c.strategy.adapter));
   if (c.strategy.cacheFrozen && b.task)
     if (const int frozen = b.task->backbone().frozenBottomLayers(); frozen > 0)
       b.frozenCache = std::make_shared<FrozenLayerCache>(frozen, computesInBf16(c) ? torch::kBFloat16 : torch::kFloat32);
   b.shadows = Bf16ShadowOwner(b.model->parameters());
   return b;
+}
+
+PeftNames peftNames(BuiltModel &b)
+{
+  if (!b.task) // language models carry Hugging Face's names already
+    return [](const std::string &name) {
+      return name.rfind("prompt_encoder.", 0) == 0 || name.rfind("prefix_encoder.", 0) == 0 ? std::string()
+                                                                                            : name;
+    };
+  const HfLayout layout = hfLayoutFor(b.task->backbone().family(), b.task->headSpecs());
+  return [layout](const std::string &name) {
+    return name.rfind("backbone.", 0) == 0 || name.rfind("heads.", 0) == 0 ? layout.folderName(name)
+                                                                           : std::string();
+  };
 }
 
 torch::Tensor BuiltModel::forward(const torch::Tensor &ids, const torch::Tensor &mask, const torch::Tensor &types)

@@ -6,6 +6,7 @@
 #include "core/models/maskedlm.h"
 #include "core/models/t5.h"
 #include "core/models/taskmodel.h"
+#include "core/strategies/peft.h"
 #include "core/strategies/strategy.h"
 #include "core/train/batches.h"
 #include "core/train/frozencache.h"
@@ -73,6 +74,10 @@ struct BuiltModel
   std::vector<int> answer(std::vector<int> prompt, const GenerationOptions &options, int padId, int maxLength,
                           int vocabularySize);
 };
+
+// The model's parameter names under the names of the Hugging Face model PEFT wraps (a task model's
+// through its HfLayout; a language model's are those names already).
+PeftNames peftNames(BuiltModel &model);
 
 // The head a task of this config gets: kind from task.kind, pooling, dropout; `outputs` wide.
 HeadSpec headSpecFor(const ExperimentConfig &config, const std::string &name, int outputs);

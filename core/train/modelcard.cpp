@@ -50,9 +50,33 @@ void metricsTable(std::ostringstream &out, const json &results)
 
 } // namespace
 
+namespace {
+
+void exportSection(std::ostringstream &out, const json &v)
+{
+  if (!v.is_object())
+    return;
+  const json &info = v.value("export", json::object());
+  out << "\n## Export\n\n- Format: " << v.value("format", std::string("?"))
+      << "; layout: " << info.value("layout", std::string("?")) << "\n";
+  if (info.contains("merged") && info["merged"].is_string())
+    out << "- The " << info["merged"].get<std::string>() << " update is merged into the weights\n";
+  out << "- Verified on " << v.value("rows", 0L) << " " << v.value("split", std::string("validation"))
+      << " rows by " << v.value("engine", std::string("?")) << ": max |logit difference| "
+      << number(v.value("max_abs_logit_difference", json())) << " (tolerance "
+      << number(v.value("tolerance", json())) << "), predicted labels agree on "
+      << number(v.value("label_agreement", json())) << ", loss " << number(v.value("loss_export", json()))
+      << " (run " << number(v.value("loss_run", json())) << ")";
+  if (v.contains("accuracy_export"))
+    out << ", accuracy " << number(v["accuracy_export"]) << " (run " << number(v["accuracy_run"]) << ")";
+  out << "; " << (v.value("passed", false) ? "passed" : "FAILED") << "\n";
+}
+
+} // namespace
+
 std::string modelCard(const ExperimentConfig &c, const json &results, const json &split,
                       const std::vector<std::string> &labels, const std::string &dataSha256,
-                      const std::vector<std::string> &files)
+                      const std::vector<std::string> &files, const json &verification)
 {
   const auto rows = [&](const char *s) {
     return split.contains(s) ? std::to_string(split[s].size()) : std::string("0");
@@ -94,6 +118,7 @@ std::string modelCard(const ExperimentConfig &c, const json &results, const json
   if (results.contains("majority_baseline") && results["majority_baseline"].is_number() &&
       results["majority_baseline"].get<double>() > 0)
     out << "\nMajority-class baseline (test accuracy): " << number(results["majority_baseline"]) << "\n";
+  exportSection(out, verification);
   out << "\n## Files\n\n";
   for (const std::string &f : files)
     out << "- `" << f << "`\n";
@@ -108,7 +133,7 @@ std::string modelCard(const ExperimentConfig &c, const json &results, const json
 }
 
 void writeModelCard(const fs::path &runDir, const ExperimentConfig &config,
-                    const std::vector<std::string> &labels, const fs::path &folder)
+                    const std::vector<std::string> &labels, const fs::path &folder, const json &verification)
 {
   const json results =
       fileExists(runDir / "results.json") ? readJsonFile(runDir / "results.json") : json::object();
@@ -121,7 +146,8 @@ void writeModelCard(const fs::path &runDir, const ExperimentConfig &config,
       files.push_back(e.path().filename().string());
   std::sort(files.begin(), files.end());
   files.push_back("README.md");
-  writeFileAtomically(folder / "README.md", modelCard(config, results, split, labels, hash, files));
+  writeFileAtomically(folder / "README.md",
+                      modelCard(config, results, split, labels, hash, files, verification));
 }
 
 } // namespace tunebench

@@ -70,16 +70,56 @@ struct TrainedRun::Impl
   std::vector<std::string> labels;
   BuiltModel built;
   int padId = 0;
+  bool exported = false;
 };
 
 TrainedRun::TrainedRun() : d(std::make_unique<Impl>()) {}
 TrainedRun::~TrainedRun() = default;
+
+namespace {
+
+// An exported folder's config: its run's (tunebench.yaml). A Hugging Face folder (config.json) is
+// its own model, its weights merged (strategy full); a PEFT folder's tunebench.yaml names the base
+// model and the adapter (the folder itself); tunebench's layout names the base model and keeps the
+// strategy. A data file that is not there is no obstacle: an export predicts without it.
+ExperimentConfig exportConfig(const fs::path &folder)
+{
+  const fs::path file = folder / "tunebench.yaml";
+  std::vector<std::string> overrides = {"model.init=pretrained", "strategy.cache_frozen=false"};
+  if (fileExists(folder / "config.json"))
+    overrides.insert(overrides.end(), {"model.path=.", "strategy.name=full"});
+  const ConfigResult cfg = loadExperimentConfig(file, overrides);
+  for (const ConfigProblem &p : cfg.problems)
+    if (p.field.rfind("data.", 0) != 0)
+      throw Error(p.str(file.string()));
+  return cfg.config;
+}
+
+} // namespace
 
 std::unique_ptr<TrainedRun> TrainedRun::open(const fs::path &runDir)
 {
   std::unique_ptr<TrainedRun> run(new TrainedRun);
   Impl &d = *run->d;
   d.runDir = runDir;
+  if (!fileExists(runDir / "config.yaml") && fileExists(runDir / "tunebench.yaml")) {
+    d.exported = true;
+    d.config = exportConfig(runDir);
+    for (const json &l : readJsonFile(runDir / "labels.json"))
+      d.labels.push_back(l.get<std::string>());
+    d.tokenizer = loadTokenizer(runDir);
+    d.padId = std::max(0, d.tokenizer->specialTokens().pad);
+    d.built = buildModel(d.config, static_cast<int>(d.labels.size()), *d.tokenizer);
+    if (!fileExists(runDir / "config.json") && !fileExists(runDir / "adapter_config.json")) {
+      // tunebench's own layout: every tensor under the model's own names.
+      const fs::path file = runDir / "model.safetensors";
+      const LoadReport report = loadStateDict(*d.built.model, readSafetensors(file), file.string(), "", {});
+      if (!report.missing.empty())
+        throw Error(file.string() + ": " + report.summary());
+    }
+    d.built.model->eval();
+    return run;
+  }
   const ConfigResult cfg = loadExperimentConfig(runDir / "config.yaml");
   if (!cfg.ok())
     throw Error(cfg.problems.front().str((runDir / "config.yaml").string()));
@@ -99,17 +139,63 @@ std::unique_ptr<TrainedRun> TrainedRun::open(const fs::path &runDir)
 
 const ExperimentConfig &TrainedRun::config() const { return d->config; }
 const std::vector<std::string> &TrainedRun::labels() const { return d->labels; }
+const fs::path &TrainedRun::folder() const
+{
+  return d->runDir;
+}
+bool TrainedRun::isExport() const
+{
+  return d->exported;
+}
+BuiltModel &TrainedRun::model()
+{
+  return d->built;
+}
+const Tokenizer &TrainedRun::tokenizer() const
+{
+  return *d->tokenizer;
+}
+
+std::vector<Batch> TrainedRun::sampleBatches(const std::string &split, int limit, int batchSize)
+{
+  if (d->exported)
+    throw Error(d->runDir.string() + ": an exported folder has no splits of its own");
+  ensureData();
+  const json saved = readJsonFile(d->runDir / "split.json");
+  if (!saved.contains(split))
+    throw Error("unknown split \"" + split + "\" (train, validation or test)");
+  std::vector<int> rows = saved[split].get<std::vector<int>>();
+  if (rows.size() > static_cast<std::size_t>(limit))
+    rows.resize(static_cast<std::size_t>(limit));
+  std::vector<Batch> batches;
+  const int labelCount = static_cast<int>(d->labels.size());
+  for (std::size_t at = 0; at < rows.size(); at += static_cast<std::size_t>(batchSize)) {
+    const std::vector<int> part(
+        rows.begin() + static_cast<long>(at),
+        rows.begin() + static_cast<long>(std::min(rows.size(), at + static_cast<std::size_t>(batchSize))));
+    batches.push_back(collate(d->data.encoded, part, d->padId, d->config.task.kind, labelCount,
+                              d->built.noiseOrNull(), d->config.seed));
+  }
+  return batches;
+}
+
+void TrainedRun::ensureData()
+{
+  if (d->dataLoaded)
+    return;
+  DataReport report;
+  d->data = prepareData(d->config, *d->tokenizer, report);
+  d->data.labels = d->labels;
+  d->dataLoaded = true;
+}
 
 EvalEvent TrainedRun::evaluate(const std::string &split) { return evaluateDetailed(split).event; }
 
 TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
 {
-  if (!d->dataLoaded) {
-    DataReport report;
-    d->data = prepareData(d->config, *d->tokenizer, report);
-    d->data.labels = d->labels;
-    d->dataLoaded = true;
-  }
+  if (d->exported)
+    throw Error(d->runDir.string() + ": an exported folder has no splits to evaluate (evaluate its run)");
+  ensureData();
   const json saved = readJsonFile(d->runDir / "split.json");
   if (!saved.contains(split))
     throw Error("unknown split \"" + split + "\" (train, validation or test)");
@@ -134,29 +220,6 @@ TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
     out.truth.push_back(d->data.encoded[row].label);
   }
   return out;
-}
-
-void TrainedRun::exportTo(const fs::path &folder, const DecisionRule *rule) const
-{
-  if (d->config.isLanguageModelling()) {
-    // A Hugging Face folder (GPT-2, *ForMaskedLM, T5ForConditionalGeneration): config.json,
-    // model.safetensors and the tokenizer's files.
-    saveHuggingFaceFolder(folder, *d->built.model, d->built.configJson);
-    const fs::path from = d->config.resolve(d->config.model.path);
-    for (const char *name : {"vocab.json", "merges.txt", "vocab.txt", "spiece.model", "tokenizer.json",
-                             "tokenizer_config.json", "special_tokens_map.json"})
-      if (fileExists(from / name))
-        fs::copy_file(from / name, folder / name, fs::copy_options::overwrite_existing);
-  } else {
-    // Classifiers and taggers: the task model's tensors under tunebench's names, its labels and config.
-    fs::create_directories(folder);
-    writeSafetensors(folder / "model.safetensors", stateDict(*d->built.model));
-    writeJsonFile(folder / "labels.json", d->labels);
-    fs::copy_file(d->runDir / "config.yaml", folder / "tunebench.yaml", fs::copy_options::overwrite_existing);
-  }
-  if (rule)
-    saveDecisionRule(folder, *rule, d->labels);
-  writeModelCard(d->runDir, d->config, d->labels, folder);
 }
 
 std::vector<std::string> TrainedRun::fillIn(const std::string &text)

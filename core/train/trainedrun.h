@@ -12,15 +12,28 @@
 namespace tunebench {
 
 struct DecisionRule;
+struct BuiltModel;
+struct Batch;
+class Tokenizer;
 
 // A run's folder opened again for evaluation and prediction with its best model.
 class TrainedRun
 {
 public:
+  // A run folder (config.yaml, labels.json, best/ or state/), or an exported folder that carries
+  // its run's config as tunebench.yaml (Hugging Face, merged or tunebench layout): the model is
+  // then read from the folder itself (model.path "."), with its heads.
   static std::unique_ptr<TrainedRun> open(const std::filesystem::path &runDir);
   ~TrainedRun();
   const ExperimentConfig &config() const;
   const std::vector<std::string> &labels() const;
+  const std::filesystem::path &folder() const;
+  bool isExport() const;
+  BuiltModel &model();
+  const Tokenizer &tokenizer() const;
+  // The first `limit` rows of a split (the run's own split.json), as batches of `batchSize` rows
+  // (for checking an export against the run on the same inputs).
+  std::vector<Batch> sampleBatches(const std::string &split, int limit, int batchSize);
   EvalEvent evaluate(const std::string &split); // train, validation or test (the run's own split)
 
   // Per-example results of a classification or tagging run on one split (error analysis,
@@ -70,14 +83,9 @@ public:
   };
   std::vector<Prediction> predict(const std::vector<std::string> &texts, const Decoding &decoding);
   std::vector<Prediction> predict(const std::vector<std::string> &texts); // greedy
-  // Writes the trained model: a Hugging Face folder for language models (config.json,
-  // model.safetensors, tokenizer files: usable as model.path of a next run), else
-  // model.safetensors + labels.json + tunebench.yaml.
-  // `rule`: a saved decision rule that goes along (decision.json), listed by the model card.
-  void exportTo(const std::filesystem::path &folder, const DecisionRule *rule = nullptr) const;
-
 private:
   TrainedRun();
+  void ensureData();
   std::vector<std::string> fillIn(const std::string &text);
   struct Impl;
   std::unique_ptr<Impl> d;

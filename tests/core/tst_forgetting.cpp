@@ -5,6 +5,7 @@
 // high rate moves it up); L2-SP's second SGD step differs from plain SGD's by exactly
 // −η·λ·(θ₁ − θ₀); rehearsal on every step trains the objective; results.json says it.
 #include "core/config/experiment.h"
+#include "core/export/exporter.h"
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "support/golden.h"
@@ -85,7 +86,7 @@ private Q_SLOTS:
         "evaluation: {metric: loss}\n",
         {});
     Trainer(mlm, path("mlm")).run();
-    TrainedRun::open(path("mlm"))->exportTo(path("bert"));
+    exportRun(*TrainedRun::open(path("mlm")), path("bert"), {});
   }
 
   // The meter reads the run's current encoder: at a learning rate of 1e-8 its values stay at the

@@ -7,6 +7,7 @@
 // a second ("3 1" → "three one" → "1 3"), so every paraphrase can be checked.
 #include "core/config/experiment.h"
 #include "core/data/datareport.h"
+#include "core/export/exporter.h"
 #include "core/train/dataprep.h"
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
@@ -206,12 +207,12 @@ private Q_SLOTS:
   void paraphrasesThroughExportedModels()
   {
     std::unique_ptr<TrainedRun> spellRun = TrainedRun::open(path("spell"));
-    spellRun->exportTo(path("spell-model"));
+    exportRun(*spellRun, path("spell-model"), {});
     Trainer back(config({"data.path=" + path("back.jsonl").string(), "training.epochs=12",
                          "evaluation.every_steps=0", "evaluation.generate=0"}),
                  path("back"));
     back.run();
-    TrainedRun::open(path("back"))->exportTo(path("back-model"));
+    exportRun(*TrainedRun::open(path("back")), path("back-model"), {});
 
     auto augmented = [&](const std::vector<std::string> &paraphrase) {
       std::vector<std::string> o = {"task.kind=single_label", "data.path=" + path("classes.csv").string(),

@@ -7,6 +7,7 @@
 #include "core/strategies/adapters.h"
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
+#include "core/strategies/peft.h"
 #include "core/strategies/prefix.h"
 #include "core/train/planning.h"
 #include "core/util/error.h"
@@ -244,11 +245,13 @@ private Q_SLOTS:
     lora.apply(*model);
     train(model, lora, 3);
     QTemporaryDir dir;
-    lora.save(*model, dir.path().toStdString());
+    const PeftNames same = [](const std::string &name) { return name; }; // the model has HF's names
+    writePeftAdapter(*model, lora, same, {"SEQ_CLS", "bert-golden"}, dir.path().toStdString());
     const TensorMap saved = readSafetensors(dir.filePath(QStringLiteral("adapter_model.safetensors")).toStdString());
     QVERIFY(saved.count("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight"));
     QVERIFY(saved.count("base_model.model.bert.encoder.layer.1.attention.self.value.lora_B.weight"));
-    QVERIFY(saved.count("base_model.model.classifier.modules_to_save.weight"));
+    // PEFT saves modules_to_save under the module's own name (no "modules_to_save.default").
+    QVERIFY(saved.count("base_model.model.classifier.weight"));
     QCOMPARE(saved.size(), std::size_t(2 * 2 * 2 + 2));
     const LoraOptions read = LoraStrategy::readConfig(dir.path().toStdString());
     QCOMPARE(read.r, 8);
@@ -257,9 +260,10 @@ private Q_SLOTS:
     QCOMPARE(read.modulesToSave, std::vector<std::string>{"classifier"});
     // A fresh base model with the adapter loaded computes the same.
     SequenceClassifier again = goldenBert();
-    LoraStrategy loader(read);
-    loader.apply(*again);
-    loader.load(*again, dir.path().toStdString());
+    std::unique_ptr<Strategy> loader = strategyFromPeft(dir.path().toStdString(), 0);
+    QCOMPARE(loader->name(), std::string("lora"));
+    loader->apply(*again);
+    loadPeftAdapter(*again, same, dir.path().toStdString());
     QVERIFY((logitsOf(again) - logitsOf(model)).abs().max().item<double>() <= 1e-6);
   }
 
@@ -331,7 +335,9 @@ private Q_SLOTS:
     lora.unmerge(*model);
     QVERIFY((model(ids, mask) - tuned).abs().max().item<double>() <= 1e-4);
     QTemporaryDir dir;
-    lora.save(*model, dir.path().toStdString());
+    writePeftAdapter(
+        *model, lora, [](const std::string &n) { return n; }, {"CAUSAL_LM", "gpt2-golden"},
+        dir.path().toStdString());
     std::ifstream in(dir.filePath(QStringLiteral("adapter_config.json")).toStdString());
     QVERIFY(nlohmann::json::parse(in)["fan_in_fan_out"].get<bool>());
   }

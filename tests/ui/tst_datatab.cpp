@@ -3,6 +3,7 @@
 // the run trains on.
 #include "core/config/experiment.h"
 #include "core/data/dataset.h"
+#include "core/export/exporter.h"
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "support/golden.h"
@@ -187,7 +188,7 @@ private Q_SLOTS:
     const std::filesystem::path runDir = m_root.filePath(QStringLiteral("t5-run")).toStdString();
     Trainer(t5.config, runDir).run();
     const QString model = m_root.filePath(QStringLiteral("t5-tiny"));
-    TrainedRun::open(runDir)->exportTo(model.toStdString());
+    exportRun(*TrainedRun::open(runDir), model.toStdString(), {});
 
     MainWindow window(m_root.filePath(QStringLiteral("paraphrase-workspace")));
     window.experiment()->loadPreset(QStringLiteral("sentiment-use-lite"));

@@ -4,6 +4,7 @@
 // (confusion heat map, per-class table) and ask the playground about a sentence.
 #include "core/config/experiment.h"
 #include "core/data/dataset.h"
+#include "core/export/exporter.h"
 #include "core/runs/runstore.h"
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
@@ -276,7 +277,7 @@ private Q_SLOTS:
     const std::filesystem::path runDir = m_root.filePath(QStringLiteral("tiny-mlm")).toStdString();
     Trainer(mlm.config, runDir).run();
     const QString bert = m_root.filePath(QStringLiteral("tiny-bert"));
-    TrainedRun::open(runDir)->exportTo(bert.toStdString());
+    exportRun(*TrainedRun::open(runDir), bert.toStdString(), {});
 
     MainWindow window(m_root.filePath(QStringLiteral("forgetting-workspace")));
     window.experiment()->setYaml(
