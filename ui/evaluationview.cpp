@@ -7,6 +7,7 @@
 #include "core/train/trainer.h"
 #include "ui/background.h"
 #include "ui/calibrationpanel.h"
+#include "ui/exportdialog.h"
 #include "ui/generationcontrols.h"
 #include "ui/heatmap.h"
 #include "ui/tablecsv.h"
@@ -112,11 +113,16 @@ EvaluationView::EvaluationView(QWidget *parent) : QWidget(parent)
   m_evaluate = new QPushButton(tr("&Evaluate"), this);
   m_evaluate->setObjectName(QStringLiteral("EvaluateButton"));
   auto *refresh = new QPushButton(tr("Refresh"), this);
+  auto *exportButton = new QPushButton(tr("E&xport…"), this);
+  exportButton->setObjectName(QStringLiteral("EvaluationExport"));
+  exportButton->setToolTip(
+      tr("The chosen run's model in a format other tools read, checked before it is written"));
   bar->addWidget(new QLabel(tr("Run:"), this));
   bar->addWidget(m_runs, 1);
   bar->addWidget(new QLabel(tr("Split:"), this));
   bar->addWidget(m_split);
   bar->addWidget(m_evaluate);
+  bar->addWidget(exportButton);
   bar->addWidget(refresh);
   layout->addLayout(bar);
   m_summary = new QLabel(tr("Choose a finished run and evaluate it."), this);
@@ -150,6 +156,13 @@ EvaluationView::EvaluationView(QWidget *parent) : QWidget(parent)
   layout->addWidget(split, 1);
 
   connect(refresh, &QPushButton::clicked, this, &EvaluationView::refreshRuns);
+  connect(exportButton, &QPushButton::clicked, this, [this] {
+    if (m_runs->currentIndex() < 0)
+      return;
+    auto *dialog = new ExportDialog(m_runs->currentData().toString(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+  });
   connect(m_evaluate, &QPushButton::clicked, this, [this] {
     if (m_runs->currentIndex() >= 0)
       evaluate(m_runs->currentData().toString(), m_split->currentText());

@@ -5,6 +5,7 @@
 #include "core/util/error.h"
 #include "ui/curvesview.h"
 #include "ui/ensembledialog.h"
+#include "ui/exportdialog.h"
 #include "ui/historyitems.h"
 #include "ui/historyview.h"
 #include "ui/rungroupspanel.h"
@@ -146,6 +147,14 @@ void HistoryView::showSweep(std::vector<std::int64_t> runs)
   m_sweep->setRuns(m_store, runs);
   m_sweep->show();
   m_sweep->raise();
+}
+
+ExportDialog *HistoryView::exportRun(std::int64_t run)
+{
+  auto *dialog = new ExportDialog(QString::fromStdString(store().run(run).folder), this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  dialog->show();
+  return dialog;
 }
 
 EnsembleDialog *HistoryView::ensemble(const std::vector<std::int64_t> &runs)

@@ -80,6 +80,10 @@ void HistoryView::createWidgets()
   m_ensembleButton->setToolTip(
       tr("The selected classification runs' class probabilities averaged on their test "
          "split, scored beside each run"));
+  m_exportButton = new QPushButton(tr("E&xport…"), this);
+  m_exportButton->setObjectName(QStringLiteral("ExportButton"));
+  m_exportButton->setToolTip(tr("The selected run's model as a Hugging Face folder, a PEFT adapter or "
+                                "tunebench's layout, checked against the run before it is written"));
   m_sweepButton->setToolTip(
       tr("Parallel coordinates, scatter and importance of the selected runs, or of a selected "
          "plan's runs"));
@@ -87,8 +91,8 @@ void HistoryView::createWidgets()
   m_rerun->setObjectName(QStringLiteral("RerunButton"));
   bar->addWidget(m_filter, 1);
   bar->addWidget(m_refresh);
-  for (QPushButton *b :
-       {m_compare, m_sweepButton, m_ensembleButton, m_clone, m_rerun, m_resume, m_notes, m_archive, m_delete})
+  for (QPushButton *b : {m_compare, m_sweepButton, m_ensembleButton, m_exportButton, m_clone, m_rerun,
+                         m_resume, m_notes, m_archive, m_delete})
     bar->addWidget(b);
   layout->addLayout(bar);
 
@@ -157,6 +161,12 @@ void HistoryView::connectButtons()
                                tr("Select two or more classification runs of the same data."));
     else
       ensemble(selectedIds());
+  });
+  connect(m_exportButton, &QPushButton::clicked, this, [this] {
+    if (selectedIds().size() != 1)
+      QMessageBox::information(this, tr("Export"), tr("Select one finished run."));
+    else
+      exportRun(selectedIds().front());
   });
   connect(m_filter, &QLineEdit::returnPressed, this, &HistoryView::refresh);
   connect(m_compare, &QPushButton::clicked, this, [this] {

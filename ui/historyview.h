@@ -16,6 +16,7 @@ namespace tunebench {
 
 class CurvesView;
 class EnsembleDialog;
+class ExportDialog;
 class SweepView;
 class RunGroupsPanel;
 class RunStore;
@@ -51,6 +52,8 @@ public:
   QPushButton *sweepButton() const { return m_sweepButton; }
   // The selected runs' ensemble (averaged probabilities on their test split) beside its members.
   EnsembleDialog *ensemble(const std::vector<std::int64_t> &runs);
+  // The Export dialog on one run (its model in a chosen format, verified).
+  ExportDialog *exportRun(std::int64_t run);
   int overlaySeries() const;
   // A past run's config as the experiment to edit (clone) or to start again (rerun): the YAML it
   // was started with, or its folder's resolved config.yaml when that no longer resolves here.
@@ -82,7 +85,7 @@ private:
   QToolButton *m_refresh = nullptr; // beside the filter, as small as its text
   QPushButton *m_compare = nullptr, *m_resume = nullptr, *m_archive = nullptr, *m_clone = nullptr,
               *m_rerun = nullptr, *m_notes = nullptr, *m_delete = nullptr, *m_sweepButton = nullptr,
-              *m_ensembleButton = nullptr;
+              *m_ensembleButton = nullptr, *m_exportButton = nullptr;
   SweepView *m_sweep = nullptr; // in its own window, made when first shown
   RunGroupsPanel *m_groups = nullptr;
   CurvesView *m_curves = nullptr;

@@ -388,7 +388,11 @@ int runExport(const std::vector<std::string> &argv)
   const fs::path runDir = args.positionals().front();
   const fs::path out = args.value("out") ? fs::path(*args.value("out")) : runDir / "export";
   ExportOptions options;
-  options.format = parseExportFormat(args.value("format").value_or("hf"));
+  try {
+    options.format = parseExportFormat(args.value("format").value_or("hf"));
+  } catch (const Error &e) {
+    throw UsageError(std::string("--format: ") + e.what());
+  }
   options.verifyRows = args.intValue("verify-rows").value_or(64);
   auto run = TrainedRun::open(runDir);
   const std::optional<DecisionRule> rule =

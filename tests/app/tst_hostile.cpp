@@ -193,6 +193,10 @@ QList<Case> commandLines()
          QStringLiteral("bogus")},
         "--task: unknown task"),
       c("export without run", {QStringLiteral("export")}, "export needs one run folder"),
+      c("export unknown format",
+        {QStringLiteral("export"), QStringLiteral("run"), QStringLiteral("--format"),
+         QStringLiteral("onnx2")},
+        "unknown export format \"onnx2\""),
       c("tokenize without source", {QStringLiteral("tokenize")}, "tokenize"),
       c("ensemble one run", {QStringLiteral("ensemble")}, "ensemble"),
   };

@@ -236,6 +236,23 @@ private Q_SLOTS:
     QFile exported(out + QStringLiteral("/decision.json"));
     QVERIFY(exported.open(QIODevice::ReadOnly));
     QCOMPARE(QJsonDocument::fromJson(exported.readAll()).object(), rule);
+    // Verified before it was reported: USE-Lite in tunebench's documented layout, the same logits.
+    QFile verification(out + QStringLiteral("/verification.json"));
+    QVERIFY(verification.open(QIODevice::ReadOnly));
+    const QJsonObject checked = QJsonDocument::fromJson(verification.readAll()).object();
+    QVERIFY(checked.value(QLatin1String("passed")).toBool());
+    QVERIFY(checked.value(QLatin1String("max_abs_logit_difference")).toDouble() <= 1e-5);
+    QCOMPARE(checked.value(QLatin1String("label_agreement")).toDouble(), 1.0);
+    QVERIFY(checked.value(QLatin1String("export"))
+                .toObject()
+                .value(QLatin1String("layout"))
+                .toString()
+                .contains(QLatin1String("USE-Lite has no Hugging Face architecture")));
+    const auto own =
+        run({QStringLiteral("export"), whole, QStringLiteral("--format"), QStringLiteral("tunebench"),
+             QStringLiteral("--out"), path(QStringLiteral("exported-own")), QStringLiteral("--json")});
+    QCOMPARE(own.exitCode, 0);
+    QCOMPARE(own.json().value(QLatin1String("format")).toString(), QStringLiteral("tunebench"));
 
     // The model card: the data file's SHA-256 (computed here), the rows of each split (split.json),
     // the strategy and learning rate, the test accuracy of results.json, the files beside it.
