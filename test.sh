@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
 cd "$root"
 
-packaging/install-deps.sh build assets package
+packaging/install-deps.sh build assets package reference
 packaging/build.sh release
 export TUNEBENCH_ASSETS=${TUNEBENCH_ASSETS:-$root/assets}
 packaging/fetch-assets.sh

@@ -19,6 +19,7 @@
 
 #include <torch/torch.h>
 
+#include <QProcess>
 #include <QtTest/QtTest>
 
 #include <fstream>
@@ -288,6 +289,58 @@ private Q_SLOTS:
     const std::string text((std::istreambuf_iterator<char>(card)), {});
     QVERIFY2(text.find("## Export") != std::string::npos && text.find("passed") != std::string::npos,
              text.c_str());
+  }
+
+  void pythonReferenceComputesTheExport_data()
+  {
+    QTest::addColumn<QString>("family");
+    QTest::addColumn<QString>("task");
+    for (const char *f : {"bert", "roberta", "distilbert"}) {
+      QTest::addRow("%s classification", f) << f << "single_label";
+      QTest::addRow("%s tagging", f) << f << "token_tagging";
+    }
+    QTest::newRow("gpt2 instruction") << "gpt2"
+                                      << "instruction";
+  }
+
+  // An independent engine: the Python reference modules of tests/golden (check_export.py) read the
+  // exported folder under the reference class's names and compute tunebench's logits (real positions).
+  void pythonReferenceComputesTheExport()
+  {
+    QFETCH(QString, family);
+    QFETCH(QString, task);
+    const std::string name = QString(QStringLiteral("py-") + family + "-" + task).toStdString();
+    auto run = TrainedRun::open(train(name, family.toStdString(), task.toStdString()));
+    const fs::path out = path("exports/" + name);
+    exportRun(*run, out, {});
+    auto exported = TrainedRun::open(out);
+    const Batch b = run->sampleBatches("validation", 16, 16).front();
+    writeSafetensors(path(name + "-inputs.safetensors"), {{"input_ids", b.ids}, {"attention_mask", b.mask}});
+    QProcess python;
+    python.start(
+        QStringLiteral("/usr/bin/python3"),
+        {tunebench::testing::goldenDir(QStringLiteral("models")) + QStringLiteral("/check_export.py"),
+         QString::fromStdString(out.string()),
+         QString::fromStdString(path(name + "-inputs.safetensors").string()),
+         QString::fromStdString(path(name + "-logits.safetensors").string())});
+    QVERIFY(python.waitForFinished(120000));
+    QVERIFY2(python.exitCode() == 0,
+             qPrintable(QString::fromUtf8(python.readAllStandardError()) +
+                        QStringLiteral(" (python3-torch: packaging/install-deps.sh reference)")));
+    const torch::Tensor reference = readSafetensors(path(name + "-logits.safetensors")).at("logits");
+    torch::NoGradGuard noGrad;
+    exported->model().model->eval();
+    torch::Tensor ours =
+        exported->model().forward(b.ids, b.mask, torch::zeros_like(b.ids)).to(torch::kFloat32);
+    QCOMPARE(ours.sizes().vec(), reference.sizes().vec());
+    torch::Tensor where =
+        ours.dim() == 3 ? b.mask.ne(0).unsqueeze(-1).expand_as(ours) : torch::ones_like(ours, torch::kBool);
+    const double d = (ours - reference).abs().masked_select(where).max().item<double>();
+    QVERIFY2(
+        d <= 1e-4,
+        qPrintable(
+            QStringLiteral("%1: max |tunebench - reference| %2").arg(QString::fromStdString(name)).arg(d)));
+    QVERIFY(ours.abs().max().item<double>() > 1e-3); // logits, not zeros
   }
 
   void peftRoundTrip_data()
