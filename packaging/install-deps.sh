@@ -25,6 +25,8 @@ build_pkgs=(
   libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
   # ICU: Unicode categories, normalisation (NFC/NFD/NFKC) and case mapping for the tokenizers.
   libicu-dev
+  # ONNX exports: ONNX's protobuf classes (the same libonnx_proto LibTorch links).
+  libonnx-dev
   # sentencepiece: the library (for our dlopen shim only) and spm_train/spm_encode (reference tools).
   libsentencepiece-dev sentencepiece
   # Qt 6: Charts needs libqt6opengl6-dev and libxkbcommon-dev besides base and charts.
@@ -36,7 +38,7 @@ build_pkgs=(
 )
 assets_pkgs=(ca-certificates)
 package_pkgs=(dpkg-dev lintian desktop-file-utils appstream man-db)
-reference_pkgs=(python3 python3-torch python3-torchtext)
+reference_pkgs=(python3 python3-torch python3-torchtext python3-onnx)
 
 wanted=()
 for g in "${groups[@]}"; do

@@ -2,6 +2,7 @@
 
 #include "core/config/experiment.h"
 #include "core/export/exporter.h"
+#include "core/models/modelconfig.h"
 #include "core/train/trainedrun.h"
 #include "ui/tablecsv.h"
 
@@ -50,7 +51,12 @@ const Format kFormats[] = {
      "head under modules_to_save; loads onto its base model (strategy.adapter)."},
     {"tunebench", "tunebench layout",
      "Every tensor under tunebench's own names, the strategy as trained (any run); tunebench.yaml names the "
-     "base."}};
+     "base."},
+    {"onnx", "ONNX",
+     "model.onnx (opset 17; input_ids and attention_mask with dynamic batch and sequence, logits out), "
+     "checked in "
+     "onnxruntime; BERT, RoBERTa, DistilBERT, USE-Lite and GPT-2 classifiers and taggers, GPT-2 language "
+     "models."}};
 
 // Why a run cannot leave in a format, or "" when it can.
 QString refusal(const std::string &format, const ExperimentConfig &c)
@@ -70,6 +76,19 @@ QString refusal(const std::string &format, const ExperimentConfig &c)
     return QObject::tr("PEFT has no layout for the %1 strategy").arg(QString::fromStdString(s));
   if (format == "peft" && c.model.init == "random")
     return QObject::tr("the base model was initialised at random: no other tool can rebuild it");
+  if (format == "onnx") {
+    if (!mergeable && s != "full" && s != "partial" && s != "bitfit" && s != "linear_probe")
+      return QObject::tr("a %1 run's parameters are not part of the weights").arg(QString::fromStdString(s));
+    if (c.isMultiTask() || c.isEncoderDecoder() || c.isDenoising())
+      return QObject::tr("ONNX export covers classifiers, taggers and GPT-2 language models of one task");
+    const std::filesystem::path config = c.resolve(c.model.path) / "config.json";
+    std::error_code ec;
+    try {
+      if (std::filesystem::exists(config, ec) && readModelType(config) == "t5")
+        return QObject::tr("T5 is not among the ONNX export's families");
+    } catch (const std::exception &) { // an unreadable config.json: the export itself says what is wrong
+    }
+  }
   return {};
 }
 

@@ -48,7 +48,7 @@ const std::vector<Command> &commands()
        "| notes | tag | prune | du: the run history (runs.sqlite in the workspace)",
        runRuns, "tunebench-cli runs compare 3 4 5"},
       {"export",
-       "RUN [--out DIR] [--format hf|merged|peft|tunebench] [--calibrated]: the trained model as a "
+       "RUN [--out DIR] [--format hf|merged|peft|tunebench|onnx] [--calibrated]: the trained model as a "
        "folder, verified against the run before it is reported (verification.json)",
        runExport, "tunebench-cli export RUN --out my-model"},
       {"predict",

@@ -375,14 +375,16 @@ int runCrossValidate(const std::vector<std::string> &argvIn)
 
 int runExport(const std::vector<std::string> &argv)
 {
-  Args args(argv,
-            {{"out", true, "the folder to write (default: RUN/export)"},
-             {"format", true,
-              "hf (default: a Hugging Face folder; LoRA/IA3 merged in), merged (LoRA/IA3 only), peft "
-              "(PEFT's adapter layout: LoRA, IA3, prefix, prompt) or tunebench (own tensor names, any run)"},
-             {"verify-rows", true, "validation rows the export is checked on (default 64)"},
-             {"calibrated", false, "the run's saved decision rule goes along (decision.json)"},
-             {"json", false, "print verification.json"}});
+  Args args(
+      argv,
+      {{"out", true, "the folder to write (default: RUN/export)"},
+       {"format", true,
+        "hf (default: a Hugging Face folder; LoRA/IA3 merged in), merged (LoRA/IA3 only), peft "
+        "(PEFT's adapter layout: LoRA, IA3, prefix, prompt), tunebench (own tensor names, any run) or onnx "
+        "(model.onnx, checked in onnxruntime)"},
+       {"verify-rows", true, "validation rows the export is checked on (default 64)"},
+       {"calibrated", false, "the run's saved decision rule goes along (decision.json)"},
+       {"json", false, "print verification.json"}});
   if (args.positionals().size() != 1)
     throw UsageError("export needs one run folder");
   const fs::path runDir = args.positionals().front();

@@ -17,9 +17,10 @@ struct DecisionRule;
 //   merged    the same, for LoRA/IA3 runs only (it says so when there is nothing to merge)
 //   peft      PEFT's adapter_config.json + adapter_model.safetensors (LoRA, IA3, prefix, prompt)
 //   tunebench tunebench's own tensor names, the strategy's tensors as they are (any run)
-enum class ExportFormat { HuggingFace, Merged, Peft, Tunebench };
+//   onnx      model.onnx (core/export/onnxexport.h), checked in onnxruntime
+enum class ExportFormat { HuggingFace, Merged, Peft, Tunebench, Onnx };
 
-// "hf", "merged", "peft", "tunebench"; Error naming the choices otherwise.
+// "hf", "merged", "peft", "tunebench", "onnx"; Error naming the choices otherwise.
 ExportFormat parseExportFormat(const std::string &name);
 std::string exportFormatName(ExportFormat format);
 
@@ -38,7 +39,8 @@ struct ExportOutcome
 
 // Writes the run's model into `folder` and verifies it before reporting success: the written folder
 // is opened again through tunebench's loaders (the Hugging Face loader for hf/merged, the adapter
-// loader for peft) and run on the first verifyRows validation rows beside the run's own model —
+// loader for peft; onnxruntime for onnx) and run on the first verifyRows validation rows beside the
+// run's own model —
 // max |logit difference|, agreement of predicted labels, loss and accuracy of both — written to
 // verification.json and the model card (README.md). The export is assembled in a temporary folder
 // beside `folder` and moved into place only when it passed: a failed check throws Error with the

@@ -186,7 +186,7 @@ private Q_SLOTS:
     const auto pick = [&](const std::vector<std::string> &from) { return from[random() % from.size()]; };
     std::ofstream csv(path("reviews.csv")), conll(path("tags.conll")), pairs(path("pairs.jsonl"));
     csv << "text,label\n";
-    for (int i = 0; i < 160; ++i) {
+    for (int i = 0; i < 400; ++i) { // validation (20%): 80 rows, of 3 to 8 words
       const bool good = i % 2 == 0;
       const int length = 3 + static_cast<int>(random() % 6);
       std::string text, tags, plain;
@@ -341,6 +341,57 @@ private Q_SLOTS:
         qPrintable(
             QStringLiteral("%1: max |tunebench - reference| %2").arg(QString::fromStdString(name)).arg(d)));
     QVERIFY(ours.abs().max().item<double>() > 1e-3); // logits, not zeros
+  }
+
+  void onnxInOnnxruntime_data()
+  {
+    QTest::addColumn<QString>("family");
+    QTest::addColumn<QString>("task");
+    for (const char *f : {"bert", "roberta", "distilbert", "gpt2", "use-lite"})
+      QTest::addRow("%s classification", f) << f << "single_label";
+    QTest::newRow("bert tagging") << "bert"
+                                  << "token_tagging";
+    QTest::newRow("use-lite tagging") << "use-lite"
+                                      << "token_tagging";
+    QTest::newRow("gpt2 instruction") << "gpt2"
+                                      << "instruction";
+    QTest::newRow("roberta lora (merged)") << "roberta"
+                                           << "single_label";
+  }
+
+  // model.onnx run by onnxruntime (onnxruntime-node, the export's own check) on 64 padded validation
+  // rows of mixed length: its logits within 1e-4 of tunebench's; ONNX's checker accepts the model.
+  void onnxInOnnxruntime()
+  {
+    QFETCH(QString, family);
+    QFETCH(QString, task);
+    const bool lora = QString::fromLatin1(QTest::currentDataTag()).contains(QLatin1String("lora"));
+    const std::string name = QString(QStringLiteral("onnx-") + QString::fromLatin1(QTest::currentDataTag()))
+                                 .replace(QLatin1Char(' '), QLatin1Char('-'))
+                                 .toStdString();
+    auto run =
+        TrainedRun::open(train(name, family.toStdString(), task.toStdString(),
+                               lora ? std::vector<std::string>{"strategy.name=lora", "strategy.lora.r=2"}
+                                    : std::vector<std::string>{}));
+    ExportOptions options;
+    options.format = ExportFormat::Onnx;
+    const fs::path out = path("exports/" + name);
+    const ExportOutcome outcome = exportRun(*run, out, options);
+    const json &v = outcome.verification;
+    QVERIFY2(v["passed"].get<bool>(), v.dump().c_str());
+    QCOMPARE(v["rows"].get<long>(), 64L);
+    QVERIFY2(v["max_abs_logit_difference"].get<double>() <= 1e-4, v.dump().c_str());
+    QVERIFY2(v["engine"].get<std::string>().find("onnxruntime") != std::string::npos, v.dump().c_str());
+    QCOMPARE(v["label_agreement"].get<double>(), 1.0);
+    QProcess python;
+    python.start(QStringLiteral("/usr/bin/python3"),
+                 {QStringLiteral("-c"),
+                  QStringLiteral("import onnx, sys; onnx.checker.check_model(sys.argv[1])"),
+                  QString::fromStdString((out / "model.onnx").string())});
+    QVERIFY(python.waitForFinished(120000));
+    QVERIFY2(python.exitCode() == 0,
+             qPrintable(QString::fromUtf8(python.readAllStandardError()) +
+                        QStringLiteral(" (python3-onnx: packaging/install-deps.sh reference)")));
   }
 
   void peftRoundTrip_data()
