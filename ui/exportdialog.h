@@ -4,6 +4,7 @@
 
 #include <QDialog>
 
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -27,6 +28,7 @@ public:
   ~ExportDialog() override;
   void start();
   QComboBox *format() const { return m_format; }
+  QCheckBox *int8() const { return m_int8; }
   QLineEdit *folder() const { return m_folder; }
   QLabel *status() const { return m_status; }
   QTableWidget *verification() const { return m_table; }
@@ -39,6 +41,7 @@ private:
   void showVerification(const QString &json);
   QString m_runDir;
   QComboBox *m_format = nullptr;
+  QCheckBox *m_int8 = nullptr;
   QLineEdit *m_folder = nullptr;
   QLabel *m_status = nullptr, *m_help = nullptr;
   QProgressBar *m_progress = nullptr;

@@ -89,11 +89,15 @@ void HistoryView::createWidgets()
          "plan's runs"));
   m_clone->setObjectName(QStringLiteral("CloneButton"));
   m_rerun->setObjectName(QStringLiteral("RerunButton"));
-  bar->addWidget(m_filter, 1);
-  bar->addWidget(m_refresh);
+  // The filter on a row of its own, the actions under it: the window stays narrow enough.
+  auto *filterRow = new QHBoxLayout;
+  filterRow->addWidget(m_filter, 1);
+  filterRow->addWidget(m_refresh);
+  layout->addLayout(filterRow);
   for (QPushButton *b : {m_compare, m_sweepButton, m_ensembleButton, m_exportButton, m_clone, m_rerun,
                          m_resume, m_notes, m_archive, m_delete})
     bar->addWidget(b);
+  bar->addStretch(1);
   layout->addLayout(bar);
 
   auto *split = new QSplitter(Qt::Vertical, this);

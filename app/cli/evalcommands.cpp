@@ -204,6 +204,14 @@ int plainReport(TrainedRun &run, const std::string &split, bool jsonOut)
   return ExitOk;
 }
 
+// What --int8 quantised, on stderr (stdout stays the command's own output).
+void reportInt8(const json &q)
+{
+  std::fprintf(stderr, "int8: %d linear maps (%s engine), their weights %.1f MB in fp32, %.1f MB in int8\n",
+               q["maps"].get<int>(), q["engine"].get<std::string>().c_str(),
+               q["fp32_bytes"].get<double>() / 1e6, q["int8_bytes"].get<double>() / 1e6);
+}
+
 } // namespace
 
 int runEval(const std::vector<std::string> &argv)
@@ -220,10 +228,13 @@ int runEval(const std::vector<std::string> &argv)
         "tagging: entity F1 with invalid tag sequences repaired by rule and by "
         "constrained decoding; the better on validation is applied to the split"},
        {"save", false, "with --calibrate/--tune-threshold: keep what was fitted in RUN/decision.json"},
-       {"calibrated", false, "the split's metrics with the saved decision rule (RUN/decision.json)"}});
+       {"calibrated", false, "the split's metrics with the saved decision rule (RUN/decision.json)"},
+       {"int8", false, "infer with int8 linear maps (dynamic quantisation; LoRA/IA3 merged first)"}});
   if (args.positionals().size() != 1)
     throw UsageError("eval needs one run folder");
   auto run = TrainedRun::open(args.positionals().front());
+  if (args.has("int8"))
+    reportInt8(run->useInt8());
   const std::string split = args.value("split").value_or("test");
   const bool jsonOut = args.has("json");
   if (args.has("repair-tags"))
@@ -356,7 +367,8 @@ int runPredict(const std::vector<std::string> &argv)
              {"max-new-tokens", true,
               "language models: the longest answer (default: the run's "
               "evaluation.max_new_tokens)"},
-             {"seed", true, "language models: the sampling seed (text i uses seed + i; default 0)"}});
+             {"seed", true, "language models: the sampling seed (text i uses seed + i; default 0)"},
+             {"int8", false, "infer with int8 linear maps (dynamic quantisation; LoRA/IA3 merged first)"}});
   if (args.positionals().size() != 1)
     throw UsageError("predict needs one run folder");
   const TrainedRun::Decoding decoding = decodingOptions(args);
@@ -376,6 +388,8 @@ int runPredict(const std::vector<std::string> &argv)
     for (std::string line; std::getline(std::cin, line);)
       texts.push_back(line);
   auto run = TrainedRun::open(args.positionals().front());
+  if (args.has("int8"))
+    reportInt8(run->useInt8());
   if (generationAsked && (!run->config().isLanguageModelling() || run->config().isDenoising()))
     throw UsageError(
         "--beam, --sample, --temperature, --top-p, --top-k, --max-new-tokens and --seed apply to "

@@ -383,6 +383,7 @@ int runExport(const std::vector<std::string> &argv)
         "(PEFT's adapter layout: LoRA, IA3, prefix, prompt), tunebench (own tensor names, any run) or onnx "
         "(model.onnx, checked in onnxruntime)"},
        {"verify-rows", true, "validation rows the export is checked on (default 64)"},
+       {"int8", false, "with --format onnx: int8 linear maps and embeddings (dynamic quantisation)"},
        {"calibrated", false, "the run's saved decision rule goes along (decision.json)"},
        {"json", false, "print verification.json"}});
   if (args.positionals().size() != 1)
@@ -396,6 +397,10 @@ int runExport(const std::vector<std::string> &argv)
     throw UsageError(std::string("--format: ") + e.what());
   }
   options.verifyRows = args.intValue("verify-rows").value_or(64);
+  options.int8 = args.has("int8");
+  if (options.int8 && options.format != ExportFormat::Onnx)
+    throw UsageError(
+        "--int8 goes with --format onnx (eval and predict take --int8 for tunebench's own inference)");
   auto run = TrainedRun::open(runDir);
   const std::optional<DecisionRule> rule =
       args.has("calibrated") ? std::optional(requireDecisionRule(runDir, run->labels())) : std::nullopt;

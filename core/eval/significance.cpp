@@ -154,4 +154,15 @@ BootstrapResult pairedBootstrap(std::size_t n,
   return r;
 }
 
+std::pair<double, double> wilsonInterval(std::int64_t successes, std::int64_t n)
+{
+  if (n <= 0)
+    return {0.0, 0.0};
+  const double z = 1.959963984540054; // the 97.5% quantile of the standard normal
+  const double nn = static_cast<double>(n), p = static_cast<double>(successes) / nn, z2 = z * z;
+  const double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
+  const double half = z / (1 + z2 / nn) * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
 } // namespace tunebench

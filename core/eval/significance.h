@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <vector>
 
 namespace tunebench {
@@ -67,5 +68,9 @@ private:
 
 // Linear-interpolation percentile (numpy's default) of sorted values, q in [0, 100].
 double percentileOfSorted(const std::vector<double> &sorted, double q);
+
+// The 95% Wilson score interval of a proportion: `successes` of `n` (e.g. a test accuracy over
+// its rows); {0, 0} when n is 0.
+std::pair<double, double> wilsonInterval(std::int64_t successes, std::int64_t n);
 
 } // namespace tunebench

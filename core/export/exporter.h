@@ -29,6 +29,9 @@ struct ExportOptions
   ExportFormat format = ExportFormat::HuggingFace;
   const DecisionRule *rule = nullptr; // goes along as decision.json
   int verifyRows = 64;                // validation rows the export is checked on
+  // onnx: int8 linear maps and embeddings (dynamic quantisation). Checked against the fp32 run by
+  // the agreement of predicted labels (at least 0.95), not the logits.
+  bool int8 = false;
 };
 
 struct ExportOutcome

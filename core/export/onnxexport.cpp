@@ -84,7 +84,7 @@ Encoded encoderGraph(G &g, TransformerEncoderImpl &m)
 {
   const EncoderConfig &c = m.config();
   const std::string ids = "input_ids", maskFloat = g.op("Cast", {"attention_mask"}, {G::attr("to", 1)});
-  std::string x = g.op("Gather", {g.weight("word_embeddings", m.embeddings->words->weight), ids});
+  std::string x = g.embedding(m.embeddings->words->weight, ids);
   std::string positions;
   if (c.modelType == "roberta") { // counted over the non-padding tokens from padding_idx + 1
     const std::string real =
@@ -140,8 +140,7 @@ Encoded useLiteGraph(G &g, UseLiteEncoderImpl &m)
   const std::string ids = clip("input_ids");
   const std::string maskFloat = g.op("Cast", {clip("attention_mask")}, {G::attr("to", 1)});
   const std::string m3 = g.op("Unsqueeze", {maskFloat, g.ints({2})});
-  const std::string e =
-      g.op("Gather", {g.weight("embeddings", m.embeddings->weight), g.op("Max", {ids, g.scalarInt(0)})});
+  const std::string e = g.embedding(m.embeddings->weight, g.op("Max", {ids, g.scalarInt(0)}));
   const std::string steps =
       g.op("Cast", {g.op("Range", {g.scalarInt(0), timeOf(g, ids), g.scalarInt(1)})}, {G::attr("to", 1)});
   const std::string angles = g.op("Mul", {g.op("Unsqueeze", {steps, g.ints({1})}),
@@ -186,8 +185,7 @@ Encoded gpt2Graph(G &g, Gpt2LMHeadModelImpl &m, std::string &wte)
   const Gpt2Config &c = m.config();
   const std::string ids = "input_ids", maskFloat = g.op("Cast", {"attention_mask"}, {G::attr("to", 1)});
   const std::string time = timeOf(g, ids);
-  wte = g.weight("wte", m.wte->weight);
-  std::string x = g.op("Add", {g.op("Gather", {wte, ids}),
+  std::string x = g.op("Add", {g.embedding(m.wte->weight, ids, &wte),
                                g.op("Gather", {g.weight("wpe", m.wpe->weight),
                                                g.op("Range", {g.scalarInt(0), time, g.scalarInt(1)})})});
   const std::string square =
@@ -268,7 +266,7 @@ void refuseUnsupported(BuiltModel &built)
 
 } // namespace
 
-json writeOnnxFolder(TrainedRun &run, const fs::path &folder)
+json writeOnnxFolder(TrainedRun &run, const fs::path &folder, bool int8)
 {
   BuiltModel &built = run.model();
   refuseUnsupported(built);
@@ -287,6 +285,7 @@ json writeOnnxFolder(TrainedRun &run, const fs::path &folder)
   } unmerge{built, merge};
   torch::NoGradGuard noGrad;
   G g;
+  g.setInt8(int8);
   g.input("input_ids", true, {{"batch"}, {"sequence"}});
   g.input("attention_mask", true, {{"batch"}, {"sequence"}});
   std::string logits;
@@ -331,6 +330,16 @@ json writeOnnxFolder(TrainedRun &run, const fs::path &folder)
       "ONNX opset 17 (model.onnx): inputs input_ids, attention_mask (int64, dynamic batch and sequence; "
       "token types 0), output logits";
   info["merged"] = merge ? json(built.strategy->name()) : json(nullptr);
+  std::int64_t fp32 = 0;
+  for (const auto &p : built.model->named_parameters())
+    if (!isStrategyTensor(p.key()))
+      fp32 += p.value().numel() * 4;
+  info["fp32_weight_bytes"] = fp32;
+  info["file_bytes"] = static_cast<std::int64_t>(fs::file_size(folder / "model.onnx"));
+  if (int8)
+    info["quantization"] =
+        "int8 weights per output channel (linear maps, embedding rows), uint8 activations per "
+        "tensor as they come (DynamicQuantizeLinear, MatMulInteger)";
   return info;
 }
 

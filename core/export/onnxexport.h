@@ -18,7 +18,8 @@ struct Batch;
 // texts). LoRA/IA3 are merged in; T5, multi-task models and prefix/prompt/adapter runs are refused
 // with the reason. The tokenizer's files, config.json (as the hf export writes it), labels.json
 // and tunebench.yaml go beside it. Returns what the card says of it.
-nlohmann::json writeOnnxFolder(TrainedRun &run, const std::filesystem::path &folder);
+// int8: linear maps and embedding tables quantised (OnnxGraph::setInt8), activations quantised as they come.
+nlohmann::json writeOnnxFolder(TrainedRun &run, const std::filesystem::path &folder, bool int8 = false);
 
 // Runs model.onnx in onnxruntime (the onnxruntime-node npm package under $TUNEBENCH_ASSETS/npm,
 // through packaging's onnx-verify.cjs; nothing of it is linked into tunebench) on the batches and

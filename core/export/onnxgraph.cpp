@@ -1,5 +1,6 @@
 #include "core/export/onnxgraph.h"
 
+#include "core/models/int8linear.h"
 #include "core/util/error.h"
 
 #include <torch/torch.h>
@@ -61,12 +62,14 @@ void OnnxGraph::output(const std::string &name, const std::vector<Dim> &dims)
 
 std::string OnnxGraph::weight(const std::string &stem, const torch::Tensor &t)
 {
-  const torch::Tensor c =
-      (t.scalar_type() == torch::kLong ? t : t.detach().to(torch::kFloat32)).contiguous().cpu();
+  const bool kept = t.scalar_type() == torch::kLong || t.scalar_type() == torch::kChar;
+  const torch::Tensor c = (kept ? t : t.detach().to(torch::kFloat32)).contiguous().cpu();
   auto *init = d->graph.add_initializer();
   const std::string name = fresh(stem);
   init->set_name(name);
-  init->set_data_type(c.scalar_type() == torch::kLong ? onnx::TensorProto::INT64 : onnx::TensorProto::FLOAT);
+  init->set_data_type(c.scalar_type() == torch::kLong   ? onnx::TensorProto::INT64
+                      : c.scalar_type() == torch::kChar ? onnx::TensorProto::INT8
+                                                        : onnx::TensorProto::FLOAT);
   for (std::int64_t s : c.sizes())
     init->add_dims(s);
   init->set_raw_data(std::string(static_cast<const char *>(c.data_ptr()), c.nbytes()));
@@ -146,9 +149,55 @@ std::string OnnxGraph::op(const std::string &type, const std::vector<std::string
   return out;
 }
 
+std::vector<std::string> OnnxGraph::ops(const std::string &type, const std::vector<std::string> &inputs,
+                                        int outputs)
+{
+  auto *node = d->graph.add_node();
+  node->set_op_type(type);
+  node->set_name(fresh(type));
+  for (const std::string &in : inputs)
+    node->add_input(in);
+  std::vector<std::string> out;
+  for (int i = 0; i < outputs; ++i) {
+    out.push_back(fresh(type + "_out"));
+    node->add_output(out.back());
+  }
+  return out;
+}
+
+std::string OnnxGraph::int8Linear(const std::string &x, const torch::Tensor &weightOutIn,
+                                  const torch::Tensor &bias)
+{
+  const auto [values, scales] = quantizePerChannel(weightOutIn);
+  const std::vector<std::string> q = ops("DynamicQuantizeLinear", {x}, 3); // uint8 x, its scale, zero point
+  const std::string product = op("MatMulInteger", {q[0], weight("w_int8", values.t().contiguous()), q[2],
+                                                   weight("w_zero", torch::zeros({}, torch::kInt8))});
+  const std::string y =
+      op("Mul", {op("Cast", {product}, {attr("to", 1)}), op("Mul", {q[1], weight("w_scale", scales)})});
+  return bias.defined() ? op("Add", {y, weight("b", bias)}) : y;
+}
+
+std::string OnnxGraph::embedding(const torch::Tensor &table, const std::string &ids, std::string *value)
+{
+  if (!m_int8) {
+    const std::string t = weight("embedding", table);
+    if (value)
+      *value = t;
+    return op("Gather", {t, ids});
+  }
+  const auto [values, scales] = quantizePerChannel(table); // per row
+  const std::string rows = weight("embedding_int8", values), rowScales = weight("embedding_scale", scales);
+  if (value)
+    *value = op("Mul", {op("Cast", {rows}, {attr("to", 1)}), op("Unsqueeze", {rowScales, ints({1})})});
+  const std::string gathered = op("Cast", {op("Gather", {rows, ids})}, {attr("to", 1)});
+  return op("Mul", {gathered, op("Unsqueeze", {op("Gather", {rowScales, ids}), ints({-1})})});
+}
+
 std::string OnnxGraph::linear(const std::string &x, const torch::Tensor &weight, const torch::Tensor &bias,
                               bool inOut)
 {
+  if (m_int8)
+    return int8Linear(x, inOut ? weight.t() : weight, bias);
   const std::string y = op("MatMul", {x, this->weight("w", inOut ? weight : weight.t())});
   return bias.defined() ? op("Add", {y, this->weight("b", bias)}) : y;
 }

@@ -47,6 +47,17 @@ public:
   static Attribute attrf(const std::string &name, float value);
   std::string op(const std::string &type, const std::vector<std::string> &inputs,
                  const std::vector<Attribute> &attributes = {}, const std::string &output = {});
+  // A node with several outputs (DynamicQuantizeLinear).
+  std::vector<std::string> ops(const std::string &type, const std::vector<std::string> &inputs, int outputs);
+
+  // int8: linear maps with int8 weights per output channel and uint8 activations quantised per
+  // tensor as they come (DynamicQuantizeLinear → MatMulInteger → scales), embedding tables int8 per
+  // row; the scheme of core/models/int8linear.h.
+  void setInt8(bool on) { m_int8 = on; }
+  bool int8() const { return m_int8; }
+  // Rows of an embedding table for ids (int8 rows and scales when int8 is on); `value` receives the
+  // table's fp32 value as a graph name (for a tied head).
+  std::string embedding(const torch::Tensor &weight, const std::string &ids, std::string *value = nullptr);
 
   // x·Wᵀ + b for a torch Linear's weight [out, in] (transposed: true for GPT-2's Conv1D [in, out]).
   std::string linear(const std::string &x, const torch::Tensor &weight, const torch::Tensor &bias,
@@ -60,6 +71,8 @@ public:
 
 private:
   std::string fresh(const std::string &stem);
+  std::string int8Linear(const std::string &x, const torch::Tensor &weightOutIn, const torch::Tensor &bias);
+  bool m_int8 = false;
   struct Impl;
   std::unique_ptr<Impl> d;
 };

@@ -50,7 +50,7 @@ EncoderLayerImpl::EncoderLayerImpl(const EncoderConfig &c) : m_heads(c.numHeads)
 
 std::vector<torch::Tensor> EncoderLayerImpl::projectQkv(const torch::Tensor &x)
 {
-  if (!query->bias.defined() || !key->bias.defined() || !value->bias.defined())
+  if (!query->bias.defined() || !key->bias.defined() || !value->bias.defined() || query->int8)
     return {query(x), key(x), value(x)};
   std::vector<torch::Tensor> parts;
   if (bf16LinearApplies(query->weight, query->bias, x) && bf16LinearApplies(key->weight, key->bias, x) &&

@@ -2,6 +2,7 @@
 
 #include "core/models/bf16linear.h"
 #include "core/models/estimate.h"
+#include "core/models/int8linear.h"
 #include "core/models/linear.h"
 #include "core/runtime/generator.h"
 #include "core/util/error.h"
@@ -25,7 +26,8 @@ torch::Tensor Conv1DImpl::forward(const torch::Tensor &x)
 {
   auto shape = x.sizes().vec();
   shape.back() = weight.size(1);
-  torch::Tensor y = bf16LinearApplies(weight, bias, x)
+  torch::Tensor y = int8 ? int8->forward(x)
+                    : bf16LinearApplies(weight, bias, x)
                         ? bf16Linear(x, {weight}, {bias}, /*weightsInputMajor=*/true)
                         : torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(shape);
   for (const auto &hook : m_hooks)

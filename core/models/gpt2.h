@@ -29,6 +29,7 @@ public:
   int inFeatures() const { return static_cast<int>(weight.size(0)); }
   int outFeatures() const { return static_cast<int>(weight.size(1)); }
   torch::Tensor weight, bias;
+  std::shared_ptr<Int8Linear> int8; // inference in int8 (quantizeLinearMaps)
 
 private:
   std::vector<std::shared_ptr<OutputHook>> m_hooks;

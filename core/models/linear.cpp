@@ -1,6 +1,7 @@
 #include "core/models/linear.h"
 
 #include "core/models/bf16linear.h"
+#include "core/models/int8linear.h"
 #include "core/runtime/generator.h"
 
 #include <torch/torch.h>
@@ -39,8 +40,9 @@ torch::nn::Embedding makeEmbedding(std::int64_t count, std::int64_t dim)
 
 torch::Tensor LinearImpl::forward(const torch::Tensor &x)
 {
-  torch::Tensor y =
-      bf16LinearApplies(weight, bias, x) ? bf16Linear(x, {weight}, {bias}) : torch::linear(x, weight, bias);
+  torch::Tensor y = int8                                 ? int8->forward(x)
+                    : bf16LinearApplies(weight, bias, x) ? bf16Linear(x, {weight}, {bias})
+                                                         : torch::linear(x, weight, bias);
   for (const auto &hook : m_hooks)
     y = hook->apply(x, y);
   return y;

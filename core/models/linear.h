@@ -9,6 +9,8 @@
 
 namespace tunebench {
 
+class Int8Linear;
+
 // Something a fine-tuning strategy attaches to a linear map: it sees the input and the base output
 // and returns the new output (LoRA adds a low-rank update, IA3 scales, an adapter transforms).
 // Its parameters are registered on the layer it is attached to, under the names PEFT uses
@@ -34,6 +36,8 @@ public:
   int outFeatures() const { return static_cast<int>(weight.size(0)); }
 
   torch::Tensor weight, bias;
+  // Inference in int8 (core/models/int8linear.h, quantizeLinearMaps): forward() uses it when set.
+  std::shared_ptr<Int8Linear> int8;
 
 private:
   std::vector<std::shared_ptr<OutputHook>> m_hooks;

@@ -1,10 +1,12 @@
 #include "core/train/modelcard.h"
 
+#include "core/eval/significance.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
 #include "core/util/sha256.h"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 namespace tunebench {
@@ -59,6 +61,10 @@ void exportSection(std::ostringstream &out, const json &v)
   const json &info = v.value("export", json::object());
   out << "\n## Export\n\n- Format: " << v.value("format", std::string("?"))
       << "; layout: " << info.value("layout", std::string("?")) << "\n";
+  if (info.contains("quantization") && info["quantization"].is_string())
+    out << "- Quantised: " << info["quantization"].get<std::string>() << "; model file "
+        << info.value("file_bytes", 0L) / 1000 << " kB, the fp32 weights "
+        << info.value("fp32_weight_bytes", 0L) / 1000 << " kB\n";
   if (info.contains("merged") && info["merged"].is_string())
     out << "- The " << info["merged"].get<std::string>() << " update is merged into the weights\n";
   out << "- Verified on " << v.value("rows", 0L) << " " << v.value("split", std::string("validation"))
@@ -115,6 +121,18 @@ std::string modelCard(const ExperimentConfig &c, const json &results, const json
       << "- Best checkpoint: step " << results.value("best_step", -1L) << " by validation "
       << results.value("metric", std::string("?")) << "\n\n## Results (best checkpoint)\n\n";
   metricsTable(out, results);
+  // The test accuracy's 95% interval over the test rows (Wilson score interval).
+  if (results.contains("test") && results["test"].is_object() && results["test"].contains("metrics") &&
+      results["test"]["metrics"].contains("accuracy") && results["test"]["metrics"]["accuracy"].is_number() &&
+      split.contains("test") && !split["test"].empty() && !c.isLanguageModelling() &&
+      c.task.kind != "token_tagging") {
+    const auto n = static_cast<std::int64_t>(split["test"].size());
+    const double accuracy = results["test"]["metrics"]["accuracy"].get<double>();
+    const auto [low, high] = wilsonInterval(std::llround(accuracy * static_cast<double>(n)), n);
+    out << "\nTest accuracy " << number(accuracy) << ", 95% interval " << number(low) << " – " << number(high)
+        << " (Wilson score interval over " << n
+        << " test rows: the spread a test split of this size allows)\n";
+  }
   if (results.contains("majority_baseline") && results["majority_baseline"].is_number() &&
       results["majority_baseline"].get<double>() > 0)
     out << "\nMajority-class baseline (test accuracy): " << number(results["majority_baseline"]) << "\n";

@@ -5,6 +5,7 @@
 #include "core/eval/metrics.h"
 #include "core/models/checkpoint.h"
 #include "core/models/generation.h"
+#include "core/models/int8linear.h"
 #include "core/models/safetensors.h"
 #include "core/runtime/runtime.h"
 #include "core/tokenize/tokenizer.h"
@@ -177,6 +178,16 @@ std::vector<Batch> TrainedRun::sampleBatches(const std::string &split, int limit
                               d->built.noiseOrNull(), d->config.seed));
   }
   return batches;
+}
+
+json TrainedRun::useInt8()
+{
+  BuiltModel &b = d->built;
+  if (b.strategy->canMerge())
+    b.strategy->merge(*b.model); // for good: this object infers in int8 now
+  const Int8Report r = quantizeLinearMaps(*b.model);
+  b.model->eval();
+  return {{"maps", r.maps}, {"fp32_bytes", r.fp32Bytes}, {"int8_bytes", r.int8Bytes}, {"engine", r.engine}};
 }
 
 void TrainedRun::ensureData()

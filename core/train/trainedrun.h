@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ public:
   bool isExport() const;
   BuiltModel &model();
   const Tokenizer &tokenizer() const;
+  // Inference in int8 from here on: a LoRA/IA3 update merged into the weights, then every linear map
+  // quantised (core/models/int8linear.h). What was quantised: maps, fp32_bytes, int8_bytes, engine.
+  nlohmann::json useInt8();
   // The first `limit` rows of a split (the run's own split.json), as batches of `batchSize` rows
   // (for checking an export against the run on the same inputs).
   std::vector<Batch> sampleBatches(const std::string &split, int limit, int batchSize);

@@ -272,6 +272,9 @@ private Q_SLOTS:
                                   .arg(split.value(QLatin1String("validation")).toArray().size())
                                   .arg(split.value(QLatin1String("test")).toArray().size())));
     QVERIFY(cardText.contains(QLatin1String("Strategy: full")));
+    QVERIFY2(cardText.contains(QStringLiteral("(Wilson score interval over %1 test rows")
+                                   .arg(split.value(QLatin1String("test")).toArray().size())),
+             qPrintable(cardText));
     QFile resultsFile(whole + QStringLiteral("/results.json"));
     QVERIFY(resultsFile.open(QIODevice::ReadOnly));
     const double accuracy = QJsonDocument::fromJson(resultsFile.readAll())

@@ -394,6 +394,48 @@ private Q_SLOTS:
                         QStringLiteral(" (python3-onnx: packaging/install-deps.sh reference)")));
   }
 
+  // int8: tunebench's own inference with quantised linear maps (a quarter of the weights' bytes,
+  // labels as the fp32 model's), and the int8 ONNX export in onnxruntime (a file ≤ 30% of the fp32
+  // weights, labels agreeing on at least 95% of the rows).
+  void int8InferenceAndExport()
+  {
+    const fs::path runDir = train("int8-use-lite", "use-lite", "single_label", {"training.max_steps=30"});
+    auto run = TrainedRun::open(runDir);
+    const std::vector<Batch> batches = run->sampleBatches("validation", 64, 16);
+    torch::NoGradGuard noGrad;
+    std::vector<torch::Tensor> fp32;
+    for (const Batch &b : batches)
+      fp32.push_back(run->model().forward(b).clone());
+    const json q = run->useInt8();
+    QVERIFY2(q["maps"].get<int>() >= 10, q.dump().c_str());
+    QVERIFY2(q["int8_bytes"].get<double>() <= 0.3 * q["fp32_bytes"].get<double>(), q.dump().c_str());
+    double worst = 0;
+    long agree = 0, rows = 0;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      const torch::Tensor e = run->model().forward(batches[i]);
+      worst = std::max(worst, (e - fp32[i]).abs().max().item<double>());
+      agree += e.argmax(-1).eq(fp32[i].argmax(-1)).sum().item<long>();
+      rows += e.size(0);
+    }
+    QVERIFY2(worst > 0 && worst < 0.5, std::to_string(worst).c_str()); // quantised, and close
+    QVERIFY2(agree >= 0.95 * static_cast<double>(rows),
+             (std::to_string(agree) + " of " + std::to_string(rows)).c_str());
+
+    ExportOptions options;
+    options.format = ExportFormat::Onnx;
+    options.int8 = true;
+    const ExportOutcome outcome = exportRun(*TrainedRun::open(runDir), path("exports/int8-onnx"), options);
+    const json &v = outcome.verification;
+    QVERIFY2(v["passed"].get<bool>(), v.dump().c_str());
+    QVERIFY2(v["label_agreement"].get<double>() >= 0.95, v.dump().c_str());
+    QVERIFY2(v["max_abs_logit_difference"].get<double>() > 0, v.dump().c_str());
+    const json &info = v["export"];
+    QVERIFY2(info["file_bytes"].get<double>() <= 0.3 * info["fp32_weight_bytes"].get<double>(),
+             info.dump().c_str());
+    QVERIFY(static_cast<double>(fs::file_size(path("exports/int8-onnx") / "model.onnx")) ==
+            info["file_bytes"].get<double>());
+  }
+
   void peftRoundTrip_data()
   {
     QTest::addColumn<QString>("strategy");

@@ -59,6 +59,22 @@ class TestSignificance : public QObject
   Q_OBJECT
 
 private Q_SLOTS:
+  // The Wilson score interval (the model card's interval for test accuracy) against scipy's
+  // binomtest(k, n).proportion_ci(method="wilson") (tests/golden/stats/make_wilson.py).
+  void wilsonMatchesScipy()
+  {
+    std::ifstream in(tunebench::testing::goldenDir(QStringLiteral("stats")).toStdString() + "/wilson.json");
+    const nlohmann::json cases = nlohmann::json::parse(in);
+    QVERIFY(cases.size() >= 5);
+    for (const auto &c : cases) {
+      const auto [low, high] = wilsonInterval(c["k"].get<std::int64_t>(), c["n"].get<std::int64_t>());
+      QVERIFY2(std::abs(low - c["low"].get<double>()) < 1e-12 &&
+                   std::abs(high - c["high"].get<double>()) < 1e-12,
+               c.dump().c_str());
+    }
+    QCOMPARE(wilsonInterval(0, 0), std::make_pair(0.0, 0.0));
+  }
+
   void mcnemarMatchesScipy()
   {
     for (const auto &c : golden()["mcnemar"]) {
