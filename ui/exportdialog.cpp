@@ -2,7 +2,6 @@
 
 #include "core/config/experiment.h"
 #include "core/export/exporter.h"
-#include "core/models/modelconfig.h"
 #include "core/train/trainedrun.h"
 #include "ui/tablecsv.h"
 
@@ -58,40 +57,6 @@ const Format kFormats[] = {
      "checked in "
      "onnxruntime; BERT, RoBERTa, DistilBERT, USE-Lite and GPT-2 classifiers and taggers, GPT-2 language "
      "models."}};
-
-// Why a run cannot leave in a format, or "" when it can.
-QString refusal(const std::string &format, const ExperimentConfig &c)
-{
-  const std::string &s = c.strategy.name;
-  const bool mergeable = s == "lora" || s == "ia3";
-  const bool peft = mergeable || s == "prefix" || s == "prompt";
-  if (format == "hf" && !peft && s != "adapters")
-    return {};
-  if (format == "hf")
-    return mergeable ? QString()
-                     : QObject::tr("a %1 run's parameters are part of no Hugging Face class")
-                           .arg(QString::fromStdString(s));
-  if (format == "merged" && !mergeable)
-    return QObject::tr("nothing to merge: the strategy is %1").arg(QString::fromStdString(s));
-  if (format == "peft" && !peft)
-    return QObject::tr("PEFT has no layout for the %1 strategy").arg(QString::fromStdString(s));
-  if (format == "peft" && c.model.init == "random")
-    return QObject::tr("the base model was initialised at random: no other tool can rebuild it");
-  if (format == "onnx") {
-    if (!mergeable && s != "full" && s != "partial" && s != "bitfit" && s != "linear_probe")
-      return QObject::tr("a %1 run's parameters are not part of the weights").arg(QString::fromStdString(s));
-    if (c.isMultiTask() || c.isEncoderDecoder() || c.isDenoising())
-      return QObject::tr("ONNX export covers classifiers, taggers and GPT-2 language models of one task");
-    const std::filesystem::path config = c.resolve(c.model.path) / "config.json";
-    std::error_code ec;
-    try {
-      if (std::filesystem::exists(config, ec) && readModelType(config) == "t5")
-        return QObject::tr("T5 is not among the ONNX export's families");
-    } catch (const std::exception &) { // an unreadable config.json: the export itself says what is wrong
-    }
-  }
-  return {};
-}
 
 } // namespace
 
@@ -178,7 +143,9 @@ void ExportDialog::offerFormats()
   for (const Format &f : kFormats) {
     m_format->addItem(tr(f.label), QString::fromLatin1(f.name));
     const int i = m_format->count() - 1;
-    const QString why = cfg.ok() ? refusal(f.name, cfg.config) : QString();
+    const QString why = cfg.ok()
+                            ? QString::fromStdString(exportUnavailable(parseExportFormat(f.name), cfg.config))
+                            : QString();
     m_format->setItemData(i, why.isEmpty() ? tr(f.help) : tr("Not for this run: %1.").arg(why),
                           Qt::ToolTipRole);
     if (!why.isEmpty())

@@ -6,8 +6,10 @@
 #include "core/export/peftexport.h"
 #include "core/models/checkpoint.h"
 #include "core/models/hflayout.h"
+#include "core/models/modelconfig.h"
 #include "core/models/safetensors.h"
 #include "core/models/uselite.h"
+#include "core/strategies/peft.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/train/batches.h"
 #include "core/train/builtmodel.h"
@@ -34,38 +36,6 @@ const std::vector<std::pair<ExportFormat, std::string>> kFormats = {{ExportForma
                                                                     {ExportFormat::Tunebench, "tunebench"},
                                                                     {ExportFormat::Onnx, "onnx"}};
 
-// Merges a LoRA/IA3 run's update into its weights for the scope; unmerges after.
-class MergeScope
-{
-public:
-  MergeScope(BuiltModel &built, bool merge)
-    : m_built(built)
-    , m_merged(merge)
-  {
-    if (m_merged)
-      m_built.strategy->merge(*m_built.model);
-  }
-  ~MergeScope()
-  {
-    if (m_merged)
-      m_built.strategy->unmerge(*m_built.model);
-  }
-  MergeScope(const MergeScope &) = delete;
-  MergeScope &operator=(const MergeScope &) = delete;
-
-private:
-  BuiltModel &m_built;
-  bool m_merged;
-};
-
-bool hasStrategyTensors(const torch::nn::Module &model)
-{
-  for (const auto &p : model.named_parameters())
-    if (isStrategyTensor(p.key()))
-      return true;
-  return false;
-}
-
 // hf and merged: a Hugging Face folder. Returns what the card and verification.json say of it.
 json writeHuggingFace(TrainedRun &run, const fs::path &dir, bool mergedOnly)
 {
@@ -75,12 +45,12 @@ json writeHuggingFace(TrainedRun &run, const fs::path &dir, bool mergedOnly)
   if (mergedOnly && !merge)
     throw Error("nothing to merge: the run's strategy is " + strategy.name() +
                 " (LoRA and IA3 merge into the weights; export --format hf for this run)");
-  if (!merge && hasStrategyTensors(*built.model))
+  if (!merge && hasStrategyTensors(built))
     throw Error(
         "a " + strategy.name() + " run has no Hugging Face folder: its " + strategy.name() +
         " parameters are not part of any Hugging Face class (export --format " +
         (strategy.name() == "adapters" ? std::string("tunebench") : std::string("peft or tunebench")) + ")");
-  MergeScope scope(built, merge);
+  const MergeScope scope(built);
   const ExperimentConfig &config = run.config();
   json info = {{"merged", merge ? json(strategy.name()) : json(nullptr)}};
   TensorMap tensors;
@@ -259,6 +229,40 @@ ExportFormat parseExportFormat(const std::string &name)
     if (n == name)
       return format;
   throw Error("unknown export format \"" + name + "\" (hf, merged, peft, tunebench or onnx)");
+}
+
+std::string exportUnavailable(ExportFormat format, const ExperimentConfig &c)
+{
+  const std::string &s = c.strategy.name;
+  const bool mergeable = s == "lora" || s == "ia3";
+  switch (format) {
+  case ExportFormat::HuggingFace:
+    return mergeable || (!hasPeftLayout(s) && s != "adapters")
+               ? std::string()
+               : "a " + s + " run's parameters are part of no Hugging Face class";
+  case ExportFormat::Merged:
+    return mergeable ? std::string() : "nothing to merge: the strategy is " + s;
+  case ExportFormat::Peft:
+    if (!hasPeftLayout(s))
+      return "PEFT has no layout for the " + s + " strategy";
+    return c.model.init == "random" ? "the base model was initialised at random: no other tool can rebuild it"
+                                    : std::string();
+  case ExportFormat::Tunebench:
+    return {};
+  case ExportFormat::Onnx:
+    break;
+  }
+  if (!mergeable && s != "full" && s != "partial" && s != "bitfit" && s != "linear_probe")
+    return "a " + s + " run's parameters are not part of the weights";
+  if (c.isMultiTask() || c.isEncoderDecoder() || c.isDenoising())
+    return "ONNX export covers classifiers, taggers and GPT-2 language models of one task";
+  const fs::path config = c.resolve(c.model.path) / "config.json";
+  try {
+    if (fileExists(config) && readModelType(config) == "t5")
+      return "T5 is not among the ONNX export's families";
+  } catch (const Error &) { // an unreadable config.json: the export itself says what is wrong
+  }
+  return {};
 }
 
 std::string exportFormatName(ExportFormat format)

@@ -8,6 +8,7 @@
 namespace tunebench {
 
 class TrainedRun;
+struct ExperimentConfig;
 struct DecisionRule;
 
 // What an export writes:
@@ -23,6 +24,11 @@ enum class ExportFormat { HuggingFace, Merged, Peft, Tunebench, Onnx };
 // "hf", "merged", "peft", "tunebench", "onnx"; Error naming the choices otherwise.
 ExportFormat parseExportFormat(const std::string &name);
 std::string exportFormatName(ExportFormat format);
+
+// Why a run of this config cannot leave in `format`, or "" when it can — read off the config alone,
+// before any model is built (the Export dialog greys such formats out; exportRun refuses them too,
+// from the built model).
+std::string exportUnavailable(ExportFormat format, const ExperimentConfig &config);
 
 struct ExportOptions
 {

@@ -1,5 +1,6 @@
 #include "core/export/exportfiles.h"
 
+#include "core/models/hflayout.h"
 #include "core/models/uselite.h"
 #include "core/train/builtmodel.h"
 #include "core/util/error.h"
@@ -34,6 +35,28 @@ json baseModelConfig(BuiltModel &built, const ExperimentConfig &config)
   if (auto *use = dynamic_cast<UseLiteEncoderImpl *>(built.task->backbone().module().get()))
     return use->config().toJson();
   throw Error(file.string() + ": the base model's config.json is missing");
+}
+
+MergeScope::MergeScope(BuiltModel &built)
+  : m_built(built)
+  , m_merged(built.strategy->canMerge())
+{
+  if (m_merged)
+    m_built.strategy->merge(*m_built.model);
+}
+
+MergeScope::~MergeScope()
+{
+  if (m_merged)
+    m_built.strategy->unmerge(*m_built.model);
+}
+
+bool hasStrategyTensors(const BuiltModel &built)
+{
+  for (const auto &p : built.model->named_parameters())
+    if (isStrategyTensor(p.key()))
+      return true;
+  return false;
 }
 
 } // namespace tunebench

@@ -18,6 +18,7 @@
 
 #include <sys/wait.h>
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -51,6 +52,16 @@ std::string splitHeads(G &g, const std::string &x, int heads, int size, bool key
   return g.op("Transpose", {r},
               {G::attrs("perm", keys ? std::vector<std::int64_t>{0, 2, 3, 1}
                                      : std::vector<std::int64_t>{0, 2, 1, 3})});
+}
+
+// A fused projection's query, key and value ([B, T, 3·width] → three [B, T, width]).
+std::array<std::string, 3> splitQkv(G &g, const std::string &qkv, int width)
+{
+  std::array<std::string, 3> out;
+  for (int i = 0; i < 3; ++i)
+    out[static_cast<std::size_t>(i)] =
+        g.op("Slice", {qkv, g.ints({i * width}), g.ints({(i + 1) * width}), g.ints({2})});
+  return out;
 }
 
 // softmax(q·kᵀ·scale + mask)·v, heads merged back: [B, T, heads·d].
@@ -155,9 +166,7 @@ Encoded useLiteGraph(G &g, UseLiteEncoderImpl &m)
     const int width = static_cast<int>(l->qkv->weight.size(1)), d = width / c.numHeads;
     const std::string qkv = g.linear(g.layerNorm(x, l->norm->weight, l->norm->bias, c.layerNormEps),
                                      l->qkv->weight, l->qkv->bias);
-    const std::string q = g.op("Slice", {qkv, g.ints({0}), g.ints({width}), g.ints({2})});
-    const std::string k = g.op("Slice", {qkv, g.ints({width}), g.ints({2 * width}), g.ints({2})});
-    const std::string v = g.op("Slice", {qkv, g.ints({2 * width}), g.ints({3 * width}), g.ints({2})});
+    const auto [q, k, v] = splitQkv(g, qkv, width);
     const std::string scaled =
         g.op("Mul", {splitHeads(g, q, c.numHeads, d),
                      g.scalar(static_cast<float>(1.0 / std::sqrt(static_cast<double>(d))))});
@@ -202,9 +211,7 @@ Encoded gpt2Graph(G &g, Gpt2LMHeadModelImpl &m, std::string &wte)
     const std::string qkv = g.linear(g.layerNorm(x, b->ln1->weight, b->ln1->bias, c.layerNormEps),
                                      b->attention->weight, b->attention->bias, true);
     const int w = c.hiddenSize;
-    const std::string q = g.op("Slice", {qkv, g.ints({0}), g.ints({w}), g.ints({2})});
-    const std::string k = g.op("Slice", {qkv, g.ints({w}), g.ints({2 * w}), g.ints({2})});
-    const std::string v = g.op("Slice", {qkv, g.ints({2 * w}), g.ints({3 * w}), g.ints({2})});
+    const auto [q, k, v] = splitQkv(g, qkv, w);
     const std::string context =
         attend(g, splitHeads(g, q, c.numHeads, d), splitHeads(g, k, c.numHeads, d, true),
                splitHeads(g, v, c.numHeads, d), mask, std::sqrt(static_cast<double>(d)), w);
@@ -248,13 +255,10 @@ std::string headGraph(G &g, TaskHeadImpl &head, const Encoded &e)
 void refuseUnsupported(BuiltModel &built)
 {
   const std::string strategy = built.strategy->name();
-  if (!built.strategy->canMerge())
-    for (const auto &p : built.model->named_parameters())
-      if (isStrategyTensor(p.key()))
-        throw Error(
-            "ONNX export takes the weights alone: a " + strategy +
-            " run's parameters are not part of them (LoRA and IA3 are merged in; export --format peft or "
-            "tunebench for this run)");
+  if (!built.strategy->canMerge() && hasStrategyTensors(built))
+    throw Error("ONNX export takes the weights alone: a " + strategy +
+                " run's parameters are not part of them (LoRA and IA3 are merged in; export --format peft or "
+                "tunebench for this run)");
   if (built.seq2seq || built.mlm)
     throw Error(
         "ONNX export covers encoder classifiers and taggers (BERT, RoBERTa, DistilBERT, USE-Lite, GPT-2) "
@@ -270,19 +274,7 @@ json writeOnnxFolder(TrainedRun &run, const fs::path &folder, bool int8)
 {
   BuiltModel &built = run.model();
   refuseUnsupported(built);
-  const bool merge = built.strategy->canMerge();
-  if (merge)
-    built.strategy->merge(*built.model);
-  struct Unmerge
-  {
-    BuiltModel &b;
-    bool on;
-    ~Unmerge()
-    {
-      if (on)
-        b.strategy->unmerge(*b.model);
-    }
-  } unmerge{built, merge};
+  const MergeScope scope(built);
   torch::NoGradGuard noGrad;
   G g;
   g.setInt8(int8);
@@ -329,7 +321,7 @@ json writeOnnxFolder(TrainedRun &run, const fs::path &folder, bool int8)
   info["layout"] =
       "ONNX opset 17 (model.onnx): inputs input_ids, attention_mask (int64, dynamic batch and sequence; "
       "token types 0), output logits";
-  info["merged"] = merge ? json(built.strategy->name()) : json(nullptr);
+  info["merged"] = scope.merged() ? json(built.strategy->name()) : json(nullptr);
   std::int64_t fp32 = 0;
   for (const auto &p : built.model->named_parameters())
     if (!isStrategyTensor(p.key()))
@@ -362,7 +354,7 @@ std::string findOnPath(const std::string &program)
   return {};
 }
 
-std::string quoted(const std::string &s)
+std::string shellQuoted(const std::string &s)
 {
   std::string out = "'";
   for (char ch : s)
@@ -383,7 +375,9 @@ void writeRaw(const fs::path &file, const torch::Tensor &t)
 
 std::vector<torch::Tensor> runOnnxRuntime(const fs::path &model, const std::vector<Batch> &batches)
 {
-  const std::string node = !findOnPath("node").empty() ? findOnPath("node") : findOnPath("nodejs");
+  std::string node = findOnPath("node");
+  if (node.empty())
+    node = findOnPath("nodejs");
   if (node.empty())
     throw Error("the ONNX export is checked in onnxruntime through Node.js, and no node is on PATH "
                 "(sudo apt install nodejs, or packaging/install-deps.sh assets)");
@@ -407,9 +401,9 @@ std::vector<torch::Tensor> runOnnxRuntime(const fs::path &model, const std::vect
                        {"shape", batches[i].ids.sizes().vec()}});
   }
   writeJsonFile(work / "request.json", request);
-  const std::string command = quoted(node) + " " + quoted(script.string()) + " " + quoted(runtime.string()) +
-                              " " + quoted(model.string()) + " " + quoted(work.string()) + " 2>" +
-                              quoted((work / "error.txt").string());
+  const std::string command = shellQuoted(node) + " " + shellQuoted(script.string()) + " " +
+                              shellQuoted(runtime.string()) + " " + shellQuoted(model.string()) + " " +
+                              shellQuoted(work.string()) + " 2>" + shellQuoted((work / "error.txt").string());
   const int status = std::system(command.c_str());
   if (status != 0 || !fileExists(work / "reply.json")) {
     std::ifstream err(work / "error.txt");

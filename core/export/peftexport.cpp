@@ -41,7 +41,7 @@ json writePeftFolder(TrainedRun &run, const fs::path &folder)
   BuiltModel &built = run.model();
   const ExperimentConfig &c = run.config();
   const std::string strategy = built.strategy->name();
-  if (strategy != "lora" && strategy != "ia3" && strategy != "prefix" && strategy != "prompt")
+  if (!hasPeftLayout(strategy))
     throw Error("PEFT has no layout for the " + strategy +
                 " strategy (LoRA, IA3, prefix and prompt tuning have one): export --format tunebench" +
                 (strategy == "adapters" ? "" : " or hf"));

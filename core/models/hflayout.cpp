@@ -1,6 +1,5 @@
 #include "core/models/hflayout.h"
 
-#include "core/models/checkpoint.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
 #include "core/util/jsonfile.h"
@@ -286,7 +285,7 @@ FolderHeads headsInFolder(const json &config, const std::string &family, const s
   });
 }
 
-std::string loadFolderHeads(TaskModelImpl &model, const fs::path &folder)
+std::string loadFolderHeads(TaskModelImpl &model, const fs::path &folder, const TensorMap &checkpoint)
 {
   const fs::path configFile = folder / "config.json";
   if (!fileExists(configFile))
@@ -296,7 +295,6 @@ std::string loadFolderHeads(TaskModelImpl &model, const fs::path &folder)
   if (described.heads.empty())
     return {};
   const HfLayout layout = hfLayoutFor(family, model.headSpecs());
-  const TensorMap checkpoint = readCheckpoint(folder);
   std::string report;
   torch::NoGradGuard noGrad;
   for (const HfLayout::Head &head : layout.heads) {

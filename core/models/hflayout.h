@@ -66,7 +66,9 @@ FolderHeads headsInFolder(const nlohmann::json &config, const std::string &famil
 // Loads the model's heads from a model folder whose config.json describes heads of the same name,
 // kind, width and style (an export, or a Hugging Face classifier fine-tuned elsewhere); heads the
 // folder does not hold keep their initialisation. Returns what it did, for the load report.
-std::string loadFolderHeads(TaskModelImpl &model, const std::filesystem::path &folder);
+// `checkpoint`: the folder's weights (readCheckpoint).
+std::string loadFolderHeads(TaskModelImpl &model, const std::filesystem::path &folder,
+                            const TensorMap &checkpoint);
 
 // Tensors a fine-tuning strategy adds (lora_A/B, ia3_l, adapters, prompt and prefix encoders).
 bool isStrategyTensor(const std::string &name);

@@ -147,7 +147,8 @@ public:
   T5Model m_model;
 };
 
-std::unique_ptr<Backbone> makeBackbone(const fs::path &folder, bool pretrained, std::string *report)
+std::unique_ptr<Backbone> makeBackbone(const fs::path &folder, bool pretrained, std::string *report,
+                                       const TensorMap *weights)
 {
   if (fileExists(folder / "model.json") && !fileExists(folder / "config.json")) {
     auto model = UseLiteEncoderImpl::fromTfjs(folder);
@@ -177,7 +178,8 @@ std::unique_ptr<Backbone> makeBackbone(const fs::path &folder, bool pretrained, 
     strip = type + ".";
   }
   if (pretrained) {
-    const LoadReport r = loadStateDict(*backbone->module(), readCheckpoint(folder), folder.string(), "", {}, strip);
+    const LoadReport r = loadStateDict(*backbone->module(), weights ? *weights : readCheckpoint(folder),
+                                       folder.string(), "", {}, strip);
     if (report)
       *report = r.summary();
   }
@@ -186,12 +188,15 @@ std::unique_ptr<Backbone> makeBackbone(const fs::path &folder, bool pretrained, 
 
 } // namespace
 
-std::unique_ptr<Backbone> loadBackbone(const fs::path &folder, std::string *report)
+std::unique_ptr<Backbone> loadBackbone(const fs::path &folder, std::string *report, const TensorMap *weights)
 {
-  return makeBackbone(folder, true, report);
+  return makeBackbone(folder, true, report, weights);
 }
 
-std::unique_ptr<Backbone> randomBackbone(const fs::path &folder) { return makeBackbone(folder, false, nullptr); }
+std::unique_ptr<Backbone> randomBackbone(const fs::path &folder)
+{
+  return makeBackbone(folder, false, nullptr, nullptr);
+}
 
 HeadStyle headStyleFor(const std::string &family, const HeadSpec &spec)
 {

@@ -2,6 +2,7 @@
 
 #include "core/models/dropout.h"
 #include "core/models/encoder.h"
+#include "core/models/safetensors.h"
 
 #include <torch/nn/module.h>
 
@@ -49,8 +50,10 @@ public:
 int countFrozenBottomLayers(torch::nn::Module &embeddings, torch::nn::ModuleList &layers);
 
 // Loads the backbone of any supported model folder (its task heads, if any, are not loaded;
-// loadReport says what was left out). Throws tunebench::Error naming the folder.
-std::unique_ptr<Backbone> loadBackbone(const std::filesystem::path &folder, std::string *loadReport = nullptr);
+// loadReport says what was left out). `weights`: the folder's checkpoint when the caller has read it
+// already (readCheckpoint), else it is read here. Throws tunebench::Error naming the folder.
+std::unique_ptr<Backbone> loadBackbone(const std::filesystem::path &folder, std::string *loadReport = nullptr,
+                                       const TensorMap *weights = nullptr);
 // A randomly initialised backbone of the same architecture (for "does pre-training pay" runs).
 std::unique_ptr<Backbone> randomBackbone(const std::filesystem::path &folder);
 

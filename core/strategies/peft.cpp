@@ -158,6 +158,11 @@ json writePromptLearning(const torch::nn::Module &model, const std::string &stra
 
 } // namespace
 
+bool hasPeftLayout(const std::string &strategy)
+{
+  return strategy == "lora" || strategy == "ia3" || strategy == "prefix" || strategy == "prompt";
+}
+
 void writePeftAdapter(const torch::nn::Module &model, const Strategy &strategy, const PeftNames &names,
                       const PeftTarget &target, const fs::path &folder)
 {

@@ -25,6 +25,9 @@ struct PeftTarget
   bool conv1d = false;       // GPT-2's Conv1D weights ([in, out]): fan_in_fan_out
 };
 
+// Whether PEFT has a layout for this strategy (lora, ia3, prefix, prompt).
+bool hasPeftLayout(const std::string &strategy);
+
 // Writes PEFT's layout of what the strategy trained — adapter_config.json and
 // adapter_model.safetensors — for LoRA (lora_A/lora_B, trained biases), IA3 (ia3_l as PEFT shapes
 // it: [out, 1], or [1, in] on feed-forward inputs), prompt tuning and prefix tuning

@@ -257,14 +257,19 @@ BuiltModel buildModel(const ExperimentConfig &c, int outputs, const Tokenizer &t
     b.model = b.lm.ptr();
     family = "gpt2";
   } else {
-    std::unique_ptr<Backbone> backbone = scratch ? randomBackbone(folder) : loadBackbone(folder, &b.loadReport);
+    // A Hugging Face folder's checkpoint is read once: the backbone and the folder's heads load from it.
+    const TensorMap weights =
+        !scratch && fileExists(folder / "config.json") ? readCheckpoint(folder) : TensorMap();
+    std::unique_ptr<Backbone> backbone =
+        scratch ? randomBackbone(folder)
+                : loadBackbone(folder, &b.loadReport, weights.empty() ? nullptr : &weights);
     family = backbone->family();
     b.task = TaskModel(std::move(backbone));
     b.task->addHead(headSpecFor(c, kTaskHead, outputs));
     for (const HeadSpec &extra : extraHeads)
       b.task->addHead(extra);
-    if (!scratch)
-      if (const std::string heads = loadFolderHeads(*b.task, folder); !heads.empty())
+    if (!weights.empty())
+      if (const std::string heads = loadFolderHeads(*b.task, folder, weights); !heads.empty())
         b.loadReport += "; " + heads;
     b.model = b.task.ptr();
   }

@@ -103,37 +103,35 @@ std::unique_ptr<TrainedRun> TrainedRun::open(const fs::path &runDir)
   std::unique_ptr<TrainedRun> run(new TrainedRun);
   Impl &d = *run->d;
   d.runDir = runDir;
-  if (!fileExists(runDir / "config.yaml") && fileExists(runDir / "tunebench.yaml")) {
-    d.exported = true;
+  d.exported = !fileExists(runDir / "config.yaml") && fileExists(runDir / "tunebench.yaml");
+  if (d.exported) {
     d.config = exportConfig(runDir);
-    for (const json &l : readJsonFile(runDir / "labels.json"))
-      d.labels.push_back(l.get<std::string>());
-    d.tokenizer = loadTokenizer(runDir);
-    d.padId = std::max(0, d.tokenizer->specialTokens().pad);
-    d.built = buildModel(d.config, static_cast<int>(d.labels.size()), *d.tokenizer);
-    if (!fileExists(runDir / "config.json") && !fileExists(runDir / "adapter_config.json")) {
-      // tunebench's own layout: every tensor under the model's own names.
-      const fs::path file = runDir / "model.safetensors";
-      const LoadReport report = loadStateDict(*d.built.model, readSafetensors(file), file.string(), "", {});
-      if (!report.missing.empty())
-        throw Error(file.string() + ": " + report.summary());
-    }
-    d.built.model->eval();
-    return run;
+  } else {
+    const ConfigResult cfg = loadExperimentConfig(runDir / "config.yaml");
+    if (!cfg.ok())
+      throw Error(cfg.problems.front().str((runDir / "config.yaml").string()));
+    d.config = cfg.config;
   }
-  const ConfigResult cfg = loadExperimentConfig(runDir / "config.yaml");
-  if (!cfg.ok())
-    throw Error(cfg.problems.front().str((runDir / "config.yaml").string()));
-  d.config = cfg.config;
   for (const json &l : readJsonFile(runDir / "labels.json"))
     d.labels.push_back(l.get<std::string>());
-  d.tokenizer = loadTokenizer(d.config.resolve(d.config.model.path));
+  // An export carries its tokenizer's files.
+  d.tokenizer = loadTokenizer(d.exported ? runDir : d.config.resolve(d.config.model.path));
   d.padId = std::max(0, d.tokenizer->specialTokens().pad);
   d.built = buildModel(d.config, static_cast<int>(d.labels.size()), *d.tokenizer);
-  const fs::path weights = fileExists(runDir / "best" / "model.pt") ? runDir / "best" / "model.pt" : runDir / "state" / "model.pt";
-  if (!fileExists(weights))
-    throw Error(runDir.string() + ": no trained model (best/model.pt or state/model.pt)");
-  loadModel(*d.built.model, weights);
+  if (!d.exported) {
+    const fs::path weights = fileExists(runDir / "best" / "model.pt") ? runDir / "best" / "model.pt"
+                                                                      : runDir / "state" / "model.pt";
+    if (!fileExists(weights))
+      throw Error(runDir.string() + ": no trained model (best/model.pt or state/model.pt)");
+    loadModel(*d.built.model, weights);
+  } else if (!fileExists(runDir / "config.json") && !fileExists(runDir / "adapter_config.json")) {
+    // tunebench's own layout: every tensor under the model's own names (a Hugging Face or PEFT
+    // folder was loaded by buildModel already).
+    const fs::path file = runDir / "model.safetensors";
+    const LoadReport report = loadStateDict(*d.built.model, readSafetensors(file), file.string(), "", {});
+    if (!report.missing.empty())
+      throw Error(file.string() + ": " + report.summary());
+  }
   d.built.model->eval();
   return run;
 }

@@ -146,14 +146,27 @@ class TestExport : public QObject
   }
 
   // The run's and the folder's outputs on the same validation batches: max |difference|.
-  static double maxDifference(TrainedRun &run, TrainedRun &exported)
+  static double maxDifference(TrainedRun &run, BuiltModel &other)
   {
     double worst = 0;
     torch::NoGradGuard noGrad;
+    other.model->eval();
     for (const Batch &b : run.sampleBatches("validation", 64, 16))
-      worst =
-          std::max(worst, (run.model().forward(b) - exported.model().forward(b)).abs().max().item<double>());
+      worst = std::max(worst, (run.model().forward(b) - other.forward(b)).abs().max().item<double>());
     return worst;
+  }
+
+  // /usr/bin/python3 (Debian's, with the reference packages) on `args`: "" when it succeeded, else
+  // its error output and which package it needs.
+  static QString python(const QStringList &args, const QString &package)
+  {
+    QProcess p;
+    p.start(QStringLiteral("/usr/bin/python3"), args);
+    if (!p.waitForFinished(120000))
+      return QStringLiteral("python3 did not finish");
+    return p.exitCode() == 0 ? QString()
+                             : QString::fromUtf8(p.readAllStandardError()) + QStringLiteral(" (") + package +
+                                   QStringLiteral(": packaging/install-deps.sh reference)");
   }
 
 private Q_SLOTS:
@@ -275,7 +288,7 @@ private Q_SLOTS:
     // Loaded again by a second, independent open: the same logits.
     auto exported = TrainedRun::open(out);
     QVERIFY(exported->isExport());
-    QVERIFY2(maxDifference(*run, *exported) <= 1e-5, name.c_str());
+    QVERIFY2(maxDifference(*run, exported->model()) <= 1e-5, name.c_str());
     if (m_referenceKeys.contains(architecture.toStdString()))
       QCOMPARE(keysOf(out / "model.safetensors"),
                m_referenceKeys[architecture.toStdString()].get<std::vector<std::string>>());
@@ -316,17 +329,13 @@ private Q_SLOTS:
     auto exported = TrainedRun::open(out);
     const Batch b = run->sampleBatches("validation", 16, 16).front();
     writeSafetensors(path(name + "-inputs.safetensors"), {{"input_ids", b.ids}, {"attention_mask", b.mask}});
-    QProcess python;
-    python.start(
-        QStringLiteral("/usr/bin/python3"),
-        {tunebench::testing::goldenDir(QStringLiteral("models")) + QStringLiteral("/check_export.py"),
-         QString::fromStdString(out.string()),
-         QString::fromStdString(path(name + "-inputs.safetensors").string()),
-         QString::fromStdString(path(name + "-logits.safetensors").string())});
-    QVERIFY(python.waitForFinished(120000));
-    QVERIFY2(python.exitCode() == 0,
-             qPrintable(QString::fromUtf8(python.readAllStandardError()) +
-                        QStringLiteral(" (python3-torch: packaging/install-deps.sh reference)")));
+    const QString failed =
+        python({tunebench::testing::goldenDir(QStringLiteral("models")) + QStringLiteral("/check_export.py"),
+                QString::fromStdString(out.string()),
+                QString::fromStdString(path(name + "-inputs.safetensors").string()),
+                QString::fromStdString(path(name + "-logits.safetensors").string())},
+               QStringLiteral("python3-torch"));
+    QVERIFY2(failed.isEmpty(), qPrintable(failed));
     const torch::Tensor reference = readSafetensors(path(name + "-logits.safetensors")).at("logits");
     torch::NoGradGuard noGrad;
     exported->model().model->eval();
@@ -383,15 +392,11 @@ private Q_SLOTS:
     QVERIFY2(v["max_abs_logit_difference"].get<double>() <= 1e-4, v.dump().c_str());
     QVERIFY2(v["engine"].get<std::string>().find("onnxruntime") != std::string::npos, v.dump().c_str());
     QCOMPARE(v["label_agreement"].get<double>(), 1.0);
-    QProcess python;
-    python.start(QStringLiteral("/usr/bin/python3"),
-                 {QStringLiteral("-c"),
-                  QStringLiteral("import onnx, sys; onnx.checker.check_model(sys.argv[1])"),
-                  QString::fromStdString((out / "model.onnx").string())});
-    QVERIFY(python.waitForFinished(120000));
-    QVERIFY2(python.exitCode() == 0,
-             qPrintable(QString::fromUtf8(python.readAllStandardError()) +
-                        QStringLiteral(" (python3-onnx: packaging/install-deps.sh reference)")));
+    const QString failed = python({QStringLiteral("-c"),
+                                   QStringLiteral("import onnx, sys; onnx.checker.check_model(sys.argv[1])"),
+                                   QString::fromStdString((out / "model.onnx").string())},
+                                  QStringLiteral("python3-onnx"));
+    QVERIFY2(failed.isEmpty(), qPrintable(failed));
   }
 
   // int8: tunebench's own inference with quantised linear maps (a quarter of the weights' bytes,
@@ -511,11 +516,7 @@ private Q_SLOTS:
     QVERIFY2(again.ok(), again.ok() ? "" : again.problems.front().str("again").c_str());
     BuiltModel loaded = buildModel(again.config, static_cast<int>(run->labels().size()), run->tokenizer());
     QCOMPARE(loaded.strategy->name(), strategy.toStdString());
-    double worst = 0;
-    torch::NoGradGuard noGrad;
-    loaded.model->eval();
-    for (const Batch &b : run->sampleBatches("validation", 64, 16))
-      worst = std::max(worst, (run->model().forward(b) - loaded.forward(b)).abs().max().item<double>());
+    const double worst = maxDifference(*run, loaded);
     QVERIFY2(worst <= 1e-5, std::to_string(worst).c_str());
   }
 
