@@ -2,7 +2,7 @@
 # Screenshots for the README, made by the GUI itself (QT_QPA_PLATFORM=offscreen, window.grab()) on
 # a fresh workspace: the start page, the experiment form and its YAML, the import dialog, the live monitor during a real run, and
 # the history comparing two runs, the evaluation of the latest run with a playground prediction,
-# then a plan in the Experiment tab and the Monitor, grouped curves in History, the sweep views and the Export dialog. Run after a build and fetch-assets: docs/make-screenshots.sh
+# then a plan in the Experiment tab and the Monitor, grouped curves in History, the sweep views, the Export dialog and a 2-process run in the Monitor. Run after a build and fetch-assets: docs/make-screenshots.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/build/release/bin
@@ -43,4 +43,5 @@ small=(--set data.subset_rows=1200 --set training.epochs=4 --set evaluation.ever
 TUNEBENCH_SCREENSHOTS=$out TUNEBENCH_BIN_DIR=$bin "$bin/tst_plans" gridSweep groupsCurvesAndSignificance >/dev/null
 TUNEBENCH_SCREENSHOTS=$out TUNEBENCH_BIN_DIR=$bin "$bin/tst_calibration" >/dev/null
 TUNEBENCH_SCREENSHOTS=$out TUNEBENCH_BIN_DIR=$bin "$bin/tst_exportdialog" >/dev/null
+TUNEBENCH_SCREENSHOTS=$out TUNEBENCH_BIN_DIR=$bin "$bin/tst_dataparallel" >/dev/null
 ls "$out"

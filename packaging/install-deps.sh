@@ -27,6 +27,9 @@ build_pkgs=(
   libicu-dev
   # ONNX exports: ONNX's protobuf classes (the same libonnx_proto LibTorch links).
   libonnx-dev
+  # Data-parallel training: c10d's ProcessGroupGloo header includes gloo's headers (the symbols are
+  # in LibTorch's libtorch_cpu).
+  libgloo-dev
   # sentencepiece: the library (for our dlopen shim only) and spm_train/spm_encode (reference tools).
   libsentencepiece-dev sentencepiece
   # Qt 6: Charts needs libqt6opengl6-dev and libxkbcommon-dev besides base and charts.

@@ -52,6 +52,13 @@ QString planHtml(const RunPlan &p, std::vector<std::vector<std::pair<std::string
                QString::fromStdString(formatBytes(p.estimate.weightBytes)),
                QString::fromStdString(formatBytes(p.estimate.activationBytes)))
           .arg(formatDuration(p.totalSeconds), formatDuration(p.secondsPerStep));
+  if (p.processes > 1)
+    html += QObject::tr(
+                "<br><b>%1 processes</b>: the memory above is each one's (≈%2 in all); a step all-reduces "
+                "%3 of gradients")
+                .arg(p.processes)
+                .arg(QString::fromStdString(formatBytes(p.estimate.totalBytes * p.processes)),
+                     QString::fromStdString(formatBytes(p.allReducedBytes)));
   if (p.cacheBytes > 0)
     html += QObject::tr("<br><b>Frozen-layer cache</b> at most %1 (every row at the max length)")
                 .arg(QString::fromStdString(formatBytes(p.cacheBytes)));

@@ -299,6 +299,8 @@ void HistoryView::refresh()
     m_groups->setRuns(&store, list);
     const auto strategies = store.configValues("strategy.name");
     const auto rates = store.configValues("training.learning_rate");
+    const auto processes = store.configValues("training.distributed.processes");
+    const auto backends = store.configValues("training.distributed.backend");
     m_runs->setSortingEnabled(false);
     m_runs->setUpdatesEnabled(false);
     m_runs->setRowCount(static_cast<int>(list.size()));
@@ -321,7 +323,10 @@ void HistoryView::refresh()
                                              .arg(after, 0, 'f', 4)
                                              .arg(100.0 * (after - before) / before, 0, 'f', 1));
       m_runs->setItem(row, 2, new QTableWidgetItem(QString::fromStdString(r.status)));
-      m_runs->item(row, 2)->setToolTip(QString::fromStdString(r.reason));
+      QString statusTip = QString::fromStdString(r.reason);
+      if (const QString world = value(processes); !world.isEmpty() && world != QStringLiteral("1"))
+        statusTip += tr("\ndata parallel: %1 processes (%2)").arg(world, value(backends));
+      m_runs->item(row, 2)->setToolTip(statusTip);
       m_runs->setItem(row, 3, new QTableWidgetItem(value(strategies)));
       m_runs->setItem(row, 4, new QTableWidgetItem(value(rates)));
       m_runs->setItem(row, 5, new NumberItem(summary("test.accuracy"), 4));

@@ -34,6 +34,9 @@ MonitorView::MonitorView(QWidget *parent) : QWidget(parent)
   m_progress = new QProgressBar(this);
   m_progress->setRange(0, 1000);
   m_status = new QLabel(this);
+  m_ranks = new QLabel(this);
+  m_ranks->setObjectName(QStringLiteral("RankStatus"));
+  m_ranks->setVisible(false);
   m_banner = new QLabel(this);
   m_banner->setObjectName(QStringLiteral("DiagnosisBanner"));
   m_banner->setWordWrap(true);
@@ -43,6 +46,7 @@ MonitorView::MonitorView(QWidget *parent) : QWidget(parent)
   layout->addWidget(m_title);
   layout->addWidget(m_progress);
   layout->addWidget(m_status);
+  layout->addWidget(m_ranks);
   layout->addWidget(m_banner);
   m_queue = new PlanQueue(this);
   m_queue->setVisible(false);
@@ -359,6 +363,8 @@ void MonitorView::reset(const QString &title, const QString &metric, long stepsP
   m_banner->setVisible(false);
   m_progress->setValue(0);
   m_status->clear();
+  m_ranks->clear();
+  m_ranks->setVisible(false);
   m_seen = 0;
 }
 
@@ -399,6 +405,25 @@ void MonitorView::addSteps(const std::vector<StepEvent> &steps)
   fit(m_loss, {m_trainLoss, m_valLoss});
   fit(m_lr, {m_lrSeries});
   fit(m_grad, {m_gradSeries});
+  showRanks(steps);
+}
+
+void MonitorView::showRanks(const std::vector<StepEvent> &steps)
+{
+  const auto latest =
+      std::find_if(steps.rbegin(), steps.rend(), [](const StepEvent &e) { return !e.ranks.empty(); });
+  if (latest == steps.rend())
+    return;
+  QStringList parts;
+  for (const StepEvent::Rank &r : latest->ranks)
+    parts << (r.heartbeatAge < 0 ? tr("rank %1: no heartbeat yet").arg(r.rank)
+                                 : tr("rank %1: step %2, %3 tokens/s, heartbeat %4 s ago")
+                                       .arg(r.rank)
+                                       .arg(r.step)
+                                       .arg(r.tokensPerSecond, 0, 'f', 0)
+                                       .arg(r.heartbeatAge, 0, 'f', 1));
+  m_ranks->setText(tr("%1 processes — %2").arg(latest->ranks.size()).arg(parts.join(QStringLiteral(" · "))));
+  m_ranks->setVisible(true);
 }
 
 void MonitorView::addEvaluation(const EvalEvent &e)

@@ -67,6 +67,7 @@ public:
 private:
   QHBoxLayout *createControls();
   void createSeries();
+  void showRanks(const std::vector<StepEvent> &steps);
   struct Chart
   {
     QChart *chart = nullptr;
@@ -84,6 +85,7 @@ private:
   void shadeOverfitting();
 
   QLabel *m_title = nullptr, *m_status = nullptr, *m_banner = nullptr;
+  QLabel *m_ranks = nullptr; // data parallel: each rank's tokens/s and last heartbeat
   QProgressBar *m_progress = nullptr;
   PlanQueue *m_queue = nullptr;
   Chart m_loss, m_metric, m_lr, m_grad, m_forgetting; // m_forgetting: shown with forgetting.reference

@@ -4,10 +4,15 @@
 #include "core/experiments/recorder.h"
 #include "core/experiments/runner.h"
 #include "core/runs/runstore.h"
+#include "core/runtime/launch.h"
+#include "core/runtime/paths.h"
 #include "core/runtime/runtime.h"
 #include "core/util/error.h"
+#include "core/util/files.h"
 
 #include <QDir>
+
+#include <unistd.h>
 
 namespace tunebench {
 namespace fs = std::filesystem;
@@ -99,8 +104,7 @@ QStringList TrainingSession::start(ExperimentConfig config, const QString &works
   if (running())
     return {tr("a run is already training")};
   config.output.runs = (fs::path(workspace.toStdString()) / "runs").string();
-  launch(config, QString::fromStdString(newRunDir(config).string()), workspace);
-  return {};
+  return launch(config, QString::fromStdString(newRunDir(config).string()), workspace, false);
 }
 
 QStringList TrainingSession::startPlan(ExperimentPlan plan, const QString &workspace)
@@ -141,25 +145,74 @@ QStringList TrainingSession::resume(const QString &runDir, const QString &worksp
   const ConfigResult r = loadExperimentConfig(dir / "config.yaml");
   if (!r.ok())
     return {QString::fromStdString(r.problems.front().str((dir / "config.yaml").string()))};
-  launch(r.config, runDir, workspace);
-  return {};
+  return launch(r.config, runDir, workspace, true);
 }
 
-void TrainingSession::launch(const ExperimentConfig &config, const QString &runDir, const QString &workspace)
+// Data parallel: ranks 1… as tunebench-cli processes beside this one, which trains rank 0 (its
+// config written where they can read it, paths made absolute).
+struct TrainingSession::RankProcesses
+{
+  fs::path config;
+  LocalRankGroup ranks;
+  RankProcesses(const ExperimentConfig &c, const fs::path &file, const fs::path &runDir, bool resuming)
+    : config(file)
+    , ranks((executableDir() / "tunebench-cli").string(),
+            resuming ? std::vector<std::string>{"resume", runDir.string(), "--quiet"}
+                     : std::vector<std::string>{"train", file.string(), "--quiet"},
+            c.training.distributed.processes,
+            {c.training.distributed.backend, std::chrono::seconds(c.training.distributed.timeout)}, runDir)
+  {}
+  ~RankProcesses()
+  {
+    std::error_code ec;
+    fs::remove(config, ec);
+  }
+};
+
+std::unique_ptr<TrainingSession::RankProcesses>
+TrainingSession::startOtherRanks(const ExperimentConfig &config, bool resuming)
+{
+  if (config.training.distributed.processes <= 1)
+    return nullptr;
+  const fs::path file =
+      fs::temp_directory_path() / ("tunebench-ranks-" + std::to_string(::getpid()) + ".yaml");
+  writeFileAtomically(file, config.withAbsolutePaths().toYaml());
+  auto others = std::make_unique<RankProcesses>(config, file, m_runDir.toStdString(), resuming);
+  m_trainer->setProcessGroup(&others->ranks.group());
+  return others;
+}
+
+QStringList TrainingSession::launch(ExperimentConfig config, const QString &runDir, const QString &workspace,
+                                    bool resuming)
 {
   if (m_worker.joinable())
     m_worker.join();
+  const int ranks = config.training.distributed.processes;
+  try {
+    if (ranks > 1)
+      config.training.distributed.backend = ProcessGroup::backendFor(config.training.distributed.backend);
+  } catch (const Error &e) {
+    return {QString::fromUtf8(e.what())};
+  }
   m_runDir = runDir;
   m_planRunner.reset();
   m_planStore.reset();
-  applyTrainingThreads(config.training.threads); // the process's threads, set here on the GUI thread
+  // The process's threads, set here on the GUI thread (data parallel: this process's share).
+  applyTrainingThreads(config.training.threads > 0 || ranks <= 1 ? config.training.threads
+                                                                 : std::max(1, usableCores() / ranks));
   m_trainer = std::make_unique<Trainer>(config, runDir.toStdString());
-  runWorker([this, ws = workspace.toStdString()] {
+  runWorker([this, ws = workspace.toStdString(), config, resuming] {
+    const std::unique_ptr<RankProcesses> others = startOtherRanks(config, resuming);
     RunStore store(ws);
     RecordedRun recorded(store, *m_trainer, 0, m_forwarder.get()); // a run that cannot start is marked failed
     const RunResult result = recorded.run();
+    if (others)
+      for (const RankExit &e :
+           others->ranks.finish(std::chrono::seconds(config.training.distributed.timeout + 30)))
+        m_forwarder->onLog(e.describe());
     return std::pair(std::string(runStatusName(result.status)), result.reason);
   });
+  return {};
 }
 
 void TrainingSession::runWorker(std::function<std::pair<std::string, std::string>()> body)

@@ -64,7 +64,6 @@ Q_SIGNALS:
   void childFinished(int index, const QString &status, const QString &reason);
 
 private:
-  void launch(const ExperimentConfig &config, const QString &runDir, const QString &workspace);
   void drain();
   // On the worker thread: body() trains and returns the status and reason finished() reports (an
   // exception: "failed" and its message).
@@ -72,6 +71,10 @@ private:
 
   class Forwarder;
   class PlanForwarder;
+  struct RankProcesses;
+  // The run (a new one, or a resume) on the worker thread; data parallel with its other ranks.
+  QStringList launch(ExperimentConfig config, const QString &runDir, const QString &workspace, bool resuming);
+  std::unique_ptr<RankProcesses> startOtherRanks(const ExperimentConfig &config, bool resuming);
   struct ChildEvent
   {
     int index = 0;

@@ -134,4 +134,38 @@ std::optional<int> Args::intValue(const std::string &name, int minimum) const
   return static_cast<int>(n);
 }
 
+std::vector<std::string> takeOverrides(std::vector<std::string> &argv)
+{
+  std::vector<std::string> overrides, rest;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--set" && i + 1 < argv.size()) {
+      overrides.push_back(argv[++i]);
+    } else if (argv[i].rfind("--set=", 0) == 0) {
+      overrides.push_back(argv[i].substr(6));
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  for (const std::string &o : overrides)
+    if (o.find('=') == std::string::npos || o.front() == '=')
+      throw UsageError("--set " + o + ": expected key.path=value");
+  argv = rest;
+  return overrides;
+}
+
+std::vector<std::string> takeRepeated(std::vector<std::string> &argv, const std::string &name)
+{
+  std::vector<std::string> values, rest;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--" + name && i + 1 < argv.size())
+      values.push_back(argv[++i]);
+    else if (argv[i].rfind("--" + name + "=", 0) == 0)
+      values.push_back(argv[i].substr(name.size() + 3));
+    else
+      rest.push_back(argv[i]);
+  }
+  argv = rest;
+  return values;
+}
+
 } // namespace tunebench::cli

@@ -75,4 +75,9 @@ std::vector<std::int64_t> runIds(const std::vector<std::string> &args, std::size
 // Closest candidate by edit distance, for "did you mean" messages; empty when nothing is close.
 std::string closestMatch(const std::string &word, const std::vector<std::string> &candidates);
 
+// `--set key=value` (repeatable) pulled out of argv before the other options are parsed.
+std::vector<std::string> takeOverrides(std::vector<std::string> &argv);
+// Every value of a repeatable option (--name v or --name=v), removed from argv.
+std::vector<std::string> takeRepeated(std::vector<std::string> &argv, const std::string &name);
+
 } // namespace tunebench::cli

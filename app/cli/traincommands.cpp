@@ -1,13 +1,15 @@
-// `train`, `resume`, `cv`, `export`, `sweep`: experiments from YAML, headless.
+// `train`, `resume`: experiments from YAML, headless (one process or data-parallel ranks).
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/evaljson.h"
+#include "cli/ranks.h"
 #include "core/config/experiment.h"
 #include "core/eval/decision.h"
 #include "core/experiments/plan.h"
 #include "core/experiments/recorder.h"
 #include "core/experiments/runner.h"
 #include "core/runs/runstore.h"
+#include "core/runtime/distributed.h"
 #include "core/runtime/paths.h"
 #include "core/runtime/runtime.h"
 #include "core/train/trainedrun.h"
@@ -36,11 +38,9 @@ using nlohmann::json;
 namespace {
 
 std::atomic<Trainer *> g_trainer{nullptr};
-std::atomic<bool> g_interrupted{false};
 
 void onSigint(int)
 {
-  g_interrupted = true;
   if (Trainer *t = g_trainer.load())
     t->requestStop();
 }
@@ -158,84 +158,28 @@ ExperimentConfig loadOrExplain(const fs::path &file, const std::vector<std::stri
   return config;
 }
 
-// `--set key=value` may repeat: pulled out before the other options are parsed.
-std::vector<std::string> takeOverrides(std::vector<std::string> &argv)
+// A data-parallel rank other than 0: trains its share, writes and records nothing.
+int trainFollower(const ExperimentConfig &config, const fs::path &runDir, ProcessGroup &group)
 {
-  std::vector<std::string> overrides, rest;
-  for (std::size_t i = 0; i < argv.size(); ++i) {
-    if (argv[i] == "--set" && i + 1 < argv.size()) {
-      overrides.push_back(argv[++i]);
-    } else if (argv[i].rfind("--set=", 0) == 0) {
-      overrides.push_back(argv[i].substr(6));
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  for (const std::string &o : overrides)
-    if (o.find('=') == std::string::npos || o.front() == '=')
-      throw UsageError("--set " + o + ": expected key.path=value");
-  argv = rest;
-  return overrides;
-}
-
-// A plan's progress on stderr: each child as it starts, its test metrics as it ends.
-class PlanProgress final : public PlanObserver
-{
-public:
-  explicit PlanProgress(bool quiet)
-    : m_quiet(quiet)
-  {}
-  void onRunStarted(std::size_t, const PlannedRun &run) override
-  {
-    if (!m_quiet)
-      std::fprintf(stderr, "%s: %s\n", run.label.c_str(), run.dir.string().c_str());
-  }
-  void onRunFinished(std::size_t, const PlannedRun &, const RunResult &r) override
-  {
-    if (m_quiet)
-      return;
-    std::fprintf(stderr, "  %s; test:", runStatusName(r.status));
-    for (const auto &[name, v] : r.test.metrics)
-      std::fprintf(stderr, " %s %.4f", name.c_str(), v);
-    std::fprintf(stderr, "\n");
-  }
-
-private:
-  bool m_quiet;
-};
-
-std::atomic<PlanRunner *> g_plan{nullptr};
-
-void onPlanSigint(int)
-{
-  g_interrupted = true;
-  if (PlanRunner *p = g_plan.load())
-    p->requestStop();
-}
-
-// Runs a plan in the workspace's history; Ctrl-C stops the running child (resumable).
-PlanOutcome runPlanWithSigint(const ExperimentPlan &plan, PlanObserver &observer)
-{
-  RunStore store(defaultWorkspaceDir());
-  PlanRunner runner(store);
-  g_plan = &runner;
-  std::signal(SIGINT, onPlanSigint);
-  std::signal(SIGTERM, onPlanSigint);
-  struct Restore
-  {
-    ~Restore()
-    {
-      g_plan = nullptr;
-      std::signal(SIGINT, SIG_DFL);
-      std::signal(SIGTERM, SIG_DFL);
-    }
-  } restore;
-  return runner.run(plan, &observer);
+  Trainer trainer(config, runDir);
+  trainer.setProcessGroup(&group);
+  g_trainer = &trainer;
+  std::signal(SIGINT, onSigint);
+  std::signal(SIGTERM, onSigint);
+  const RunResult r = trainer.run();
+  g_trainer = nullptr;
+  if (r.status == RunStatus::Interrupted)
+    std::fprintf(stderr, "rank %d: %s\n", group.rank(), r.reason.c_str());
+  return r.status == RunStatus::Stopped || r.status == RunStatus::Interrupted ? ExitInterrupted
+         : r.status == RunStatus::Failed                                      ? ExitFailure
+                                                                              : ExitOk;
 }
 
 int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonOut, bool quiet, bool sanity,
-              std::int64_t parent = 0)
+              std::int64_t parent = 0, ProcessGroup *group = nullptr)
 {
+  if (group && group->rank() > 0)
+    return trainFollower(config, runDir, *group);
   if (sanity) {
     // A throw-away copy of the model, trained in memory: the check claims and writes no folder.
     const std::string problem = Trainer(config, runDir).overfitOneBatch();
@@ -247,6 +191,7 @@ int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonO
       std::fprintf(stderr, "sanity check: one batch over-fits (the pipeline learns)\n");
   }
   Trainer trainer(config, runDir);
+  trainer.setProcessGroup(group);
   ConsoleObserver console(config, quiet);
   RunStore history(defaultWorkspaceDir());
   RecordedRun recorded(history, trainer, parent, &console);
@@ -294,9 +239,22 @@ int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonO
                      .dump()
               << std::endl;
   }
-  if (r.status == RunStatus::Stopped)
+  if (r.status == RunStatus::Stopped || r.status == RunStatus::Interrupted)
     return ExitInterrupted;
   return r.status == RunStatus::Failed ? ExitFailure : ExitOk;
+}
+
+// One rank of a data-parallel run (WORLD_SIZE set): joins the others, agrees on the folder, trains.
+int trainAsRank(ExperimentConfig config, const DistributedEnvironment &env,
+                const std::function<fs::path()> &chooseRunDir, bool jsonOut, bool quiet)
+{
+  try {
+    const std::unique_ptr<ProcessGroup> group = joinRanks(env, config);
+    const fs::path runDir = agreeOnRunDir(*group, chooseRunDir);
+    return trainInto(config, runDir, jsonOut && env.rank == 0, quiet || env.rank > 0, false, 0, group.get());
+  } catch (const Error &e) {
+    throw Error("rank " + std::to_string(env.rank) + ": " + e.what());
+  }
 }
 
 } // namespace
@@ -310,6 +268,8 @@ int runTrain(const std::vector<std::string> &argvIn)
                    {"run-dir", true, "the run folder (default: <output.runs>/<name>-<time>)"},
                    {"quiet", false, "no progress output"},
                    {"sanity", false, "first check that one batch can be over-fitted"},
+                   {"nproc", true,
+                    "data-parallel processes on this machine (default: training.distributed.processes)"},
                    {"check", false, "validate the config and exit"}});
   if (args.positionals().size() != 1)
     throw UsageError("train needs one CONFIG.yaml (and optionally --set key=value ...)");
@@ -318,16 +278,32 @@ int runTrain(const std::vector<std::string> &argvIn)
     std::cout << config.toYaml();
     return ExitOk;
   }
-  const fs::path runDir = args.value("run-dir") ? fs::path(*args.value("run-dir")) : newRunDir(config);
-  if (fs::exists(runDir / "state") || fs::exists(runDir / "results.json"))
-    throw Error(runDir.string() + ": already holds a run (use `resume` to continue it)");
-  requireNewRunFolder(runDir);
-  return trainInto(config, runDir, args.has("json"), args.has("quiet"), args.has("sanity"));
+  const auto chooseRunDir = [&] {
+    const fs::path dir = args.value("run-dir") ? fs::path(*args.value("run-dir")) : newRunDir(config);
+    if (fs::exists(dir / "state") || fs::exists(dir / "results.json"))
+      throw Error(dir.string() + ": already holds a run (use `resume` to continue it)");
+    requireNewRunFolder(dir);
+    return dir;
+  };
+  const DistributedEnvironment env = distributedEnvironment();
+  const int ranks = processesWanted(args.intValue("nproc"), config, env);
+  if (env.distributed())
+    return trainAsRank(config, env, chooseRunDir, args.has("json"), args.has("quiet"));
+  if (ranks > 1) {
+    std::vector<std::string> command{"train"};
+    for (const std::string &a : withRunDir(argvIn, chooseRunDir()))
+      command.push_back(a);
+    return launchLocalRanks(ranks, command, config, args.has("quiet"));
+  }
+  return trainInto(config, chooseRunDir(), args.has("json"), args.has("quiet"), args.has("sanity"));
 }
 
 int runResume(const std::vector<std::string> &argv)
 {
-  Args args(argv, {{"json", false, "end with one JSON line of final metrics on stdout"}, {"quiet", false, "no progress output"}});
+  Args args(argv,
+            {{"json", false, "end with one JSON line of final metrics on stdout"},
+             {"quiet", false, "no progress output"},
+             {"nproc", true, "data-parallel processes (default: as many as the run was trained with)"}});
   if (args.positionals().size() != 1)
     throw UsageError("resume needs one run folder");
   const fs::path runDir = args.positionals().front();
@@ -336,119 +312,18 @@ int runResume(const std::vector<std::string> &argv)
       !(fs::exists(runDir / "config.yaml") && fs::exists(runDir / "run.json")))
     throw Error(runDir.string() + ": no resumable state (state/trainer.json)");
   const ExperimentConfig config = loadOrExplain(runDir / "config.yaml", {});
+  const DistributedEnvironment env = distributedEnvironment();
+  const int ranks = processesWanted(args.intValue("nproc"), config, env);
+  requireSameWorld(runDir, ranks);
+  if (env.distributed())
+    return trainAsRank(
+        config, env, [&] { return runDir; }, args.has("json"), args.has("quiet"));
+  if (ranks > 1) {
+    std::vector<std::string> command{"resume"};
+    command.insert(command.end(), argv.begin(), argv.end());
+    return launchLocalRanks(ranks, command, config, args.has("quiet"));
+  }
   return trainInto(config, runDir, args.has("json"), args.has("quiet"), false);
-}
-
-int runCrossValidate(const std::vector<std::string> &argvIn)
-{
-  std::vector<std::string> argv = argvIn;
-  const std::vector<std::string> overrides = takeOverrides(argv);
-  Args args(argv,
-            {{"folds", true, "number of folds (default 5)"},
-             {"set", true, "key.path=value: one setting of the config overridden (repeatable)"},
-             {"run-dir", true, "the folder for the fold runs (default: <output.runs>/<name>-cv-<time>)"},
-             {"json", false, "end with one JSON line: per-fold and mean/std test metrics"},
-             {"quiet", false, "no progress output"}});
-  if (args.positionals().size() != 1)
-    throw UsageError("cv needs one CONFIG.yaml");
-  const int folds = args.intValue("folds").value_or(5);
-  if (folds < 2)
-    throw UsageError("--folds must be at least 2");
-  const ExperimentSource source = ExperimentSource::fromFile(args.positionals().front(), overrides);
-  const ExperimentPlan plan = planCrossValidation(
-      source, folds, args.value("run-dir") ? fs::path(*args.value("run-dir")) : fs::path());
-  PlanProgress progress(args.has("quiet"));
-  const PlanOutcome outcome = runPlanWithSigint(plan, progress);
-  if (outcome.status == RunStatus::Stopped)
-    return ExitInterrupted;
-  if (outcome.status != RunStatus::Finished)
-    throw Error(outcome.reason);
-  if (!args.has("quiet"))
-    for (const auto &[name, stats] : outcome.summary["test"].items())
-      std::fprintf(stderr, "%s: %.4f ± %.4f over %d folds\n", name.c_str(), stats["mean"].get<double>(),
-                   stats["std"].get<double>(), folds);
-  if (args.has("json"))
-    std::cout << outcome.summary.dump() << std::endl;
-  return ExitOk;
-}
-
-namespace {
-
-// Every value of a repeatable option (--name v or --name=v), removed from argv.
-std::vector<std::string> takeRepeated(std::vector<std::string> &argv, const std::string &name)
-{
-  std::vector<std::string> values, rest;
-  for (std::size_t i = 0; i < argv.size(); ++i) {
-    if (argv[i] == "--" + name && i + 1 < argv.size())
-      values.push_back(argv[++i]);
-    else if (argv[i].rfind("--" + name + "=", 0) == 0)
-      values.push_back(argv[i].substr(name.size() + 3));
-    else
-      rest.push_back(argv[i]);
-  }
-  argv = rest;
-  return values;
-}
-
-} // namespace
-
-int runSweep(const std::vector<std::string> &argvIn)
-{
-  std::vector<std::string> argv = argvIn;
-  const std::vector<std::string> base = takeOverrides(argv);
-  SweepSpec spec;
-  spec.grid = takeRepeated(argv, "grid");
-  spec.ranges = takeRepeated(argv, "range");
-  for (const std::string &point : takeRepeated(argv, "point")) {
-    std::vector<std::string> overrides;
-    std::istringstream words(point);
-    for (std::string w; words >> w;)
-      overrides.push_back(w);
-    spec.points.push_back(overrides);
-  }
-  Args args(argv, {{"point", true,
-                    "\"key=v key2=w\": one point given whole, e.g. a strategy with its own learning rate "
-                    "(repeatable; the grid is taken over each)"},
-                   {"grid", true, "key=a,b,...: every value of a setting (repeatable: their product)"},
-                   {"range", true, "key=lo:hi or key=lo:hi:log: a setting sampled at random (repeatable)"},
-                   {"random", true, "random search: this many points from the --range options (default 8)"},
-                   {"seeds", true, "repeat every point with this many seeds (mean ± std; default 1)"},
-                   {"set", true, "key.path=value: one setting of the config overridden (repeatable)"},
-                   {"run-dir", true, "the folder for the runs"},
-                   {"json", false, "end with one JSON line"}});
-  if (args.positionals().size() != 1)
-    throw UsageError("sweep needs one CONFIG.yaml");
-  if (spec.grid.empty() && spec.ranges.empty() && spec.points.empty())
-    throw UsageError("sweep needs --grid key=a,b,... and/or --random N --range key=lo:hi[:log] (or --point "
-                     "\"key=v ...\")");
-  spec.random = args.intValue("random").value_or(8);
-  spec.seeds = args.intValue("seeds").value_or(1);
-  try { // a malformed --grid or --range is a bad command line, found before anything is loaded
-    sweepPoints(spec);
-  } catch (const Error &e) {
-    throw UsageError(e.what());
-  }
-  const ExperimentSource source = ExperimentSource::fromFile(args.positionals().front(), base);
-  const ExperimentPlan plan =
-      planSweep(source, spec, args.value("run-dir") ? fs::path(*args.value("run-dir")) : fs::path());
-  PlanProgress progress(false);
-  const PlanOutcome outcome = runPlanWithSigint(plan, progress);
-  if (outcome.status == RunStatus::Stopped)
-    return ExitInterrupted;
-  const std::string metric = plan.parent.selectionMetric();
-  const std::string key = "validation_" + metric;
-  std::printf("| point | settings | %s | test %s |\n|---|---|---|---|\n", key.c_str(), metric.c_str());
-  for (const json &row : outcome.summary["points"]) {
-    std::string settings;
-    for (const auto &o : row["overrides"])
-      settings += (settings.empty() ? "" : ", ") + o.get<std::string>();
-    const json &t = row["test"].contains(metric) ? row["test"][metric] : json{{"mean", 0.0}, {"std", 0.0}};
-    std::printf("| %d | %s | %.4f ± %.4f | %.4f ± %.4f |\n", row["point"].get<int>(), settings.c_str(),
-                row[key]["mean"].get<double>(), row[key]["std"].get<double>(), t["mean"].get<double>(), t["std"].get<double>());
-  }
-  if (args.has("json"))
-    std::cout << outcome.summary.dump() << std::endl;
-  return ExitOk;
 }
 
 } // namespace tunebench::cli

@@ -184,6 +184,26 @@ fs::path ExperimentConfig::resolve(const std::string &path) const
   return p.is_absolute() || baseDir.empty() ? p : (baseDir / p).lexically_normal();
 }
 
+ExperimentConfig ExperimentConfig::withAbsolutePaths() const
+{
+  ExperimentConfig c = *this;
+  const auto absolute = [this](std::string &p) {
+    if (!p.empty())
+      p = resolve(p).string();
+  };
+  absolute(c.model.path);
+  absolute(c.data.path);
+  absolute(c.data.paraphrase.model);
+  absolute(c.data.paraphrase.backModel);
+  absolute(c.strategy.adapter);
+  absolute(c.forgetting.reference);
+  absolute(c.forgetting.previousRun);
+  absolute(c.output.runs);
+  for (AuxiliaryTask &t : c.multitask.tasks)
+    absolute(t.path);
+  return c;
+}
+
 ExperimentConfig ExperimentConfig::auxiliaryConfig(const AuxiliaryTask &t) const
 {
   ExperimentConfig c = *this;

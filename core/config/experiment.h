@@ -129,7 +129,24 @@ struct ExperimentConfig
     bool bucketByLength = true;
     int maxSteps = 0;               // 0: epochs decide
     int threads = 0;                // 0: every usable core
+    // Data-parallel training (core/runtime/distributed.h): processes on this machine, or the
+    // world that torchrun/a scheduler sets through WORLD_SIZE.
+    struct Distributed
+    {
+      int processes = 1;            // world size (1: one process)
+      std::string backend = "auto"; // auto | gloo | nccl
+      int timeout = 60;             // seconds a collective or the rendezvous may wait for a rank
+      double bucketMb = 4.0;        // gradient all-reduce bucket size
+    } distributed;
   } training;
+
+  // How a run computes: tunebench's CPU kernels (hash dropout, the fused optimizer step, bf16
+  // weight copies through oneDNN, the frozen-layer cache) or LibTorch's own operations, which
+  // every device has. auto: tunebench's on the CPU, LibTorch's elsewhere.
+  struct Runtime
+  {
+    std::string kernels = "auto"; // auto | tunebench | aten
+  } runtime;
 
   struct Evaluation
   {
@@ -190,6 +207,10 @@ struct ExperimentConfig
   std::filesystem::path baseDir;
 
   std::filesystem::path resolve(const std::string &path) const;
+  // The same config with every file and folder it names made absolute ($ASSETS, $WORKSPACE and
+  // relative paths resolved): what a run folder's config.yaml holds, and what another process
+  // (a data-parallel rank) can read from anywhere.
+  ExperimentConfig withAbsolutePaths() const;
   // The metric early stopping and "best" use, and whether higher is better.
   std::string selectionMetric() const;
   bool higherIsBetter() const;

@@ -151,12 +151,26 @@ std::string fieldHelp(const std::string &path)
        "Rehearsal: the share of steps that also train the pre-training objective on a "
        "batch of the reference text (0: off)."},
       {"training.dropout", "Dropout inside the model (-1: the model's own)."},
-      {"training.precision", "auto: bf16 where the CPU or GPU supports it, else fp32; fp16 needs CUDA."},
-      {"training.device", "Where training runs: auto picks CUDA when present."},
+      {"training.precision",
+       "auto: bf16 where the CPU or GPU supports it, else fp32; fp16 is not implemented in "
+       "this build."},
+      {"training.device",
+       "Where the model, batches and optimizer state live: cpu; cuda (an error when this LibTorch has no "
+       "CUDA "
+       "device — Debian's has none); auto: CUDA when this LibTorch has a device, else the CPU."},
       {"training.scale_lr_with_batch", "Linear scaling rule: LR × effective batch / 32."},
       {"training.bucket_by_length", "Batch examples of similar length together (less padding, faster)."},
       {"training.max_steps", "Stop after this many steps (0: the epochs decide)."},
       {"training.threads", "CPU threads for training (0: every usable core)."},
+      {"training.distributed.processes",
+       "Data-parallel processes (ranks) on this machine, each with its share of the cores and of every "
+       "batch: the global batch is batch_size × processes. torchrun or a scheduler sets WORLD_SIZE instead."},
+      {"training.distributed.backend", "auto: NCCL with CUDA, else Gloo (this build: Gloo)."},
+      {"training.distributed.timeout",
+       "Seconds a rank waits for the others (rendezvous, gradient all-reduce) before the run stops, "
+       "interrupted, naming the rank that stopped answering."},
+      {"training.distributed.bucket_mb",
+       "Gradients are all-reduced in buckets of this size, each as soon as the backward pass finishes it."},
       {"evaluation.every_steps", "Evaluate on validation every this many steps (0: at each epoch's end)."},
       {"evaluation.metric", "The metric that selects the best checkpoint and drives early stopping (rouge_l, "
                             "exact_match and bleu: generated answers, with evaluation.generate above 0)."},
@@ -169,6 +183,9 @@ std::string fieldHelp(const std::string &path)
       {"evaluation.max_new_tokens", "instruction, seq2seq: the longest generated answer."},
       {"multitask.sampling", "Which task each step trains: in proportion to their batches, or in turn."},
       {"multitask.tasks", "More tasks trained on the shared encoder, each with its head and data."},
+      {"runtime.kernels",
+       "tunebench: its own CPU kernels (hash dropout, fused optimizer step, bf16 weight copies, frozen-layer "
+       "cache); aten: LibTorch's own operations (what other devices use); auto: tunebench's on the CPU."},
       {"output.runs", "Where run folders go (relative to the workspace)."},
       {"output.save_best", "Keep the best checkpoint (by the evaluation metric)."},
       {"output.save_last", "Keep the last checkpoint (for resuming)."},

@@ -1,6 +1,7 @@
 #include "core/models/bf16linear.h"
 
 #include "core/runtime/dnnlmatmul.h"
+#include "core/runtime/kernels.h"
 
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
@@ -245,7 +246,7 @@ at::Tensor bf16Linear(const at::Tensor &x, const std::vector<at::Tensor> &weight
 
 bool bf16LinearApplies(const at::Tensor &weight, const at::Tensor &bias, const at::Tensor &x)
 {
-  return bf16ShadowsEnabled() && bf16AutocastActive() && x.device().is_cpu() &&
+  return bf16ShadowsEnabled() && !atenKernels() && bf16AutocastActive() && x.device().is_cpu() &&
          weight.scalar_type() == at::kFloat && weight.is_contiguous() &&
          (!bias.defined() || bias.scalar_type() == at::kFloat);
 }

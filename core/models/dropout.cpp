@@ -1,6 +1,7 @@
 #include "core/models/dropout.h"
 
 #include "core/runtime/generator.h"
+#include "core/runtime/kernels.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -131,8 +132,18 @@ torch::Tensor applyDropout(const torch::Tensor &x, double p, bool training)
   if (!training || p <= 0.0)
     return x;
   const auto type = x.scalar_type();
-  if (p >= 1.0 || x.device().type() != torch::kCPU || (type != torch::kFloat && type != torch::kBFloat16))
+  if (p >= 1.0)
     return torch::dropout(x, p, training);
+  if (atenKernels() || x.device().type() != torch::kCPU ||
+      (type != torch::kFloat && type != torch::kBFloat16)) {
+    // LibTorch's own: a mask drawn by bernoulli_ (from the run's generator on the CPU).
+    torch::Tensor keep = torch::empty_like(x);
+    if (x.device().is_cpu())
+      keep.bernoulli_(1.0 - p, currentGenerator());
+    else
+      keep.bernoulli_(1.0 - p);
+    return x * keep.div_(1.0 - p);
+  }
   return DropoutFunction::apply(x, p);
 }
 

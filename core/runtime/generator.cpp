@@ -30,3 +30,35 @@ GeneratorScope::~GeneratorScope()
 }
 
 } // namespace tunebench
+
+// --- runtime.kernels (core/runtime/kernels.h) ------------------------------------------------
+#include "core/runtime/kernels.h"
+
+namespace tunebench {
+
+namespace {
+thread_local bool t_aten = false;
+}
+
+bool atenKernels()
+{
+  return t_aten;
+}
+
+bool choosesAtenKernels(const std::string &kernels, bool cpu)
+{
+  return kernels == "aten" || (kernels == "auto" && !cpu);
+}
+
+KernelScope::KernelScope(bool aten)
+  : m_previous(t_aten)
+{
+  t_aten = aten;
+}
+
+KernelScope::~KernelScope()
+{
+  t_aten = m_previous;
+}
+
+} // namespace tunebench

@@ -110,7 +110,12 @@ int configureRuntime(const RuntimeOptions &options)
 {
   keepFreedMemory();
   g_threadsChosen = options.threads > 0;
-  setThreads(options.threads > 0 ? options.threads : usableCores());
+  // Data-parallel ranks on one machine (LOCAL_WORLD_SIZE, as torchrun and --nproc set it) share
+  // its cores.
+  int cores = usableCores();
+  if (const char *local = std::getenv("LOCAL_WORLD_SIZE"); local && std::atoi(local) > 1)
+    cores = std::max(1, cores / std::atoi(local));
+  setThreads(options.threads > 0 ? options.threads : cores);
   return at::get_num_threads();
 }
 

@@ -1,6 +1,8 @@
 #include "core/train/batches.h"
 
 #include "core/data/splits.h"
+#include "core/train/device.h"
+#include "core/util/error.h"
 
 #include <torch/nn/functional/loss.h>
 #include <torch/torch.h>
@@ -149,6 +151,41 @@ std::vector<std::pair<int, std::vector<int>>> taskSchedule(const std::vector<con
   for (int i : shuffledIndices(static_cast<int>(out.size()), seed * 31ULL + static_cast<std::uint64_t>(epoch) + 0x6d74ULL))
     shuffled.push_back(std::move(out[static_cast<std::size_t>(i)]));
   return shuffled;
+}
+
+torch::Device trainingDevice(const std::string &device)
+{
+  if (device == "cuda" && !torch::cuda::is_available())
+    throw Error("training.device is cuda, but this LibTorch build has no CUDA device available "
+                "(`tunebench-cli --version` shows it); use cpu or auto");
+  return trainsOnCpu(device) ? torch::Device(torch::kCPU) : torch::Device(torch::kCUDA);
+}
+
+bool trainsOnCpu(const std::string &device)
+{
+  return device == "cpu" || (device == "auto" && !torch::cuda::is_available()) ||
+         (device == "cuda" && !torch::cuda::is_available());
+}
+
+Batch onDevice(Batch b, const torch::Device &device)
+{
+  if (device.is_cpu())
+    return b;
+  for (torch::Tensor *t : {&b.ids, &b.mask, &b.types, &b.labels, &b.decoderIds, &b.decoderMask})
+    if (t->defined())
+      *t = t->to(device, /*non_blocking=*/true);
+  return b;
+}
+
+double lossTerms(const Batch &b, const std::string &task)
+{
+  if (b.rows.empty() || !b.labels.defined())
+    return 0.0;
+  if (task == "multi_label" || b.labels.dim() == 1)
+    return static_cast<double>(b.rows.size());
+  if (task == "causal_lm" || task == "instruction")
+    return b.labels.narrow(1, 1, b.labels.size(1) - 1).ne(-100).sum().item<double>();
+  return b.labels.ne(-100).sum().item<double>();
 }
 
 torch::Tensor lossOf(const torch::Tensor &logits, const Batch &b, const std::string &task, double smoothing)

@@ -45,4 +45,8 @@ std::vector<std::pair<int, std::vector<int>>> taskSchedule(const std::vector<con
 // Loss of a batch's logits for the task (causal LMs: position t predicts token t + 1).
 torch::Tensor lossOf(const torch::Tensor &logits, const Batch &b, const std::string &task, double smoothing);
 
+// How many terms lossOf averages over for this batch (rows, or labelled tokens): data-parallel
+// ranks weight their share of a global batch by it.
+double lossTerms(const Batch &b, const std::string &task);
+
 } // namespace tunebench

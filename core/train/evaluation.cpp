@@ -4,8 +4,10 @@
 #include "core/data/tagging.h"
 #include "core/eval/metrics.h"
 #include "core/models/generation.h"
+#include "core/runtime/distributed.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/train/batches.h"
+#include "core/train/device.h"
 #include "core/util/cancel.h"
 
 #include <torch/torch.h>
@@ -61,9 +63,29 @@ void scoreAnswers(BuiltModel &model, const PreparedData &data, const std::vector
 
 // Language models: token-weighted loss, perplexity, next-token (or masked-token, or span, or
 // target) accuracy; answers scored for instruction tuning and text-to-text (scoreAnswers).
-Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, const std::vector<int> &rows,
-                                 const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer)
+torch::Device modelDevice(BuiltModel &model)
 {
+  const auto params = model.model->parameters();
+  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+}
+
+// Data parallel: rank r's rows are every world-th row from r.
+std::vector<int> shardOf(const std::vector<int> &rows, ProcessGroup *group)
+{
+  if (!group)
+    return rows;
+  std::vector<int> mine;
+  for (std::size_t i = static_cast<std::size_t>(group->rank()); i < rows.size();
+       i += static_cast<std::size_t>(group->worldSize()))
+    mine.push_back(rows[i]);
+  return mine;
+}
+
+Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, const std::vector<int> &allRows,
+                                 const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer,
+                                 ProcessGroup *group)
+{
+  const std::vector<int> rows = shardOf(allRows, group);
   Evaluation out;
   const bool wasTraining =
       model.model->is_training(); // restored at the end: a trained run stays in eval mode
@@ -79,7 +101,9 @@ Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, co
       const std::vector<int> chunk(rows.begin() + static_cast<std::ptrdiff_t>(at),
                                    rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), at + bs)));
       // The denoising objectives' noise is the same at every evaluation: comparable losses.
-      const Batch b = collate(data.encoded, chunk, padId, c.task.kind, 0, model.noiseOrNull(), c.seed ^ 0xe7a1ULL);
+      const Batch b = onDevice(
+          collate(data.encoded, chunk, padId, c.task.kind, 0, model.noiseOrNull(), c.seed ^ 0xe7a1ULL),
+          modelDevice(model));
       const torch::Tensor logits = model.forward(b).to(torch::kFloat);
       // causal: position t predicts token t + 1; the denoising objectives and T5 targets are aligned.
       const std::int64_t shift = c.isDenoising() || c.isSeq2Seq() ? 0 : 1;
@@ -94,13 +118,21 @@ Evaluation evaluateLanguageModel(BuiltModel &model, const PreparedData &data, co
       right += (x.argmax(-1).eq(y) & valid).sum().item<long>();
     }
   }
+  if (group) {
+    torch::Tensor sums =
+        torch::tensor({nll, static_cast<double>(count), static_cast<double>(right)}, torch::kDouble);
+    group->allReduce(sums);
+    nll = sums[0].item<double>();
+    count = static_cast<long>(sums[1].item<double>());
+    right = static_cast<long>(sums[2].item<double>());
+  }
   EvalEvent &e = out.event;
   e.loss = count ? nll / static_cast<double>(count) : 0.0;
   e.metrics["loss"] = e.loss;
   e.metrics["perplexity"] = perplexity(e.loss);
   e.metrics["token_accuracy"] = count ? static_cast<double>(right) / static_cast<double>(count) : 0.0;
-  if (c.answersPrompts() && tokenizer && c.evaluation.generate > 0)
-    scoreAnswers(model, data, rows, c, *tokenizer, out);
+  if (c.answersPrompts() && tokenizer && c.evaluation.generate > 0 && (!group || group->rank() == 0))
+    scoreAnswers(model, data, allRows, c, *tokenizer, out);
   model.model->train(wasTraining);
   return out;
 }
@@ -255,12 +287,53 @@ void taskMetrics(const ExperimentConfig &c, const Collected &col, Evaluation &ou
 
 } // namespace
 
+namespace {
+
+// The classifier's or tagger's outputs per row, for gathering: a row's logits flattened (taggers:
+// its own tokens only).
+std::int64_t outputSize(const PreparedData &data, int row, bool tagging)
+{
+  const auto labels = static_cast<std::int64_t>(data.labels.size());
+  return tagging ? static_cast<std::int64_t>(data.encoded[static_cast<std::size_t>(row)].ids.size()) * labels
+                 : labels;
+}
+
+// Data parallel: every rank's computed rows gathered and collected on every rank, in the caller's
+// order of `rows`. `mine` holds this rank's rows' flattened logits in its shard's order.
+void collectGathered(const std::vector<int> &order, const std::vector<torch::Tensor> &mine,
+                     ProcessGroup &group, const std::string &task, Collected &col, Evaluation &out)
+{
+  const bool tagging = task == "token_tagging";
+  const PreparedData &data = col.data;
+  const torch::Tensor flat = mine.empty() ? torch::zeros({0}) : torch::cat(mine);
+  const std::vector<torch::Tensor> all = group.allGather(flat);
+  const auto labels = static_cast<long>(data.labels.size());
+  for (int r = 0; r < group.worldSize(); ++r) {
+    std::int64_t at = 0;
+    for (std::size_t i = static_cast<std::size_t>(r); i < order.size();
+         i += static_cast<std::size_t>(group.worldSize())) {
+      const int row = order[i];
+      const std::int64_t n = outputSize(data, row, tagging);
+      const torch::Tensor logits = all[static_cast<std::size_t>(r)].narrow(0, at, n);
+      at += n;
+      if (tagging)
+        collectTags(logits.view({1, -1, labels}), {row}, col, out);
+      else if (task == "multi_label")
+        collectMultiLabel(logits.view({1, labels}), {row}, col, out);
+      else
+        collectSingleLabel(logits.view({1, labels}), {row}, col, out);
+    }
+  }
+}
+
+} // namespace
+
 Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::vector<int> &rows,
                         const ExperimentConfig &c, int padId, bool bf16, const Tokenizer *tokenizer,
-                        const std::string &head)
+                        const std::string &head, ProcessGroup *group)
 {
   if (c.isLanguageModelling())
-    return evaluateLanguageModel(built, data, rows, c, padId, bf16, tokenizer);
+    return evaluateLanguageModel(built, data, rows, c, padId, bf16, tokenizer, group);
   Evaluation out;
   torch::nn::Module *model = built.model.get();
   const bool wasTraining = model->is_training();
@@ -271,28 +344,45 @@ Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::
   const int labelCount = static_cast<int>(data.labels.size());
   double lossSum = 0;
   long lossCount = 0;
-  // Sorted by length for evaluation: less padding.
-  std::vector<int> order = rows;
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+  // Sorted by length for evaluation: less padding (and, data parallel, shares of equal work).
+  std::vector<int> sorted = rows;
+  std::stable_sort(sorted.begin(), sorted.end(), [&](int a, int b) {
     return data.encoded[static_cast<std::size_t>(a)].ids.size() > data.encoded[static_cast<std::size_t>(b)].ids.size();
   });
+  const std::vector<int> order = shardOf(sorted, group);
   const std::size_t bs = static_cast<std::size_t>(std::max(c.training.batchSize, 32));
   Collected col(data, rows, out);
+  std::vector<torch::Tensor> mine; // data parallel: this rank's rows' logits, gathered below
   for (std::size_t at = 0; at < order.size(); at += bs) {
     throwIfStopped();
     const std::vector<int> chunk(order.begin() + static_cast<std::ptrdiff_t>(at),
                                  order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + bs)));
-    const Batch b = collate(data.encoded, chunk, padId, task, labelCount);
-    const torch::Tensor logits = built.forward(b, head).to(torch::kFloat);
+    const Batch b = onDevice(collate(data.encoded, chunk, padId, task, labelCount), modelDevice(built));
+    const torch::Tensor logits = built.forward(b, head).to(torch::kFloat).cpu();
     const torch::Tensor loss = lossOf(logits, b, task, 0.0);
     lossSum += loss.item<double>() * static_cast<double>(chunk.size());
     lossCount += static_cast<long>(chunk.size());
-    if (task == "token_tagging")
+    if (group) {
+      for (std::size_t i = 0; i < chunk.size(); ++i) {
+        const std::int64_t n = outputSize(data, chunk[i], task == "token_tagging");
+        const torch::Tensor own = task == "token_tagging"
+                                      ? logits[static_cast<long>(i)].narrow(0, 0, n / std::max(1, labelCount))
+                                      : logits[static_cast<long>(i)];
+        mine.push_back(own.reshape({-1}).contiguous());
+      }
+    } else if (task == "token_tagging")
       collectTags(logits, chunk, col, out);
     else if (task == "multi_label")
       collectMultiLabel(logits, chunk, col, out);
     else
       collectSingleLabel(logits, chunk, col, out);
+  }
+  if (group) {
+    collectGathered(sorted, mine, *group, task, col, out);
+    torch::Tensor sums = torch::tensor({lossSum, static_cast<double>(lossCount)}, torch::kDouble);
+    group->allReduce(sums);
+    lossSum = sums[0].item<double>();
+    lossCount = static_cast<long>(sums[1].item<double>());
   }
   out.event.loss = lossCount ? lossSum / static_cast<double>(lossCount) : 0.0;
   out.event.metrics["loss"] = out.event.loss;

@@ -10,6 +10,7 @@
 
 namespace tunebench {
 
+class ProcessGroup;
 class Tokenizer;
 
 // Evaluation of a model on some rows: loss and the metrics of the task.
@@ -32,9 +33,13 @@ struct Evaluation
 // accuracy and, for instruction tuning, greedy answers to the first `evaluation.generate` rows
 // scored with BLEU, ROUGE-L and exact match (tokenizer needed).
 // head: the task's head in a multi-task model.
+// group (data parallel): each rank computes every world-th row and the outputs are gathered, so
+// every rank ends with the whole evaluation of `rows` (each row once); generated answers come from
+// rank 0 alone (the trainer shares its metrics).
 Evaluation evaluateRows(BuiltModel &built, const PreparedData &data, const std::vector<int> &rows,
-                        const ExperimentConfig &config, int padId, bool bf16, const Tokenizer *tokenizer = nullptr,
-                        const std::string &head = kTaskHead);
+                        const ExperimentConfig &config, int padId, bool bf16,
+                        const Tokenizer *tokenizer = nullptr, const std::string &head = kTaskHead,
+                        ProcessGroup *group = nullptr);
 
 // Test accuracy of always answering the training split's most frequent label (single-label data
 // with a test split; ties go to the smallest label id).

@@ -6,15 +6,21 @@ using json = nlohmann::json;
 
 json eventJson(const StepEvent &e)
 {
-  return {{"type", "step"},
-          {"step", e.step},
-          {"epoch", e.epoch},
-          {"loss", e.loss},
-          {"lr", e.learningRate},
-          {"grad_norm", e.gradNorm},
-          {"tokens_per_s", e.tokensPerSecond},
-          {"tokens", e.tokens},
-          {"elapsed_s", e.elapsedSeconds}};
+  json j = {{"type", "step"},
+            {"step", e.step},
+            {"epoch", e.epoch},
+            {"loss", e.loss},
+            {"lr", e.learningRate},
+            {"grad_norm", e.gradNorm},
+            {"tokens_per_s", e.tokensPerSecond},
+            {"tokens", e.tokens},
+            {"elapsed_s", e.elapsedSeconds}};
+  for (const StepEvent::Rank &r : e.ranks)
+    j["ranks"].push_back({{"rank", r.rank},
+                          {"step", r.step},
+                          {"tokens_per_s", r.tokensPerSecond},
+                          {"heartbeat_age_s", r.heartbeatAge}});
+  return j;
 }
 
 json eventJson(const EvalEvent &e)

@@ -27,6 +27,16 @@ struct StepEvent
   double tokensPerSecond = 0;
   double elapsedSeconds = 0;
   long tokens = 0; // tokens trained on up to and including this step (padding excluded)
+  // Data parallel (rank 0, every few seconds): each rank's own tokens/s and how long ago its last
+  // heartbeat came (a rank that hangs shows a growing age).
+  struct Rank
+  {
+    int rank = 0;
+    long step = 0;
+    double tokensPerSecond = 0;
+    double heartbeatAge = 0;
+  };
+  std::vector<Rank> ranks;
 };
 
 // One evaluation (validation during training, test at the end).
@@ -79,6 +89,12 @@ struct RunResult
   // forgetting.previous_run: the earlier task's metric ("previous_accuracy") before and after.
   std::string previousMetric;
   double previousBefore = 0, previousAfter = 0;
+  // Data parallel: the world, the backend, what one step all-reduced and how long this rank waited
+  // for communication that the backward pass did not hide.
+  int worldSize = 1;
+  std::string backend;
+  std::int64_t allReducedBytesPerStep = 0;
+  double communicationWaitSeconds = 0;
 };
 
 // Receives a run's events (the CLI's progress bar, the GUI's charts, the run store).

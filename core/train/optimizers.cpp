@@ -1,11 +1,14 @@
 #include "core/train/optimizers.h"
 
+#include "core/runtime/kernels.h"
 #include "core/strategies/strategy.h"
 #include "core/train/builtmodel.h"
 #include "core/train/fusedadam.h"
 
 #include <torch/nn/module.h>
 #include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
 #include <cmath>
@@ -56,8 +59,12 @@ Optimization buildOptimizer(const ExperimentConfig::Training &t, torch::nn::Modu
   }
   if (t.optimizer == "sgd")
     o.optimizer = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(lr));
+  else if (t.optimizer == "adam" && atenKernels())
+    o.optimizer = std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(lr));
   else if (t.optimizer == "adam")
     o.optimizer = std::make_unique<FusedAdam>(groups, torch::optim::AdamOptions(lr));
+  else if (atenKernels())
+    o.optimizer = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr));
   else
     o.optimizer = std::make_unique<FusedAdamW>(groups, torch::optim::AdamWOptions(lr));
   return o;

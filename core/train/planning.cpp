@@ -202,13 +202,20 @@ RunPlan planRun(const ExperimentConfig &c, double flopsPerSecond)
   plan.trainable = estimateTrainable(c, shape, plan.parameters, classes);
   const auto &t = c.training;
   const long trainRows = static_cast<long>(std::lround(static_cast<double>(plan.rows) * c.data.train));
-  const long batches = (trainRows + t.batchSize - 1) / std::max(1, t.batchSize);
+  plan.processes = std::max(1, t.distributed.processes);
+  const long globalBatch = static_cast<long>(std::max(1, t.batchSize)) * plan.processes;
+  const long batches = (trainRows + globalBatch - 1) / globalBatch;
   plan.stepsPerEpoch = std::max(1L, (batches + t.gradientAccumulation - 1) / std::max(1, t.gradientAccumulation));
   plan.totalSteps = t.maxSteps > 0 ? t.maxSteps : plan.stepsPerEpoch * t.epochs;
   plan.estimate = stepEstimate(c, shape, plan.trainable);
   plan.machineBytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  if (plan.processes > 1) // every process its own copy; the float32 gradients are all-reduced
+    plan.allReducedBytes = 4.0 * static_cast<double>(plan.trainable);
   if (flopsPerSecond > 0) {
-    plan.secondsPerStep = plan.estimate.flopsPerStep * t.gradientAccumulation / flopsPerSecond;
+    // Each process computes its own batch on its share of the cores; the all-reduce is assumed
+    // hidden behind the backward pass.
+    plan.secondsPerStep =
+        plan.estimate.flopsPerStep * t.gradientAccumulation / (flopsPerSecond / plan.processes);
     plan.totalSeconds = plan.secondsPerStep * static_cast<double>(plan.totalSteps);
   }
   const long warmup = t.warmupSteps > 0 ? t.warmupSteps : std::lround(t.warmupRatio * static_cast<double>(plan.totalSteps));
@@ -218,10 +225,13 @@ RunPlan planRun(const ExperimentConfig &c, double flopsPerSecond)
     plan.learningRates.push_back(t.learningRate *
                                  learningRateFactor(t.scheduler, step, plan.totalSteps, warmup, t.cycles, t.power));
   }
-  if (plan.machineBytes > 0 && plan.estimate.totalBytes > 0.8 * plan.machineBytes) {
-    plan.warnings.push_back("one step needs about " + formatBytes(plan.estimate.totalBytes) + ", more than 80% of this machine's " +
-                            formatBytes(plan.machineBytes));
-    plan.remedies = remediesFor(c, shape, plan.parameters, classes, 0.8 * plan.machineBytes);
+  if (plan.machineBytes > 0 && plan.estimate.totalBytes * plan.processes > 0.8 * plan.machineBytes) {
+    plan.warnings.push_back("one step needs about " + formatBytes(plan.estimate.totalBytes * plan.processes) +
+                            (plan.processes > 1 ? " (" + std::to_string(plan.processes) + " processes × " +
+                                                      formatBytes(plan.estimate.totalBytes) + ")"
+                                                : std::string()) +
+                            ", more than 80% of this machine's " + formatBytes(plan.machineBytes));
+    plan.remedies = remediesFor(c, shape, plan.parameters, classes, 0.8 * plan.machineBytes / plan.processes);
   }
   plan.cacheBytes = frozenCacheBound(c, shape, plan.rows);
   if (plan.machineBytes > 0 && plan.cacheBytes > 0.5 * plan.machineBytes)

@@ -39,6 +39,11 @@ struct RunPlan
   // length; real rows are shorter); 0 when nothing is cached.
   double cacheBytes = 0;
   double totalSeconds = 0;
+  // training.distributed.processes: each process holds the weights, gradients, optimizer state
+  // and its own batch's activations (`estimate` is one process's); a step all-reduces the
+  // trainable gradients.
+  int processes = 1;
+  double allReducedBytes = 0;
   std::vector<double> learningRates; // up to 200 points across the run, for a preview
   std::vector<std::string> warnings; // e.g. the step needs more memory than the machine has
   std::vector<PlanRemedy> remedies;  // what would bring it down, most effective first

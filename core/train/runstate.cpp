@@ -20,11 +20,7 @@ using nlohmann::json;
 
 void writeRunStart(const fs::path &runDir, const ExperimentConfig &config, const PreparedData &data)
 {
-  ExperimentConfig resolved = config;
-  resolved.model.path = config.resolve(config.model.path).string();
-  resolved.data.path = config.resolve(config.data.path).string();
-  resolved.output.runs = config.resolve(config.output.runs).string();
-  writeFileAtomically(runDir / "config.yaml", resolved.toYaml());
+  writeFileAtomically(runDir / "config.yaml", config.withAbsolutePaths().toYaml());
   writeJsonFile(runDir / "labels.json", data.labels);
   writeJsonFile(
       runDir / "split.json",
@@ -35,7 +31,8 @@ void writeRunStart(const fs::path &runDir, const ExperimentConfig &config, const
 namespace {
 
 void writeState(const fs::path &tmp, torch::nn::Module &model, torch::optim::Optimizer &optimizer,
-                const at::Generator &generator, const json &trainerJson)
+                const at::Generator &generator, const json &trainerJson,
+                const std::vector<torch::Tensor> &otherRanks)
 {
   fs::remove_all(tmp);
   fs::create_directories(tmp);
@@ -43,6 +40,8 @@ void writeState(const fs::path &tmp, torch::nn::Module &model, torch::optim::Opt
   torch::serialize::OutputArchive opt;
   optimizer.save(opt);
   opt.write("rng", generator.get_state(), true);
+  for (std::size_t r = 0; r < otherRanks.size(); ++r)
+    opt.write("rng_rank" + std::to_string(r + 1), otherRanks[r], true);
   saveArchive(opt, tmp / "optimizer.pt");
   writeJsonFile(tmp / "trainer.json", trainerJson);
 }
@@ -50,11 +49,12 @@ void writeState(const fs::path &tmp, torch::nn::Module &model, torch::optim::Opt
 } // namespace
 
 void saveTrainingState(const fs::path &runDir, torch::nn::Module &model, torch::optim::Optimizer &optimizer,
-                       const at::Generator &generator, const json &trainerJson)
+                       const at::Generator &generator, const json &trainerJson,
+                       const std::vector<torch::Tensor> &otherRanks)
 {
   const fs::path tmp = runDir / "state.tmp";
   try {
-    writeState(tmp, model, optimizer, generator, trainerJson);
+    writeState(tmp, model, optimizer, generator, trainerJson, otherRanks);
   } catch (const std::exception &e) {
     std::error_code ec;
     fs::remove_all(tmp, ec); // give the space back; the previous state/ is untouched
@@ -68,7 +68,7 @@ void saveTrainingState(const fs::path &runDir, torch::nn::Module &model, torch::
 
 TrainingState loadTrainingState(const fs::path &runDir, torch::nn::Module &model,
                                 torch::optim::Optimizer &optimizer, at::Generator &generator,
-                                const TrainingState::Limits &limits)
+                                const TrainingState::Limits &limits, int rank)
 {
   const fs::path stateDir = runDir / "state";
   const fs::path file = stateDir / "trainer.json";
@@ -79,8 +79,11 @@ TrainingState loadTrainingState(const fs::path &runDir, torch::nn::Module &model
   try {
     optimizer.load(opt);
     torch::Tensor rng;
-    if (opt.try_read("rng", rng, true))
+    if (opt.try_read(rank == 0 ? "rng" : "rng_rank" + std::to_string(rank), rng, true))
       generator.set_state(rng);
+    else if (rank > 0)
+      throw Error((stateDir / "optimizer.pt").string() + ": holds no random state for rank " +
+                  std::to_string(rank) + " (saved by fewer processes)");
   } catch (const c10::Error &) {
     throw Error(
         (stateDir / "optimizer.pt").string() +
@@ -89,7 +92,7 @@ TrainingState loadTrainingState(const fs::path &runDir, torch::nn::Module &model
   return st;
 }
 
-std::vector<json> keepEventsUpTo(const fs::path &runDir, long step)
+std::vector<json> keepEventsUpTo(const fs::path &runDir, long step, bool rewrite)
 {
   std::vector<json> kept;
   std::string text;
@@ -107,7 +110,8 @@ std::vector<json> keepEventsUpTo(const fs::path &runDir, long step)
     kept.push_back(std::move(j));
   }
   in.close();
-  writeFileAtomically(runDir / "events.jsonl", text);
+  if (rewrite)
+    writeFileAtomically(runDir / "events.jsonl", text);
   return kept;
 }
 
@@ -147,32 +151,38 @@ void writeResults(const fs::path &runDir, const RunResult &r, long totalSteps, c
   json diag = json::array();
   for (const Diagnosis &d : r.diagnoses)
     diag.push_back(diagnosisJson(d));
-  writeJsonFile(runDir / "results.json",
-                {{"status", runStatusName(r.status)},
-                 {"reason", r.reason},
-                 {"steps", r.steps},
-                 {"total_steps", totalSteps},
-                 {"best_step", r.bestStep},
-                 {"metric", r.metric},
-                 {"best_metric", r.bestMetric},
-                 {"validation", eventJson(r.validation)},
-                 {"test", eventJson(r.test)},
-                 {"diagnoses", diag},
-                 {"seconds", r.seconds},
-                 {"peak_memory_mib", r.peakMemoryMiB},
-                 {"trainable_parameters", r.trainableParameters},
-                 {"total_parameters", r.totalParameters},
-                 {"majority_baseline", r.majorityBaseline},
-                 {"strategy", strategy},
-                 {"frozen_cache", frozenCache},
-                 {"forgetting", r.forgettingObjective.empty() ? json(nullptr)
-                                                              : json{{"objective", r.forgettingObjective},
-                                                                     {"before", r.forgettingBefore},
-                                                                     {"after", r.forgettingAfter}}},
-                 {"previous_task", r.previousMetric.empty() ? json(nullptr)
-                                                            : json{{"metric", r.previousMetric},
-                                                                   {"before", r.previousBefore},
-                                                                   {"after", r.previousAfter}}}});
+  writeJsonFile(
+      runDir / "results.json",
+      {{"status", runStatusName(r.status)},
+       {"reason", r.reason},
+       {"steps", r.steps},
+       {"total_steps", totalSteps},
+       {"best_step", r.bestStep},
+       {"metric", r.metric},
+       {"best_metric", r.bestMetric},
+       {"validation", eventJson(r.validation)},
+       {"test", eventJson(r.test)},
+       {"diagnoses", diag},
+       {"seconds", r.seconds},
+       {"peak_memory_mib", r.peakMemoryMiB},
+       {"trainable_parameters", r.trainableParameters},
+       {"total_parameters", r.totalParameters},
+       {"majority_baseline", r.majorityBaseline},
+       {"strategy", strategy},
+       {"frozen_cache", frozenCache},
+       {"forgetting", r.forgettingObjective.empty() ? json(nullptr)
+                                                    : json{{"objective", r.forgettingObjective},
+                                                           {"before", r.forgettingBefore},
+                                                           {"after", r.forgettingAfter}}},
+       {"previous_task",
+        r.previousMetric.empty()
+            ? json(nullptr)
+            : json{{"metric", r.previousMetric}, {"before", r.previousBefore}, {"after", r.previousAfter}}},
+       {"distributed", r.worldSize <= 1 ? json(nullptr)
+                                        : json{{"world_size", r.worldSize},
+                                               {"backend", r.backend},
+                                               {"all_reduced_bytes_per_step", r.allReducedBytesPerStep},
+                                               {"communication_wait_s", r.communicationWaitSeconds}}}});
 }
 
 } // namespace tunebench

@@ -5,6 +5,7 @@
 #include "core/train/trainstate.h"
 
 #include <ATen/core/Generator.h>
+#include <torch/types.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -31,19 +32,22 @@ void writeRunStart(const std::filesystem::path &runDir, const ExperimentConfig &
 // state/: the model, the optimizer, the run's generator and the training state. The new state is
 // written beside the old one (state.tmp), complete, then swapped in: a crash at any point leaves
 // one whole state/ to resume from. Throws Error (the last state kept) when it cannot be written.
+// Data parallel: `otherRanks` holds ranks 1… generator states (rank 0's is `generator`).
 void saveTrainingState(const std::filesystem::path &runDir, torch::nn::Module &model,
                        torch::optim::Optimizer &optimizer, const at::Generator &generator,
-                       const nlohmann::json &trainerJson);
+                       const nlohmann::json &trainerJson, const std::vector<torch::Tensor> &otherRanks = {});
 
 // Reads state/ back into the model, the optimizer and the generator; the training state is checked
 // against `limits` (an Error names the file and the field).
+// `rank`: whose generator state is read (data parallel).
 TrainingState loadTrainingState(const std::filesystem::path &runDir, torch::nn::Module &model,
                                 torch::optim::Optimizer &optimizer, at::Generator &generator,
-                                const TrainingState::Limits &limits);
+                                const TrainingState::Limits &limits, int rank = 0);
 
 // events.jsonl cut back to what happened up to `step` (the saved state's; a line cut by a crash
-// ends it); returns the lines kept.
-std::vector<nlohmann::json> keepEventsUpTo(const std::filesystem::path &runDir, long step);
+// ends it); returns the lines kept. rewrite false: only read (a data-parallel rank other than 0).
+std::vector<nlohmann::json> keepEventsUpTo(const std::filesystem::path &runDir, long step,
+                                           bool rewrite = true);
 
 struct Evaluation;
 struct PreparedData;

@@ -1,4 +1,6 @@
+#include "core/runtime/kernels.h"
 #include "core/train/batches.h"
+#include "core/train/device.h"
 #include "core/train/fusedadam.h"
 #include "core/train/runstate.h"
 #include "core/train/trainerimpl.h"
@@ -22,40 +24,84 @@ EpochSchedule Trainer::Impl::epochSchedule(int e) const
   std::vector<const PreparedData *> tasks = {&data};
   for (const Auxiliary &a : auxiliary)
     tasks.push_back(&a.data);
-  return taskSchedule(tasks, config.training.batchSize, config.training.bucketByLength, config.seed, e,
+  return taskSchedule(tasks, globalBatch(), config.training.bucketByLength, config.seed, e,
                       config.multitask.sampling == "round_robin");
 }
 
+std::vector<int> Trainer::Impl::shareOf(const std::vector<int> &rows) const
+{
+  if (world() == 1)
+    return rows;
+  const std::size_t part =
+      (rows.size() + static_cast<std::size_t>(world()) - 1) / static_cast<std::size_t>(world());
+  const std::size_t from = std::min(rows.size(), part * static_cast<std::size_t>(rank()));
+  const std::size_t to = std::min(rows.size(), from + part);
+  return {rows.begin() + static_cast<std::ptrdiff_t>(from), rows.begin() + static_cast<std::ptrdiff_t>(to)};
+}
+
 // --- one optimizer step --------------------------------------------------------------------
-double Trainer::Impl::microStep(const EpochSchedule::value_type &batch, long micro, std::string &stepTask,
-                                long &tokens)
+std::uint64_t Trainer::Impl::noiseSeedAt(long index) const
 {
   // Pre-training noise differs per epoch and batch, and repeats exactly on resume.
-  const std::uint64_t noiseSeed = config.seed * 1000003ULL + static_cast<std::uint64_t>(st.epoch) * 7919ULL +
-                                  static_cast<std::uint64_t>(st.batchInEpoch);
-  const auto &[taskIndex, rows] = batch;
+  return config.seed * 1000003ULL + static_cast<std::uint64_t>(st.epoch) * 7919ULL +
+         static_cast<std::uint64_t>(index);
+}
+
+Batch Trainer::Impl::collateAt(const EpochSchedule &batches, long index) const
+{
+  const auto &[taskIndex, rows] = batches[static_cast<std::size_t>(index)];
   const Auxiliary *aux = taskIndex > 0 ? &auxiliary[static_cast<std::size_t>(taskIndex - 1)] : nullptr;
   const PreparedData &taskData = aux ? aux->data : data;
   const std::string &kind = aux ? aux->config.task.kind : config.task.kind;
+  return onDevice(collate(taskData.encoded, shareOf(rows), padId, kind,
+                          static_cast<int>(taskData.labels.size()), built.noiseOrNull(), noiseSeedAt(index)),
+                  device);
+}
+
+double Trainer::Impl::microStep(const Batch &b, int taskIndex, long micro, double weight,
+                                std::uint64_t noiseSeed, std::string &stepTask)
+{
+  const Auxiliary *aux = taskIndex > 0 ? &auxiliary[static_cast<std::size_t>(taskIndex - 1)] : nullptr;
+  const std::string &kind = aux ? aux->config.task.kind : config.task.kind;
   const std::string taskName = aux ? aux->name : std::string(kTaskHead);
   stepTask = stepTask.empty() || stepTask == taskName ? taskName : "mixed";
-  const Batch b = collate(taskData.encoded, rows, padId, kind, static_cast<int>(taskData.labels.size()),
-                          built.noiseOrNull(), noiseSeed);
   torch::Tensor loss, total;
-  {
+  if (!b.rows.empty()) { // a rank's share of a short last batch can be empty
     AutocastScope autocast(bf16);
     loss = lossOf(built.forward(b, taskName), b, kind, config.training.labelSmoothing);
     if (aux)
       loss = loss * aux->weight;
+    total = weight == 1.0 ? loss : loss * weight; // the step's loss reports the task's alone
   }
-  total = loss; // the step's loss reports the task's alone
+  // The penalty and the rehearsal are every rank's whole: their mean over the ranks is themselves.
+  const auto add = [&total](const torch::Tensor &t) { total = total.defined() ? total + t : t; };
   if (l2sp)
-    total = total + (*l2sp)();
+    add((*l2sp)());
   if (meter && ForgettingMeter::rehearses(st.step, config.forgetting.rehearsal))
-    total = total + meter->rehearsalLoss(noiseSeed, bf16);
-  (total / static_cast<double>(micro)).backward();
-  tokens += b.tokens;
-  return loss.item<double>();
+    add(meter->rehearsalLoss(noiseSeed, bf16));
+  if (total.defined())
+    (total / static_cast<double>(micro)).backward();
+  return loss.defined() ? loss.item<double>() * weight / static_cast<double>(world()) : 0.0;
+}
+
+std::vector<double> Trainer::Impl::weightsOf(const std::vector<Batch> &micro, const std::vector<int> &tasks)
+{
+  if (!group)
+    return std::vector<double>(micro.size(), 1.0);
+  torch::Tensor counts = torch::zeros({static_cast<long>(micro.size())}, torch::kDouble);
+  for (std::size_t m = 0; m < micro.size(); ++m) {
+    const int t = tasks[m];
+    counts[static_cast<long>(m)] = lossTerms(
+        micro[m], t > 0 ? auxiliary[static_cast<std::size_t>(t - 1)].config.task.kind : config.task.kind);
+  }
+  torch::Tensor all = counts.clone();
+  group->allReduce(all);
+  std::vector<double> w;
+  for (std::size_t m = 0; m < micro.size(); ++m) {
+    const double total = all[static_cast<long>(m)].item<double>();
+    w.push_back(total > 0 ? counts[static_cast<long>(m)].item<double>() / total * world() : 0.0);
+  }
+  return w;
 }
 
 StepEvent Trainer::Impl::takeStep(const EpochSchedule &batches, std::string &stepTask)
@@ -65,10 +111,37 @@ StepEvent Trainer::Impl::takeStep(const EpochSchedule &batches, std::string &ste
   dropGradients(*opt.optimizer);
   const long micro =
       std::min<long>(t.gradientAccumulation, static_cast<long>(batches.size()) - st.batchInEpoch);
+  std::vector<Batch> parts;
+  std::vector<int> tasks;
+  for (long m = 0; m < micro; ++m) {
+    parts.push_back(collateAt(batches, st.batchInEpoch + m));
+    tasks.push_back(batches[static_cast<std::size_t>(st.batchInEpoch + m)].first);
+  }
+  const std::vector<double> weights = weightsOf(parts, tasks);
+  const auto computeStart = std::chrono::steady_clock::now(); // a rank's own speed: no waiting
   double lossSum = 0;
   long tokens = 0;
-  for (long m = 0; m < micro; ++m, ++st.batchInEpoch)
-    lossSum += microStep(batches[static_cast<std::size_t>(st.batchInEpoch)], micro, stepTask, tokens);
+  for (long m = 0; m < micro; ++m, ++st.batchInEpoch) {
+    if (gradSync) // gradient accumulation: the all-reduce comes with the step's last backward pass
+      gradSync->setReducing(m == micro - 1);
+    const auto mi = static_cast<std::size_t>(m);
+    lossSum += microStep(parts[mi], tasks[mi], micro, weights[mi], noiseSeedAt(st.batchInEpoch), stepTask);
+    tokens += parts[mi].tokens;
+  }
+  const double localSeconds = secondsSince(computeStart);
+  if (gradSync) {
+    gradSync->finish();
+    // The global batch's loss and tokens, and a stop or pause asked of any rank (every rank stops
+    // or pauses here).
+    torch::Tensor agreed = torch::tensor(
+        {lossSum, static_cast<double>(tokens), stop ? 1.0 : 0.0, paused ? 1.0 : 0.0}, torch::kDouble);
+    group->allReduce(agreed);
+    pauseAgreed = agreed[3].item<double>() > 0;
+    stopAgreed = agreed[2].item<double>() > 0;
+    group->reportProgress(st.step + 1, localSeconds > 0 ? static_cast<double>(tokens) / localSeconds : 0);
+    lossSum = agreed[0].item<double>();
+    tokens = static_cast<long>(agreed[1].item<double>());
+  }
   StepEvent e;
   e.epoch = st.epoch;
   e.totalSteps = totalSteps;
@@ -83,32 +156,69 @@ StepEvent Trainer::Impl::takeStep(const EpochSchedule &batches, std::string &ste
   st.tokens += tokens;
   e.tokens = st.tokens;
   e.elapsedSeconds = st.elapsedBefore + elapsed();
+  if (group && writes() && (st.step == 1 || secondsSince(lastHeartbeats) >= 5.0)) {
+    lastHeartbeats = std::chrono::steady_clock::now();
+    for (const json &b : group->heartbeats())
+      e.ranks.push_back({b.value("rank", 0), b.value("step", 0L), b.value("tokens_per_second", 0.0),
+                         b.value("age_seconds", -1.0)});
+  }
   return e;
 }
 
 // --- the run -------------------------------------------------------------------------------
-void Trainer::Impl::start()
+bool Trainer::Impl::claimToStart()
 {
   claim();
   const bool resuming = fileExists(stateDir() / "trainer.json");
   if (fileExists(runDir / "results.json")) {
-    // A stopped run's interim result is replaced; a finished run is never trained again.
+    // A stopped or interrupted run's interim result is replaced; a finished run is never trained again.
+    const std::string status = readJsonFile(runDir / "results.json").value("status", "");
     if (!resuming ||
-        readJsonFile(runDir / "results.json").value("status", "") != runStatusName(RunStatus::Stopped))
+        (status != runStatusName(RunStatus::Stopped) && status != runStatusName(RunStatus::Interrupted)))
       throw Error(runDir.string() + ": this run has finished; nothing to resume (results.json)");
     fs::remove(runDir / "results.json");
   }
+  return resuming;
+}
+
+bool Trainer::Impl::agreeOnStart()
+{
+  if (!group)
+    return claimToStart();
+  if (writes()) {
+    bool resuming = false;
+    try {
+      resuming = claimToStart();
+    } catch (const Error &e) {
+      group->broadcast(json{{"error", e.what()}}.dump());
+      throw;
+    }
+    group->broadcast(json{{"resuming", resuming}, {"restarts", restarts}, {"run", runId}}.dump());
+    return resuming;
+  }
+  const json j = json::parse(group->broadcast({}));
+  if (j.contains("error"))
+    throw Error("rank 0 could not start the run: " + j["error"].get<std::string>());
+  restarts = j.value("restarts", false);
+  runId = j.value("run", std::string());
+  return j.value("resuming", false);
+}
+
+void Trainer::Impl::start()
+{
+  const bool resuming = agreeOnStart();
   prepare();
   if (resuming) {
     loadState();
-  } else {
+  } else if (writes()) {
     writeRunStart(runDir, config, data);
     if (restarts) {
       observer->onResumed(0); // what the first attempt recorded is void
       log("no saved state yet: the run starts again from its first step");
     }
   }
-  events.open(runDir / "events.jsonl", std::ios::app);
+  if (writes())
+    events.open(runDir / "events.jsonl", std::ios::app);
   started = std::chrono::steady_clock::now();
   observer->onPlanned({stepsPerEpoch, totalSteps, warmup, st.step, config.selectionMetric(),
                        config.higherIsBetter(), forgettingBefore});
@@ -164,9 +274,8 @@ RunResult Trainer::Impl::train()
       done = t.maxSteps > 0 && st.step >= t.maxSteps;
       if (config.evaluation.everySteps > 0 && st.step % config.evaluation.everySteps == 0 && !done)
         validateAndSave(status, done, why, false);
-      while (paused && !stop)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (stop && !done)
+      waitWhilePaused();
+      if (stopping() && !done)
         throw Stopped();
     }
     if (status == RunStatus::Failed)
@@ -187,10 +296,30 @@ RunResult Trainer::Impl::train()
   return finish(status, why);
 }
 
+void Trainer::Impl::waitWhilePaused()
+{
+  if (!group) {
+    while (paused && !stop)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return;
+  }
+  // Data parallel: the ranks wait together, asking each other every 200 ms (within any timeout).
+  while (pauseAgreed && !stopAgreed) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    torch::Tensor t = torch::tensor({paused ? 1.0 : 0.0, stop ? 1.0 : 0.0}, torch::kDouble);
+    group->allReduce(t);
+    pauseAgreed = t[0].item<double>() > 0;
+    stopAgreed = t[1].item<double>() > 0;
+  }
+}
+
 RunResult Trainer::Impl::run()
 {
   GeneratorScope scope(generator);
-  StopScope stopScope(&stop); // data preparation, model loading and evaluations stop part-way
+  KernelScope kernels(choosesAtenKernels(config.runtime.kernels, trainsOnCpu(config.training.device)));
+  // Data preparation, model loading and evaluations stop part-way; data parallel, the ranks stop
+  // together at a step (a stop is agreed there).
+  StopScope stopScope(group ? nullptr : &stop);
   try {
     start();
   } catch (const Stopped &) {
@@ -202,13 +331,30 @@ RunResult Trainer::Impl::run()
     return r;
   }
   try {
-    return train();
-  } catch (const Stopped &) {
-    if (!finishing) // the final evaluation has the best model loaded: the state saved before stays
-      saveState();
-    return finish(RunStatus::Stopped,
-                  "stopped by the user at step " + std::to_string(st.step) + "; resume continues from here");
+    RunResult r;
+    try {
+      r = train();
+    } catch (const Stopped &) {
+      if (!finishing) // the final evaluation has the best model loaded: the state saved before stays
+        saveState();
+      r = finish(RunStatus::Stopped,
+                 "stopped by the user at step " + std::to_string(st.step) + "; resume continues from here");
+    }
+    if (group) // no rank leaves (taking the rendezvous with it, rank 0) before the others are done
+      group->barrier();
+    return r;
+  } catch (const PeerFailure &e) {
+    // Another rank stopped mid-step: this step is void; the last saved state is where resume starts.
+    return finish(RunStatus::Interrupted, std::string(e.what()) +
+                                              "; resume continues from the last saved state (step " +
+                                              std::to_string(savedStep()) + ")");
   }
+}
+
+long Trainer::Impl::savedStep() const
+{
+  const path file = stateDir() / "trainer.json";
+  return fileExists(file) ? readJsonFile(file).value("step", 0L) : 0L;
 }
 
 Trainer::Trainer(ExperimentConfig config, fs::path runDir)
@@ -221,6 +367,10 @@ Trainer::~Trainer()
 {
   d.reset();
   releaseFreeMemory();
+}
+void Trainer::setProcessGroup(ProcessGroup *group)
+{
+  d->group = group;
 }
 void Trainer::setObserver(TrainingObserver *observer) { d->observer = observer ? observer : &d->defaultObserver; }
 RunResult Trainer::run() { return d->run(); }
@@ -244,6 +394,7 @@ const ExperimentConfig &Trainer::config() const
 std::string Trainer::overfitOneBatch(int steps)
 {
   GeneratorScope scope(d->generator);
+  KernelScope kernels(choosesAtenKernels(d->config.runtime.kernels, trainsOnCpu(d->config.training.device)));
   d->prepare();
   const ExperimentConfig &c = d->config;
   std::vector<int> rows(d->data.split.train.begin(),

@@ -10,6 +10,8 @@
 
 namespace tunebench {
 
+class ProcessGroup;
+
 // Trains one experiment into a run folder:
 //   config.yaml   the resolved config        labels.json   the head's output names
 //   split.json    row indices per split      events.jsonl  every step and evaluation
@@ -27,6 +29,12 @@ public:
   Trainer &operator=(const Trainer &) = delete;
 
   void setObserver(TrainingObserver *observer);
+  // Data-parallel training: this Trainer is one rank of `group` (which outlives the run). Every
+  // rank trains its share of each global batch (batch_size × ranks) and the gradients are
+  // averaged; rank 0 alone claims and writes the run folder (the others must not call
+  // claimFolder()), and resumes need the same number of ranks. A rank that stops answering ends
+  // the run as interrupted, naming it.
+  void setProcessGroup(ProcessGroup *group);
   // Makes the run folder (it must not exist or be empty; run.json holds the run's new id) or
   // opens the existing run of a resume, locks it against a second process for this Trainer's life,
   // and returns the run's id (the history's key). run() calls it when the caller has not.

@@ -26,7 +26,8 @@ void Trainer::Impl::addAuxiliaryMetrics(EvalEvent &e, const std::string &split)
     const std::vector<int> &rows = split == "test" ? a.data.split.test : a.data.split.validation;
     if (rows.empty())
       continue;
-    const Evaluation ev = evaluateRows(built, a.data, rows, a.config, padId, bf16, tokenizer.get(), a.name);
+    const Evaluation ev =
+        evaluateRows(built, a.data, rows, a.config, padId, bf16, tokenizer.get(), a.name, group);
     for (const auto &[k, v] : ev.event.metrics)
       e.metrics[a.name + "/" + k] = v;
     sum += taskSelectionScore(a.config, e.metrics, a.name + "/");
@@ -38,7 +39,7 @@ void Trainer::Impl::addAuxiliaryMetrics(EvalEvent &e, const std::string &split)
 Evaluation Trainer::Impl::evaluateSplit(const std::string &split, long step, const EvalEvent *measured)
 {
   const std::vector<int> &rows = split == "test" ? data.split.test : data.split.validation;
-  Evaluation ev = evaluateRows(built, data, rows, config, padId, bf16, tokenizer.get());
+  Evaluation ev = evaluateRows(built, data, rows, config, padId, bf16, tokenizer.get(), kTaskHead, group);
   addAuxiliaryMetrics(ev.event, split);
   if (meter)
     ev.event.metrics["reference_loss"] =
@@ -48,6 +49,15 @@ Evaluation Trainer::Impl::evaluateSplit(const std::string &split, long step, con
                                                         : previous->measure(built, padId, bf16, *tokenizer);
   ev.event.split = split;
   ev.event.step = step;
+  if (group) { // rank 0's numbers (its generated answers among them) decide on every rank
+    const json mine = {{"loss", ev.event.loss}, {"metrics", ev.event.metrics}};
+    const json agreed = json::parse(group->broadcast(writes() ? mine.dump() : std::string()));
+    const auto number = [](const json &v) { return v.is_number() ? v.get<double>() : std::nan(""); };
+    ev.event.loss = number(agreed.at("loss"));
+    ev.event.metrics.clear();
+    for (const auto &[name, v] : agreed.at("metrics").items())
+      ev.event.metrics[name] = number(v);
+  }
   return ev;
 }
 
@@ -62,7 +72,7 @@ void Trainer::Impl::keepBest(EvalEvent &e, double value)
   st.best = value;
   st.bestStep = st.step;
   st.badEvals = 0;
-  if (config.output.saveBest) {
+  if (config.output.saveBest && writes()) {
     saveModel(*built.model, runDir / "best" / "model.pt");
     observer->onCheckpoint("best", runDir / "best");
   }
@@ -137,6 +147,8 @@ std::optional<RunStatus> Trainer::Impl::validate(std::string &why)
 
 void Trainer::Impl::evaluateBest(RunResult &r)
 {
+  if (group) // rank 0 may have written best/ just now
+    group->barrier();
   if (fileExists(runDir / "best" / "model.pt"))
     loadModel(*built.model, runDir / "best" / "model.pt");
   r.validation = evaluateSplit("validation", st.bestStep).event;
@@ -158,7 +170,8 @@ void Trainer::Impl::evaluateBest(RunResult &r)
     log("forgetting: the earlier task's " + r.previousMetric.substr(9) + " " +
         std::to_string(r.previousBefore) + " → " + std::to_string(r.previousAfter));
   }
-  writeTestPredictions(runDir, data, test);
+  if (writes())
+    writeTestPredictions(runDir, data, test);
   record(eventJson(r.test));
   observer->onEvaluation(r.test);
   if (config.task.kind == "single_label")
@@ -181,10 +194,17 @@ RunResult Trainer::Impl::finish(RunStatus status, const std::string &reason)
   curves.finished = true;
   raiseDiagnoses(diagnose(curves, 2), Raise::All);
   r.diagnoses = diagnoses;
-  if (status != RunStatus::Stopped)
+  if (status != RunStatus::Stopped && status != RunStatus::Interrupted)
     evaluateBest(r);
   r.peakMemoryMiB = peakResidentMiB();
-  writeResults(runDir, r, totalSteps, config.strategy.name, frozenCacheJson(built.frozenCache.get()));
+  if (group) {
+    r.worldSize = world();
+    r.backend = group->backend();
+    r.allReducedBytesPerStep = gradSync ? gradSync->bytesPerStep() : 0;
+    r.communicationWaitSeconds = gradSync ? gradSync->waitSeconds() : 0;
+  }
+  if (writes())
+    writeResults(runDir, r, totalSteps, config.strategy.name, frozenCacheJson(built.frozenCache.get()));
   observer->onFinished(r);
   return r;
 }

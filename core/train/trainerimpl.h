@@ -5,6 +5,7 @@
 //   trainerprep.cpp  preparation (data, model, plan, optimizer) and the run folder's state
 //   trainereval.cpp  evaluation, best model, plateau, early stopping, diagnosis, the result
 
+#include "core/runtime/distributed.h"
 #include "core/runtime/generator.h"
 #include "core/tokenize/tokenizer.h"
 #include "core/train/builtmodel.h"
@@ -12,6 +13,7 @@
 #include "core/train/diagnosis.h"
 #include "core/train/evaluation.h"
 #include "core/train/forgetting.h"
+#include "core/train/gradsync.h"
 #include "core/train/optimizers.h"
 #include "core/train/trainer.h"
 #include "core/train/trainstate.h"
@@ -89,6 +91,25 @@ struct Trainer::Impl
   std::ofstream events;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
+  // Data parallel (setProcessGroup): this rank's group, and its gradient averaging. Rank 0 alone
+  // writes the run folder; every rank computes the same decisions from the same gathered numbers.
+  torch::Device device{torch::kCPU}; // training.device, resolved when the model is built
+  ProcessGroup *group = nullptr;
+  std::unique_ptr<GradientSync> gradSync;
+  std::chrono::steady_clock::time_point lastHeartbeats; // when rank 0 last read them
+  bool pauseAgreed = false;                             // a rank asked for a pause at the last step
+  bool stopAgreed = false;                              // a rank asked for a stop at the last step
+  bool stopping() const { return group ? stopAgreed : stop.load(); }
+  // Paused (the GUI's button): the ranks wait together until it is released or a stop comes.
+  void waitWhilePaused();
+  int rank() const { return group ? group->rank() : 0; }
+  int world() const { return group ? group->worldSize() : 1; }
+  bool writes() const { return rank() == 0; }
+  // The batch the schedule cuts: batch_size per rank × ranks.
+  int globalBatch() const { return config.training.batchSize * world(); }
+  // This rank's share of a global batch's rows (contiguous, as even as the rows allow).
+  std::vector<int> shareOf(const std::vector<int> &rows) const;
+
   Impl(ExperimentConfig c, path dir)
     : config(std::move(c))
     , runDir(std::move(dir))
@@ -111,6 +132,9 @@ struct Trainer::Impl
   void prepareModel(const std::vector<HeadSpec> &extraHeads);
 
   void planSteps();
+
+  // Data parallel: the weights made equal, the gradient buckets hooked, the rank's generator.
+  void joinGroup();
 
   double applySchedule();
 
@@ -142,9 +166,17 @@ struct Trainer::Impl
   Evaluation evaluateSplit(const std::string &split, long step, const EvalEvent *measured = nullptr);
 
   // --- one optimizer step --------------------------------------------------------------------
-  // One micro-batch's forward and backward pass (the loss divided by the step's micro-batches);
-  // returns its loss.
-  double microStep(const EpochSchedule::value_type &batch, long micro, std::string &stepTask, long &tokens);
+  // The pre-training noise and rehearsal seed of the epoch's micro-batch `index`.
+  std::uint64_t noiseSeedAt(long index) const;
+  // This rank's part of the epoch's micro-batch `index` as tensors.
+  Batch collateAt(const EpochSchedule &batches, long index) const;
+  // One micro-batch's forward and backward pass (the loss × weight divided by the step's
+  // micro-batches; weight: this rank's share of the global batch's loss terms × ranks, 1 alone);
+  // returns its part of the global batch's loss.
+  double microStep(const Batch &b, int taskIndex, long micro, double weight, std::uint64_t noiseSeed,
+                   std::string &stepTask);
+  // Data parallel: each micro-batch's weight from every rank's count of loss terms (one all-reduce).
+  std::vector<double> weightsOf(const std::vector<Batch> &micro, const std::vector<int> &tasks);
 
   // The one step function: up to gradient_accumulation micro-batches of the epoch's schedule, the
   // gradient norm (clipped), the scheduled LR and the update (skipped when anything is not finite).
@@ -175,6 +207,12 @@ struct Trainer::Impl
   RunResult finish(RunStatus status, const std::string &reason);
 
   // --- the run -------------------------------------------------------------------------------
+  // The folder claimed; whether it holds a run to resume (a finished run is refused).
+  bool claimToStart();
+  // claimToStart() on rank 0, its answer (or its error) on every rank.
+  bool agreeOnStart();
+  // The step of the saved state (0: none).
+  long savedStep() const;
   // A new run's files, or a resumed run's state; the event log opened.
   void start();
 

@@ -1,9 +1,12 @@
+#include "core/runtime/kernels.h"
 #include "core/tokenize/tokenizerloader.h"
+#include "core/train/device.h"
 #include "core/train/runstate.h"
 #include "core/train/schedule.h"
 #include "core/train/trainerimpl.h"
 #include "core/util/error.h"
 #include "core/util/files.h"
+#include "core/util/jsonfile.h"
 
 #include <torch/cuda.h>
 
@@ -26,8 +29,36 @@ void Trainer::Impl::prepare()
   }
   prepareModel(extraHeads);
   planSteps();
-  opt = buildOptimizer(config.training, *built.model, *built.strategy);
+  ExperimentConfig::Training training = config.training;
+  training.batchSize = globalBatch(); // the linear scaling rule sees the global batch
+  opt = buildOptimizer(training, *built.model, *built.strategy);
+  if (group)
+    joinGroup();
   prepared = true;
+}
+
+void Trainer::Impl::joinGroup()
+{
+  std::vector<torch::Tensor> trainable;
+  for (const auto &p : built.model->parameters())
+    if (p.requires_grad())
+      trainable.push_back(p);
+  // Every rank starts from rank 0's weights (the same seed made them; this makes sure).
+  torch::NoGradGuard noGrad;
+  for (torch::Tensor &p : trainable) {
+    torch::Tensor mine = rank() == 0 ? p.detach().clone() : torch::zeros_like(p);
+    group->allReduce(mine);
+    p.copy_(mine);
+  }
+  gradSync = std::make_unique<GradientSync>(
+      *group, trainable, static_cast<std::size_t>(config.training.distributed.bucketMb * 1024 * 1024));
+  // Each rank draws its own dropout masks (rank 0 as one process would).
+  if (rank() > 0)
+    generator.set_current_seed(config.seed + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(rank()));
+  log("data parallel: rank " + std::to_string(rank()) + " of " + std::to_string(world()) + " (" +
+      group->backend() + "), global batch " + std::to_string(globalBatch()) + ", " +
+      std::to_string(gradSync->buckets()) + " gradient bucket(s), " +
+      std::to_string(gradSync->bytesPerStep() / 1024) + " KiB all-reduced per step");
 }
 
 void Trainer::Impl::requireLabels(const PreparedData &d, const std::string &kind,
@@ -66,24 +97,33 @@ std::vector<HeadSpec> Trainer::Impl::loadTasks()
 void Trainer::Impl::prepareModel(const std::vector<HeadSpec> &extraHeads)
 {
   generator.set_current_seed(config.seed); // initialisation draws from the seed alone
-  built = buildModel(config, static_cast<int>(data.labels.size()), *tokenizer, extraHeads);
+  ExperimentConfig modelConfig = config;
+  if (atenKernels() && config.strategy.cacheFrozen) {
+    modelConfig.strategy.cacheFrozen = false;
+    log("frozen-layer cache off: runtime.kernels is aten (LibTorch's own operations)");
+  }
+  built = buildModel(modelConfig, static_cast<int>(data.labels.size()), *tokenizer, extraHeads);
   if (previous) // the earlier run's weights and head, before anything takes the starting point
     previous->start(built, *tokenizer);
   if (!built.loadReport.empty())
     log(built.loadReport);
   const TrainableReport tr = trainableReport(*built.model);
   log(tr.summary());
-  if (config.strategy.cacheFrozen)
+  if (modelConfig.strategy.cacheFrozen)
     log(describeFrozenCache(built.frozenCache.get()));
   if (tr.trainable == 0)
     throw Error("strategy \"" + config.strategy.name + "\" leaves no parameter to train");
-  // Devices: Debian's LibTorch is built without CUDA; a CUDA request says so instead of
-  // silently training on the CPU.
-  if (config.training.device == "cuda" && !torch::cuda::is_available())
-    throw Error("training.device is cuda, but this LibTorch build has no CUDA device available "
-                "(`tunebench-cli --version` shows it); use cpu or auto");
+  // The model, and with it the optimizer's state, on training.device (a CUDA request without a
+  // CUDA device says so instead of silently training on the CPU).
+  device = trainingDevice(config.training.device);
+  if (!device.is_cpu()) {
+    built.model->to(device);
+    torch::cuda::manual_seed_all(config.seed); // LibTorch's dropout masks there
+    log("device: " + device.str());
+  }
   if (config.training.precision == "fp16")
-    throw Error("training.precision fp16 needs CUDA (loss scaling on a GPU); on this CPU use bf16 or fp32");
+    throw Error(
+        "training.precision fp16 (with loss scaling) is not implemented in this build; use bf16 or fp32");
   bf16 = computesInBf16(config);
   if (bf16)
     log("mixed precision: bf16 autocast on the CPU");
@@ -109,8 +149,8 @@ void Trainer::Impl::planSteps()
 {
   const auto &t = config.training;
   const auto batchesOf = [&](const PreparedData &d) {
-    return static_cast<long>((d.split.train.size() + static_cast<std::size_t>(t.batchSize) - 1) /
-                             static_cast<std::size_t>(t.batchSize));
+    return static_cast<long>((d.split.train.size() + static_cast<std::size_t>(globalBatch()) - 1) /
+                             static_cast<std::size_t>(globalBatch()));
   };
   long batches = batchesOf(data);
   for (const Auxiliary &a : auxiliary)
@@ -150,7 +190,16 @@ const std::string &Trainer::Impl::claim()
 
 void Trainer::Impl::saveState()
 {
-  saveTrainingState(runDir, *built.model, *opt.optimizer, generator, st.toJson(st.elapsedBefore + elapsed()));
+  std::vector<torch::Tensor> generators; // data parallel: the other ranks' dropout generators
+  if (group) {
+    generators = group->allGather(generator.get_state());
+    generators.erase(generators.begin());
+  }
+  if (!writes())
+    return;
+  json j = st.toJson(st.elapsedBefore + elapsed());
+  j["world_size"] = world();
+  saveTrainingState(runDir, *built.model, *opt.optimizer, generator, j, generators);
   observer->onCheckpoint("last", stateDir());
 }
 
@@ -160,9 +209,17 @@ void Trainer::Impl::loadState()
   limits.totalSteps = totalSteps;
   limits.epochs = std::max<long>(config.training.epochs, totalSteps);
   limits.batchesInEpoch = (std::max(1L, stepsPerEpoch) + 1) * config.training.gradientAccumulation;
-  st = loadTrainingState(runDir, *built.model, *opt.optimizer, generator, limits);
+  const path file = stateDir() / "trainer.json";
+  // The global batch, and so every epoch's order, depends on the number of processes.
+  if (const int saved = readJsonFile(file).value("world_size", 1); saved != world())
+    throw Error(file.string() + ": world_size " + std::to_string(saved) + ": this run was trained by " +
+                std::to_string(saved) + " process(es) (global batch " +
+                std::to_string(config.training.batchSize * saved) + "); resume it with " +
+                std::to_string(saved) + " (--nproc " + std::to_string(saved) + "), not " +
+                std::to_string(world()));
+  st = loadTrainingState(runDir, *built.model, *opt.optimizer, generator, limits, rank());
   // The event log keeps what happened up to the saved step; curves are rebuilt from it.
-  for (const json &j : keepEventsUpTo(runDir, st.step))
+  for (const json &j : keepEventsUpTo(runDir, st.step, writes()))
     addToCurves(j);
   observer->onResumed(st.step);
   log("resumed at step " + std::to_string(st.step) + " (epoch " + std::to_string(st.epoch + 1) + ")");
@@ -188,8 +245,10 @@ void Trainer::Impl::addToCurves(const json &j)
 
 void Trainer::Impl::record(const json &j)
 {
-  events << j.dump() << "\n";
-  events.flush();
+  if (writes()) {
+    events << j.dump() << "\n";
+    events.flush();
+  }
   addToCurves(j);
 }
 

@@ -214,6 +214,54 @@ private Q_SLOTS:
     }
   }
 
+  // runtime.kernels: aten (LibTorch's own operations: torch::optim's AdamW instead of the fused
+  // step, autocast's casts, no frozen-layer cache) trains as tunebench's kernels do: 20 steps in
+  // fp32, every loss within 1e-5 — full fine-tuning, and a partial run whose frozen bottom layer
+  // tunebench caches. Dropout on: LibTorch's bernoulli_ masks differ from the hash masks, so the
+  // losses must then differ (the switch reaches the dropout).
+  void atenKernelsTrainAlike()
+  {
+    const std::vector<std::string> common = {"training.precision=fp32", "training.dropout=0",
+                                             "training.max_steps=20", "evaluation.every_steps=0",
+                                             "data.subset_rows=400"};
+    const auto losses = [&](const char *name, std::vector<std::string> o) {
+      o.insert(o.end(), common.begin(), common.end());
+      Trainer t(config(o), dir(name));
+      const RunResult r = t.run();
+      if (r.steps != 20)
+        qFatal("%s: %s", name, r.reason.c_str());
+      return stepLosses(dir(name));
+    };
+    const std::vector<std::vector<std::string>> settings = {
+        {"strategy.name=full"},
+        {"strategy.name=partial", "strategy.freeze_bottom_layers=1", "strategy.cache_frozen=true"}};
+    for (std::size_t k = 0; k < settings.size(); ++k) {
+      const std::string tag = std::to_string(k);
+      std::vector<std::string> ours = settings[k], theirs = settings[k];
+      ours.push_back("runtime.kernels=tunebench");
+      theirs.push_back("runtime.kernels=aten");
+      const std::vector<double> a = losses(("tunebench" + tag).c_str(), ours),
+                                b = losses(("aten" + tag).c_str(), theirs);
+      QCOMPARE(a.size(), std::size_t(20));
+      QCOMPARE(b.size(), std::size_t(20));
+      for (std::size_t i = 0; i < a.size(); ++i)
+        QVERIFY2(
+            std::abs(a[i] - b[i]) < 1e-5,
+            qPrintable(QStringLiteral("setting %1 step %2: %3 vs %4").arg(k).arg(i + 1).arg(a[i]).arg(b[i])));
+    }
+    std::vector<std::string> drop = settings[0];
+    drop.push_back("runtime.kernels=aten");
+    drop.push_back("training.dropout=0.1"); // after the common dropout=0: the later override wins
+    std::vector<std::string> dropped = common;
+    dropped.erase(dropped.begin() + 1);
+    dropped.insert(dropped.end(), drop.begin(), drop.end());
+    Trainer t(config(dropped), dir("aten-dropout"));
+    QCOMPARE(t.run().steps, 20L);
+    const std::vector<double> withDropout = stepLosses(dir("aten-dropout")),
+                              without = stepLosses(dir("aten0"));
+    QVERIFY(std::abs(withDropout[0] - without[0]) > 1e-4);
+  }
+
   // max_grad_norm: the norm reported is the one before clipping (the gradients' own), and after
   // clipping the global norm is at most the limit with every gradient scaled alike.
   void clippingBoundsTheGlobalNorm()

@@ -3,6 +3,8 @@
 // gradient and reproducibility; the fused Adam/AdamW steps against torch::optim's, state files
 // interchangeable both ways.
 #include "core/models/dropout.h"
+#include "core/runtime/generator.h"
+#include "core/runtime/kernels.h"
 #include "core/train/fusedadam.h"
 
 #include <ATen/Parallel.h>
@@ -73,6 +75,28 @@ class TestTrainKernels : public QObject
   Q_OBJECT
 
 private Q_SLOTS:
+  // runtime.kernels: aten — dropout is LibTorch's bernoulli_ mask drawn from the run's generator:
+  // the same generator state gives the same mask, the keep rate and the 1/(1-p) scale hold, and it
+  // differs from the hash kernel's mask.
+  void atenDropoutFollowsTheRunGenerator()
+  {
+    const torch::Tensor x = torch::ones({200, 500});
+    const auto drop = [&](bool aten, std::uint64_t seed) {
+      KernelScope kernels(aten);
+      GeneratorScope scope(seededGenerator(seed));
+      return applyDropout(x, 0.25, true);
+    };
+    const torch::Tensor a = drop(true, 5), b = drop(true, 5), c = drop(true, 6), hash = drop(false, 5);
+    QVERIFY(torch::equal(a, b));
+    QVERIFY(!torch::equal(a, c));
+    QVERIFY(!torch::equal(a, hash));
+    QVERIFY(std::abs(keptFraction(a) - 0.75) < 0.01);
+    QVERIFY(torch::allclose(a.masked_select(a != 0), torch::full({1}, 1.0 / 0.75)));
+    KernelScope kernels(true);
+    QVERIFY(torch::equal(applyDropout(x, 0.0, true), x)); // p = 0 and evaluation leave x as it is
+    QVERIFY(torch::equal(applyDropout(x, 0.25, false), x));
+  }
+
   void initTestCase() { at::set_num_threads(2); }
 
   void dropoutKeepsTheRightShareAndScales_data()

@@ -12,6 +12,11 @@ QString goldenDir(const QString &sub)
   return QDir(QStringLiteral(TUNEBENCH_SOURCE_DIR "/tests/golden")).filePath(sub);
 }
 
+QString sourcePath(const QString &relative)
+{
+  return QDir(QStringLiteral(TUNEBENCH_SOURCE_DIR)).filePath(relative);
+}
+
 QString assetsDir()
 {
   const QString env = qEnvironmentVariable("TUNEBENCH_ASSETS");

@@ -13,6 +13,8 @@ namespace tunebench::testing {
 
 // tests/golden/<sub>
 QString goldenDir(const QString &sub);
+// A file of the source tree (resources/presets/..., say).
+QString sourcePath(const QString &relative);
 // The asset folder: $TUNEBENCH_ASSETS, else <source>/assets (what ./test.sh fetches).
 QString assetsDir();
 // An asset path; the test fails with a message naming packaging/fetch-assets.sh when it is missing.
