@@ -13,10 +13,18 @@ export TUNEBENCH_ASSETS=${TUNEBENCH_ASSETS:-$root/assets}
 steps=${1:-12}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# BERT-mini and BERT-base shapes with bert-base-uncased's vocabulary, weights random.
+for m in mini:256:4:4:1024 base:768:12:12:3072; do
+  IFS=: read -r name hidden layers heads ffn <<< "$m"
+  mkdir -p "$work/bert-$name"
+  cp "$TUNEBENCH_ASSETS"/tokenizers/bert-base-uncased/* "$work/bert-$name/"
+  printf '{"model_type": "bert", "hidden_size": %s, "num_hidden_layers": %s, "num_attention_heads": %s, "intermediate_size": %s, "vocab_size": 30522, "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12, "pad_token_id": 0}\n' \
+    "$hidden" "$layers" "$heads" "$ffn" > "$work/bert-$name/config.json"
+done
 cat > "$work/base.yaml" <<YAML
 name: bench-dp
 seed: 1
-model: {path: $TUNEBENCH_ASSETS/tokenizers/bert-base-uncased, init: random, max_length: 64}
+model: {path: $work/bert-mini, init: random, max_length: 64}
 task: {kind: single_label}
 data: {path: $TUNEBENCH_ASSETS/data/sentiment/pang-lee-sentences.csv, subset_rows: 3000,
        split: {train: 0.8, validation: 0.1, test: 0.1}}
@@ -33,11 +41,9 @@ field() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[
 echo "| model | strategy | 1 process × 2 threads (tokens/s) | 2 ranks × 1 thread (tokens/s) | ratio | all-reduced per step | waiting for communication |"
 echo "|---|---|---|---|---|---|---|"
 for model in mini base; do
-  if [ $model = mini ]; then shape="model.scratch.layers=4 model.scratch.hidden=256 model.scratch.heads=4"
-  else shape="model.scratch.layers=12 model.scratch.hidden=768 model.scratch.heads=12"; fi
   for strategy in full lora; do
     sets=()
-    for s in $shape "strategy.name=$strategy" "training.dropout=0"; do sets+=(--set "$s"); done
+    for s in "model.path=$work/bert-$model" "strategy.name=$strategy" "training.dropout=0"; do sets+=(--set "$s"); done
     one=$work/$model-$strategy-1; two=$work/$model-$strategy-2
     "$cli" --threads 2 train "$work/base.yaml" "${sets[@]}" --run-dir "$one" --quiet
     "$cli" train "$work/base.yaml" "${sets[@]}" --set training.batch_size=16 --nproc 2 --run-dir "$two" --quiet
