@@ -134,14 +134,31 @@ public:
   std::string broadcast(const std::string &value, int root) override
   {
     const std::string key = "broadcast/" + std::to_string(m_broadcasts++);
+    const std::string during = "receiving rank " + std::to_string(root) + "'s decision";
     try {
       if (m_env.rank == root) {
         m_store->set(key, bytes(value));
         return value;
       }
+      // The root may work alone for longer than the timeout (rank 0 generates the validation
+      // answers): wait in slices for as long as its heartbeat moves.
+      long lastBeat = -2;
+      auto lastMove = Clock::now();
+      while (!m_store->check({key})) {
+        const long beat = readBeat(root).value("beat", -1L);
+        if (beat != lastBeat) {
+          lastBeat = beat;
+          lastMove = Clock::now();
+        } else if (Clock::now() - lastMove > m_timeout) {
+          explainFailure(during, "no answer within the timeout");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
       return text(m_store->get(key));
+    } catch (const PeerFailure &) {
+      throw;
     } catch (const std::exception &e) {
-      explainFailure("receiving rank " + std::to_string(root) + "'s decision", e.what());
+      explainFailure(during, e.what());
     }
   }
 

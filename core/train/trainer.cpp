@@ -66,7 +66,7 @@ double Trainer::Impl::microStep(const Batch &b, int taskIndex, long micro, doubl
   const std::string taskName = aux ? aux->name : std::string(kTaskHead);
   stepTask = stepTask.empty() || stepTask == taskName ? taskName : "mixed";
   torch::Tensor loss, total;
-  if (!b.rows.empty()) { // a rank's share of a short last batch can be empty
+  if (!b.rows.empty() && weight > 0) { // a rank's share of a short last batch can be empty (or unlabelled)
     AutocastScope autocast(bf16);
     loss = lossOf(built.forward(b, taskName), b, kind, config.training.labelSmoothing);
     if (aux)
