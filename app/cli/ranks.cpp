@@ -99,7 +99,10 @@ void requireSameWorld(const fs::path &runDir, int ranks)
   const fs::path file = runDir / "state" / "trainer.json";
   if (!fs::exists(file))
     return;
-  const int saved = readJsonFile(file).value("world_size", 1);
+  const nlohmann::json state = readJsonFile(file);
+  const int saved = state.is_object() && state.value("world_size", nlohmann::json(1)).is_number_integer()
+                        ? state.value("world_size", 1)
+                        : ranks; // not a state: the trainer names what is wrong with it
   if (saved != ranks)
     throw Error(file.string() + ": world_size " + std::to_string(saved) + ": this run was trained by " +
                 std::to_string(saved) + " process(es); resume it with --nproc " + std::to_string(saved) +

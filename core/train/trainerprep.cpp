@@ -211,7 +211,11 @@ void Trainer::Impl::loadState()
   limits.batchesInEpoch = (std::max(1L, stepsPerEpoch) + 1) * config.training.gradientAccumulation;
   const path file = stateDir() / "trainer.json";
   // The global batch, and so every epoch's order, depends on the number of processes.
-  if (const int saved = readJsonFile(file).value("world_size", 1); saved != world())
+  const json state = readJsonFile(file); // not an object: TrainingState::fromJson says what is wrong
+  const int saved = state.is_object() && state.value("world_size", json(1)).is_number_integer()
+                        ? state.value("world_size", 1)
+                        : world();
+  if (saved != world())
     throw Error(file.string() + ": world_size " + std::to_string(saved) + ": this run was trained by " +
                 std::to_string(saved) + " process(es) (global batch " +
                 std::to_string(config.training.batchSize * saved) + "); resume it with " +
