@@ -6,6 +6,7 @@
 # the bytes one step all-reduces and the share of the 2-rank run's time rank 0 spent waiting for
 # communication the backward pass did not hide (results.json's distributed section).
 #   bench/distributed.sh [STEPS]     (default 12 steps per run; global batch 32, 64 tokens)
+#   MODELS="mini base" STRATEGIES="full lora" choose the rows (default: all four).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cli=${TUNEBENCH_CLI:-$root/build/release/bin/tunebench-cli}
@@ -40,8 +41,8 @@ console.log(t[Math.floor(t.length / 2)].toFixed(0));' "$1/events.jsonl"
 field() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(eval("j." + process.argv[2]))' "$1" "$2"; }
 echo "| model | strategy | 1 process × 2 threads (tokens/s) | 2 ranks × 1 thread (tokens/s) | ratio | all-reduced per step | waiting for communication |"
 echo "|---|---|---|---|---|---|---|"
-for model in mini base; do
-  for strategy in full lora; do
+for model in ${MODELS:-mini base}; do
+  for strategy in ${STRATEGIES:-full lora}; do
     sets=()
     for s in "model.path=$work/bert-$model" "strategy.name=$strategy" "training.dropout=0"; do sets+=(--set "$s"); done
     one=$work/$model-$strategy-1; two=$work/$model-$strategy-2

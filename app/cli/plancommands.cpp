@@ -5,8 +5,10 @@
 #include "core/experiments/runner.h"
 #include "core/runs/runstore.h"
 #include "core/runtime/paths.h"
+#include "core/runtime/runtime.h"
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -31,11 +33,15 @@ public:
     if (!m_quiet)
       std::fprintf(stderr, "%s: %s\n", run.label.c_str(), run.dir.string().c_str());
   }
-  void onRunFinished(std::size_t, const PlannedRun &, const RunResult &r) override
+  void onRunFinished(std::size_t, const PlannedRun &run, const RunResult &r) override
   {
     if (m_quiet)
       return;
-    std::fprintf(stderr, "  %s; test:", runStatusName(r.status));
+    std::fprintf(stderr, "  %s: %s", run.label.c_str(), runStatusName(r.status));
+    if (r.test.metrics.empty())
+      std::fprintf(stderr, " (%s)", r.reason.c_str());
+    else
+      std::fprintf(stderr, "; test:");
     for (const auto &[name, v] : r.test.metrics)
       std::fprintf(stderr, " %s %.4f", name.c_str(), v);
     std::fprintf(stderr, "\n");
@@ -45,6 +51,10 @@ private:
   bool m_quiet;
 };
 
+constexpr const char *kWorkersHelp =
+    "run this many children at once, each a process of its own with the threads split (default 1: "
+    "one after the other in this process)";
+
 std::atomic<PlanRunner *> g_plan{nullptr};
 
 void onPlanSigint(int)
@@ -53,11 +63,21 @@ void onPlanSigint(int)
     p->requestStop();
 }
 
-// Runs a plan in the workspace's history; Ctrl-C stops the running child (resumable).
-PlanOutcome runPlanWithSigint(const ExperimentPlan &plan, PlanObserver &observer)
+// Runs a plan in the workspace's history; Ctrl-C stops the running child (resumable). `workers`
+// > 1: that many children at once, each a process of this program with the threads split.
+PlanOutcome runPlanWithSigint(const ExperimentPlan &plan, PlanObserver &observer, int workers)
 {
   RunStore store(defaultWorkspaceDir());
   PlanRunner runner(store);
+  if (workers > 1) {
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (ec)
+      throw Error("cannot find this program's own path to start the workers (/proc/self/exe)");
+    // applyTrainingThreads(0) changes nothing: it reports the threads in effect.
+    runner.setWorkers(
+        {workers, self.string(), defaultWorkspaceDir(), std::max(1, applyTrainingThreads(0) / workers)});
+  }
   g_plan = &runner;
   std::signal(SIGINT, onPlanSigint);
   std::signal(SIGTERM, onPlanSigint);
@@ -84,6 +104,7 @@ int runCrossValidate(const std::vector<std::string> &argvIn)
              {"set", true, "key.path=value: one setting of the config overridden (repeatable)"},
              {"run-dir", true, "the folder for the fold runs (default: <output.runs>/<name>-cv-<time>)"},
              {"json", false, "end with one JSON line: per-fold and mean/std test metrics"},
+             {"workers", true, kWorkersHelp},
              {"quiet", false, "no progress output"}});
   if (args.positionals().size() != 1)
     throw UsageError("cv needs one CONFIG.yaml");
@@ -94,9 +115,12 @@ int runCrossValidate(const std::vector<std::string> &argvIn)
   const ExperimentPlan plan = planCrossValidation(
       source, folds, args.value("run-dir") ? fs::path(*args.value("run-dir")) : fs::path());
   PlanProgress progress(args.has("quiet"));
-  const PlanOutcome outcome = runPlanWithSigint(plan, progress);
-  if (outcome.status == RunStatus::Stopped)
+  const PlanOutcome outcome = runPlanWithSigint(plan, progress, args.intValue("workers").value_or(1));
+  if (outcome.status == RunStatus::Stopped) {
+    if (!args.has("quiet"))
+      std::fprintf(stderr, "%s\n", outcome.reason.c_str());
     return ExitInterrupted;
+  }
   if (outcome.status != RunStatus::Finished)
     throw Error(outcome.reason);
   if (!args.has("quiet"))
@@ -131,6 +155,7 @@ int runSweep(const std::vector<std::string> &argvIn)
                    {"seeds", true, "repeat every point with this many seeds (mean ± std; default 1)"},
                    {"set", true, "key.path=value: one setting of the config overridden (repeatable)"},
                    {"run-dir", true, "the folder for the runs"},
+                   {"workers", true, kWorkersHelp},
                    {"json", false, "end with one JSON line"}});
   if (args.positionals().size() != 1)
     throw UsageError("sweep needs one CONFIG.yaml");
@@ -148,9 +173,11 @@ int runSweep(const std::vector<std::string> &argvIn)
   const ExperimentPlan plan =
       planSweep(source, spec, args.value("run-dir") ? fs::path(*args.value("run-dir")) : fs::path());
   PlanProgress progress(false);
-  const PlanOutcome outcome = runPlanWithSigint(plan, progress);
-  if (outcome.status == RunStatus::Stopped)
+  const PlanOutcome outcome = runPlanWithSigint(plan, progress, args.intValue("workers").value_or(1));
+  if (outcome.status == RunStatus::Stopped) {
+    std::fprintf(stderr, "%s\n", outcome.reason.c_str());
     return ExitInterrupted;
+  }
   const std::string metric = plan.parent.selectionMetric();
   const std::string key = "validation_" + metric;
   std::printf("| point | settings | %s | test %s |\n|---|---|---|---|\n", key.c_str(), metric.c_str());

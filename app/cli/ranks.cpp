@@ -7,12 +7,10 @@
 #include "core/runtime/distributed.h"
 #include "core/runtime/launch.h"
 #include "core/util/error.h"
-#include "core/util/jsonfile.h"
 
 #include <unistd.h>
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 namespace tunebench::cli {
 namespace fs = std::filesystem;
@@ -92,22 +90,6 @@ std::vector<std::string> withRunDir(const std::vector<std::string> &args, const 
   out.push_back("--run-dir");
   out.push_back(runDir.string());
   return out;
-}
-
-void requireSameWorld(const fs::path &runDir, int ranks)
-{
-  const fs::path file = runDir / "state" / "trainer.json";
-  if (!fs::exists(file))
-    return;
-  const nlohmann::json state = readJsonFile(file);
-  const int saved = state.is_object() && state.value("world_size", nlohmann::json(1)).is_number_integer()
-                        ? state.value("world_size", 1)
-                        : ranks; // not a state: the trainer names what is wrong with it
-  if (saved != ranks)
-    throw Error(file.string() + ": world_size " + std::to_string(saved) + ": this run was trained by " +
-                std::to_string(saved) + " process(es); resume it with --nproc " + std::to_string(saved) +
-                " (the global batch, and so every epoch's order, depends on it), not " +
-                std::to_string(ranks));
 }
 
 } // namespace tunebench::cli

@@ -34,7 +34,4 @@ std::unique_ptr<ProcessGroup> joinRanks(const DistributedEnvironment &env, Exper
 std::vector<std::string> withRunDir(const std::vector<std::string> &args,
                                     const std::filesystem::path &runDir);
 
-// A resume with another number of processes than the run was trained with is refused.
-void requireSameWorld(const std::filesystem::path &runDir, int ranks);
-
 } // namespace tunebench::cli

@@ -12,6 +12,7 @@
 #include "core/runtime/distributed.h"
 #include "core/runtime/paths.h"
 #include "core/runtime/runtime.h"
+#include "core/train/runstate.h"
 #include "core/train/trainedrun.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
@@ -43,6 +44,13 @@ void onSigint(int)
 {
   if (Trainer *t = g_trainer.load())
     t->requestStop();
+}
+
+// SIGUSR1 pauses the run between steps, SIGUSR2 lets it go on (a plan's workers are paused so).
+void onPauseSignal(int sig)
+{
+  if (Trainer *t = g_trainer.load())
+    t->setPaused(sig == SIGUSR1);
 }
 
 std::string duration(double seconds)
@@ -200,10 +208,12 @@ int trainInto(const ExperimentConfig &config, const fs::path &runDir, bool jsonO
   g_trainer = &trainer;
   std::signal(SIGINT, onSigint);
   std::signal(SIGTERM, onSigint);
+  std::signal(SIGUSR1, onPauseSignal);
+  std::signal(SIGUSR2, onPauseSignal);
   const RunResult r = recorded.run();
   g_trainer = nullptr;
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2})
+    std::signal(sig, SIG_DFL);
   if (!quiet) {
     std::fprintf(stderr, "%s: %s\n", runStatusName(r.status), r.reason.c_str());
     if (!r.test.split.empty()) {
@@ -270,13 +280,26 @@ int runTrain(const std::vector<std::string> &argvIn)
                    {"sanity", false, "first check that one batch can be over-fitted"},
                    {"nproc", true,
                     "data-parallel processes on this machine (default: training.distributed.processes)"},
-                   {"check", false, "validate the config and exit"}});
+                   {"check", false, "validate the config and exit"},
+                   {"parent", true,
+                    "history id of the plan this run belongs to (a plan's worker; the run folder may "
+                    "then hold the stopped run it continues)"}});
   if (args.positionals().size() != 1)
     throw UsageError("train needs one CONFIG.yaml (and optionally --set key=value ...)");
   const ExperimentConfig config = loadOrExplain(args.positionals().front(), overrides);
   if (args.has("check")) {
     std::cout << config.toYaml();
     return ExitOk;
+  }
+  if (const std::optional<std::string> parent = args.value("parent")) {
+    char *end = nullptr;
+    const long long id = std::strtoll(parent->c_str(), &end, 10);
+    if (parent->empty() || *end != '\0' || id < 1)
+      throw UsageError("option --parent: expected a history id (a positive integer), got \"" + *parent +
+                       "\"");
+    if (!args.value("run-dir") || args.intValue("nproc").value_or(1) > 1)
+      throw UsageError("--parent needs --run-dir (the plan's folder for this run) and one process");
+    return trainInto(config, *args.value("run-dir"), args.has("json"), args.has("quiet"), false, id);
   }
   const auto chooseRunDir = [&] {
     const fs::path dir = args.value("run-dir") ? fs::path(*args.value("run-dir")) : newRunDir(config);
@@ -314,7 +337,7 @@ int runResume(const std::vector<std::string> &argv)
   const ExperimentConfig config = loadOrExplain(runDir / "config.yaml", {});
   const DistributedEnvironment env = distributedEnvironment();
   const int ranks = processesWanted(args.intValue("nproc"), config, env);
-  requireSameWorld(runDir, ranks);
+  requireSavedWorldSize(runDir, ranks, config.training.batchSize);
   if (env.distributed())
     return trainAsRank(
         config, env, [&] { return runDir; }, args.has("json"), args.has("quiet"));

@@ -2,6 +2,8 @@
 
 #include "core/experiments/recorder.h"
 #include "core/runs/runstore.h"
+#include "core/train/runstate.h"
+#include "core/util/files.h"
 #include "core/util/jsonfile.h"
 #include "core/util/runfolder.h"
 
@@ -28,7 +30,7 @@ double secondsSince(std::chrono::steady_clock::time_point start)
 // Trained to the end (or to early stopping): the children a summary counts.
 bool completed(const RunResult &r)
 {
-  return r.status == RunStatus::Finished || r.status == RunStatus::EarlyStopped;
+  return completed(r.status);
 }
 
 json crossValidationSummary(const ExperimentPlan &plan, const std::vector<RunResult> &results)
@@ -135,33 +137,35 @@ void PlanRunner::setPaused(bool paused)
     t->setPaused(paused);
 }
 
-PlanOutcome PlanRunner::run(const ExperimentPlan &plan, PlanObserver *observer)
+std::optional<RunResult> resultWithoutRunning(const PlannedRun &child, bool skipped)
 {
-  NoPlanObserver none;
-  if (!observer)
-    observer = &none;
-  m_stop = false;
-  const std::optional<std::string> existing = runFolderId(plan.root);
-  const std::string rootId = existing ? *existing : createRunFolder(plan.root);
-  const std::int64_t parent =
-      m_store.openRun(rootId, existing.has_value(), plan.parent.name, plan.root, plan.parent.toYaml(), 0);
+  if (fileExists(child.dir / "results.json"))
+    if (RunResult r = readResults(child.dir); completed(r))
+      return r;
+  if (!skipped)
+    return std::nullopt;
+  RunResult r;
+  r.status = RunStatus::Stopped;
+  r.reason = "skipped";
+  return r;
+}
+
+PlanOutcome PlanRunner::runInProcess(const ExperimentPlan &plan, PlanObserver &observer, std::int64_t parent)
+{
   const auto started = std::chrono::steady_clock::now();
   PlanOutcome out;
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
     const PlannedRun &child = plan.runs[i];
-    if (skipped(i)) { // left out before it started
-      RunResult r;
-      r.status = RunStatus::Stopped;
-      r.reason = "skipped";
-      observer->onRunFinished(i, child, r);
-      out.results.push_back(std::move(r));
+    if (std::optional<RunResult> r = resultWithoutRunning(child, skipped(i))) {
+      observer.onRunFinished(i, child, *r);
+      out.results.push_back(std::move(*r));
       continue;
     }
-    observer->onRunStarted(i, child);
+    observer.onRunStarted(i, child);
     Trainer trainer(child.config, child.dir);
     RunResult r;
     try {
-      RecordedRun recorded(m_store, trainer, parent, observer->runObserver(i));
+      RecordedRun recorded(m_store, trainer, parent, observer.runObserver(i));
       m_currentIndex = i;
       m_current = &trainer;
       trainer.setPaused(m_paused);
@@ -174,9 +178,8 @@ PlanOutcome PlanRunner::run(const ExperimentPlan &plan, PlanObserver *observer)
       m_store.setStatus(parent, RunStatus::Failed, child.label + ": " + e.what(), secondsSince(started));
       throw;
     }
-    observer->onRunFinished(i, child, r);
+    observer.onRunFinished(i, child, r);
     if (m_stop) {
-      m_store.setStatus(parent, RunStatus::Stopped, "stopped during " + child.label, secondsSince(started));
       out.status = RunStatus::Stopped;
       out.reason = "stopped during " + child.label + " (its run is resumable)";
       out.results.push_back(std::move(r));
@@ -185,12 +188,31 @@ PlanOutcome PlanRunner::run(const ExperimentPlan &plan, PlanObserver *observer)
     if (plan.kind == PlanKind::CrossValidation && r.status == RunStatus::Failed) {
       out.status = RunStatus::Failed;
       out.reason = child.label + " failed: " + r.reason;
-      m_store.setStatus(parent, RunStatus::Failed, out.reason, secondsSince(started));
       return out;
     }
     out.results.push_back(std::move(r));
   }
   out.status = RunStatus::Finished;
+  return out;
+}
+
+PlanOutcome PlanRunner::run(const ExperimentPlan &plan, PlanObserver *observer)
+{
+  NoPlanObserver none;
+  if (!observer)
+    observer = &none;
+  m_stop = false;
+  const std::optional<std::string> existing = runFolderId(plan.root);
+  const std::string rootId = existing ? *existing : createRunFolder(plan.root);
+  const std::int64_t parent =
+      m_store.openRun(rootId, existing.has_value(), plan.parent.name, plan.root, plan.parent.toYaml(), 0);
+  const auto started = std::chrono::steady_clock::now();
+  PlanOutcome out =
+      m_workers.workers > 1 ? runInWorkers(plan, *observer, parent) : runInProcess(plan, *observer, parent);
+  if (out.status != RunStatus::Finished) {
+    m_store.setStatus(parent, out.status, out.reason, secondsSince(started));
+    return out;
+  }
   out.summary = summarizePlan(plan, out.results);
   std::string what;
   if (plan.kind == PlanKind::CrossValidation) {

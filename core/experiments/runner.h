@@ -6,8 +6,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,15 +42,30 @@ struct PlanOutcome
   nlohmann::json summary;         // what cv.json / sweep.json hold (empty unless finished)
 };
 
-// Runs a plan's children one after the other, each recorded in the history under the plan's
-// parent row (the root folder's run.json is its identity: a root made before is continued, a new
-// one must be empty). When all are done the aggregate goes to the parent's summaries and to
-// ROOT/cv.json or ROOT/sweep.json. Problems with a child's data or model throw tunebench::Error
-// after the child and the parent are marked failed.
+// Children as separate processes (`PROGRAM train CHILD.yaml --run-dir DIR --parent ID --quiet`,
+// the config written to ROOT/workers/NAME.yaml, its output to ROOT/workers/NAME.log), `workers` at
+// a time, each with `threadsEach` intra-op threads, recording into `workspace`'s history.
+struct PlanWorkers
+{
+  int workers = 1;                 // 1: every child in this process, one after the other (live events)
+  std::string program;             // tunebench-cli
+  std::filesystem::path workspace; // the history the runner's store holds
+  int threadsEach = 1;
+};
+
+// Runs a plan's children one after the other (or `workers` at a time, each a process of its own), each
+// recorded in the history under the plan's parent row (the root folder's run.json is its identity: a root
+// made before is continued, a new one must be empty; a child that finished before is not trained again). When
+// all are done the aggregate goes to the parent's summaries and to ROOT/cv.json or ROOT/sweep.json. Problems
+// with a child's data or model throw tunebench::Error after the child and the parent are marked failed.
 class PlanRunner
 {
 public:
   explicit PlanRunner(RunStore &store);
+  // Before run(): children as concurrent processes. A worker's events reach the observer only as
+  // onRunStarted / onRunFinished (runObserver is not asked); stop, skip and pause reach the child
+  // processes as SIGINT (it stops at its next step, resumable), SIGUSR1 and SIGUSR2.
+  void setWorkers(PlanWorkers workers) { m_workers = std::move(workers); }
   PlanOutcome run(const ExperimentPlan &plan, PlanObserver *observer = nullptr);
   // Thread- and signal-safe: the running child stops at its next step (resumable), the plan ends.
   void requestStop();
@@ -60,7 +77,11 @@ public:
   bool paused() const { return m_paused; }
 
 private:
+  friend class PlanWorkerPool; // core/experiments/workers.cpp
   bool skipped(std::size_t index);
+  // The children up to where the plan ended: status Finished when every child got its turn.
+  PlanOutcome runInProcess(const ExperimentPlan &plan, PlanObserver &observer, std::int64_t parent);
+  PlanOutcome runInWorkers(const ExperimentPlan &plan, PlanObserver &observer, std::int64_t parent);
 
   RunStore &m_store;
   std::atomic<bool> m_stop{false}, m_paused{false};
@@ -68,7 +89,12 @@ private:
   std::atomic<std::size_t> m_currentIndex{0};
   std::mutex m_skipMutex; // guards m_skip
   std::vector<std::size_t> m_skip;
+  PlanWorkers m_workers;
 };
+
+// The result of a child that is not to run: one whose folder already holds a finished (or
+// early-stopped) run (a plan continued), or one skipped before it started (Stopped, "skipped").
+std::optional<RunResult> resultWithoutRunning(const PlannedRun &child, bool skipped);
 
 // Mean and sample standard deviation ({"mean", "std"}).
 nlohmann::json meanAndStd(const std::vector<double> &values);

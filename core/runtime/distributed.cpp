@@ -1,10 +1,5 @@
-// c10d's Gloo process group is declared only with USE_C10D_GLOO (Debian's LibTorch is built with
-// it; the symbols are in libtorch_cpu, gloo's headers come from libgloo-dev). This file is built
-// outside the unity batches so that the definition reaches nothing else.
-#ifndef USE_C10D_GLOO
-#define USE_C10D_GLOO 1
-#endif
-
+// c10d's Gloo process group: declared with USE_C10D_GLOO, which LibTorch's CMake package defines
+// (the symbols are in libtorch_cpu, gloo's headers come from libgloo-dev).
 #include "core/runtime/distributed.h"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -131,6 +126,16 @@ public:
     return all;
   }
 
+  bool waitSlice(const std::string &key) // set within half a second (the store's wait, not polling)
+  {
+    try {
+      m_store->wait({key}, std::chrono::milliseconds(500));
+      return true;
+    } catch (const std::exception &) {
+      return m_store->check({key}); // a slice that ended without it; a dead store throws here
+    }
+  }
+
   std::string broadcast(const std::string &value, int root) override
   {
     const std::string key = "broadcast/" + std::to_string(m_broadcasts++);
@@ -140,11 +145,10 @@ public:
         m_store->set(key, bytes(value));
         return value;
       }
-      // The root may work alone for longer than the timeout (rank 0 generates the validation
-      // answers): wait in slices for as long as its heartbeat moves.
+      // The root may work alone past the timeout (generating answers): wait while its heartbeat moves.
       long lastBeat = -2;
       auto lastMove = Clock::now();
-      while (!m_store->check({key})) {
+      while (!waitSlice(key)) {
         const long beat = readBeat(root).value("beat", -1L);
         if (beat != lastBeat) {
           lastBeat = beat;
@@ -152,7 +156,6 @@ public:
         } else if (Clock::now() - lastMove > m_timeout) {
           explainFailure(during, "no answer within the timeout");
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
       return text(m_store->get(key));
     } catch (const PeerFailure &) {

@@ -3,10 +3,12 @@
 #include "core/runtime/distributed.h"
 #include "core/util/error.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -185,6 +187,73 @@ std::vector<RankExit> LocalRankGroup::finish(std::chrono::seconds grace)
   m_pids.clear();
   m_group.reset();
   return abnormal;
+}
+
+ChildProcess::ChildProcess(const std::string &program, const std::vector<std::string> &args,
+                           const std::vector<std::pair<std::string, std::string>> &environment,
+                           const std::filesystem::path &output)
+{
+  const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw Error(output.string() + ": cannot write the worker's output: " + std::strerror(errno));
+  std::vector<char *> argv;
+  argv.push_back(const_cast<char *>(program.c_str()));
+  for (const std::string &a : args)
+    argv.push_back(const_cast<char *>(a.c_str()));
+  argv.push_back(nullptr);
+  // The environment made before fork: a multithreaded parent's child may only call exec-safe code.
+  std::vector<std::string> variables;
+  for (char **e = environ; *e; ++e) {
+    const std::string v = *e;
+    const auto overridden = [&](const auto &o) { return v.rfind(o.first + "=", 0) == 0; };
+    if (std::none_of(environment.begin(), environment.end(), overridden))
+      variables.push_back(v);
+  }
+  for (const auto &[name, value] : environment)
+    variables.push_back(name + "=" + value);
+  std::vector<char *> envp;
+  for (std::string &v : variables)
+    envp.push_back(v.data());
+  envp.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execve(program.c_str(), argv.data(), envp.data());
+    std::fprintf(stderr, "could not start %s: %s\n", program.c_str(), std::strerror(errno));
+    _exit(127);
+  }
+  const int error = errno;
+  ::close(fd);
+  if (pid < 0)
+    throw Error("could not start " + program + ": " + std::strerror(error));
+  m_pid = pid;
+}
+
+ChildProcess::~ChildProcess()
+{
+  if (m_exit || m_pid <= 0)
+    return;
+  kill(m_pid, SIGKILL);
+  int status = 0;
+  waitpid(m_pid, &status, 0);
+}
+
+std::optional<ChildExit> ChildProcess::poll()
+{
+  if (m_exit)
+    return m_exit;
+  int status = 0;
+  if (waitpid(m_pid, &status, WNOHANG) != m_pid)
+    return std::nullopt;
+  m_exit = ChildExit{WIFEXITED(status) ? WEXITSTATUS(status) : 0, WIFSIGNALED(status) ? WTERMSIG(status) : 0};
+  return m_exit;
+}
+
+void ChildProcess::signal(int sig)
+{
+  if (!m_exit && m_pid > 0)
+    kill(m_pid, sig);
 }
 
 } // namespace tunebench

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tunebench {
@@ -59,6 +61,37 @@ private:
   std::vector<int> m_pids;
   std::unique_ptr<ProcessGroup> m_group;
   bool m_finished = false;
+};
+
+// How a child process ended: its exit status, or the signal that ended it.
+struct ChildExit
+{
+  int exitCode = 0;
+  int signal = 0;
+};
+
+// One child process (a plan's worker: `tunebench-cli train …`) with its own environment variables
+// on top of this process's, stdout and stderr into `output`. A child still running when the object
+// goes is killed (SIGKILL) and reaped: nothing outlives its owner.
+class ChildProcess
+{
+public:
+  ChildProcess(const std::string &program, const std::vector<std::string> &args,
+               const std::vector<std::pair<std::string, std::string>> &environment,
+               const std::filesystem::path &output);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess &) = delete;
+  ChildProcess &operator=(const ChildProcess &) = delete;
+
+  int pid() const { return m_pid; }
+  // Its exit once it has ended (reaped then); nothing while it runs.
+  std::optional<ChildExit> poll();
+  // Sends `sig` while it runs.
+  void signal(int sig);
+
+private:
+  int m_pid = 0;
+  std::optional<ChildExit> m_exit;
 };
 
 } // namespace tunebench

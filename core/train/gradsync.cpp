@@ -6,6 +6,7 @@
 #include <torch/csrc/autograd/variable.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 
@@ -27,8 +28,19 @@ struct GradientSync::Impl
     std::int64_t offset = 0;
   };
 
+  // An embedding table reduced by rows (see the header).
+  struct Table
+  {
+    torch::Tensor param;
+    torch::Tensor mask; // per row 1 where this rank has a gradient there, then a has-gradient flag
+    std::unique_ptr<PendingCollective> pending;
+  };
+
   ProcessGroup &group;
   std::vector<torch::Tensor> params;
+  std::vector<Table> tables;
+  std::int64_t tableBytes = 0; // what the tables all-reduced, over `steps` steps
+  std::int64_t steps = 0;
   std::vector<Slot> slots;
   std::vector<Bucket> buckets;
   std::size_t next = 0; // the first bucket not started in this step
@@ -36,10 +48,18 @@ struct GradientSync::Impl
   std::mutex mutex;
   std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, std::uintptr_t>> hooks;
 
-  Impl(ProcessGroup &g, const std::vector<torch::Tensor> &parameters, std::size_t bucketBytes)
+  Impl(ProcessGroup &g, const std::vector<torch::Tensor> &parameters, std::size_t bucketBytes,
+       const std::vector<torch::Tensor> &rowSparse)
     : group(g)
-    , params(parameters.rbegin(), parameters.rend())
   {
+    for (auto p = parameters.rbegin(); p != parameters.rend(); ++p) {
+      const bool table = std::any_of(rowSparse.begin(), rowSparse.end(),
+                                     [&](const torch::Tensor &t) { return t.is_same(*p); });
+      if (table)
+        tables.push_back({*p, torch::zeros({p->size(0) + 1}, torch::kFloat), nullptr});
+      else
+        params.push_back(*p);
+    }
     const std::int64_t cap =
         std::max<std::int64_t>(1, static_cast<std::int64_t>(bucketBytes / sizeof(float)));
     for (std::size_t i = 0; i < params.size(); ++i) {
@@ -109,9 +129,52 @@ struct GradientSync::Impl
         part.copy_(p.grad().reshape({-1}));
       else
         part.zero_();
-      b.buffer[b.elements + static_cast<std::int64_t>(k)] = has ? 1.0f : 0.0f;
+      flags(b)[k] = has ? 1.0f : 0.0f;
     }
     b.pending = group.allReduceAsync(b.buffer);
+  }
+
+  // The has-gradient flags after a bucket's gradient elements.
+  static float *flags(Bucket &b) { return b.buffer.data_ptr<float>() + b.elements; }
+
+  // Which rows of the table have a gradient here, summed over ranks (started).
+  void startMask(Table &t)
+  {
+    const std::int64_t rows = t.param.size(0);
+    const torch::Tensor &grad = t.param.grad();
+    if (grad.defined()) {
+      t.mask.narrow(0, 0, rows).copy_(grad.ne(0).any(1));
+      t.mask[rows] = 1.0f;
+    } else {
+      t.mask.zero_();
+    }
+    t.pending = group.allReduceAsync(t.mask);
+  }
+
+  // The table's gradient averaged: the touched rows only, or all when most are.
+  void reduceTable(Table &t, double world)
+  {
+    t.pending->wait();
+    t.pending.reset();
+    const std::int64_t rows = t.param.size(0);
+    if (t.mask[rows].item<float>() == 0.0f)
+      return; // no rank has a gradient for it
+    torch::Tensor &grad = t.param.mutable_grad();
+    if (!grad.defined())
+      grad = torch::zeros_like(t.param);
+    const torch::Tensor touched = t.mask.narrow(0, 0, rows).nonzero().reshape({-1});
+    if (touched.numel() * 2 > rows) { // the same choice on every rank: the mask is theirs too
+      torch::Tensor all = grad.contiguous();
+      group.allReduce(all);
+      grad.copy_(all.div_(world));
+      tableBytes += all.numel() * static_cast<std::int64_t>(sizeof(float));
+      return;
+    }
+    torch::Tensor part = grad.index_select(0, touched);
+    group.allReduce(part);
+    tableBytes += part.numel() * static_cast<std::int64_t>(sizeof(float));
+    grad.zero_();
+    grad.index_copy_(0, touched, part.div_(world));
   }
 
   void finish()
@@ -123,6 +186,8 @@ struct GradientSync::Impl
       reducing = false;
     }
     torch::NoGradGuard noGrad;
+    for (Table &t : tables)
+      startMask(t);
     const double world = static_cast<double>(group.worldSize());
     for (Bucket &b : buckets) {
       b.pending->wait();
@@ -130,7 +195,7 @@ struct GradientSync::Impl
       b.waiting = b.members.size();
       for (std::size_t k = 0; k < b.members.size(); ++k) {
         torch::Tensor &p = params[b.members[k]];
-        if (b.buffer[b.elements + static_cast<std::int64_t>(k)].item<float>() == 0.0f)
+        if (flags(b)[k] == 0.0f)
           continue; // no rank has a gradient for it
         const torch::Tensor mean =
             b.buffer.narrow(0, slots[b.members[k]].offset, p.numel()).view(p.sizes()) / world;
@@ -140,13 +205,16 @@ struct GradientSync::Impl
           p.mutable_grad() = mean.to(p.options(), /*non_blocking=*/false, /*copy=*/true);
       }
     }
+    for (Table &t : tables)
+      reduceTable(t, world);
+    ++steps;
     next = 0;
   }
 };
 
 GradientSync::GradientSync(ProcessGroup &group, const std::vector<torch::Tensor> &parameters,
-                           std::size_t bucketBytes)
-  : d(std::make_unique<Impl>(group, parameters, bucketBytes))
+                           std::size_t bucketBytes, const std::vector<torch::Tensor> &rowSparse)
+  : d(std::make_unique<Impl>(group, parameters, bucketBytes, rowSparse))
 {}
 
 GradientSync::~GradientSync() = default;
@@ -169,6 +237,10 @@ std::int64_t GradientSync::bytesPerStep() const
   std::int64_t n = 0;
   for (const auto &b : d->buckets)
     n += b.buffer.numel() * static_cast<std::int64_t>(sizeof(float));
+  for (const auto &t : d->tables) // the masks, and before any step the whole tables
+    n += (t.mask.numel() + (d->steps > 0 ? 0 : t.param.numel())) * static_cast<std::int64_t>(sizeof(float));
+  if (d->steps > 0)
+    n += d->tableBytes / d->steps;
   return n;
 }
 

@@ -22,10 +22,16 @@ class ProcessGroup;
 // backward pass did not (a rank with no rows in the batch, parameters without a gradient), waits,
 // and leaves each gradient the mean over ranks; a parameter that has no gradient on any rank keeps
 // none (the optimizer skips it, as it would in one process).
+//
+// Embedding tables (`rowSparse`, a subset of `parameters`) are not bucketed: a batch touches few of
+// their rows, so finish() all-reduces a mask of the rows with a gradient on some rank and then only
+// those rows (the whole table when more than half are touched: a tied output layer's dense
+// gradient). Rows no rank touched are zero in the sum either way, so the mean is the same.
 class GradientSync
 {
 public:
-  GradientSync(ProcessGroup &group, const std::vector<torch::Tensor> &parameters, std::size_t bucketBytes);
+  GradientSync(ProcessGroup &group, const std::vector<torch::Tensor> &parameters, std::size_t bucketBytes,
+               const std::vector<torch::Tensor> &rowSparse = {});
   ~GradientSync();
   GradientSync(const GradientSync &) = delete;
   GradientSync &operator=(const GradientSync &) = delete;
@@ -36,7 +42,7 @@ public:
   // After the step's last backward pass: every gradient averaged over the ranks.
   void finish();
 
-  std::int64_t bytesPerStep() const; // what one step all-reduces
+  std::int64_t bytesPerStep() const; // what one step all-reduces (the mean over the steps so far)
   std::size_t buckets() const;
   double waitSeconds() const { return m_waitSeconds; } // time finish() waited (not overlapped), in all
 

@@ -185,4 +185,68 @@ void writeResults(const fs::path &runDir, const RunResult &r, long totalSteps, c
                                                {"communication_wait_s", r.communicationWaitSeconds}}}});
 }
 
+void requireSavedWorldSize(const fs::path &runDir, int world, int batchSize)
+{
+  const fs::path file = runDir / "state" / "trainer.json";
+  if (!fileExists(file))
+    return;
+  const json state = readJsonFile(file);
+  const int saved = state.is_object() && state.value("world_size", json(1)).is_number_integer()
+                        ? state.value("world_size", 1)
+                        : world;
+  if (saved != world)
+    throw Error(file.string() + ": world_size " + std::to_string(saved) + ": this run was trained by " +
+                std::to_string(saved) + " process(es) (global batch " + std::to_string(batchSize * saved) +
+                "); resume it with " + std::to_string(saved) + " (--nproc " + std::to_string(saved) +
+                "), not " + std::to_string(world));
+}
+
+namespace {
+
+EvalEvent evalFromJson(const json &j)
+{
+  EvalEvent e;
+  if (!j.is_object())
+    return e;
+  e.step = j.value("step", 0L);
+  e.epoch = j.value("epoch", 0);
+  e.split = j.value("split", "");
+  e.loss = j.value("loss", 0.0);
+  e.best = j.value("best", false);
+  if (j.contains("metrics"))
+    e.metrics = j["metrics"].get<std::map<std::string, double>>();
+  return e;
+}
+
+} // namespace
+
+RunResult readResults(const fs::path &runDir)
+{
+  const fs::path file = runDir / "results.json";
+  const json j = readJsonFile(file);
+  if (!j.is_object())
+    throw Error(file.string() + ": expected a JSON object");
+  return withJsonTypeErrors(file.string(), [&] {
+    RunResult r;
+    const std::optional<RunStatus> status = parseRunStatus(j.value("status", ""));
+    if (!status)
+      throw Error(file.string() +
+                  ": status: expected finished, early_stopped, stopped, interrupted or failed");
+    r.status = *status;
+    r.reason = j.value("reason", "");
+    r.steps = j.value("steps", 0L);
+    r.bestStep = j.value("best_step", -1L);
+    r.metric = j.value("metric", "");
+    r.bestMetric = j.value("best_metric", 0.0);
+    r.validation = evalFromJson(j.value("validation", json()));
+    r.test = evalFromJson(j.value("test", json()));
+    r.seconds = j.value("seconds", 0.0);
+    r.peakMemoryMiB = j.value("peak_memory_mib", 0.0);
+    r.trainableParameters = j.value("trainable_parameters", std::int64_t{0});
+    r.totalParameters = j.value("total_parameters", std::int64_t{0});
+    r.majorityBaseline = j.value("majority_baseline", 0.0);
+    return r;
+  });
+}
+
 } // namespace tunebench

@@ -44,6 +44,11 @@ TrainingState loadTrainingState(const std::filesystem::path &runDir, torch::nn::
                                 torch::optim::Optimizer &optimizer, at::Generator &generator,
                                 const TrainingState::Limits &limits, int rank = 0);
 
+// Error when the run in `runDir` was trained by another number of processes than `world` (its
+// state/trainer.json's world_size): the global batch, and so every epoch's order, depends on it.
+// No state, or a state that is not an object (its own checks name that): nothing to compare.
+void requireSavedWorldSize(const std::filesystem::path &runDir, int world, int batchSize);
+
 // events.jsonl cut back to what happened up to `step` (the saved state's; a line cut by a crash
 // ends it); returns the lines kept. rewrite false: only read (a data-parallel rank other than 0).
 std::vector<nlohmann::json> keepEventsUpTo(const std::filesystem::path &runDir, long step,
@@ -60,5 +65,9 @@ void writeTestPredictions(const std::filesystem::path &runDir, const PreparedDat
 // results.json: the result, the planned steps, the strategy and what the frozen-layer cache did.
 void writeResults(const std::filesystem::path &runDir, const RunResult &r, long totalSteps,
                   const std::string &strategy, const nlohmann::json &frozenCache);
+// results.json read back (a run trained by another process: a plan's worker): status, reason,
+// steps, the best step and metric, validation and test evaluations, time, memory, parameters.
+// Error naming the file and the field when it is missing or damaged.
+RunResult readResults(const std::filesystem::path &runDir);
 
 } // namespace tunebench

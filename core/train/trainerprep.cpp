@@ -9,6 +9,7 @@
 #include "core/util/jsonfile.h"
 
 #include <torch/cuda.h>
+#include <torch/nn/modules/embedding.h>
 
 #include <cmath>
 
@@ -50,8 +51,15 @@ void Trainer::Impl::joinGroup()
     group->allReduce(mine);
     p.copy_(mine);
   }
+  // Embedding tables of many rows: a batch's gradient touches few of them (all-reduced by rows).
+  std::vector<torch::Tensor> tables;
+  for (const auto &m : built.model->modules(/*include_self=*/true))
+    if (const auto *e = dynamic_cast<const torch::nn::EmbeddingImpl *>(m.get());
+        e && e->weight.requires_grad() && e->weight.dim() == 2 && e->weight.size(0) >= 1024)
+      tables.push_back(e->weight);
   gradSync = std::make_unique<GradientSync>(
-      *group, trainable, static_cast<std::size_t>(config.training.distributed.bucketMb * 1024 * 1024));
+      *group, trainable, static_cast<std::size_t>(config.training.distributed.bucketMb * 1024 * 1024),
+      tables);
   // Each rank draws its own dropout masks (rank 0 as one process would).
   if (rank() > 0)
     generator.set_current_seed(config.seed + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(rank()));
@@ -209,18 +217,7 @@ void Trainer::Impl::loadState()
   limits.totalSteps = totalSteps;
   limits.epochs = std::max<long>(config.training.epochs, totalSteps);
   limits.batchesInEpoch = (std::max(1L, stepsPerEpoch) + 1) * config.training.gradientAccumulation;
-  const path file = stateDir() / "trainer.json";
-  // The global batch, and so every epoch's order, depends on the number of processes.
-  const json state = readJsonFile(file); // not an object: TrainingState::fromJson says what is wrong
-  const int saved = state.is_object() && state.value("world_size", json(1)).is_number_integer()
-                        ? state.value("world_size", 1)
-                        : world();
-  if (saved != world())
-    throw Error(file.string() + ": world_size " + std::to_string(saved) + ": this run was trained by " +
-                std::to_string(saved) + " process(es) (global batch " +
-                std::to_string(config.training.batchSize * saved) + "); resume it with " +
-                std::to_string(saved) + " (--nproc " + std::to_string(saved) + "), not " +
-                std::to_string(world()));
+  requireSavedWorldSize(runDir, world(), config.training.batchSize);
   st = loadTrainingState(runDir, *built.model, *opt.optimizer, generator, limits, rank());
   // The event log keeps what happened up to the saved step; curves are rebuilt from it.
   for (const json &j : keepEventsUpTo(runDir, st.step, writes()))
