@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every benchmark in one invocation, tunebench beside its references on this machine; prints the
 # tables and writes bench/results/latest.md (machine, cores, BLAS, LibTorch, date):
-#   1. training-step throughput and MFU against PyTorch eager (bench/trainstep.sh), peak memory
+#   1. training-step throughput and MFU against PyTorch eager (bench/trainstep.sh), peak memory,
+#      and inference throughput against PyTorch eager's inference mode (bench/inference.sh)
 #   2. time to a target validation accuracy on the default task (bench/timetotarget.sh), and
 #      cached outputs of frozen bottom layers on it (bench/frozencache.sh)
 #   3. tokenizer throughput against the npm references (bench/tokenizers.sh)
@@ -25,6 +26,13 @@ section() { echo "== $1" >&2; }
 
 section "training-step throughput (bench/trainstep.sh)"
 "$root/bench/trainstep.sh" $quick >"$tmp/1.md"
+section "inference throughput (bench/inference.sh)"
+{
+  echo
+  echo "## Inference throughput: tunebench vs PyTorch eager inference (batch 32 × 128, best of 3 alternating)"
+  echo
+  "$root/bench/inference.sh"
+} >>"$tmp/1.md"
 section "time to target accuracy (bench/timetotarget.sh)"
 "$root/bench/timetotarget.sh" >"$tmp/2.md"
 section "cached frozen layers (bench/frozencache.sh)"

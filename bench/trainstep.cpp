@@ -4,6 +4,8 @@
 // line: tokens/s (median over the timed steps), step time, model FLOPs per step, peak resident
 // memory and tunebench's own estimate of the step's memory (strategies: full, lora, prefix).
 //   bench_trainstep --layers 4 --hidden 256 --precision bf16 --strategy lora --batch 16 --seq 128
+// --mode infer: forward passes only, as `eval` and `predict` run them (core/train/evaluation.cpp:
+// eval mode, no autograd, bf16 autocast when asked); the JSON's tokens/s is then inference's.
 #include "bench/benchclock.h"
 #include "core/models/bf16linear.h"
 #include "core/models/encoder.h"
@@ -36,7 +38,7 @@ int main(int argc, char **argv)
 {
   reexecWithTunedRuntime(argv);
   int layers = 4, hidden = 256, batch = 16, seq = 128, steps = 8, warmup = 2, threads = 0;
-  std::string precision = "fp32", strategy = "full", profile;
+  std::string precision = "fp32", strategy = "full", profile, mode = "train";
   // --peak-between 1: a GEMM peak sample of the step's precision (best of 512² and 1,024², 0.1 s
   // each) before every timed step and after the last; each step's MFU is taken against the higher of
   // the two samples beside it (this VM's rate moves up to 3× within minutes), and the JSON has their
@@ -72,6 +74,8 @@ int main(int argc, char **argv)
       peakBetween = v == "1";
     else if (k == "--compare-shadows")
       compareShadows = v == "1";
+    else if (k == "--mode")
+      mode = v;
     else {
       std::fprintf(stderr, "bench_trainstep: unknown option %s\n", k.c_str());
       return 2;
@@ -157,6 +161,31 @@ int main(int argc, char **argv)
     return std::array<double, 3>{secondsBetween(start, forward), secondsBetween(forward, backward),
                                  secondsBetween(backward, Clock::now())};
   };
+  if (mode == "infer") {
+    model->eval();
+    std::vector<double> forwards;
+    for (int s = 0; s < warmup + steps; ++s) {
+      const auto start = Clock::now();
+      torch::NoGradGuard noGrad;
+      AutocastScope autocast(precision == "bf16");
+      const torch::Tensor logits = model(ids, mask, types).logits.to(torch::kFloat);
+      if (s >= warmup)
+        forwards.push_back(secondsBetween(start, Clock::now()));
+    }
+    std::printf("%s\n",
+                nlohmann::json({{"engine", "tunebench"},
+                                {"mode", "infer"},
+                                {"layers", layers},
+                                {"hidden", hidden},
+                                {"precision", precision},
+                                {"batch", batch},
+                                {"seq", seq},
+                                {"threads", runtimeInfo().intraOpThreads},
+                                {"tokens_per_s", static_cast<double>(batch) * seq / median(forwards)}})
+                    .dump()
+                    .c_str());
+    return 0;
+  }
   if (compareShadows) {
     SequenceClassifier other = build();
     other->train();

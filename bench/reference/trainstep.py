@@ -6,6 +6,8 @@ AdamW, optional LoRA (r=8, alpha=16 on query and value) and optional bf16 autoca
 Random weights and token ids, every sequence the full length. Prints one JSON line.
 Run with Debian's python3-torch (the same LibTorch 1.13 as tunebench):
   /usr/bin/python3 bench/reference/trainstep.py --layers 4 --hidden 256 --precision bf16 --strategy lora
+--mode infer: forward passes only, as PyTorch serves a model (eval(), torch.inference_mode(), bf16
+autocast when asked).
 """
 import argparse
 import json
@@ -75,6 +77,21 @@ class Classifier(torch.nn.Module):
         return self.classifier(self.dropout(torch.tanh(self.pooler(x[:, 0]))))
 
 
+def infer(model, ids, mask, types, a):
+    model.eval()
+    times = []
+    for step in range(a.warmup + a.steps):
+        start = time.perf_counter()
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+            model(ids, mask, types).float()
+        if step >= a.warmup:
+            times.append(time.perf_counter() - start)
+    times.sort()
+    print(json.dumps({"engine": "pytorch", "mode": "infer", "layers": a.layers, "hidden": a.hidden,
+                      "precision": a.precision, "batch": a.batch, "seq": a.seq, "threads": torch.get_num_threads(),
+                      "tokens_per_s": a.batch * a.seq / times[len(times) // 2]}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     for name, default in [("layers", 4), ("hidden", 256), ("batch", 16), ("seq", 128), ("steps", 8),
@@ -83,6 +100,7 @@ def main():
     ap.add_argument("--precision", default="fp32")
     ap.add_argument("--strategy", default="full")
     ap.add_argument("--profile", default="")
+    ap.add_argument("--mode", default="train")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -101,6 +119,8 @@ def main():
     mask = torch.ones(a.batch, a.seq, dtype=torch.long)
     types = torch.zeros(a.batch, a.seq, dtype=torch.long)
     labels = torch.randint(0, 2, (a.batch,))
+    if a.mode == "infer":
+        return infer(model, ids, mask, types, a)
     model.train()
     times, phases = [], []
     total = a.warmup + a.steps + (1 if a.profile else 0)
