@@ -26,6 +26,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
+#include <QSpinBox>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -170,9 +171,13 @@ void MainWindow::connectPlanQueue()
   connect(m_session, &TrainingSession::childStarted, this, [this](int index, const QString &runDir) {
     PlanQueue *queue = m_monitor->planQueue();
     queue->setStatus(index, QStringLiteral("running"));
-    m_monitor->reset(tr("<b>%1</b> — %2")
-                         .arg(queue->table()->item(index, 0)->text().toHtmlEscaped(),
-                              QDir(m_workspaceDir).relativeFilePath(runDir).toHtmlEscaped()),
+    const int atOnce = m_planAtOnce;
+    m_monitor->reset(atOnce > 1 ? tr("<b>%1 runs at once</b>, each a tunebench-cli process: their curves are "
+                                     "in History as they train")
+                                      .arg(atOnce)
+                                : tr("<b>%1</b> — %2")
+                                      .arg(queue->table()->item(index, 0)->text().toHtmlEscaped(),
+                                           QDir(m_workspaceDir).relativeFilePath(runDir).toHtmlEscaped()),
                      m_session->selectionMetric());
   });
   connect(m_session, &TrainingSession::childFinished, this,
@@ -240,7 +245,8 @@ QStringList MainWindow::startPlan()
   m_monitor->planQueue()->setPlan(plan);
   const QString title = QString::fromStdString(plan.parent.name);
   const QString metric = QString::fromStdString(plan.parent.selectionMetric());
-  QStringList problems = m_session->startPlan(std::move(plan), m_workspaceDir);
+  m_planAtOnce = m_experiment->planPanel()->workers()->value();
+  QStringList problems = m_session->startPlan(std::move(plan), m_workspaceDir, m_planAtOnce);
   if (!problems.isEmpty()) {
     m_monitor->planQueue()->setVisible(false);
     return problems;

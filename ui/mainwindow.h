@@ -97,6 +97,7 @@ private:
   void showAbout();
 
   QString m_workspaceDir;
+  int m_planAtOnce = 1; // the running plan's runs at once (the Experiment tab's value at its start)
   // The workspace's run history, one connection for every view on the GUI thread (the training
   // worker records its run through a connection of its own).
   std::unique_ptr<RunStore> m_store;

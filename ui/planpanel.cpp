@@ -64,6 +64,11 @@ PlanPanel::PlanPanel(QWidget *parent)
   m_seeds->setToolTip(tr("Every point (strategy) repeated with seed, seed+1, …"));
   m_samples = spin(this, 1, 1000, 8, tr("points: "));
   m_samples->setToolTip(tr("Random points sampled from the ranges"));
+  m_workers = spin(this, 1, 16, 1, tr("at once: "));
+  m_workers->setObjectName(QStringLiteral("PlanWorkers"));
+  m_workers->setToolTip(tr("Runs trained at the same time, each a tunebench-cli process with the cores split "
+                           "between them (tunebench-cli cv/sweep --workers). Their steps go to History as "
+                           "they happen; the Monitor shows the queue, not their curves."));
 
   auto *fieldsPage = new QWidget(this);
   m_fields = new QPlainTextEdit(fieldsPage);
@@ -99,8 +104,9 @@ PlanPanel::PlanPanel(QWidget *parent)
   auto *row = new QHBoxLayout;
   row->setContentsMargins(0, 0, 0, 0);
   row->addWidget(new QLabel(tr("Run as:"), this));
-  for (QWidget *w : {static_cast<QWidget *>(m_kind), static_cast<QWidget *>(m_folds),
-                     static_cast<QWidget *>(m_seeds), static_cast<QWidget *>(m_samples)})
+  for (QWidget *w :
+       {static_cast<QWidget *>(m_kind), static_cast<QWidget *>(m_folds), static_cast<QWidget *>(m_seeds),
+        static_cast<QWidget *>(m_samples), static_cast<QWidget *>(m_workers)})
     row->addWidget(w);
   row->addWidget(m_summary, 1);
   auto *layout = new QVBoxLayout(this);
@@ -113,11 +119,12 @@ PlanPanel::PlanPanel(QWidget *parent)
     m_folds->setVisible(k == CrossValidation);
     m_seeds->setVisible(k == Seeds || k == Grid || k == Random || k == Strategies);
     m_samples->setVisible(k == Random);
+    m_workers->setVisible(k != Single);
     m_pages->setVisible(k == Grid || k == Random || k == Strategies);
     m_pages->setCurrentIndex(k == Strategies ? 4 : k == Random ? 3 : k);
     updateSummary();
   });
-  for (QSpinBox *s : {m_folds, m_seeds, m_samples})
+  for (QSpinBox *s : {m_folds, m_seeds, m_samples, m_workers})
     connect(s, &QSpinBox::valueChanged, this, &PlanPanel::updateSummary);
   connect(m_fields, &QPlainTextEdit::textChanged, this, &PlanPanel::updateSummary);
   connect(m_strategies, &QTableWidget::itemChanged, this, &PlanPanel::updateSummary);
@@ -243,11 +250,16 @@ void PlanPanel::updateSummary()
 {
   try {
     const std::size_t n = runCount();
-    QString text = n == 1 ? tr("1 run") : tr("%1 runs, one at a time").arg(n);
-    if (std::isfinite(m_runSeconds) && m_runSeconds > 0)
+    const int atOnce = kind() == Single ? 1 : m_workers->value();
+    QString text = n == 1       ? tr("1 run")
+                   : atOnce > 1 ? tr("%1 runs, %2 at once").arg(n).arg(atOnce)
+                                : tr("%1 runs, one at a time").arg(n);
+    if (std::isfinite(m_runSeconds) && m_runSeconds > 0 && atOnce == 1)
       text += tr(" · about %1").arg(formatDuration(m_runSeconds * static_cast<double>(n)));
     m_summary->setText(text);
-    m_summary->setToolTip(tr("The estimate of one run (beside the form) times the number of runs"));
+    m_summary->setToolTip(atOnce == 1
+                              ? tr("The estimate of one run (beside the form) times the number of runs")
+                              : tr("Runs at once share the cores: no time estimate"));
   } catch (const Error &e) {
     m_summary->setText(QString::fromUtf8(e.what()));
   }

@@ -35,6 +35,8 @@ public:
   QSpinBox *folds() const { return m_folds; }
   QSpinBox *seeds() const { return m_seeds; }
   QSpinBox *samples() const { return m_samples; }
+  // Runs trained at once (1: one after the other in this process, drawn live in the Monitor).
+  QSpinBox *workers() const { return m_workers; }
   QPlainTextEdit *fields() const { return m_fields; }
   QTableWidget *strategies() const { return m_strategies; } // check, strategy, learning rate
   QLabel *summary() const { return m_summary; }
@@ -61,7 +63,7 @@ private:
 
   QComboBox *m_kind = nullptr, *m_fieldKey = nullptr;
   QStackedWidget *m_pages = nullptr;
-  QSpinBox *m_folds = nullptr, *m_seeds = nullptr, *m_samples = nullptr;
+  QSpinBox *m_folds = nullptr, *m_seeds = nullptr, *m_samples = nullptr, *m_workers = nullptr;
   QPlainTextEdit *m_fields = nullptr;
   QTableWidget *m_strategies = nullptr;
   QLabel *m_summary = nullptr;

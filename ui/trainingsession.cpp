@@ -107,7 +107,7 @@ QStringList TrainingSession::start(ExperimentConfig config, const QString &works
   return launch(config, QString::fromStdString(newRunDir(config).string()), workspace, false);
 }
 
-QStringList TrainingSession::startPlan(ExperimentPlan plan, const QString &workspace)
+QStringList TrainingSession::startPlan(ExperimentPlan plan, const QString &workspace, int workers)
 {
   if (running())
     return {tr("a run is already training")};
@@ -122,7 +122,10 @@ QStringList TrainingSession::startPlan(ExperimentPlan plan, const QString &works
   m_planRunner = std::make_unique<PlanRunner>(*m_planStore);
   m_planMetric = QString::fromStdString(plan.parent.selectionMetric());
   m_runDir = QString::fromStdString(plan.root.string());
-  applyTrainingThreads(plan.parent.training.threads);
+  const int threads = applyTrainingThreads(plan.parent.training.threads);
+  if (workers > 1)
+    m_planRunner->setWorkers({workers, (executableDir() / "tunebench-cli").string(), workspace.toStdString(),
+                              std::max(1, threads / workers)});
   runWorker([this, plan = std::move(plan)] {
     PlanForwarder observer(*this);
     const PlanOutcome outcome = m_planRunner->run(plan, &observer);

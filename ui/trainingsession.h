@@ -36,7 +36,8 @@ public:
   QStringList start(ExperimentConfig config, const QString &workspace);
   // Runs a plan's children one at a time (PlanRunner) in workspace/runs, each recorded under the
   // plan's parent; their training events arrive as a single run's do, each child announced first.
-  QStringList startPlan(ExperimentPlan plan, const QString &workspace);
+  // `workers` > 1: that many children at once, each a tunebench-cli process (no live events).
+  QStringList startPlan(ExperimentPlan plan, const QString &workspace, int workers = 1);
   bool planRunning() const { return running() && m_planRunner != nullptr; }
   // The plan's child `index` does not run (queued) or stops now, resumable (running); the plan goes on.
   void skip(int index);

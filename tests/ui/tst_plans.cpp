@@ -179,6 +179,41 @@ private Q_SLOTS:
     QCOMPARE(table->item(0, column)->text(), cell);
   }
 
+  // Two folds at once ("at once: 2"): both show as running in the queue together, each trained by
+  // a tunebench-cli process of its own; both end finished under the plan's row in History.
+  void foldsAtOnce()
+  {
+    MainWindow window(m_root.filePath(QStringLiteral("atonce")));
+    window.show();
+    shrink(window);
+    PlanPanel *panel = window.experiment()->planPanel();
+    runAs(panel, PlanPanel::CrossValidation);
+    setSpin(panel->folds(), 2);
+    QVERIFY(panel->workers()->isVisible());
+    setSpin(panel->workers(), 2);
+    QVERIFY2(panel->summary()->text().startsWith(QLatin1String("2 runs, 2 at once")),
+             qPrintable(panel->summary()->text()));
+    QSignalSpy finished(window.session(), &TrainingSession::finished);
+    QTest::mouseClick(window.experiment()->startButton(), Qt::LeftButton);
+    PlanQueue *queue = window.monitor()->planQueue();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        queue->status(0) == QLatin1String("running") && queue->status(1) == QLatin1String("running"), 120000);
+    shot(&window, "plan-at-once");
+    QVERIFY(finished.wait(300000));
+    QCOMPARE(finished.back().at(0).toString(), QStringLiteral("finished"));
+    QCOMPARE(queue->status(0), QStringLiteral("finished"));
+    QCOMPARE(queue->status(1), QStringLiteral("finished"));
+    const RunRecord parent = parentRun(window);
+    const std::vector<RunRecord> folds = children(window, parent.id);
+    QCOMPARE(folds.size(), std::size_t(2));
+    for (const RunRecord &f : folds) {
+      QCOMPARE(QString::fromStdString(f.status), QStringLiteral("finished"));
+      QVERIFY(f.summary.count("test.accuracy"));
+    }
+    QVERIFY(QFile::exists(
+        QString::fromStdString((std::filesystem::path(parent.folder) / "workers" / "fold-2.log").string())));
+  }
+
   // A 2 × 2 grid typed into the sweep fields: 4 runs, each with its point's settings.
   void gridSweep()
   {
