@@ -64,7 +64,7 @@ public:
   explicit PlanRunner(RunStore &store);
   // Before run(): children as concurrent processes. A worker's events reach the observer only as
   // onRunStarted / onRunFinished (runObserver is not asked); stop, skip and pause reach the child
-  // processes as SIGINT (it stops at its next step, resumable), SIGUSR1 and SIGUSR2.
+  // processes as SIGINT (it stops at its next step, resumable), SIGSTOP and SIGCONT.
   void setWorkers(PlanWorkers workers) { m_workers = std::move(workers); }
   PlanOutcome run(const ExperimentPlan &plan, PlanObserver *observer = nullptr);
   // Thread- and signal-safe: the running child stops at its next step (resumable), the plan ends.

@@ -43,7 +43,8 @@ RunResult workerResult(const PlannedRun &child, const ChildExit &e, const fs::pa
     return readResults(child.dir);
   RunResult r;
   r.status = RunStatus::Stopped;
-  if (e.signal == 0 && e.exitCode == 130) { // stopped before the run saved anything
+  // Stopped before the run saved anything (a SIGINT that came before the program could take it).
+  if ((e.signal == 0 && e.exitCode == 130) || e.signal == SIGINT || e.signal == SIGTERM) {
     r.reason = "stopped before its first step";
     return r;
   }
@@ -174,15 +175,19 @@ private:
       m_error = label + ": " + what;
   }
 
+  // Pause is SIGSTOP/SIGCONT: a signal the child cannot miss or die of while it is still starting
+  // (all workers pause together, so one held mid-write to the history holds up none that runs).
   void steer(Worker &w)
   {
     if (!w.stopSent && (ending() || m_runner.skipped(w.index))) {
       w.process->signal(SIGINT); // stops at its next step, resumable
+      w.process->signal(SIGCONT);
       w.stopSent = true;
+      w.paused = false;
     }
-    if (w.paused != m_runner.m_paused.load()) {
+    if (!w.stopSent && w.paused != m_runner.m_paused.load()) {
       w.paused = !w.paused;
-      w.process->signal(w.paused ? SIGUSR1 : SIGUSR2);
+      w.process->signal(w.paused ? SIGSTOP : SIGCONT);
     }
   }
 

@@ -180,12 +180,14 @@ private Q_SLOTS:
   }
 
   // Two folds at once ("at once: 2"): both show as running in the queue together, each trained by
-  // a tunebench-cli process of its own; both end finished under the plan's row in History.
+  // a tunebench-cli process of its own; Pause holds both (no step logged while paused), Resume lets
+  // them go on; both end finished under the plan's row in History.
   void foldsAtOnce()
   {
     MainWindow window(m_root.filePath(QStringLiteral("atonce")));
     window.show();
     shrink(window);
+    window.experiment()->setOverride(QStringLiteral("training.epochs"), QStringLiteral("4"));
     PlanPanel *panel = window.experiment()->planPanel();
     runAs(panel, PlanPanel::CrossValidation);
     setSpin(panel->folds(), 2);
@@ -199,6 +201,21 @@ private Q_SLOTS:
     QTRY_VERIFY_WITH_TIMEOUT(
         queue->status(0) == QLatin1String("running") && queue->status(1) == QLatin1String("running"), 120000);
     shot(&window, "plan-at-once");
+    const auto stepsOf = [&](const char *fold) {
+      QFile f(window.session()->runDir() + QLatin1Char('/') + QLatin1String(fold) +
+              QStringLiteral("/events.jsonl"));
+      return f.open(QIODevice::ReadOnly) ? f.readAll().count("\"type\":\"step\"") : 0;
+    };
+    const auto steps = [&] { return stepsOf("fold-1") + stepsOf("fold-2"); };
+    QTRY_VERIFY_WITH_TIMEOUT(stepsOf("fold-1") > 0 && stepsOf("fold-2") > 0, 120000); // both training
+    window.session()->setPaused(true);
+    QTest::qWait(500);
+    const qsizetype held = steps();
+    QTest::qWait(2000);
+    QCOMPARE(steps(), held);
+    QVERIFY(!finished.count());
+    window.session()->setPaused(false);
+    QTRY_VERIFY_WITH_TIMEOUT(steps() > held, 60000);
     QVERIFY(finished.wait(300000));
     QCOMPARE(finished.back().at(0).toString(), QStringLiteral("finished"));
     QCOMPARE(queue->status(0), QStringLiteral("finished"));
