@@ -1,6 +1,7 @@
 // `cv` and `sweep`: plans of many runs from YAML, headless, each child in the history.
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/ranks.h"
 #include "core/experiments/plan.h"
 #include "core/experiments/runner.h"
 #include "core/runs/runstore.h"
@@ -70,13 +71,9 @@ PlanOutcome runPlanWithSigint(const ExperimentPlan &plan, PlanObserver &observer
   RunStore store(defaultWorkspaceDir());
   PlanRunner runner(store);
   if (workers > 1) {
-    std::error_code ec;
-    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-    if (ec)
-      throw Error("cannot find this program's own path to start the workers (/proc/self/exe)");
     // applyTrainingThreads(0) changes nothing: it reports the threads in effect.
     runner.setWorkers(
-        {workers, self.string(), defaultWorkspaceDir(), std::max(1, applyTrainingThreads(0) / workers)});
+        {workers, selfPath(), defaultWorkspaceDir(), std::max(1, applyTrainingThreads(0) / workers)});
   }
   g_plan = &runner;
   std::signal(SIGINT, onPlanSigint);

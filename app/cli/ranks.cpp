@@ -30,15 +30,6 @@ void reportStarted(const std::vector<int> &pids, int port)
                list.c_str());
 }
 
-std::string selfPath()
-{
-  std::error_code ec;
-  const fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec)
-    throw Error("cannot find this program's own path to start the ranks (/proc/self/exe)");
-  return p.string();
-}
-
 } // namespace
 
 int processesWanted(std::optional<int> nproc, const ExperimentConfig &config,
@@ -50,6 +41,15 @@ int processesWanted(std::optional<int> nproc, const ExperimentConfig &config,
                 (nproc ? "--nproc says " : "training.distributed.processes says ") + std::to_string(wanted) +
                 ": the world size is one number for every rank");
   return env.distributed() ? env.worldSize : wanted;
+}
+
+std::string selfPath()
+{
+  std::error_code ec;
+  const fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec)
+    throw Error("cannot find this program's own path to start its ranks or workers (/proc/self/exe)");
+  return p.string();
 }
 
 int launchLocalRanks(int ranks, const std::vector<std::string> &commandArgs, const ExperimentConfig &config,

@@ -23,6 +23,9 @@ int processesWanted(std::optional<int> nproc, const ExperimentConfig &config,
 
 // Starts `ranks` copies of this program with `commandArgs` (the command and its options) and
 // waits; reports ranks that died; returns rank 0's exit status.
+// This program's own path (/proc/self/exe): what the ranks and a plan's workers run.
+std::string selfPath();
+
 int launchLocalRanks(int ranks, const std::vector<std::string> &commandArgs, const ExperimentConfig &config,
                      bool quiet);
 

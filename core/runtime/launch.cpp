@@ -28,24 +28,43 @@ void forward(int sig)
       kill(pid, sig);
 }
 
-[[noreturn]] void execRank(const std::string &program, const std::vector<std::string> &args, int rank,
-                           int ranks, int port)
+// A program's argv and environment (this process's with `environment` on top) for execve, made
+// before fork: a multithreaded parent's child may only call exec-safe code.
+class ExecImage
 {
-  setenv("RANK", std::to_string(rank).c_str(), 1);
-  setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
-  setenv("WORLD_SIZE", std::to_string(ranks).c_str(), 1);
-  setenv("LOCAL_WORLD_SIZE", std::to_string(ranks).c_str(), 1);
-  setenv("MASTER_ADDR", "127.0.0.1", 1);
-  setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-  std::vector<char *> argv;
-  argv.push_back(const_cast<char *>(program.c_str()));
-  for (const std::string &a : args)
-    argv.push_back(const_cast<char *>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(program.c_str(), argv.data());
-  std::fprintf(stderr, "rank %d: could not start %s: %s\n", rank, program.c_str(), std::strerror(errno));
-  _exit(127);
-}
+public:
+  ExecImage(const std::string &program, const std::vector<std::string> &args,
+            const std::vector<std::pair<std::string, std::string>> &environment)
+    : m_args(args)
+  {
+    m_args.insert(m_args.begin(), program);
+    for (char **e = environ; *e; ++e) {
+      const std::string v = *e;
+      const auto overridden = [&](const auto &o) { return v.rfind(o.first + "=", 0) == 0; };
+      if (std::none_of(environment.begin(), environment.end(), overridden))
+        m_variables.push_back(v);
+    }
+    for (const auto &[name, value] : environment)
+      m_variables.push_back(name + "=" + value);
+    for (std::string &a : m_args)
+      m_argv.push_back(a.data());
+    m_argv.push_back(nullptr);
+    for (std::string &v : m_variables)
+      m_envp.push_back(v.data());
+    m_envp.push_back(nullptr);
+  }
+  // In the forked child: the program, or a line on stderr and exit status 127.
+  [[noreturn]] void exec(const char *who) const
+  {
+    execve(m_argv[0], m_argv.data(), m_envp.data());
+    std::fprintf(stderr, "%scould not start %s: %s\n", who, m_argv[0], std::strerror(errno));
+    _exit(127);
+  }
+
+private:
+  std::vector<std::string> m_args, m_variables;
+  std::vector<char *> m_argv, m_envp;
+};
 
 // Ranks [from, ranks) of a world of `ranks` started (fork + exec).
 std::vector<int> spawnRanks(const std::string &program, const std::vector<std::string> &args, int from,
@@ -53,6 +72,14 @@ std::vector<int> spawnRanks(const std::string &program, const std::vector<std::s
 {
   std::vector<int> pids;
   for (int r = from; r < ranks; ++r) {
+    const std::string rank = std::to_string(r), world = std::to_string(ranks), who = "rank " + rank + ": ";
+    const ExecImage image(program, args,
+                          {{"RANK", rank},
+                           {"LOCAL_RANK", rank},
+                           {"WORLD_SIZE", world},
+                           {"LOCAL_WORLD_SIZE", world},
+                           {"MASTER_ADDR", "127.0.0.1"},
+                           {"MASTER_PORT", std::to_string(port)}});
     const pid_t pid = fork();
     if (pid < 0) {
       for (int p : pids)
@@ -60,7 +87,7 @@ std::vector<int> spawnRanks(const std::string &program, const std::vector<std::s
       throw Error("could not start rank " + std::to_string(r) + ": " + std::strerror(errno));
     }
     if (pid == 0)
-      execRank(program, args, r, ranks, port);
+      image.exec(who.c_str());
     pids.push_back(pid);
   }
   return pids;
@@ -196,32 +223,12 @@ ChildProcess::ChildProcess(const std::string &program, const std::vector<std::st
   const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     throw Error(output.string() + ": cannot write the worker's output: " + std::strerror(errno));
-  std::vector<char *> argv;
-  argv.push_back(const_cast<char *>(program.c_str()));
-  for (const std::string &a : args)
-    argv.push_back(const_cast<char *>(a.c_str()));
-  argv.push_back(nullptr);
-  // The environment made before fork: a multithreaded parent's child may only call exec-safe code.
-  std::vector<std::string> variables;
-  for (char **e = environ; *e; ++e) {
-    const std::string v = *e;
-    const auto overridden = [&](const auto &o) { return v.rfind(o.first + "=", 0) == 0; };
-    if (std::none_of(environment.begin(), environment.end(), overridden))
-      variables.push_back(v);
-  }
-  for (const auto &[name, value] : environment)
-    variables.push_back(name + "=" + value);
-  std::vector<char *> envp;
-  for (std::string &v : variables)
-    envp.push_back(v.data());
-  envp.push_back(nullptr);
+  const ExecImage image(program, args, environment);
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(fd, 1);
     dup2(fd, 2);
-    execve(program.c_str(), argv.data(), envp.data());
-    std::fprintf(stderr, "could not start %s: %s\n", program.c_str(), std::strerror(errno));
-    _exit(127);
+    image.exec("");
   }
   const int error = errno;
   ::close(fd);
