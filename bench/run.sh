@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every benchmark in one invocation, tunebench beside its references on this machine; prints the
 # tables and writes bench/results/latest.md (machine, cores, BLAS, LibTorch, date):
-#   1. training-step throughput and MFU against PyTorch eager (bench/trainstep.sh), peak memory,
-#      and inference throughput against PyTorch eager's inference mode (bench/inference.sh)
+#   1. training-step throughput and MFU against PyTorch eager (bench/trainstep.sh), peak memory
+#      per strategy with and without activation checkpointing (bench/memory.sh), and inference
+#      throughput against PyTorch eager's inference mode (bench/inference.sh)
 #   2. time to a target validation accuracy on the default task (bench/timetotarget.sh), and
 #      cached outputs of frozen bottom layers on it (bench/frozencache.sh)
 #   3. tokenizer throughput against the npm references (bench/tokenizers.sh)
@@ -32,6 +33,13 @@ section "inference throughput (bench/inference.sh)"
   echo "## Inference throughput: tunebench vs PyTorch eager inference (batch 32 × 128, best of 3 alternating)"
   echo
   "$root/bench/inference.sh"
+} >>"$tmp/1.md"
+section "memory of a training step (bench/memory.sh)"
+{
+  echo
+  echo "## Memory of a training step: measured beside the estimate, with and without activation checkpointing"
+  echo
+  "$root/bench/memory.sh"
 } >>"$tmp/1.md"
 section "time to target accuracy (bench/timetotarget.sh)"
 "$root/bench/timetotarget.sh" >"$tmp/2.md"

@@ -4,10 +4,13 @@
 // line: tokens/s (median over the timed steps), step time, model FLOPs per step, peak resident
 // memory and tunebench's own estimate of the step's memory (strategies: full, lora, prefix).
 //   bench_trainstep --layers 4 --hidden 256 --precision bf16 --strategy lora --batch 16 --seq 128
+// --checkpoint K: activation checkpointing of every K-th layer (training.activation_checkpointing);
+// the JSON then also has the resident memory before the model was built (baseline_rss_mib).
 // --mode infer: forward passes only, as `eval` and `predict` run them (core/train/evaluation.cpp:
 // eval mode, no autograd, bf16 autocast when asked); the JSON's tokens/s is then inference's.
 #include "bench/benchclock.h"
 #include "core/models/bf16linear.h"
+#include "core/models/checkpointing.h"
 #include "core/models/encoder.h"
 #include "core/models/estimate.h"
 #include "core/runtime/blascore.h"
@@ -24,10 +27,13 @@
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -37,7 +43,7 @@ using namespace tunebench;
 int main(int argc, char **argv)
 {
   reexecWithTunedRuntime(argv);
-  int layers = 4, hidden = 256, batch = 16, seq = 128, steps = 8, warmup = 2, threads = 0;
+  int layers = 4, hidden = 256, batch = 16, seq = 128, steps = 8, warmup = 2, threads = 0, checkpoint = 0;
   std::string precision = "fp32", strategy = "full", profile, mode = "train";
   // --peak-between 1: a GEMM peak sample of the step's precision (best of 512² and 1,024², 0.1 s
   // each) before every timed step and after the last; each step's MFU is taken against the higher of
@@ -76,6 +82,8 @@ int main(int argc, char **argv)
       compareShadows = v == "1";
     else if (k == "--mode")
       mode = v;
+    else if (k == "--checkpoint")
+      checkpoint = std::stoi(v);
     else {
       std::fprintf(stderr, "bench_trainstep: unknown option %s\n", k.c_str());
       return 2;
@@ -85,6 +93,14 @@ int main(int argc, char **argv)
   if (threads > 0)
     options.threads = threads;
   configureRuntime(options);
+  // Resident memory now (the libraries, no model): /proc/self/statm's second field, in pages.
+  double baselineMiB = 0;
+  {
+    std::ifstream statm("/proc/self/statm");
+    double size = 0, resident = 0;
+    if (statm >> size >> resident)
+      baselineMiB = resident * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+  }
   torch::manual_seed(0);
   const nlohmann::json j = {{"model_type", "bert"},
                             {"vocab_size", 30522},
@@ -152,6 +168,7 @@ int main(int argc, char **argv)
     torch::Tensor loss;
     {
       AutocastScope autocast(precision == "bf16");
+      CheckpointScope checkpointing(checkpoint);
       loss = torch::nn::functional::cross_entropy(m(ids, mask, types).logits.to(torch::kFloat), labels);
     }
     const auto forward = Clock::now();
@@ -251,8 +268,9 @@ int main(int argc, char **argv)
   shape.maxPositions = 512;
   shape.typeVocabSize = 2;
   shape.pooler = true;
-  const TrainingEstimate estimate = estimateTraining(
-      shape, trainable, batch, seq, precision == "bf16" ? Precision::BFloat16 : Precision::Float32);
+  const TrainingEstimate estimate =
+      estimateTraining(shape, trainable, batch, seq,
+                       precision == "bf16" ? Precision::BFloat16 : Precision::Float32, 2, checkpoint);
   nlohmann::json between = nullptr;
   if (peakBetween) {
     std::vector<double> mfu;
@@ -266,6 +284,8 @@ int main(int argc, char **argv)
   std::printf("%s\n", nlohmann::json({{"engine", "tunebench"},
                                       {"mfu_between", between},
                                       {"peak_rss_mib", peakResidentMiB()},
+                                      {"baseline_rss_mib", baselineMiB},
+                                      {"checkpoint", checkpoint},
                                       {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)},
                                       {"layers", layers},
                                       {"hidden", hidden},

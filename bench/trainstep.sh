@@ -154,14 +154,6 @@ for spec in "${profiles[@]}"; do
   echo "profiled BERT-${layers}×${hidden} $precision $strategy" >&2
 done
 
-# Peak memory of a BERT-base-sized model per strategy (one process each), beside the estimate.
-memory=()
-if [ "${1:-}" != "--quick" ]; then
-  mapfile -t memory < <(baseRows \
-    '| {m["strategy"]} | {m["trainable"]:,} | {m["peak_rss_mib"]:,.0f} MiB | {m["estimate_mib"]:,.0f} MiB |' \
-    fp32 "full lora prefix" --steps 2)
-fi
-
 {
   echo "## Training-step throughput: tunebench vs PyTorch eager (Python)"
   echo
@@ -212,14 +204,5 @@ fi
       echo
       echo "$table"
     done
-  fi
-  if [ ${#memory[@]} -gt 0 ]; then
-    echo
-    echo "Peak resident memory, BERT-base size (12×768), batch 8 × 128, fp32, AdamW (one process per strategy;"
-    echo "the estimate counts weights, gradients, optimizer state and activations, not the process's own libraries):"
-    echo
-    echo "| strategy | trainable parameters | peak RSS | estimate |"
-    echo "|---|---|---|---|"
-    printf '%s\n' "${memory[@]}"
   fi
 }

@@ -119,6 +119,9 @@ struct ExperimentConfig
     double plateauFactor = 0.5;
     int plateauPatience = 1;
     int gradientAccumulation = 1;
+    // Activation checkpointing (core/models/checkpointing.h): 0 off; k: every k-th transformer
+    // layer keeps only its input and is computed again in the backward pass (1: every layer).
+    int activationCheckpointing = 0;
     double maxGradNorm = 1.0; // 0: no clipping
     double labelSmoothing = 0.0;
     double l2sp = 0.0;        // L2-SP: λ/2·‖θ − θ₀‖² toward the starting weights (0: off)

@@ -131,6 +131,10 @@ std::string fieldHelp(const std::string &path)
        "plateau: evaluations without improvement before the LR drops."},
       {"training.gradient_accumulation",
        "Steps whose gradients add up before one update: effective batch = batch × this."},
+      {"training.activation_checkpointing",
+       "Activation checkpointing: 1 (or true) keeps only each transformer layer's input and "
+       "computes the layer again in the backward pass — much less memory for about one more "
+       "forward pass of time; k: every k-th layer only; 0 (or false): off."},
       {"training.max_grad_norm", "Clip the gradients' global norm to this (0: no clipping)."},
       {"training.label_smoothing", "Share of each target spread over the other classes."},
       {"training.l2_sp",

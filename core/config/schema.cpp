@@ -63,6 +63,24 @@ Field integer(std::string path, Access<int> at, int lo, int hi)
           [=](const Config &c) { return YAML::Node(at(const_cast<Config &>(c))); }};
 }
 
+// Every k-th layer (an integer ≥ 0), or true (every layer: 1) / false (none: 0).
+Field layerInterval(std::string path, Access<int> at)
+{
+  Field f = integer(path, at, 0, 1000);
+  const auto readInteger = f.read;
+  f.read = [=](const YAML::Node &n, Config &c) -> std::string {
+    bool on = false;
+    long long number = 0;
+    if (n.IsScalar() && !YAML::convert<long long>::decode(n, number) && YAML::convert<bool>::decode(n, on)) {
+      at(c) = on ? 1 : 0;
+      return {};
+    }
+    const std::string error = readInteger(n, c);
+    return error.empty() ? error : error + " (or true / false)";
+  };
+  return f;
+}
+
 Field boolean(std::string path, Access<bool> at)
 {
   return {path, "boolean", 0, 0, {},
@@ -356,6 +374,7 @@ const std::vector<Field> &schema()
       number("training.scheduler.plateau_factor", AT(double, training.plateauFactor), 0.01, 0.99),
       integer("training.scheduler.plateau_patience", AT(int, training.plateauPatience), 0, 100),
       integer("training.gradient_accumulation", AT(int, training.gradientAccumulation), 1, 1024),
+      layerInterval("training.activation_checkpointing", AT(int, training.activationCheckpointing)),
       number("training.max_grad_norm", AT(double, training.maxGradNorm), 0.0, 1000.0),
       number("training.label_smoothing", AT(double, training.labelSmoothing), 0.0, 0.5),
       number("training.l2_sp", AT(double, training.l2sp), 0.0, 1.0e6),

@@ -139,7 +139,12 @@ struct Bf16LinearFunction : public torch::autograd::Function<Bf16LinearFunction>
     const at::Tensor x2 = x.reshape({-1, in}).to(at::kBFloat16);
     at::Tensor y = at::empty({x2.size(0), out}, x2.options());
     matmulBf16(x2, inputMajor ? w16 : w16.t(), biases.empty() ? at::Tensor() : stackedShadow(biases), y);
-    ctx->save_for_backward({x2, w16});
+    // The input only where a weight gradient needs it: a frozen map (LoRA's, prefix tuning's
+    // base weights) passes gradients on with the weight alone.
+    bool weightGradient = false;
+    for (const auto &w : weights)
+      weightGradient = weightGradient || w.requires_grad();
+    ctx->save_for_backward({weightGradient ? x2 : at::Tensor(), w16});
     ctx->saved_data["x_dtype"] = static_cast<std::int64_t>(x.scalar_type());
     std::vector<std::int64_t> rows; // each map's outputs
     for (const auto &w : weights)

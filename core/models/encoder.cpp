@@ -1,6 +1,7 @@
 #include "core/models/encoder.h"
 
 #include "core/models/bf16linear.h"
+#include "core/models/checkpointing.h"
 #include "core/models/linear.h"
 #include "core/models/moduletree.h"
 #include "core/util/error.h"
@@ -145,7 +146,12 @@ torch::Tensor TransformerEncoderImpl::runLayers(int from, int to, torch::Tensor 
                                                 EncoderOutput *out)
 {
   for (int i = from; i < to; ++i) {
-    x = layers[static_cast<std::size_t>(i)]->as<EncoderLayerImpl>()->forward(x, additive);
+    EncoderLayerImpl *layer = layers[static_cast<std::size_t>(i)]->as<EncoderLayerImpl>();
+    if (checkpointsLayer(i, *layer))
+      x = checkpointed([layer](const std::vector<torch::Tensor> &in) { return layer->forward(in[0], in[1]); },
+                       {x, additive}, layerParameters(*layer, layer->prefix));
+    else
+      x = layer->forward(x, additive);
     if (out)
       out->hidden.push_back(x);
   }

@@ -48,8 +48,9 @@ std::int64_t countParameters(const TransformerShape &s)
   return total;
 }
 
-TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t trainable, int batch, int sequenceLength,
-                                  Precision precision, int optimizerStates)
+TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t trainable, int batch,
+                                  int sequenceLength, Precision precision, int optimizerStates,
+                                  int checkpointEvery)
 {
   TrainingEstimate e;
   e.parameters = countParameters(s);
@@ -64,13 +65,17 @@ TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t traina
   const double b = batch, t = sequenceLength, h = s.hiddenSize, a = std::max(1, s.numHeads);
   const double perLayer16 = t * b * h * (34.0 + 5.0 * a * t / h);
   const double scale = precision == Precision::Float32 ? 2.0 : 1.0;
-  e.activationBytes = scale * perLayer16 * s.numLayers;
+  const int checkpointed = checkpointEvery > 0 ? (s.numLayers + checkpointEvery - 1) / checkpointEvery : 0;
+  e.activationBytes = scale * perLayer16 * (s.numLayers - checkpointed);
+  if (checkpointed > 0)
+    e.activationBytes += 4.0 * t * b * h * checkpointed + scale * perLayer16;
   e.totalBytes = e.weightBytes + e.gradientBytes + e.optimizerBytes + e.activationBytes;
   const double tokens = b * t;
   const double forward = 2.0 * nonEmbedding * tokens + 4.0 * s.numLayers * t * t * h * b;
   const double trainableShare = e.parameters ? static_cast<double>(trainable) / static_cast<double>(e.parameters) : 0;
   // Backward: gradients w.r.t. activations (≈ forward) always, w.r.t. weights (≈ forward) for what trains.
-  e.flopsPerStep = forward * (2.0 + trainableShare);
+  const double recomputed = s.numLayers > 0 ? static_cast<double>(checkpointed) / s.numLayers : 0.0;
+  e.flopsPerStep = forward * (2.0 + trainableShare + recomputed);
   return e;
 }
 

@@ -48,9 +48,12 @@ std::int64_t countParameters(const TransformerShape &shape);
 // decides; pass countParameters() for full fine-tuning). Activations follow Korthikanti et al.
 // (2022): per layer s·b·h·(34 + 5·a·s/h) bytes at 16 bits, doubled at 32 bits; FLOPs are
 // 2·N per token forward plus attention's 4·s²·h per layer and sequence, and a backward pass of
-// twice the forward for what trains (once for what only passes gradients on).
-TrainingEstimate estimateTraining(const TransformerShape &shape, std::int64_t trainable, int batch, int sequenceLength,
-                                  Precision precision, int optimizerStatesPerWeight = 2);
+// twice the forward for what trains (once for what only passes gradients on). checkpointEvery k > 0:
+// every k-th layer keeps only its float32 input and one layer's activations exist again while it
+// is recomputed; its forward FLOPs are added to the backward pass.
+TrainingEstimate estimateTraining(const TransformerShape &shape, std::int64_t trainable, int batch,
+                                  int sequenceLength, Precision precision, int optimizerStatesPerWeight = 2,
+                                  int checkpointEvery = 0);
 
 std::string formatBytes(double bytes);
 

@@ -1,6 +1,7 @@
 #include "core/models/gpt2.h"
 
 #include "core/models/bf16linear.h"
+#include "core/models/checkpointing.h"
 #include "core/models/estimate.h"
 #include "core/models/int8linear.h"
 #include "core/models/linear.h"
@@ -158,9 +159,17 @@ torch::Tensor Gpt2LMHeadModelImpl::forward(const torch::Tensor &ids, const torch
   if (hidden)
     hidden->push_back(real(x));
   std::size_t layer = 0;
-  for (const auto &block : *blocks) {
-    x = block->as<Gpt2BlockImpl>()->forward(x, additive, cache ? &cache->keys[layer] : nullptr,
-                                             cache ? &cache->values[layer] : nullptr);
+  for (const auto &module : *blocks) {
+    Gpt2BlockImpl *block = module->as<Gpt2BlockImpl>();
+    if (!cache && checkpointsLayer(static_cast<int>(layer), *block))
+      x = checkpointed(
+          [block](const std::vector<torch::Tensor> &in) {
+            return block->forward(in[0], in[1], nullptr, nullptr);
+          },
+          {x, additive}, layerParameters(*block, block->prefix));
+    else
+      x = block->forward(x, additive, cache ? &cache->keys[layer] : nullptr,
+                         cache ? &cache->values[layer] : nullptr);
     ++layer;
     if (hidden)
       hidden->push_back(real(x));

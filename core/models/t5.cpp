@@ -1,5 +1,6 @@
 #include "core/models/t5.h"
 
+#include "core/models/checkpointing.h"
 #include "core/models/estimate.h"
 #include "core/models/linear.h"
 #include "core/models/moduletree.h"
@@ -73,6 +74,13 @@ torch::Tensor T5AttentionImpl::computeBias(std::int64_t queryLength, std::int64_
   return torch::embedding(relativeAttentionBias->weight, buckets).permute({2, 0, 1}).unsqueeze(0); // [1, heads, q, k]
 }
 
+torch::Tensor T5AttentionImpl::defaultBias(std::int64_t queryLength, std::int64_t keyLength,
+                                           std::int64_t offset) const
+{
+  return relativeAttentionBias ? computeBias(queryLength, keyLength, offset)
+                               : torch::zeros({1, m_heads, queryLength, keyLength});
+}
+
 torch::Tensor T5AttentionImpl::forward(const torch::Tensor &x, const torch::Tensor &keyValues, const torch::Tensor &mask,
                                        torch::Tensor &positionBias, std::int64_t queryOffset, torch::Tensor *pastKey,
                                        torch::Tensor *pastValue)
@@ -90,8 +98,7 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor &x, const torch::Tens
     *pastValue = value;
   }
   if (!positionBias.defined())
-    positionBias = relativeAttentionBias ? computeBias(time, key.size(2), queryOffset)
-                                         : torch::zeros({1, m_heads, time, key.size(2)});
+    positionBias = defaultBias(time, key.size(2), queryOffset);
   torch::Tensor bias = positionBias, additive = mask;
   if (prefix) {
     applyPrefix(prefix, key, value, additive);
@@ -186,6 +193,25 @@ torch::Tensor T5ModelImpl::feedForward(Block &b, const torch::Tensor &x)
   return x + m_dropout(b.wo(m_dropout(inner)));
 }
 
+torch::Tensor T5ModelImpl::encoderBlock(Block &b, const torch::Tensor &x, const torch::Tensor &additive,
+                                        torch::Tensor &bias)
+{
+  const torch::Tensor h =
+      x + m_dropout(b.selfAttention(b.selfNorm(x), b.selfNorm(x), additive, bias, 0, nullptr, nullptr));
+  return feedForward(b, h);
+}
+
+torch::Tensor T5ModelImpl::decoderBlock(Block &b, const torch::Tensor &x, const torch::Tensor &selfMask,
+                                        torch::Tensor &selfBias, const torch::Tensor &memory,
+                                        const torch::Tensor &crossMask, torch::Tensor &crossBias,
+                                        torch::Tensor *pastKey, torch::Tensor *pastValue, std::int64_t past)
+{
+  const torch::Tensor h = b.selfNorm(x);
+  torch::Tensor y = x + m_dropout(b.selfAttention(h, h, selfMask, selfBias, past, pastKey, pastValue));
+  y = y + m_dropout(b.crossAttention(b.crossNorm(y), memory, crossMask, crossBias, 0, nullptr, nullptr));
+  return feedForward(b, y);
+}
+
 namespace {
 
 torch::Tensor additivePadding(const torch::Tensor &mask)
@@ -213,9 +239,20 @@ torch::Tensor T5ModelImpl::encode(const torch::Tensor &ids, const torch::Tensor 
   x = m_dropout(x);
   const torch::Tensor additive = additivePadding(memoryMask(inputMask));
   torch::Tensor bias;
+  int index = 0;
   for (Block &b : m_encoder) {
-    x = x + m_dropout(b.selfAttention(b.selfNorm(x), b.selfNorm(x), additive, bias, 0, nullptr, nullptr));
-    x = feedForward(b, x);
+    if (checkpointsLayer(index++, *b.root)) {
+      if (!bias.defined()) // what the first layer computes: every checkpointed layer gets it as an input
+        bias = m_encoder.front().selfAttention->defaultBias(x.size(1), x.size(1), 0);
+      x = checkpointed(
+          [this, &b](const std::vector<torch::Tensor> &in) {
+            torch::Tensor positionBias = in[2];
+            return encoderBlock(b, in[0], in[1], positionBias);
+          },
+          {x, additive, bias}, layerParameters(*b.root, b.selfAttention->prefix));
+    } else {
+      x = encoderBlock(b, x, additive, bias);
+    }
   }
   return m_dropout(m_encoderNorm(x));
 }
@@ -237,11 +274,22 @@ torch::Tensor T5ModelImpl::decode(const torch::Tensor &ids, const torch::Tensor 
   torch::Tensor selfBias, crossBias;
   std::size_t layer = 0;
   for (Block &b : m_decoder) {
-    const torch::Tensor h = b.selfNorm(x);
-    x = x + m_dropout(b.selfAttention(h, h, selfMask, selfBias, past, cache ? &cache->keys[layer] : nullptr,
-                                      cache ? &cache->values[layer] : nullptr));
-    x = x + m_dropout(b.crossAttention(b.crossNorm(x), memory, crossMask, crossBias, 0, nullptr, nullptr));
-    x = feedForward(b, x);
+    if (!cache && checkpointsLayer(static_cast<int>(layer), *b.root)) {
+      if (!selfBias.defined()) { // what the first layer computes, as inputs of every checkpointed layer
+        selfBias = m_decoder.front().selfAttention->defaultBias(time, total, past);
+        crossBias = m_decoder.front().crossAttention->defaultBias(time, memory.size(1), 0);
+      }
+      x = checkpointed(
+          [this, &b](const std::vector<torch::Tensor> &in) {
+            torch::Tensor self = in[2], cross = in[5];
+            return decoderBlock(b, in[0], in[1], self, in[3], in[4], cross, nullptr, nullptr, 0);
+          },
+          {x, selfMask, selfBias, memory, crossMask, crossBias},
+          layerParameters(*b.root, b.selfAttention->prefix));
+    } else {
+      x = decoderBlock(b, x, selfMask, selfBias, memory, crossMask, crossBias,
+                       cache ? &cache->keys[layer] : nullptr, cache ? &cache->values[layer] : nullptr, past);
+    }
     ++layer;
   }
   x = m_dropout(m_decoderNorm(x));

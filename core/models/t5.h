@@ -42,6 +42,9 @@ public:
                         torch::Tensor &positionBias, std::int64_t queryOffset, torch::Tensor *pastKey,
                         torch::Tensor *pastValue);
   torch::Tensor computeBias(std::int64_t queryLength, std::int64_t keyLength, std::int64_t queryOffset) const;
+  // The position bias forward() computes when given none: computeBias() where this layer owns the
+  // table, zeros otherwise.
+  torch::Tensor defaultBias(std::int64_t queryLength, std::int64_t keyLength, std::int64_t queryOffset) const;
 
   Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   torch::nn::Embedding relativeAttentionBias{nullptr};
@@ -85,6 +88,14 @@ private:
   };
   Block makeBlock(torch::nn::ModuleList &list, bool decoder, bool first);
   torch::Tensor feedForward(Block &b, const torch::Tensor &x);
+  // One encoder or decoder block (biases computed into the references when undefined, as the
+  // attention layers do).
+  torch::Tensor encoderBlock(Block &b, const torch::Tensor &x, const torch::Tensor &additive,
+                             torch::Tensor &bias);
+  torch::Tensor decoderBlock(Block &b, const torch::Tensor &x, const torch::Tensor &selfMask,
+                             torch::Tensor &selfBias, const torch::Tensor &memory,
+                             const torch::Tensor &crossMask, torch::Tensor &crossBias, torch::Tensor *pastKey,
+                             torch::Tensor *pastValue, std::int64_t past);
 
   T5Config m_config;
   std::vector<Block> m_encoder, m_decoder;

@@ -1,5 +1,6 @@
 #include "core/models/uselite.h"
 
+#include "core/models/checkpointing.h"
 #include "core/models/linear.h"
 #include "core/util/error.h"
 #include "core/util/jsonfile.h"
@@ -176,8 +177,14 @@ torch::Tensor additiveMaskOf(const torch::Tensor &mask) // mask: [batch, time, 1
 
 torch::Tensor runLayers(torch::nn::ModuleList &layers, int from, int to, torch::Tensor x, const torch::Tensor &additive)
 {
-  for (int i = from; i < to; ++i)
-    x = layers[static_cast<std::size_t>(i)]->as<UseLiteLayerImpl>()->forward(x, additive);
+  for (int i = from; i < to; ++i) {
+    UseLiteLayerImpl *layer = layers[static_cast<std::size_t>(i)]->as<UseLiteLayerImpl>();
+    if (checkpointsLayer(i, *layer))
+      x = checkpointed([layer](const std::vector<torch::Tensor> &in) { return layer->forward(in[0], in[1]); },
+                       {x, additive}, layerParameters(*layer, layer->prefix));
+    else
+      x = layer->forward(x, additive);
+  }
   return x;
 }
 

@@ -118,7 +118,8 @@ TrainingEstimate stepEstimate(const ExperimentConfig &c, const TransformerShape 
   const auto &t = c.training;
   const bool bf16 = t.precision == "bf16" || t.precision == "auto";
   return estimateTraining(shape, trainable, t.batchSize, c.model.maxLength,
-                          bf16 ? Precision::BFloat16 : Precision::Float32, t.optimizer == "sgd" ? 1 : 2);
+                          bf16 ? Precision::BFloat16 : Precision::Float32, t.optimizer == "sgd" ? 1 : 2,
+                          t.activationCheckpointing);
 }
 
 double stepBytes(const ExperimentConfig &c, const TransformerShape &shape, std::int64_t parameters, int classes)
@@ -150,6 +151,18 @@ std::vector<PlanRemedy> remediesFor(const ExperimentConfig &c, const Transformer
     ExperimentConfig bf16 = c;
     bf16.training.precision = "bf16";
     out.push_back({"bf16 mixed precision", {{"training.precision", "bf16"}}, stepBytes(bf16, shape, parameters, classes)});
+  }
+  if (t.activationCheckpointing != 1) {
+    ExperimentConfig recomputed = c;
+    recomputed.training.activationCheckpointing = 1;
+    const TrainingEstimate now = stepEstimate(c, shape, estimateTrainable(c, shape, parameters, classes));
+    const TrainingEstimate after =
+        stepEstimate(recomputed, shape, estimateTrainable(c, shape, parameters, classes));
+    const long extra = std::lround(100.0 * (after.flopsPerStep / now.flopsPerStep - 1.0));
+    out.push_back({"activation checkpointing (every layer computed again in the backward pass: about +" +
+                       std::to_string(extra) + "% time per step)",
+                   {{"training.activation_checkpointing", "1"}},
+                   after.totalBytes});
   }
   if (c.strategy.name == "full" || c.strategy.name == "partial") {
     ExperimentConfig lora = c;

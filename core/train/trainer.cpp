@@ -1,3 +1,4 @@
+#include "core/models/checkpointing.h"
 #include "core/runtime/kernels.h"
 #include "core/train/batches.h"
 #include "core/train/device.h"
@@ -68,6 +69,7 @@ double Trainer::Impl::microStep(const Batch &b, int taskIndex, long micro, doubl
   torch::Tensor loss, total;
   if (!b.rows.empty() && weight > 0) { // a rank's share of a short last batch can be empty (or unlabelled)
     AutocastScope autocast(bf16);
+    CheckpointScope checkpointing(config.training.activationCheckpointing);
     loss = lossOf(built.forward(b, taskName), b, kind, config.training.labelSmoothing);
     if (aux)
       loss = loss * aux->weight;

@@ -127,6 +127,27 @@ private Q_SLOTS:
     QVERIFY(joined(r).contains(QLatin1String("did you mean \"training.learning_rate\"")));
   }
 
+  // training.activation_checkpointing: every k-th layer, or true (every layer) / false (none).
+  void activationCheckpointing()
+  {
+    const std::string dir = m_dir.path().toStdString();
+    QCOMPARE(parseExperimentConfig(valid(), dir).config.training.activationCheckpointing, 0);
+    for (const auto &[value, every] :
+         std::vector<std::pair<std::string, int>>{{"true", 1}, {"false", 0}, {"2", 2}, {"0", 0}}) {
+      const ConfigResult r =
+          parseExperimentConfig(valid(), dir, {"training.activation_checkpointing=" + value});
+      QVERIFY2(r.ok(), qPrintable(joined(r)));
+      QCOMPARE(r.config.training.activationCheckpointing, every);
+    }
+    const ConfigResult bad = parseExperimentConfig(valid(), dir, {"training.activation_checkpointing=often"});
+    QVERIFY2(joined(bad).contains(QLatin1String(
+                 "training.activation_checkpointing: expected a whole number (or true / false)")),
+             qPrintable(joined(bad)));
+    // Written back as the number.
+    ConfigResult r = parseExperimentConfig(valid(), dir, {"training.activation_checkpointing=true"});
+    QCOMPARE(parseExperimentConfig(r.config.toYaml(), dir).config.training.activationCheckpointing, 1);
+  }
+
   void resolvedYamlReadsBack()
   {
     ConfigResult r = parseExperimentConfig(valid(), m_dir.path().toStdString(),

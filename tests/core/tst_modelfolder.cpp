@@ -72,6 +72,16 @@ private Q_SLOTS:
     QCOMPARE(lora.gradientBytes, 4.0 * 294912);
     QVERIFY(lora.flopsPerStep < bf16.flopsPerStep);
     QVERIFY(bf16.flopsPerStep > 6.0 * (n - 30522.0 * 768) * 16 * 128 * 0.9); // ≈ 6·N·tokens
+    // Activation checkpointing: every layer keeps its float32 input (s·b·h·4 bytes) and one layer's
+    // activations exist again while it is recomputed; the forward pass runs once more.
+    const TrainingEstimate every = estimateTraining(bertBase, n, 16, 128, Precision::BFloat16, 2, 1);
+    QCOMPARE(every.activationBytes, 12.0 * 128 * 16 * 768 * 4 + 69206016.0);
+    QVERIFY(every.flopsPerStep > 1.3 * bf16.flopsPerStep && every.flopsPerStep < 1.4 * bf16.flopsPerStep);
+    const TrainingEstimate half =
+        estimateTraining(bertBase, n, 16, 128, Precision::BFloat16, 2, 2); // layers 0, 2 … 10
+    QCOMPARE(half.activationBytes, 6.0 * 69206016.0 + 6.0 * 128 * 16 * 768 * 4 + 69206016.0);
+    QCOMPARE(every.weightBytes + every.gradientBytes + every.optimizerBytes,
+             bf16.weightBytes + bf16.gradientBytes + bf16.optimizerBytes);
     QCOMPARE(QString::fromStdString(formatBytes(1536.0)), QStringLiteral("1.5 KiB"));
   }
 

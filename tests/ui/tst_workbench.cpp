@@ -127,6 +127,8 @@ private Q_SLOTS:
     e->setOverride(QStringLiteral("model.max_length"), QStringLiteral("8192"));
     QTRY_VERIFY_WITH_TIMEOUT(panel->text()->text().contains(QLatin1String("Remedies")), 60000);
     QVERIFY(panel->text()->text().contains(QLatin1String("gradient accumulation")));
+    QVERIFY2(panel->text()->text().contains(QLatin1String("activation checkpointing")),
+             qPrintable(panel->text()->text()));
     // Applying the smaller batch keeps the effective batch (batch × accumulation = 4096) and the
     // warning goes once the batch and the length fit.
     QVERIFY(panel->remedyCount() >= 2);

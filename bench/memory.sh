@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Memory of a training step, measured beside tunebench's estimate: a BERT-base-sized classifier
+# (12×768, random weights, batch 8 × 128, AdamW) per strategy (full, LoRA, prefix), each with and
+# without activation checkpointing of every layer (training.activation_checkpointing: 1), one
+# process per row (bench_trainstep), so the peak resident memory is the row's own. "Above the
+# libraries" is the peak less the process's resident memory before the model was built (what the
+# estimate counts: weights, gradients, optimizer state, activations). The step times of a row with
+# and without checkpointing come from runs that alternate, best of ROUNDS each. Prints a Markdown
+# section on stdout (progress on stderr).
+#   bench/memory.sh        PRECISION=fp32|bf16 (fp32)  ROUNDS=2  THREADS=$(nproc)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/build/release/bin
+threads=${THREADS:-$(nproc)}
+precision=${PRECISION:-fp32}
+rounds=${ROUNDS:-2}
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for ((r = 0; r < rounds; r++)); do
+  for strategy in full lora prefix; do
+    for checkpoint in 0 1; do
+      "$bin/bench_trainstep" --layers 12 --hidden 768 --batch 8 --seq 128 --warmup 1 --steps 3 \
+        --threads "$threads" --precision "$precision" --strategy "$strategy" --checkpoint "$checkpoint" \
+        >"$work/$strategy-$checkpoint-$r.json"
+      echo "round $((r + 1)): $strategy, checkpointing $checkpoint" >&2
+    done
+  done
+done
+python3 - "$work" "$precision" "$threads" <<'PY'
+import glob, json, os, sys
+work, precision, threads = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = {}
+for f in glob.glob(os.path.join(work, "*.json")):
+    m = json.load(open(f))
+    rows.setdefault((m["strategy"], m["checkpoint"]), []).append(m)
+def best(key):
+    ms = rows[key]
+    return {"peak": min(m["peak_rss_mib"] for m in ms),
+            "above": min(m["peak_rss_mib"] - m["baseline_rss_mib"] for m in ms),
+            "estimate": ms[0]["estimate_mib"],
+            "step": min(m["step_s"] for m in ms),
+            "trainable": ms[0]["trainable"]}
+print(f"BERT-base size (12×768), batch 8 × 128, {precision}, AdamW, {threads} threads; one process per row,")
+print("peak resident memory (lowest of the rounds); \"above the libraries\" = the peak less the process's")
+print("memory before the model was built, which is what the estimate counts; step time: best of the rounds.")
+print()
+print("| strategy | trainable parameters | checkpointing | peak RSS | above the libraries | estimate | estimate / measured | step time |")
+print("|---|---|---|---|---|---|---|---|")
+table = {}
+for strategy in ["full", "lora", "prefix"]:
+    for checkpoint in [0, 1]:
+        b = best((strategy, checkpoint))
+        table[(strategy, checkpoint)] = b
+        print(f"| {strategy} | {b['trainable']:,} | {'every layer' if checkpoint else 'off'} | {b['peak']:,.0f} MiB | "
+              f"{b['above']:,.0f} MiB | {b['estimate']:,.0f} MiB | {b['estimate'] / b['above']:.2f} | {b['step'] * 1000:,.0f} ms |")
+full, fullCk, lora = table[("full", 0)], table[("full", 1)], table[("lora", 0)]
+print()
+print(f"- LoRA's peak RSS / full fine-tuning's: {lora['peak'] / full['peak']:.2f} "
+      f"(above the libraries: {lora['above'] / full['above']:.2f}; goal ≤ 0.40)")
+print(f"- full fine-tuning with checkpointing / without: peak RSS {fullCk['peak'] / full['peak']:.2f} "
+      f"(above the libraries: {fullCk['above'] / full['above']:.2f}; goal ≤ 0.55), "
+      f"step time {fullCk['step'] / full['step']:.2f}× (goal ≤ 1.4×)")
+for strategy in ["lora", "prefix"]:
+    a, c = table[(strategy, 0)], table[(strategy, 1)]
+    print(f"- {strategy} with checkpointing / without: peak RSS {c['peak'] / a['peak']:.2f}, step time {c['step'] / a['step']:.2f}×")
+worst = max(abs(b["estimate"] / b["above"] - 1) for b in table.values())
+print(f"- the estimate's largest miss: {100 * worst:.0f}% of the measured memory above the libraries (goal ≤ 15%)")
+PY

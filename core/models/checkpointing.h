@@ -1,0 +1,49 @@
+#pragma once
+
+#include "core/models/prefix.h"
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <functional>
+#include <vector>
+
+namespace tunebench {
+
+// Activation checkpointing (Chen et al., 2016; Hugging Face's gradient_checkpointing): a
+// checkpointed transformer layer keeps only its inputs for the backward pass, not the activations
+// inside it, and computes its forward pass again when the gradient reaches it. The recomputation
+// draws exactly what the forward pass drew: it runs on a copy of the run's generator as it was
+// before the layer (the hash dropout's seeds, LoRA's dropout), in the same autocast and kernel
+// mode, so gradients equal the plain step's.
+
+// Which layers the forward passes on this thread checkpoint while the scope lasts: 0 none, k every
+// k-th layer (0, k, 2k, …). Scopes nest.
+class CheckpointScope
+{
+public:
+  explicit CheckpointScope(int every);
+  ~CheckpointScope();
+  CheckpointScope(const CheckpointScope &) = delete;
+  CheckpointScope &operator=(const CheckpointScope &) = delete;
+
+private:
+  int m_previous;
+};
+
+// Whether layer `index` runs checkpointed now: a scope asks for it, gradients are being recorded
+// and the layer trains.
+bool checkpointsLayer(int index, const torch::nn::Module &layer);
+
+using LayerFunction = std::function<torch::Tensor(const std::vector<torch::Tensor> &)>;
+
+// layer(inputs) without its activations kept. `parameters`: the trainable tensors the layer reads
+// that are not among `inputs` (gradients flow to inputs and parameters as if the layer had run
+// plainly). Runs the layer plainly when nothing needs a gradient.
+torch::Tensor checkpointed(const LayerFunction &layer, const std::vector<torch::Tensor> &inputs,
+                           const std::vector<torch::Tensor> &parameters);
+
+// The trainable parameters a layer reads: its own and, with prefix tuning, the prefix's.
+std::vector<torch::Tensor> layerParameters(const torch::nn::Module &layer, const PrefixSlot &prefix = {});
+
+} // namespace tunebench
