@@ -4,8 +4,8 @@
 // line: tokens/s (median over the timed steps), step time, model FLOPs per step, peak resident
 // memory and tunebench's own estimate of the step's memory (strategies: full, lora, prefix).
 //   bench_trainstep --layers 4 --hidden 256 --precision bf16 --strategy lora --batch 16 --seq 128
-// --checkpoint K: activation checkpointing of every K-th layer (training.activation_checkpointing);
-// the JSON then also has the resident memory before the model was built (baseline_rss_mib).
+// --checkpoint K: activation checkpointing of every K-th layer (training.activation_checkpointing).
+// The JSON has the resident memory before the model was built (baseline_rss_mib).
 // --mode infer: forward passes only, as `eval` and `predict` run them (core/train/evaluation.cpp:
 // eval mode, no autograd, bf16 autocast when asked); the JSON's tokens/s is then inference's.
 #include "bench/benchclock.h"
@@ -27,6 +27,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +40,45 @@
 #include <vector>
 
 using namespace tunebench;
+
+namespace {
+
+// The bytes malloc has handed out and not had back, over all arenas (malloc_stats' "Total (incl.
+// mmap)" in use), in MiB: the live tensors and the libraries' heap, without what the allocator
+// keeps free.
+double heapInUseMiB()
+{
+  std::fflush(stderr);
+  FILE *tmp = std::tmpfile();
+  const int saved = dup(2);
+  dup2(fileno(tmp), 2);
+  malloc_stats();
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::rewind(tmp);
+  char line[256];
+  double inUse = 0;
+  bool total = false;
+  while (std::fgets(line, sizeof line, tmp)) {
+    if (std::strstr(line, "Total (incl. mmap)"))
+      total = true;
+    if (total && std::strstr(line, "in use bytes"))
+      inUse = std::atof(std::strchr(line, '=') + 1);
+  }
+  std::fclose(tmp);
+  return inUse / 1048576.0;
+}
+// Resident memory now: /proc/self/statm's second field, in pages.
+double residentMiB()
+{
+  std::ifstream statm("/proc/self/statm");
+  double size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+} // namespace
 
 int main(int argc, char **argv)
 {
@@ -54,6 +94,10 @@ int main(int argc, char **argv)
   // kept bf16 weight copies (core/models/bf16linear.h) and one with autocast's casts: an A/B that
   // this VM's minute-to-minute swings hit alike. Prints the two medians.
   bool compareShadows = false;
+  // --heap 1: the JSON also has the heap in use sampled after each forward and each backward pass
+  // (the highest sample) less the heap before the model was built — the step's live tensors, which
+  // the estimate models — beside the resident memory, which also counts what the allocator keeps.
+  bool heapTrace = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--layers")
@@ -84,6 +128,8 @@ int main(int argc, char **argv)
       mode = v;
     else if (k == "--checkpoint")
       checkpoint = std::stoi(v);
+    else if (k == "--heap")
+      heapTrace = v == "1";
     else {
       std::fprintf(stderr, "bench_trainstep: unknown option %s\n", k.c_str());
       return 2;
@@ -93,14 +139,8 @@ int main(int argc, char **argv)
   if (threads > 0)
     options.threads = threads;
   configureRuntime(options);
-  // Resident memory now (the libraries, no model): /proc/self/statm's second field, in pages.
-  double baselineMiB = 0;
-  {
-    std::ifstream statm("/proc/self/statm");
-    double size = 0, resident = 0;
-    if (statm >> size >> resident)
-      baselineMiB = resident * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
-  }
+  const double baselineMiB = residentMiB(), baselineHeapMiB = heapTrace ? heapInUseMiB() : 0.0;
+  double heapSampled = 0;
   torch::manual_seed(0);
   const nlohmann::json j = {{"model_type", "bert"},
                             {"vocab_size", 30522},
@@ -172,11 +212,17 @@ int main(int argc, char **argv)
       loss = torch::nn::functional::cross_entropy(m(ids, mask, types).logits.to(torch::kFloat), labels);
     }
     const auto forward = Clock::now();
+    if (heapTrace) // the heap with the step's activations alive (outside the phases' clocks)
+      heapSampled = std::max(heapSampled, heapInUseMiB());
+    const auto backwardStart = Clock::now();
     loss.backward();
     const auto backward = Clock::now();
+    if (heapTrace) // gradients allocated, activations freed
+      heapSampled = std::max(heapSampled, heapInUseMiB());
+    const auto optimizerStart = Clock::now();
     o.step();
-    return std::array<double, 3>{secondsBetween(start, forward), secondsBetween(forward, backward),
-                                 secondsBetween(backward, Clock::now())};
+    return std::array<double, 3>{secondsBetween(start, forward), secondsBetween(backwardStart, backward),
+                                 secondsBetween(optimizerStart, Clock::now())};
   };
   if (mode == "infer") {
     model->eval();
@@ -285,6 +331,7 @@ int main(int argc, char **argv)
                                       {"mfu_between", between},
                                       {"peak_rss_mib", peakResidentMiB()},
                                       {"baseline_rss_mib", baselineMiB},
+                                      {"heap_sampled_mib", heapTrace ? heapSampled - baselineHeapMiB : 0.0},
                                       {"checkpoint", checkpoint},
                                       {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)},
                                       {"layers", layers},
