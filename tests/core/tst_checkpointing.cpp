@@ -2,8 +2,8 @@
 // plain step's loss and gradients (within 1e-6 fp32, dropout on, the same generator seed;
 // gradients relative to each tensor's largest element above 1) for every family and with every
 // strategy, and in bf16; every layer (or every k-th) is recomputed, and the run's generator ends
-// where the plain step leaves it. A run with training.activation_checkpointing trains as the run
-// without it does.
+// where the plain step leaves it; above the frozen-layer cache too. A run with
+// training.activation_checkpointing trains as the run without it does.
 #include "core/config/experiment.h"
 #include "core/models/checkpoint.h"
 #include "core/models/checkpointing.h"
@@ -16,7 +16,9 @@
 #include "core/strategies/basicstrategies.h"
 #include "core/strategies/lora.h"
 #include "core/strategies/prefix.h"
+#include "core/train/batches.h"
 #include "core/train/builtmodel.h"
+#include "core/train/frozencache.h"
 #include "core/train/trainer.h"
 #include "support/golden.h"
 #include "support/runfiles.h"
@@ -366,6 +368,46 @@ private Q_SLOTS:
       for (const std::string &k : keys)
         QVERIFY2(tunebench::testing::maxDiff(weights[0].at(k), weights[1].at(k)) <= 1e-6, k.c_str());
     }
+  }
+
+  // Partial fine-tuning whose frozen bottom layer comes from the frozen-layer cache: the layers
+  // above it are checkpointed, and the step's loss and gradients are the uncheckpointed cached
+  // step's (dropout on in the trained layers).
+  void withTheFrozenLayerCache()
+  {
+    TaskModel m(loadBackbone(modelFolder(QStringLiteral("bert"))));
+    m->addHead(HeadSpec{"main", HeadKind::Classification, 2, Pooling::Native, 0.1});
+    PartialOptions o;
+    o.freezeEmbeddings = true;
+    o.freezeBottomLayers = 1;
+    PartialFineTuning(o).apply(*m);
+    std::vector<EncodedExample> data;
+    for (int i = 0; i < 4; ++i) {
+      EncodedExample e;
+      for (int j = 0; j < 6 + 2 * i; ++j)
+        e.ids.push_back(5 + (7 * i + 3 * j) % 80);
+      e.typeIds.assign(e.ids.size(), 0);
+      e.label = i % 2;
+      e.row = i;
+      data.push_back(std::move(e));
+    }
+    const Batch b = collate(data, {0, 1, 2, 3}, 0, "single_label", 2);
+    FrozenLayerCache cache(1, torch::kFloat32);
+    m->train();
+    Subject s;
+    s.module = m.ptr();
+    s.loss = [&]() {
+      return torch::cross_entropy_loss(m->forward("main", cache.encode(m->backbone(), b)), b.labels);
+    };
+    const Pass plain = step(s, 0, 9);
+    const Pass checkpointed = step(s, 1, 9);
+    QVERIFY(cache.hits() > 0);
+    QCOMPARE(checkpointed.recomputed, 1); // layer 1 of 2; layer 0 is cached
+    QVERIFY(gradientSize(plain) > 0);
+    QVERIFY(std::abs(checkpointed.loss - plain.loss) <= 1e-6);
+    const double worst = worstGradient(plain, checkpointed);
+    QVERIFY2(worst <= 1e-6, qPrintable(QStringLiteral("gradients differ by %1").arg(worst)));
+    QVERIFY(std::abs(step(s, 0, 10).loss - plain.loss) > 1e-6); // dropout on
   }
 
   // Outside a training step nothing is checkpointed: eval mode, or no gradients recorded.
