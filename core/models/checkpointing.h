@@ -46,4 +46,15 @@ torch::Tensor checkpointed(const LayerFunction &layer, const std::vector<torch::
 // The trainable parameters a layer reads: its own and, with prefix tuning, the prefix's.
 std::vector<torch::Tensor> layerParameters(const torch::nn::Module &layer, const PrefixSlot &prefix = {});
 
+// Layer `index` of an encoder stack (forward(x, additiveMask), a prefix slot), checkpointed when
+// checkpointsLayer() says so, else run plainly.
+template <typename Layer>
+torch::Tensor runEncoderLayer(int index, Layer *layer, const torch::Tensor &x, const torch::Tensor &additive)
+{
+  if (!checkpointsLayer(index, *layer))
+    return layer->forward(x, additive);
+  return checkpointed([layer](const std::vector<torch::Tensor> &in) { return layer->forward(in[0], in[1]); },
+                      {x, additive}, layerParameters(*layer, layer->prefix));
+}
+
 } // namespace tunebench

@@ -146,12 +146,7 @@ torch::Tensor TransformerEncoderImpl::runLayers(int from, int to, torch::Tensor 
                                                 EncoderOutput *out)
 {
   for (int i = from; i < to; ++i) {
-    EncoderLayerImpl *layer = layers[static_cast<std::size_t>(i)]->as<EncoderLayerImpl>();
-    if (checkpointsLayer(i, *layer))
-      x = checkpointed([layer](const std::vector<torch::Tensor> &in) { return layer->forward(in[0], in[1]); },
-                       {x, additive}, layerParameters(*layer, layer->prefix));
-    else
-      x = layer->forward(x, additive);
+    x = runEncoderLayer(i, layers[static_cast<std::size_t>(i)]->as<EncoderLayerImpl>(), x, additive);
     if (out)
       out->hidden.push_back(x);
   }

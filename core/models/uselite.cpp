@@ -177,14 +177,8 @@ torch::Tensor additiveMaskOf(const torch::Tensor &mask) // mask: [batch, time, 1
 
 torch::Tensor runLayers(torch::nn::ModuleList &layers, int from, int to, torch::Tensor x, const torch::Tensor &additive)
 {
-  for (int i = from; i < to; ++i) {
-    UseLiteLayerImpl *layer = layers[static_cast<std::size_t>(i)]->as<UseLiteLayerImpl>();
-    if (checkpointsLayer(i, *layer))
-      x = checkpointed([layer](const std::vector<torch::Tensor> &in) { return layer->forward(in[0], in[1]); },
-                       {x, additive}, layerParameters(*layer, layer->prefix));
-    else
-      x = layer->forward(x, additive);
-  }
+  for (int i = from; i < to; ++i)
+    x = runEncoderLayer(i, layers[static_cast<std::size_t>(i)]->as<UseLiteLayerImpl>(), x, additive);
   return x;
 }
 

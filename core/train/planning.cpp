@@ -155,9 +155,9 @@ std::vector<PlanRemedy> remediesFor(const ExperimentConfig &c, const Transformer
   if (t.activationCheckpointing != 1) {
     ExperimentConfig recomputed = c;
     recomputed.training.activationCheckpointing = 1;
-    const TrainingEstimate now = stepEstimate(c, shape, estimateTrainable(c, shape, parameters, classes));
-    const TrainingEstimate after =
-        stepEstimate(recomputed, shape, estimateTrainable(c, shape, parameters, classes));
+    const std::int64_t trainable = estimateTrainable(c, shape, parameters, classes);
+    const TrainingEstimate now = stepEstimate(c, shape, trainable),
+                           after = stepEstimate(recomputed, shape, trainable);
     const long extra = std::lround(100.0 * (after.flopsPerStep / now.flopsPerStep - 1.0));
     out.push_back({"activation checkpointing (every layer computed again in the backward pass: about +" +
                        std::to_string(extra) + "% time per step)",
