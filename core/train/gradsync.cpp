@@ -116,17 +116,20 @@ struct GradientSync::Impl
       start(buckets[next++]);
   }
 
-  // The bucket's gradients (zeros and a 0 flag where a member has none) flattened and reduced.
+  // The bucket's gradients divided by the world size (zeros and a 0 flag where a member has none)
+  // flattened and reduced: the sum is then the mean, in the pass that copies them (exact for a world
+  // of 2, 4 …: a power of two).
   void start(Bucket &b)
   {
     torch::NoGradGuard noGrad;
+    const torch::Tensor share = torch::scalar_tensor(1.0 / static_cast<double>(group.worldSize()));
     for (std::size_t k = 0; k < b.members.size(); ++k) {
       const torch::Tensor &p = params[b.members[k]];
       const Slot &s = slots[b.members[k]];
       torch::Tensor part = b.buffer.narrow(0, s.offset, p.numel());
       const bool has = p.grad().defined();
       if (has)
-        part.copy_(p.grad().reshape({-1}));
+        torch::mul_out(part, p.grad().reshape({-1}), share);
       else
         part.zero_();
       flags(b)[k] = has ? 1.0f : 0.0f;
@@ -197,12 +200,10 @@ struct GradientSync::Impl
         torch::Tensor &p = params[b.members[k]];
         if (flags(b)[k] == 0.0f)
           continue; // no rank has a gradient for it
-        const torch::Tensor mean =
-            b.buffer.narrow(0, slots[b.members[k]].offset, p.numel()).view(p.sizes()) / world;
-        if (p.grad().defined())
-          p.mutable_grad().copy_(mean);
-        else
-          p.mutable_grad() = mean.to(p.options(), /*non_blocking=*/false, /*copy=*/true);
+        const torch::Tensor mean = b.buffer.narrow(0, slots[b.members[k]].offset, p.numel()).view(p.sizes());
+        // The gradient becomes a view of the bucket (no copy back): the trainer drops the gradients
+        // before the next step refills the bucket.
+        p.mutable_grad() = p.scalar_type() == torch::kFloat ? mean : mean.to(p.options());
       }
     }
     for (Table &t : tables)

@@ -20,8 +20,10 @@ class ProcessGroup;
 // flattened and its all-reduce started while the backward pass goes on. Buckets start strictly in
 // order, so every rank issues the same collectives in the same order. finish() starts what the
 // backward pass did not (a rank with no rows in the batch, parameters without a gradient), waits,
-// and leaves each gradient the mean over ranks; a parameter that has no gradient on any rank keeps
-// none (the optimizer skips it, as it would in one process).
+// and leaves each gradient the mean over ranks as a view of its bucket (each rank's share is divided
+// by the world size as it is flattened; nothing is copied back), valid until the next step's
+// reduction refills the bucket; a parameter that has no gradient on any rank keeps none (the
+// optimizer skips it, as it would in one process).
 //
 // Embedding tables (`rowSparse`, a subset of `parameters`) are not bucketed: a batch touches few of
 // their rows, so finish() all-reduces a mask of the rows with a gradient on some rank and then only

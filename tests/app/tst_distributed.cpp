@@ -3,7 +3,8 @@
 // gradient accumulation, full and LoRA, a short last batch included); evaluation is sharded and
 // gathered without losing or repeating a row; torchrun starts the same binary with the same result
 // as --nproc; kill -9 of rank 1 stops rank 0 within the timeout naming rank 1, and `resume` ends
-// as the uninterrupted run does; a world-size mismatch, a resume with another world size and a
+// as the uninterrupted run does; a pause of rank 0 holds both ranks past the timeout and the run
+// then ends as the uninterrupted one; a world-size mismatch, a resume with another world size and a
 // port in use are clear errors.
 #include "core/runtime/distributed.h"
 #include "support/cli.h"
@@ -216,6 +217,75 @@ class TestDistributed : public QObject
 
   static qint64 steps(const QString &run) { return events(run, QStringLiteral("step")).size(); }
 
+  // The interrupted runs' settings: dropout on, an evaluation every 10 steps, 2 epochs of batch 16.
+  static QStringList interruptedSettings()
+  {
+    return {QStringLiteral("training.dropout=0.1"), QStringLiteral("evaluation.every_steps=10"),
+            QStringLiteral("training.batch_size=16"), QStringLiteral("training.epochs=2")};
+  }
+
+  // The same 2-rank run left alone (made once, for the kill and the pause tests).
+  QString uninterrupted()
+  {
+    const QString whole = path(QStringLiteral("uninterrupted"));
+    if (!QFile::exists(whole + QStringLiteral("/results.json"))) {
+      const Result r = run(
+          withSettings({QStringLiteral("train"), writeConfig(QStringLiteral("interrupted")),
+                        QStringLiteral("--nproc"), QStringLiteral("2"), QStringLiteral("--run-dir"), whole},
+                       interruptedSettings()));
+      if (r.exitCode != 0)
+        qWarning("%s", qPrintable(r.err));
+    }
+    return whole;
+  }
+
+  // A run's test metric and its step losses equal those of the uninterrupted run.
+  void compareWithUninterrupted(const QString &run)
+  {
+    const QJsonObject a = results(uninterrupted()), b = results(run);
+    QCOMPARE(a.value(QStringLiteral("status")).toString(), QStringLiteral("finished"));
+    QCOMPARE(b.value(QStringLiteral("status")).toString(), a.value(QStringLiteral("status")).toString());
+    QCOMPARE(b.value(QStringLiteral("steps")).toInt(), a.value(QStringLiteral("steps")).toInt());
+    const auto test = [](const QJsonObject &r, const char *name) {
+      return r.value(QStringLiteral("test"))
+          .toObject()
+          .value(QStringLiteral("metrics"))
+          .toObject()
+          .value(QLatin1String(name))
+          .toDouble();
+    };
+    QCOMPARE(test(b, "accuracy"), test(a, "accuracy"));
+    QVERIFY(std::abs(test(b, "loss") - test(a, "loss")) < 1e-9);
+    const QList<QJsonObject> x = events(uninterrupted(), QStringLiteral("step")),
+                             y = events(run, QStringLiteral("step"));
+    QCOMPARE(y.size(), x.size());
+    for (int i = 0; i < x.size(); ++i)
+      QVERIFY(std::abs(x[i].value(QStringLiteral("loss")).toDouble() -
+                       y[i].value(QStringLiteral("loss")).toDouble()) < 1e-9);
+  }
+
+  // Starts the interrupted runs' 2-rank training in `p` and waits until rank 0 logged `step` steps;
+  // returns the ranks' pids.
+  QStringList startAndWaitForStep(QProcess &p, const QString &runDir, int step, const QStringList &more = {})
+  {
+    p.setProcessEnvironment(env());
+    p.start(m_cli, withSettings({QStringLiteral("train"), writeConfig(QStringLiteral("interrupted")),
+                                 QStringLiteral("--nproc"), QStringLiteral("2"), QStringLiteral("--run-dir"),
+                                 runDir},
+                                interruptedSettings() + more));
+    if (!p.waitForStarted())
+      return {};
+    QElapsedTimer timer;
+    timer.start();
+    while (steps(runDir) < step && p.state() == QProcess::Running && timer.elapsed() < 300000)
+      QTest::qWait(10);
+    const QString started = QString::fromUtf8(p.readAllStandardError());
+    const QRegularExpressionMatch pids =
+        QRegularExpression(QStringLiteral("pids (\\d+), (\\d+)")).match(started);
+    return p.state() == QProcess::Running && pids.hasMatch() ? QStringList{pids.captured(1), pids.captured(2)}
+                                                             : QStringList{};
+  }
+
 private Q_SLOTS:
   void initTestCase()
   {
@@ -281,32 +351,12 @@ private Q_SLOTS:
   // uninterrupted run's metrics. Dropout on: each rank's own masks are saved and restored.
   void killedRankStopsTheRunAndResumes()
   {
-    const QString config = writeConfig(QStringLiteral("kill"));
-    const QStringList settings{QStringLiteral("training.dropout=0.1"),
-                               QStringLiteral("evaluation.every_steps=10"),
-                               QStringLiteral("training.batch_size=16"), QStringLiteral("training.epochs=2")};
-    const QString whole = path(QStringLiteral("kill-whole")), cut = path(QStringLiteral("kill-cut"));
-    const Result reference = run(withSettings({QStringLiteral("train"), config, QStringLiteral("--nproc"),
-                                               QStringLiteral("2"), QStringLiteral("--run-dir"), whole},
-                                              settings));
-    QVERIFY2(reference.exitCode == 0, qPrintable(reference.err));
-
+    const QString cut = path(QStringLiteral("kill-cut"));
+    QVERIFY(QFile::exists(uninterrupted() + QStringLiteral("/results.json")));
     QProcess p;
-    p.setProcessEnvironment(env());
-    p.start(m_cli, withSettings({QStringLiteral("train"), config, QStringLiteral("--nproc"),
-                                 QStringLiteral("2"), QStringLiteral("--run-dir"), cut},
-                                settings));
-    QVERIFY(p.waitForStarted());
-    QElapsedTimer timer;
-    timer.start();
-    while (steps(cut) < 15 && p.state() == QProcess::Running && timer.elapsed() < 300000)
-      QTest::qWait(10);
-    QVERIFY2(p.state() == QProcess::Running, "the run ended before it could be interrupted");
-    const QString started = QString::fromUtf8(p.readAllStandardError());
-    const QRegularExpressionMatch pids =
-        QRegularExpression(QStringLiteral("pids (\\d+), (\\d+)")).match(started);
-    QVERIFY2(pids.hasMatch(), qPrintable(started));
-    QVERIFY(::kill(static_cast<pid_t>(pids.captured(2).toLongLong()), SIGKILL) == 0);
+    const QStringList pids = startAndWaitForStep(p, cut, 15);
+    QVERIFY2(pids.size() == 2, "the run ended before it could be interrupted");
+    QVERIFY(::kill(static_cast<pid_t>(pids[1].toLongLong()), SIGKILL) == 0);
     QElapsedTimer stopping;
     stopping.start();
     QVERIFY(p.waitForFinished(120000));
@@ -315,9 +365,9 @@ private Q_SLOTS:
     const QString err = QString::fromUtf8(p.readAllStandardError());
     QCOMPARE(p.exitCode(), 130);
     QVERIFY2(err.contains(QStringLiteral("rank 1 stopped answering")), qPrintable(err));
-    QVERIFY2(err.contains(QStringLiteral("rank 1 (pid ") + pids.captured(2) +
-                          QStringLiteral(") was killed by signal 9")),
-             qPrintable(err));
+    QVERIFY2(
+        err.contains(QStringLiteral("rank 1 (pid ") + pids[1] + QStringLiteral(") was killed by signal 9")),
+        qPrintable(err));
     QCOMPARE(results(cut).value(QStringLiteral("status")).toString(), QStringLiteral("interrupted"));
 
     const Result other = run({QStringLiteral("resume"), cut, QStringLiteral("--nproc"), QStringLiteral("3")});
@@ -326,25 +376,33 @@ private Q_SLOTS:
 
     const Result resumed = run({QStringLiteral("resume"), cut, QStringLiteral("--quiet")});
     QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
-    const QJsonObject a = results(whole), b = results(cut);
-    QCOMPARE(b.value(QStringLiteral("status")).toString(), a.value(QStringLiteral("status")).toString());
-    QCOMPARE(b.value(QStringLiteral("steps")).toInt(), a.value(QStringLiteral("steps")).toInt());
-    const auto test = [](const QJsonObject &r, const char *name) {
-      return r.value(QStringLiteral("test"))
-          .toObject()
-          .value(QStringLiteral("metrics"))
-          .toObject()
-          .value(QLatin1String(name))
-          .toDouble();
-    };
-    QCOMPARE(test(b, "accuracy"), test(a, "accuracy"));
-    QVERIFY(std::abs(test(b, "loss") - test(a, "loss")) < 1e-9);
-    const QList<QJsonObject> x = events(whole, QStringLiteral("step")),
-                             y = events(cut, QStringLiteral("step"));
-    QCOMPARE(y.size(), x.size());
-    for (int i = 0; i < x.size(); ++i)
-      QVERIFY(std::abs(x[i].value(QStringLiteral("loss")).toDouble() -
-                       y[i].value(QStringLiteral("loss")).toDouble()) < 1e-9);
+    compareWithUninterrupted(cut);
+  }
+
+  // Pausing rank 0 (what the workbench's Pause does to the rank it trains; SIGUSR1 from the command
+  // line) holds every rank between steps for longer than the collective timeout (5 s here) without
+  // either taking the other for dead; going on (SIGUSR2) ends as the uninterrupted run.
+  void pauseHoldsEveryRank()
+  {
+    const QString held = path(QStringLiteral("paused"));
+    QVERIFY(QFile::exists(uninterrupted() + QStringLiteral("/results.json")));
+    QProcess p;
+    const QStringList pids =
+        startAndWaitForStep(p, held, 8, {QStringLiteral("training.distributed.timeout=5")});
+    QVERIFY2(pids.size() == 2, "the run ended before it could be paused");
+    QVERIFY(::kill(static_cast<pid_t>(pids[0].toLongLong()), SIGUSR1) == 0);
+    QTest::qWait(3000); // a step under way ends
+    const qint64 at = steps(held);
+    QTest::qWait(8000);
+    QCOMPARE(steps(held), at);
+    QCOMPARE(p.state(), QProcess::Running);
+    for (const QString &pid : pids)
+      QVERIFY2(::kill(static_cast<pid_t>(pid.toLongLong()), 0) == 0, qPrintable(pid));
+    QVERIFY(::kill(static_cast<pid_t>(pids[0].toLongLong()), SIGUSR2) == 0);
+    QVERIFY(p.waitForFinished(300000));
+    QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+    QVERIFY(steps(held) > at);
+    compareWithUninterrupted(held);
   }
 
   // torchrun (Debian's, through the wrapper tunebench installs) starts the same binary: the default
