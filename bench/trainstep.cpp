@@ -6,8 +6,10 @@
 //   bench_trainstep --layers 4 --hidden 256 --precision bf16 --strategy lora --batch 16 --seq 128
 // --checkpoint K: activation checkpointing of every K-th layer (training.activation_checkpointing).
 // The JSON has the resident memory before the model was built (baseline_rss_mib).
-// --mode infer: forward passes only, as `eval` and `predict` run them (core/train/evaluation.cpp:
-// eval mode, no autograd, bf16 autocast when asked); the JSON's tokens/s is then inference's.
+// --mode infer: forward passes only, as `eval` and `predict` run them (core/train/trainedrun.cpp:
+// eval mode, inference mode, bf16 autocast when asked); the JSON's tokens/s is then inference's.
+// --mode infer-no-grad: the same under NoGradGuard instead of inference mode (as the validation
+// passes inside training run), for an A/B of the two.
 #include "bench/benchclock.h"
 #include "core/models/bf16linear.h"
 #include "core/models/checkpointing.h"
@@ -22,6 +24,7 @@
 #include "core/train/builtmodel.h"
 #include "core/train/fusedadam.h"
 
+#include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
@@ -36,6 +39,7 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -224,12 +228,17 @@ int main(int argc, char **argv)
     return std::array<double, 3>{secondsBetween(start, forward), secondsBetween(backwardStart, backward),
                                  secondsBetween(optimizerStart, Clock::now())};
   };
-  if (mode == "infer") {
+  if (mode == "infer" || mode == "infer-no-grad") {
     model->eval();
     std::vector<double> forwards;
     for (int s = 0; s < warmup + steps; ++s) {
       const auto start = Clock::now();
-      torch::NoGradGuard noGrad;
+      std::optional<c10::InferenceMode> inference;
+      std::optional<torch::NoGradGuard> noGrad;
+      if (mode == "infer")
+        inference.emplace();
+      else
+        noGrad.emplace();
       AutocastScope autocast(precision == "bf16");
       const torch::Tensor logits = model(ids, mask, types).logits.to(torch::kFloat);
       if (s >= warmup)
@@ -237,7 +246,7 @@ int main(int argc, char **argv)
     }
     std::printf("%s\n",
                 nlohmann::json({{"engine", "tunebench"},
-                                {"mode", "infer"},
+                                {"mode", mode},
                                 {"layers", layers},
                                 {"hidden", hidden},
                                 {"precision", precision},

@@ -20,6 +20,7 @@
 #include "core/util/jsonfile.h"
 #include "core/util/text.h"
 
+#include <c10/core/InferenceMode.h>
 #include <torch/torch.h>
 
 #include <ctime>
@@ -211,6 +212,9 @@ TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
   const std::vector<int> rows = saved[split].get<std::vector<int>>();
   if (rows.empty())
     throw Error("the run's " + split + " split is empty");
+  // A trained run's model is never trained again: no autograd bookkeeping at all (no version
+  // counters or view tracking), and what is made here (bf16 shadows) serves this model only.
+  c10::InferenceMode inference;
   Evaluation ev = evaluateRows(d->built, d->data, rows, d->config, d->padId, computesInBf16(d->config), d->tokenizer.get());
   ev.event.split = split;
   Detailed out;
@@ -233,6 +237,7 @@ TrainedRun::Detailed TrainedRun::evaluateDetailed(const std::string &split)
 
 std::vector<std::string> TrainedRun::fillIn(const std::string &text)
 {
+  c10::InferenceMode inference; // as in evaluateDetailed
   const Tokenizer &tokenizer = *d->tokenizer;
   const PretrainingNoise &noise = *d->built.noise;
   std::vector<std::string> out;
@@ -299,7 +304,7 @@ std::vector<TrainedRun::Prediction> TrainedRun::predict(const std::vector<std::s
                                                         const Decoding &decoding)
 {
   std::vector<Prediction> out;
-  torch::NoGradGuard noGrad;
+  c10::InferenceMode inference; // as in evaluateDetailed
   for (const std::string &text : texts) {
     Prediction p;
     p.text = text;
