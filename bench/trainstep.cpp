@@ -35,12 +35,14 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace tunebench;
@@ -50,6 +52,13 @@ namespace {
 // The bytes malloc has handed out and not had back, over all arenas (malloc_stats' "Total (incl.
 // mmap)" in use), in MiB: the live tensors and the libraries' heap, without what the allocator
 // keeps free.
+// Bytes malloc has handed out and not had back: in the arenas and in mmapped blocks.
+std::size_t heapInUseBytes()
+{
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
 double heapInUseMiB()
 {
   std::fflush(stderr);
@@ -101,7 +110,10 @@ int main(int argc, char **argv)
   // --heap 1: the JSON also has the heap in use sampled after each forward and each backward pass
   // (the highest sample) less the heap before the model was built — the step's live tensors, which
   // the estimate models — beside the resident memory, which also counts what the allocator keeps.
-  bool heapTrace = false;
+  // --heap 2: besides, a thread polls mallinfo2 (bytes in use in the arenas and in mmapped blocks)
+  // every 0.2 ms through all the steps: the highest, less the same before the model, is the live
+  // peak wherever in the step it falls ("heap_polled_peak_mib"; polling slows the steps).
+  bool heapTrace = false, heapPoll = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--layers")
@@ -133,7 +145,7 @@ int main(int argc, char **argv)
     else if (k == "--checkpoint")
       checkpoint = std::stoi(v);
     else if (k == "--heap")
-      heapTrace = v == "1";
+      heapTrace = v == "1" || v == "2", heapPoll = v == "2";
     else {
       std::fprintf(stderr, "bench_trainstep: unknown option %s\n", k.c_str());
       return 2;
@@ -144,6 +156,7 @@ int main(int argc, char **argv)
     options.threads = threads;
   configureRuntime(options);
   const double baselineMiB = residentMiB(), baselineHeapMiB = heapTrace ? heapInUseMiB() : 0.0;
+  const std::size_t polledBaseline = heapInUseBytes();
   double heapSampled = 0;
   torch::manual_seed(0);
   const nlohmann::json j = {{"model_type", "bert"},
@@ -288,6 +301,14 @@ int main(int argc, char **argv)
   // --profile FILE: one more step after the timed ones, under LibTorch's profiler (a Chrome trace;
   // bench/reference/opprofile.py sums it op by op beside the reference's).
   const int total = warmup + steps + (profile.empty() ? 0 : 1);
+  std::atomic<bool> polling{heapPoll};
+  std::atomic<std::size_t> polledPeak{0};
+  std::thread poller([&] {
+    while (polling.load()) {
+      polledPeak = std::max(polledPeak.load(), heapInUseBytes());
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
   for (int s = 0; s < total; ++s) {
     std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
     if (s == warmup + steps)
@@ -302,6 +323,8 @@ int main(int argc, char **argv)
         phases[i].push_back(taken[i]);
     }
   }
+  polling = false;
+  poller.join();
   if (peakBetween)
     samples.push_back(gemmPeak());
   const double stepSeconds = median(times);
@@ -336,28 +359,32 @@ int main(int argc, char **argv)
                {"max", *std::max_element(mfu.begin(), mfu.end())},
                {"peak_samples", samples}};
   }
-  std::printf("%s\n", nlohmann::json({{"engine", "tunebench"},
-                                      {"mfu_between", between},
-                                      {"peak_rss_mib", peakResidentMiB()},
-                                      {"baseline_rss_mib", baselineMiB},
-                                      {"heap_sampled_mib", heapTrace ? heapSampled - baselineHeapMiB : 0.0},
-                                      {"checkpoint", checkpoint},
-                                      {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)},
-                                      {"layers", layers},
-                                      {"hidden", hidden},
-                                      {"precision", precision},
-                                      {"strategy", strategy},
-                                      {"batch", batch},
-                                      {"seq", seq},
-                                      {"threads", runtimeInfo().intraOpThreads},
-                                      {"step_s", stepSeconds},
-                                      {"tokens_per_s", tokens / stepSeconds},
-                                      {"flops_per_step", flops},
-                                      {"forward_s", median(phases[0])},
-                                      {"backward_s", median(phases[1])},
-                                      {"optimizer_s", median(phases[2])},
-                                      {"trainable", trainable}})
-                          .dump()
-                          .c_str());
+  std::printf(
+      "%s\n",
+      nlohmann::json({{"engine", "tunebench"},
+                      {"mfu_between", between},
+                      {"peak_rss_mib", peakResidentMiB()},
+                      {"baseline_rss_mib", baselineMiB},
+                      {"heap_sampled_mib", heapTrace ? heapSampled - baselineHeapMiB : 0.0},
+                      {"heap_polled_peak_mib",
+                       heapPoll ? static_cast<double>(polledPeak.load() - polledBaseline) / 1048576.0 : 0.0},
+                      {"checkpoint", checkpoint},
+                      {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)},
+                      {"layers", layers},
+                      {"hidden", hidden},
+                      {"precision", precision},
+                      {"strategy", strategy},
+                      {"batch", batch},
+                      {"seq", seq},
+                      {"threads", runtimeInfo().intraOpThreads},
+                      {"step_s", stepSeconds},
+                      {"tokens_per_s", tokens / stepSeconds},
+                      {"flops_per_step", flops},
+                      {"forward_s", median(phases[0])},
+                      {"backward_s", median(phases[1])},
+                      {"optimizer_s", median(phases[2])},
+                      {"trainable", trainable}})
+          .dump()
+          .c_str());
   return 0;
 }
