@@ -11,6 +11,7 @@
 // --mode infer-no-grad: the same under NoGradGuard instead of inference mode (as the validation
 // passes inside training run), for an A/B of the two.
 #include "bench/benchclock.h"
+#include "bench/cachingallocator.h"
 #include "core/models/bf16linear.h"
 #include "core/models/checkpointing.h"
 #include "core/models/encoder.h"
@@ -114,6 +115,9 @@ int main(int argc, char **argv)
   // every 0.2 ms through all the steps: the highest, less the same before the model, is the live
   // peak wherever in the step it falls ("heap_polled_peak_mib"; polling slows the steps).
   bool heapTrace = false, heapPoll = false;
+  // --allocator caching: LibTorch's CPU tensors from bench/cachingallocator.h (an experiment on
+  // the heap's fragmentation; tunebench does not use it).
+  std::string allocator = "default";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--layers")
@@ -144,6 +148,8 @@ int main(int argc, char **argv)
       mode = v;
     else if (k == "--checkpoint")
       checkpoint = std::stoi(v);
+    else if (k == "--allocator")
+      allocator = v;
     else if (k == "--heap")
       heapTrace = v == "1" || v == "2", heapPoll = v == "2";
     else {
@@ -155,6 +161,8 @@ int main(int argc, char **argv)
   if (threads > 0)
     options.threads = threads;
   configureRuntime(options);
+  if (allocator == "caching")
+    bench::CachingCpuAllocator::instance().install();
   const double baselineMiB = residentMiB(), baselineHeapMiB = heapTrace ? heapInUseMiB() : 0.0;
   const std::size_t polledBaseline = heapInUseBytes();
   double heapSampled = 0;
@@ -369,6 +377,7 @@ int main(int argc, char **argv)
                       {"heap_polled_peak_mib",
                        heapPoll ? static_cast<double>(polledPeak.load() - polledBaseline) / 1048576.0 : 0.0},
                       {"checkpoint", checkpoint},
+                      {"allocator", allocator},
                       {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)},
                       {"layers", layers},
                       {"hidden", hidden},
