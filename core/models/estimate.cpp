@@ -64,17 +64,29 @@ TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t traina
   e.optimizerBytes = 4.0 * optimizerStates * static_cast<double>(trainable);
   const double b = batch, t = sequenceLength, h = s.hiddenSize, a = std::max(1, s.numHeads);
   const double perLayer16 = t * b * h * (34.0 + 5.0 * a * t / h);
+  // A decoder layer (T5) also attends to the encoder's output: the formula's attention block once
+  // more (11·s·b·h + 5·a·s²·b) and a norm (2·s·b·h).
+  const double perDecoderLayer16 = t * b * h * (47.0 + 10.0 * a * t / h);
   const double scale = precision == Precision::Float32 ? 2.0 : 1.0;
-  const int checkpointed = checkpointEvery > 0 ? (s.numLayers + checkpointEvery - 1) / checkpointEvery : 0;
-  e.activationBytes = scale * perLayer16 * (s.numLayers - checkpointed);
-  if (checkpointed > 0)
-    e.activationBytes += 4.0 * t * b * h * checkpointed + scale * perLayer16;
+  const auto checkpointedOf = [&](int layers) {
+    return checkpointEvery > 0 ? (layers + checkpointEvery - 1) / checkpointEvery : 0;
+  };
+  const int checkpointed = checkpointedOf(s.numLayers), decoderCheckpointed = checkpointedOf(s.decoderLayers);
+  e.activationBytes = scale * (perLayer16 * (s.numLayers - checkpointed) +
+                               perDecoderLayer16 * (s.decoderLayers - decoderCheckpointed));
+  if (checkpointed + decoderCheckpointed > 0) // kept inputs, and one layer again while it is recomputed
+    e.activationBytes += 4.0 * t * b * h * (checkpointed + decoderCheckpointed) +
+                         scale * (decoderCheckpointed > 0 ? perDecoderLayer16 : perLayer16);
   e.totalBytes = e.weightBytes + e.gradientBytes + e.optimizerBytes + e.activationBytes;
   const double tokens = b * t;
-  const double forward = 2.0 * nonEmbedding * tokens + 4.0 * s.numLayers * t * t * h * b;
+  // Attention's products: one per encoder (or decoder-only) layer, two per T5 decoder layer.
+  const double forward =
+      2.0 * nonEmbedding * tokens + 4.0 * (s.numLayers + 2.0 * s.decoderLayers) * t * t * h * b;
   const double trainableShare = e.parameters ? static_cast<double>(trainable) / static_cast<double>(e.parameters) : 0;
   // Backward: gradients w.r.t. activations (≈ forward) always, w.r.t. weights (≈ forward) for what trains.
-  const double recomputed = s.numLayers > 0 ? static_cast<double>(checkpointed) / s.numLayers : 0.0;
+  const int allLayers = s.numLayers + s.decoderLayers;
+  const double recomputed =
+      allLayers > 0 ? static_cast<double>(checkpointed + decoderCheckpointed) / allLayers : 0.0;
   e.flopsPerStep = forward * (2.0 + trainableShare + recomputed);
   return e;
 }

@@ -46,7 +46,8 @@ std::int64_t countParameters(const TransformerShape &shape);
 
 // Memory and FLOPs of one optimizer step. trainable: parameters that get gradients (the strategy
 // decides; pass countParameters() for full fine-tuning). Activations follow Korthikanti et al.
-// (2022): per layer s·b·h·(34 + 5·a·s/h) bytes at 16 bits, doubled at 32 bits; FLOPs are
+// (2022): per layer s·b·h·(34 + 5·a·s/h) bytes at 16 bits, doubled at 32 bits (a T5 decoder layer
+// adds its cross-attention block: s·b·h·(47 + 10·a·s/h)); FLOPs are
 // 2·N per token forward plus attention's 4·s²·h per layer and sequence, and a backward pass of
 // twice the forward for what trains (once for what only passes gradients on). checkpointEvery k > 0:
 // every k-th layer keeps only its float32 input and one layer's activations exist again while it

@@ -82,6 +82,20 @@ private Q_SLOTS:
     QCOMPARE(half.activationBytes, 6.0 * 69206016.0 + 6.0 * 128 * 16 * 768 * 4 + 69206016.0);
     QCOMPARE(every.weightBytes + every.gradientBytes + every.optimizerBytes,
              bf16.weightBytes + bf16.gradientBytes + bf16.optimizerBytes);
+    // T5: the decoder's layers count too, each with its cross-attention block; checkpointing keeps
+    // the inputs of both stacks' layers and recomputes a decoder layer (the larger) at a time.
+    const TransformerShape t5Small{"t5", 32128, 512, 6, 8, 2048, 0, 0, false, 0, 6, 64, 32, false, true};
+    const std::int64_t t5n = countParameters(t5Small);
+    const double tbh = 128.0 * 16 * 512;
+    const TrainingEstimate t5 = estimateTraining(t5Small, t5n, 16, 128, Precision::BFloat16);
+    QCOMPARE(t5.activationBytes,
+             6 * tbh * (34 + 5.0 * 8 * 128 / 512) + 6 * tbh * (47 + 10.0 * 8 * 128 / 512));
+    const TrainingEstimate t5Every = estimateTraining(t5Small, t5n, 16, 128, Precision::BFloat16, 2, 1);
+    QCOMPARE(t5Every.activationBytes, 12 * tbh * 4 + tbh * (47 + 10.0 * 8 * 128 / 512));
+    // Forward FLOPs: 2·N per token and three attention products per encoder-decoder pair of layers.
+    const double t5Forward =
+        2.0 * (static_cast<double>(t5n) - 32128.0 * 512) * 16 * 128 + 4.0 * 18 * 128 * 128 * 512 * 16;
+    QCOMPARE(t5.flopsPerStep, t5Forward * 3.0);
     QCOMPARE(QString::fromStdString(formatBytes(1536.0)), QStringLiteral("1.5 KiB"));
   }
 
