@@ -38,7 +38,6 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -50,10 +49,9 @@ using namespace tunebench;
 
 namespace {
 
-// The bytes malloc has handed out and not had back, over all arenas (malloc_stats' "Total (incl.
-// mmap)" in use), in MiB: the live tensors and the libraries' heap, without what the allocator
-// keeps free.
-// Bytes malloc has handed out and not had back: in the arenas and in mmapped blocks.
+// The bytes malloc has handed out and not had back, over all arenas and mmapped blocks (what
+// malloc_stats() prints as "Total (incl. mmap)" in use): the live tensors and the libraries' heap,
+// without what the allocator keeps free.
 std::size_t heapInUseBytes()
 {
   const struct mallinfo2 m = mallinfo2();
@@ -62,27 +60,9 @@ std::size_t heapInUseBytes()
 
 double heapInUseMiB()
 {
-  std::fflush(stderr);
-  FILE *tmp = std::tmpfile();
-  const int saved = dup(2);
-  dup2(fileno(tmp), 2);
-  malloc_stats();
-  std::fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  std::rewind(tmp);
-  char line[256];
-  double inUse = 0;
-  bool total = false;
-  while (std::fgets(line, sizeof line, tmp)) {
-    if (std::strstr(line, "Total (incl. mmap)"))
-      total = true;
-    if (total && std::strstr(line, "in use bytes"))
-      inUse = std::atof(std::strchr(line, '=') + 1);
-  }
-  std::fclose(tmp);
-  return inUse / 1048576.0;
+  return static_cast<double>(heapInUseBytes()) / 1048576.0;
 }
+
 // Resident memory now: /proc/self/statm's second field, in pages.
 double residentMiB()
 {
@@ -164,7 +144,7 @@ int main(int argc, char **argv)
   if (allocator == "caching")
     bench::CachingCpuAllocator::instance().install();
   const double baselineMiB = residentMiB(), baselineHeapMiB = heapTrace ? heapInUseMiB() : 0.0;
-  const std::size_t polledBaseline = heapInUseBytes();
+  const std::size_t polledBaseline = heapPoll ? heapInUseBytes() : 0;
   double heapSampled = 0;
   torch::manual_seed(0);
   const nlohmann::json j = {{"model_type", "bert"},
@@ -311,12 +291,14 @@ int main(int argc, char **argv)
   const int total = warmup + steps + (profile.empty() ? 0 : 1);
   std::atomic<bool> polling{heapPoll};
   std::atomic<std::size_t> polledPeak{0};
-  std::thread poller([&] {
-    while (polling.load()) {
-      polledPeak = std::max(polledPeak.load(), heapInUseBytes());
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-  });
+  std::thread poller;
+  if (heapPoll)
+    poller = std::thread([&] {
+      while (polling.load()) {
+        polledPeak = std::max(polledPeak.load(), heapInUseBytes());
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    });
   for (int s = 0; s < total; ++s) {
     std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
     if (s == warmup + steps)
@@ -332,7 +314,8 @@ int main(int argc, char **argv)
     }
   }
   polling = false;
-  poller.join();
+  if (poller.joinable())
+    poller.join();
   if (peakBetween)
     samples.push_back(gemmPeak());
   const double stepSeconds = median(times);
