@@ -8,14 +8,16 @@
 # less those before the model — what the estimate models (weights, gradients, optimizer state,
 # activations); the difference to the resident memory is what the allocator keeps. The step times of a row with
 # and without checkpointing come from runs that alternate, best of ROUNDS each. Prints a Markdown
-# section on stdout (progress on stderr).
-#   bench/memory.sh        PRECISION=fp32|bf16 (fp32)  ROUNDS=2  THREADS=$(nproc)
+# section on stdout (progress on stderr). ALLOCATOR=blocks measures the same with TUNEBENCH_MALLOC=blocks
+# (core/runtime/cpuallocator.h) instead of tunebench's default heap.
+#   bench/memory.sh        PRECISION=fp32|bf16 (fp32)  ROUNDS=2  THREADS=$(nproc)  ALLOCATOR=heap|blocks (heap)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/build/release/bin
 threads=${THREADS:-$(nproc)}
 precision=${PRECISION:-fp32}
 rounds=${ROUNDS:-2}
+allocator=${ALLOCATOR:-heap}
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -23,15 +25,15 @@ for ((r = 0; r < rounds; r++)); do
   for strategy in full lora prefix; do
     for checkpoint in 0 1; do
       "$bin/bench_trainstep" --layers 12 --hidden 768 --batch 8 --seq 128 --warmup 1 --steps 3 \
-        --threads "$threads" --precision "$precision" --strategy "$strategy" --checkpoint "$checkpoint" --heap 1 \
+        --threads "$threads" --precision "$precision" --strategy "$strategy" --checkpoint "$checkpoint" --heap 1 --allocator "$allocator" \
         >"$work/$strategy-$checkpoint-$r.json"
       echo "round $((r + 1)): $strategy, checkpointing $checkpoint" >&2
     done
   done
 done
-python3 - "$work" "$precision" "$threads" <<'PY'
+python3 - "$work" "$precision" "$threads" "$allocator" <<'PY'
 import glob, json, os, sys
-work, precision, threads = sys.argv[1], sys.argv[2], sys.argv[3]
+work, precision, threads, allocator = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 rows = {}
 for f in glob.glob(os.path.join(work, "*.json")):
     m = json.load(open(f))
@@ -44,7 +46,7 @@ def best(key):
             "live": max(m["heap_sampled_mib"] for m in ms),
             "step": min(m["step_s"] for m in ms),
             "trainable": ms[0]["trainable"]}
-print(f"BERT-base size (12×768), batch 8 × 128, {precision}, AdamW, {threads} threads; one process per row,")
+print(f"BERT-base size (12×768), batch 8 × 128, {precision}, AdamW, {threads} threads, allocator {allocator}; one process per row,")
 print("peak resident memory (lowest of the rounds); \"above the libraries\" = the peak less the process's")
 print("memory before the model was built; \"live tensors\" = malloc's bytes in use after the forward and the")
 print("backward pass (highest sample) less those before the model, which is what the estimate models;")

@@ -11,12 +11,12 @@
 // --mode infer-no-grad: the same under NoGradGuard instead of inference mode (as the validation
 // passes inside training run), for an A/B of the two.
 #include "bench/benchclock.h"
-#include "bench/cachingallocator.h"
 #include "core/models/bf16linear.h"
 #include "core/models/checkpointing.h"
 #include "core/models/encoder.h"
 #include "core/models/estimate.h"
 #include "core/runtime/blascore.h"
+#include "core/runtime/cpuallocator.h"
 #include "core/runtime/gemmprobe.h"
 #include "core/runtime/runtime.h"
 #include "core/strategies/basicstrategies.h"
@@ -38,8 +38,10 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <thread>
@@ -50,12 +52,13 @@ using namespace tunebench;
 namespace {
 
 // The bytes malloc has handed out and not had back, over all arenas and mmapped blocks (what
-// malloc_stats() prints as "Total (incl. mmap)" in use): the live tensors and the libraries' heap,
-// without what the allocator keeps free.
+// malloc_stats() prints as "Total (incl. mmap)" in use), and the blocks tunebench's allocator has
+// handed out (core/runtime/cpuallocator.h): the live tensors and the libraries' heap, without what
+// either keeps free.
 std::size_t heapInUseBytes()
 {
   const struct mallinfo2 m = mallinfo2();
-  return m.uordblks + m.hblkhd;
+  return m.uordblks + m.hblkhd + cpuAllocatorStats().liveBytes;
 }
 
 double heapInUseMiB()
@@ -95,9 +98,14 @@ int main(int argc, char **argv)
   // every 0.2 ms through all the steps: the highest, less the same before the model, is the live
   // peak wherever in the step it falls ("heap_polled_peak_mib"; polling slows the steps).
   bool heapTrace = false, heapPoll = false;
-  // --allocator caching: LibTorch's CPU tensors from bench/cachingallocator.h (an experiment on
-  // the heap's fragmentation; tunebench does not use it).
-  std::string allocator = "default";
+  // --allocator heap (tunebench's default: malloc with freed memory kept), blocks (large tensors
+  // from core/runtime/cpuallocator.h: TUNEBENCH_MALLOC=blocks) or default (glibc's own settings:
+  // TUNEBENCH_MALLOC=default).
+  std::string allocator = "heap";
+  // --seq-min M: the steps' sequence length cycles from --seq down to M in steps of 8, as batches
+  // padded to their longest (bucketing, dynamic padding) vary; tokens/s is then the timed steps'
+  // tokens over their time.
+  int seqMin = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--layers")
@@ -130,6 +138,8 @@ int main(int argc, char **argv)
       checkpoint = std::stoi(v);
     else if (k == "--allocator")
       allocator = v;
+    else if (k == "--seq-min")
+      seqMin = std::stoi(v);
     else if (k == "--heap")
       heapTrace = v == "1" || v == "2", heapPoll = v == "2";
     else {
@@ -140,9 +150,13 @@ int main(int argc, char **argv)
   RuntimeOptions options = runtimeOptionsFromEnvironment();
   if (threads > 0)
     options.threads = threads;
+  if (allocator != "heap")
+    setenv("TUNEBENCH_MALLOC", allocator.c_str(), 1);
   configureRuntime(options);
-  if (allocator == "caching")
-    bench::CachingCpuAllocator::instance().install();
+  if (seqMin <= 0 || seqMin > seq)
+    seqMin = seq;
+  const int lengths = (seq - seqMin) / 8 + 1;
+  std::int64_t length = seq; // of the step running now
   const double baselineMiB = residentMiB(), baselineHeapMiB = heapTrace ? heapInUseMiB() : 0.0;
   const std::size_t polledBaseline = heapPoll ? heapInUseBytes() : 0;
   double heapSampled = 0;
@@ -214,7 +228,10 @@ int main(int argc, char **argv)
     {
       AutocastScope autocast(precision == "bf16");
       CheckpointScope checkpointing(checkpoint);
-      loss = torch::nn::functional::cross_entropy(m(ids, mask, types).logits.to(torch::kFloat), labels);
+      loss = torch::nn::functional::cross_entropy(
+          m(ids.narrow(1, 0, length), mask.narrow(1, 0, length), types.narrow(1, 0, length))
+              .logits.to(torch::kFloat),
+          labels);
     }
     const auto forward = Clock::now();
     if (heapTrace) // the heap with the step's activations alive (outside the phases' clocks)
@@ -286,6 +303,7 @@ int main(int argc, char **argv)
     return 0;
   }
   std::vector<double> times, phases[3], samples;
+  double timedTokens = 0;
   // --profile FILE: one more step after the timed ones, under LibTorch's profiler (a Chrome trace;
   // bench/reference/opprofile.py sums it op by op beside the reference's).
   const int total = warmup + steps + (profile.empty() ? 0 : 1);
@@ -306,8 +324,10 @@ int main(int argc, char **argv)
     const bool timed = s >= warmup && s < warmup + steps;
     if (peakBetween && timed)
       samples.push_back(gemmPeak());
+    length = seq - 8 * (s % lengths);
     const auto taken = step(model, optimizer);
     if (timed) {
+      timedTokens += static_cast<double>(batch * length);
       times.push_back(taken[0] + taken[1] + taken[2]);
       for (int i = 0; i < 3; ++i)
         phases[i].push_back(taken[i]);
@@ -352,30 +372,36 @@ int main(int argc, char **argv)
   }
   std::printf(
       "%s\n",
-      nlohmann::json({{"engine", "tunebench"},
-                      {"mfu_between", between},
-                      {"peak_rss_mib", peakResidentMiB()},
-                      {"baseline_rss_mib", baselineMiB},
-                      {"heap_sampled_mib", heapTrace ? heapSampled - baselineHeapMiB : 0.0},
-                      {"heap_polled_peak_mib",
-                       heapPoll ? static_cast<double>(polledPeak.load() - polledBaseline) / 1048576.0 : 0.0},
-                      {"checkpoint", checkpoint},
-                      {"allocator", allocator},
-                      {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)},
-                      {"layers", layers},
-                      {"hidden", hidden},
-                      {"precision", precision},
-                      {"strategy", strategy},
-                      {"batch", batch},
-                      {"seq", seq},
-                      {"threads", runtimeInfo().intraOpThreads},
-                      {"step_s", stepSeconds},
-                      {"tokens_per_s", tokens / stepSeconds},
-                      {"flops_per_step", flops},
-                      {"forward_s", median(phases[0])},
-                      {"backward_s", median(phases[1])},
-                      {"optimizer_s", median(phases[2])},
-                      {"trainable", trainable}})
+      nlohmann::json(
+          {{"engine", "tunebench"},
+           {"mfu_between", between},
+           {"peak_rss_mib", peakResidentMiB()},
+           {"baseline_rss_mib", baselineMiB},
+           {"heap_sampled_mib", heapTrace ? heapSampled - baselineHeapMiB : 0.0},
+           {"heap_polled_peak_mib",
+            heapPoll ? static_cast<double>(polledPeak.load() - polledBaseline) / 1048576.0 : 0.0},
+           {"checkpoint", checkpoint},
+           {"allocator", allocator},
+           {"estimate_mib", estimate.totalBytes / (1024.0 * 1024.0)},
+           {"layers", layers},
+           {"hidden", hidden},
+           {"precision", precision},
+           {"strategy", strategy},
+           {"batch", batch},
+           {"seq", seq},
+           {"threads", runtimeInfo().intraOpThreads},
+           {"step_s", stepSeconds},
+           {"seq_min", seqMin},
+           {"blocks_reused", cpuAllocatorStats().reused},
+           {"blocks_resized", cpuAllocatorStats().resized},
+           {"blocks_mapped", cpuAllocatorStats().mapped},
+           {"tokens_per_s", lengths > 1 ? timedTokens / std::accumulate(times.begin(), times.end(), 0.0)
+                                        : tokens / stepSeconds},
+           {"flops_per_step", flops},
+           {"forward_s", median(phases[0])},
+           {"backward_s", median(phases[1])},
+           {"optimizer_s", median(phases[2])},
+           {"trainable", trainable}})
           .dump()
           .c_str());
   return 0;

@@ -1,5 +1,6 @@
 #include "core/runtime/runtime.h"
 
+#include "core/runtime/cpuallocator.h"
 #include "core/runtime/dnnlmatmul.h"
 #include "core/tokenize/sentencepiecemodel.h"
 #include "core/util/error.h"
@@ -71,13 +72,19 @@ RuntimeOptions runtimeOptionsFromEnvironment()
 
 namespace {
 bool g_freedMemoryKept = false;
+
+std::string mallocChoice()
+{
+  const char *choice = std::getenv("TUNEBENCH_MALLOC");
+  return choice ? choice : "";
 }
+} // namespace
 
 bool keepFreedMemory()
 {
   if (g_freedMemoryKept)
     return true;
-  if (const char *choice = std::getenv("TUNEBENCH_MALLOC"); choice && std::string(choice) == "default")
+  if (mallocChoice() == "default")
     return false;
   if (const char *tunables = std::getenv("GLIBC_TUNABLES"); tunables && std::strstr(tunables, "malloc"))
     return false;
@@ -90,7 +97,11 @@ bool keepFreedMemory()
 
 bool freedMemoryKept() { return g_freedMemoryKept; }
 
-void releaseFreeMemory() { malloc_trim(0); }
+void releaseFreeMemory()
+{
+  releaseKeptBlocks();
+  malloc_trim(0);
+}
 
 namespace {
 std::atomic<bool> g_threadsChosen{false}; // by --threads or TUNEBENCH_THREADS
@@ -109,6 +120,8 @@ void setThreads(int threads)
 int configureRuntime(const RuntimeOptions &options)
 {
   keepFreedMemory();
+  if (mallocChoice() == "blocks")
+    installCpuAllocator();
   g_threadsChosen = options.threads > 0;
   // Data-parallel ranks on one machine (LOCAL_WORLD_SIZE, as torchrun and --nproc set it) share
   // its cores.
@@ -220,8 +233,13 @@ std::string formatRuntimeInfo(const RuntimeInfo &info)
   out << '\n';
   if (info.blas.slow)
     out << "WARNING:       the reference BLAS is ~40x slower; install libopenblas0-pthread\n";
-  out << "allocator:     glibc malloc"
-      << (freedMemoryKept() ? ", freed memory kept for the next step (no mmap, trim above 1 GiB)" : ", as glibc or the environment sets it") << '\n';
+  out << "allocator:     "
+      << (cpuAllocatorStats().installed
+              ? "tensors of 256 KiB and more in blocks kept by size class, below that glibc malloc"
+              : "glibc malloc")
+      << (freedMemoryKept() ? ", freed memory kept for the next step (no mmap, trim above 1 GiB)"
+                            : ", as glibc or the environment sets it")
+      << '\n';
   out << "threads:       " << info.intraOpThreads << " intra-op (" << info.usableCores
       << " usable cores), " << info.interOpThreads << " inter-op";
   if (info.blas.threads > 0)

@@ -454,6 +454,38 @@ private Q_SLOTS:
     const Result s = run({QStringLiteral("train"), bad, QStringLiteral("--set"), QStringLiteral("training.epochs=0")});
     QVERIFY2(s.err.contains(QLatin1String("training.epochs: must be between 1 and 1000 (got 0)")), qPrintable(s.err));
   }
+
+  // TUNEBENCH_MALLOC=blocks (core/runtime/cpuallocator.h) changes where tensors live, not a number:
+  // the same run gives the same validation loss and test metrics as with the default heap.
+  void blocksAllocatorChangesNoNumber()
+  {
+    QProcessEnvironment blocks = env();
+    blocks.insert(QStringLiteral("TUNEBENCH_MALLOC"), QStringLiteral("blocks"));
+    const Result version = tunebench::testing::runCli(m_cli, {QStringLiteral("version")}, blocks, 60000);
+    QVERIFY2(version.out.contains(QLatin1String("blocks kept by size class")), qPrintable(version.out));
+    QVERIFY(!run({QStringLiteral("version")}).out.contains(QLatin1String("blocks kept by size class")));
+    const Result r = tunebench::testing::runCli(m_cli,
+                                                {QStringLiteral("train"), m_config,
+                                                 QStringLiteral("--run-dir"), path(QStringLiteral("blocks")),
+                                                 QStringLiteral("--quiet"), QStringLiteral("--json")},
+                                                blocks, 300000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const Result whole =
+        run({QStringLiteral("eval"), path(QStringLiteral("whole")), QStringLiteral("--json")});
+    const Result again =
+        run({QStringLiteral("eval"), path(QStringLiteral("blocks")), QStringLiteral("--json")});
+    QCOMPARE(again.json(), whole.json());
+    QFile results(path(QStringLiteral("whole/results.json")));
+    QVERIFY(results.open(QIODevice::ReadOnly));
+    const QJsonObject wholeResults = QJsonDocument::fromJson(results.readAll()).object();
+    const double loss =
+        wholeResults.value(QLatin1String("validation")).toObject().value(QLatin1String("loss")).toDouble();
+    QVERIFY(loss > 0);
+    QCOMPARE(r.json().value(QLatin1String("validation")).toObject().value(QLatin1String("loss")).toDouble(),
+             loss);
+    QCOMPARE(r.json().value(QLatin1String("steps")).toInt(),
+             wholeResults.value(QLatin1String("steps")).toInt());
+  }
 };
 
 QTEST_GUILESS_MAIN(TestTrainingCli)

@@ -1,0 +1,160 @@
+// tunebench's CPU allocator for LibTorch's large tensors (core/runtime/cpuallocator.h): freed blocks
+// come back for their size class, other classes reshape a kept block instead of mapping more, and the
+// resident memory stays at the live blocks' peak when the batches' shapes vary.
+#include "core/runtime/cpuallocator.h"
+
+#include <c10/core/CPUAllocator.h>
+#include <torch/torch.h>
+
+#include <QtTest/QtTest>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+#include <vector>
+
+using namespace tunebench;
+
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+double residentMiB()
+{
+  std::ifstream statm("/proc/self/statm");
+  double size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<double>(sysconf(_SC_PAGESIZE)) / kMiB;
+}
+
+} // namespace
+
+class TestCpuAllocator : public QObject
+{
+  Q_OBJECT
+
+private Q_SLOTS:
+  void initTestCase()
+  {
+    QVERIFY(installCpuAllocator());
+    QVERIFY(cpuAllocatorStats().installed);
+  }
+
+  void freedBlockIsReused()
+  {
+    void *first = nullptr;
+    {
+      const torch::Tensor t = torch::empty({1 << 18}, torch::kFloat); // 1 MiB
+      first = t.data_ptr();
+    }
+    const CpuAllocatorStats before = cpuAllocatorStats();
+    const torch::Tensor again = torch::empty({(1 << 18) - 1000}, torch::kFloat); // the same class
+    QCOMPARE(again.data_ptr(), first);
+    QCOMPARE(cpuAllocatorStats().reused, before.reused + 1);
+    QCOMPARE(cpuAllocatorStats().mapped, before.mapped);
+  }
+
+  void smallTensorsStayWithMalloc()
+  {
+    const std::size_t live = cpuAllocatorStats().liveBytes;
+    const torch::Tensor small = torch::empty({1000}, torch::kFloat);
+    QCOMPARE(cpuAllocatorStats().liveBytes, live);
+    const torch::Tensor large = torch::empty({1 << 16}, torch::kFloat); // 256 KiB: the smallest block
+    QCOMPARE(cpuAllocatorStats().liveBytes, live + (256u << 10));
+  }
+
+  // A request of another class takes a kept block: a larger one shrinks and gives its tail back.
+  void largerBlockShrinks()
+  {
+    releaseKeptBlocks();
+    double withBlock = 0;
+    {
+      const torch::Tensor t = torch::ones({64 << 18}, torch::kFloat); // 64 MiB, every page touched
+      withBlock = residentMiB();
+    }
+    const CpuAllocatorStats kept = cpuAllocatorStats();
+    QCOMPARE(kept.keptBytes, std::size_t(64) << 20);
+    QVERIFY(residentMiB() > withBlock - 8);                            // kept, still resident
+    const torch::Tensor small = torch::ones({1 << 20}, torch::kFloat); // 4 MiB
+    const CpuAllocatorStats after = cpuAllocatorStats();
+    QCOMPARE(after.resized, kept.resized + 1);
+    QCOMPARE(after.mapped, kept.mapped);
+    QCOMPARE(after.keptBytes, std::size_t(0));
+    QVERIFY2(residentMiB() < withBlock - 50, qPrintable(QString::number(withBlock - residentMiB())));
+  }
+
+  // ... and a smaller one grows, keeping its pages; the tensor in it is whole.
+  void smallerBlockGrows()
+  {
+    releaseKeptBlocks();
+    {
+      const torch::Tensor t = torch::ones({1 << 20}, torch::kFloat);
+    }
+    const CpuAllocatorStats kept = cpuAllocatorStats();
+    const torch::Tensor big = torch::ones({4 << 20}, torch::kFloat);
+    QCOMPARE(cpuAllocatorStats().resized, kept.resized + 1);
+    QCOMPARE(cpuAllocatorStats().mapped, kept.mapped);
+    QCOMPARE(big.sum().item<double>(), double(4 << 20));
+  }
+
+  // Steps of BERT-base-shaped activations with the sequence length changing every step (dynamic
+  // padding): the resident memory rises no further than the live blocks' peak. Blocks kept per class
+  // without reshaping them would hold a set per length, several times the peak.
+  void varyingShapesStayAtTheLivePeak()
+  {
+    releaseKeptBlocks();
+    resetCpuAllocatorPeak();
+    const std::size_t liveBefore = cpuAllocatorStats().liveBytes;
+    const double before = residentMiB();
+    double highest = before;
+    for (int round = 0; round < 2; ++round)
+      for (std::int64_t len = 128; len >= 64; len -= 8) {
+        std::vector<torch::Tensor> step;
+        for (int layer = 0; layer < 12; ++layer) {
+          step.push_back(torch::ones({8, len, 768}));
+          step.push_back(torch::ones({8, 12, len, len}));
+          step.push_back(torch::ones({8, len, 3072}));
+        }
+        highest = std::max(highest, residentMiB());
+      }
+    const double peak = static_cast<double>(cpuAllocatorStats().peakLiveBytes - liveBefore) / kMiB;
+    QVERIFY(peak > 200);
+    QVERIFY2(
+        highest - before <= peak * 1.05 + 16,
+        qPrintable(QStringLiteral("resident +%1 MiB, live peak %2 MiB").arg(highest - before).arg(peak)));
+    releaseKeptBlocks();
+    QVERIFY2(residentMiB() < before + 16, qPrintable(QString::number(residentMiB() - before)));
+  }
+
+  void rawAllocationsRoundTrip()
+  {
+    c10::Allocator *allocator = c10::GetCPUAllocator();
+    const std::size_t live = cpuAllocatorStats().liveBytes;
+    void *large = allocator->raw_allocate(1 << 20);
+    void *small = allocator->raw_allocate(100);
+    QCOMPARE(cpuAllocatorStats().liveBytes, live + (1u << 20));
+    allocator->raw_deallocate(small);
+    allocator->raw_deallocate(large);
+    QCOMPARE(cpuAllocatorStats().liveBytes, live);
+  }
+
+  void threadsShareIt()
+  {
+    const std::size_t live = cpuAllocatorStats().liveBytes;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([t] {
+        for (int i = 0; i < 300; ++i) {
+          torch::Tensor x = torch::empty({(1 << 16) + ((i + t) % 9) * 50000}, torch::kFloat);
+          x.fill_(static_cast<float>(i));
+        }
+      });
+    for (auto &thread : threads)
+      thread.join();
+    QCOMPARE(cpuAllocatorStats().liveBytes, live);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCpuAllocator)
+#include "tst_cpuallocator.moc"
