@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace tunebench {
@@ -60,12 +61,12 @@ public:
   {
     if (n < kSmallest)
       return m_base->allocate(n);
-    const std::size_t size = sizeClass(n);
-    void *p = take(size);
+    const auto [p, size] = take(sizeClass(n));
     std::lock_guard<std::mutex> lock(m_mutex);
     m_live.emplace(p, size);
     m_stats.liveBytes += size;
     m_stats.peakLiveBytes = std::max(m_stats.peakLiveBytes, m_stats.liveBytes);
+    m_highWater = std::max(m_highWater, m_stats.liveBytes);
     return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
   }
 
@@ -92,6 +93,7 @@ public:
       std::lock_guard<std::mutex> lock(m_mutex);
       kept.swap(m_kept);
       m_stats.keptBytes = 0;
+      m_highWater = m_stats.liveBytes;
     }
     for (const auto &[size, blocks] : kept)
       for (void *p : blocks)
@@ -99,38 +101,74 @@ public:
   }
 
 private:
-  // A kept block of the class, else the kept block nearest in size remapped to it, else a fresh
-  // mapping.
-  void *take(std::size_t size) const
+  static std::size_t surplusBytes(const std::vector<std::pair<void *, std::size_t>> &blocks)
+  {
+    std::size_t bytes = 0;
+    for (const auto &block : blocks)
+      bytes += block.second;
+    return bytes;
+  }
+
+  void *pop(std::map<std::size_t, std::vector<void *>>::iterator kept) const
+  {
+    void *p = kept->second.back();
+    kept->second.pop_back();
+    m_stats.keptBytes -= kept->first;
+    if (kept->second.empty())
+      m_kept.erase(kept);
+    return p;
+  }
+
+  // The block for a request of a size class, and the block's size: a kept block of the class or up
+  // to half as large again, whole (what it wastes stays resident, not faulted again), else as below.
+  std::pair<void *, std::size_t> take(std::size_t size) const
   {
     std::unique_lock<std::mutex> lock(m_mutex);
     if (m_kept.empty()) {
       ++m_stats.mapped;
       lock.unlock();
-      return mapFresh(size);
+      return {mapFresh(size), size};
     }
     auto above = m_kept.lower_bound(size);
-    auto chosen = above;
-    if (above == m_kept.end() || (above->first != size && above != m_kept.begin() &&
-                                  size - std::prev(above)->first < above->first - size))
-      chosen = std::prev(above);
-    const std::size_t had = chosen->first;
-    void *p = chosen->second.back();
-    chosen->second.pop_back();
-    if (chosen->second.empty())
-      m_kept.erase(chosen);
-    m_stats.keptBytes -= had;
-    if (had == size) {
+    if (above != m_kept.end() && above->first <= size + size / 2) {
+      size = above->first;
+      void *p = pop(above);
       ++m_stats.reused;
-      return p;
+      return {p, size};
     }
+    // Else the cheapest in pages faulted now or later: a fresh mapping costs its size (and is
+    // allowed only while everything mapped stays within 5% above the live blocks' high-water mark),
+    // shrinking a larger kept block the pages it gives back, growing a smaller one its growth.
+    const std::size_t mapped = m_stats.liveBytes + m_stats.keptBytes + size;
+    const bool freshAllowed = mapped <= m_highWater + m_highWater / 20;
+    const std::size_t none = ~std::size_t(0);
+    const std::size_t shrinkCost = above != m_kept.end() ? above->first - size : none;
+    const std::size_t growCost = above != m_kept.begin() ? size - std::prev(above)->first : none;
+    if (freshAllowed && size <= shrinkCost && size <= growCost) {
+      ++m_stats.mapped;
+      lock.unlock();
+      return {mapFresh(size), size};
+    }
+    auto chosen = shrinkCost <= growCost ? above : std::prev(above);
+    const std::size_t had = chosen->first;
+    void *p = pop(chosen);
     ++m_stats.resized;
+    // A block that grows while others stay kept would take the mapped total past the bound: the
+    // smallest kept blocks (the cheapest to fault in again) are given back first.
+    std::vector<std::pair<void *, std::size_t>> surplus;
+    while (had < size && !m_kept.empty() &&
+           mapped - had > m_highWater + m_highWater / 20 + surplusBytes(surplus)) {
+      const std::size_t bytes = m_kept.begin()->first;
+      surplus.emplace_back(pop(m_kept.begin()), bytes);
+    }
     lock.unlock();
+    for (const auto &[block, bytes] : surplus)
+      munmap(block, bytes);
     void *moved = mremap(p, had, size, had > size ? 0 : MREMAP_MAYMOVE);
     if (moved != MAP_FAILED)
-      return moved;
+      return {moved, size};
     munmap(p, had);
-    return mapFresh(size);
+    return {mapFresh(size), size};
   }
 
   static void release(void *p)
@@ -154,6 +192,8 @@ private:
   mutable std::mutex m_mutex;
   mutable std::map<std::size_t, std::vector<void *>> m_kept; // by size class
   mutable std::unordered_map<void *, std::size_t> m_live;
+  mutable std::size_t m_highWater =
+      0; // the most bytes live at once since the kept blocks were last given back
   mutable CpuAllocatorStats m_stats;
 };
 

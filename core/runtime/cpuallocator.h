@@ -1,16 +1,15 @@
 #pragma once
-// An allocator for LibTorch's large CPU tensors (256 KiB and more) that trades speed for memory,
-// chosen with TUNEBENCH_MALLOC=blocks (configureRuntime() installs it then; tunebench's default is
-// glibc's heap with freed memory kept, runtime.h). Each block is its own anonymous mapping, rounded
-// up to an eighth of its power of two, and freed blocks are kept for the next request of their size
-// class. A request that finds none takes the kept block nearest in size and resizes its mapping
-// (mremap: a larger one shrinks, giving its tail back; a smaller one grows, keeping its pages), and
-// maps fresh memory only when nothing is kept — so no block is ever a hole: the resident memory stays
-// at the highest the live blocks reached, whatever shapes the batches have. glibc's heap instead
-// fragments over the steps (BERT-base: 340–495 MiB above the live peak). The price is page faults
-// wherever a resize grows a block: none once a loop of fixed shapes has settled (LoRA, prefix
-// tuning), about a hundred resizes a step in full fine-tuning, whose gradients (dropped before each
-// step) and activations trade blocks of different sizes (bench/memory.sh measures both).
+// An allocator for LibTorch's large CPU tensors (256 KiB and more) that keeps the resident memory at
+// the live tensors' peak, chosen with TUNEBENCH_MALLOC=blocks (configureRuntime() installs it then;
+// tunebench's default is glibc's heap with freed memory kept, runtime.h, which fragments over the
+// steps: BERT-base's resident memory ended 340–495 MiB above the live peak). Each block is its own
+// anonymous mapping, rounded up to an eighth of its power of two; freed blocks are kept and serve
+// the next request of their class, or of a class up to a third smaller, whole. A request that finds
+// none takes the cheapest way in pages faulted now or later: a fresh mapping (only while all that is
+// mapped stays within 5% above the high-water mark of live blocks), or a kept block resized with
+// mremap — a larger one shrinks, giving its tail back; a smaller one grows, keeping its pages. No
+// block is ever a hole, so however the batches' shapes vary the resident memory stays near the
+// highest the live blocks reached; a loop of fixed shapes settles into reusing its blocks.
 // Smaller allocations go to LibTorch's default allocator (malloc).
 #include <cstddef>
 #include <cstdint>
@@ -23,8 +22,8 @@ struct CpuAllocatorStats
   std::size_t liveBytes = 0;     // blocks handed out and not yet freed (their size classes)
   std::size_t peakLiveBytes = 0; // the highest liveBytes since the last resetPeak
   std::size_t keptBytes = 0;     // freed blocks kept for reuse
-  std::uint64_t reused = 0;      // requests served by a kept block of their class
-  std::uint64_t resized = 0;     // ... by a kept block of another class, remapped
+  std::uint64_t reused = 0;      // requests served whole by a kept block of their class or up to 1.5× it
+  std::uint64_t resized = 0;     // ... by a kept block of another size, remapped
   std::uint64_t mapped = 0;      // ... by a fresh mapping
 };
 
