@@ -104,14 +104,6 @@ public:
   }
 
 private:
-  static std::size_t surplusBytes(const std::vector<std::pair<void *, std::size_t>> &blocks)
-  {
-    std::size_t bytes = 0;
-    for (const auto &block : blocks)
-      bytes += block.second;
-    return bytes;
-  }
-
   void *pop(std::map<std::size_t, std::vector<void *>>::iterator kept) const
   {
     void *p = kept->second.back();
@@ -159,10 +151,11 @@ private:
     // A block that grows while others stay kept would take the mapped total past the bound: the
     // smallest kept blocks (the cheapest to fault in again) are given back first.
     std::vector<std::pair<void *, std::size_t>> surplus;
-    while (had < size && !m_kept.empty() &&
-           mapped - had > m_highWater + m_highWater / 20 + surplusBytes(surplus)) {
+    for (std::size_t givenBack = 0;
+         had < size && !m_kept.empty() && mapped - had > m_highWater + m_highWater / 20 + givenBack;) {
       const std::size_t bytes = m_kept.begin()->first;
       surplus.emplace_back(pop(m_kept.begin()), bytes);
+      givenBack += bytes;
     }
     lock.unlock();
     for (const auto &[block, bytes] : surplus)

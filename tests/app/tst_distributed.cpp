@@ -86,8 +86,8 @@ class TestDistributed : public QObject, tunebench::testing::RankRuns
                                        QStringLiteral("2"), QStringLiteral("--run-dir"), two},
                                       settings + QStringList{QStringLiteral("training.batch_size=16")}));
     QVERIFY2(b.exitCode == 0, qPrintable(b.err));
-    const QList<QJsonObject> s1 = events(one, QStringLiteral("step")),
-                             s2 = events(two, QStringLiteral("step"));
+    const QList<QJsonObject> s1 = tunebench::testing::runEvents(one, QStringLiteral("step")),
+                             s2 = tunebench::testing::runEvents(two, QStringLiteral("step"));
     QCOMPARE(s1.size(), expectedSteps);
     QCOMPARE(s2.size(), expectedSteps); // rank 0 alone wrote the log: no step twice
     double worst = 0;

@@ -47,8 +47,8 @@ class TestRankFaults : public QObject, tunebench::testing::RankRuns
     QCOMPARE(b.value(QStringLiteral("steps")).toInt(), a.value(QStringLiteral("steps")).toInt());
     QCOMPARE(testMetric(b, "accuracy"), testMetric(a, "accuracy"));
     QVERIFY(std::abs(testMetric(b, "loss") - testMetric(a, "loss")) < 1e-9);
-    const QList<QJsonObject> x = events(uninterrupted(), QStringLiteral("step")),
-                             y = events(run, QStringLiteral("step"));
+    const QList<QJsonObject> x = tunebench::testing::runEvents(uninterrupted(), QStringLiteral("step")),
+                             y = tunebench::testing::runEvents(run, QStringLiteral("step"));
     QCOMPARE(y.size(), x.size());
     for (int i = 0; i < x.size(); ++i)
       QVERIFY(std::abs(x[i].value(QStringLiteral("loss")).toDouble() -

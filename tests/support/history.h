@@ -13,18 +13,27 @@
 
 namespace tunebench::testing {
 
+// The events of one type in a run folder's events.jsonl, in their order.
+inline QList<QJsonObject> runEvents(const QString &runDir, const QString &type)
+{
+  QList<QJsonObject> out;
+  QFile f(runDir + QStringLiteral("/events.jsonl"));
+  if (!f.open(QIODevice::ReadOnly))
+    return out;
+  for (const QByteArray &line : f.readAll().split('\n')) {
+    const QJsonObject j = QJsonDocument::fromJson(line).object();
+    if (j.value(QLatin1String("type")).toString() == type)
+      out.push_back(j);
+  }
+  return out;
+}
+
 // The training losses of a run folder's events.jsonl, in step order.
 inline QList<double> eventLosses(const QString &runDir)
 {
   QList<double> losses;
-  QFile f(runDir + QStringLiteral("/events.jsonl"));
-  if (!f.open(QIODevice::ReadOnly))
-    return losses;
-  for (const QByteArray &line : f.readAll().split('\n')) {
-    const QJsonObject j = QJsonDocument::fromJson(line).object();
-    if (j.value(QLatin1String("type")).toString() == QLatin1String("step"))
-      losses << j.value(QLatin1String("loss")).toDouble();
-  }
+  for (const QJsonObject &step : runEvents(runDir, QStringLiteral("step")))
+    losses << step.value(QLatin1String("loss")).toDouble();
   return losses;
 }
 

@@ -4,6 +4,7 @@
 // run's events and results.
 #include "support/cli.h"
 #include "support/golden.h"
+#include "support/history.h"
 
 #include <torch/torch.h>
 
@@ -94,20 +95,6 @@ protected:
     return file;
   }
 
-  static QList<QJsonObject> events(const QString &run, const QString &type)
-  {
-    QList<QJsonObject> out;
-    QFile f(run + QStringLiteral("/events.jsonl"));
-    if (!f.open(QIODevice::ReadOnly))
-      return out;
-    for (const QByteArray &line : f.readAll().split('\n')) {
-      const QJsonObject j = QJsonDocument::fromJson(line).object();
-      if (j.value(QStringLiteral("type")).toString() == type)
-        out.push_back(j);
-    }
-    return out;
-  }
-
   static QJsonObject results(const QString &run)
   {
     QFile f(run + QStringLiteral("/results.json"));
@@ -132,7 +119,7 @@ protected:
         .toDouble();
   }
 
-  static qint64 steps(const QString &run) { return events(run, QStringLiteral("step")).size(); }
+  static qint64 steps(const QString &run) { return runEvents(run, QStringLiteral("step")).size(); }
 };
 
 } // namespace tunebench::testing
