@@ -8,16 +8,16 @@
 # less those before the model — what the estimate models (weights, gradients, optimizer state,
 # activations); the difference to the resident memory is what the allocator keeps. The step times of a row with
 # and without checkpointing come from runs that alternate, best of ROUNDS each. Prints a Markdown
-# section on stdout (progress on stderr). ALLOCATOR=blocks measures the same with TUNEBENCH_MALLOC=blocks
-# (core/runtime/cpuallocator.h) instead of tunebench's default heap.
-#   bench/memory.sh        PRECISION=fp32|bf16 (fp32)  ROUNDS=2  THREADS=$(nproc)  ALLOCATOR=heap|blocks (heap)
+# section on stdout (progress on stderr). ALLOCATOR=heap measures the same with TUNEBENCH_MALLOC=heap
+# (glibc's heap, freed memory kept) instead of tunebench's default blocks (core/runtime/cpuallocator.h).
+#   bench/memory.sh        PRECISION=fp32|bf16 (fp32)  ROUNDS=2  THREADS=$(nproc)  ALLOCATOR=blocks|heap (blocks)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/build/release/bin
 threads=${THREADS:-$(nproc)}
 precision=${PRECISION:-fp32}
 rounds=${ROUNDS:-2}
-allocator=${ALLOCATOR:-heap}
+allocator=${ALLOCATOR:-blocks}
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

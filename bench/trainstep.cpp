@@ -98,10 +98,10 @@ int main(int argc, char **argv)
   // every 0.2 ms through all the steps: the highest, less the same before the model, is the live
   // peak wherever in the step it falls ("heap_polled_peak_mib"; polling slows the steps).
   bool heapTrace = false, heapPoll = false;
-  // --allocator heap (tunebench's default: malloc with freed memory kept), blocks (large tensors
-  // from core/runtime/cpuallocator.h: TUNEBENCH_MALLOC=blocks) or default (glibc's own settings:
+  // --allocator blocks (tunebench's default: large tensors from core/runtime/cpuallocator.h), heap
+  // (malloc with freed memory kept: TUNEBENCH_MALLOC=heap) or default (glibc's own settings:
   // TUNEBENCH_MALLOC=default).
-  std::string allocator = "heap";
+  std::string allocator = "blocks";
   // --seq-min M: the steps' sequence length cycles from --seq down to M in steps of 8, as batches
   // padded to their longest (bucketing, dynamic padding) vary; tokens/s is then the timed steps'
   // tokens over their time.
@@ -150,8 +150,7 @@ int main(int argc, char **argv)
   RuntimeOptions options = runtimeOptionsFromEnvironment();
   if (threads > 0)
     options.threads = threads;
-  if (allocator != "heap")
-    setenv("TUNEBENCH_MALLOC", allocator.c_str(), 1);
+  setenv("TUNEBENCH_MALLOC", allocator.c_str(), 1);
   configureRuntime(options);
   if (seqMin <= 0 || seqMin > seq)
     seqMin = seq;
@@ -393,7 +392,9 @@ int main(int argc, char **argv)
            {"step_s", stepSeconds},
            {"seq_min", seqMin},
            {"blocks_reused", cpuAllocatorStats().reused},
-           {"blocks_resized", cpuAllocatorStats().resized},
+           {"blocks_carved", cpuAllocatorStats().carved},
+           {"blocks_assembled", cpuAllocatorStats().assembled},
+           {"blocks_moved_mib", static_cast<double>(cpuAllocatorStats().movedBytes) / 1048576.0},
            {"blocks_mapped", cpuAllocatorStats().mapped},
            {"tokens_per_s", lengths > 1 ? timedTokens / std::accumulate(times.begin(), times.end(), 0.0)
                                         : tokens / stepSeconds},

@@ -67,6 +67,10 @@ RuntimeOptions runtimeOptionsFromEnvironment()
       throw Error(std::string("TUNEBENCH_THREADS: expected a positive integer, got \"") + env + "\"");
     options.threads = static_cast<int>(n);
   }
+  if (const char *env = std::getenv("TUNEBENCH_MALLOC"); env && *env && std::strcmp(env, "blocks") != 0 &&
+                                                         std::strcmp(env, "heap") != 0 &&
+                                                         std::strcmp(env, "default") != 0)
+    throw Error(std::string("TUNEBENCH_MALLOC: expected blocks, heap or default, got \"") + env + "\"");
   return options;
 }
 
@@ -120,7 +124,7 @@ void setThreads(int threads)
 int configureRuntime(const RuntimeOptions &options)
 {
   keepFreedMemory();
-  if (mallocChoice() == "blocks")
+  if (const std::string choice = mallocChoice(); choice.empty() || choice == "blocks")
     installCpuAllocator();
   g_threadsChosen = options.threads > 0;
   // Data-parallel ranks on one machine (LOCAL_WORLD_SIZE, as torchrun and --nproc set it) share
@@ -234,9 +238,9 @@ std::string formatRuntimeInfo(const RuntimeInfo &info)
   if (info.blas.slow)
     out << "WARNING:       the reference BLAS is ~40x slower; install libopenblas0-pthread\n";
   out << "allocator:     "
-      << (cpuAllocatorStats().installed
-              ? "tensors of 256 KiB and more in blocks kept by size class, below that glibc malloc"
-              : "glibc malloc")
+      << (cpuAllocatorStats().installed ? "tensors of 256 KiB and more in tunebench's blocks (kept, joined, "
+                                          "moved), below that glibc malloc"
+                                        : "glibc malloc")
       << (freedMemoryKept() ? ", freed memory kept for the next step (no mmap, trim above 1 GiB)"
                             : ", as glibc or the environment sets it")
       << '\n';

@@ -104,16 +104,31 @@ private Q_SLOTS:
       QVERIFY2(!r.out.contains(QLatin1String("GOMP_SPINCOUNT")), qPrintable(r.out));
   }
 
-  // Freed memory stays in glibc's heap for the next step (core/runtime/runtime.h); the user's
-  // own malloc settings, or TUNEBENCH_MALLOC=default, keep glibc's defaults.
+  // Large tensors come from tunebench's blocks (core/runtime/cpuallocator.h) unless
+  // TUNEBENCH_MALLOC says heap or default; freed memory stays in glibc's heap for the next step
+  // (core/runtime/runtime.h); the user's own malloc settings, or TUNEBENCH_MALLOC=default, keep
+  // glibc's defaults; another TUNEBENCH_MALLOC is refused.
   void allocatorKeepsFreedMemory()
   {
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     for (const char *name : {"GLIBC_TUNABLES", "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
                              "MALLOC_TOP_PAD_", "TUNEBENCH_MALLOC"})
       env.remove(QLatin1String(name));
+    const Result blocks = run({QStringLiteral("--version")}, env);
+    QVERIFY2(
+        blocks.out.contains(QLatin1String(
+            "allocator:     tensors of 256 KiB and more in tunebench's blocks (kept, joined, moved), below "
+            "that glibc malloc, freed memory kept")),
+        qPrintable(blocks.out));
+    env.insert(QStringLiteral("TUNEBENCH_MALLOC"), QStringLiteral("heap"));
     const Result kept = run({QStringLiteral("--version")}, env);
     QVERIFY2(kept.out.contains(QLatin1String("allocator:     glibc malloc, freed memory kept")), qPrintable(kept.out));
+    env.insert(QStringLiteral("TUNEBENCH_MALLOC"), QStringLiteral("mmap"));
+    const Result wrong = run({QStringLiteral("--version")}, env);
+    QVERIFY(wrong.exitCode != 0);
+    QVERIFY2(
+        wrong.err.contains(QLatin1String("TUNEBENCH_MALLOC: expected blocks, heap or default, got \"mmap\"")),
+        qPrintable(wrong.err));
     env.insert(QStringLiteral("TUNEBENCH_MALLOC"), QStringLiteral("default"));
     const Result plain = run({QStringLiteral("--version")}, env);
     QVERIFY2(plain.out.contains(QLatin1String("allocator:     glibc malloc, as glibc or the environment sets it")), qPrintable(plain.out));

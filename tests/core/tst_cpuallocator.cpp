@@ -1,6 +1,7 @@
 // tunebench's CPU allocator for LibTorch's large tensors (core/runtime/cpuallocator.h): freed blocks
-// come back for their size class, other classes reshape a kept block instead of mapping more, and the
-// resident memory stays at the live blocks' peak when the batches' shapes vary.
+// come back whole or give up their front, freed neighbours join, smaller blocks' pages are moved into
+// a larger request instead of faulting fresh ones, and the resident memory stays at the live blocks'
+// peak when the batches' shapes vary.
 #include "core/runtime/cpuallocator.h"
 
 #include <c10/core/CPUAllocator.h>
@@ -10,6 +11,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -29,7 +31,7 @@ double residentMiB()
 }
 
 // From a clean start (kept blocks given back, the peak reset): the highest resident memory sampled
-// must stay within 5% (and 16 MiB of the libraries' own) of the live blocks' peak.
+// must stay within 10% (and 16 MiB of the libraries' own) of the live blocks' peak.
 class ResidentWatch
 {
 public:
@@ -47,7 +49,7 @@ public:
     const double peak = static_cast<double>(cpuAllocatorStats().peakLiveBytes - m_liveBefore) / kMiB;
     QVERIFY(peak > 100);
     QVERIFY2(
-        m_highest - m_before <= peak * 1.05 + 16,
+        m_highest - m_before <= peak * 1.10 + 16,
         qPrintable(QStringLiteral("resident +%1 MiB, live peak %2 MiB").arg(m_highest - m_before).arg(peak)));
   }
 
@@ -92,38 +94,59 @@ private Q_SLOTS:
     QCOMPARE(cpuAllocatorStats().liveBytes, live + (256u << 10));
   }
 
-  // A request of another class takes a kept block: a larger one shrinks and gives its tail back.
-  void largerBlockShrinks()
+  // A smaller request takes the front of a larger kept block in place (no page faulted, none
+  // given back); freed, the front joins the rest again, which then serves the whole size.
+  void largerBlockGivesItsFront()
   {
     releaseKeptBlocks();
+    void *block = nullptr;
     double withBlock = 0;
     {
       const torch::Tensor t = torch::ones({64 << 18}, torch::kFloat); // 64 MiB, every page touched
+      block = t.data_ptr();
       withBlock = residentMiB();
     }
     const CpuAllocatorStats kept = cpuAllocatorStats();
     QCOMPARE(kept.keptBytes, std::size_t(64) << 20);
-    QVERIFY(residentMiB() > withBlock - 8);                            // kept, still resident
-    const torch::Tensor small = torch::ones({1 << 20}, torch::kFloat); // 4 MiB
-    const CpuAllocatorStats after = cpuAllocatorStats();
-    QCOMPARE(after.resized, kept.resized + 1);
-    QCOMPARE(after.mapped, kept.mapped);
-    QCOMPARE(after.keptBytes, std::size_t(0));
-    QVERIFY2(residentMiB() < withBlock - 50, qPrintable(QString::number(withBlock - residentMiB())));
+    {
+      const torch::Tensor small = torch::ones({1 << 20}, torch::kFloat); // 4 MiB
+      QCOMPARE(small.data_ptr(), block);
+      const CpuAllocatorStats after = cpuAllocatorStats();
+      QCOMPARE(after.carved, kept.carved + 1);
+      QCOMPARE(after.mapped, kept.mapped);
+      QCOMPARE(after.keptBytes, std::size_t(60) << 20);
+      QVERIFY2(std::abs(residentMiB() - withBlock) < 8,
+               qPrintable(QString::number(residentMiB() - withBlock)));
+    }
+    QCOMPARE(cpuAllocatorStats().keptBytes, std::size_t(64) << 20);
+    const CpuAllocatorStats joined = cpuAllocatorStats();
+    const torch::Tensor whole = torch::empty({64 << 18}, torch::kFloat);
+    QCOMPARE(whole.data_ptr(), block);
+    QCOMPARE(cpuAllocatorStats().reused, joined.reused + 1);
   }
 
-  // ... and a smaller one grows, keeping its pages; the tensor in it is whole.
-  void smallerBlockGrows()
+  // A request larger than every kept block, with no room to map more, gets the kept blocks' pages
+  // moved into it: their contents come along and the resident memory does not grow.
+  void smallerBlocksMoveIntoALargerOne()
   {
     releaseKeptBlocks();
-    {
-      const torch::Tensor t = torch::ones({1 << 20}, torch::kFloat);
-    }
+    std::vector<torch::Tensor> blocks;
+    for (int i = 0; i < 4; ++i)
+      blocks.push_back(torch::full({4 << 20}, static_cast<float>(i + 1))); // 16 MiB each
+    blocks[0].reset(); // two kept blocks apart from each other (a live one between them)
+    blocks[2].reset();
     const CpuAllocatorStats kept = cpuAllocatorStats();
-    const torch::Tensor big = torch::ones({4 << 20}, torch::kFloat);
-    QCOMPARE(cpuAllocatorStats().resized, kept.resized + 1);
-    QCOMPARE(cpuAllocatorStats().mapped, kept.mapped);
-    QCOMPARE(big.sum().item<double>(), double(4 << 20));
+    QCOMPARE(kept.keptBytes, std::size_t(32) << 20);
+    const double before = residentMiB();
+    torch::Tensor big = torch::empty({8 << 20}, torch::kFloat); // 32 MiB
+    const CpuAllocatorStats after = cpuAllocatorStats();
+    QCOMPARE(after.assembled, kept.assembled + 1);
+    QCOMPARE(after.mapped, kept.mapped);
+    QCOMPARE(after.movedBytes, kept.movedBytes + (std::size_t(32) << 20));
+    QCOMPARE(after.keptBytes, std::size_t(0));
+    QCOMPARE(big.sum().item<double>(), double(4 << 20) * (1 + 3)); // the freed blocks' values
+    big.add_(1);
+    QVERIFY2(residentMiB() - before < 4, qPrintable(QString::number(residentMiB() - before)));
   }
 
   // Steps of BERT-base-shaped activations with the sequence length changing every step (dynamic
@@ -150,11 +173,22 @@ private Q_SLOTS:
 
   // A training loop of fixed shapes — gradients dropped before each step, activations allocated in
   // the forward pass and freed in the backward pass as the gradients are allocated, blocks of other
-  // sizes than the activations' — settles: after its first steps it maps and resizes nothing, and
-  // it stays within 5% of its live peak.
+  // sizes than the activations', one (the word embeddings') larger than any activation, beside the
+  // weights and the optimizer's moments that live throughout — settles: after its first steps it
+  // maps and moves nothing, and it stays within 10% of its live peak. (It settles when 10% of the
+  // live peak holds the largest gradient, as in BERT-base's steps; a loop where it does not moves
+  // that gradient's pages every step.)
   void fixedLoopSettles()
   {
     ResidentWatch watch;
+    std::vector<torch::Tensor> weights; // and the two moments of each
+    for (int copy = 0; copy < 3; ++copy) {
+      weights.push_back(torch::ones({8000, 768}));
+      for (int layer = 0; layer < 6; ++layer) {
+        weights.push_back(torch::ones({768, 3072}));
+        weights.push_back(torch::ones({3 * 768, 768}));
+      }
+    }
     std::vector<torch::Tensor> gradients;
     CpuAllocatorStats settled;
     for (int step = 0; step < 6; ++step) {
@@ -174,13 +208,16 @@ private Q_SLOTS:
           gradients.push_back(torch::ones({768, 3072}));
           gradients.push_back(torch::ones({3 * 768, 768}));
         }
+        if (activations.empty())
+          gradients.push_back(torch::ones({8000, 768})); // 23 MiB
         watch.sample();
       }
     }
     const CpuAllocatorStats after = cpuAllocatorStats();
     QCOMPARE(after.mapped, settled.mapped);
-    QCOMPARE(after.resized, settled.resized);
-    QVERIFY(after.reused > settled.reused);
+    QCOMPARE(after.assembled, settled.assembled);
+    QCOMPARE(after.movedBytes, settled.movedBytes);
+    QVERIFY(after.reused + after.carved > settled.reused + settled.carved);
     watch.verifyWithinLivePeak();
   }
 

@@ -72,6 +72,26 @@ private Q_SLOTS:
     qunsetenv("TUNEBENCH_THREADS");
   }
 
+  // TUNEBENCH_MALLOC names one of the allocators (core/runtime/cpuallocator.h); anything else is
+  // refused with the variable's name, not ignored.
+  void mallocChoiceIsChecked()
+  {
+    for (const char *good : {"blocks", "heap", "default"}) {
+      qputenv("TUNEBENCH_MALLOC", good);
+      runtimeOptionsFromEnvironment();
+    }
+    qputenv("TUNEBENCH_MALLOC", "block");
+    try {
+      runtimeOptionsFromEnvironment();
+      QFAIL("TUNEBENCH_MALLOC=block was accepted");
+    } catch (const Error &e) {
+      QVERIFY2(QString::fromUtf8(e.what()).contains(
+                   QLatin1String("TUNEBENCH_MALLOC: expected blocks, heap or default, got \"block\"")),
+               e.what());
+    }
+    qunsetenv("TUNEBENCH_MALLOC");
+  }
+
   // The BLAS that owns sgemm_ is reported, and its name agrees with the file it lives in.
   void blasIsDetected()
   {
