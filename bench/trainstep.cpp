@@ -359,6 +359,7 @@ int main(int argc, char **argv)
   const TrainingEstimate estimate =
       estimateTraining(shape, trainable, batch, seq,
                        precision == "bf16" ? Precision::BFloat16 : Precision::Float32, 2, checkpoint);
+  const CpuAllocatorStats blocks = cpuAllocatorStats();
   nlohmann::json between = nullptr;
   if (peakBetween) {
     std::vector<double> mfu;
@@ -391,11 +392,11 @@ int main(int argc, char **argv)
            {"threads", runtimeInfo().intraOpThreads},
            {"step_s", stepSeconds},
            {"seq_min", seqMin},
-           {"blocks_reused", cpuAllocatorStats().reused},
-           {"blocks_carved", cpuAllocatorStats().carved},
-           {"blocks_assembled", cpuAllocatorStats().assembled},
-           {"blocks_moved_mib", static_cast<double>(cpuAllocatorStats().movedBytes) / 1048576.0},
-           {"blocks_mapped", cpuAllocatorStats().mapped},
+           {"blocks_reused", blocks.reused},
+           {"blocks_carved", blocks.carved},
+           {"blocks_assembled", blocks.assembled},
+           {"blocks_moved_mib", static_cast<double>(blocks.movedBytes) / 1048576.0},
+           {"blocks_mapped", blocks.mapped},
            {"tokens_per_s", lengths > 1 ? timedTokens / std::accumulate(times.begin(), times.end(), 0.0)
                                         : tokens / stepSeconds},
            {"flops_per_step", flops},

@@ -184,6 +184,15 @@ private:
     m_byAddress.emplace(block.addr, std::move(block));
   }
 
+  // The front `bytes` of a kept block just taken out; the rest is kept again, unjoined (its
+  // neighbours are the front and no kept block).
+  Block carve(Block block, std::size_t bytes) const
+  {
+    Block front = block.takeFront(bytes);
+    keep(std::move(block), /*join=*/false);
+    return front;
+  }
+
   Block take(std::size_t size) const;
 
   static void release(void *p)
@@ -231,10 +240,8 @@ Block BlockAllocator::take(std::size_t size) const
       ++m_stats.reused;
       return block;
     }
-    Block front = block.takeFront(size);
-    keep(std::move(block), /*join=*/false); // its neighbours: the front, and no kept block
     ++m_stats.carved;
-    return front;
+    return carve(std::move(block), size);
   }
   if (m_bySize.empty() || m_stats.liveBytes + m_stats.keptBytes + size <= m_highWater + m_highWater / 10) {
     ++m_stats.mapped;
@@ -246,11 +253,8 @@ Block BlockAllocator::take(std::size_t size) const
   std::vector<Block> donors; // what goes into the fresh range, in order
   for (std::size_t filled = 0; filled < size && !m_bySize.empty();) {
     Block donor = unkeep(std::prev(m_bySize.end())->second);
-    if (donor.size > size - filled) {
-      Block front = donor.takeFront(size - filled);
-      keep(std::move(donor), /*join=*/false);
-      donor = std::move(front);
-    }
+    if (donor.size > size - filled)
+      donor = carve(std::move(donor), size - filled);
     filled += donor.size;
     donors.push_back(std::move(donor));
   }

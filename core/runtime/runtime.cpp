@@ -57,6 +57,14 @@ int usableCores()
   return cores;
 }
 
+namespace {
+std::string mallocChoice()
+{
+  const char *choice = std::getenv("TUNEBENCH_MALLOC");
+  return choice ? choice : "";
+}
+} // namespace
+
 RuntimeOptions runtimeOptionsFromEnvironment()
 {
   RuntimeOptions options;
@@ -67,21 +75,14 @@ RuntimeOptions runtimeOptionsFromEnvironment()
       throw Error(std::string("TUNEBENCH_THREADS: expected a positive integer, got \"") + env + "\"");
     options.threads = static_cast<int>(n);
   }
-  if (const char *env = std::getenv("TUNEBENCH_MALLOC"); env && *env && std::strcmp(env, "blocks") != 0 &&
-                                                         std::strcmp(env, "heap") != 0 &&
-                                                         std::strcmp(env, "default") != 0)
-    throw Error(std::string("TUNEBENCH_MALLOC: expected blocks, heap or default, got \"") + env + "\"");
+  if (const std::string choice = mallocChoice();
+      !choice.empty() && choice != "blocks" && choice != "heap" && choice != "default")
+    throw Error("TUNEBENCH_MALLOC: expected blocks, heap or default, got \"" + choice + "\"");
   return options;
 }
 
 namespace {
 bool g_freedMemoryKept = false;
-
-std::string mallocChoice()
-{
-  const char *choice = std::getenv("TUNEBENCH_MALLOC");
-  return choice ? choice : "";
-}
 } // namespace
 
 bool keepFreedMemory()
