@@ -24,6 +24,7 @@
 #include "core/strategies/prefix.h"
 #include "core/train/builtmodel.h"
 #include "core/train/fusedadam.h"
+#include "core/train/planning.h"
 
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
@@ -356,9 +357,12 @@ int main(int argc, char **argv)
   shape.maxPositions = 512;
   shape.typeVocabSize = 2;
   shape.pooler = true;
-  const TrainingEstimate estimate =
-      estimateTraining(shape, trainable, batch, seq,
-                       precision == "bf16" ? Precision::BFloat16 : Precision::Float32, 2, checkpoint);
+  ExperimentConfig asConfigured; // the strategy as a run names it, for the estimate's activation model
+  asConfigured.strategy.name = strategy;
+  asConfigured.strategy.prefixTokens = 20;
+  const TrainingEstimate estimate = estimateTraining(
+      shape, trainable, batch, seq, precision == "bf16" ? Precision::BFloat16 : Precision::Float32, 2,
+      checkpoint, layerTrainingOf(asConfigured, shape));
   const CpuAllocatorStats blocks = cpuAllocatorStats();
   nlohmann::json between = nullptr;
   if (peakBetween) {

@@ -15,6 +15,23 @@ namespace tunebench {
 namespace {
 
 thread_local int t_every = 0;
+thread_local bool t_recomputing = false; // a checkpointed layer's forward pass runs again
+
+class RecomputingScope
+{
+public:
+  RecomputingScope()
+    : m_was(t_recomputing)
+  {
+    t_recomputing = true;
+  }
+  ~RecomputingScope() { t_recomputing = m_was; }
+  RecomputingScope(const RecomputingScope &) = delete;
+  RecomputingScope &operator=(const RecomputingScope &) = delete;
+
+private:
+  bool m_was;
+};
 
 // The autocast state of the forward pass, restored for the recomputation (the backward pass runs
 // with autocast off); its cast cache is dropped at the end as AutocastScope drops it.
@@ -61,7 +78,7 @@ at::Generator copyOf(at::Generator generator)
 class CheckpointBackward final : public torch::autograd::Node
 {
 public:
-  std::string name() const override { return "CheckpointBackward"; }
+  std::string name() const override { return m_name; }
 
   torch::autograd::variable_list apply(torch::autograd::variable_list &&grads) override
   {
@@ -90,6 +107,7 @@ public:
       GeneratorScope generator(copyOf(m_generator));
       KernelScope kernels(m_aten);
       AutocastState autocast(m_autocast, m_autocastType);
+      RecomputingScope recomputing;
       torch::AutoGradMode grad(true);
       output = m_layer(inputs);
     }
@@ -110,6 +128,7 @@ public:
     m_layer = nullptr;
   }
 
+  std::string m_name; // CheckpointBackward (a layer) or RecomputedPieceBackward
   LayerFunction m_layer;
   std::vector<torch::autograd::SavedVariable> m_inputs;
   std::vector<bool> m_needsGrad;
@@ -152,8 +171,11 @@ std::vector<torch::Tensor> layerParameters(const torch::nn::Module &layer, const
   return out;
 }
 
-torch::Tensor checkpointed(const LayerFunction &layer, const std::vector<torch::Tensor> &inputs,
-                           const std::vector<torch::Tensor> &parameters)
+namespace {
+
+torch::Tensor recomputedInBackward(const char *name, const LayerFunction &layer,
+                                   const std::vector<torch::Tensor> &inputs,
+                                   const std::vector<torch::Tensor> &parameters)
 {
   bool anyGrad = !parameters.empty();
   for (const torch::Tensor &t : inputs)
@@ -161,6 +183,7 @@ torch::Tensor checkpointed(const LayerFunction &layer, const std::vector<torch::
   if (!anyGrad)
     return layer(inputs);
   auto node = std::shared_ptr<CheckpointBackward>(new CheckpointBackward(), torch::autograd::deleteNode);
+  node->m_name = name;
   node->m_generator = copyOf(currentGenerator());
   node->m_aten = atenKernels();
   node->m_autocast = at::autocast::is_cpu_enabled();
@@ -183,6 +206,35 @@ torch::Tensor checkpointed(const LayerFunction &layer, const std::vector<torch::
   node->set_next_edges(torch::autograd::collect_next_edges(edges));
   torch::autograd::create_gradient_edge(output, node);
   return output;
+}
+
+} // namespace
+
+torch::Tensor checkpointed(const LayerFunction &layer, const std::vector<torch::Tensor> &inputs,
+                           const std::vector<torch::Tensor> &parameters)
+{
+  return recomputedInBackward("CheckpointBackward", layer, inputs, parameters);
+}
+
+torch::Tensor recomputedPiece(const LayerFunction &piece, const std::vector<torch::Tensor> &inputs,
+                              const std::vector<torch::Tensor> &parameters)
+{
+  if (t_recomputing || !torch::GradMode::is_enabled())
+    return piece(inputs);
+  return recomputedInBackward("RecomputedPieceBackward", piece, inputs, parameters);
+}
+
+torch::Tensor droppedProduct(const Dropout &dropout, const torch::Tensor &probs, const torch::Tensor &v)
+{
+  const double p = dropout->p;
+  if (!dropout->is_training() || p <= 0.0)
+    return torch::matmul(probs, v);
+  // v contiguous: the copy matmul would make anyway, kept instead of a view of a wider buffer.
+  return recomputedPiece(
+      [p](const std::vector<torch::Tensor> &in) {
+        return torch::matmul(applyDropout(in[0], p, true), in[1]);
+      },
+      {probs, v.contiguous()}, {});
 }
 
 } // namespace tunebench

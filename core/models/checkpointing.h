@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/models/dropout.h"
 #include "core/models/prefix.h"
 
 #include <torch/nn/module.h>
@@ -42,6 +43,17 @@ using LayerFunction = std::function<torch::Tensor(const std::vector<torch::Tenso
 // plainly). Runs the layer plainly when nothing needs a gradient.
 torch::Tensor checkpointed(const LayerFunction &layer, const std::vector<torch::Tensor> &inputs,
                            const std::vector<torch::Tensor> &parameters);
+
+// A piece of a layer computed again in the backward pass instead of keeping the tensors inside it
+// (checkpointed() at a finer grain, with the same draws): where the recomputation is cheap against
+// what it saves. Runs plainly when no gradient is being recorded, or inside a checkpointed layer's
+// recomputation (which keeps nothing past its own backward pass anyway).
+torch::Tensor recomputedPiece(const LayerFunction &piece, const std::vector<torch::Tensor> &inputs,
+                              const std::vector<torch::Tensor> &parameters);
+
+// dropout(probs) · v, attention's weighted sum, keeping probs (which softmax keeps anyway) and v
+// but not the dropped weights: the dropout is drawn again in the backward pass.
+torch::Tensor droppedProduct(const Dropout &dropout, const torch::Tensor &probs, const torch::Tensor &v);
 
 // The trainable parameters a layer reads: its own and, with prefix tuning, the prefix's.
 std::vector<torch::Tensor> layerParameters(const torch::nn::Module &layer, const PrefixSlot &prefix = {});

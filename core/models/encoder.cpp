@@ -6,6 +6,7 @@
 #include "core/models/moduletree.h"
 #include "core/util/error.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -30,6 +31,51 @@ torch::nn::LayerNorm layerNorm(const EncoderConfig &c)
 {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hiddenSize}).eps(c.layerNormEps));
 }
+
+// x·[Wq; Wk; Wv]ᵀ + [bq; bk; bv] as one product, as torch::linear over the concatenated weight
+// computes it, without keeping that concatenation for the backward pass (autograd would: 3·h²
+// numbers a layer, 7 MiB for BERT-base, with frozen weights too): it is made again there. x is
+// kept only when a weight trains.
+class StackedLinear : public torch::autograd::Function<StackedLinear>
+{
+public:
+  static torch::Tensor forward(torch::autograd::AutogradContext *ctx, const torch::Tensor &x,
+                               const torch::Tensor &wq, const torch::Tensor &wk, const torch::Tensor &wv,
+                               const torch::Tensor &bq, const torch::Tensor &bk, const torch::Tensor &bv)
+  {
+    const bool weightsTrain = wq.requires_grad() || wk.requires_grad() || wv.requires_grad();
+    ctx->save_for_backward({weightsTrain ? x : torch::Tensor(), wq, wk, wv});
+    ctx->saved_data["in"] = x.size(-1);
+    return torch::linear(x, torch::cat({wq, wk, wv}, 0), torch::cat({bq, bk, bv}, 0));
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                 torch::autograd::variable_list grads)
+  {
+    const torch::autograd::variable_list saved = ctx->get_saved_variables();
+    const std::vector<torch::Tensor> weights{saved[1], saved[2], saved[3]};
+    const std::int64_t in = ctx->saved_data["in"].toInt();
+    const torch::Tensor g = grads[0].reshape({-1, grads[0].size(-1)});
+    torch::autograd::variable_list out(7);
+    if (ctx->needs_input_grad(0)) {
+      std::vector<std::int64_t> shape = grads[0].sizes().vec();
+      shape.back() = in;
+      out[0] = g.mm(torch::cat(weights, 0)).view(shape);
+    }
+    std::vector<std::int64_t> rows;
+    for (const torch::Tensor &w : weights)
+      rows.push_back(w.size(0));
+    if (saved[0].defined()) {
+      const std::vector<torch::Tensor> dw = g.t().mm(saved[0].reshape({-1, in})).split_with_sizes(rows, 0);
+      for (std::size_t i = 0; i < 3; ++i)
+        out[1 + i] = dw[i];
+    }
+    const std::vector<torch::Tensor> db = g.sum(0).split_with_sizes(rows, 0);
+    for (std::size_t i = 0; i < 3; ++i)
+      out[4 + i] = db[i];
+    return out;
+  }
+};
 
 } // namespace
 
@@ -58,10 +104,14 @@ std::vector<torch::Tensor> EncoderLayerImpl::projectQkv(const torch::Tensor &x)
       bf16LinearApplies(value->weight, value->bias, x)) {
     // The three weights' bf16 copies are kept stacked: no concatenation or cast per step.
     parts = bf16Linear(x, {query->weight, key->weight, value->weight}, {query->bias, key->bias, value->bias}).chunk(3, -1);
-  } else {
+  } else if (at::autocast::is_cpu_enabled()) { // autocast casts the concatenation (and keeps the cast)
     const torch::Tensor weight = torch::cat({query->weight, key->weight, value->weight}, 0);
     const torch::Tensor bias = torch::cat({query->bias, key->bias, value->bias}, 0);
     parts = torch::linear(x, weight, bias).chunk(3, -1);
+  } else {
+    parts = StackedLinear::apply(x, query->weight, key->weight, value->weight, query->bias, key->bias,
+                                 value->bias)
+                .split_with_sizes({query->weight.size(0), key->weight.size(0), value->weight.size(0)}, -1);
   }
   const Linear *maps[] = {&query, &key, &value};
   for (std::size_t i = 0; i < 3; ++i)
@@ -81,10 +131,27 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor &x, const torch::Ten
   applyPrefix(prefix, k, v, mask);
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
   scores = scores + mask.to(scores.scalar_type());
-  const torch::Tensor probs = m_attentionDropout(torch::softmax(scores, -1));
-  const torch::Tensor context = torch::matmul(probs, v).transpose(1, 2).reshape({batch, time, hidden});
-  const torch::Tensor attended = attentionNorm(x + m_dropout(attentionOut(context)));
-  return outputNorm(attended + m_dropout(feedForwardOut(activate(feedForwardIn(attended), m_activation))));
+  const torch::Tensor context = droppedProduct(m_attentionDropout, torch::softmax(scores, -1), v)
+                                    .transpose(1, 2)
+                                    .reshape({batch, time, hidden});
+  const torch::Tensor residual = x + m_dropout(attentionOut(context));
+  const torch::Tensor attended = attentionNorm(residual);
+  torch::Tensor activated;
+  if (feedForwardIn->weight.requires_grad()) {
+    activated = activate(feedForwardIn(attended), m_activation);
+  } else {
+    // A frozen feed-forward map keeps nothing of its own: from the norm's input (which the norm
+    // keeps anyway), norm, product and activation are computed again in the backward pass.
+    std::vector<torch::Tensor> trainable = layerParameters(*attentionNorm);
+    for (const torch::Tensor &p : layerParameters(*feedForwardIn))
+      trainable.push_back(p);
+    activated = recomputedPiece(
+        [this](const std::vector<torch::Tensor> &in) {
+          return activate(feedForwardIn(attentionNorm(in[0])), m_activation);
+        },
+        {residual}, trainable);
+  }
+  return outputNorm(attended + m_dropout(feedForwardOut(activated)));
 }
 
 EmbeddingsImpl::EmbeddingsImpl(const EncoderConfig &c) : m_roberta(c.modelType == "roberta"), m_pad(c.padTokenId)

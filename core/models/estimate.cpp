@@ -48,9 +48,22 @@ std::int64_t countParameters(const TransformerShape &s)
   return total;
 }
 
+double layerActivationNumbers(const TransformerShape &s, int batch, int sequenceLength,
+                              const LayerTraining &training)
+{
+  const double b = batch, t = sequenceLength, h = s.hiddenSize, i = s.intermediateSize,
+               a = std::max(1, s.numHeads);
+  const double keys = t + std::max(0, training.extraKeys);
+  // q (t tokens), k and v (keys), the attention weights (t × keys per head), two LayerNorm inputs.
+  const double always = b * h * (t + 2.0 * keys) + a * t * keys * b + 2.0 * t * b * h;
+  if (training.weightsTrain) // the four products' inputs, the activation's input
+    return always + t * b * (3.0 * h + 2.0 * i);
+  return always + t * b * training.keptPerToken;
+}
+
 TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t trainable, int batch,
                                   int sequenceLength, Precision precision, int optimizerStates,
-                                  int checkpointEvery)
+                                  int checkpointEvery, const LayerTraining &layers)
 {
   TrainingEstimate e;
   e.parameters = countParameters(s);
@@ -63,7 +76,9 @@ TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t traina
   e.gradientBytes = 4.0 * static_cast<double>(trainable);
   e.optimizerBytes = 4.0 * optimizerStates * static_cast<double>(trainable);
   const double b = batch, t = sequenceLength, h = s.hiddenSize, a = std::max(1, s.numHeads);
-  const double perLayer16 = t * b * h * (34.0 + 5.0 * a * t / h);
+  const bool korthikanti = s.family == "t5" || s.family == "use-lite";
+  const double perLayer16 = korthikanti ? t * b * h * (34.0 + 5.0 * a * t / h)
+                                        : 2.0 * layerActivationNumbers(s, batch, sequenceLength, layers);
   // A decoder layer (T5) also attends to the encoder's output: the formula's attention block once
   // more (11·s·b·h + 5·a·s²·b) and a norm (2·s·b·h).
   const double perDecoderLayer16 = t * b * h * (47.0 + 10.0 * a * t / h);
@@ -74,9 +89,16 @@ TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t traina
   const int checkpointed = checkpointedOf(s.numLayers), decoderCheckpointed = checkpointedOf(s.decoderLayers);
   e.activationBytes = scale * (perLayer16 * (s.numLayers - checkpointed) +
                                perDecoderLayer16 * (s.decoderLayers - decoderCheckpointed));
-  if (checkpointed + decoderCheckpointed > 0) // kept inputs, and one layer again while it is recomputed
+  // Kept inputs, and one layer again while it is recomputed: with its weights' products' inputs
+  // and the dropped attention weights (a recomputation keeps them until its own backward pass ends).
+  const double recomputed16 =
+      korthikanti ? perLayer16
+                  : 2.0 * (layerActivationNumbers(s, batch, sequenceLength,
+                                                  {true, layers.keptPerToken, layers.extraKeys}) +
+                           a * t * (t + layers.extraKeys) * b);
+  if (checkpointed + decoderCheckpointed > 0)
     e.activationBytes += 4.0 * t * b * h * (checkpointed + decoderCheckpointed) +
-                         scale * (decoderCheckpointed > 0 ? perDecoderLayer16 : perLayer16);
+                         scale * (decoderCheckpointed > 0 ? perDecoderLayer16 : recomputed16);
   e.totalBytes = e.weightBytes + e.gradientBytes + e.optimizerBytes + e.activationBytes;
   const double tokens = b * t;
   // Attention's products: one per encoder (or decoder-only) layer, two per T5 decoder layer.

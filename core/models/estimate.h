@@ -41,20 +41,41 @@ struct TrainingEstimate
   double flopsPerStep = 0;    // forward + backward
 };
 
+// What a strategy makes each transformer layer keep for the backward pass.
+struct LayerTraining
+{
+  bool weightsTrain = true; // the linear maps' weights get gradients (full and partial fine-tuning)
+  double keptPerToken = 0;  // numbers per token a strategy keeps besides (LoRA: the layer's input)
+  int extraKeys = 0;        // keys and values a strategy puts in front of the layer's own (prefix tuning)
+};
+
 // Parameters of the encoder/decoder (no task head), counted from the shape.
 std::int64_t countParameters(const TransformerShape &shape);
 
+// The numbers one BERT-style or GPT-2 layer keeps for its backward pass (s tokens, batch b, width
+// h, feed-forward width i, a heads), counted from what this engine saves: with trainable weights
+// s·b·(8h + 2i) + a·s²·b — the inputs of the four linear maps' products (the layer's input, the
+// attention's context, the feed-forward's input and its activation), q, k and v, the attention
+// weights (softmax's output: the dropout is drawn again in the backward pass), the two
+// LayerNorms' inputs and the activation's input; with frozen weights s·b·5h + a·s²·b — q, k, v,
+// the attention weights and the LayerNorms' inputs (the feed-forward's product and activation are
+// computed again in the backward pass from the norm's input: core/models/checkpointing.h) — plus
+// what the strategy keeps (keptPerToken) and the longer keys and values of extraKeys.
+double layerActivationNumbers(const TransformerShape &shape, int batch, int sequenceLength,
+                              const LayerTraining &training);
+
 // Memory and FLOPs of one optimizer step. trainable: parameters that get gradients (the strategy
-// decides; pass countParameters() for full fine-tuning). Activations follow Korthikanti et al.
-// (2022): per layer s·b·h·(34 + 5·a·s/h) bytes at 16 bits, doubled at 32 bits (a T5 decoder layer
-// adds its cross-attention block: s·b·h·(47 + 10·a·s/h)); FLOPs are
+// decides; pass countParameters() for full fine-tuning). Activations: BERT-style and GPT-2 layers
+// as layerActivationNumbers() counts them, at 4 bytes (fp32) or 2 (bf16); T5 and USE-Lite follow
+// Korthikanti et al. (2022): per layer s·b·h·(34 + 5·a·s/h) bytes at 16 bits, doubled at 32 bits
+// (a T5 decoder layer adds its cross-attention block: s·b·h·(47 + 10·a·s/h)); FLOPs are
 // 2·N per token forward plus attention's 4·s²·h per layer and sequence, and a backward pass of
 // twice the forward for what trains (once for what only passes gradients on). checkpointEvery k > 0:
 // every k-th layer keeps only its float32 input and one layer's activations exist again while it
 // is recomputed; its forward FLOPs are added to the backward pass.
 TrainingEstimate estimateTraining(const TransformerShape &shape, std::int64_t trainable, int batch,
                                   int sequenceLength, Precision precision, int optimizerStatesPerWeight = 2,
-                                  int checkpointEvery = 0);
+                                  int checkpointEvery = 0, const LayerTraining &layers = {});
 
 std::string formatBytes(double bytes);
 

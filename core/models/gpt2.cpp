@@ -78,13 +78,23 @@ torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor
   applyPrefix(prefix, k, v, mask);
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
   scores = scores + mask.to(scores.scalar_type());
-  const torch::Tensor context =
-      torch::matmul(m_attnDropout(torch::softmax(scores, -1)), v).transpose(1, 2).reshape({batch, time, hidden});
+  const torch::Tensor context = droppedProduct(m_attnDropout, torch::softmax(scores, -1), v)
+                                    .transpose(1, 2)
+                                    .reshape({batch, time, hidden});
   const torch::Tensor h = x + m_residDropout(attentionProjection(context));
-  const torch::Tensor inner = feedForwardIn(ln2(h));
-  const torch::Tensor activated = m_activation == "relu" ? torch::relu(inner)
-                                  : m_activation == "gelu" ? torch::gelu(inner)
-                                                           : torch::gelu(inner, "tanh");
+  const auto inner = [this](const std::vector<torch::Tensor> &in) {
+    const torch::Tensor u = feedForwardIn(ln2(in[0]));
+    return m_activation == "relu"   ? torch::relu(u)
+           : m_activation == "gelu" ? torch::gelu(u)
+                                    : torch::gelu(u, "tanh");
+  };
+  // A frozen feed-forward map keeps the residual stream (LayerNorm's input, kept anyway) instead of
+  // the activation's 4× wider input: norm and product are computed again in the backward pass.
+  std::vector<torch::Tensor> trainable = layerParameters(*ln2);
+  for (const torch::Tensor &p : layerParameters(*feedForwardIn))
+    trainable.push_back(p);
+  const torch::Tensor activated =
+      feedForwardIn->weight.requires_grad() ? inner({h}) : recomputedPiece(inner, {h}, trainable);
   return h + m_residDropout(feedForwardOut(activated));
 }
 

@@ -1,5 +1,6 @@
 #include "core/strategies/lora.h"
 
+#include "core/models/checkpointing.h"
 #include "core/models/dropout.h"
 #include "core/models/safetensors.h"
 #include "core/runtime/generator.h"
@@ -32,10 +33,19 @@ public:
   {
     if (merged)
       return y;
-    torch::Tensor input = x;
-    if (m_dropout > 0 && m_a->is_training())
-      input = applyDropout(input, m_dropout, true);
-    return y + m_b(m_a(input)) * m_scale;
+    if (m_dropout <= 0 || !m_a->is_training())
+      return y + m_b(m_a(x)) * m_scale;
+    // The dropped input is drawn again in the backward pass: only x is kept (one tensor for all the
+    // maps of a layer that read x), not a dropped copy per map.
+    const std::shared_ptr<LinearImpl> a = m_a.ptr();
+    const double p = m_dropout;
+    std::vector<torch::Tensor> trainable;
+    if (a->weight.requires_grad())
+      trainable.push_back(a->weight);
+    const torch::Tensor low = recomputedPiece(
+        [a, p](const std::vector<torch::Tensor> &in) { return a->forward(applyDropout(in[0], p, true)); },
+        {x}, trainable);
+    return y + m_b(low) * m_scale;
   }
   // The update in the base weight's own layout ([in, out] for GPT-2's Conv1D).
   torch::Tensor delta() const

@@ -110,6 +110,23 @@ std::int64_t estimateTrainable(const ExperimentConfig &c, const TransformerShape
   return parameters + head;
 }
 
+LayerTraining layerTrainingOf(const ExperimentConfig &c, const TransformerShape &s)
+{
+  const auto &st = c.strategy;
+  const double h = s.hiddenSize, inner = s.intermediateSize;
+  if (st.name == "full" || st.name == "partial")
+    return {};
+  if (st.name == "lora") // the maps' input (one tensor for a layer's maps that share it)
+    return {false, h, 0};
+  if (st.name == "prefix")
+    return {false, 0, st.prefixTokens};
+  if (st.name == "adapters") // each adapter's input
+    return {false, (st.adapterKind == "pfeiffer" ? 1.0 : 2.0) * h, 0};
+  if (st.name == "ia3") // the keys and values it scales, and the feed-forward's activation
+    return {false, 2.0 * h + inner, 0};
+  return {false, 0, 0}; // bitfit, prompt, linear_probe: the frozen layers' own
+}
+
 namespace {
 
 // One step of the experiment with `trainable` parameters: memory and FLOPs.
@@ -119,7 +136,7 @@ TrainingEstimate stepEstimate(const ExperimentConfig &c, const TransformerShape 
   const bool bf16 = t.precision == "bf16" || t.precision == "auto";
   return estimateTraining(shape, trainable, t.batchSize, c.model.maxLength,
                           bf16 ? Precision::BFloat16 : Precision::Float32, t.optimizer == "sgd" ? 1 : 2,
-                          t.activationCheckpointing);
+                          t.activationCheckpointing, layerTrainingOf(c, shape));
 }
 
 double stepBytes(const ExperimentConfig &c, const TransformerShape &shape, std::int64_t parameters, int classes)

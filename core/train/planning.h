@@ -57,6 +57,9 @@ double frozenCacheBound(const ExperimentConfig &c, const TransformerShape &shape
 
 RunPlan planRun(const ExperimentConfig &config, double flopsPerSecond);
 
+// What the experiment's strategy makes each layer keep for the backward pass (the estimate's
+// activation model).
+LayerTraining layerTrainingOf(const ExperimentConfig &config, const TransformerShape &shape);
 // Trainable parameters a strategy leaves for this shape (plus a head of `headOutputs` classes).
 std::int64_t estimateTrainable(const ExperimentConfig &config, const TransformerShape &shape, std::int64_t parameters,
                                int headOutputs);

@@ -60,8 +60,11 @@ private Q_SLOTS:
     const TransformerShape bertBase{"bert", 30522, 768, 12, 12, 3072, 512, 2, true};
     const std::int64_t n = countParameters(bertBase);
     const TrainingEstimate bf16 = estimateTraining(bertBase, n, 16, 128, Precision::BFloat16);
-    // s·b·h·(34 + 5·a·s/h) per layer: 128·16·768·(34 + 10) = 69,206,016 bytes, 12 layers.
-    QCOMPARE(bf16.activationBytes, 12.0 * 69206016.0);
+    // What a layer keeps (layerActivationNumbers): with trainable weights s·b·(8h + 2i) + a·s²·b
+    // numbers, 2 bytes each in bf16: 2·(128·16·(6,144 + 6,144) + 12·128²·16) = 56,623,104 bytes.
+    const double layerBytes = 2.0 * (128.0 * 16 * (8 * 768 + 2 * 3072) + 12.0 * 128 * 128 * 16);
+    QCOMPARE(layerBytes, 56623104.0);
+    QCOMPARE(bf16.activationBytes, 12.0 * layerBytes);
     // fp32 master weights, and the bf16 copies the linear maps keep (all but the word embeddings).
     QCOMPARE(bf16.weightBytes, 4.0 * n + 2.0 * (n - 30522.0 * 768));
     QCOMPARE(bf16.optimizerBytes, 8.0 * n);
@@ -70,16 +73,27 @@ private Q_SLOTS:
     // A LoRA-sized trainable set needs no gradients or moments for the frozen weights.
     const TrainingEstimate lora = estimateTraining(bertBase, 294912, 16, 128, Precision::BFloat16);
     QCOMPARE(lora.gradientBytes, 4.0 * 294912);
+    // Frozen layers keep q, k, v, the attention weights and two norms' inputs (s·b·5h + a·s²·b),
+    // LoRA its input besides; prefix tuning's 20 virtual tokens lengthen the keys and values.
+    const TrainingEstimate loraLean =
+        estimateTraining(bertBase, 294912, 16, 128, Precision::BFloat16, 2, 0, {false, 768.0, 0});
+    QCOMPARE(loraLean.activationBytes, 12.0 * 2.0 * (128.0 * 16 * 6 * 768 + 12.0 * 128 * 128 * 16));
+    const TrainingEstimate prefix =
+        estimateTraining(bertBase, 368640, 16, 128, Precision::Float32, 2, 0, {false, 0, 20});
+    QCOMPARE(prefix.activationBytes,
+             12.0 * 4.0 * (16.0 * 768 * (128 + 2 * 148) + 12.0 * 128 * 148 * 16 + 2.0 * 128 * 16 * 768));
     QVERIFY(lora.flopsPerStep < bf16.flopsPerStep);
     QVERIFY(bf16.flopsPerStep > 6.0 * (n - 30522.0 * 768) * 16 * 128 * 0.9); // ≈ 6·N·tokens
     // Activation checkpointing: every layer keeps its float32 input (s·b·h·4 bytes) and one layer's
-    // activations exist again while it is recomputed; the forward pass runs once more.
+    // activations exist again while it is recomputed, its dropped attention weights too (a·s²·b);
+    // the forward pass runs once more.
+    const double recomputedBytes = layerBytes + 2.0 * 12 * 128 * 128 * 16;
     const TrainingEstimate every = estimateTraining(bertBase, n, 16, 128, Precision::BFloat16, 2, 1);
-    QCOMPARE(every.activationBytes, 12.0 * 128 * 16 * 768 * 4 + 69206016.0);
+    QCOMPARE(every.activationBytes, 12.0 * 128 * 16 * 768 * 4 + recomputedBytes);
     QVERIFY(every.flopsPerStep > 1.3 * bf16.flopsPerStep && every.flopsPerStep < 1.4 * bf16.flopsPerStep);
     const TrainingEstimate half =
         estimateTraining(bertBase, n, 16, 128, Precision::BFloat16, 2, 2); // layers 0, 2 … 10
-    QCOMPARE(half.activationBytes, 6.0 * 69206016.0 + 6.0 * 128 * 16 * 768 * 4 + 69206016.0);
+    QCOMPARE(half.activationBytes, 6.0 * layerBytes + 6.0 * 128 * 16 * 768 * 4 + recomputedBytes);
     QCOMPARE(every.weightBytes + every.gradientBytes + every.optimizerBytes,
              bf16.weightBytes + bf16.gradientBytes + bf16.optimizerBytes);
     // T5: the decoder's layers count too, each with its cross-attention block; checkpointing keeps
