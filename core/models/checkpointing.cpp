@@ -224,6 +224,11 @@ torch::Tensor recomputedPiece(const LayerFunction &piece, const std::vector<torc
   return recomputedInBackward("RecomputedPieceBackward", piece, inputs, parameters);
 }
 
+bool recomputesFeedForward(const torch::Tensor &weight)
+{
+  return !weight.requires_grad() && !at::autocast::is_cpu_enabled();
+}
+
 torch::Tensor droppedProduct(const Dropout &dropout, const torch::Tensor &probs, const torch::Tensor &v)
 {
   const double p = dropout->p;

@@ -137,7 +137,7 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor &x, const torch::Ten
   const torch::Tensor residual = x + m_dropout(attentionOut(context));
   const torch::Tensor attended = attentionNorm(residual);
   torch::Tensor activated;
-  if (feedForwardIn->weight.requires_grad()) {
+  if (!recomputesFeedForward(feedForwardIn->weight)) {
     activated = activate(feedForwardIn(attended), m_activation);
   } else {
     // A frozen feed-forward map keeps nothing of its own: from the norm's input (which the norm

@@ -49,7 +49,7 @@ std::int64_t countParameters(const TransformerShape &s)
 }
 
 double layerActivationNumbers(const TransformerShape &s, int batch, int sequenceLength,
-                              const LayerTraining &training)
+                              const LayerTraining &training, Precision precision)
 {
   const double b = batch, t = sequenceLength, h = s.hiddenSize, i = s.intermediateSize,
                a = std::max(1, s.numHeads);
@@ -58,7 +58,7 @@ double layerActivationNumbers(const TransformerShape &s, int batch, int sequence
   const double always = b * h * (t + 2.0 * keys) + a * t * keys * b + 2.0 * t * b * h;
   if (training.weightsTrain) // the four products' inputs, the activation's input
     return always + t * b * (3.0 * h + 2.0 * i);
-  return always + t * b * training.keptPerToken;
+  return always + t * b * (training.keptPerToken + (precision == Precision::Float32 ? 0.0 : i));
 }
 
 TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t trainable, int batch,
@@ -77,8 +77,9 @@ TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t traina
   e.optimizerBytes = 4.0 * optimizerStates * static_cast<double>(trainable);
   const double b = batch, t = sequenceLength, h = s.hiddenSize, a = std::max(1, s.numHeads);
   const bool korthikanti = s.family == "t5" || s.family == "use-lite";
-  const double perLayer16 = korthikanti ? t * b * h * (34.0 + 5.0 * a * t / h)
-                                        : 2.0 * layerActivationNumbers(s, batch, sequenceLength, layers);
+  const double perLayer16 = korthikanti
+                                ? t * b * h * (34.0 + 5.0 * a * t / h)
+                                : 2.0 * layerActivationNumbers(s, batch, sequenceLength, layers, precision);
   // A decoder layer (T5) also attends to the encoder's output: the formula's attention block once
   // more (11·s·b·h + 5·a·s²·b) and a norm (2·s·b·h).
   const double perDecoderLayer16 = t * b * h * (47.0 + 10.0 * a * t / h);

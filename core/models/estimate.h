@@ -27,8 +27,6 @@ struct TransformerShape
   bool tied = true;       // LM head tied to the shared embeddings
 };
 
-enum class Precision { Float32, BFloat16, Float16 };
-
 struct TrainingEstimate
 {
   std::int64_t parameters = 0;
@@ -40,6 +38,8 @@ struct TrainingEstimate
   double totalBytes = 0;
   double flopsPerStep = 0;    // forward + backward
 };
+
+enum class Precision { Float32, BFloat16, Float16 };
 
 // What a strategy makes each transformer layer keep for the backward pass.
 struct LayerTraining
@@ -58,11 +58,12 @@ std::int64_t countParameters(const TransformerShape &shape);
 // attention's context, the feed-forward's input and its activation), q, k and v, the attention
 // weights (softmax's output: the dropout is drawn again in the backward pass), the two
 // LayerNorms' inputs and the activation's input; with frozen weights s·b·5h + a·s²·b — q, k, v,
-// the attention weights and the LayerNorms' inputs (the feed-forward's product and activation are
-// computed again in the backward pass from the norm's input: core/models/checkpointing.h) — plus
-// what the strategy keeps (keptPerToken) and the longer keys and values of extraKeys.
+// the attention weights and the LayerNorms' inputs (in fp32 the feed-forward's product and
+// activation are computed again in the backward pass from the norm's input; in bf16 the
+// activation's input is kept, s·b·i more: core/models/checkpointing.h) — plus what the strategy
+// keeps (keptPerToken) and the longer keys and values of extraKeys.
 double layerActivationNumbers(const TransformerShape &shape, int batch, int sequenceLength,
-                              const LayerTraining &training);
+                              const LayerTraining &training, Precision precision = Precision::Float32);
 
 // Memory and FLOPs of one optimizer step. trainable: parameters that get gradients (the strategy
 // decides; pass countParameters() for full fine-tuning). Activations: BERT-style and GPT-2 layers

@@ -94,7 +94,7 @@ torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor
   for (const torch::Tensor &p : layerParameters(*feedForwardIn))
     trainable.push_back(p);
   const torch::Tensor activated =
-      feedForwardIn->weight.requires_grad() ? inner({h}) : recomputedPiece(inner, {h}, trainable);
+      recomputesFeedForward(feedForwardIn->weight) ? recomputedPiece(inner, {h}, trainable) : inner({h});
   return h + m_residDropout(feedForwardOut(activated));
 }
 
