@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -100,7 +101,13 @@ TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t traina
   if (checkpointed + decoderCheckpointed > 0)
     e.activationBytes += 4.0 * t * b * h * (checkpointed + decoderCheckpointed) +
                          scale * (decoderCheckpointed > 0 ? perDecoderLayer16 : recomputed16);
-  e.totalBytes = e.weightBytes + e.gradientBytes + e.optimizerBytes + e.activationBytes;
+  // The live peak: weights and optimizer state throughout; activations and gradients trade places
+  // in the backward pass (a layer's activations are freed as its gradients are made, and the
+  // trainer drops the gradients before the next forward pass), so the larger of the two counts.
+  // The default allocator keeps up to 10% above the live peak mapped (core/runtime/cpuallocator.h).
+  const double live = e.weightBytes + e.optimizerBytes + std::max(e.activationBytes, e.gradientBytes);
+  e.allocatorBytes = 0.1 * live;
+  e.totalBytes = live + e.allocatorBytes;
   const double tokens = b * t;
   // Attention's products: one per encoder (or decoder-only) layer, two per T5 decoder layer.
   const double forward =

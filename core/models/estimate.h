@@ -35,6 +35,9 @@ struct TrainingEstimate
   double gradientBytes = 0;   // trainable only
   double optimizerBytes = 0;  // AdamW: two float32 moments per trainable weight
   double activationBytes = 0; // kept for the backward pass
+  double allocatorBytes = 0;  // mapped above the live peak by the default allocator (up to 10%)
+  // The step's peak: weights, optimizer state, the larger of activations and gradients (which
+  // trade places in the backward pass), and allocatorBytes.
   double totalBytes = 0;
   double flopsPerStep = 0;    // forward + backward
 };

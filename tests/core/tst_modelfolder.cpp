@@ -68,6 +68,9 @@ private Q_SLOTS:
     // fp32 master weights, and the bf16 copies the linear maps keep (all but the word embeddings).
     QCOMPARE(bf16.weightBytes, 4.0 * n + 2.0 * (n - 30522.0 * 768));
     QCOMPARE(bf16.optimizerBytes, 8.0 * n);
+    // The peak: weights, moments and the larger of activations and gradients, 10% for the allocator.
+    QVERIFY(bf16.activationBytes > bf16.gradientBytes);
+    QCOMPARE(bf16.totalBytes, 1.1 * (bf16.weightBytes + bf16.optimizerBytes + bf16.activationBytes));
     const TrainingEstimate f32 = estimateTraining(bertBase, n, 16, 128, Precision::Float32);
     QCOMPARE(f32.activationBytes, 2.0 * bf16.activationBytes);
     // A LoRA-sized trainable set needs no gradients or moments for the frozen weights.
@@ -91,6 +94,7 @@ private Q_SLOTS:
     const double recomputedBytes = layerBytes + 2.0 * 12 * 128 * 128 * 16;
     const TrainingEstimate every = estimateTraining(bertBase, n, 16, 128, Precision::BFloat16, 2, 1);
     QCOMPARE(every.activationBytes, 12.0 * 128 * 16 * 768 * 4 + recomputedBytes);
+    QCOMPARE(every.totalBytes, 1.1 * (every.weightBytes + every.optimizerBytes + every.gradientBytes));
     QVERIFY(every.flopsPerStep > 1.3 * bf16.flopsPerStep && every.flopsPerStep < 1.4 * bf16.flopsPerStep);
     const TrainingEstimate half =
         estimateTraining(bertBase, n, 16, 128, Precision::BFloat16, 2, 2); // layers 0, 2 … 10
