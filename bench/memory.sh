@@ -6,7 +6,8 @@
 # libraries" is the peak less the process's resident memory before the model was built; "live
 # tensors" is malloc's bytes in use, sampled after each forward and each backward pass (highest),
 # less those before the model — what the estimate models (weights, gradients, optimizer state,
-# activations); the difference to the resident memory is what the allocator keeps. The step times of a row with
+# activations; the estimate adds the 10% above it the allocator may keep); the difference to the
+# resident memory is what the allocator keeps. The step times of a row with
 # and without checkpointing come from runs that alternate, best of ROUNDS each. Prints a Markdown
 # section on stdout (progress on stderr). ALLOCATOR=heap measures the same with TUNEBENCH_MALLOC=heap
 # (glibc's heap, freed memory kept) instead of tunebench's default blocks (core/runtime/cpuallocator.h).
@@ -49,7 +50,8 @@ def best(key):
 print(f"BERT-base size (12×768), batch 8 × 128, {precision}, AdamW, {threads} threads, allocator {allocator}; one process per row,")
 print("peak resident memory (lowest of the rounds); \"above the libraries\" = the peak less the process's")
 print("memory before the model was built; \"live tensors\" = malloc's bytes in use after the forward and the")
-print("backward pass (highest sample) less those before the model, which is what the estimate models;")
+print("backward pass (highest sample) less those before the model; the estimate models the live peak and")
+print("adds the 10% above it that the default allocator may keep mapped;")
 print("step time: best of the rounds.")
 print()
 print("| strategy | trainable parameters | checkpointing | peak RSS | above the libraries | live tensors | estimate | estimate / above the libraries | estimate / live tensors | step time |")
