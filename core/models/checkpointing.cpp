@@ -229,17 +229,4 @@ bool recomputesFeedForward(const torch::Tensor &weight)
   return !weight.requires_grad() && !at::autocast::is_cpu_enabled();
 }
 
-torch::Tensor droppedProduct(const Dropout &dropout, const torch::Tensor &probs, const torch::Tensor &v)
-{
-  const double p = dropout->p;
-  if (!dropout->is_training() || p <= 0.0)
-    return torch::matmul(probs, v);
-  // v contiguous: the copy matmul would make anyway, kept instead of a view of a wider buffer.
-  return recomputedPiece(
-      [p](const std::vector<torch::Tensor> &in) {
-        return torch::matmul(applyDropout(in[0], p, true), in[1]);
-      },
-      {probs, v.contiguous()}, {});
-}
-
 } // namespace tunebench

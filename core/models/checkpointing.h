@@ -58,10 +58,6 @@ torch::Tensor recomputedPiece(const LayerFunction &piece, const std::vector<torc
 // LoRA, batch 8: −55 MiB for +23% step time; in fp32 −129 MiB for +12%).
 bool recomputesFeedForward(const torch::Tensor &weight);
 
-// dropout(probs) · v, attention's weighted sum, keeping probs (which softmax keeps anyway) and v
-// but not the dropped weights: the dropout is drawn again in the backward pass.
-torch::Tensor droppedProduct(const Dropout &dropout, const torch::Tensor &probs, const torch::Tensor &v);
-
 // The trainable parameters a layer reads: its own and, with prefix tuning, the prefix's.
 std::vector<torch::Tensor> layerParameters(const torch::nn::Module &layer, const PrefixSlot &prefix = {});
 

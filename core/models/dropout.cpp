@@ -125,17 +125,64 @@ public:
   }
 };
 
+bool hashDropoutApplies(const torch::Tensor &x)
+{
+  const auto type = x.scalar_type();
+  return !atenKernels() && x.device().type() == torch::kCPU &&
+         (type == torch::kFloat || type == torch::kBFloat16);
+}
+
+// dropout(probs) · v with only probs, v and the seed kept. The products are matmul's, in the
+// precision autocast gives them, and the backward pass computes what matmul's and the dropout's
+// would: dP = g·vᵀ and dV = dropoutᵀ·g in the product's type, dP dropped with the same mask.
+class DroppedProductFunction : public torch::autograd::Function<DroppedProductFunction>
+{
+public:
+  static torch::Tensor forward(torch::autograd::AutogradContext *ctx, const torch::Tensor &probs,
+                               const torch::Tensor &v, double p)
+  {
+    const std::uint64_t seed = drawSeed();
+    const torch::Tensor values = v.contiguous(); // the copy matmul makes anyway
+    ctx->save_for_backward({probs, values});
+    ctx->saved_data["seed"] = static_cast<std::int64_t>(seed);
+    ctx->saved_data["p"] = p;
+    return torch::matmul(applyMask(probs, seed, p), values);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                 torch::autograd::variable_list grads)
+  {
+    const torch::autograd::variable_list saved = ctx->get_saved_variables();
+    const torch::Tensor &probs = saved[0], &values = saved[1];
+    const auto seed = static_cast<std::uint64_t>(ctx->saved_data["seed"].toInt());
+    const double p = ctx->saved_data["p"].toDouble();
+    const torch::Tensor &g = grads[0];
+    const torch::Tensor dropped = applyMask(probs, seed, p).to(g.scalar_type());
+    const torch::Tensor gradValues = torch::matmul(dropped.transpose(-1, -2), g).to(values.scalar_type());
+    const torch::Tensor gradDropped = torch::matmul(g, values.to(g.scalar_type()).transpose(-1, -2));
+    return {applyMask(gradDropped.to(probs.scalar_type()), seed, p), gradValues, torch::Tensor()};
+  }
+};
+
 } // namespace
+
+torch::Tensor droppedProduct(const Dropout &dropout, const torch::Tensor &probs, const torch::Tensor &v)
+{
+  const double p = dropout->p;
+  if (!dropout->is_training() || p <= 0.0)
+    return torch::matmul(probs, v);
+  if (p >= 1.0 || !hashDropoutApplies(probs))
+    return torch::matmul(applyDropout(probs, p, true), v);
+  return DroppedProductFunction::apply(probs, v, p);
+}
 
 torch::Tensor applyDropout(const torch::Tensor &x, double p, bool training)
 {
   if (!training || p <= 0.0)
     return x;
-  const auto type = x.scalar_type();
   if (p >= 1.0)
     return torch::dropout(x, p, training);
-  if (atenKernels() || x.device().type() != torch::kCPU ||
-      (type != torch::kFloat && type != torch::kBFloat16)) {
+  if (!hashDropoutApplies(x)) {
     // LibTorch's own: a mask drawn by bernoulli_ (from the run's generator on the CPU).
     torch::Tensor keep = torch::empty_like(x);
     if (x.device().is_cpu())

@@ -25,4 +25,10 @@ public:
 };
 TORCH_MODULE(Dropout);
 
+// dropout(probs) · v, attention's weighted sum, keeping probs (which softmax keeps anyway) and v
+// but not the dropped weights: the backward pass draws the mask again from its seed. Where the
+// hash dropout does not apply (LibTorch's kernels chosen, another type or device) it is the plain
+// composition.
+torch::Tensor droppedProduct(const Dropout &dropout, const torch::Tensor &probs, const torch::Tensor &v);
+
 } // namespace tunebench
