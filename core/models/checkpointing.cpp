@@ -171,6 +171,15 @@ std::vector<torch::Tensor> layerParameters(const torch::nn::Module &layer, const
   return out;
 }
 
+std::vector<torch::Tensor> layerParameters(std::initializer_list<const torch::nn::Module *> modules)
+{
+  std::vector<torch::Tensor> out;
+  for (const torch::nn::Module *m : modules)
+    for (const torch::Tensor &p : layerParameters(*m))
+      out.push_back(p);
+  return out;
+}
+
 namespace {
 
 torch::Tensor recomputedInBackward(const char *name, const LayerFunction &layer,
@@ -224,9 +233,12 @@ torch::Tensor recomputedPiece(const LayerFunction &piece, const std::vector<torc
   return recomputedInBackward("RecomputedPieceBackward", piece, inputs, parameters);
 }
 
-bool recomputesFeedForward(const torch::Tensor &weight)
+bool recomputesFrozen(std::initializer_list<torch::Tensor> weights)
 {
-  return !weight.requires_grad() && !at::autocast::is_cpu_enabled();
+  for (const torch::Tensor &w : weights)
+    if (w.requires_grad())
+      return false;
+  return !at::autocast::is_cpu_enabled();
 }
 
 } // namespace tunebench

@@ -7,6 +7,7 @@
 #include <torch/types.h>
 
 #include <functional>
+#include <initializer_list>
 #include <vector>
 
 namespace tunebench {
@@ -51,15 +52,19 @@ torch::Tensor checkpointed(const LayerFunction &layer, const std::vector<torch::
 torch::Tensor recomputedPiece(const LayerFunction &piece, const std::vector<torch::Tensor> &inputs,
                               const std::vector<torch::Tensor> &parameters);
 
-// Whether a feed-forward block whose first map has this weight is computed again in the backward
-// pass (recomputedPiece) instead of keeping its activation's input: when the weight is frozen (its
-// product's input is not needed for a gradient) and the step runs in fp32. In bf16 the
-// activation's input is half the size and the recomputation costs more than it saves (BERT-base
-// LoRA, batch 8: −55 MiB for +23% step time; in fp32 −129 MiB for +12%).
-bool recomputesFeedForward(const torch::Tensor &weight);
+// Whether a block of a layer (the attention from the layer's input, the feed-forward block from the
+// attention norm's input) whose linear maps have these weights is computed again in the backward
+// pass (recomputedPiece) instead of keeping the tensors inside it: when every weight is frozen (the
+// maps' inputs are not needed for a weight gradient, so the block keeps its own input only) and
+// the step runs in fp32. In bf16 the kept tensors are half the size and the recomputation costs
+// more than it saves (BERT-base LoRA, batch 8, the feed-forward block: −55 MiB for +23% step
+// time; in fp32 −129 MiB for +12%).
+bool recomputesFrozen(std::initializer_list<torch::Tensor> weights);
 
 // The trainable parameters a layer reads: its own and, with prefix tuning, the prefix's.
 std::vector<torch::Tensor> layerParameters(const torch::nn::Module &layer, const PrefixSlot &prefix = {});
+// The trainable parameters of several modules (a block's maps and norms, with their strategies').
+std::vector<torch::Tensor> layerParameters(std::initializer_list<const torch::nn::Module *> modules);
 
 // Layer `index` of an encoder stack (forward(x, additiveMask), a prefix slot), checkpointed when
 // checkpointsLayer() says so, else run plainly.

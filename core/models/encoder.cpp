@@ -120,7 +120,7 @@ std::vector<torch::Tensor> EncoderLayerImpl::projectQkv(const torch::Tensor &x)
   return parts;
 }
 
-torch::Tensor EncoderLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &additiveMask)
+torch::Tensor EncoderLayerImpl::attend(const torch::Tensor &x, const torch::Tensor &additiveMask)
 {
   const auto batch = x.size(0), time = x.size(1), hidden = x.size(2);
   const auto headSize = hidden / m_heads;
@@ -131,26 +131,32 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor &x, const torch::Ten
   applyPrefix(prefix, k, v, mask);
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
   scores = scores + mask.to(scores.scalar_type());
-  const torch::Tensor context = droppedProduct(m_attentionDropout, torch::softmax(scores, -1), v)
-                                    .transpose(1, 2)
-                                    .reshape({batch, time, hidden});
+  return droppedProduct(m_attentionDropout, torch::softmax(scores, -1), v)
+      .transpose(1, 2)
+      .reshape({batch, time, hidden});
+}
+
+torch::Tensor EncoderLayerImpl::forward(const torch::Tensor &x, const torch::Tensor &additiveMask)
+{
+  // Frozen blocks keep their own input only (which a strategy's maps reading it, LoRA's, share;
+  // the norm before the feed-forward block keeps its input anyway): what is inside them — q, k, v
+  // and the attention weights; the norm's output and the activation's input — is computed again in
+  // the backward pass (recomputesFrozen). Prefix tuning's keys come from outside the layer.
+  const torch::Tensor context =
+      !prefix && recomputesFrozen({query->weight, key->weight, value->weight})
+          ? recomputedPiece([this](const std::vector<torch::Tensor> &in) { return attend(in[0], in[1]); },
+                            {x, additiveMask}, layerParameters({query.get(), key.get(), value.get()}))
+          : attend(x, additiveMask);
   const torch::Tensor residual = x + m_dropout(attentionOut(context));
   const torch::Tensor attended = attentionNorm(residual);
-  torch::Tensor activated;
-  if (!recomputesFeedForward(feedForwardIn->weight)) {
-    activated = activate(feedForwardIn(attended), m_activation);
-  } else {
-    // A frozen feed-forward map keeps nothing of its own: from the norm's input (which the norm
-    // keeps anyway), norm, product and activation are computed again in the backward pass.
-    std::vector<torch::Tensor> trainable = layerParameters(*attentionNorm);
-    for (const torch::Tensor &p : layerParameters(*feedForwardIn))
-      trainable.push_back(p);
-    activated = recomputedPiece(
-        [this](const std::vector<torch::Tensor> &in) {
-          return activate(feedForwardIn(attentionNorm(in[0])), m_activation);
-        },
-        {residual}, trainable);
-  }
+  const torch::Tensor activated =
+      recomputesFrozen({feedForwardIn->weight})
+          ? recomputedPiece(
+                [this](const std::vector<torch::Tensor> &in) {
+                  return activate(feedForwardIn(attentionNorm(in[0])), m_activation);
+                },
+                {residual}, layerParameters({attentionNorm.get(), feedForwardIn.get()}))
+          : activate(feedForwardIn(attended), m_activation);
   return outputNorm(attended + m_dropout(feedForwardOut(activated)));
 }
 

@@ -38,6 +38,8 @@ private:
   // LoRA, IA3), which is cheaper than three GEMMs forward and backward; separate maps when one
   // has no bias.
   std::vector<torch::Tensor> projectQkv(const torch::Tensor &x);
+  // Multi-head self-attention over x: the context before the output map.
+  torch::Tensor attend(const torch::Tensor &x, const torch::Tensor &additiveMask);
 
   Dropout m_dropout{nullptr}, m_attentionDropout{nullptr};
   int m_heads = 1;

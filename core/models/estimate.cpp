@@ -55,11 +55,14 @@ double layerActivationNumbers(const TransformerShape &s, int batch, int sequence
   const double b = batch, t = sequenceLength, h = s.hiddenSize, i = s.intermediateSize,
                a = std::max(1, s.numHeads);
   const double keys = t + std::max(0, training.extraKeys);
+  const bool fp32 = precision == Precision::Float32;
+  if (!training.weightsTrain && fp32 && training.extraKeys <= 0) // the blocks' inputs, the last norm's
+    return t * b * ((s.family == "gpt2" ? 2.0 : 3.0) * h + training.keptPerToken);
   // q (t tokens), k and v (keys), the attention weights (t × keys per head), two LayerNorm inputs.
   const double always = b * h * (t + 2.0 * keys) + a * t * keys * b + 2.0 * t * b * h;
   if (training.weightsTrain) // the four products' inputs, the activation's input
     return always + t * b * (3.0 * h + 2.0 * i);
-  return always + t * b * (training.keptPerToken + (precision == Precision::Float32 ? 0.0 : i));
+  return always + t * b * (training.keptPerToken + training.keptInAttention + (fp32 ? 0.0 : i));
 }
 
 TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t trainable, int batch,
@@ -95,8 +98,9 @@ TrainingEstimate estimateTraining(const TransformerShape &s, std::int64_t traina
   // and the dropped attention weights (a recomputation keeps them until its own backward pass ends).
   const double recomputed16 =
       korthikanti ? perLayer16
-                  : 2.0 * (layerActivationNumbers(s, batch, sequenceLength,
-                                                  {true, layers.keptPerToken, layers.extraKeys}) +
+                  : 2.0 * (layerActivationNumbers(
+                               s, batch, sequenceLength,
+                               {true, layers.keptPerToken, layers.extraKeys, layers.keptInAttention}) +
                            a * t * (t + layers.extraKeys) * b);
   if (checkpointed + decoderCheckpointed > 0)
     e.activationBytes += 4.0 * t * b * h * (checkpointed + decoderCheckpointed) +

@@ -47,9 +47,10 @@ enum class Precision { Float32, BFloat16, Float16 };
 // What a strategy makes each transformer layer keep for the backward pass.
 struct LayerTraining
 {
-  bool weightsTrain = true; // the linear maps' weights get gradients (full and partial fine-tuning)
-  double keptPerToken = 0;  // numbers per token a strategy keeps besides (LoRA: the layer's input)
-  int extraKeys = 0;        // keys and values a strategy puts in front of the layer's own (prefix tuning)
+  bool weightsTrain = true;   // the linear maps' weights get gradients (full and partial fine-tuning)
+  double keptPerToken = 0;    // numbers per token a strategy keeps outside the attention (adapters' inputs)
+  int extraKeys = 0;          // keys and values a strategy puts in front of the layer's own (prefix tuning)
+  double keptInAttention = 0; // what its maps in the attention keep (LoRA: their input; IA3: k and v)
 };
 
 // Parameters of the encoder/decoder (no task head), counted from the shape.
@@ -60,11 +61,12 @@ std::int64_t countParameters(const TransformerShape &shape);
 // s·b·(8h + 2i) + a·s²·b — the inputs of the four linear maps' products (the layer's input, the
 // attention's context, the feed-forward's input and its activation), q, k and v, the attention
 // weights (softmax's output: the dropout is drawn again in the backward pass), the two
-// LayerNorms' inputs and the activation's input; with frozen weights s·b·5h + a·s²·b — q, k, v,
-// the attention weights and the LayerNorms' inputs (in fp32 the feed-forward's product and
-// activation are computed again in the backward pass from the norm's input; in bf16 the
-// activation's input is kept, s·b·i more: core/models/checkpointing.h) — plus what the strategy
-// keeps (keptPerToken) and the longer keys and values of extraKeys.
+// LayerNorms' inputs and the activation's input. With frozen weights in fp32 the attention and
+// the feed-forward block are computed again in the backward pass (core/models/checkpointing.h):
+// the layer keeps the blocks' inputs and the last norm's, s·b·3h (GPT-2, whose norms come first:
+// s·b·2h), plus keptPerToken. With frozen weights in bf16, or with extraKeys (prefix tuning, whose
+// keys come from outside the layer), the attention keeps q, k, v and the attention weights and
+// the strategy's keptInAttention; the LayerNorms' inputs; in bf16 the activation's input.
 double layerActivationNumbers(const TransformerShape &shape, int batch, int sequenceLength,
                               const LayerTraining &training, Precision precision = Precision::Float32);
 

@@ -59,8 +59,8 @@ Gpt2BlockImpl::Gpt2BlockImpl(const Gpt2Config &c) : m_heads(c.numHeads), m_activ
   m_attnDropout = register_module("attn_dropout", Dropout(c.attnDropout));
 }
 
-torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor &additiveMask, torch::Tensor *pastKey,
-                                     torch::Tensor *pastValue)
+torch::Tensor Gpt2BlockImpl::attend(const torch::Tensor &x, const torch::Tensor &additiveMask,
+                                    torch::Tensor *pastKey, torch::Tensor *pastValue)
 {
   const auto batch = x.size(0), time = x.size(1), hidden = x.size(2), headSize = hidden / m_heads;
   const std::vector<torch::Tensor> qkv = attention(ln1(x)).split(hidden, -1);
@@ -78,9 +78,23 @@ torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor
   applyPrefix(prefix, k, v, mask);
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(headSize));
   scores = scores + mask.to(scores.scalar_type());
-  const torch::Tensor context = droppedProduct(m_attnDropout, torch::softmax(scores, -1), v)
-                                    .transpose(1, 2)
-                                    .reshape({batch, time, hidden});
+  return droppedProduct(m_attnDropout, torch::softmax(scores, -1), v)
+      .transpose(1, 2)
+      .reshape({batch, time, hidden});
+}
+
+torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor &additiveMask,
+                                     torch::Tensor *pastKey, torch::Tensor *pastValue)
+{
+  // Frozen blocks keep their input only, the residual stream (which their LayerNorms keep anyway):
+  // norm, product and what follows are computed again in the backward pass (recomputesFrozen).
+  const torch::Tensor context = !pastKey && !prefix && recomputesFrozen({attention->weight})
+                                    ? recomputedPiece(
+                                          [this](const std::vector<torch::Tensor> &in) {
+                                            return attend(in[0], in[1], nullptr, nullptr);
+                                          },
+                                          {x, additiveMask}, layerParameters({ln1.get(), attention.get()}))
+                                    : attend(x, additiveMask, pastKey, pastValue);
   const torch::Tensor h = x + m_residDropout(attentionProjection(context));
   const auto inner = [this](const std::vector<torch::Tensor> &in) {
     const torch::Tensor u = feedForwardIn(ln2(in[0]));
@@ -88,13 +102,10 @@ torch::Tensor Gpt2BlockImpl::forward(const torch::Tensor &x, const torch::Tensor
            : m_activation == "gelu" ? torch::gelu(u)
                                     : torch::gelu(u, "tanh");
   };
-  // A frozen feed-forward map keeps the residual stream (LayerNorm's input, kept anyway) instead of
-  // the activation's 4× wider input: norm and product are computed again in the backward pass.
-  std::vector<torch::Tensor> trainable = layerParameters(*ln2);
-  for (const torch::Tensor &p : layerParameters(*feedForwardIn))
-    trainable.push_back(p);
   const torch::Tensor activated =
-      recomputesFeedForward(feedForwardIn->weight) ? recomputedPiece(inner, {h}, trainable) : inner({h});
+      recomputesFrozen({feedForwardIn->weight})
+          ? recomputedPiece(inner, {h}, layerParameters({ln2.get(), feedForwardIn.get()}))
+          : inner({h});
   return h + m_residDropout(feedForwardOut(activated));
 }
 

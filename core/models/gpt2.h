@@ -51,6 +51,10 @@ public:
   PrefixSlot prefix; // prefix tuning: in front of the past and new keys, never stored in the cache
 
 private:
+  // ln_1, then multi-head causal self-attention: the context before c_proj.
+  torch::Tensor attend(const torch::Tensor &x, const torch::Tensor &additiveMask, torch::Tensor *pastKey,
+                       torch::Tensor *pastValue);
+
   Dropout m_residDropout{nullptr}, m_attnDropout{nullptr};
   int m_heads = 1;
   std::string m_activation;

@@ -117,13 +117,13 @@ LayerTraining layerTrainingOf(const ExperimentConfig &c, const TransformerShape 
   if (st.name == "full" || st.name == "partial")
     return {};
   if (st.name == "lora") // the maps' input (one tensor for a layer's maps that share it)
-    return {false, h, 0};
+    return {false, 0, 0, h};
   if (st.name == "prefix")
     return {false, 0, st.prefixTokens};
   if (st.name == "adapters") // each adapter's input
     return {false, (st.adapterKind == "pfeiffer" ? 1.0 : 2.0) * h, 0};
   if (st.name == "ia3") // the keys and values it scales, and the feed-forward's activation
-    return {false, 2.0 * h + inner, 0};
+    return {false, inner, 0, 2.0 * h};
   return {false, 0, 0}; // bitfit, prompt, linear_probe: the frozen layers' own
 }
 

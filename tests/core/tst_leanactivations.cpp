@@ -10,6 +10,7 @@
 #include "core/models/checkpointing.h"
 #include "core/models/encoder.h"
 #include "core/models/estimate.h"
+#include "core/models/gpt2.h"
 #include "core/runtime/cpuallocator.h"
 #include "core/runtime/generator.h"
 #include "core/strategies/basicstrategies.h"
@@ -44,13 +45,14 @@ EncoderConfig layerConfig()
 
 TransformerShape layerShape()
 {
+  const EncoderConfig c = layerConfig();
   TransformerShape s;
-  s.family = "bert";
-  s.vocabSize = 100;
-  s.hiddenSize = kHidden;
-  s.numLayers = 1;
-  s.numHeads = kHeads;
-  s.intermediateSize = kInner;
+  s.family = c.modelType;
+  s.vocabSize = c.vocabSize;
+  s.hiddenSize = c.hiddenSize;
+  s.numLayers = c.numLayers;
+  s.numHeads = c.numHeads;
+  s.intermediateSize = c.intermediateSize;
   return s;
 }
 
@@ -112,12 +114,12 @@ private Q_SLOTS:
     QTest::addColumn<QString>("strategy");
     QTest::addColumn<double>("loraDropout");
     QTest::addColumn<bool>("weightsTrain");
-    QTest::addColumn<double>("keptPerToken");
+    QTest::addColumn<int>("keptInAttention");
     QTest::addColumn<int>("extraKeys");
-    QTest::newRow("full") << "full" << 0.0 << true << 0.0 << 0;
-    QTest::newRow("lora") << "lora" << 0.0 << false << double(kHidden) << 0;
-    QTest::newRow("lora, dropout 0.1") << "lora" << 0.1 << false << double(kHidden) << 0;
-    QTest::newRow("prefix") << "prefix" << 0.0 << false << 0.0 << 16;
+    QTest::newRow("full") << "full" << 0.0 << true << 0 << 0;
+    QTest::newRow("lora") << "lora" << 0.0 << false << kHidden << 0;
+    QTest::newRow("lora, dropout 0.1") << "lora" << 0.1 << false << kHidden << 0;
+    QTest::newRow("prefix") << "prefix" << 0.0 << false << 0 << 16;
   }
 
   void keptAsCounted()
@@ -125,18 +127,55 @@ private Q_SLOTS:
     QFETCH(QString, strategy);
     QFETCH(double, loraDropout);
     QFETCH(bool, weightsTrain);
-    QFETCH(double, keptPerToken);
+    QFETCH(int, keptInAttention);
     QFETCH(int, extraKeys);
     Layer l = makeLayer(strategy.toStdString(), loraDropout);
     const torch::Tensor leaf = torch::randn({kBatch, kTime, kHidden}).requires_grad_(true);
     const torch::Tensor mask = torch::zeros({kBatch, 1, 1, kTime});
     const double kept = keptBytes(l, leaf, mask);
     const double counted =
-        4.0 * layerActivationNumbers(layerShape(), kBatch, kTime, {weightsTrain, keptPerToken, extraKeys});
+        4.0 * layerActivationNumbers(layerShape(), kBatch, kTime,
+                                     {weightsTrain, 0, extraKeys, double(keptInAttention)});
     // The prefix's own keys (16 × 256 floats per layer) are below the allocator's size and not
     // counted by it; everything else is an exact number of 256 KiB blocks.
     const double slack = extraKeys > 0 ? 4.0 * kBatch * extraKeys * kHidden * 3 : 0.0;
     QVERIFY2(std::abs(kept - counted) <= slack,
+             qPrintable(QStringLiteral("kept %1 KiB, counted %2 KiB").arg(kept / 1024).arg(counted / 1024)));
+  }
+
+  // GPT-2's pre-LN block: frozen, it keeps the residual stream before each block (2·s·b·h).
+  void keptAsCountedGpt2_data()
+  {
+    QTest::addColumn<bool>("lora");
+    QTest::newRow("full") << false;
+    QTest::newRow("lora on c_attn") << true;
+  }
+
+  void keptAsCountedGpt2()
+  {
+    QFETCH(bool, lora);
+    torch::manual_seed(3);
+    Gpt2Config c;
+    c.hiddenSize = kHidden;
+    c.numHeads = kHeads;
+    c.numLayers = 1;
+    c.innerSize = kInner;
+    auto parent = std::make_shared<torch::nn::Module>();
+    Gpt2Block block = parent->register_module("h", Gpt2Block(c));
+    if (lora)
+      LoraStrategy({.r = 8, .alpha = 8, .targets = {"c_attn"}}).apply(*parent);
+    parent->train();
+    TransformerShape s = layerShape();
+    s.family = "gpt2";
+    const torch::Tensor leaf = torch::randn({kBatch, kTime, kHidden}).requires_grad_(true);
+    const torch::Tensor mask = torch::zeros({kBatch, 1, kTime, kTime});
+    const std::size_t before = cpuAllocatorStats().liveBytes;
+    const torch::Tensor out = block->forward(leaf.clone(), mask, nullptr, nullptr);
+    const double kept = static_cast<double>(cpuAllocatorStats().liveBytes) - static_cast<double>(before) -
+                        static_cast<double>(out.nbytes());
+    const double counted =
+        4.0 * layerActivationNumbers(s, kBatch, kTime, {!lora, 0, 0, lora ? kHidden : 0.0});
+    QVERIFY2(kept == counted,
              qPrintable(QStringLiteral("kept %1 KiB, counted %2 KiB").arg(kept / 1024).arg(counted / 1024)));
   }
 

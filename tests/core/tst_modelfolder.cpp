@@ -76,12 +76,17 @@ private Q_SLOTS:
     // A LoRA-sized trainable set needs no gradients or moments for the frozen weights.
     const TrainingEstimate lora = estimateTraining(bertBase, 294912, 16, 128, Precision::BFloat16);
     QCOMPARE(lora.gradientBytes, 4.0 * 294912);
-    // Frozen layers keep q, k, v, the attention weights and two norms' inputs (s·b·5h + a·s²·b),
-    // LoRA its input besides, and in bf16 the activation's input (s·b·i); prefix tuning's 20
-    // virtual tokens lengthen the keys and values.
+    // Frozen layers in bf16 keep q, k, v, the attention weights and two norms' inputs
+    // (s·b·5h + a·s²·b), LoRA its input besides, and the activation's input (s·b·i); in fp32 the
+    // attention and feed-forward blocks are computed again: the blocks' inputs and the last norm's
+    // (s·b·3h), LoRA's input being the attention's; prefix tuning's 20 virtual tokens lengthen the
+    // keys and values (its attention is not computed again).
     const TrainingEstimate loraLean =
-        estimateTraining(bertBase, 294912, 16, 128, Precision::BFloat16, 2, 0, {false, 768.0, 0});
+        estimateTraining(bertBase, 294912, 16, 128, Precision::BFloat16, 2, 0, {false, 0, 0, 768.0});
     QCOMPARE(loraLean.activationBytes, 12.0 * 2.0 * (128.0 * 16 * (6 * 768 + 3072) + 12.0 * 128 * 128 * 16));
+    const TrainingEstimate loraLean32 =
+        estimateTraining(bertBase, 294912, 16, 128, Precision::Float32, 2, 0, {false, 0, 0, 768.0});
+    QCOMPARE(loraLean32.activationBytes, 12.0 * 4.0 * 128 * 16 * 3 * 768);
     const TrainingEstimate prefix =
         estimateTraining(bertBase, 368640, 16, 128, Precision::Float32, 2, 0, {false, 0, 20});
     QCOMPARE(prefix.activationBytes,
