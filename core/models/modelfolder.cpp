@@ -88,6 +88,12 @@ private:
 
 } // namespace
 
+TransformerShape encoderShape(const EncoderConfig &c)
+{
+  return {c.modelType,        c.vocabSize,    c.hiddenSize,    c.numLayers,          c.numHeads,
+          c.intermediateSize, c.maxPositions, c.typeVocabSize, c.modelType == "bert"};
+}
+
 ModelFolderInfo inspectModelFolder(const fs::path &folder)
 {
   std::error_code ec;
@@ -120,8 +126,7 @@ ModelFolderInfo inspectModelFolder(const fs::path &folder)
       info.architectures = c.raw.value("architectures", std::vector<std::string>{});
     } else {
       const EncoderConfig c = EncoderConfig::fromFile(config);
-      info.shape = {c.modelType, c.vocabSize, c.hiddenSize, c.numLayers, c.numHeads, c.intermediateSize,
-                    c.maxPositions, c.typeVocabSize, c.modelType == "bert"};
+      info.shape = encoderShape(c);
       info.architectures = c.raw.value("architectures", std::vector<std::string>{});
       info.labels = c.labels;
     }

@@ -12,6 +12,7 @@
 namespace tunebench {
 
 class Tokenizer;
+struct EncoderConfig;
 
 // What a model folder holds, read without loading the weights into a model: a Hugging Face folder
 // (config.json + weights + tokenizer files) or the USE-Lite TF.js folder.
@@ -29,6 +30,9 @@ struct ModelFolderInfo
 
 // Throws tunebench::Error naming the folder and what is missing or unknown.
 ModelFolderInfo inspectModelFolder(const std::filesystem::path &folder);
+
+// The shape of a BERT, RoBERTa or DistilBERT config (BERT's has a pooler).
+TransformerShape encoderShape(const EncoderConfig &config);
 
 // Sentence embeddings from any supported model folder: encoders give their pooled output (BERT's
 // pooler, the first token for RoBERTa/DistilBERT), GPT-2 the mean of its last hidden states,

@@ -11,6 +11,7 @@
 #include "core/models/encoder.h"
 #include "core/models/estimate.h"
 #include "core/models/gpt2.h"
+#include "core/models/modelfolder.h"
 #include "core/runtime/cpuallocator.h"
 #include "core/runtime/generator.h"
 #include "core/strategies/basicstrategies.h"
@@ -45,15 +46,7 @@ EncoderConfig layerConfig()
 
 TransformerShape layerShape()
 {
-  const EncoderConfig c = layerConfig();
-  TransformerShape s;
-  s.family = c.modelType;
-  s.vocabSize = c.vocabSize;
-  s.hiddenSize = c.hiddenSize;
-  s.numLayers = c.numLayers;
-  s.numHeads = c.numHeads;
-  s.intermediateSize = c.intermediateSize;
-  return s;
+  return encoderShape(layerConfig());
 }
 
 // A layer with the strategy applied (through a parent, as strategies find maps by name).

@@ -3,6 +3,7 @@
 #include "core/models/checkpoint.h"
 #include "core/models/encoder.h"
 #include "core/models/gpt2.h"
+#include "core/models/modelfolder.h"
 #include "core/models/t5.h"
 #include "core/strategies/adapters.h"
 #include "core/strategies/basicstrategies.h"
@@ -533,16 +534,7 @@ private Q_SLOTS:
     const EncoderConfig ec = EncoderConfig::fromFile(kBert / "config.json");
     ExperimentConfig c;
     c.strategy.name = strategy.toStdString();
-    TransformerShape shape;
-    shape.family = "bert";
-    shape.vocabSize = ec.vocabSize;
-    shape.hiddenSize = ec.hiddenSize;
-    shape.numLayers = ec.numLayers;
-    shape.numHeads = ec.numHeads;
-    shape.intermediateSize = ec.intermediateSize;
-    shape.maxPositions = ec.maxPositions;
-    shape.typeVocabSize = ec.typeVocabSize;
-    shape.pooler = true;
+    const TransformerShape shape = encoderShape(ec);
     SequenceClassifier model = goldenBert();
     std::int64_t total = 0;
     for (const auto &p : model->parameters())
